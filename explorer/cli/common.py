@@ -1,0 +1,127 @@
+"""Shared CLI plumbing: store arguments, output formats, rendering helpers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, Iterable
+
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import ExplorerError
+from ..store import Store
+from ..store.fs import parse_storage_options
+
+
+class UsageError(ExplorerError):
+    """Bad command-line usage (exit 2)."""
+
+
+def add_store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("store", metavar="STORE", help="store URL or path (s3://bucket/prefix, ./store, ...)")
+    p.add_argument(
+        "--storage-option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="option passed to fsspec (repeatable), e.g. endpoint_url=http://127.0.0.1:9000",
+    )
+
+
+def add_format_arg(p: argparse.ArgumentParser, choices: Iterable[str] = ("table", "json"), default: str = "table") -> None:
+    p.add_argument("--format", "-f", choices=list(choices), default=default, help=f"output format (default {default})")
+
+
+def open_store(args: argparse.Namespace) -> Store:
+    try:
+        options = parse_storage_options(args.storage_option)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    store = Store.open(args.store, options)
+    if not getattr(args, "quiet", False):
+        for w in store.warnings:
+            err_console().print(f"[yellow]warning:[/] {w}", highlight=False, markup=True, soft_wrap=True)
+    return store
+
+
+_stdout: Console | None = None
+_stderr: Console | None = None
+
+
+def console() -> Console:
+    global _stdout
+    if _stdout is None or _stdout.file is not sys.stdout:
+        _stdout = Console(file=sys.stdout, highlight=False, soft_wrap=False,
+                          width=None if sys.stdout.isatty() else 200)
+    return _stdout
+
+
+def err_console() -> Console:
+    global _stderr
+    if _stderr is None or _stderr.file is not sys.stderr:
+        _stderr = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+    return _stderr
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def table(title: str | None, columns: list[str], rows: Iterable[Iterable[Any]], **kw: Any) -> Table:
+    t = Table(title=title, **kw)
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(*("" if v is None else str(v) for v in r))
+    return t
+
+
+STATUS_STYLE = {
+    "success": "green",
+    "fresh": "green",
+    "failed": "red",
+    "missing": "red",
+    "stale": "yellow",
+    "running": "cyan",
+    "tainted": "magenta",
+    "corrupt": "red",
+}
+
+
+def styled_status(status: str) -> str:
+    style = STATUS_STYLE.get(status, "")
+    return f"[{style}]{status}[/]" if style else status
+
+
+def short_time(iso: str | None) -> str:
+    if not iso:
+        return ""
+    return iso.replace("T", " ")[:19]
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(n)
+
+
+def human_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+Handler = Callable[[argparse.Namespace], int]

@@ -1,0 +1,264 @@
+"""runs, assets, lineage, show, provenance, impact: each one library call and a renderer."""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+from rich.tree import Tree
+
+from .. import export, lineage
+from ..models import iso
+from .common import (
+    add_format_arg,
+    add_store_args,
+    console,
+    human_duration,
+    human_size,
+    open_store,
+    print_json,
+    short_time,
+    styled_status,
+    table,
+)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    runs = store.runs
+    if args.format == "json":
+        print_json([r.to_dict() for r in runs])
+        return 0
+    rows = [
+        (
+            r.run_id,
+            r.job or "",
+            styled_status(r.status),
+            short_time(iso(r.started_at)),
+            human_duration(r.duration_seconds),
+            r.asset_count,
+            r.code_version or "",
+            " ".join(f"{k}={v}" for k, v in r.tags.items()),
+        )
+        for r in reversed(runs)
+    ]
+    console().print(table(f"{len(runs)} runs in {store.url}", ["run", "job", "status", "started", "duration", "assets", "code", "tags"], rows))
+    return 0
+
+
+def asset_rows(store, run: str | None) -> list[dict]:
+    out = []
+    keys = [v.asset for v in store.run_versions(run)] if run else store.assets()
+    for key in keys:
+        v = store.version(key, run)
+        out.append(
+            {
+                "asset": key,
+                "latest_run_id": v.run_id,
+                "versions": len(store.index.asset_versions(key)),
+                "format": v.data_format,
+                "created_at": iso(v.created_at),
+                "size_bytes": v.size_bytes,
+                "rows": v.table.num_rows if v.table else None,
+                "content_hash": v.content_hash,
+                "code_version": v.code_version,
+            }
+        )
+    return out
+
+
+def cmd_assets(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    rows = asset_rows(store, args.run)
+    if args.format == "json":
+        print_json(rows)
+        return 0
+    title = f"{len(rows)} assets in " + (f"run {args.run}" if args.run else store.url)
+    console().print(
+        table(
+            title,
+            ["asset", "run", "versions", "format", "rows", "size", "created"],
+            [
+                (r["asset"], r["latest_run_id"], r["versions"], r["format"], r["rows"] if r["rows"] is not None else "",
+                 human_size(r["size_bytes"]), short_time(r["created_at"]))
+                for r in rows
+            ],
+        )
+    )
+    return 0
+
+
+def cmd_lineage(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    g = store.asset_graph(all_runs=args.all_runs, run=args.run)
+    if args.asset:
+        if args.asset not in g:
+            store.latest(args.asset)  # raises a clear unknown-asset error
+        keep = {args.asset}
+        if not args.downstream:
+            keep |= lineage.upstream(g, args.asset)
+        if not args.upstream:
+            keep |= lineage.downstream(g, args.asset)
+        g = g.subgraph(keep).copy()
+    if args.format == "json":
+        print_json(lineage.graph_to_dict(g))
+    elif args.format == "mermaid":
+        print(export.to_mermaid(g), end="")
+    elif args.format == "dot":
+        print(export.to_dot(g), end="")
+    else:
+        rows = []
+        for depth, layer in enumerate(lineage.layers(g)):
+            for n in layer:
+                ups = sorted(g.predecessors(n))
+                rows.append((depth, n + (" (missing)" if g.nodes[n].get("missing") else ""), ", ".join(ups)))
+        console().print(table(f"{g.number_of_nodes()} assets, {g.number_of_edges()} edges", ["layer", "asset", "inputs"], rows))
+    return 0
+
+
+def _facts(v) -> list[tuple[str, str]]:
+    facts = [
+        ("asset", v.asset),
+        ("run", v.run_id),
+        ("created", iso(v.created_at)),
+        ("format", v.data_format),
+        ("size", f"{human_size(v.size_bytes)} ({v.size_bytes} bytes)"),
+        ("content hash", v.content_hash),
+        ("code version", v.code_version or ""),
+        ("data path", v.data_path),
+    ]
+    if v.table:
+        facts.append(("rows", str(v.table.num_rows)))
+    if v.keys:
+        facts.append(("key columns", ", ".join(v.keys)))
+    for i in v.inputs:
+        facts.append(("input", f"{i.asset} @ {i.run_id} ({(i.content_hash or '')[:19]})"))
+    for k, val in v.metadata.items():
+        facts.append((f"metadata.{k}", str(val)))
+    return facts
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    v = store.version(args.asset, args.run)
+    from ..store import data
+
+    if v.data_format == "pickle" and args.trust_pickle:
+        value = data.load(store.fs, store.root, v, allow_pickle=True)
+    else:
+        value = store.preview(args.asset, args.run, rows=args.rows)
+    if args.format == "json":
+        out = v.to_dict()
+        if isinstance(value, pd.DataFrame):
+            out["preview"] = value.to_dict(orient="records")
+        elif hasattr(value, "tolist"):
+            out["preview"] = value.tolist()
+        elif isinstance(value, (dict, list, str)):
+            out["preview"] = value
+        else:
+            out["preview"] = repr(value)
+        print_json(out)
+        return 0
+    c = console()
+    c.print(table(None, ["fact", "value"], _facts(v), show_header=False, box=None))
+    if v.table:
+        c.print(
+            table(
+                "schema and statistics",
+                ["column", "type", "nulls", "min", "max", "mean", "distinct"],
+                [
+                    (col.name, col.type, col.null_count, col.min, col.max,
+                     f"{col.mean:.4g}" if isinstance(col.mean, (int, float)) else "", col.distinct)
+                    for col in v.table.columns
+                ],
+            )
+        )
+    if isinstance(value, pd.DataFrame):
+        c.print(table(f"first {len(value)} rows", [str(col) for col in value.columns], value.itertuples(index=False)))
+    else:
+        c.print(value if isinstance(value, str) else repr(value), markup=False)
+    return 0
+
+
+def _tree(result: lineage.LineageResult, store) -> Tree:
+    def label(r):
+        v = store.index.versions.get((r.asset, r.run_id))
+        suffix = " [red](missing)[/]" if v is None else f" [dim]{(r.content_hash or '')[7:19]}[/]"
+        return f"[bold]{r.asset}[/] @ {r.run_id}{suffix}"
+
+    root = Tree(label(result.root))
+    seen: set = set()
+
+    def walk(node, branch):
+        for child in sorted(result.children(node), key=lambda r: (r.asset, r.run_id)):
+            sub = branch.add(label(child))
+            if child in seen:
+                sub.add("[dim](shown above)[/]")
+                continue
+            seen.add(child)
+            walk(child, sub)
+
+    walk(result.root, root)
+    return root
+
+
+def _lineage_cmd(kind: str):
+    def run(args: argparse.Namespace) -> int:
+        store = open_store(args)
+        result = getattr(store, kind)(args.asset, args.run)
+        if args.format == "json":
+            print_json(result.to_dict())
+        else:
+            console().print(_tree(result, store))
+            console().print(f"{len(result.versions) - 1} versions {'upstream' if kind == 'provenance' else 'downstream'}"
+                            + (f", {len(result.missing)} missing from the store" if result.missing else ""))
+        return 0
+
+    return run
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("runs", help="list the runs of a store, newest first")
+    add_store_args(p)
+    add_format_arg(p)
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("assets", help="list assets with their latest version")
+    add_store_args(p)
+    p.add_argument("--run", help="only the versions written by this run")
+    add_format_arg(p)
+    p.set_defaults(func=cmd_assets)
+
+    p = sub.add_parser("lineage", help="the asset dependency graph")
+    add_store_args(p)
+    p.add_argument("asset", nargs="?", metavar="ASSET", help="only this asset's upstream and downstream")
+    p.add_argument("--run", help="the graph of one run's versions")
+    p.add_argument("--all-runs", action="store_true", help="union of the edges over all runs")
+    direction = p.add_mutually_exclusive_group()
+    direction.add_argument("--upstream", action="store_true", help="only what ASSET depends on")
+    direction.add_argument("--downstream", action="store_true", help="only what depends on ASSET")
+    add_format_arg(p, ("table", "json", "mermaid", "dot"))
+    p.set_defaults(func=cmd_lineage)
+
+    p = sub.add_parser("show", help="facts, schema and a preview of one asset version")
+    add_store_args(p)
+    p.add_argument("asset", metavar="ASSET")
+    p.add_argument("--run", help="the version written by this run (default: latest)")
+    p.add_argument("--rows", type=int, default=20, help="preview rows (default 20)")
+    p.add_argument("--trust-pickle", action="store_true", help="allow unpickling this version (runs code from the store)")
+    add_format_arg(p)
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("provenance", help="every version an asset version was built from")
+    add_store_args(p)
+    p.add_argument("asset", metavar="ASSET")
+    p.add_argument("--run", help="the version written by this run (default: latest)")
+    add_format_arg(p)
+    p.set_defaults(func=_lineage_cmd("provenance"))
+
+    p = sub.add_parser("impact", help="every version built from an asset version")
+    add_store_args(p)
+    p.add_argument("asset", metavar="ASSET")
+    p.add_argument("--run", help="the version written by this run (default: latest)")
+    add_format_arg(p)
+    p.set_defaults(func=_lineage_cmd("impact"))

@@ -1,0 +1,35 @@
+"""The project's own error types. Every error a user can cause is one of these.
+
+The CLI prints ``str(error)`` as one line and exits 2; the TUI shows it as a
+notification. Nothing else should escape to a user.
+"""
+
+from __future__ import annotations
+
+
+class ExplorerError(Exception):
+    """Base class for every error the explorer reports to a user."""
+
+
+class StoreNotFound(ExplorerError):
+    """The URL does not point at a frontier store."""
+
+
+class FormatError(ExplorerError):
+    """A manifest or sidecar is malformed, has an unknown major version or an unsafe path."""
+
+
+class UnknownAsset(ExplorerError):
+    """An asset key is not present in the store."""
+
+
+class UnknownRun(ExplorerError):
+    """A run id is not present in the store (or holds no version of the asset)."""
+
+
+class WriteError(ExplorerError):
+    """The writer refused to write (existing version, closed run, unsupported value)."""
+
+
+class UnsafeLoad(ExplorerError):
+    """Loading would unpickle data from the store without the user's opt-in."""

@@ -1,0 +1,393 @@
+"""The store format, version 1: paths, manifest and sidecar schemas, validation.
+
+This is the only module that knows file names inside a store. See
+``docs/store-format.md`` for the user-facing description.
+
+Layout (``<root>`` is the store URL)::
+
+    <root>/_frontier_store.json                         store marker (optional)
+    <root>/<run_id>/_frontier/run.json                  run manifest; consolidated at finish
+    <root>/<run_id>/_frontier/versions/<key>.json       one sidecar per asset version
+    <root>/<run_id>/<asset key path>[.<ext>]            the data (file or directory)
+    <root>/_frontier_flags/...                          reserved for flags
+
+``<key>`` in a sidecar name is the asset key percent-encoded (``/`` -> ``%2F``) so
+that all sidecars of a run sit in one flat folder, listable with one request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote, unquote
+
+from .errors import FormatError
+from .models import AssetVersion, ColumnStats, InputRef, PlannedAsset, Run, TableInfo
+
+FORMAT_MAJOR = 1
+FORMAT_VERSION = "1.0"
+RUN_KIND = "frontier-explore/run"
+SIDECAR_KIND = "frontier-explore/sidecar"
+STORE_KIND = "frontier-explore/store"
+
+STORE_MARKER = "_frontier_store.json"
+META_DIR = "_frontier"
+RUN_MANIFEST = "run.json"
+VERSIONS_DIR = "versions"
+FLAGS_DIR = "_frontier_flags"
+
+DATA_FORMATS = ("parquet", "csv", "json", "npy", "pickle", "bytes", "directory")
+EXTENSIONS = {
+    "parquet": ".parquet",
+    "csv": ".csv",
+    "json": ".json",
+    "npy": ".npy",
+    "pickle": ".pkl",
+    "bytes": ".bin",
+    "directory": "",
+}
+TABLE_FORMATS = ("parquet", "csv", "directory")
+
+MAX_NAME = 255
+MAX_PATH = 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_segment(seg: str, what: str, where: str) -> None:
+    if seg in ("", ".", ".."):
+        raise FormatError(f"{where}: unsafe {what} segment {seg!r}")
+    if len(seg) > MAX_NAME:
+        raise FormatError(f"{where}: {what} segment longer than {MAX_NAME} characters")
+    if "\\" in seg:
+        raise FormatError(f"{where}: backslash in {what} {seg!r}")
+
+
+def check_relative_path(path: Any, what: str, where: str) -> str:
+    """Validate a store-relative path: no ``..``, absolute paths, schemes or control characters."""
+    if not isinstance(path, str) or not path:
+        raise FormatError(f"{where}: {what} must be a non-empty string")
+    if len(path) > MAX_PATH:
+        raise FormatError(f"{where}: {what} longer than {MAX_PATH} characters")
+    if _CONTROL.search(path):
+        raise FormatError(f"{where}: control character in {what} {path!r}")
+    if path.startswith("/") or _SCHEME.match(path):
+        raise FormatError(f"{where}: {what} {path!r} is absolute or has a URL scheme")
+    for seg in path.split("/"):
+        _check_segment(seg, what, where)
+    return path
+
+
+def check_run_id(run_id: Any, where: str = "run id") -> str:
+    check_relative_path(run_id, "run id", where)
+    if "/" in run_id or run_id.startswith(("_", ".")):
+        raise FormatError(f"{where}: invalid run id {run_id!r}")
+    return run_id
+
+
+def check_asset_key(key: Any, where: str = "asset key") -> str:
+    check_relative_path(key, "asset key", where)
+    if key.split("/")[0].startswith("_"):
+        raise FormatError(f"{where}: asset key {key!r} uses a reserved prefix")
+    return key
+
+
+def _check_version(doc: Any, kind: str, where: str) -> dict[str, Any]:
+    if not isinstance(doc, dict):
+        raise FormatError(f"{where}: expected a JSON object")
+    if doc.get("format") != kind:
+        raise FormatError(f"{where}: not a {kind} document (format={doc.get('format')!r})")
+    version = str(doc.get("format_version", ""))
+    try:
+        major = int(version.split(".")[0])
+    except ValueError:
+        raise FormatError(f"{where}: invalid format_version {version!r}") from None
+    if major != FORMAT_MAJOR:
+        raise FormatError(
+            f"{where}: unsupported format version {version} (this explorer reads {FORMAT_MAJOR}.x)"
+        )
+    return doc
+
+
+def loads(raw: bytes | str, where: str) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{where}: invalid JSON ({exc})") from None
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def join(*parts: str) -> str:
+    """Join path parts with ``/``; the first part keeps a leading ``/`` (an absolute root)."""
+    parts = [p for p in parts if p not in ("", None)]
+    if not parts:
+        return ""
+    head = parts[0].rstrip("/") or "/"
+    tail = [p.strip("/") for p in parts[1:]]
+    return "/".join([head if head != "/" else ""] + tail) if tail else head
+
+
+def run_prefix(run_id: str) -> str:
+    return check_run_id(run_id)
+
+
+def run_manifest_path(run_id: str) -> str:
+    return join(run_id, META_DIR, RUN_MANIFEST)
+
+
+def versions_dir(run_id: str) -> str:
+    return join(run_id, META_DIR, VERSIONS_DIR)
+
+
+def encode_key(key: str) -> str:
+    return quote(key, safe="")
+
+
+def decode_key(name: str) -> str:
+    return unquote(name)
+
+
+def sidecar_path(run_id: str, key: str) -> str:
+    return join(versions_dir(run_id), encode_key(key) + ".json")
+
+
+def data_path(run_id: str, key: str, data_format: str) -> str:
+    return join(run_id, key + EXTENSIONS[data_format])
+
+
+# --------------------------------------------------------------------------- time
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def parse_time(value: Any, where: str, field_name: str) -> datetime:
+    if not isinstance(value, str):
+        raise FormatError(f"{where}: {field_name} must be an ISO 8601 string")
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise FormatError(f"{where}: invalid {field_name} {value!r}") from None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=timezone.utc)
+    return ts.astimezone(timezone.utc)
+
+
+def format_time(ts: datetime) -> str:
+    return ts.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def store_marker_doc() -> dict[str, Any]:
+    return {"format": STORE_KIND, "format_version": FORMAT_VERSION}
+
+
+def run_doc(run: Run, versions: list[AssetVersion] | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "format": RUN_KIND,
+        "format_version": FORMAT_VERSION,
+        "run_id": run.run_id,
+        "job": run.job,
+        "status": run.status,
+        "started_at": format_time(run.started_at),
+        "finished_at": format_time(run.finished_at) if run.finished_at else None,
+        "tags": run.tags,
+        "code_version": run.code_version,
+        "parent_run_id": run.parent_run_id,
+        "planned_assets": [p.to_dict() for p in run.planned],
+    }
+    if versions is not None:
+        doc["consolidated"] = True
+        doc["versions"] = [sidecar_doc(v) for v in versions]
+    return doc
+
+
+def sidecar_doc(v: AssetVersion) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "format": SIDECAR_KIND,
+        "format_version": FORMAT_VERSION,
+        "asset": v.asset,
+        "run_id": v.run_id,
+        "created_at": format_time(v.created_at),
+        "data_path": v.data_path,
+        "data_format": v.data_format,
+        "size_bytes": v.size_bytes,
+        "content_hash": v.content_hash,
+        "code_version": v.code_version,
+        "metadata": v.metadata,
+        "inputs": [i.to_dict() for i in v.inputs],
+    }
+    if v.table is not None:
+        doc["table"] = v.table.to_dict()
+    if v.keys:
+        doc["keys"] = list(v.keys)
+    return doc
+
+
+def _str_or_none(value: Any, where: str, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, int, float)):
+        raise FormatError(f"{where}: {name} must be a string")
+    return str(value)
+
+
+def _planned(raw: Any, where: str) -> tuple[PlannedAsset, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise FormatError(f"{where}: planned_assets must be a list")
+    out = []
+    for item in raw:
+        if isinstance(item, str):
+            out.append(PlannedAsset(check_asset_key(item, where)))
+            continue
+        if not isinstance(item, dict):
+            raise FormatError(f"{where}: invalid planned asset {item!r}")
+        inputs = item.get("inputs")
+        if inputs is not None:
+            if not isinstance(inputs, list):
+                raise FormatError(f"{where}: planned inputs must be a list")
+            inputs = tuple(check_asset_key(i, where) for i in inputs)
+        out.append(
+            PlannedAsset(
+                check_asset_key(item.get("asset"), where),
+                inputs,
+                _str_or_none(item.get("code_version"), where, "code_version"),
+            )
+        )
+    return tuple(out)
+
+
+def parse_run(doc: Any, where: str, expected_run_id: str | None = None) -> Run:
+    """Validate a run manifest and return the Run (without its versions)."""
+    doc = _check_version(doc, RUN_KIND, where)
+    run_id = check_run_id(doc.get("run_id"), where)
+    if expected_run_id is not None and run_id != expected_run_id:
+        raise FormatError(f"{where}: run_id {run_id!r} does not match its prefix")
+    status = doc.get("status")
+    if status not in ("running", "success", "failed"):
+        raise FormatError(f"{where}: invalid status {status!r}")
+    tags = doc.get("tags") or {}
+    if not isinstance(tags, dict):
+        raise FormatError(f"{where}: tags must be an object")
+    finished = doc.get("finished_at")
+    parent = doc.get("parent_run_id")
+    return Run(
+        run_id=run_id,
+        job=_str_or_none(doc.get("job"), where, "job"),
+        status=status,
+        started_at=parse_time(doc.get("started_at"), where, "started_at"),
+        finished_at=parse_time(finished, where, "finished_at") if finished else None,
+        tags={str(k): str(v) for k, v in tags.items()},
+        code_version=_str_or_none(doc.get("code_version"), where, "code_version"),
+        parent_run_id=check_run_id(parent, where) if parent else None,
+        planned=_planned(doc.get("planned_assets"), where),
+        consolidated=bool(doc.get("consolidated")),
+    )
+
+
+def _table(raw: Any, where: str) -> TableInfo | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("columns"), list):
+        raise FormatError(f"{where}: invalid table section")
+    cols = []
+    for c in raw["columns"]:
+        if not isinstance(c, dict) or not isinstance(c.get("name"), str):
+            raise FormatError(f"{where}: invalid column entry")
+        cols.append(
+            ColumnStats(
+                name=c["name"],
+                type=str(c.get("type")),
+                null_count=c.get("null_count"),
+                min=c.get("min"),
+                max=c.get("max"),
+                mean=c.get("mean"),
+                distinct=c.get("distinct"),
+            )
+        )
+    num_rows = raw.get("num_rows")
+    if not isinstance(num_rows, int):
+        raise FormatError(f"{where}: table.num_rows must be an integer")
+    return TableInfo(num_rows=num_rows, columns=tuple(cols))
+
+
+def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> AssetVersion:
+    """Validate a sidecar and return its AssetVersion. Paths are checked to stay in the run."""
+    doc = _check_version(doc, SIDECAR_KIND, where)
+    run_id = check_run_id(doc.get("run_id"), where)
+    if expected_run_id is not None and run_id != expected_run_id:
+        raise FormatError(f"{where}: run_id {run_id!r} does not match its run {expected_run_id!r}")
+    key = check_asset_key(doc.get("asset"), where)
+    dpath = check_relative_path(doc.get("data_path"), "data_path", where)
+    if not dpath.startswith(run_id + "/"):
+        raise FormatError(f"{where}: data_path {dpath!r} is outside its run's prefix")
+    fmt = doc.get("data_format")
+    if fmt not in DATA_FORMATS:
+        raise FormatError(f"{where}: unknown data_format {fmt!r}")
+    size = doc.get("size_bytes")
+    if not isinstance(size, int) or size < 0:
+        raise FormatError(f"{where}: size_bytes must be a non-negative integer")
+    chash = doc.get("content_hash")
+    if not isinstance(chash, str) or not chash:
+        raise FormatError(f"{where}: missing content_hash")
+    inputs_raw = doc.get("inputs") or []
+    if not isinstance(inputs_raw, list):
+        raise FormatError(f"{where}: inputs must be a list")
+    inputs = []
+    for i in inputs_raw:
+        if not isinstance(i, dict):
+            raise FormatError(f"{where}: invalid input {i!r}")
+        inputs.append(
+            InputRef(
+                check_asset_key(i.get("asset"), where),
+                check_run_id(i.get("run_id"), where),
+                _str_or_none(i.get("content_hash"), where, "input content_hash"),
+            )
+        )
+    metadata = doc.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise FormatError(f"{where}: metadata must be an object")
+    keys = doc.get("keys") or []
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise FormatError(f"{where}: keys must be a list of column names")
+    return AssetVersion(
+        asset=key,
+        run_id=run_id,
+        created_at=parse_time(doc.get("created_at"), where, "created_at"),
+        data_path=dpath,
+        data_format=fmt,
+        size_bytes=size,
+        content_hash=chash,
+        code_version=_str_or_none(doc.get("code_version"), where, "code_version"),
+        metadata=metadata,
+        inputs=tuple(inputs),
+        table=_table(doc.get("table"), where),
+        keys=tuple(keys),
+        sidecar_path=sidecar_path(run_id, key),
+    )
+
+
+def dumps(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, indent=1, sort_keys=False, default=_json_default).encode("utf-8")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_time(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,177 @@
+"""Lineage graphs over the index (networkx): the asset graph, the version graph, and the
+questions asked of them (upstream, downstream, provenance, impact). Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import networkx as nx
+
+from .errors import UnknownAsset, UnknownRun
+from .models import AssetVersion, InputRef
+from .store.index import Index
+
+VersionNode = tuple[str, str]  # (asset key, run id)
+
+
+def asset_graph(index: Index, all_runs: bool = False, run_id: str | None = None) -> nx.DiGraph:
+    """Nodes are asset keys; an edge ``a -> b`` means b consumed a.
+
+    By default edges come from each asset's latest version (the store as it is now);
+    ``all_runs`` takes the union over every version; ``run_id`` only that run's versions.
+    Assets that were planned or consumed but never materialized appear with ``missing=True``.
+    """
+    g = nx.DiGraph()
+    if run_id is not None:
+        if run_id not in index.runs:
+            raise UnknownRun(f"unknown run {run_id!r}")
+        versions: Iterable[AssetVersion] = index.run_versions(run_id)
+        planned = index.runs[run_id].planned
+    elif all_runs:
+        versions = index.versions.values()
+        planned = [p for r in index.run_list() for p in r.planned]
+    else:
+        versions = index.latest_versions().values()
+        planned = [p for r in index.run_list() for p in r.planned]
+    for v in versions:
+        g.add_node(v.asset, missing=False)
+        for i in v.inputs:
+            if i.asset not in g:
+                g.add_node(i.asset, missing=index.latest(i.asset) is None)
+            g.add_edge(i.asset, v.asset)
+    for p in planned:
+        if p.asset not in g:
+            g.add_node(p.asset, missing=index.latest(p.asset) is None)
+            for i in p.inputs or ():
+                if i not in g:
+                    g.add_node(i, missing=index.latest(i) is None)
+                g.add_edge(i, p.asset)
+    return g
+
+
+def version_graph(index: Index) -> nx.DiGraph:
+    """Nodes are ``(asset, run_id)`` versions; edges the inputs actually consumed, across runs.
+
+    A consumed version that is no longer in the store is a node with ``missing=True``.
+    """
+    g = nx.DiGraph()
+    for (asset, run_id), v in index.versions.items():
+        g.add_node((asset, run_id), version=v, missing=False)
+    for (asset, run_id), v in index.versions.items():
+        for i in v.inputs:
+            node = (i.asset, i.run_id)
+            if node not in g:
+                g.add_node(node, version=None, missing=True, content_hash=i.content_hash)
+            g.add_edge(node, (asset, run_id))
+    return g
+
+
+def upstream(g: nx.DiGraph, node: Any) -> set:
+    """Every node ``node`` depends on, transitively."""
+    if node not in g:
+        raise UnknownAsset(f"unknown asset {node!r}")
+    return nx.ancestors(g, node)
+
+
+def downstream(g: nx.DiGraph, node: Any) -> set:
+    """Every node built from ``node``, transitively."""
+    if node not in g:
+        raise UnknownAsset(f"unknown asset {node!r}")
+    return nx.descendants(g, node)
+
+
+@dataclass(frozen=True)
+class LineageResult:
+    """A set of versions and the input edges between them (provenance or impact of one version)."""
+
+    root: InputRef
+    direction: str  # "provenance" or "impact"
+    versions: tuple[InputRef, ...]
+    missing: tuple[InputRef, ...]
+    edges: tuple[tuple[InputRef, InputRef], ...]  # (upstream, downstream)
+
+    def to_dict(self) -> dict[str, Any]:
+        def ref(r: InputRef) -> dict[str, Any]:
+            return {"asset": r.asset, "run_id": r.run_id}
+
+        missing = set(self.missing)
+        return {
+            "root": self.root.to_dict(),
+            "direction": self.direction,
+            "versions": [dict(v.to_dict(), missing=v in missing) for v in self.versions],
+            "edges": [{"from": ref(a), "to": ref(b)} for a, b in self.edges],
+        }
+
+    def children(self, node: InputRef) -> list[InputRef]:
+        """Next level away from the root (inputs for provenance, consumers for impact)."""
+        if self.direction == "provenance":
+            return [a for a, b in self.edges if b == node]
+        return [b for a, b in self.edges if a == node]
+
+
+def resolve_version(index: Index, key: str, run_id: str | None = None) -> AssetVersion:
+    """The version of ``key`` in ``run_id`` (latest when None), with clear errors."""
+    if not index.asset_versions(key):
+        raise UnknownAsset(f"unknown asset {key!r}")
+    if run_id is None:
+        v = index.latest(key)
+        assert v is not None
+        return v
+    if run_id not in index.runs:
+        raise UnknownRun(f"unknown run {run_id!r}")
+    v = index.versions.get((key, run_id))
+    if v is None:
+        raise UnknownRun(f"run {run_id} holds no version of {key!r}")
+    return v
+
+
+def _result(index: Index, g: nx.DiGraph, root: VersionNode, nodes: set, direction: str) -> LineageResult:
+    nodes = set(nodes) | {root}
+    sub = g.subgraph(nodes)
+
+    def ref(n: VersionNode) -> InputRef:
+        v = g.nodes[n].get("version")
+        return InputRef(n[0], n[1], v.content_hash if v else g.nodes[n].get("content_hash"))
+
+    order = list(nx.topological_sort(sub))
+    if direction == "provenance":
+        order.reverse()  # the asked-about version first, sources last
+    refs = {n: ref(n) for n in order}
+    return LineageResult(
+        root=refs[root],
+        direction=direction,
+        versions=tuple(refs[n] for n in order),
+        missing=tuple(refs[n] for n in order if g.nodes[n].get("missing")),
+        edges=tuple((refs[a], refs[b]) for a, b in sorted(sub.edges)),
+    )
+
+
+def provenance(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph | None = None) -> LineageResult:
+    """Every version this version was built from, back to source data, across runs."""
+    v = resolve_version(index, key, run_id)
+    g = g if g is not None else version_graph(index)
+    root = (v.asset, v.run_id)
+    return _result(index, g, root, nx.ancestors(g, root), "provenance")
+
+
+def impact(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph | None = None) -> LineageResult:
+    """Every version in any run built from this version, transitively."""
+    v = resolve_version(index, key, run_id)
+    g = g if g is not None else version_graph(index)
+    root = (v.asset, v.run_id)
+    return _result(index, g, root, nx.descendants(g, root), "impact")
+
+
+def graph_to_dict(g: nx.DiGraph) -> dict[str, Any]:
+    """``{"nodes": [{"asset", "missing"}], "edges": [{"from", "to"}]}`` in a stable order."""
+    return {
+        "nodes": [{"asset": n, "missing": bool(g.nodes[n].get("missing"))} for n in sorted(g.nodes)],
+        "edges": [{"from": a, "to": b} for a, b in sorted(g.edges)],
+    }
+
+
+def layers(g: nx.DiGraph) -> list[list[str]]:
+    """Topological generations (sources first), each sorted: the layout of a layered drawing."""
+    return [sorted(gen) for gen in nx.topological_generations(g)]

@@ -1,0 +1,174 @@
+"""Plain data passed between layers: frozen dataclasses with ``to_dict()``.
+
+JSON output anywhere in the project is ``to_dict()`` serialised, never a second
+hand-built shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+RUN_STATUSES = ("running", "success", "failed")
+
+
+def iso(ts: datetime | None) -> str | None:
+    """UTC ISO 8601 with a trailing Z, or None."""
+    if ts is None:
+        return None
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class InputRef:
+    """One upstream version consumed by an asset version."""
+
+    asset: str
+    run_id: str
+    content_hash: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"asset": self.asset, "run_id": self.run_id, "content_hash": self.content_hash}
+
+
+@dataclass(frozen=True)
+class PlannedAsset:
+    """An asset a run intended to materialize, with the inputs and code version it planned."""
+
+    asset: str
+    inputs: tuple[str, ...] | None = None
+    code_version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "asset": self.asset,
+            "inputs": list(self.inputs) if self.inputs is not None else None,
+            "code_version": self.code_version,
+        }
+
+
+@dataclass(frozen=True)
+class ColumnStats:
+    """Summary statistics of one table column, recorded at write time."""
+
+    name: str
+    type: str
+    null_count: int | None = None
+    min: Any = None
+    max: Any = None
+    mean: float | None = None
+    distinct: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "null_count": self.null_count,
+            "min": self.min,
+            "max": self.max,
+            "mean": self.mean,
+            "distinct": self.distinct,
+        }
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """Schema, row count and column statistics of a tabular version."""
+
+    num_rows: int
+    columns: tuple[ColumnStats, ...]
+
+    def column(self, name: str) -> ColumnStats | None:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        return None
+
+    @property
+    def schema(self) -> dict[str, str]:
+        return {c.name: c.type for c in self.columns}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"num_rows": self.num_rows, "columns": [c.to_dict() for c in self.columns]}
+
+
+@dataclass(frozen=True)
+class AssetVersion:
+    """One committed version of an asset: the facts of its sidecar."""
+
+    asset: str
+    run_id: str
+    created_at: datetime
+    data_path: str  # relative to the store root, always inside the run's prefix
+    data_format: str
+    size_bytes: int
+    content_hash: str
+    code_version: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    inputs: tuple[InputRef, ...] = ()
+    table: TableInfo | None = None
+    keys: tuple[str, ...] = ()
+    sidecar_path: str | None = None
+
+    @property
+    def ref(self) -> InputRef:
+        return InputRef(self.asset, self.run_id, self.content_hash)
+
+    @property
+    def short_hash(self) -> str:
+        return self.content_hash.split(":", 1)[-1][:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "asset": self.asset,
+            "run_id": self.run_id,
+            "created_at": iso(self.created_at),
+            "data_path": self.data_path,
+            "format": self.data_format,
+            "size_bytes": self.size_bytes,
+            "content_hash": self.content_hash,
+            "code_version": self.code_version,
+            "metadata": self.metadata,
+            "inputs": [i.to_dict() for i in self.inputs],
+            "table": self.table.to_dict() if self.table else None,
+            "keys": list(self.keys),
+        }
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run: the facts of its manifest."""
+
+    run_id: str
+    job: str | None
+    status: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    code_version: str | None = None
+    parent_run_id: str | None = None
+    planned: tuple[PlannedAsset, ...] = ()
+    consolidated: bool = False
+    asset_count: int = 0
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "job": self.job,
+            "status": self.status,
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+            "duration_seconds": self.duration_seconds,
+            "tags": self.tags,
+            "code_version": self.code_version,
+            "parent_run_id": self.parent_run_id,
+            "planned_assets": [p.to_dict() for p in self.planned],
+            "assets": self.asset_count,
+        }

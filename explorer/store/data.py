@@ -1,0 +1,172 @@
+"""Reading the data of a version: whole loads and cheap previews. Never unpickles unless asked."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from typing import Any
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .. import format as fmt
+from ..errors import ExplorerError, FormatError, UnsafeLoad
+from ..models import AssetVersion
+from .fs import is_local
+
+PICKLE_REFUSAL = (
+    "{what} is a pickle; unpickling runs code from the store, so it is not loaded "
+    "(opt in with --trust-pickle or allow_pickle=True)"
+)
+
+
+def resolve(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> str:
+    """Absolute path of a version's data, refusing anything that leaves the store root."""
+    rel = fmt.check_relative_path(version.data_path, "data_path", version.sidecar_path or version.asset)
+    path = fmt.join(root, rel)
+    if is_local(fs):
+        real_root = os.path.realpath(root)
+        real = os.path.realpath(path)
+        if real != real_root and not real.startswith(real_root + os.sep):
+            raise FormatError(f"{rel}: resolves outside the store (symlink?); refused")
+    return path
+
+
+def _missing(version: AssetVersion) -> ExplorerError:
+    return ExplorerError(
+        f"data of {version.asset} in run {version.run_id} is missing ({version.data_path})"
+    )
+
+
+def read_table(
+    fs: fsspec.AbstractFileSystem,
+    root: str,
+    version: AssetVersion,
+    columns: list[str] | None = None,
+    filter: Any = None,
+) -> pa.Table:
+    """Read a tabular version as an Arrow table (optionally a column subset / row filter)."""
+    path = resolve(fs, root, version)
+    try:
+        if version.data_format == "parquet":
+            return pq.read_table(path, filesystem=fs, columns=columns, filters=filter)
+        if version.data_format == "directory":
+            import pyarrow.dataset as ds
+
+            dataset = ds.dataset(path, filesystem=fs, format="parquet", partitioning="hive")
+            return dataset.to_table(columns=columns, filter=filter)
+        if version.data_format == "csv":
+            import pyarrow.csv as pacsv
+
+            with fs.open(path, "rb") as fh:
+                table = pacsv.read_csv(fh)
+            if columns:
+                table = table.select(columns)
+            if filter is not None:
+                table = table.filter(filter)
+            return table
+    except FileNotFoundError:
+        raise _missing(version) from None
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
+    raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
+
+
+def load(
+    fs: fsspec.AbstractFileSystem,
+    root: str,
+    version: AssetVersion,
+    allow_pickle: bool = False,
+    as_arrow: bool = False,
+) -> Any:
+    """The value of a version: DataFrame (or Arrow table), dict/list, ndarray, bytes."""
+    if version.data_format in fmt.TABLE_FORMATS:
+        table = read_table(fs, root, version)
+        return table if as_arrow else table.to_pandas()
+    if version.data_format == "pickle" and not allow_pickle:
+        raise UnsafeLoad(PICKLE_REFUSAL.format(what=f"{version.asset} in run {version.run_id}"))
+    path = resolve(fs, root, version)
+    try:
+        raw = fs.cat_file(path)
+    except FileNotFoundError:
+        raise _missing(version) from None
+    if version.data_format == "json":
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise ExplorerError(f"{version.data_path}: invalid JSON ({exc})") from None
+    if version.data_format == "npy":
+        import numpy as np
+
+        try:
+            return np.load(io.BytesIO(raw), allow_pickle=False)
+        except ValueError as exc:
+            raise ExplorerError(f"{version.data_path}: cannot read array ({exc})") from None
+    if version.data_format == "pickle":
+        import pickle
+
+        return pickle.loads(raw)  # noqa: S301 - the user opted in
+    return raw
+
+
+def preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, rows: int = 50) -> pa.Table:
+    """The first ``rows`` rows, reading only what is shown (first row groups / first CSV block)."""
+    path = resolve(fs, root, version)
+    try:
+        if version.data_format == "parquet":
+            with fs.open(path, "rb") as fh:
+                pf = pq.ParquetFile(fh)
+                batches = []
+                got = 0
+                for batch in pf.iter_batches(batch_size=max(rows, 1)):
+                    batches.append(batch)
+                    got += batch.num_rows
+                    if got >= rows:
+                        break
+                if not batches:
+                    return pf.schema_arrow.empty_table()
+                return pa.Table.from_batches(batches).slice(0, rows)
+        if version.data_format == "directory":
+            import pyarrow.dataset as ds
+
+            return ds.dataset(path, filesystem=fs, format="parquet", partitioning="hive").head(rows)
+        if version.data_format == "csv":
+            import pyarrow.csv as pacsv
+
+            with fs.open(path, "rb") as fh:
+                reader = pacsv.open_csv(fh)
+                batches = []
+                got = 0
+                for batch in reader:
+                    batches.append(batch)
+                    got += batch.num_rows
+                    if got >= rows:
+                        break
+                if not batches:
+                    return reader.schema.empty_table()
+                return pa.Table.from_batches(batches).slice(0, rows)
+    except FileNotFoundError:
+        raise _missing(version) from None
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
+    raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
+
+
+def preview(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, rows: int = 50) -> Any:
+    """A small view of any version: a DataFrame for tables, the value for JSON/arrays, a
+    description for bytes and pickles (which are never unpickled here)."""
+    if version.data_format in fmt.TABLE_FORMATS:
+        return preview_table(fs, root, version, rows).to_pandas()
+    if version.data_format in ("json", "npy"):
+        return load(fs, root, version)
+    if version.data_format == "pickle":
+        return PICKLE_REFUSAL.format(what=f"{version.asset} in run {version.run_id}")
+    path = resolve(fs, root, version)
+    try:
+        with fs.open(path, "rb") as fh:
+            head = fh.read(256)
+    except FileNotFoundError:
+        raise _missing(version) from None
+    return f"{version.size_bytes} bytes; first bytes: {head[:64]!r}"

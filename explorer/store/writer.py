@@ -1,0 +1,362 @@
+"""The writer: one run's outputs, each with its sidecar, and the run manifest.
+
+Protocol (see docs/store-format.md):
+1. at start the run manifest is written with ``status: running`` and the plan;
+2. each ``write`` puts the data first, then the sidecar (its presence commits the version);
+3. at exit the manifest is rewritten with the final status and every sidecar of the run
+   (read back from the store, so versions written by other processes are included).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import secrets
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .. import format as fmt
+from ..errors import ExplorerError, FormatError, WriteError
+from ..models import AssetVersion, InputRef, PlannedAsset, Run
+from .fs import is_local, open_fs
+from .tables import summarize
+
+InputSpec = str | tuple[str, str] | InputRef | AssetVersion
+
+
+def new_run_id(when: datetime | None = None) -> str:
+    """A time-sortable run id: ``20261124T023954Z-3f9a1c``."""
+    when = when or fmt.now()
+    return when.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def directory_hash(files: Mapping[str, str]) -> str:
+    """Hash of a directory from ``{relative path: file content hash}``, order independent."""
+    h = hashlib.sha256()
+    for rel in sorted(files):
+        h.update(rel.encode("utf-8") + b"\0" + files[rel].encode("ascii") + b"\n")
+    return "sha256:" + h.hexdigest()
+
+
+def _to_arrow(value: Any) -> pa.Table | None:
+    if isinstance(value, pa.Table):
+        return value
+    if isinstance(value, pa.RecordBatch):
+        return pa.Table.from_batches([value])
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(value, pd.DataFrame):
+        return pa.Table.from_pandas(value, preserve_index=False)
+    if isinstance(value, pd.Series):
+        return pa.Table.from_pandas(value.to_frame(), preserve_index=False)
+    return None
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", row_group_size=128 * 1024)
+    return sink.getvalue().to_pybytes()
+
+
+def _infer_format(value: Any) -> str:
+    if _to_arrow(value) is not None:
+        return "parquet"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "bytes"
+    if isinstance(value, (dict, list)):
+        return "json"
+    try:
+        import numpy as np
+
+        if isinstance(value, np.ndarray):
+            return "npy"
+    except ImportError:  # pragma: no cover
+        pass
+    raise WriteError(
+        f"cannot store a {type(value).__name__} without format=: pass format='pickle' to pickle it"
+    )
+
+
+def serialize(value: Any, data_format: str) -> bytes:
+    """Bytes of a single-file version in the given format."""
+    if data_format == "parquet":
+        table = _to_arrow(value)
+        if table is None:
+            raise WriteError(f"format parquet needs a DataFrame or Arrow table, got {type(value).__name__}")
+        return _parquet_bytes(table)
+    if data_format == "csv":
+        table = _to_arrow(value)
+        if table is None:
+            raise WriteError(f"format csv needs a DataFrame or Arrow table, got {type(value).__name__}")
+        import pyarrow.csv as pacsv
+
+        sink = io.BytesIO()
+        pacsv.write_csv(table, sink)
+        return sink.getvalue()
+    if data_format == "json":
+        try:
+            return json.dumps(value, indent=1, sort_keys=True, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise WriteError(f"value is not JSON serialisable: {exc}") from None
+    if data_format == "npy":
+        import numpy as np
+
+        if not isinstance(value, np.ndarray):
+            value = np.asarray(value)
+        if value.dtype == object:
+            raise WriteError("object arrays cannot be stored as npy (they would need pickle)")
+        sink = io.BytesIO()
+        np.save(sink, value, allow_pickle=False)
+        return sink.getvalue()
+    if data_format == "bytes":
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise WriteError(f"format bytes needs bytes, got {type(value).__name__}")
+        return bytes(value)
+    if data_format == "pickle":
+        import pickle
+
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    raise WriteError(f"unknown format {data_format!r}; known: {', '.join(fmt.DATA_FORMATS)}")
+
+
+class RunWriter:
+    """Write one run of a pipeline to a store.
+
+    >>> with RunWriter("/data/store", job="training", code_version="abc123") as run:
+    ...     run.write("raw_data", df)
+    ...     run.write("features", feats, inputs=["raw_data"])
+    """
+
+    def __init__(
+        self,
+        url: str,
+        job: str | None = None,
+        code_version: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+        plan: Mapping[str, Sequence[str] | None] | Iterable[str] | None = None,
+        started_at: datetime | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.fs, self.root = open_fs(url, dict(storage_options or {}))
+        self.clock = clock or fmt.now
+        started = started_at or self.clock()
+        self.run_id = fmt.check_run_id(run_id or new_run_id(started))
+        self._run = Run(
+            run_id=self.run_id,
+            job=job,
+            status="running",
+            started_at=started,
+            tags={str(k): str(v) for k, v in (tags or {}).items()},
+            code_version=code_version,
+            parent_run_id=fmt.check_run_id(parent_run_id) if parent_run_id else None,
+            planned=self._plan(plan, code_version),
+        )
+        self._written: dict[str, AssetVersion] = {}
+        self._started = False
+        self._finished = False
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _plan(plan: Any, code_version: str | None) -> tuple[PlannedAsset, ...]:
+        if plan is None:
+            return ()
+        if isinstance(plan, Mapping):
+            return tuple(
+                PlannedAsset(fmt.check_asset_key(k), tuple(v) if v is not None else None, code_version)
+                for k, v in plan.items()
+            )
+        return tuple(PlannedAsset(fmt.check_asset_key(k), None, code_version) for k in plan)
+
+    def _abs(self, rel: str) -> str:
+        return fmt.join(self.root, rel)
+
+    def _put(self, rel: str, data: bytes) -> None:
+        path = self._abs(rel)
+        if is_local(self.fs):
+            self.fs.makedirs(os.path.dirname(path), exist_ok=True)
+        self.fs.pipe_file(path, data)
+
+    @property
+    def run(self) -> Run:
+        return self._run
+
+    @property
+    def versions(self) -> dict[str, AssetVersion]:
+        """The versions this writer committed, by asset key."""
+        return dict(self._written)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> "RunWriter":
+        if self._started:
+            return self
+        if self.fs.exists(self._abs(fmt.run_manifest_path(self.run_id))):
+            raise WriteError(f"run {self.run_id} already exists in {self.root}")
+        marker = self._abs(fmt.STORE_MARKER)
+        if not self.fs.exists(marker):
+            self._put(fmt.STORE_MARKER, fmt.dumps(fmt.store_marker_doc()))
+        self._put(fmt.run_manifest_path(self.run_id), fmt.dumps(fmt.run_doc(self._run)))
+        self._started = True
+        return self
+
+    def __enter__(self) -> "RunWriter":
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.finish("failed" if exc_type is not None else "success")
+
+    def _read_sidecars(self) -> list[AssetVersion]:
+        folder = self._abs(fmt.versions_dir(self.run_id))
+        try:
+            names = [p for p in self.fs.ls(folder, detail=False) if p.endswith(".json")]
+        except FileNotFoundError:
+            names = []
+        out = []
+        for path in sorted(names):
+            try:
+                out.append(fmt.parse_sidecar(fmt.loads(self.fs.cat_file(path), path), path, self.run_id))
+            except (FormatError, FileNotFoundError):
+                continue  # a broken sidecar is reported by readers; consolidation keeps the rest
+        return out
+
+    def finish(self, status: str = "success") -> Run:
+        """Mark the run finished and write the consolidated manifest."""
+        if self._finished:
+            return self._run
+        self.start()
+        if status not in ("success", "failed"):
+            raise WriteError(f"invalid final status {status!r}")
+        versions = self._read_sidecars()
+        self._run = replace(self._run, status=status, finished_at=self.clock(), consolidated=True,
+                            asset_count=len(versions))
+        self._put(fmt.run_manifest_path(self.run_id), fmt.dumps(fmt.run_doc(self._run, versions)))
+        self._finished = True
+        return self._run
+
+    # ------------------------------------------------------------------ inputs
+    def _resolve_input(self, spec: InputSpec) -> InputRef:
+        if isinstance(spec, AssetVersion):
+            return spec.ref
+        if isinstance(spec, InputRef):
+            return spec
+        if isinstance(spec, str):
+            key, run_id = spec, self.run_id
+        elif isinstance(spec, tuple) and len(spec) == 2:
+            key, run_id = spec
+        else:
+            raise WriteError(f"invalid input {spec!r}: use a key, (key, run_id) or an AssetVersion")
+        key = fmt.check_asset_key(key)
+        if run_id == self.run_id:
+            if key not in self._written:
+                raise WriteError(f"input {key!r} has not been written in run {self.run_id}")
+            return self._written[key].ref
+        run_id = fmt.check_run_id(run_id)
+        path = self._abs(fmt.sidecar_path(run_id, key))
+        try:
+            doc = fmt.loads(self.fs.cat_file(path), path)
+        except FileNotFoundError:
+            raise WriteError(f"input {key!r} has no version in run {run_id}") from None
+        return fmt.parse_sidecar(doc, path, run_id).ref
+
+    # ------------------------------------------------------------------ write
+    def write(
+        self,
+        key: str,
+        value: Any,
+        inputs: Iterable[InputSpec] = (),
+        format: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        code_version: str | None = None,
+        keys: Sequence[str] = (),
+        partition_by: Sequence[str] = (),
+    ) -> AssetVersion:
+        """Write one asset version: data first, then its sidecar. Returns the committed version.
+
+        ``format`` is inferred (parquet for tables, json for dicts and lists, npy for arrays,
+        bytes for bytes); pickle is used only when asked by name. ``format='directory'``
+        writes a table as a directory of parquet files, hive-partitioned by ``partition_by``.
+        """
+        if self._finished:
+            raise WriteError(f"run {self.run_id} is finished; start a new run")
+        self.start()
+        key = fmt.check_asset_key(key)
+        if key in self._written:
+            raise WriteError(f"{key!r} was already written in run {self.run_id}; versions are never overwritten")
+        resolved = tuple(self._resolve_input(i) for i in inputs)
+        data_format = format or _infer_format(value)
+        if data_format not in fmt.DATA_FORMATS:
+            raise WriteError(f"unknown format {data_format!r}; known: {', '.join(fmt.DATA_FORMATS)}")
+        rel = fmt.data_path(self.run_id, key, data_format)
+        if self.fs.exists(self._abs(rel)) or self.fs.exists(self._abs(fmt.sidecar_path(self.run_id, key))):
+            raise WriteError(f"{rel} already exists; versions are never overwritten")
+
+        table = _to_arrow(value) if data_format in fmt.TABLE_FORMATS else None
+        if data_format == "directory":
+            if table is None:
+                raise WriteError("format directory needs a DataFrame or Arrow table")
+            size, chash = self._write_directory(rel, table, partition_by)
+        else:
+            data = serialize(value, data_format)
+            self._put(rel, data)
+            size, chash = len(data), _sha256(data)
+        missing_keys = [k for k in keys if table is not None and k not in table.column_names]
+        if missing_keys:
+            raise WriteError(f"key columns {missing_keys} are not columns of {key!r}")
+
+        version = AssetVersion(
+            asset=key,
+            run_id=self.run_id,
+            created_at=self.clock(),
+            data_path=rel,
+            data_format=data_format,
+            size_bytes=size,
+            content_hash=chash,
+            code_version=code_version if code_version is not None else self._run.code_version,
+            metadata=json.loads(fmt.dumps(dict(metadata or {}))),
+            inputs=resolved,
+            table=summarize(table) if table is not None else None,
+            keys=tuple(keys),
+            sidecar_path=fmt.sidecar_path(self.run_id, key),
+        )
+        self._put(fmt.sidecar_path(self.run_id, key), fmt.dumps(fmt.sidecar_doc(version)))
+        self._written[key] = version
+        return version
+
+    def _write_directory(self, rel: str, table: pa.Table, partition_by: Sequence[str]) -> tuple[int, str]:
+        files: dict[str, bytes] = {}
+        if partition_by:
+            import pyarrow.compute as pc
+
+            combos = table.select(list(partition_by)).group_by(list(partition_by)).aggregate([])
+            for row in combos.to_pylist():
+                mask = None
+                for col, val in row.items():
+                    cond = pc.is_null(table[col]) if val is None else pc.equal(table[col], val)
+                    mask = cond if mask is None else pc.and_(mask, cond)
+                part = table.filter(mask).drop_columns(list(partition_by))
+                sub = "/".join(f"{c}={'__HIVE_DEFAULT_PARTITION__' if v is None else v}" for c, v in row.items())
+                files[f"{sub}/part-0.parquet"] = _parquet_bytes(part)
+        else:
+            files["part-0.parquet"] = _parquet_bytes(table)
+        hashes = {}
+        for sub, data in files.items():
+            self._put(fmt.join(rel, sub), data)
+            hashes[sub] = _sha256(data)
+        return sum(len(d) for d in files.values()), directory_hash(hashes)
+
+
+__all__ = ["RunWriter", "new_run_id", "serialize", "directory_hash", "ExplorerError"]

@@ -1,0 +1,53 @@
+"""Shared fixtures: the demo store, temporary stores, and running the CLI in-process."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from explorer.cli import main
+from explorer.demo import DEMO_STORE
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys):
+    """``cli("runs", path, "--format", "json")`` -> CliResult(code, out, err)."""
+
+    def run(*argv: str) -> CliResult:
+        code = main([str(a) for a in argv])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def demo_path() -> Path:
+    """The committed demo store (read-only: never write into it)."""
+    assert (DEMO_STORE / "_frontier_store.json").exists(), "demo_store/ is missing: run scripts/make_demo_store.py"
+    return DEMO_STORE
+
+
+@pytest.fixture(scope="session")
+def demo_runs() -> dict[str, str]:
+    """Story names of the demo runs (R1..R9) -> run ids, as documented in explorer/demo.py."""
+    ids = sorted(p.name for p in DEMO_STORE.iterdir() if p.is_dir() and not p.name.startswith("_"))
+    return {f"R{i + 1}": rid for i, rid in enumerate(ids)}
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> str:
+    return str(tmp_path / "store")

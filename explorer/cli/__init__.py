@@ -11,9 +11,9 @@ import os
 import sys
 
 from ..errors import ExplorerError
-from . import foundation
+from . import foundation, verify
 
-COMMAND_MODULES = [foundation]
+COMMAND_MODULES = [foundation, verify]
 
 DESCRIPTION = (
     "Explore a run-prefixed object store: runs, lineage, provenance, staleness and diffs of the "

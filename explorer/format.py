@@ -68,12 +68,25 @@ def _check_segment(seg: str, what: str, where: str) -> None:
         raise FormatError(f"{where}: backslash in {what} {seg!r}")
 
 
+def printable(name: str) -> str:
+    """A name safe to print: non-UTF-8 bytes (surrogate escapes) and control characters escaped."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", name)
+
+
 def check_relative_path(path: Any, what: str, where: str) -> str:
     """Validate a store-relative path: no ``..``, absolute paths, schemes or control characters."""
     if not isinstance(path, str) or not path:
         raise FormatError(f"{where}: {what} must be a non-empty string")
     if len(path) > MAX_PATH:
         raise FormatError(f"{where}: {what} longer than {MAX_PATH} characters")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FormatError(f"{where}: {what} {printable(path)!r} is not valid UTF-8") from None
     if _CONTROL.search(path):
         raise FormatError(f"{where}: control character in {what} {path!r}")
     if path.startswith("/") or _SCHEME.match(path):

@@ -117,17 +117,20 @@ def preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersio
     try:
         if version.data_format == "parquet":
             with fs.open(path, "rb") as fh:
-                pf = pq.ParquetFile(fh)
-                batches = []
+                pf = pq.ParquetFile(fh, pre_buffer=False)
+                parts = []
                 got = 0
-                for batch in pf.iter_batches(batch_size=max(rows, 1)):
-                    batches.append(batch)
-                    got += batch.num_rows
+                for group in range(pf.metadata.num_row_groups):  # one row group at a time
                     if got >= rows:
                         break
-                if not batches:
+                    for batch in pf.iter_batches(batch_size=max(rows, 1), row_groups=[group]):
+                        parts.append(batch)
+                        got += batch.num_rows
+                        if got >= rows:
+                            break
+                if not parts:
                     return pf.schema_arrow.empty_table()
-                return pa.Table.from_batches(batches).slice(0, rows)
+                return pa.Table.from_batches(parts).slice(0, rows)
         if version.data_format == "directory":
             import pyarrow.dataset as ds
 

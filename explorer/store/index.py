@@ -117,7 +117,7 @@ def list_run_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
         name = e["name"].rstrip("/").rsplit("/", 1)[-1]
         if name.startswith(("_", ".")):
             continue
-        out.append(name)
+        out.append(name)  # invalid names are reported by read_runs (no manifest / invalid run id)
     return sorted(out)
 
 
@@ -215,5 +215,5 @@ def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | N
         if not warnings:
             raise StoreNotFound(f"no frontier store at {root}: the folder holds no runs")
     for run_id in no_manifest:
-        warnings.append(f"{run_id}/: folder without a run manifest, skipped")
+        warnings.append(f"{fmt.printable(run_id)}/: folder without a run manifest, skipped")
     return Index.from_records(records, warnings)

@@ -137,3 +137,22 @@ def test_killed_writer_leaves_a_running_run_and_only_complete_versions(store_pat
     assert store.load("a", run="killed")["x"].tolist() == list(range(10))
     g = store.asset_graph(run="killed")
     assert g.nodes["b"]["missing"]
+
+
+def test_symlinks_outside_the_store_are_not_followed(tmp_path, store_path):
+    _good_run(store_path)
+    other = str(tmp_path / "other")
+    _good_run(other, run_id="secret")
+    os.symlink(os.path.join(other, "secret"), os.path.join(store_path, "linked"))
+    # a sidecar whose data is a symlink to a file outside the store
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"stolen": true}')
+    with RunWriter(store_path, run_id="r2") as run:
+        run.write("c", {"k": 2})
+    os.remove(Path(store_path, "r2", "c.json"))
+    os.symlink(outside, Path(store_path, "r2", "c.json"))
+    store = Store.open(store_path)
+    assert sorted(r.run_id for r in store.runs) == ["good", "r2"]
+    assert any("linked/" in w and "outside the store" in w for w in store.warnings)
+    with pytest.raises(ExplorerError, match="outside the store"):
+        store.load("c")

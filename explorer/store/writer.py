@@ -132,10 +132,24 @@ def serialize(value: Any, data_format: str) -> bytes:
 
 
 def put(fs, root: str, rel: str, data: bytes) -> None:
-    """Write ``data`` at ``rel`` under the store root (creating local folders)."""
+    """Write ``data`` at ``rel`` under the store root.
+
+    On local disk the bytes go to a hidden temporary file that is then renamed into place, so a
+    reader never sees a half-written sidecar or manifest (object stores' PUTs are atomic already).
+    """
     path = fmt.join(root, rel)
     if is_local(fs):
-        fs.makedirs(os.path.dirname(path), exist_ok=True)
+        folder, name = os.path.split(path)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{name}.tmp-{secrets.token_hex(4)}")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return
     fs.pipe_file(path, data)
 
 
@@ -284,6 +298,35 @@ class RunWriter:
         self._written: dict[str, AssetVersion] = {}
         self._started = False
         self._finished = False
+        self._joined = False
+
+    @classmethod
+    def join(
+        cls,
+        url: str,
+        run_id: str,
+        storage_options: Mapping[str, Any] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> "RunWriter":
+        """Write into a run that another process started (as a multiprocess executor does).
+
+        A joined writer adds versions only; leaving its ``with`` block does not finish the run:
+        the process that started the run calls ``finish()``, which consolidates every sidecar
+        written by every process.
+        """
+        self = cls(url, run_id=run_id, storage_options=storage_options, clock=clock)
+        path = self._abs(fmt.run_manifest_path(self.run_id))
+        try:
+            doc = fmt.loads(self.fs.cat_file(path), path)
+        except FileNotFoundError:
+            raise WriteError(f"run {run_id} does not exist in {self.root}; start it first") from None
+        run = fmt.parse_run(doc, path, self.run_id)
+        if run.status != "running":
+            raise WriteError(f"run {run_id} is {run.status}; only running runs can be joined")
+        self._run = run
+        self._started = True
+        self._joined = True
+        return self
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -329,6 +372,8 @@ class RunWriter:
         return self.start()
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if self._joined:
+            return  # the run's owner finishes it
         self.finish("failed" if exc_type is not None else "success")
 
     def _read_sidecars(self) -> list[AssetVersion]:
@@ -361,15 +406,15 @@ class RunWriter:
         else:
             raise WriteError(f"invalid input {spec!r}: use a key, (key, run_id) or an AssetVersion")
         key = fmt.check_asset_key(key)
-        if run_id == self.run_id:
-            if key not in self._written:
-                raise WriteError(f"input {key!r} has not been written in run {self.run_id}")
+        if run_id == self.run_id and key in self._written:
             return self._written[key].ref
         run_id = fmt.check_run_id(run_id)
         path = self._abs(fmt.sidecar_path(run_id, key))
         try:
             doc = fmt.loads(self.fs.cat_file(path), path)
         except FileNotFoundError:
+            if run_id == self.run_id:
+                raise WriteError(f"input {key!r} has not been written in run {run_id}") from None
             raise WriteError(f"input {key!r} has no version in run {run_id}") from None
         return fmt.parse_sidecar(doc, path, run_id).ref
 

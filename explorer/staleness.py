@@ -431,6 +431,8 @@ def compute(
             if not present:
                 causes.append(Cause("input_missing", inp.asset, inp.run_id, consumed_run_id=inp.run_id,
                                     consumed_hash=consumed_hash))
+            if inp.asset == key:
+                continue  # an incremental asset built from its own previous version
             latest = current.get(inp.asset)
             if latest is not None and consumed_hash is not None and latest.content_hash != consumed_hash:
                 changed = _change_point(view.versions(inp.asset))
@@ -477,7 +479,7 @@ def compute(
     # -- propagation: stale = reachable downstream (over current versions' inputs) from a seed
     consumers_of: dict[str, list[str]] = {}
     for key, v in current.items():
-        for inp_asset in dict.fromkeys(i.asset for i in v.inputs):
+        for inp_asset in dict.fromkeys(i.asset for i in v.inputs if i.asset != key):
             consumers_of.setdefault(inp_asset, []).append(key)
     bad: set[str] = {k for k in all_keys if k not in current or own.get(k)}
     queue = deque(sorted(bad))
@@ -496,7 +498,7 @@ def compute(
     direct: dict[str, tuple[Cause, ...]] = {}
     for key, v in current.items():
         causes = list(own[key])
-        for inp_asset in dict.fromkeys(i.asset for i in v.inputs):
+        for inp_asset in dict.fromkeys(i.asset for i in v.inputs if i.asset != key):
             if inp_asset in bad:
                 st = status(inp_asset)
                 causes.append(Cause("upstream_stale", inp_asset, current[inp_asset].run_id if st != "missing" else None,
@@ -595,7 +597,7 @@ def _root_causes(current, own, bad) -> dict[str, tuple[Cause, ...]]:
                 table.append(c)
             mine.append(i)
         ids[k] = mine
-    inputs = {k: sorted(a for a in dict.fromkeys(i.asset for i in current[k].inputs) if a in stale_set) for k in stale}
+    inputs = {k: sorted(a for a in {i.asset for i in current[k].inputs} if a in stale_set and a != k) for k in stale}
     indeg = {k: len(inputs[k]) for k in stale}
     users: dict[str, list[str]] = {}
     for k in stale:

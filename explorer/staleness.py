@@ -41,7 +41,7 @@ from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .errors import ExplorerError
 from .models import AssetVersion, Run, iso
@@ -369,13 +369,15 @@ def compute(
     ``as_of``: a run id (the store as that run left it), an ISO time or a datetime.
     ``max_age``: versions older than this are ``too_old`` (``"36h"``, ``"7d"``, a timedelta,
     seconds). Age is measured at ``now`` (default: the current time), or at ``as_of``.
-    ``flagged``: ``(asset, run_id)`` versions marked bad; every current version built from
-    one of them, transitively and across runs, is stale with ``flagged_upstream``.
+    ``flagged``: ``(asset, run_id)`` versions marked bad (a set, or a mapping to a reason that
+    becomes the cause's ``detail``); every current version that is one of them or was built
+    from one of them, transitively and across runs, is stale with ``flagged_upstream``.
     """
     cutoff, as_of_run = resolve_as_of(index, as_of)
     age_limit = parse_duration(max_age)
     ref_time = cutoff if cutoff is not None else _as_utc(now) if now is not None else datetime.now(timezone.utc)
     view = _View(index, cutoff)
+    reasons = {k: str(v) for k, v in flagged.items() if v} if isinstance(flagged, Mapping) else {}
     flagged = frozenset(flagged)
 
     current: dict[str, AssetVersion] = {key: vs[-1] for key, vs in view._versions.items()}
@@ -473,7 +475,7 @@ def compute(
                 causes.append(Cause("too_old", key, v.run_id, at=v.created_at, age_seconds=age,
                                     max_age_seconds=age_limit.total_seconds()))
         for fa, fr in flag_hits.get(key, ()):
-            causes.append(Cause("flagged_upstream", fa, fr))
+            causes.append(Cause("flagged_upstream", fa, fr, detail=reasons.get((fa, fr), "")))
         own[key] = causes
 
     # -- propagation: stale = reachable downstream (over current versions' inputs) from a seed

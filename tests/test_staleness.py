@@ -337,6 +337,15 @@ def test_flagged_current_version_and_its_consumers(store_path):
     assert {(c.kind, c.asset, c.run_id) for c in report.get("score").root_causes} == {("flagged_upstream", "mid", "r3")}
 
 
+def test_flag_reasons_become_the_cause_detail(store_path):
+    store = flag_store(store_path)
+    report = compute(store.index, flagged={("a", "r3"): "bad upstream extract"})
+    g = nx.DiGraph(EDGES + [("out", "score")])
+    assert {k for k, s in statuses(report).items() if s == "stale"} == {"a"} | nx.descendants(g, "a")
+    (cause,) = report.get("a").causes
+    assert cause.describe() == "a @ r3 is flagged: bad upstream extract"
+
+
 def test_flag_outside_every_provenance_changes_nothing(store_path):
     store = flag_store(store_path)
     report = compute(store.index, flagged={("other", "r1"), ("nope", "r9")})

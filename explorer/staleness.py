@@ -208,11 +208,10 @@ class StalenessReport:
     assets: tuple[AssetStatus, ...]
     as_of_run: str | None = None
     max_age_seconds: float | None = None
-    _by_key: dict[str, AssetStatus] = field(default_factory=dict, repr=False, compare=False, hash=False)
+    _by_key: dict[str, AssetStatus] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not self._by_key:
-            object.__setattr__(self, "_by_key", {a.asset: a for a in self.assets})
+        object.__setattr__(self, "_by_key", {a.asset: a for a in self.assets})
 
     def get(self, key: str) -> AssetStatus | None:
         return self._by_key.get(key)

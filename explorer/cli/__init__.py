@@ -11,9 +11,9 @@ import os
 import sys
 
 from ..errors import ExplorerError
-from . import foundation, verify
+from . import foundation, stale, verify
 
-COMMAND_MODULES = [foundation, verify]
+COMMAND_MODULES = [foundation, stale, verify]
 
 DESCRIPTION = (
     "Explore a run-prefixed object store: runs, lineage, provenance, staleness and diffs of the "

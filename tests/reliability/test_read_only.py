@@ -21,6 +21,7 @@ READ_COMMANDS: dict[str, list[list[str]]] = {
     "provenance": [["scores"]],
     "impact": [["raw/applications"]],
     "verify": [[]],
+    "stale": [["--format", "json"], ["--format", "markdown"], ["--as-of", "20260929T020000Z-r3"]],
 }
 WRITE_COMMANDS = {"flag", "unflag"}
 NOT_STORE_COMMANDS = {"cache", "stores"}

@@ -11,9 +11,9 @@ import os
 import sys
 
 from ..errors import ExplorerError
-from . import foundation
+from . import foundation, trace
 
-COMMAND_MODULES = [foundation]
+COMMAND_MODULES = [foundation, trace]
 
 DESCRIPTION = (
     "Explore a run-prefixed object store: runs, lineage, provenance, staleness and diffs of the "

@@ -109,3 +109,10 @@ class Store:
     def impact(self, key: str, run: str | None = None) -> lineage.LineageResult:
         """Every version in any run built from this version."""
         return lineage.impact(self.index, key, run, self.version_graph)
+
+    def trace(self, key: str, run: str | None = None, where: dict[str, Any] | None = None):
+        """The rows of ``key`` selected by ``where`` ({column: value or [values]}) traced back
+        through the exact upstream versions they came from: an audit trail (``trace.TraceResult``)."""
+        from ..trace import trace
+
+        return trace(self, key, run, where)

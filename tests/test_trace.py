@@ -373,3 +373,90 @@ def test_markdown_report(cli, demo_path, demo_runs):
     assert md.count("\n## ") == 1 + 5  # the decision and five upstream versions
     assert f"## 2. features (run {r6})" in md or f"## 1. features (run {r6})" in md
     assert "```json" in md  # the model's content
+
+
+# --------------------------------------------------------------------------- reads only what it needs
+
+
+def _bytes_read() -> int:
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar")
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux /proc/self/io to count bytes read")
+def test_trace_reads_a_small_part_of_a_large_clustered_upstream(store_path):
+    rng = np.random.default_rng(5)
+    n = 700_000  # six row groups of 128 Ki rows
+    events = pd.DataFrame({
+        "application_id": np.sort(rng.integers(0, 70_000, n)),
+        "amount": rng.random(n),
+        "noise": rng.integers(0, 2**62, n),
+    })
+    ids = np.unique(events["application_id"])
+    with RunWriter(store_path, run_id="r1") as run:
+        run.write("events", events)
+        run.write("scores", pd.DataFrame({"application_id": ids, "s": ids % 7}), inputs=["events"])
+    size = (Path(store_path) / "r1" / "events.parquet").stat().st_size
+    store = Store.open(store_path)
+    target = int(ids[len(ids) // 3])
+
+    before = _bytes_read()
+    result = store.trace("scores", where={"application_id": target})
+    read = _bytes_read() - before
+
+    expected = events[events["application_id"] == target]
+    assert sorted(r["noise"] for r in result.step("events").rows) == sorted(expected["noise"].tolist())
+    assert pq_row_groups(Path(store_path) / "r1" / "events.parquet") >= 5
+    assert read < size / 3, f"read {read} bytes of a {size}-byte upstream file"
+
+
+def pq_row_groups(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_row_groups
+
+
+# --------------------------------------------------------------------------- S3 (moto's server, real s3fs)
+
+
+@pytest.fixture
+def s3_store(capsys):
+    import socket
+
+    boto3 = pytest.importorskip("boto3")
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test",
+                     region_name="us-east-1").create_bucket(Bucket="audit")
+        options = {"endpoint_url": endpoint, "key": "test", "secret": "test",
+                   "client_kwargs": {"region_name": "us-east-1"}}
+        capsys.readouterr()  # the server's start-up banner is not the CLI's output
+        yield "s3://audit/store", options, endpoint
+    finally:
+        server.stop()
+
+
+def test_trace_on_s3(cli, s3_store):
+    url, options, endpoint = s3_store
+    raw_old = pd.DataFrame({"customer_id": [1, 2, 2, 3], "amount": [5, 6, 7, 8]})
+    raw_new = pd.DataFrame({"customer_id": [1, 2, 3], "amount": [50, 60, 80]})
+    with RunWriter(url, storage_options=options, run_id="r1") as run:
+        run.write("raw", raw_old, format="csv")
+        run.write("scores", pd.DataFrame({"customer_id": [1, 2, 3], "s": [0.1, 0.2, 0.3]}), inputs=["raw"])
+    with RunWriter(url, storage_options=options, run_id="r2") as run:
+        run.write("raw", raw_new, format="csv")
+    res = cli("trace", url, "-o", f"endpoint_url={endpoint}", "-o", "key=test", "-o", "secret=test",
+              "scores", "--where", "customer_id=2", "--format", "json")
+    assert res.code == 0, res.err
+    s = step(res.json(), "raw")
+    assert s["run_id"] == "r1" and s["match_kind"] == "same_name"
+    assert by(s["rows"], "amount") == records(raw_old[raw_old["customer_id"] == 2])

@@ -44,7 +44,6 @@ from .models import AssetVersion, InputRef, iso
 from .store import data
 
 JSON_CONTENT_LIMIT = 1_000_000  # bytes: larger JSON objects are described, not inlined
-EQUALITY_LIMIT = 64  # up to this many values, a filter is an OR of equalities (best pruning)
 
 
 class TraceError(ExplorerError):
@@ -233,16 +232,24 @@ def _value_array(values: Iterable[Any], typ: pa.DataType) -> pa.Array | None:
             return None
 
 
+def _orderable(t: pa.DataType) -> bool:
+    return (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+            or pa.types.is_temporal(t) or pa.types.is_string(t) or pa.types.is_large_string(t))
+
+
 def _column_filter(column: str, arr: pa.Array) -> ds.Expression:
-    """``column`` equal to one of ``arr``: equalities prune row groups by their statistics."""
+    """``column`` equal to one of ``arr``, written so that the parquet reader skips row groups
+    whose statistics exclude every value: one value is an equality; several are an ``isin``
+    (Arrow prunes with it only up to about 50 values) behind a min/max range guard (which
+    prunes for any number of values when they are clustered, as ids usually are)."""
     f = ds.field(column)
-    if len(arr) <= EQUALITY_LIMIT:
-        expr = None
-        for value in arr:
-            cond = f == value
-            expr = cond if expr is None else expr | cond
-        return expr
-    return f.isin(arr)
+    if len(arr) == 1:
+        return f == arr[0]
+    expr = f.isin(arr)
+    if _orderable(arr.type):
+        mm = pc.min_max(arr)
+        expr = (f >= mm["min"]) & (f <= mm["max"]) & expr
+    return expr
 
 
 # --------------------------------------------------------------------------- walk

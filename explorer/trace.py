@@ -516,6 +516,20 @@ def markdown_table(rows: Iterable[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _run_line(facts: Mapping[str, Any]) -> str:
+    bits = [f"`{facts.get('run_id')}`"]
+    detail = []
+    if facts.get("job"):
+        detail.append(f"job {facts['job']}")
+    if facts.get("run_status"):
+        detail.append(f"status {facts['run_status']}")
+    if facts.get("run_started_at"):
+        detail.append(f"started {facts['run_started_at']}")
+    if detail:
+        bits.append("(" + ", ".join(detail) + ")")
+    return " ".join(bits)
+
+
 def render_markdown(result: TraceResult, store_url: str | None = None) -> str:
     """The trace as a report fit for an audit file."""
     import json
@@ -527,6 +541,8 @@ def render_markdown(result: TraceResult, store_url: str | None = None) -> str:
         out.append(f"- Store: `{store_url}`")
     out += [
         f"- Decision: `{root.asset}` in run `{root.run_id}` ({len(root.rows)} row{'s' if len(root.rows) != 1 else ''})",
+        f"- Run: {_run_line(root.facts)}",
+        f"- Data: `{root.facts.get('data_path')}`",
         f"- Content hash: `{root.content_hash}`",
         f"- Code version: `{root.facts.get('code_version')}`",
         f"- Upstream versions: {len(result.steps)}",
@@ -540,6 +556,11 @@ def render_markdown(result: TraceResult, store_url: str | None = None) -> str:
         out.append(f"## {n}. {s.asset} (run {s.run_id})")
         out.append("")
         out.append(f"- Kind: {s.kind}")
+        if s.facts.get("job") is not None or s.facts.get("run_status") is not None:
+            out.append(f"- Run: {_run_line(s.facts)}")
+        if s.facts.get("data_path"):
+            rows_in = s.facts.get("num_rows")
+            out.append(f"- Data: `{s.facts['data_path']}`" + (f" ({rows_in} rows)" if rows_in is not None else ""))
         out.append(f"- Content hash: `{s.content_hash}`")
         if s.consumers:
             out.append("- Read by: " + ", ".join(f"`{c.asset}` (run `{c.run_id}`)" for c in s.consumers))

@@ -46,7 +46,8 @@ def render_table(result: TraceResult) -> None:
     out.print(f"[bold]Trace of {escape(root.asset)} where {escape(where)}[/]")
     out.print(
         f"decision: {escape(root.asset)} @ {root.run_id}  {root.content_hash[:19]}  "
-        f"code {root.facts.get('code_version') or '-'}  {len(root.rows)} row(s)"
+        f"code {root.facts.get('code_version') or '-'}  job {escape(str(root.facts.get('job') or '-'))} "
+        f"({root.facts.get('run_status')})  {len(root.rows)} row(s)"
     )
     out.print(_rows_table(None, list(root.rows)))
     for n, s in enumerate(result.steps, 1):
@@ -61,7 +62,7 @@ def render_table(result: TraceResult) -> None:
         if facts.get("code_version"):
             line.append(f"code {facts['code_version']}")
         if facts.get("job"):
-            line.append(f"job {facts['job']}")
+            line.append(f"job {facts['job']} ({facts.get('run_status')})")
         if facts.get("size_bytes") is not None:
             line.append(human_size(facts["size_bytes"]))
         if facts.get("num_rows") is not None:

@@ -414,6 +414,17 @@ def _select_matching(store, v: AssetVersion, columns: list[str], ctx: _Context) 
     return table, None
 
 
+def _order(prov) -> list[InputRef]:
+    """Versions from the decision to the sources, each after every version that read it;
+    ties broken by asset key and run id, so the same store always gives the same trail."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from(prov.versions)
+    g.add_edges_from((b, a) for a, b in prov.edges)  # consumer -> input
+    return list(nx.lexicographical_topological_sort(g, key=lambda r: (r.asset, r.run_id)))
+
+
 def trace(store, key: str, run: str | None = None, where: Mapping[str, Any] | None = None) -> TraceResult:
     """Trace the rows of ``key`` (in ``run``, the latest when None) selected by ``where``
     back through the exact upstream versions they were built from."""
@@ -439,7 +450,7 @@ def trace(store, key: str, run: str | None = None, where: Mapping[str, Any] | No
     missing = set(prov.missing)
     outgoing: dict[InputRef, _Context] = {prov.root: _Context([root_table], set(root_v.keys))}
     steps = []
-    for ref in prov.versions:
+    for ref in _order(prov):
         if ref == prov.root:
             continue
         consumers = tuple(b for a, b in prov.edges if a == ref)

@@ -469,3 +469,33 @@ def test_trace_on_s3(cli, s3_store):
     s = step(res.json(), "raw")
     assert s["run_id"] == "r1" and s["match_kind"] == "same_name"
     assert by(s["rows"], "amount") == records(raw_old[raw_old["customer_id"] == 2])
+
+
+# --------------------------------------------------------------------------- order
+
+
+def test_steps_come_after_every_version_that_read_them_in_a_stable_order(demo_path):
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+        proc = subprocess.run(
+            [sys.executable, "-m", "explorer", "trace", str(demo_path), "scores", "--where", "application_id=100007",
+             "--format", "json"], capture_output=True, text=True, env=env, check=True)
+        outs.append(json.loads(proc.stdout))
+    assert outs[0] == outs[1]  # string hashing differs between the two processes
+
+    out = outs[0]
+    order = [(out["root"]["asset"], out["root"]["run_id"])] + [(s["asset"], s["run_id"]) for s in out["steps"]]
+    for i, (asset, run_id) in enumerate(order):
+        # who read this version, according to the sidecars themselves
+        readers = [
+            (a, r) for a, r in order
+            if any(inp["asset"] == asset and inp["run_id"] == run_id for inp in sidecar(demo_path, r, a)["inputs"])
+        ]
+        assert all(order.index(x) < i for x in readers), (asset, readers)
+        if i:
+            assert sorted((c["asset"], c["run_id"]) for c in out["steps"][i - 1]["consumers"]) == sorted(readers)

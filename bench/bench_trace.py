@@ -55,6 +55,33 @@ def build(root: Path, rows: int, shuffled: bool) -> int:
     return int(uniq[len(uniq) // 2 + 7])
 
 
+def rchar() -> int:
+    """Bytes this process has read through read() calls (Linux), -1 elsewhere."""
+    try:
+        with open("/proc/self/io") as fh:
+            for line in fh:
+                if line.startswith("rchar:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+def bytes_read(fn) -> int:
+    before = rchar()
+    fn()
+    return rchar() - before if before >= 0 else -1
+
+
+def groups_holding(path: Path, column: str, value: int) -> int:
+    """Row groups that contain at least one matching row (what must be read whole)."""
+    pf = pq.ParquetFile(path)
+    return sum(
+        1 for i in range(pf.metadata.num_row_groups)
+        if (pf.read_row_group(i, columns=[column])[column].to_numpy() == value).any()
+    )
+
+
 def timed(fn, repeat: int = 3):
     best, value = None, None
     for _ in range(repeat):
@@ -101,7 +128,12 @@ def case(rows: int, shuffled: bool) -> dict:
         got = result.step("raw/events").rows
         assert sorted(r["event_id"] for r in got) == sorted(truth["raw/events"]["event_id"].tolist())
         hit, total = row_groups_admitting(events_path, "application_id", app_id)
+        whole = groups_holding(events_path, "application_id", app_id)
+        read_trace, read_hand = bytes_read(by_trace), bytes_read(by_hand)
         return {
+            "groups_whole": whole,
+            "mb_read_trace": read_trace / 1e6,
+            "mb_read_pandas": read_hand / 1e6,
             "layout": "shuffled" if shuffled else "clustered by application",
             "rows": rows,
             "events_for_entity": len(got),
@@ -124,11 +156,13 @@ def main() -> None:
     results = [case(args.rows, False)]
     if not args.skip_shuffled:
         results.append(case(args.rows, True))
-    print("| upstream layout | events rows | parquet MB | row groups read | matched rows | trace s | pandas full scan s | speed-up |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| upstream layout | events rows | parquet MB | row groups past statistics | row groups read whole | "
+          "matched rows | MB read: trace / pandas | trace s | pandas full scan s | speed-up |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(
-            f"| {r['layout']} | {r['rows']:,} | {r['file_mb']:.0f} | {r['row_groups']} | {r['events_for_entity']} | "
+            f"| {r['layout']} | {r['rows']:,} | {r['file_mb']:.0f} | {r['row_groups']} | {r['groups_whole']} | "
+            f"{r['events_for_entity']} | {r['mb_read_trace']:.1f} / {r['mb_read_pandas']:.1f} | "
             f"{r['trace_s']:.2f} | {r['pandas_s']:.2f} | {r['ratio']:.1f}x |"
         )
     for r in results:

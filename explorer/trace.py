@@ -403,7 +403,7 @@ def _select_matching(store, v: AssetVersion, columns: list[str], ctx: _Context) 
             return schema.empty_table(), f"values of {c} cannot be compared with its type here ({schema.field(c).type})"
         cond = _column_filter(c, arr)
         expr = cond if expr is None else expr & cond
-    table = store.read_table(v.asset, v.run_id, filter=expr)
+    table = data.read_matching(store.fs, store.root, v, expr, columns)
     if len(columns) > 1 and table.num_rows:
         # the per-column filters over-select across combinations: keep exact combinations only
         try:

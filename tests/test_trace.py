@@ -421,6 +421,28 @@ def test_trace_reads_a_small_part_of_a_large_clustered_upstream(store_path):
     assert read < size / 3, f"read {read} bytes of a {size}-byte upstream file for 80 entities"
 
 
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux /proc/self/io to count bytes read")
+def test_unclustered_upstream_reads_the_key_column_and_only_row_groups_with_a_match(store_path):
+    """Statistics cannot exclude anything when keys are shuffled: the trace reads the key
+    column everywhere but the wide columns only where the entity is."""
+    rng = np.random.default_rng(8)
+    n = 700_000
+    events = pd.DataFrame({
+        "application_id": rng.permutation(n),
+        "a": rng.integers(0, 2**62, n), "b": rng.integers(0, 2**62, n), "c": rng.integers(0, 2**62, n),
+    })
+    with RunWriter(store_path, run_id="r1") as run:
+        run.write("events", events)
+        run.write("scores", pd.DataFrame({"application_id": [5, 6, 7], "s": [1, 2, 3]}), inputs=["events"])
+    size = (Path(store_path) / "r1" / "events.parquet").stat().st_size
+    store = Store.open(store_path)
+    before = _bytes_read()
+    result = store.trace("scores", where={"application_id": 6})
+    read = _bytes_read() - before
+    assert result.step("events").rows == tuple(records(events[events["application_id"] == 6]))
+    assert read < size / 2, f"read {read} bytes of a {size}-byte upstream file"
+
+
 def pq_row_groups(path: Path) -> int:
     import pyarrow.parquet as pq
 

@@ -433,7 +433,7 @@ def trace(store, key: str, run: str | None = None, where: Mapping[str, Any] | No
         raise TraceError(f"{key} is {root_v.data_format}, not a table: a trace starts from rows of a table")
     schema = data.table_schema(store.fs, store.root, root_v)
     expr, parsed = _where_expression(root_v, schema, dict(where or {}))
-    root_table = store.read_table(root_v.asset, root_v.run_id, filter=expr)
+    root_table = data.read_matching(store.fs, store.root, root_v, expr, list(parsed))
     if root_table.num_rows == 0:
         raise NoMatchingRows(f"no row of {key} in run {root_v.run_id} has {_describe_where(parsed)}")
 

@@ -393,6 +393,9 @@ def _describe_where(where: Mapping[str, list[Any]]) -> str:
 def _select_matching(store, v: AssetVersion, columns: list[str], ctx: _Context) -> tuple[pa.Table | None, str | None]:
     """Rows of ``v`` whose ``columns`` equal a combination known from downstream."""
     schema = data.table_schema(store.fs, store.root, v)
+    absent = [c for c in columns if c not in schema.names]
+    if absent:
+        return None, f"the sidecar lists {', '.join(absent)} but the data has no such column"
     wanted = ctx.tuples(columns)
     if wanted.num_rows == 0:
         return schema.empty_table(), "no values of " + ", ".join(columns) + " known from downstream rows"
@@ -490,8 +493,10 @@ def trace(store, key: str, run: str | None = None, where: Mapping[str, Any] | No
         try:
             table, note = _select_matching(store, v, matched, ctx)
         except ExplorerError as exc:
+            table, note = None, str(exc)
+        if table is None:  # the data could not be read: say so, keep the step and go on
             steps.append(TraceStep(v.asset, v.run_id, v.content_hash, "table", consumers, tuple(matched), kind,
-                                   False, facts=facts, note=str(exc)))
+                                   False, facts=facts, note=note))
             outgoing[ref] = ctx
             continue
         steps.append(
@@ -585,8 +590,10 @@ def render_markdown(result: TraceResult, store_url: str | None = None) -> str:
             if s.traceable:
                 out.append(f"- Matched on: {', '.join(f'`{c}`' for c in s.matched_on)} ({s.match_kind.replace('_', ' ')})")
                 out.append(f"- Rows: {len(s.rows)}")
-            else:
+            elif not s.matched_on:
                 out.append("- **Not traceable by row**")
+            else:
+                out.append(f"- Matched on: {', '.join(f'`{c}`' for c in s.matched_on)}: **rows could not be read**")
         if s.note:
             out.append(f"- Note: {s.note}")
         out.append("")

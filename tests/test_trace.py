@@ -521,3 +521,21 @@ def test_steps_come_after_every_version_that_read_them_in_a_stable_order(demo_pa
         assert all(order.index(x) < i for x in readers), (asset, readers)
         if i:
             assert sorted((c["asset"], c["run_id"]) for c in out["steps"][i - 1]["consumers"]) == sorted(readers)
+
+
+def test_consumed_version_no_longer_in_the_store_and_unreadable_data_are_reported(store_path):
+    import shutil
+
+    with RunWriter(store_path, run_id="a") as run:
+        run.write("raw", pd.DataFrame({"k": [1, 2]}))
+    with RunWriter(store_path, run_id="b") as run:
+        run.write("clean", pd.DataFrame({"k": [1, 2], "v": [3, 4]}), keys=["k"])
+        run.write("out", pd.DataFrame({"k": [1, 2]}), inputs=[("raw", "a"), "clean"])
+    shutil.rmtree(Path(store_path) / "a")  # run a was deleted by retention
+    (Path(store_path) / "b" / "clean.parquet").unlink()  # and a data file lost
+    result = Store.open(store_path).trace("out", where={"k": 1}).to_dict()
+    raw = step(result, "raw")
+    assert raw["kind"] == "missing" and raw["run_id"] == "a" and raw["rows"] == []
+    assert "no longer in the store" in raw["note"]
+    clean = step(result, "clean")
+    assert clean["kind"] == "table" and not clean["traceable"] and "missing" in clean["note"]

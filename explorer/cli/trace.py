@@ -46,8 +46,9 @@ def render_table(result: TraceResult) -> None:
     out.print(f"[bold]Trace of {escape(root.asset)} where {escape(where)}[/]")
     out.print(
         f"decision: {escape(root.asset)} @ {root.run_id}  {root.content_hash[:19]}  "
-        f"code {root.facts.get('code_version') or '-'}  job {escape(str(root.facts.get('job') or '-'))} "
-        f"({root.facts.get('run_status')})  {len(root.rows)} row(s)"
+        f"code {root.facts.get('code_version') or '-'}  "
+        + (f"job {escape(str(root.facts['job']))} " if root.facts.get("job") else "run ")
+        + f"({root.facts.get('run_status')})  {len(root.rows)} row(s)"
     )
     out.print(_rows_table(None, list(root.rows)))
     for n, s in enumerate(result.steps, 1):
@@ -77,7 +78,7 @@ def render_table(result: TraceResult) -> None:
                 f"{len(s.rows)} row(s)"
             )
         elif s.kind == "table":
-            out.print("   [yellow]not traceable by row[/]")
+            out.print("   [yellow]not traceable by row[/]" if not s.matched_on else "   [red]rows could not be read[/]")
         if s.note:
             out.print(f"   [dim]{escape(s.note)}[/]")
         if s.kind == "table" and s.traceable and s.rows:

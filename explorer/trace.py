@@ -413,7 +413,9 @@ def _select_matching(store, v: AssetVersion, columns: list[str], ctx: _Context) 
             exact = wanted.cast(table.select(columns).schema)
             table = table.join(exact, keys=columns, join_type="left semi")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            pass
+            combos = {tuple(r[c] for c in columns) for r in wanted.to_pylist()}
+            keep = [tuple(r[c] for c in columns) in combos for r in table.select(columns).to_pylist()]
+            table = table.filter(pa.array(keep, pa.bool_()))
     return table, None
 
 

@@ -216,6 +216,20 @@ def parse_value(raw: Any, type_name: str, column: str) -> Any:
     return raw
 
 
+def _is_null(value: Any) -> bool:
+    """None, NaN, pandas' NA/NaT: a missing value in a row handed over from a preview."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    try:
+        import pandas as pd
+
+        return value is pd.NA or value is pd.NaT
+    except ImportError:  # pragma: no cover
+        return False
+
+
 def _value_array(values: Iterable[Any], typ: pa.DataType) -> pa.Array | None:
     """The values as an array of the column's type; None when they cannot be compared."""
     values = [v for v in values if v is not None]
@@ -371,12 +385,17 @@ def _where_expression(v: AssetVersion, schema: pa.Schema, where: Mapping[str, An
         raws = list(raw) if isinstance(raw, (list, tuple, set, frozenset)) else [raw]
         if not raws:
             raise TraceError(f"no value given for {col!r}")
-        values = [parse_value(r, type_name, col) for r in raws]
-        arr = _value_array(values, schema.field(col).type)
-        if arr is None:
-            raise TraceError(f"{col} is {type_name}: cannot compare it with {raws!r}")
+        values = [None if _is_null(r) else parse_value(r, type_name, col) for r in raws]
+        present = [x for x in values if x is not None]
+        cond = None
+        if present:
+            arr = _value_array(present, schema.field(col).type)
+            if arr is None:
+                raise TraceError(f"{col} is {type_name}: cannot compare it with {raws!r}")
+            cond = _column_filter(col, arr)
+        if len(present) < len(values):  # None / NaN select the rows where the column is null
+            cond = ds.field(col).is_null() if cond is None else cond | ds.field(col).is_null()
         parsed[col] = values
-        cond = _column_filter(col, arr)
         expr = cond if expr is None else expr & cond
     if expr is None:
         raise TraceError("trace needs at least one condition (--where COLUMN=VALUE)")

@@ -539,3 +539,17 @@ def test_consumed_version_no_longer_in_the_store_and_unreadable_data_are_reporte
     assert "no longer in the store" in raw["note"]
     clean = step(result, "clean")
     assert clean["kind"] == "table" and not clean["traceable"] and "missing" in clean["note"]
+
+
+def test_a_row_from_a_preview_traces_as_is_including_nulls(store_path):
+    """A caller (the TUI) hands over a previewed row's own values: numpy ints, pandas
+    Timestamps, NaN for missing values."""
+    df = pd.DataFrame({"id": [1, 2, 3], "at": pd.date_range("2026-01-01", periods=3, freq="h", tz="UTC"),
+                       "x": [1.5, None, 2.5], "s": ["a", None, "c"]})
+    with RunWriter(store_path, run_id="r1") as run:
+        run.write("t", df)
+    store = Store.open(store_path)
+    row = store.preview("t").iloc[1].to_dict()
+    result = store.trace("t", where=row)
+    assert result.root.rows == ({"id": 2, "at": "2026-01-01T01:00:00Z", "x": None, "s": None},)
+    assert store.trace("t", where={"s": None}).root.rows[0]["id"] == 2

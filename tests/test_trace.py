@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from explorer.store import RunWriter, Store
 from explorer.trace import NoMatchingRows, TraceError
@@ -553,3 +555,32 @@ def test_a_row_from_a_preview_traces_as_is_including_nulls(store_path):
     result = store.trace("t", where=row)
     assert result.root.rows == ({"id": 2, "at": "2026-01-01T01:00:00Z", "x": None, "s": None},)
     assert store.trace("t", where={"s": None}).root.rows[0]["id"] == 2
+
+
+# --------------------------------------------------------------------------- property
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    owners=st.lists(st.integers(0, 6), min_size=1, max_size=12),  # account i belongs to customer owners[i]
+    events=st.lists(st.tuples(st.integers(0, 8), st.integers(-50, 50)), max_size=40),  # (customer, amount)
+    pick=st.lists(st.integers(0, 11), min_size=1, max_size=3),
+)
+def test_property_rows_found_at_each_step_are_exactly_the_pandas_joins(tmp_path_factory, owners, events, pick):
+    path = str(tmp_path_factory.mktemp("prop") / "store")
+    accounts = pd.DataFrame({"acct": np.arange(len(owners), dtype=np.int64), "cust": np.array(owners, dtype=np.int64)})
+    ev = pd.DataFrame({"cust": np.array([c for c, _ in events], dtype=np.int64),
+                       "amount": np.array([a for _, a in events], dtype=np.int64)})
+    ev["event_id"] = np.arange(len(ev), dtype=np.int64)
+    decisions = accounts[["acct"]].assign(d=accounts["acct"] % 2)
+    with RunWriter(path, run_id="r1") as run:
+        run.write("events", ev)
+        run.write("accounts", accounts, inputs=["events"], keys=["acct"])
+        run.write("decisions", decisions, inputs=["accounts"], keys=["acct"])
+    chosen = sorted({p % len(owners) for p in pick})
+    result = Store.open(path).trace("decisions", where={"acct": chosen}).to_dict()
+
+    acc_truth = accounts[accounts["acct"].isin(chosen)]
+    ev_truth = ev.merge(acc_truth[["cust"]].drop_duplicates(), on="cust")
+    assert by(step(result, "accounts")["rows"], "acct") == by(records(acc_truth), "acct")
+    assert by(step(result, "events")["rows"], "event_id") == by(records(ev_truth), "event_id")

@@ -147,7 +147,7 @@ def _result(index: Index, g: nx.DiGraph, root: VersionNode, nodes: set, directio
         v = g.nodes[n].get("version")
         return InputRef(n[0], n[1], v.content_hash if v else g.nodes[n].get("content_hash"))
 
-    order = list(nx.topological_sort(sub))
+    order = list(nx.lexicographical_topological_sort(sub))  # deterministic across processes
     if direction == "provenance":
         order.reverse()  # the asked-about version first, sources last
     refs = {n: ref(n) for n in order}

@@ -117,3 +117,10 @@ class Store:
         from ..staleness import compute
 
         return compute(self.index, as_of=as_of, max_age=max_age, store=self.url)
+
+    def trace(self, key: str, run: str | None = None, where: dict[str, Any] | None = None):
+        """The rows of ``key`` selected by ``where`` ({column: value or [values]}) traced back
+        through the exact upstream versions they came from: an audit trail (``trace.TraceResult``)."""
+        from ..trace import trace
+
+        return trace(self, key, run, where)

@@ -21,6 +21,7 @@ READ_COMMANDS: dict[str, list[list[str]]] = {
     "provenance": [["scores"]],
     "impact": [["raw/applications"]],
     "verify": [[]],
+    "trace": [["scores", "--where", "application_id=100007"], ["scores", "--where", "application_id=100007", "--format", "markdown"]],
     "stale": [["--format", "json"], ["--format", "markdown"], ["--as-of", "20260929T020000Z-r3"]],
 }
 WRITE_COMMANDS = {"flag", "unflag"}

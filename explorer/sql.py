@@ -148,22 +148,25 @@ class SqlCatalog:
         with self._lock:
             self._ensure(self.referenced(query))
             try:
-                return fetch(self.con.execute(query))
+                rel = self.con.sql(query)
+                if rel is None:  # a statement without a result (SET, CREATE ...)
+                    rel = self.con.sql("SELECT 1 AS ok WHERE false")
+                return fetch(rel)
             except duckdb.Error as exc:
                 raise SqlError(_message(exc)) from None
 
     def arrow(self, query: str) -> pa.Table:
         """The result of a query as an Arrow table."""
 
-        def fetch(result):
-            out = result.fetch_arrow_table() if hasattr(result, "fetch_arrow_table") else result.arrow()
+        def fetch(rel):
+            out = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
             return out.read_all() if isinstance(out, pa.RecordBatchReader) else out
 
         return self._run(query, fetch)
 
     def df(self, query: str):
         """The result of a query as a pandas DataFrame."""
-        return self._run(query, lambda result: result.df())
+        return self._run(query, lambda rel: rel.df())
 
 
 def _message(exc: Exception) -> str:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 META_SCHEMA = "frontier"
 META_TABLES = ("runs", "versions")
+_BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class SqlError(ExplorerError):
@@ -130,16 +131,22 @@ class SqlCatalog:
                 self.con.execute(f"CREATE VIEW {t} AS SELECT * FROM {META_SCHEMA}.{t}")
 
     def referenced(self, query: str) -> set[str]:
-        """Table names a query refers to (a superset is harmless, a miss is not)."""
+        """Table names a query refers to (a superset is harmless, a miss is not).
+
+        DuckDB's parser answers first; as it gives up on some valid queries (it binds
+        ``JOIN ... USING``), any known name appearing in the text, quoted or as a bare
+        word, is added too.
+        """
         try:
             names = set(duckdb.get_table_names(query))
         except duckdb.Error:
             names = set()
-        # belt and braces: any known name quoted in the text, and bare words
+        lowered = query.lower()
         for name in self.relations:
-            if f'"{name}"' in query:
+            low = name.lower()
+            if f'"{low}"' in lowered or (_BARE.match(name) and re.search(rf"(?<![\w\"]){re.escape(low)}(?![\w\"@/])", lowered)):
                 names.add(name)
-        names |= {t for t in META_TABLES if re.search(rf"\b{t}\b", query)}
+        names |= {t for t in META_TABLES if re.search(rf"\b{t}\b", lowered)}
         return names
 
     def _run(self, query: str, fetch):

@@ -60,7 +60,8 @@ def to_mermaid(g: nx.DiGraph, statuses: Mapping[str, str] | None = None) -> str:
 
 
 def _dot_quote(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A Graphviz quoted string; a newline becomes dot's ``\\n`` line break."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def to_dot(g: nx.DiGraph, statuses: Mapping[str, str] | None = None) -> str:

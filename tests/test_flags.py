@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from catalogue_support import R1, R2, R3, R4, R5, lineage_store, writable_store  # noqa: F401
+from catalogue_support import R1, R2, R3, R4, R5, lineage_store, moto_endpoint, writable_store  # noqa: F401
 
 from explorer import Store
 from explorer.errors import ExplorerError, UnknownRun
@@ -166,3 +166,30 @@ def test_concurrent_flaggers_lose_nothing(writable_store):
     assert sorted(f.reason for f in flags) == sorted(f"w{w}-{i}" for w in [*range(4), *range(10, 14)] for i in range(per))
     assert Store.open(writable_store).flagged() == {("raw", R1), ("raw", R2), ("features", R1), ("model", R3)}
     assert not list((Path(writable_store) / FLAGS_DIR).glob("*.tmp"))
+
+
+def test_flags_on_s3_from_several_threads(moto_endpoint):
+    """Flags on S3 through s3fs: threads flagging at once lose nothing; another reader sees them."""
+    import boto3
+    from catalogue_support import build_store
+
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket="catalogue-flags")
+    url, opts = "s3://catalogue-flags/store", {"endpoint_url": moto_endpoint}
+    build_store(url, opts, runs=2)
+    store = Store.open(url, opts)
+    assert store.flagged() == set()  # listing a folder that does not exist yet
+
+    def flag(i: int):
+        s = Store.open(url, opts)
+        return s.flag("raw" if i % 2 else "features", R1 if i < 3 else R2, reason=f"t{i}", author=f"a{i}")
+
+    with ThreadPoolExecutor(6) as ex:
+        written = list(ex.map(flag, range(6)))
+    fs, root = open_fs(url, opts)
+    flags = flagmod.read_flags(fs, root)
+    assert sorted(f.id for f in flags) == sorted(f.id for f in written)
+    reader = Store.open(url, opts)
+    assert reader.flagged() == {("raw", R1), ("features", R1), ("raw", R2), ("features", R2)}
+    assert ("scores", R1) in reader.tainted()  # scores@R1 <- features@R1
+    reader.unflag("raw", R2, reason="ok")
+    assert Store.open(url, opts).flagged() == {("raw", R1), ("features", R1), ("features", R2)}

@@ -169,6 +169,10 @@ def read_flags(fs: fsspec.AbstractFileSystem, root: str, warnings: list[str] | N
     """Every flag and retraction of a store, oldest first: one listing and one batched read."""
     folder = fmt.join(root, fmt.flags_dir())
     try:
+        fs.invalidate_cache(folder)  # another process may have flagged since our last listing
+    except Exception:  # noqa: BLE001 - a filesystem without a listings cache
+        pass
+    try:
         names = sorted(p for p in fs.ls(folder, detail=False) if p.endswith(".json"))
     except (FileNotFoundError, NotADirectoryError):
         return []

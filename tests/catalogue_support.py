@@ -12,7 +12,6 @@ The story (every run reads something; R3 and R4 read earlier runs' outputs)::
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
@@ -85,12 +84,19 @@ def build_store(url: str, storage_options: dict | None = None, runs: int = 5) ->
     return RUNS
 
 
+# Fixtures imported into several test modules run once per module; these caches make the
+# expensive parts (the store, the moto server, the S3 store) happen once per process.
+_CACHE: dict[str, object] = {}
+
+
 @pytest.fixture(scope="session")
 def lineage_store(tmp_path_factory) -> str:
     """The story written once per session (read-only for tests: copy it to write flags)."""
-    path = str(tmp_path_factory.mktemp("catalogue") / "store")
-    build_store(path)
-    return path
+    if "local" not in _CACHE:
+        path = str(tmp_path_factory.mktemp("catalogue") / "store")
+        build_store(path)
+        _CACHE["local"] = path
+    return _CACHE["local"]
 
 
 @pytest.fixture
@@ -111,33 +117,39 @@ TEST_SECRET = "catalogue-test-secret-0123456789abcdef"
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    """``http://127.0.0.1:<port>`` of a moto S3 server for the session."""
+    """``http://127.0.0.1:<port>`` of a moto S3 server (one per process). Credentials are
+    passed as storage options (``S3_OPTIONS``), never through the environment."""
+    import atexit
+
     from moto.server import ThreadedMotoServer
 
-    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN", "AWS_PROFILE")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update(AWS_ACCESS_KEY_ID=TEST_KEY, AWS_SECRET_ACCESS_KEY=TEST_SECRET, AWS_DEFAULT_REGION="us-east-1")
-    os.environ.pop("AWS_SESSION_TOKEN", None)
-    os.environ.pop("AWS_PROFILE", None)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    if "moto" not in _CACHE:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        atexit.register(server.stop)
+        host, port = server.get_host_and_port()
+        _CACHE["moto"] = f"http://{host}:{port}"
+    return _CACHE["moto"]
+
+
+def s3_options(endpoint: str) -> dict:
+    return {"endpoint_url": endpoint, "key": TEST_KEY, "secret": TEST_SECRET}
+
+
+def make_bucket(endpoint: str, name: str) -> None:
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=TEST_KEY,
+                 aws_secret_access_key=TEST_SECRET).create_bucket(Bucket=name)
 
 
 @pytest.fixture(scope="session")
 def s3_store(moto_endpoint) -> tuple[str, dict]:
     """(url, storage_options) of a two-run story in a fresh bucket on the moto server."""
-    import boto3
-
-    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket="catalogue-test")
-    url = "s3://catalogue-test/stores/lineage"
-    opts = {"endpoint_url": moto_endpoint}
-    build_store(url, opts, runs=2)
-    return url, opts
+    if "s3" not in _CACHE:
+        make_bucket(moto_endpoint, "catalogue-test")
+        url = "s3://catalogue-test/stores/lineage"
+        opts = s3_options(moto_endpoint)
+        build_store(url, opts, runs=2)
+        _CACHE["s3"] = (url, opts)
+    return _CACHE["s3"]

@@ -170,11 +170,10 @@ def test_concurrent_flaggers_lose_nothing(writable_store):
 
 def test_flags_on_s3_from_several_threads(moto_endpoint):
     """Flags on S3 through s3fs: threads flagging at once lose nothing; another reader sees them."""
-    import boto3
-    from catalogue_support import build_store
+    from catalogue_support import build_store, make_bucket, s3_options
 
-    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket="catalogue-flags")
-    url, opts = "s3://catalogue-flags/store", {"endpoint_url": moto_endpoint}
+    make_bucket(moto_endpoint, "catalogue-flags")
+    url, opts = "s3://catalogue-flags/store", s3_options(moto_endpoint)
     build_store(url, opts, runs=2)
     store = Store.open(url, opts)
     assert store.flagged() == set()  # listing a folder that does not exist yet

@@ -178,6 +178,7 @@ def test_sql_on_s3_through_the_store_filesystem(s3_store):
 
 def test_sql_cli_on_s3(cli, s3_store):
     url, opts = s3_store
-    res = cli("sql", url, "-o", f"endpoint_url={opts['endpoint_url']}", "select count(*) as n from features", "--format", "json")
+    options = [a for k, v in opts.items() for a in ("-o", f"{k}={v}")]
+    res = cli("sql", url, *options, "select count(*) as n from features", "--format", "json")
     assert res.code == 0, res.err
     assert res.json() == [{"n": 8}]  # features@R2, built from the 8 rows of raw B

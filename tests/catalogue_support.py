@@ -3,7 +3,7 @@
 The story (every run reads something; R3 and R4 read earlier runs' outputs)::
 
     R1 ingest+train  raw (A)      -> features -> model -> scores ; bureau.csv
-    R2 ingest        raw (B)      -> features
+    R2 ingest        raw (B)      -> features ; parts (raw B as a parquet directory by region)
     R3 scoring       features@R2  -> model -> scores             (cross-run input)
     R4 rebuild       raw (A again, identical bytes) -> features (parquet directory)
                      features@R4 + model@R3 -> scores            (cross-run input)
@@ -68,6 +68,7 @@ def build_store(url: str, storage_options: dict | None = None, runs: int = 5) ->
     with _writer(url, R2, 1, "ingest", opts) as run:
         run.write("raw", RAW_B, keys=["id"], metadata={"source": "db"})
         run.write("features", features_of(RAW_B), inputs=["raw"], metadata={"n_features": 2})
+        run.write("parts", RAW_B, inputs=["raw"], format="directory", partition_by=["region"])
     if runs <= 2:
         return RUNS[:2]
     with _writer(url, R3, 2, "scoring", opts) as run:

@@ -68,8 +68,8 @@ def test_author_falls_back_to_login_name(monkeypatch):
 def test_taint_propagates_to_everything_built_from_a_flagged_version(writable_store):
     store = Store.open(writable_store)
     store.flag("raw", R2, reason="bad extract")
-    # hand-built from the story: raw@R2 -> features@R2 -> model@R3 -> scores@R3, scores@R4
-    expected = {("raw", R2), ("features", R2), ("model", R3), ("scores", R3), ("scores", R4)}
+    # hand-built from the story: raw@R2 -> parts@R2, features@R2 -> model@R3 -> scores@R3, scores@R4
+    expected = {("raw", R2), ("parts", R2), ("features", R2), ("model", R3), ("scores", R3), ("scores", R4)}
     assert set(store.tainted()) == expected
     assert all(src == frozenset({("raw", R2)}) for src in store.tainted().values())
     assert store.flagged() == {("raw", R2)}  # only the flag itself, for the staleness module
@@ -82,7 +82,7 @@ def test_assets_shows_tainted(cli, writable_store):
     assert res.code == 0, res.err
     tainted = {r["asset"]: r["tainted"] for r in res.json()}
     # latest versions: raw@R5, bureau@R1, features@R4, model@R3 (tainted), scores@R4 (tainted)
-    assert tainted == {"raw": False, "bureau": False, "features": False, "model": True, "scores": True}
+    assert tainted == {"raw": False, "bureau": False, "features": False, "model": True, "scores": True, "parts": False}
     res = cli("assets", writable_store)
     assert res.code == 0 and "tainted" in res.out
 

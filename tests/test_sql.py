@@ -170,6 +170,13 @@ def test_sql_on_s3_through_the_store_filesystem(s3_store):
     assert_same(store.sql("select * from raw"), raw2)
     assert_same(store.sql(f'select * from "features@{R1}"'), feats1)
     assert_same(store.sql("select * from bureau"), bureau)
+    # a hive-partitioned parquet directory, globbed through the same filesystem
+    import pyarrow.dataset as ds
+
+    parts = ds.dataset(f"{store.root}/{R2}/parts", filesystem=fs, format="parquet", partitioning="hive").to_table()
+    parts = parts.to_pandas()
+    parts["region"] = parts["region"].astype(str)
+    assert_same(store.sql("select * from parts"), parts)
     got = store.sql("select region, sum(amount) as total from raw group by region order by region")
     want = raw2.groupby("region")["amount"].sum().reset_index(name="total")
     pd.testing.assert_frame_equal(got, want, check_dtype=False)

@@ -109,9 +109,11 @@ def fallback_statuses(store) -> dict[str, str]:
             out[key] = "tainted"
             continue
         planners = [r for r in index.run_list() if any(p.asset == key for p in r.planned)]
-        if planners:
-            last = planners[-1]
-            if last.status == "failed" and (key, last.run_id) not in index.versions and last.started_at >= latest.created_at:
+        produced_by = index.runs.get(latest.run_id)
+        if planners and produced_by is not None:
+            last = planners[-1]  # runs are ordered by start time
+            if (last.status == "failed" and (key, last.run_id) not in index.versions
+                    and last.started_at > produced_by.started_at):
                 out[key] = "failed"
                 continue
         out[key] = ""

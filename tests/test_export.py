@@ -212,3 +212,32 @@ def test_export_grouped_by_prefix(cli, demo_path, tmp_path):
     text = out.read_text()
     assert 'subgraph n_raw["raw"]' in text and 'n_raw_applications["applications' in text
     assert "class n_reports_drift missing" in text
+
+
+def test_running_runs_have_only_start_and_failed_attempts_colour_red(tmp_path):
+    from datetime import datetime, timezone
+
+    from explorer.store import RunWriter
+
+    url = str(tmp_path / "s")
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with RunWriter(url, job="j", run_id="r1", started_at=t, plan={"a": [], "b": ["a"]}) as run:
+        run.write("a", {"v": 1})
+        run.write("b", {"v": 2}, inputs=["a"])
+    with pytest.raises(RuntimeError):
+        with RunWriter(url, job="j", run_id="r2", started_at=t.replace(day=2), plan={"a": [], "b": ["a"]}) as run:
+            run.write("a", {"v": 3})
+            raise RuntimeError("b crashed")
+    running = RunWriter(url, job="j", run_id="r3", started_at=t.replace(day=3), plan={"c": ["a"]}).start()
+    running.write("c", {"v": 4}, inputs=[("a", "r2")])
+
+    store = Store.open(url)
+    events = export.openlineage_events(store)
+    check_valid(events)
+    assert [(by_run_id, [e["eventType"] for e in evs]) for by_run_id, evs in by_run(events).items()] == [
+        ("r1", ["START", "COMPLETE"]), ("r2", ["START", "FAIL"]), ("r3", ["START"])]
+    # b's newest attempt (r2) failed without writing it; c is being written by a running run
+    statuses = export.fallback_statuses(store)
+    assert statuses == {"a": "", "b": "failed", "c": ""}
+    mermaid = export.to_mermaid(store.asset_graph(), statuses)
+    assert "    class n_b failed" in mermaid.splitlines()

@@ -31,6 +31,7 @@ class Store:
         self.url = url or display_url(fs, root)
         self.storage_options = dict(storage_options or {})
         self._flags: list | None = None
+        self._taint: tuple | None = None
         self._sql = None
 
     @classmethod
@@ -48,6 +49,7 @@ class Store:
         self.index = build_index(self.fs, self.root, progress)
         self.__dict__.pop("version_graph", None)
         self._flags = None
+        self._taint = None
         self._sql = None
         return self
 
@@ -168,7 +170,10 @@ class Store:
     def tainted(self) -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
         """Every flagged version and every version built from one, mapped to the flagged
         versions it comes from."""
-        return flags_mod.taint(self.version_graph, self.flagged())
+        flagged = frozenset(self.flagged())
+        if self._taint is None or self._taint[0] != flagged:
+            self._taint = (flagged, flags_mod.taint(self.version_graph, flagged))
+        return dict(self._taint[1])
 
     def flag(self, key: str, run: str, reason: str, author: str | None = None) -> "flags_mod.Flag":
         """Flag a version as bad (appends a small object under ``_frontier_flags/``)."""

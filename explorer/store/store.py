@@ -181,6 +181,7 @@ class Store:
         flag = flags_mod.write_flag(self.fs, self.root, v.asset, v.run_id, reason, "flag", author)
         if self._flags is not None:
             self._flags.append(flag)
+        self._sql = None  # the versions table carries taint
         return flag
 
     def unflag(self, key: str, run: str, reason: str, author: str | None = None) -> "flags_mod.Flag":
@@ -191,4 +192,5 @@ class Store:
         flag = flags_mod.write_flag(self.fs, self.root, key, run, reason, "unflag", author)
         if self._flags is not None:
             self._flags.append(flag)
+        self._sql = None  # the versions table carries taint
         return flag

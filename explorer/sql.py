@@ -6,6 +6,9 @@ version. ``runs`` and ``versions`` are metadata tables (also as ``frontier.runs`
 ``frontier.versions``, which an asset of the same name cannot hide), so lineage itself
 can be queried.
 
+Only queries run (SELECT and friends, EXPLAIN): statements that could write files, such
+as COPY or EXPORT, are refused, so SQL can never change a store.
+
 Views are created lazily: before running a query, the tables it names are looked up
 (``duckdb.get_table_names``) and only those views are created, so opening a store and
 running a query reads only the data that query touches. On remote stores DuckDB reads
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 META_SCHEMA = "frontier"
 META_TABLES = ("runs", "versions")
 _BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_QUERY_TYPES = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
 
 
 class SqlError(ExplorerError):
@@ -149,10 +153,25 @@ class SqlCatalog:
         names |= {t for t in META_TABLES if re.search(rf"\b{t}\b", lowered)}
         return names
 
+    def _check_read_only(self, query: str) -> None:
+        """Only queries run: COPY, EXPORT, ATTACH, INSTALL, PRAGMA, CREATE ... could write
+        files (into the store, even), so they are refused."""
+        try:
+            statements = self.con.extract_statements(query)
+        except duckdb.Error as exc:
+            raise SqlError(_message(exc)) from None
+        for st in statements:
+            if st.type not in _QUERY_TYPES:
+                raise SqlError(
+                    f"only queries run here (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, EXPLAIN), not "
+                    f"{st.type.name}: the explorer never writes; save a result with --format parquet --output FILE"
+                )
+
     def _run(self, query: str, fetch):
         if not isinstance(query, str) or not query.strip():
             raise SqlError("empty query")
         with self._lock:
+            self._check_read_only(query)
             self._ensure(self.referenced(query))
             try:
                 rel = self.con.sql(query)

@@ -189,3 +189,26 @@ def test_sql_cli_on_s3(cli, s3_store):
     res = cli("sql", url, *options, "select count(*) as n from features", "--format", "json")
     assert res.code == 0, res.err
     assert res.json() == [{"n": 8}]  # features@R2, built from the 8 rows of raw B
+
+
+def test_statements_that_could_write_are_refused(cli, writable_store):
+    before = sorted(p.relative_to(writable_store) for p in Path(writable_store).rglob("*"))
+    store = Store.open(writable_store)
+    for statement in (
+        f"copy (select * from raw) to '{writable_store}/{R1}/raw.parquet' (format parquet)",
+        f"copy (select 1) to '{writable_store}/new.csv'",
+        f"export database '{writable_store}/db'",
+        f"attach '{writable_store}/x.duckdb'",
+        "create table t as select 1",
+        "pragma enable_profiling='json'",
+    ):
+        with pytest.raises(SqlError, match="only queries"):
+            store.sql(statement)
+        res = cli("sql", writable_store, statement)
+        assert res.code == 2 and "only queries" in res.err
+    assert sorted(p.relative_to(writable_store) for p in Path(writable_store).rglob("*")) == before
+    # queries of every shape still run
+    assert store.sql("with x as (select id from raw) select count(*) as n from x")["n"][0] == 8
+    assert len(store.sql("describe select * from raw")) == 3
+    assert len(store.sql("explain select * from raw")) >= 1
+    assert store.sql("from raw select count(*) as n")["n"][0] == 8

@@ -62,7 +62,8 @@ class SqlCatalog:
 
     def __init__(self, store: "Store") -> None:
         self.store = store
-        self.con = duckdb.connect(":memory:")
+        # no extension downloads behind the user's back; remote files go through fsspec
+        self.con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
         self.local = is_local(store.fs)
         if not self.local:
             self.con.register_filesystem(store.fs)

@@ -11,9 +11,9 @@ import os
 import sys
 
 from ..errors import ExplorerError
-from . import catalogue, foundation
+from . import catalogue, foundation, stale
 
-COMMAND_MODULES = [foundation, catalogue]
+COMMAND_MODULES = [foundation, stale, catalogue]
 
 DESCRIPTION = (
     "Explore a run-prefixed object store: runs, lineage, provenance, staleness and diffs of the "

@@ -1,0 +1,652 @@
+"""Staleness: for the current version of every asset, is it fresh, stale or missing, and why.
+
+Pure functions over the in-memory :class:`~explorer.store.index.Index`: no data is read,
+only run manifests and sidecars already in the index. ``compute`` costs one pass over the
+runs' plans and versions plus one pass over the asset graph of current versions, so it is
+linear in the size of the index (see ``bench/bench_staleness.py``).
+
+Statuses
+--------
+``missing``
+    The asset was planned by a run manifest (as an asset or as a planned input) or consumed
+    as an input, but no version of it exists (at the ``as_of`` moment).
+``stale``
+    The current version has one or more :class:`Cause`:
+
+    ``upstream_changed``
+        an input's current version has a different content hash from the one consumed
+        (content, not timestamps: an identical re-materialization changes nothing);
+    ``code_changed``
+        the newest run of the same job that covers this asset recorded another code version;
+    ``dependencies_changed``
+        the newest plan that records inputs for the asset lists other inputs than consumed;
+    ``upstream_stale``
+        a consumed input asset is itself stale or missing (see ``root_causes``);
+    ``input_missing``
+        a consumed input version is no longer in the store;
+    ``too_old``
+        the version is older than ``max_age``;
+    ``flagged_upstream``
+        the version, or any version in its provenance (across runs), is flagged bad.
+``fresh``
+    otherwise.
+
+See ``docs/staleness.md`` for the exact rules.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Mapping
+
+from .errors import ExplorerError
+from .models import AssetVersion, Run, iso
+from .store.index import Index
+
+STATUSES = ("fresh", "stale", "missing")
+CAUSE_KINDS = (
+    "upstream_changed",
+    "code_changed",
+    "dependencies_changed",
+    "upstream_stale",
+    "input_missing",
+    "too_old",
+    "flagged_upstream",
+)
+
+Flag = tuple[str, str]  # (asset, run_id)
+
+
+class StalenessArgumentError(ExplorerError):
+    """An ``as_of`` or ``max_age`` the staleness check cannot understand."""
+
+
+# ---------------------------------------------------------------------- plain data
+
+
+def _short(h: str | None) -> str:
+    if not h:
+        return "?"
+    return h.split(":", 1)[-1][:8]
+
+
+def _human_seconds(s: float) -> str:
+    s = int(s)
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d{hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    return f"{minutes}m" if minutes else f"{s}s"
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One reason a version is stale.
+
+    ``asset`` is what the cause is about: the changed / missing / stale / flagged input for
+    upstream causes, the asset itself for ``code_changed``, ``dependencies_changed`` and
+    ``too_old``. ``run_id`` is the run that brought the change (the run where the input's
+    current content first appeared, the run recording the new code or plan, the run of the
+    missing or flagged version). ``of`` and ``chain`` are set on root causes: ``of`` is the
+    asset whose version carries the cause, ``chain`` the path of assets from the reported
+    asset up to ``of`` (``("scores", "models/credit_risk", "features")``).
+    """
+
+    kind: str
+    asset: str
+    run_id: str | None = None
+    detail: str = ""
+    at: datetime | None = None  # when the change happened (created_at of the new version)
+    consumed_run_id: str | None = None
+    consumed_hash: str | None = None
+    latest_run_id: str | None = None
+    latest_hash: str | None = None
+    old_code_version: str | None = None
+    new_code_version: str | None = None
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    age_seconds: float | None = None
+    max_age_seconds: float | None = None
+    of: str | None = None
+    chain: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """One human line, e.g. ``raw_data changed in run R at T (sha 1234 -> 5678)``."""
+        k = self.kind
+        when = f" at {iso(self.at)}" if self.at else ""
+        if k == "upstream_changed":
+            return (f"{self.asset} changed in run {self.run_id}{when} "
+                    f"(sha {_short(self.consumed_hash)} @ {self.consumed_run_id} -> "
+                    f"{_short(self.latest_hash)} @ {self.latest_run_id})")
+        if k == "code_changed":
+            return (f"{self.asset} code changed in run {self.run_id}{when} "
+                    f"({self.old_code_version} -> {self.new_code_version})")
+        if k == "dependencies_changed":
+            parts = []
+            if self.added:
+                parts.append("added " + ", ".join(self.added))
+            if self.removed:
+                parts.append("removed " + ", ".join(self.removed))
+            return f"{self.asset} dependencies changed in the plan of run {self.run_id} ({'; '.join(parts)})"
+        if k == "upstream_stale":
+            return f"input {self.asset} is {self.detail or 'stale'}"
+        if k == "input_missing":
+            return f"input {self.asset} @ {self.consumed_run_id} is no longer in the store"
+        if k == "too_old":
+            return (f"{self.asset} @ {self.run_id} is {_human_seconds(self.age_seconds or 0)} old "
+                    f"(max age {_human_seconds(self.max_age_seconds or 0)})")
+        if k == "flagged_upstream":
+            return f"{self.asset} @ {self.run_id} is flagged{(': ' + self.detail) if self.detail else ''}"
+        return f"{k}: {self.asset}"  # pragma: no cover - unknown kinds never built here
+
+    def describe_chain(self) -> str:
+        """``scores <- models/credit_risk <- features <- raw_data changed in run R at T (...)``."""
+        path = " <- ".join(self.chain)
+        return f"{path} <- {self.describe()}" if path else self.describe()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "asset": self.asset, "run_id": self.run_id}
+        extra = {
+            "at": iso(self.at),
+            "consumed_run_id": self.consumed_run_id,
+            "consumed_hash": self.consumed_hash,
+            "latest_run_id": self.latest_run_id,
+            "latest_hash": self.latest_hash,
+            "old_code_version": self.old_code_version,
+            "new_code_version": self.new_code_version,
+            "added": list(self.added) or None,
+            "removed": list(self.removed) or None,
+            "age_seconds": self.age_seconds,
+            "max_age_seconds": self.max_age_seconds,
+            "of": self.of,
+            "chain": list(self.chain) or None,
+        }
+        out.update({k: v for k, v in extra.items() if v is not None})
+        if self.detail:
+            out["detail"] = self.detail
+        out["description"] = self.describe()
+        return out
+
+
+@dataclass(frozen=True)
+class AssetStatus:
+    """The status of one asset's current version, its direct causes and root causes."""
+
+    asset: str
+    status: str  # fresh | stale | missing
+    run_id: str | None  # run of the current version (None when missing)
+    causes: tuple[Cause, ...] = ()
+    root_causes: tuple[Cause, ...] = ()
+    planned_by: tuple[str, ...] = ()  # for missing assets: runs whose manifest planned it
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "asset": self.asset,
+            "status": self.status,
+            "run_id": self.run_id,
+            "causes": [c.to_dict() for c in self.causes],
+            "root_causes": [c.to_dict() for c in self.root_causes],
+        }
+        if self.planned_by:
+            out["planned_by"] = list(self.planned_by)
+        return out
+
+
+@dataclass(frozen=True)
+class StalenessReport:
+    """Statuses of every known asset, sorted by key."""
+
+    store: str | None
+    as_of: datetime | None
+    assets: tuple[AssetStatus, ...]
+    as_of_run: str | None = None
+    max_age_seconds: float | None = None
+    _by_key: dict[str, AssetStatus] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_key", {a.asset: a for a in self.assets})
+
+    def get(self, key: str) -> AssetStatus | None:
+        return self._by_key.get(key)
+
+    def status_of(self, key: str) -> str:
+        """``fresh``, ``stale``, ``missing``, or ``unknown`` for a key the store never mentions."""
+        a = self._by_key.get(key)
+        return a.status if a else "unknown"
+
+    def counts(self) -> dict[str, int]:
+        out = {s: 0 for s in STATUSES}
+        for a in self.assets:
+            out[a.status] += 1
+        return out
+
+    def with_status(self, *statuses: str) -> list[AssetStatus]:
+        return [a for a in self.assets if a.status in statuses]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "store": self.store,
+            "as_of": iso(self.as_of),
+            "as_of_run": self.as_of_run,
+            "max_age_seconds": self.max_age_seconds,
+            "counts": self.counts(),
+            "assets": [a.to_dict() for a in self.assets],
+        }
+
+
+# ---------------------------------------------------------------------- arguments
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)", re.IGNORECASE)
+_UNIT = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(value: str | float | int | timedelta | None) -> timedelta | None:
+    """``36h``, ``7d``, ``1d12h``, ``90m``, ``2w``, seconds as a number, or a timedelta."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise StalenessArgumentError(f"invalid max age {value!r}: must not be negative")
+        return timedelta(seconds=value)
+    text = str(value).strip()
+    pos, total, ok = 0, 0.0, bool(text)
+    for m in _DURATION.finditer(text):
+        if m.start() != pos:
+            ok = False
+            break
+        total += float(m.group(1)) * _UNIT[m.group(2).lower()]
+        pos = m.end()
+    if not ok or pos != len(text):
+        raise StalenessArgumentError(
+            f"invalid duration {value!r}: use a number and a unit, e.g. 36h, 7d, 90m, 1d12h"
+        )
+    return timedelta(seconds=total)
+
+
+def _as_utc(ts: datetime) -> datetime:
+    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+
+
+def resolve_as_of(index: Index, as_of: str | datetime | None) -> tuple[datetime | None, str | None]:
+    """``(cutoff time, run id)`` for an ``as_of`` given as a run id, an ISO time or a datetime.
+
+    A run id means *the store as that run left it*: every version created up to the run's
+    ``finished_at`` (for a run that never finished, its last version or its start).
+    """
+    if as_of is None:
+        return None, None
+    if isinstance(as_of, datetime):
+        return _as_utc(as_of), None
+    text = str(as_of).strip()
+    run = index.runs.get(text)
+    if run is not None:
+        return run_cutoff(index, run), run.run_id
+    try:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise StalenessArgumentError(f"--as-of {text!r} is neither a run id of this store nor an ISO time") from None
+    return _as_utc(ts), None
+
+
+def run_cutoff(index: Index, run: Run) -> datetime:
+    if run.finished_at is not None:
+        return run.finished_at
+    times = [v.created_at for (a, r), v in index.versions.items() if r == run.run_id]
+    return max([run.started_at, *times])
+
+
+# ---------------------------------------------------------------------- the view
+
+
+def _created_at(v: AssetVersion) -> datetime:
+    return v.created_at
+
+
+class _View:
+    """The index as it was at ``cutoff`` (or as it is, when None)."""
+
+    def __init__(self, index: Index, cutoff: datetime | None) -> None:
+        self.index = index
+        self.cutoff = cutoff
+        if cutoff is None:
+            self.runs = list(index.runs.values())
+        else:
+            self.runs = [r for r in index.runs.values() if r.started_at <= cutoff]
+        self.run_order = {r.run_id: i for i, r in enumerate(self.runs)}
+        self._versions: dict[str, list[AssetVersion]] = {}
+        for key in index.asset_keys():
+            vs = index._by_asset.get(key, [])  # sorted by (created_at, run order)
+            if cutoff is not None and vs and vs[-1].created_at > cutoff:
+                vs = vs[: bisect_right(vs, cutoff, key=_created_at)]
+            if vs:
+                self._versions[key] = vs
+
+    def versions(self, key: str) -> list[AssetVersion]:
+        return self._versions.get(key, [])
+
+    def latest(self, key: str) -> AssetVersion | None:
+        vs = self._versions.get(key)
+        return vs[-1] if vs else None
+
+    def keys(self) -> Iterable[str]:
+        return self._versions.keys()
+
+    def has_version(self, asset: str, run_id: str) -> bool:
+        v = self.index.versions.get((asset, run_id))
+        return v is not None and (self.cutoff is None or v.created_at <= self.cutoff)
+
+
+def _change_point(vs: list[AssetVersion]) -> AssetVersion:
+    """The first version of the final streak of identical content: where the current bytes appeared."""
+    h = vs[-1].content_hash
+    i = len(vs) - 1
+    while i > 0 and vs[i - 1].content_hash == h:
+        i -= 1
+    return vs[i]
+
+
+# ---------------------------------------------------------------------- compute
+
+
+def compute(
+    index: Index,
+    as_of: str | datetime | None = None,
+    max_age: str | float | timedelta | None = None,
+    flagged: Iterable[Flag] = frozenset(),
+    now: datetime | None = None,
+    store: str | None = None,
+) -> StalenessReport:
+    """Status and causes of the current version of every asset known to ``index``.
+
+    ``as_of``: a run id (the store as that run left it), an ISO time or a datetime.
+    ``max_age``: versions older than this are ``too_old`` (``"36h"``, ``"7d"``, a timedelta,
+    seconds). Age is measured at ``now`` (default: the current time), or at ``as_of``.
+    ``flagged``: ``(asset, run_id)`` versions marked bad (a set, or a mapping to a reason that
+    becomes the cause's ``detail``); every current version that is one of them or was built
+    from one of them, transitively and across runs, is stale with ``flagged_upstream``.
+    """
+    cutoff, as_of_run = resolve_as_of(index, as_of)
+    age_limit = parse_duration(max_age)
+    ref_time = cutoff if cutoff is not None else _as_utc(now) if now is not None else datetime.now(timezone.utc)
+    view = _View(index, cutoff)
+    reasons = {k: str(v) for k, v in flagged.items() if v} if isinstance(flagged, Mapping) else {}
+    flagged = frozenset(flagged)
+
+    current: dict[str, AssetVersion] = {key: vs[-1] for key, vs in view._versions.items()}
+    order_of = view.run_order
+    oldest_current = min((order_of[v.run_id] for v in current.values()), default=len(view.runs))
+
+    # -- one pass over the runs, newest first. Every plan names assets (a planned asset without
+    # a version is missing); only runs newer than some current version can hold a newer plan
+    # (dependencies_changed) or a newer code version for the same job (code_changed).
+    mentioned: set[str] = set()
+    newest_plan: dict[str, tuple[int, Run, tuple[str, ...]]] = {}  # asset -> newest plan recording inputs
+    cover: dict[tuple[str | None, str], tuple[int, str | None, Run]] = {}  # (job, asset) -> newest planning run
+    unplanned_run: dict[str, tuple[int, Run]] = {}  # job -> newest run that recorded no plan
+    for order in range(len(view.runs) - 1, -1, -1):
+        run = view.runs[order]
+        planned = run.planned
+        if order <= oldest_current:
+            mentioned.update([p.asset for p in planned])
+            continue
+        if not planned and run.job is not None and run.job not in unplanned_run:
+            unplanned_run[run.job] = (order, run)
+        job = run.job
+        for p in planned:
+            key = p.asset
+            mentioned.add(key)
+            if p.inputs is not None and key not in newest_plan:
+                newest_plan[key] = (order, run, p.inputs)
+            if (job, key) not in cover:
+                cover[(job, key)] = (order, p.code_version or run.code_version, run)
+    for v in current.values():
+        mentioned.update([i.asset for i in v.inputs])
+
+    all_keys = sorted(set(current) | mentioned)
+
+    # -- flagged provenance: the flagged versions among each current version's ancestors
+    flag_hits: dict[str, list[Flag]] = {}
+    if flagged:
+        memo = _flagged_ancestors(index, flagged, [(v.asset, v.run_id) for v in current.values()])
+        for v in current.values():
+            hits = memo.get((v.asset, v.run_id))
+            if hits:
+                flag_hits[v.asset] = sorted(hits)
+
+    # -- direct causes (everything except upstream_stale)
+    own: dict[str, list[Cause]] = {}
+    for key, v in current.items():
+        causes: list[Cause] = []
+        for inp in v.inputs:
+            present = view.has_version(inp.asset, inp.run_id)
+            consumed_hash = inp.content_hash
+            if consumed_hash is None and present:
+                consumed_hash = index.versions[(inp.asset, inp.run_id)].content_hash
+            if not present:
+                causes.append(Cause("input_missing", inp.asset, inp.run_id, consumed_run_id=inp.run_id,
+                                    consumed_hash=consumed_hash))
+            if inp.asset == key:
+                continue  # an incremental asset built from its own previous version
+            latest = current.get(inp.asset)
+            if latest is not None and consumed_hash is not None and latest.content_hash != consumed_hash:
+                changed = _change_point(view.versions(inp.asset))
+                causes.append(Cause(
+                    "upstream_changed", inp.asset, changed.run_id,
+                    detail=f"sha {_short(consumed_hash)} -> {_short(latest.content_hash)}",
+                    at=changed.created_at, consumed_run_id=inp.run_id, consumed_hash=consumed_hash,
+                    latest_run_id=latest.run_id, latest_hash=latest.content_hash))
+        run = index.runs.get(v.run_id)
+        v_order = order_of.get(v.run_id, -1)
+        if run is not None:
+            newest = cover.get((run.job, key))
+            if run.job is not None and run.job in unplanned_run:
+                u_order, u_run = unplanned_run[run.job]
+                if newest is None or u_order > newest[0]:
+                    newest = (u_order, u_run.code_version, u_run)
+            if newest is not None and newest[0] > v_order:
+                _, new_code, new_run = newest
+                if new_code is not None and v.code_version is not None and new_code != v.code_version:
+                    causes.append(Cause("code_changed", key, new_run.run_id,
+                                        detail=f"{v.code_version} -> {new_code}", at=new_run.started_at,
+                                        old_code_version=v.code_version, new_code_version=new_code))
+        plan = newest_plan.get(key)
+        if plan is not None and plan[0] > v_order:
+            planned_inputs = set(plan[2])
+            consumed = {i.asset for i in v.inputs}
+            if planned_inputs != consumed:
+                added = tuple(sorted(planned_inputs - consumed))
+                removed = tuple(sorted(consumed - planned_inputs))
+                causes.append(Cause("dependencies_changed", key, plan[1].run_id,
+                                    detail="; ".join(filter(None, [
+                                        "added " + ", ".join(added) if added else "",
+                                        "removed " + ", ".join(removed) if removed else ""])),
+                                    at=plan[1].started_at, added=added, removed=removed))
+        if age_limit is not None:
+            age = (ref_time - v.created_at).total_seconds()
+            if age > age_limit.total_seconds():
+                causes.append(Cause("too_old", key, v.run_id, at=v.created_at, age_seconds=age,
+                                    max_age_seconds=age_limit.total_seconds()))
+        for fa, fr in flag_hits.get(key, ()):
+            causes.append(Cause("flagged_upstream", fa, fr, detail=reasons.get((fa, fr), "")))
+        own[key] = causes
+
+    # -- propagation: stale = reachable downstream (over current versions' inputs) from a seed
+    consumers_of: dict[str, list[str]] = {}
+    for key, v in current.items():
+        for inp_asset in dict.fromkeys(i.asset for i in v.inputs if i.asset != key):
+            consumers_of.setdefault(inp_asset, []).append(key)
+    bad: set[str] = {k for k in all_keys if k not in current or own.get(k)}
+    queue = deque(sorted(bad))
+    while queue:
+        k = queue.popleft()
+        for c in consumers_of.get(k, ()):
+            if c not in bad:
+                bad.add(c)
+                queue.append(c)
+
+    def status(k: str) -> str:
+        if k not in current:
+            return "missing"
+        return "stale" if k in bad else "fresh"
+
+    direct: dict[str, tuple[Cause, ...]] = {}
+    for key, v in current.items():
+        causes = list(own[key])
+        for inp_asset in dict.fromkeys(i.asset for i in v.inputs if i.asset != key):
+            if inp_asset in bad:
+                st = status(inp_asset)
+                causes.append(Cause("upstream_stale", inp_asset, current[inp_asset].run_id if st != "missing" else None,
+                                    detail=st))
+        direct[key] = tuple(causes)
+
+    roots = _root_causes(current, own, bad)
+
+    planned_by: dict[str, list[str]] = {k: [] for k in all_keys if k not in current}
+    if planned_by:
+        for run in view.runs:
+            for p in run.planned:
+                if p.asset in planned_by:
+                    planned_by[p.asset].append(run.run_id)
+
+    assets = []
+    for k in all_keys:
+        st = status(k)
+        v = current.get(k)
+        assets.append(AssetStatus(
+            asset=k,
+            status=st,
+            run_id=v.run_id if v else None,
+            causes=direct.get(k, ()),
+            root_causes=roots.get(k, ()) if st == "stale" else (),
+            planned_by=tuple(planned_by.get(k, ())),
+        ))
+    return StalenessReport(
+        store=store,
+        as_of=cutoff,
+        assets=tuple(assets),
+        as_of_run=as_of_run,
+        max_age_seconds=age_limit.total_seconds() if age_limit is not None else None,
+    )
+
+
+_NONE: frozenset = frozenset()
+
+
+def _flagged_ancestors(index: Index, flagged: frozenset, roots: list[Flag]) -> dict[Flag, frozenset]:
+    """Flagged versions in the provenance (the version itself included) of each root version.
+
+    Iterative post-order walk over consumed inputs, memoised: it visits only the versions in
+    the provenance of the roots, each once (a cycle in a malformed store is cut, not looped).
+    """
+    memo: dict[Flag, frozenset] = {}
+    visiting: set[Flag] = set()
+    versions = index.versions
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            if node in memo:
+                continue
+            v = versions.get(node)
+            ins = [(i.asset, i.run_id) for i in v.inputs] if v is not None else []
+            if not done:
+                if node in visiting:
+                    continue
+                visiting.add(node)
+                stack.append((node, True))
+                stack.extend((m, False) for m in ins if m not in memo)
+                continue
+            acc = {node} if node in flagged else set()
+            for m in ins:
+                acc |= memo.get(m, _NONE)
+            memo[node] = frozenset(acc) if acc else _NONE
+    return memo
+
+
+def _lift(cause: Cause, chain: tuple[str, ...]) -> Cause:
+    """``replace(cause, of=chain[-1], chain=chain)`` without dataclass overhead (hot loop)."""
+    out = object.__new__(Cause)
+    out.__dict__.update(cause.__dict__, of=chain[-1], chain=chain)
+    return out
+
+
+def _root_causes(current, own, bad) -> dict[str, tuple[Cause, ...]]:
+    """For every stale asset, the causes at the top of its chains, each with its shortest chain.
+
+    Dynamic programming over the stale part of the graph in topological order (Kahn); assets
+    on a cycle fall back to a breadth-first search of their own. Causes are keyed by an int
+    (their position in ``table``) so that merging costs dict operations, not dataclass hashing.
+    """
+    stale = [k for k in current if k in bad]
+    stale_set = set(stale)
+    table: list[Cause] = []
+    ids: dict[str, list[int]] = {}
+    seen_cause: dict[Cause, int] = {}
+    for k in stale:
+        mine = []
+        for c in own.get(k, ()):
+            i = seen_cause.get(c)
+            if i is None:
+                i = seen_cause[c] = len(table)
+                table.append(c)
+            mine.append(i)
+        ids[k] = mine
+    inputs = {k: sorted(a for a in {i.asset for i in current[k].inputs} if a in stale_set and a != k) for k in stale}
+    indeg = {k: len(inputs[k]) for k in stale}
+    users: dict[str, list[str]] = {}
+    for k in stale:
+        for a in inputs[k]:
+            users.setdefault(a, []).append(k)
+    queue = deque(sorted(k for k in stale if indeg[k] == 0))
+    found: dict[str, dict[int, tuple[str, ...]]] = {}
+    while queue:
+        k = queue.popleft()
+        mine: dict[int, tuple[str, ...]] = {i: (k,) for i in ids[k]}
+        for a in inputs[k]:
+            for i, chain in found[a].items():
+                have = mine.get(i)
+                if have is None or len(have) > len(chain) + 1:
+                    mine[i] = (k, *chain)
+        found[k] = mine
+        for u in users.get(k, ()):
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                queue.append(u)
+    for k in stale:  # on a cycle: breadth-first search upstream
+        if k in found:
+            continue
+        mine = {}
+        paths = {k: (k,)}
+        q = deque([k])
+        while q:
+            n = q.popleft()
+            for i in ids[n]:
+                mine.setdefault(i, paths[n])
+            for a in inputs[n]:
+                if a not in paths:
+                    paths[a] = paths[n] + (a,)
+                    q.append(a)
+        found[k] = mine
+    out = {}
+    for k, mine in found.items():
+        ordered = sorted(mine.items(), key=lambda ic: (len(ic[1]), ic[1][-1], table[ic[0]].kind, table[ic[0]].asset))
+        out[k] = tuple(_lift(table[i], chain) for i, chain in ordered)
+    return out
+
+
+__all__ = [
+    "AssetStatus",
+    "Cause",
+    "StalenessArgumentError",
+    "StalenessReport",
+    "compute",
+    "parse_duration",
+    "resolve_as_of",
+]

@@ -121,8 +121,9 @@ def fallback_statuses(store) -> dict[str, str]:
 
 
 def asset_statuses(store) -> dict[str, str]:
-    """Status per asset key for colouring: from the staleness module when it is present
-    (``store.staleness().status_of(key)``), with ``tainted`` and the fallback statuses on top."""
+    """Status per asset key for colouring: ``fresh`` / ``stale`` / ``missing`` from the
+    staleness module when it is present (``store.staleness().status_of(key)``), with
+    ``tainted`` and ``failed`` (see ``fallback_statuses``) on top."""
     base = fallback_statuses(store)
     staleness = getattr(store, "staleness", None)
     if staleness is None:
@@ -133,7 +134,7 @@ def asset_statuses(store) -> dict[str, str]:
         return base
     out = {}
     for key, status in base.items():
-        if status in ("tainted", "missing"):
+        if status in ("tainted", "failed"):  # facts staleness does not colour
             out[key] = status
             continue
         try:

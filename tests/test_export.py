@@ -241,3 +241,32 @@ def test_running_runs_have_only_start_and_failed_attempts_colour_red(tmp_path):
     assert statuses == {"a": "", "b": "failed", "c": ""}
     mermaid = export.to_mermaid(store.asset_graph(), statuses)
     assert "    class n_b failed" in mermaid.splitlines()
+
+
+def test_export_colours_combine_staleness_taint_and_failure(tmp_path):
+    """With the staleness module present: fresh/stale/missing from it, tainted and failed on top."""
+    from datetime import datetime, timezone
+
+    from explorer.store import RunWriter
+
+    url = str(tmp_path / "s")
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    plan = {"a": [], "b": ["a"], "c": ["b"], "d": ["a"]}
+    with RunWriter(url, job="j", run_id="r1", started_at=t, plan=plan) as run:
+        run.write("a", {"v": 1})
+        run.write("b", {"v": 2}, inputs=["a"])
+        run.write("c", {"v": 3}, inputs=["b"])
+    with pytest.raises(RuntimeError):
+        with RunWriter(url, job="j", run_id="r2", started_at=t.replace(day=2), plan={"a": [], "c": ["b"]}) as run:
+            run.write("a", {"v": 10})  # new data: b and c are now stale
+            raise RuntimeError("c crashed")
+    store = Store.open(url)
+    store.flag("b", "r1", reason="bad")
+    statuses = export.asset_statuses(store)
+    # a: its latest version is current; b: flagged (tainted wins over stale); c: built from b,
+    # so tainted; d: planned, never written
+    assert statuses == {"a": "fresh", "b": "tainted", "c": "tainted", "d": "missing"}
+    store.unflag("b", "r1", reason="ok")
+    statuses = export.asset_statuses(store)
+    # c's newest planned attempt (r2) failed without writing it; b is stale (a changed)
+    assert statuses == {"a": "fresh", "b": "stale", "c": "failed", "d": "missing"}

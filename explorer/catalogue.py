@@ -13,7 +13,7 @@ import networkx as nx
 import pandas as pd
 
 from . import lineage
-from .errors import ExplorerError, UnknownAsset, UnknownRun
+from .errors import ExplorerError, TaintedVersion, UnknownAsset, UnknownRun
 from .models import AssetVersion
 from .store import data
 from .store import flags as flagmod
@@ -23,9 +23,7 @@ if TYPE_CHECKING:
 
 VersionNode = tuple[str, str]
 
-
-class TaintedVersion(ExplorerError):
-    """The latest version is flagged or built from a flagged version."""
+__all__ = ["TaintedVersion", "find", "load", "versions"]
 
 
 def load(

@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from . import format as fmt
-from .errors import ExplorerError
+from .errors import ExplorerError, SqlError
 from .models import AssetVersion
 from .store.data import resolve
 from .store.fs import is_local
@@ -39,10 +39,6 @@ META_SCHEMA = "frontier"
 META_TABLES = ("runs", "versions")
 _BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _QUERY_TYPES = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
-
-
-class SqlError(ExplorerError):
-    """DuckDB rejected a query (the message is DuckDB's)."""
 
 
 def _quote_ident(name: str) -> str:

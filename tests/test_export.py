@@ -15,9 +15,8 @@ from catalogue_support import R1, R2, R3, R4, R5, RUNS, lineage_store, moto_endp
 
 from explorer import Store, export
 
-ol = pytest.importorskip("openlineage.client")
-from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState  # noqa: E402
-from openlineage.client.facet_v2 import (  # noqa: E402
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import (
     dataset_version_dataset,
     job_type_job,
     output_statistics_output_dataset,
@@ -25,8 +24,8 @@ from openlineage.client.facet_v2 import (  # noqa: E402
     symlinks_dataset,
     tags_run,
 )
-from openlineage.client.naming.dataset import S3, LocalFileSystem  # noqa: E402
-from openlineage.client.serde import Serde  # noqa: E402
+from openlineage.client.naming.dataset import S3, LocalFileSystem
+from openlineage.client.serde import Serde
 
 # The requirements of the OpenLineage 2-0-2 RunEvent, as the spec states them
 # (https://openlineage.io/spec/2-0-2/OpenLineage.json): required fields, formats, the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -152,7 +153,8 @@ def _flag_many(args) -> int:
 
 def test_concurrent_flaggers_lose_nothing(writable_store):
     workers, per = 4, 12
-    ctx = multiprocessing.get_context("fork")
+    # fork is fast; but never fork a process running other threads (a moto server): forkserver
+    ctx = multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
     with ctx.Pool(workers) as pool:
         written = pool.map(_flag_many, [(writable_store, w, per) for w in range(workers)])
     # and threads in this process at the same time as nothing else: same folder, same second

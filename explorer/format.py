@@ -31,6 +31,7 @@ FORMAT_VERSION = "1.0"
 RUN_KIND = "frontier-explore/run"
 SIDECAR_KIND = "frontier-explore/sidecar"
 STORE_KIND = "frontier-explore/store"
+FLAG_KIND = "frontier-explore/flag"
 
 STORE_MARKER = "_frontier_store.json"
 META_DIR = "_frontier"
@@ -173,6 +174,18 @@ def sidecar_path(run_id: str, key: str) -> str:
 
 def data_path(run_id: str, key: str, data_format: str) -> str:
     return join(run_id, key + EXTENSIONS[data_format])
+
+
+def flags_dir() -> str:
+    """The reserved folder of flags: one small JSON object per flag or retraction."""
+    return FLAGS_DIR
+
+
+def flag_path(name: str) -> str:
+    """``_frontier_flags/<name>.json``; names are unique (time + uuid), so writers never collide."""
+    if "/" in name or name.startswith(".") or not name:
+        raise FormatError(f"invalid flag name {name!r}")
+    return join(FLAGS_DIR, name + ".json")
 
 
 # --------------------------------------------------------------------------- time

@@ -48,6 +48,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def asset_rows(store, run: str | None) -> list[dict]:
     out = []
+    tainted = store.tainted()
     keys = [v.asset for v in store.run_versions(run)] if run else store.assets()
     report = store.staleness()
     for key in keys:
@@ -66,6 +67,7 @@ def asset_rows(store, run: str | None) -> list[dict]:
                 "rows": v.table.num_rows if v.table else None,
                 "content_hash": v.content_hash,
                 "code_version": v.code_version,
+                "tainted": (v.asset, v.run_id) in tainted,
             }
         )
     return out
@@ -81,10 +83,10 @@ def cmd_assets(args: argparse.Namespace) -> int:
     console().print(
         table(
             title,
-            ["asset", "status", "run", "versions", "format", "rows", "size", "created"],
+            ["asset", "status", "run", "versions", "format", "rows", "size", "created", "taint"],
             [
                 (r["asset"], styled_status(r["status"]), r["latest_run_id"], r["versions"], r["format"], r["rows"] if r["rows"] is not None else "",
-                 human_size(r["size_bytes"]), short_time(r["created_at"]))
+                 human_size(r["size_bytes"]), short_time(r["created_at"]), styled_status("tainted") if r["tainted"] else "")
                 for r in rows
             ],
         )

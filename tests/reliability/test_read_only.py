@@ -21,6 +21,11 @@ READ_COMMANDS: dict[str, list[list[str]]] = {
     "provenance": [["scores"]],
     "impact": [["raw/applications"]],
     "verify": [[]],
+    "sql": [["select count(*) from features"], ["select * from versions", "--format", "json"]],
+    "export": [["--format", "openlineage"], ["--format", "dot"], ["--format", "mermaid"]],
+    "versions": [["features"]],
+    "find": [["scores", "--built-from", "raw/applications=20260929T020000Z-r3"]],
+    "flags": [[]],
     "trace": [["scores", "--where", "application_id=100007"], ["scores", "--where", "application_id=100007", "--format", "markdown"]],
     "stale": [["--format", "json"], ["--format", "markdown"], ["--as-of", "20260929T020000Z-r3"]],
 }

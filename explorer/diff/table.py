@@ -97,7 +97,8 @@ class Session:
             return f"read_csv_auto({lit(self.url(path))})"
         raise ExplorerError(f"{v.asset} in run {v.run_id} is {v.data_format}, not a table")
 
-    def run(self, sql: str, what: str) -> duckdb.DuckDBPyConnection:
+    def run(self, sql: str, what: str) -> list[tuple]:
+        """Execute and fetch everything (so no result is left pending on the connection)."""
         try:
             return self.con.execute(sql)
         except duckdb.Error as exc:
@@ -114,7 +115,7 @@ class Session:
         return [{n: jsonable(v) for n, v in row.items()} for row in table.to_pylist()]
 
     def schema(self, src: str, what: str) -> dict[str, str]:
-        rows = self.run(f"DESCRIBE SELECT * FROM {src}", what).fetchall()
+        rows = self.run(f"DESCRIBE SELECT * FROM {src}", what)
         return {r[0]: r[1] for r in rows}
 
 
@@ -234,8 +235,8 @@ def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats)
             f"FROM {src} GROUP BY ALL",
             what,
         )
-    rows_a, keys_a = s.run("SELECT coalesce(sum(__n), 0)::BIGINT, count(*) FROM ga", what).fetchone()
-    rows_b, keys_b = s.run("SELECT coalesce(sum(__n), 0)::BIGINT, count(*) FROM gb", what).fetchone()
+    rows_a, keys_a = s.run("SELECT coalesce(sum(__n), 0)::BIGINT, count(*) FROM ga", what)[0]
+    rows_b, keys_b = s.run("SELECT coalesce(sum(__n), 0)::BIGINT, count(*) FROM gb", what)[0]
     # 2. classify keys; keep all but the unchanged ones
     s.run(
         f"""CREATE TEMP TABLE cls AS
@@ -249,12 +250,12 @@ def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats)
         what,
     )
     s.run("DROP TABLE ga; DROP TABLE gb", what)
-    counts = dict(s.run("SELECT __c, count(*) FROM cls GROUP BY __c", what).fetchall())
+    counts = dict(s.run("SELECT __c, count(*) FROM cls GROUP BY __c", what))
     dup_keys, dup_rows_a, dup_rows_b, dup_a_keys = s.run(
         "SELECT count(*), coalesce(sum(__na), 0)::BIGINT, coalesce(sum(__nb), 0)::BIGINT, count(__na) "
         "FROM cls WHERE __c = 'dup'",
         what,
-    ).fetchone()
+    )[0]
     # 3. full rows of the candidates and of the sample keys, one scan per side
     s.run(
         f"""CREATE TEMP TABLE pick AS
@@ -280,7 +281,7 @@ def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats)
     base = (
         f"FROM ra JOIN rb ON {j_on} SEMI JOIN (SELECT {korder} FROM pick WHERE __c = 'cand') p ON {cand_on}"
     )
-    res = s.run(f"SELECT count(*) FILTER (WHERE {any_diff}){', ' + agg if agg else ''} {base}", what).fetchone()
+    res = s.run(f"SELECT count(*) FILTER (WHERE {any_diff}){', ' + agg if agg else ''} {base}", what)[0]
     changed = int(res[0])
     columns_changed = {c: int(n) for c, n in zip(diffs, res[1:]) if n}
     cand = int(counts.get("cand", 0))
@@ -348,8 +349,8 @@ def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats)
 def _unkeyed(s, what, src_a, src_b, sa, sb, limit, schema, stats) -> TableDiff:
     compared = [c for c in sa if c in sb]
     if not compared:
-        ra = s.run(f"SELECT count(*) FROM {src_a}", what).fetchone()[0]
-        rb = s.run(f"SELECT count(*) FROM {src_b}", what).fetchone()[0]
+        ra = s.run(f"SELECT count(*) FROM {src_a}", what)[0][0]
+        rb = s.run(f"SELECT count(*) FROM {src_b}", what)[0][0]
         return TableDiff(
             mode="unkeyed", keys=(), schema=schema,
             rows={"a": ra, "b": rb, "added": rb, "removed": ra, "changed": None, "unchanged": 0},
@@ -372,7 +373,7 @@ def _unkeyed(s, what, src_a, src_b, sa, sb, limit, schema, stats) -> TableDiff:
         "coalesce(sum(greatest(__na - __nb, 0)), 0)::BIGINT, coalesce(sum(greatest(__nb - __na, 0)), 0)::BIGINT, "
         "coalesce(sum(least(__na, __nb)), 0)::BIGINT FROM j",
         what,
-    ).fetchone()
+    )[0]
     samples: dict[str, list] = {"added": [], "removed": [], "changed": []}
     if limit:
         sel = ", ".join(f"{n} AS {q(c)}" for c, n in zip(compared, cn))

@@ -100,7 +100,7 @@ class Session:
     def run(self, sql: str, what: str) -> list[tuple]:
         """Execute and fetch everything (so no result is left pending on the connection)."""
         try:
-            return self.con.execute(sql)
+            return self.con.execute(sql).fetchall()
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ExplorerError(f"cannot diff {what}: {first}") from None

@@ -2,13 +2,17 @@
 
 Keyed diff (bounded memory, two scans of each side):
 
-1. per side, one scan: ``key, count(*), hash(compared columns)`` grouped by key;
-2. a full outer join of the two aggregates classifies every key: added, removed, duplicate
-   (left out and reported), candidate (hashes differ) or unchanged; only non-unchanged keys are kept;
+1. per side, a one-column grouping finds duplicate keys;
+2. without duplicates, a full outer join of ``(key, hash(compared columns))`` per side classifies
+   every key: added, removed, candidate (hashes differ) or unchanged; only non-unchanged keys are
+   kept. With duplicates, each side is first grouped to ``key, count(*), hash`` so that duplicate
+   keys are set apart (left out of the counts and reported);
 3. per side, a second scan keeps the full rows of the candidate keys (and the sample keys);
    the cell-by-cell comparison (with tolerance, nulls equal nulls, NaN equals NaN) runs only on those.
 
 A change is missed only if two different rows' 64-bit hashes collide.
+Each side is scanned three times (keys, key+hash, candidates' rows); parquet reads only the
+columns each scan needs.
 
 Unkeyed diff: both sides grouped by whole row (over the columns common to both) and joined
 null-safely, which counts multiplicity.
@@ -228,28 +232,47 @@ def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats)
     on = " AND ".join(f"ga.{n} IS NOT DISTINCT FROM gb.{n}" for n in kn)
     kcoal = ", ".join(f"coalesce(ga.{n}, gb.{n}) AS {n}" for n in kn)
     korder = ", ".join(kn)
-    # 1. per side: key, multiplicity, row hash
-    for name, src in (("ga", src_a), ("gb", src_b)):
+    # 1. duplicate keys? (a cheap one-column grouping per side decides between two plans)
+    has_dups = any(
+        s.run(f"SELECT count(*) FROM (SELECT {side_keys()} FROM {src} GROUP BY ALL HAVING count(*) > 1)", what)[0][0]
+        for src in (src_a, src_b)
+    )
+    if not has_dups:
+        # 2a. unique keys: one hash join of (key, row hash) per side, keeping all but the unchanged keys
+        rows_a = s.run(f"SELECT count(*) FROM {src_a}", what)[0][0]
+        rows_b = s.run(f"SELECT count(*) FROM {src_b}", what)[0][0]
+        keys_a = rows_a
         s.run(
-            f"CREATE TEMP TABLE {name} AS SELECT {side_keys()}, count(*) AS __n, min({hash_of()}) AS __h "
-            f"FROM {src} GROUP BY ALL",
+            f"""CREATE TEMP TABLE cls AS
+            SELECT {kcoal}, CASE WHEN ga.__p THEN 1 END AS __na, CASE WHEN gb.__p THEN 1 END AS __nb,
+              CASE WHEN ga.__p IS NULL THEN 'added' WHEN gb.__p IS NULL THEN 'removed' ELSE 'cand' END AS __c
+            FROM (SELECT {side_keys()}, {hash_of()} AS __h, true AS __p FROM {src_a}) ga
+            FULL OUTER JOIN (SELECT {side_keys()}, {hash_of()} AS __h, true AS __p FROM {src_b}) gb ON {on}
+            WHERE ga.__p IS NULL OR gb.__p IS NULL OR ga.__h <> gb.__h""",
             what,
         )
-    rows_a, keys_a = s.run("SELECT coalesce(sum(__n), 0)::BIGINT, count(*) FROM ga", what)[0]
-    rows_b, keys_b = s.run("SELECT coalesce(sum(__n), 0)::BIGINT, count(*) FROM gb", what)[0]
-    # 2. classify keys; keep all but the unchanged ones
-    s.run(
-        f"""CREATE TEMP TABLE cls AS
-        SELECT {kcoal}, ga.__n AS __na, gb.__n AS __nb,
-          CASE WHEN ga.__n > 1 OR gb.__n > 1 THEN 'dup'
-               WHEN ga.__n IS NULL THEN 'added'
-               WHEN gb.__n IS NULL THEN 'removed'
-               ELSE 'cand' END AS __c
-        FROM ga FULL OUTER JOIN gb ON {on}
-        WHERE ga.__n IS NULL OR gb.__n IS NULL OR ga.__n > 1 OR gb.__n > 1 OR ga.__h <> gb.__h""",
-        what,
-    )
-    s.run("DROP TABLE ga; DROP TABLE gb", what)
+    else:
+        # 2b. per side: key, multiplicity, row hash; then classify keys, duplicates apart
+        for name, src in (("ga", src_a), ("gb", src_b)):
+            s.run(
+                f"CREATE TEMP TABLE {name} AS SELECT {side_keys()}, count(*) AS __n, min({hash_of()}) AS __h "
+                f"FROM {src} GROUP BY ALL",
+                what,
+            )
+        rows_a, keys_a = s.run("SELECT coalesce(sum(__n), 0)::BIGINT, count(*) FROM ga", what)[0]
+        rows_b = s.run("SELECT coalesce(sum(__n), 0)::BIGINT FROM gb", what)[0][0]
+        s.run(
+            f"""CREATE TEMP TABLE cls AS
+            SELECT {kcoal}, ga.__n AS __na, gb.__n AS __nb,
+              CASE WHEN ga.__n > 1 OR gb.__n > 1 THEN 'dup'
+                   WHEN ga.__n IS NULL THEN 'added'
+                   WHEN gb.__n IS NULL THEN 'removed'
+                   ELSE 'cand' END AS __c
+            FROM ga FULL OUTER JOIN gb ON {on}
+            WHERE ga.__n IS NULL OR gb.__n IS NULL OR ga.__n > 1 OR gb.__n > 1 OR ga.__h <> gb.__h""",
+            what,
+        )
+        s.run("DROP TABLE ga; DROP TABLE gb", what)
     counts = dict(s.run("SELECT __c, count(*) FROM cls GROUP BY __c", what))
     dup_keys, dup_rows_a, dup_rows_b, dup_a_keys = s.run(
         "SELECT count(*), coalesce(sum(__na), 0)::BIGINT, coalesce(sum(__nb), 0)::BIGINT, count(__na) "

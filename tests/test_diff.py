@@ -443,3 +443,31 @@ def test_demo_explains_through_lineage_to_the_source(demo, demo_runs):
 def test_demo_latest_and_previous(demo, demo_runs):
     d = demo.diff("raw/applications")  # previous -> latest
     assert (d.a, d.b) == (demo_runs["R8"], demo_runs["R9"])
+
+
+def test_s3_store_through_duckdb_and_fsspec(tmp_path, monkeypatch):
+    """DuckDB reads the parquet on (moto's) S3 through the store's own s3fs filesystem."""
+    boto3 = pytest.importorskip("boto3")
+    server_mod = pytest.importorskip("moto.server")
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        for k, v in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            monkeypatch.setenv(k, v)
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="diff-bucket")
+        opts = {"endpoint_url": endpoint, "key": "test", "secret": "test"}
+        a, b = random_pair(13, n=80)
+        for i, df in enumerate((a, b), start=1):
+            with RunWriter("s3://diff-bucket/store", run_id=f"r{i}", started_at=T0 + timedelta(days=i),
+                           storage_options=opts) as run:
+                run.write("t", df, keys=["id"])
+        store = Store.open("s3://diff-bucket/store", opts)
+        d = diff_versions(store, "t", "r1", "r2", limit=3)
+        truth = keyed_truth(a, b, ["id"])
+        assert {k: d.table.rows[k] for k in ("added", "removed", "changed", "unchanged")} == {
+            k: truth[k] for k in ("added", "removed", "changed", "unchanged")}
+        assert d.table.columns_changed == truth["columns_changed"]
+    finally:
+        server.stop()

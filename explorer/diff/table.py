@@ -212,7 +212,7 @@ def diff_tables(
         stats = _stats(va.table, vb.table)
         if keys:
             return _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, max(limit, 0), schema, stats)
-        return _unkeyed(s, what, src_a, src_b, sa, sb, max(limit, 0), schema, stats)
+        return _unkeyed(s, what, src_a, src_b, sa, sb, max(limit, 0), schema, stats, tolerance)
 
 
 def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats) -> TableDiff:
@@ -307,7 +307,6 @@ def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats)
     res = s.run(f"SELECT count(*) FILTER (WHERE {any_diff}){', ' + agg if agg else ''} {base}", what)[0]
     changed = int(res[0])
     columns_changed = {c: int(n) for c, n in zip(diffs, res[1:]) if n}
-    cand = int(counts.get("cand", 0))
     added, removed = int(counts.get("added", 0)), int(counts.get("removed", 0))
     unchanged = keys_a - dup_a_keys - removed - changed  # unique keys of A that matched and compare equal
     # samples
@@ -369,7 +368,7 @@ def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats)
     )
 
 
-def _unkeyed(s, what, src_a, src_b, sa, sb, limit, schema, stats) -> TableDiff:
+def _unkeyed(s, what, src_a, src_b, sa, sb, limit, schema, stats, tolerance=0.0) -> TableDiff:
     compared = [c for c in sa if c in sb]
     if not compared:
         ra = s.run(f"SELECT count(*) FROM {src_a}", what)[0][0]
@@ -406,6 +405,8 @@ def _unkeyed(s, what, src_a, src_b, sa, sb, limit, schema, stats) -> TableDiff:
                 what,
             )
     notes = ["no key: whole rows compared as a multiset (order ignored, duplicates counted)"]
+    if tolerance:
+        notes.append("--tolerance applies to keyed comparisons only; rows were compared exactly")
     if schema["added"] or schema["removed"]:
         notes.append(f"rows are compared on the {len(compared)} columns present in both versions")
     return TableDiff(

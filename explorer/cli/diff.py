@@ -65,7 +65,7 @@ def _stats_rows(d: dict[str, Any]) -> list[list[str]]:
 def render_table(result: VersionDiff) -> None:
     out = console()
     for line in result.summary():
-        out.print(line, markup=False, highlight=False)
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
     d = result.to_dict()
     for title, cols, rows in _sample_tables(d):
         out.print(table(title, cols, rows))

@@ -98,8 +98,13 @@ def measure(kind: str, folder: Path) -> dict:
     import duckdb
     from fsspec.implementations.local import LocalFileSystem
 
+    from explorer.diff.table import diff_tables  # imports are not timed
+    from explorer.models import AssetVersion
+
     a, b = folder / "a" / "t.parquet", folder / "b" / "t.parquet"
     cols = "qty, price, score, region, \"user\", flag, \"count\", ts, ratio"
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     if kind == "baseline":
         con = duckdb.connect(":memory:")
@@ -111,8 +116,6 @@ def measure(kind: str, folder: Path) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
         result = {"added": added, "removed": removed, "changed": changed}
     else:
-        from explorer.diff.table import diff_tables
-        from explorer.models import AssetVersion
 
         def version(run: str, path: Path) -> AssetVersion:
             return AssetVersion(asset="t", run_id=run, created_at=datetime.now(timezone.utc),
@@ -124,8 +127,10 @@ def measure(kind: str, folder: Path) -> dict:
         result = {k: d.rows[k] for k in ("added", "removed", "changed", "unchanged")}
         result["columns_changed"] = d.columns_changed
     seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"kind": kind, "seconds": seconds, "peak_rss_mb": peak_kb / 1024, "result": result}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu0
+    return {"kind": kind, "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "result": result}
 
 
 def run_child(kind: str, folder: Path) -> dict:
@@ -153,18 +158,20 @@ def main() -> None:
         gen = time.perf_counter() - t0
         print(f"rows: {args.rows:,}  files: A {a.stat().st_size / 1e6:.0f} MB, B {b.stat().st_size / 1e6:.0f} MB "
               f"(generated in {gen:.1f}s); cpus: {os.cpu_count()}")
-        best: dict[str, dict] = {}
+        runs: dict[str, list[dict]] = {"baseline": [], "diff": []}
         for _ in range(args.repeat):
             for kind in ("baseline", "diff"):
-                m = run_child(kind, folder)
-                if kind not in best or m["seconds"] < best[kind]["seconds"]:
-                    best[kind] = m
+                runs[kind].append(run_child(kind, folder))
+        best = {k: min(v, key=lambda m: m["seconds"]) for k, v in runs.items()}
+        cpu = {k: min(m["cpu_seconds"] for m in v) for k, v in runs.items()}
         for kind in ("baseline", "diff"):
             m = best[kind]
-            print(f"{kind:9s} {m['seconds']:7.2f} s   peak RSS {m['peak_rss_mb']:7.0f} MB   {m['result']}")
+            print(f"{kind:9s} wall {m['seconds']:7.2f} s  cpu {cpu[kind]:7.2f} s  peak RSS {m['peak_rss_mb']:6.0f} MB  "
+                  f"{m['result']}")
         base, diff = best["baseline"]["result"], best["diff"]["result"]
         assert (base["added"], base["removed"], base["changed"]) == (diff["added"], diff["removed"], diff["changed"]), (base, diff)
-        print(f"ratio diff / baseline: {best['diff']['seconds'] / best['baseline']['seconds']:.2f}x (target < 3x)")
+        print(f"ratio diff / baseline: wall {best['diff']['seconds'] / best['baseline']['seconds']:.2f}x, "
+              f"cpu {cpu['diff'] / cpu['baseline']:.2f}x (target < 3x); load average {os.getloadavg()[0]:.1f}")
     finally:
         if not args.dir:
             shutil.rmtree(folder, ignore_errors=True)

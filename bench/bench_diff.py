@@ -145,7 +145,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=10_000_000)
     p.add_argument("--repeat", type=int, default=2)
-    p.add_argument("--dir", help="work folder (default: a temporary folder, removed afterwards)")
+    p.add_argument("--dir", help="work folder, kept (files already there are reused; default: a temporary folder)")
     p.add_argument("--measure", choices=["baseline", "diff"], help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.measure:
@@ -154,7 +154,9 @@ def main() -> None:
     folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench-diff-"))
     try:
         t0 = time.perf_counter()
-        a, b = generate(folder, args.rows)
+        a, b = folder / "a" / "t.parquet", folder / "b" / "t.parquet"
+        if not (args.dir and a.exists() and b.exists()):  # --dir keeps the files between runs
+            a, b = generate(folder, args.rows)
         gen = time.perf_counter() - t0
         print(f"rows: {args.rows:,}  files: A {a.stat().st_size / 1e6:.0f} MB, B {b.stat().st_size / 1e6:.0f} MB "
               f"(generated in {gen:.1f}s); cpus: {os.cpu_count()}")

@@ -116,3 +116,10 @@ def test_history_plot(cli, demo_path):
     assert r.code == 0
     assert "raw/applications: num_rows" in r.out
     assert "2026-09-01" in r.out  # x labels are the run dates
+
+
+def test_history_plot_keeps_json_clean(cli, demo_path):
+    r = cli("history", demo_path, "raw/applications", "--plot", "--format", "json")
+    assert r.code == 0
+    assert isinstance(r.json(), list)
+    assert "raw/applications: num_rows" in r.err

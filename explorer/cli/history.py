@@ -74,8 +74,9 @@ def cmd_history(args: argparse.Namespace) -> int:
         for r in records(df):
             rows.append([r["run_id"], short_time(r["started_at"]), r["status"], r["hash"]] + [_fmt(r[c]) for c in df.columns[4:]])
         console().print(table(f"{args.asset}: {len(df)} versions", ["run", "started", "status", "hash"] + list(df.columns[4:]), rows))
-    if args.plot:
-        sys.stdout.write(plot(df, args.asset, color=sys.stdout.isatty()))
+    if args.plot:  # with json or csv the chart goes to stderr, keeping stdout machine-readable
+        stream = sys.stdout if args.format == "table" else sys.stderr
+        stream.write(plot(df, args.asset, color=stream.isatty()))
     return 0
 
 
@@ -92,6 +93,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("asset", metavar="ASSET")
     p.add_argument("--stat", "-s", action="append", default=[], metavar="STAT",
                    help="a statistic to show (repeatable); default num_rows and size_bytes")
-    p.add_argument("--plot", action="store_true", help="draw the numeric statistics over the versions in the terminal")
+    p.add_argument("--plot", action="store_true", help="draw the numeric statistics over the versions in the terminal (to stderr with --format json/csv)")
     add_format_arg(p, ("table", "json", "csv"))
     p.set_defaults(func=cmd_history)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, Callable, Iterable
 
@@ -29,6 +30,12 @@ def add_store_args(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="option passed to fsspec (repeatable), e.g. endpoint_url=http://127.0.0.1:9000",
     )
+    p.add_argument(
+        "--dagster-home",
+        metavar="PATH",
+        default=None,
+        help="Dagster instance to read run status, times and lineage from (default: $DAGSTER_HOME)",
+    )
 
 
 def add_format_arg(p: argparse.ArgumentParser, choices: Iterable[str] = ("table", "json"), default: str = "table") -> None:
@@ -40,7 +47,10 @@ def open_store(args: argparse.Namespace) -> Store:
         options = parse_storage_options(args.storage_option)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    store = Store.open(args.store, options)
+    dagster_home = getattr(args, "dagster_home", None)
+    if not dagster_home and os.path.isdir(os.environ.get("DAGSTER_HOME") or "\0"):
+        dagster_home = os.environ["DAGSTER_HOME"]
+    store = Store.open(args.store, options, dagster_home=dagster_home)
     if not getattr(args, "quiet", False):
         for w in store.warnings:
             err_console().print(f"[yellow]warning:[/] {w}", highlight=False, markup=True, soft_wrap=True)

@@ -85,7 +85,7 @@ def test_diamond_op_graph(tmp_path, instance, cli):
     assert {(e["from"], e["to"]) for e in out.json()["edges"]} == expected
 
 
-def test_dynamic_outputs(tmp_path, instance):
+def test_dynamic_outputs(tmp_path, instance, cli):
     base = str(tmp_path / "store")
     result = jobs.dynamic.execute_in_process(instance=instance, resources={"io_manager": RunPrefixedIOManager(base_path=base)})
     assert result.success
@@ -106,6 +106,11 @@ def test_dynamic_outputs(tmp_path, instance):
     assert _edges(store) == expected
     # the run is not consolidated: its versions come from the sidecars, its status is "running"
     assert store.run(result.run_id).status == "running"
+    # mapped step keys keep their brackets in the terminal tables and trees
+    table = cli("lineage", base)
+    assert all(f"count_rows[{k}]/result" in table.out for k in jobs.FAN_OUT)
+    tree = cli("provenance", base, "add_up/result")
+    assert all(f"count_rows[{k}]/result" in tree.out and f"fan_out/result/{k}" in tree.out for k in jobs.FAN_OUT)
 
 
 def test_asset_job_and_cross_run_inputs(tmp_path, instance):

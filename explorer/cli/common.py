@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from typing import Any, Callable, Iterable
 
 from rich.console import Console
+from rich.style import Style
 from rich.table import Table
 
 from ..errors import ExplorerError
@@ -85,8 +87,29 @@ def table(title: str | None, columns: list[str], rows: Iterable[Iterable[Any]], 
     for c in columns:
         t.add_column(c, overflow="fold")
     for r in rows:
-        t.add_row(*("" if v is None else str(v) for v in r))
+        t.add_row(*("" if v is None else escape_data(str(v)) for v in r))
     return t
+
+
+_TAG = re.compile(r"(?<!\\)\[([^\[\]]*)\]")
+
+
+def _is_style(tag: str) -> bool:
+    if tag.startswith("/"):
+        return True
+    try:
+        Style.parse(tag)
+        return True
+    except Exception:  # noqa: BLE001 - not a style: data such as a mapped step "count_rows[north]"
+        return False
+
+
+def escape_data(text: str) -> str:
+    """Keep intended markup (``[green]ok[/]``) but escape brackets that are data, such as
+    Dagster's mapped step keys (``count_rows[north]/result``), which rich would swallow."""
+    if "[" not in text:
+        return text
+    return _TAG.sub(lambda m: m.group(0) if _is_style(m.group(1)) else "\\" + m.group(0), text)
 
 
 STATUS_STYLE = {

@@ -28,17 +28,29 @@ _MANIFEST_NAMES = {"consolidate_run", "mark_run_status"}
 __all__ = sorted(_IO_NAMES | _INSTANCE_NAMES | _MANIFEST_NAMES)
 
 
+def _need_dagster(name: str) -> ImportError:
+    return ImportError(f"explorer.dagster.{name} needs Dagster: pip install 'frontier-explore[dagster]'")
+
+
 def __getattr__(name: str) -> Any:
     if name in _IO_NAMES:
-        from . import io
-
+        try:
+            from . import io
+        except ModuleNotFoundError as exc:
+            if exc.name == "dagster":
+                raise _need_dagster(name) from None
+            raise
         return getattr(io, name)
     if name in _MANIFEST_NAMES:
         from . import manifest
 
         return getattr(manifest, name)
     if name in _INSTANCE_NAMES:
-        from . import instance
-
+        try:
+            from . import instance
+        except ModuleNotFoundError as exc:  # pragma: no cover - instance imports dagster lazily
+            if exc.name == "dagster":
+                raise _need_dagster(name) from None
+            raise
         return getattr(instance, name)
     raise AttributeError(f"module 'explorer.dagster' has no attribute {name!r}")

@@ -241,15 +241,20 @@ def open_index(fs, root: str, progress: Progress | None = None, dagster_home: st
     frontier, warnings, no_manifest = read_runs(fs, root, run_ids, progress)
     infos: dict[str, DagsterRunInfo] = {}
     if dagster_home:
+        from .instance import read_instance
+
         try:
-            from .instance import read_instance
-        except ImportError:
-            warnings.append("--dagster-home needs Dagster installed (pip install 'frontier-explore[dagster]')")
-        else:
             if frontier and not no_manifest:  # a frontier store: only runs never consolidated
                 infos = read_instance(dagster_home, [r.run.run_id for r in frontier if not r.run.consolidated])
             else:
                 infos = read_instance(dagster_home)
+        except ModuleNotFoundError as exc:
+            if exc.name != "dagster":
+                raise
+            warnings.append(
+                f"Dagster is not installed, so the instance at {dagster_home} is not read "
+                "(pip install dagster)"
+            )
     stock_ids = [r for r in no_manifest if DAGSTER_RUN_ID.match(r) or r in infos]
     records: dict[str, RunRecord] = {}
     for run_id in stock_ids:

@@ -20,8 +20,10 @@ from explorer.store import Store  # noqa: E402
 
 @pytest.fixture
 def instance():
-    with dg.instance_for_test() as inst:
-        yield inst
+    """A temporary in-memory Dagster instance (runs, event log, asset materializations)."""
+    inst = dg.DagsterInstance.ephemeral()
+    yield inst
+    inst.dispose()
 
 
 def _edges(store: Store, **kw) -> set[tuple[str, str]]:

@@ -139,3 +139,19 @@ def report() -> str:
 
 
 ASSETS = [raw, features, model, report]
+
+
+# ---------------------------------------------------------------------- partitioned assets
+
+REGIONS = dg.StaticPartitionsDefinition(["emea", "apac"])
+
+
+@dg.asset(partitions_def=REGIONS)
+def sales(context) -> pd.DataFrame:
+    region = context.partition_key
+    return pd.DataFrame({"region": [region] * 2, "amount": [1.0, 2.0] if region == "emea" else [5.0, 7.0]})
+
+
+@dg.asset(partitions_def=REGIONS)
+def sales_total(sales: pd.DataFrame) -> float:
+    return float(sales["amount"].sum())

@@ -236,3 +236,22 @@ def test_load_input_keeps_dataframe_index_and_arrow_tables(tmp_path, instance):
     store = Store.open(base)
     assert store.version("make_arrow/result").data_format == "parquet"
     assert_frame_equal(store.load("make_df/result"), indexed)
+
+
+def test_partitioned_assets(tmp_path, instance):
+    base = str(tmp_path / "store")
+    iom = RunPrefixedIOManager(base_path=base)
+    runs = {}
+    for region in ("emea", "apac"):
+        result = dg.materialize([jobs.sales, jobs.sales_total], instance=instance, resources={"io_manager": iom}, partition_key=region)
+        assert result.success
+        runs[region] = result.run_id
+
+    store = Store.open(base)
+    # <base>/<run_id>/<asset key path>/<partition>, keyed "<asset>/<partition>"
+    for region, run_id in runs.items():
+        assert (tmp_path / "store" / run_id / "sales" / region).is_file()
+        assert {v.asset for v in store.run_versions(run_id)} == {f"sales/{region}", f"sales_total/{region}"}
+    assert set(store.asset_graph().edges) == {("sales/emea", "sales_total/emea"), ("sales/apac", "sales_total/apac")}
+    assert store.load("sales_total/apac", allow_pickle=True) == 12.0
+    assert list(store.load("sales/emea")["amount"]) == [1.0, 2.0]

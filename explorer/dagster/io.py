@@ -129,6 +129,8 @@ def _planned(context: dg.OutputContext) -> tuple[PlannedAsset, ...]:
     """
     try:
         plan = context.step_context.execution_plan
+        layer = context.step_context.job_def.asset_layer
+        partition = context.step_context.dagster_run.tags.get("dagster/partition")
         steps = list(plan.get_all_steps_in_topo_order())
         out_keys: dict[tuple[str, str], str | None] = {}
         for step in steps:
@@ -136,7 +138,10 @@ def _planned(context: dg.OutputContext) -> tuple[PlannedAsset, ...]:
             for o in step.step_outputs:
                 asset_key = getattr(getattr(o, "properties", None), "asset_key", None)
                 if asset_key is not None:
-                    out_keys[(step.key, o.name)] = _asset_path(asset_key)
+                    key = _asset_path(asset_key)
+                    if layer.get(asset_key).partitions_def is not None:
+                        key = f"{key}/{partition}" if partition else None  # a range: not planned
+                    out_keys[(step.key, o.name)] = key
                 elif o.is_dynamic or mapped:
                     out_keys[(step.key, o.name)] = None
                 else:
@@ -346,7 +351,9 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
                     raise ExplorerError(f"no version of {key} in {self.base_path}")
                 values[partition] = self._load(v)
                 self._remember(step.run_id, step.step.key, v.ref)
-            return values[None] if None in values else values
+            if len(values) == 1:  # as Dagster's UPathIOManager: one partition -> its value
+                return next(iter(values.values()))
+            return values  # several partitions -> {partition key: value}
         key = f"{up.step_key}/{up.name}" + (f"/{up.mapping_key}" if up.mapping_key else "")
         v = self._find_version(key, [up.run_id])
         if v is None:

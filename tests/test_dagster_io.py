@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 from pandas.testing import assert_frame_equal  # noqa: E402
 
 import dagster_jobs as jobs  # noqa: E402
-from explorer.dagster import RunPrefixedIOManager, consolidate_finished_runs, consolidate_run  # noqa: E402
+from explorer.dagster import RunPrefixedIOManager, consolidate_run  # noqa: E402
 from explorer.errors import UnsafeLoad  # noqa: E402
 from explorer.store import Store  # noqa: E402
 
@@ -147,7 +147,7 @@ def test_asset_job_and_cross_run_inputs(tmp_path, instance):
     assert_frame_equal(store.load("features"), feats)
 
 
-def test_failure_and_reexecution_from_failure(tmp_path, monkeypatch):
+def test_failure_and_reexecution_from_failure(tmp_path, monkeypatch, cli):
     base = tmp_path / "store"
     monkeypatch.setenv("FRONTIER_TEST_BASE", str(base))
     monkeypatch.setenv("FRONTIER_TEST_FAIL", "transform")
@@ -170,8 +170,13 @@ def test_failure_and_reexecution_from_failure(tmp_path, monkeypatch):
         options = dg.ReexecutionOptions.from_failure(failed.run_id, instance)
         retried = dg.execute_job(job, instance=instance, reexecution_options=options)
         assert retried.success
-        done = consolidate_finished_runs(str(base), instance)
-        assert {r.run_id for r in done} == {failed.run_id, retried.run_id}
+
+    # finalize both runs from what the Dagster instance reports, from the command line
+    done = cli("dagster-consolidate", base, "--dagster-home", tmp_path / "dagster_home", "--format", "json")
+    assert done.code == 0, done.err
+    assert {(r["run_id"], r["status"]) for r in done.json()} == {(failed.run_id, "failed"), (retried.run_id, "success")}
+    again = cli("dagster-consolidate", base, "--dagster-home", tmp_path / "dagster_home", "--format", "json")
+    assert again.json() == []  # nothing left to finalize
 
     store = Store.open(str(base))
     run1, run2 = store.run(failed.run_id), store.run(retried.run_id)

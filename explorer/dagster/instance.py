@@ -57,18 +57,25 @@ def explorer_status(dagster_status: str) -> str:
     return "running"
 
 
-def read_instance(dagster_home: str, run_ids: Iterable[str] | None = None) -> dict[str, DagsterRunInfo]:
-    """Runs (all, or only ``run_ids``) and their data-flow events from the instance at
-    ``dagster_home``. Raises StoreNotFound when there is no instance there."""
+def open_instance(dagster_home: str):
+    """``DagsterInstance.from_config(dagster_home)``, with one-line errors."""
     import dagster as dg
 
     home = os.path.abspath(os.path.expanduser(dagster_home))
     if not os.path.isdir(home):
         raise StoreNotFound(f"no Dagster instance at {dagster_home}: the folder does not exist")
     try:
-        instance = dg.DagsterInstance.from_config(home)
+        return dg.DagsterInstance.from_config(home)
     except Exception as exc:  # noqa: BLE001 - any configuration problem becomes one line
         raise StoreNotFound(f"cannot open the Dagster instance at {dagster_home}: {exc}") from None
+
+
+def read_instance(dagster_home: str, run_ids: Iterable[str] | None = None) -> dict[str, DagsterRunInfo]:
+    """Runs (all, or only ``run_ids``) and their data-flow events from the instance at
+    ``dagster_home``. Raises StoreNotFound when there is no instance there."""
+    import dagster as dg
+
+    instance = open_instance(dagster_home)
     wanted = set(run_ids) if run_ids is not None else None
     out: dict[str, DagsterRunInfo] = {}
     kinds = {
@@ -128,4 +135,4 @@ def read_instance(dagster_home: str, run_ids: Iterable[str] | None = None) -> di
     return out
 
 
-__all__ = ["DagsterRunInfo", "Materialization", "read_instance", "explorer_status"]
+__all__ = ["DagsterRunInfo", "Materialization", "open_instance", "read_instance", "explorer_status"]

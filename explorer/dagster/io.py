@@ -399,29 +399,42 @@ def _status(dagster_status: Any) -> str:
 
 def consolidate_finished_runs(
     base_path: str,
-    instance: dg.DagsterInstance,
+    instance: "dg.DagsterInstance | str",
     storage_options: dict[str, Any] | None = None,
 ) -> list[Run]:
-    """Consolidate every run of the store that the Dagster instance reports finished and
-    whose manifest is not consolidated yet. Returns the runs it consolidated."""
+    """Consolidate every run of the store that the Dagster instance (an instance or the path of
+    a Dagster home) reports finished and whose manifest is not consolidated yet.
+    Returns the runs it consolidated."""
     from ..store.index import list_run_ids
 
-    fs, root = open_fs(base_path, dict(storage_options or {}))
-    done = []
-    for run_id in list_run_ids(fs, root):
-        run = read_manifest(fs, root, run_id)
-        if run is None or run.consolidated:
-            continue
-        record = instance.get_run_record_by_id(run_id)
-        if record is None:
-            continue
-        status = _status(record.dagster_run.status)
-        if status == "running":
-            continue
-        done.append(
-            consolidate_run(base_path, run_id, status, storage_options, finished_at=_utc(record.end_time))
-        )
-    return done
+    owned = isinstance(instance, str)
+    if owned:
+        from .instance import open_instance
+
+        instance = open_instance(instance)
+    try:
+        fs, root = open_fs(base_path, dict(storage_options or {}))
+        done = []
+        for run_id in list_run_ids(fs, root):
+            try:
+                run = read_manifest(fs, root, run_id)
+            except ExplorerError:
+                continue  # a broken manifest is the readers' warning, not ours to rewrite
+            if run is None or run.consolidated:
+                continue
+            record = instance.get_run_record_by_id(run_id)
+            if record is None:
+                continue
+            status = _status(record.dagster_run.status)
+            if status == "running":
+                continue
+            done.append(
+                consolidate_run(base_path, run_id, status, storage_options, finished_at=_utc(record.end_time))
+            )
+        return done
+    finally:
+        if owned:
+            instance.dispose()
 
 
 def frontier_hooks(io_manager_key: str = "io_manager") -> set[dg.HookDefinition]:

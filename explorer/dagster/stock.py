@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .. import format as fmt
 from ..errors import StoreNotFound
 from ..models import AssetVersion, InputRef, Run
+from ..store import index as _index
 from ..store.index import Index, Progress, RunRecord, has_marker, list_run_ids, read_runs
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -238,7 +239,12 @@ def open_index(fs, root: str, progress: Progress | None = None, dagster_home: st
     overlays the status of frontier runs that were never consolidated.
     """
     run_ids = list_run_ids(fs, root)
+    escaping: list[str] = []
+    outside_root = getattr(_index, "_outside_root", None)  # symlinked runs leaving a local store
+    if outside_root is not None:
+        run_ids, escaping = outside_root(fs, root, run_ids)
     frontier, warnings, no_manifest = read_runs(fs, root, run_ids, progress)
+    warnings.extend(f"{r}/: symlink pointing outside the store, not followed" for r in escaping)
     infos: dict[str, DagsterRunInfo] = {}
     if dagster_home:
         from .instance import read_instance

@@ -56,9 +56,15 @@ def test_diamond_op_graph(tmp_path, instance, cli):
         ("total/result", "combine/result"),
     }
     assert _edges(store) == expected
-    # the run manifest records the execution plan with the same edges
+    # the run manifest records the execution plan with the same edges and the code versions
     planned = {(i, p.asset) for p in run.planned for i in (p.inputs or ())}
     assert planned == expected
+    assert {p.asset: p.code_version for p in run.planned} == {
+        "load_source/result": "load-v1",
+        "double/result": "double-v1",
+        "total/result": None,
+        "combine/result": None,
+    }
 
     # values: tables as parquet (read by the explorer), the float as a pickle (opt-in only)
     src = jobs.SOURCE
@@ -183,6 +189,11 @@ def test_failure_and_reexecution_from_failure(tmp_path, monkeypatch, cli):
     assert (run1.status, run2.status) == ("failed", "success")
     assert run1.consolidated and run2.consolidated
     assert run2.parent_run_id == failed.run_id
+    # the re-execution planned only the steps it ran
+    assert {p.asset: p.inputs for p in run2.planned} == {
+        "transform/result": ("extract/result",),
+        "publish/result": ("transform/result",),
+    }
     # the re-execution wrote only the steps it ran; extract was reused from the parent run
     assert {v.asset for v in store.run_versions(retried.run_id)} == {"transform/result", "publish/result"}
     assert not (base / retried.run_id / "extract").exists()

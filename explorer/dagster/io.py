@@ -121,6 +121,22 @@ def _utc(ts: float | None) -> datetime | None:
     return datetime.fromtimestamp(ts, tz=timezone.utc) if ts else None
 
 
+def _step_code_version(context: dg.OutputContext, step: Any, output: Any) -> str | None:
+    """The code version a planned output will be written with (as _code_version does)."""
+    job_def = context.step_context.job_def
+    asset_key = getattr(getattr(output, "properties", None), "asset_key", None)
+    try:
+        if asset_key is not None:
+            cv = job_def.asset_layer.get(asset_key).code_version
+            if cv:
+                return cv
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return job_def.graph.get_node(step.node_handle).definition.version
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def _planned(context: dg.OutputContext) -> tuple[PlannedAsset, ...]:
     """What this run's execution plan intends to write, with the planned inputs.
 
@@ -146,8 +162,11 @@ def _planned(context: dg.OutputContext) -> tuple[PlannedAsset, ...]:
                     out_keys[(step.key, o.name)] = None
                 else:
                     out_keys[(step.key, o.name)] = f"{step.key}/{o.name}"
+        to_run = set(getattr(plan, "step_keys_to_execute", None) or [s.key for s in steps])
         planned = []
         for step in steps:
+            if step.key not in to_run:
+                continue  # a re-execution reuses this step's outputs from its parent run
             ins: list[str] | None = []
             for i in step.step_inputs:
                 handles = getattr(i.source, "step_output_handle_dependencies", None)
@@ -165,7 +184,9 @@ def _planned(context: dg.OutputContext) -> tuple[PlannedAsset, ...]:
             for o in step.step_outputs:
                 key = out_keys.get((step.key, o.name))
                 if key is not None:
-                    planned.append(PlannedAsset(key, tuple(dict.fromkeys(ins)) if ins is not None else None))
+                    planned.append(
+                        PlannedAsset(key, tuple(dict.fromkeys(ins)) if ins is not None else None, _step_code_version(context, step, o))
+                    )
         return tuple(planned)
     except Exception:  # noqa: BLE001 - internal Dagster API; a missing plan is harmless
         return ()

@@ -108,3 +108,34 @@ def test_reexecution_from_failure_on_s3(endpoint, bucket, tmp_path, monkeypatch)
     ]
     transform = store.version("transform/result", retried.run_id)
     assert [(i.asset, i.run_id) for i in transform.inputs] == [("extract/result", failed.run_id)]
+
+
+def test_stock_store_on_s3_with_instance(endpoint, bucket, tmp_path, monkeypatch, cli):
+    """Dagster's stock FilesystemIOManager writing to the bucket (through UPath and s3fs),
+    read back from the listing and the instance."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    base = f"s3://{bucket}/dagster"
+    home = tmp_path / "home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        result = jobs.diamond.execute_in_process(instance=instance, resources={"io_manager": dg.FilesystemIOManager(base_dir=base)})
+    assert result.success
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+    import s3fs
+
+    fs = s3fs.S3FileSystem(endpoint_url=endpoint)
+    truth = {p.split(f"{result.run_id}/", 1)[1]: info["size"] for p, info in fs.find(f"{bucket}/dagster/{result.run_id}", detail=True).items()}
+    out = cli("assets", base, "-o", f"endpoint_url={endpoint}", "--format", "json")
+    assert out.code == 0, out.err
+    assert {a["asset"]: a["size_bytes"] for a in out.json()} == truth
+
+    graph = cli("lineage", base, "-o", f"endpoint_url={endpoint}", "--dagster-home", home, "--format", "json").json()
+    assert {(e["from"], e["to"]) for e in graph["edges"]} == {
+        ("load_source/result", "double/result"),
+        ("load_source/result", "total/result"),
+        ("double/result", "combine/result"),
+        ("total/result", "combine/result"),
+    }
+    runs = cli("runs", base, "-o", f"endpoint_url={endpoint}", "--dagster-home", home, "--format", "json").json()
+    assert [(r["run_id"], r["job"], r["status"]) for r in runs] == [(result.run_id, "diamond", "success")]

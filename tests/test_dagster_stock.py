@@ -60,6 +60,8 @@ def test_listing_without_instance(stock, cli, monkeypatch):
         got = {v.asset: v.size_bytes for v in store.run_versions(run_id)}
         assert got == _sizes(stock["base"], run_id)
         for v in store.run_versions(run_id):
+            mtime = (stock["base"] / v.data_path).stat().st_mtime
+            assert v.created_at.timestamp() == pytest.approx(mtime, abs=1e-3)
             assert v.data_format == "pickle" and v.content_hash.startswith("unhashed:")
             assert v.metadata["frontier/compare"] == "timestamps"
     assert store.asset_graph(all_runs=True).number_of_edges() == 0

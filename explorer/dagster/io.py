@@ -276,9 +276,11 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
         except ExplorerError:
             return None
 
-    def _asset_version(self, key: str, asset_key: dg.AssetKey, run_id: str, instance: Any) -> AssetVersion | None:
+    def _asset_version(
+        self, key: str, asset_key: dg.AssetKey, run_id: str, instance: Any, scan_store: bool = True
+    ) -> AssetVersion | None:
         """The version of an asset an input reads: this run's, else the latest materialization
-        the Dagster instance knows, else the latest in the store."""
+        the Dagster instance knows, else (``scan_store``) the latest in the store."""
         candidates = [run_id]
         try:
             event = instance.get_latest_materialization_event(asset_key) if instance else None
@@ -287,7 +289,9 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
         except Exception:  # noqa: BLE001
             pass
         found = self._find_version(key, candidates)
-        return found if found is not None else self._latest_in_store(key)
+        if found is None and scan_store:
+            found = self._latest_in_store(key)
+        return found
 
     def _remember(self, run_id: str, step_key: str, ref: InputRef) -> None:
         _, root = self._store
@@ -295,6 +299,16 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
             refs = _LOADED.setdefault((root, run_id, step_key), [])
             if ref not in refs:
                 refs.append(ref)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Forget the inputs recorded for this run's steps (they are in the sidecars now)."""
+        run_id = getattr(context, "run_id", None)
+        if not run_id:
+            return
+        with _LOCK:
+            for k in [k for k in _LOADED if k[1] == run_id]:
+                del _LOADED[k]
+            _MANIFESTS.difference_update({m for m in _MANIFESTS if m[1] == run_id})
 
     # ------------------------------------------------------------------ output
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
@@ -348,7 +362,9 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
             pkey = _asset_path(parent)
             if pkey in have or any(h.startswith(pkey + "/") for h in have):
                 continue
-            v = self._asset_version(pkey, parent, context.run_id, context.step_context.instance)
+            # no store scan per output: a dependency outside the store (an external source) is
+            # simply not recorded
+            v = self._asset_version(pkey, parent, context.run_id, context.step_context.instance, scan_store=False)
             if v is not None:
                 out.append(v.ref)
         return out

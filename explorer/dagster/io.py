@@ -302,7 +302,12 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Forget the inputs recorded for this run's steps (they are in the sidecars now)."""
-        run_id = getattr(context, "run_id", None)
+        run = getattr(context, "run", None)  # Dagster >= 1.9; older: dagster_run
+        if run is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                run = getattr(context, "dagster_run", None)
+        run_id = getattr(run, "run_id", None)
         if not run_id:
             return
         with _LOCK:

@@ -10,6 +10,7 @@ import pytest
 dg = pytest.importorskip("dagster")
 
 import dagster_jobs as jobs  # noqa: E402
+from explorer.dagster.stock import comparison_basis  # noqa: E402
 from explorer.store import Store  # noqa: E402
 
 
@@ -114,6 +115,7 @@ def test_runs_and_lineage_from_the_instance(stock, cli, monkeypatch):
     model = store.version("model")
     assert model.data_path == "model" and model.size_bytes == os.path.getsize(base / "model")
     assert model.content_hash.startswith("dagster-data-version:")
+    assert comparison_basis(model) == "data versions"
 
 
 def test_dagster_home_from_the_environment(stock, cli, monkeypatch):
@@ -152,3 +154,4 @@ def test_staleness_by_timestamps(tmp_path, monkeypatch):
     total = report.get("total/result")
     assert {(c.asset, c.run_id) for c in total.root_causes} == {("load_source/result", second.run_id)}
     assert store.version("load_source/result").metadata["frontier/compare"] == "timestamps"
+    assert comparison_basis(store.version("load_source/result")) == "timestamps"

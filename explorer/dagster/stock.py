@@ -49,6 +49,17 @@ _EXTENSIONS = {
 }
 
 
+def comparison_basis(version: AssetVersion) -> str:
+    """How versions of this asset can be compared: ``content hashes`` (sidecars written by
+    frontier writers), ``data versions`` (Dagster's) or ``timestamps`` (stock outputs, no hash).
+    Verification and staleness should say which one they used."""
+    if version.content_hash.startswith(UNHASHED):
+        return "timestamps"
+    if version.content_hash.startswith(DATA_VERSION):
+        return "data versions"
+    return "content hashes"
+
+
 def _mtime(info: dict[str, Any]) -> datetime:
     for name in ("mtime", "LastModified", "last_modified", "updated", "created"):
         value = info.get(name)
@@ -203,10 +214,15 @@ def _asset_records(fs, root: str, infos: dict[str, "DagsterRunInfo"], records: d
             if key not in latest or m.timestamp > latest[key][0]:
                 latest[key] = (m.timestamp, info.run_id, m)
     for key, (ts, run_id, m) in sorted(latest.items()):
-        path = fmt.join(root, key)
-        try:
-            info = fs.info(path)
-        except (FileNotFoundError, OSError):
+        info, rel, data_format = None, key, "pickle"
+        for ext in ("",) + tuple(_EXTENSIONS):  # UPathIOManager subclasses add an extension
+            try:
+                info = fs.info(fmt.join(root, key + ext))
+            except (FileNotFoundError, OSError):
+                continue
+            rel, data_format = key + ext, _EXTENSIONS.get(ext, "pickle")
+            break
+        if info is None:
             continue  # stored elsewhere (another IO manager) or deleted
         if info.get("type") == "directory" or run_id not in records:
             continue
@@ -216,8 +232,8 @@ def _asset_records(fs, root: str, infos: dict[str, "DagsterRunInfo"], records: d
                 asset=key,
                 run_id=run_id,
                 created_at=_mtime(info),
-                data_path=key,
-                data_format="pickle",
+                data_path=rel,
+                data_format=data_format,
                 size_bytes=int(info.get("size") or 0),
                 content_hash=chash,
                 metadata={
@@ -303,4 +319,4 @@ def open_index(fs, root: str, progress: Progress | None = None, dagster_home: st
     return Index.from_records(all_records, warnings)
 
 
-__all__ = ["open_index", "DAGSTER_RUN_ID", "UNHASHED", "DATA_VERSION", "UNKNOWN_STATUS"]
+__all__ = ["open_index", "comparison_basis", "DAGSTER_RUN_ID", "UNHASHED", "DATA_VERSION", "UNKNOWN_STATUS"]

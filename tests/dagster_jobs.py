@@ -155,3 +155,21 @@ def sales(context) -> pd.DataFrame:
 @dg.asset(partitions_def=REGIONS)
 def sales_total(sales: pd.DataFrame) -> float:
     return float(sales["amount"].sum())
+
+
+# ---------------------------------------------------------------------- switching an existing project over
+
+
+@dg.io_manager
+def switching_io_manager(init_context):
+    """Dagster's stock FilesystemIOManager, or RunPrefixedIOManager when FRONTIER_TEST_IO is
+    "frontier": a project moving to RunPrefixedIOManager between a run and its re-execution."""
+    base = os.environ["FRONTIER_TEST_BASE"]
+    if os.environ.get("FRONTIER_TEST_IO") == "frontier":
+        return RunPrefixedIOManager(base_path=base)
+    return dg.FilesystemIOManager(base_dir=base).create_io_manager(init_context)
+
+
+@dg.job(resource_defs={"io_manager": switching_io_manager}, executor_def=dg.in_process_executor)
+def switching():
+    publish(transform(extract()))

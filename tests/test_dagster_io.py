@@ -290,3 +290,37 @@ def test_staleness_by_content_hash(tmp_path, instance):
     assert {a.asset: a.status for a in report.assets} == dict.fromkeys(
         ["load_source/result", "double/result", "total/result", "combine/result"], "fresh"
     )
+
+
+def test_reexecution_reads_outputs_of_the_stock_io_manager(tmp_path, monkeypatch):
+    """A run written by Dagster's stock FilesystemIOManager fails; its re-execution runs with
+    RunPrefixedIOManager and loads the parent's stock pickle from the same base path."""
+    base = tmp_path / "store"
+    monkeypatch.setenv("FRONTIER_TEST_BASE", str(base))
+    monkeypatch.setenv("FRONTIER_TEST_FAIL", "transform")
+    (tmp_path / "home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        job = dg.reconstructable(jobs.switching)
+        failed = dg.execute_job(job, instance=instance)
+        assert not failed.success
+        assert (base / failed.run_id / "extract" / "result").is_file()  # a stock pickle
+        monkeypatch.delenv("FRONTIER_TEST_FAIL")
+        monkeypatch.setenv("FRONTIER_TEST_IO", "frontier")
+        retried = dg.execute_job(job, instance=instance, reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance))
+        assert retried.success
+
+    store = Store.open(str(base))
+    transform = store.version("transform/result", retried.run_id)
+    # the input is recorded, without a content hash: the stock IO manager wrote none
+    assert [(i.asset, i.run_id, i.content_hash) for i in transform.inputs] == [("extract/result", failed.run_id, None)]
+    src = jobs.SOURCE
+    assert_frame_equal(store.load("transform/result"), src.assign(value=src["value"] + 1))
+    # the stock parent run has no manifest: skipped with a warning, its output shows as missing
+    assert any(failed.run_id in w and "without a run manifest" in w for w in store.warnings)
+    assert [r.asset for r in store.provenance("transform/result", retried.run_id).missing] == ["extract/result"]
+    # with the instance, the mixed store is complete
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    store = Store.open(str(base), dagster_home=str(tmp_path / "home"))
+    assert [(r.run_id, r.status) for r in store.runs] == [(failed.run_id, "failed"), (retried.run_id, "success")]
+    prov = store.provenance("publish/result", retried.run_id)
+    assert prov.missing == () and ("extract/result", failed.run_id) in {(v.asset, v.run_id) for v in prov.versions}

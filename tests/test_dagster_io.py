@@ -324,3 +324,25 @@ def test_reexecution_reads_outputs_of_the_stock_io_manager(tmp_path, monkeypatch
     assert [(r.run_id, r.status) for r in store.runs] == [(failed.run_id, "failed"), (retried.run_id, "success")]
     prov = store.provenance("publish/result", retried.run_id)
     assert prov.missing == () and ("extract/result", failed.run_id) in {(v.asset, v.run_id) for v in prov.versions}
+
+
+def test_consolidation_sensors(tmp_path, instance):
+    """The run-status sensors (for deployments with the daemon) consolidate a finished run,
+    invoked here with Dagster's own sensor-context builder on the run's real RUN_SUCCESS event."""
+    from explorer.dagster import consolidation_sensors
+
+    base = str(tmp_path / "store")
+    result = jobs.diamond.execute_in_process(instance=instance, resources={"io_manager": RunPrefixedIOManager(base_path=base)})
+    assert Store.open(base).run(result.run_id).status == "running"
+    sensors = {s.name: s for s in consolidation_sensors(base)}
+    assert set(sensors) == {"frontier_consolidate_success", "frontier_consolidate_failed"}
+    [event] = [e.dagster_event for e in instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)]
+    context = dg.build_run_status_sensor_context(
+        sensor_name="frontier_consolidate_success",
+        dagster_event=event,
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+    )
+    sensors["frontier_consolidate_success"](context)
+    run = Store.open(base).run(result.run_id)
+    assert run.status == "success" and run.consolidated and run.asset_count == 4

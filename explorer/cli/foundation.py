@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
+from rich.markup import escape
 from rich.tree import Tree
 
 from .. import export, lineage
@@ -190,7 +191,7 @@ def _tree(result: lineage.LineageResult, store) -> Tree:
     def label(r):
         v = store.index.versions.get((r.asset, r.run_id))
         suffix = " [red](missing)[/]" if v is None else f" [dim]{(r.content_hash or '')[7:19]}[/]"
-        return f"[bold]{r.asset}[/] @ {r.run_id}{suffix}"
+        return f"[bold]{escape(r.asset)}[/] @ {r.run_id}{suffix}"
 
     root = Tree(label(result.root))
     seen: set = set()

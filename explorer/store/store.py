@@ -10,7 +10,7 @@ import networkx as nx
 import pyarrow as pa
 
 from .. import lineage
-from ..errors import ExplorerError, UnknownRun
+from ..errors import ExplorerError, StoreNotFound, UnknownRun
 from ..models import AssetVersion, Run
 from . import data
 from . import flags as flags_mod
@@ -21,10 +21,27 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def _read_index(fs, root: str, progress: Progress | None, dagster_home: str | None) -> Index:
+    if dagster_home:
+        from ..dagster.stock import open_index
+
+        return open_index(fs, root, progress, dagster_home)
+    try:
+        return build_index(fs, root, progress)
+    except StoreNotFound as exc:
+        from ..dagster.stock import open_index  # Dagster's stock layout? (needs no Dagster)
+
+        try:
+            return open_index(fs, root, progress)
+        except StoreNotFound:
+            raise exc from None
+
+
 class Store:
     """A run-prefixed store opened for reading. Reading never writes."""
 
-    def __init__(self, fs, root: str, index: Index, url: str | None = None, storage_options: dict | None = None):
+    def __init__(self, fs, root: str, index: Index, url: str | None = None, storage_options: dict | None = None,
+                 dagster_home: str | None = None):
         self.fs = fs
         self.root = root
         self.index = index
@@ -33,6 +50,7 @@ class Store:
         self._flags: list | None = None
         self._taint: tuple | None = None
         self._sql = None
+        self.dagster_home = dagster_home
 
     @classmethod
     def open(
@@ -40,13 +58,17 @@ class Store:
         url: str,
         storage_options: dict[str, Any] | None = None,
         progress: Progress | None = None,
+        dagster_home: str | None = None,
     ) -> "Store":
+        """Open a store. Stores written by Dagster's stock IO managers are read too; with
+        ``dagster_home`` their lineage, status and times come from that Dagster instance."""
         fs, root = open_fs(url, storage_options)
-        return cls(fs, root, build_index(fs, root, progress), display_url(fs, root), storage_options)
+        index = _read_index(fs, root, progress, dagster_home)
+        return cls(fs, root, index, display_url(fs, root), storage_options, dagster_home)
 
     def refresh(self, progress: Progress | None = None) -> "Store":
         """Re-read the store (new runs, finished runs) in place."""
-        self.index = build_index(self.fs, self.root, progress)
+        self.index = _read_index(self.fs, self.root, progress, self.dagster_home)
         self.__dict__.pop("version_graph", None)
         self._flags = None
         self._taint = None

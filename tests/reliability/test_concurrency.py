@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pandas as pd
 
@@ -83,6 +84,11 @@ def test_reader_during_writes_sees_a_consistent_prefix(store_path):
     try:
         for i in range(n):
             writer.write(f"a{i}", pd.DataFrame({"i": [i]}))
+            if i % 10 == 5:  # let the reader take snapshots in the middle of the run, even under load
+                target = len(seen) + 2
+                deadline = time.monotonic() + 30
+                while len(seen) < target and time.monotonic() < deadline:
+                    time.sleep(0.005)
     finally:
         done.set()
         t.join()

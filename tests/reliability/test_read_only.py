@@ -32,7 +32,7 @@ READ_COMMANDS: dict[str, list[list[str]]] = {
     "trace": [["scores", "--where", "application_id=100007"], ["scores", "--where", "application_id=100007", "--format", "markdown"]],
     "stale": [["--format", "json"], ["--format", "markdown"], ["--as-of", "20260929T020000Z-r3"]],
 }
-WRITE_COMMANDS = {"flag", "unflag"}
+WRITE_COMMANDS = {"flag", "unflag", "dagster-consolidate"}
 NOT_STORE_COMMANDS = {"cache", "stores"}
 
 

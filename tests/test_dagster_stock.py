@@ -155,3 +155,11 @@ def test_staleness_by_timestamps(tmp_path, monkeypatch):
     assert {(c.asset, c.run_id) for c in total.root_causes} == {("load_source/result", second.run_id)}
     assert store.version("load_source/result").metadata["frontier/compare"] == "timestamps"
     assert comparison_basis(store.version("load_source/result")) == "timestamps"
+
+
+def test_verify_says_stock_outputs_cannot_be_verified(stock, cli, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    out = cli("verify", stock["base"], "--all", "--format", "json")
+    assert out.code == 0, out.err
+    statuses = {v["status"] for v in out.json()["versions"]}
+    assert statuses == {"unverifiable"}

@@ -14,7 +14,13 @@ from ..errors import UnknownRun
 from ..models import AssetVersion, Run
 from . import data
 from .fs import display_url, open_fs
-from .index import Index, Progress, build_index
+from .index import Index, Indexer, Progress
+
+
+def _ephemeral(fs) -> bool:
+    """In-memory filesystems live and die with the process: caching them is meaningless."""
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol == "memory"
 
 
 class Store:
@@ -26,6 +32,7 @@ class Store:
         self.index = index
         self.url = url or display_url(fs, root)
         self.storage_options = dict(storage_options or {})
+        self._indexer: Indexer | None = None
 
     @classmethod
     def open(
@@ -33,13 +40,33 @@ class Store:
         url: str,
         storage_options: dict[str, Any] | None = None,
         progress: Progress | None = None,
+        cache: bool = True,
     ) -> "Store":
+        """Open a store by URL (any fsspec URL or a local path).
+
+        With ``cache=True`` the index is kept in the local cache (see ``store/cache.py``):
+        a reopen reads only runs that are new or were unfinished. ``progress(done, total)``
+        is called as run manifests are read.
+        """
         fs, root = open_fs(url, storage_options)
-        return cls(fs, root, build_index(fs, root, progress), display_url(fs, root), storage_options)
+        shown = display_url(fs, root)
+        cache_file = None
+        if cache and not _ephemeral(fs):
+            from .cache import cache_path
+
+            cache_file = cache_path(shown, storage_options)
+        indexer = Indexer(fs, root, shown, cache_file)
+        store = cls(fs, root, indexer.open(progress), shown, storage_options)
+        store._indexer = indexer
+        return store
 
     def refresh(self, progress: Progress | None = None) -> "Store":
-        """Re-read the store (new runs, finished runs) in place."""
-        self.index = build_index(self.fs, self.root, progress)
+        """Bring the index up to date in place, reading only runs that are new or were
+        unfinished (one listing plus one read per such run)."""
+        indexer = getattr(self, "_indexer", None)
+        if indexer is None:
+            indexer = self._indexer = Indexer(self.fs, self.root, self.url)
+        self.index = indexer.refresh(progress)
         self.__dict__.pop("version_graph", None)
         return self
 

@@ -209,7 +209,11 @@ def parse_entry_versions(entry: Entry) -> list[AssetVersion]:
         rec, complete = parse_manifest(entry.raw, run_id)
     except FormatError as exc:
         raise CorruptCache(f"cached manifest of {run_id}: {exc}") from None
-    if not complete or len(rec.versions) != entry.run.asset_count or rec.run.status != entry.run.status:
+    if (
+        not complete
+        or len(rec.versions) != entry.run.asset_count
+        or replace(rec.run, asset_count=entry.run.asset_count) != entry.run
+    ):
         raise CorruptCache(f"cached manifest of {run_id} does not match its run line")
     return rec.versions
 

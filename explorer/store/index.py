@@ -97,7 +97,12 @@ class LazyIndex(Index):
     ``asset_keys``, ...) parses and validates them all, then the object is a plain Index.
     """
 
-    def __init__(self, runs: dict[str, Run], warnings: list[str], loader: Callable[[], list[AssetVersion]]):
+    def __init__(
+        self,
+        runs: dict[str, Run],
+        warnings: list[str],
+        loader: Callable[[], tuple[list[AssetVersion], dict[str, Run]]],
+    ):
         self.runs = runs
         self.warnings = warnings
         self._loader = loader
@@ -112,7 +117,10 @@ class LazyIndex(Index):
         loader = self.__dict__.pop("_loader", None)
         if loader is None:  # pragma: no cover - materialized concurrently
             return
-        versions = loader()
+        versions, corrected = loader()  # corrected: runs re-read because their cache was bad
+        for run_id, run in corrected.items():
+            if run_id in self.runs:
+                self.runs[run_id] = run
         self.versions = {(v.asset, v.run_id): v for v in versions}
         self._sort()
         self.__class__ = Index
@@ -418,7 +426,7 @@ class Indexer:
         runs = dict(sorted(runs.items(), key=lambda kv: (kv[1].started_at, kv[0])))
         return LazyIndex(runs, warnings, lambda: self._load_versions(entries))
 
-    def _load_versions(self, entries: list) -> list[AssetVersion]:
+    def _load_versions(self, entries: list) -> tuple[list[AssetVersion], dict[str, Run]]:
         """Parse the cached runs' versions; a run whose cached manifest does not validate is
         read again from the store and the cache file is discarded."""
         from . import cache
@@ -434,13 +442,15 @@ class Indexer:
                     bad.append(e.run.run_id)
                     continue
             out.extend(e.versions)
+        corrected: dict[str, Run] = {}
         if bad:
             if self.cache_file is not None:
                 cache.discard(self.cache_file)
             records, _, _ = read_runs(self.fs, self.root, bad)
             for rec in records:
+                run = replace(rec.run, asset_count=len(rec.versions))
+                corrected[run.run_id] = run
                 out.extend(rec.versions)
-                e = self.entries.get(rec.run.run_id)
-                if e is not None and len(rec.versions) == e.run.asset_count:
-                    e.versions, e.raw = rec.versions, None
-        return out
+                if run.run_id in self.entries:
+                    self.entries[run.run_id] = cache.Entry(run=run, versions=rec.versions, warnings=rec.warnings)
+        return out, corrected

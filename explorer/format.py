@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import fields as _dc_fields
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, unquote
@@ -83,17 +85,36 @@ def check_relative_path(path: Any, what: str, where: str) -> str:
     return path
 
 
+# Run ids and asset keys recur in every manifest (inputs, plans): remember the valid ones
+# so that indexing thousands of runs validates each distinct string once.
+_VALID_RUN_IDS: set[str] = set()
+_VALID_KEYS: set[str] = set()
+_MEMO_LIMIT = 200_000
+
+
+def _remember(memo: set[str], value: str) -> None:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo.add(value)
+
+
 def check_run_id(run_id: Any, where: str = "run id") -> str:
+    if type(run_id) is str and run_id in _VALID_RUN_IDS:
+        return run_id
     check_relative_path(run_id, "run id", where)
     if "/" in run_id or run_id.startswith(("_", ".")):
         raise FormatError(f"{where}: invalid run id {run_id!r}")
+    _remember(_VALID_RUN_IDS, run_id)
     return run_id
 
 
 def check_asset_key(key: Any, where: str = "asset key") -> str:
+    if type(key) is str and key in _VALID_KEYS:
+        return key
     check_relative_path(key, "asset key", where)
     if key.split("/")[0].startswith("_"):
         raise FormatError(f"{where}: asset key {key!r} uses a reserved prefix")
+    _remember(_VALID_KEYS, key)
     return key
 
 
@@ -146,6 +167,7 @@ def versions_dir(run_id: str) -> str:
     return join(run_id, META_DIR, VERSIONS_DIR)
 
 
+@lru_cache(maxsize=65536)
 def encode_key(key: str) -> str:
     return quote(key, safe="")
 
@@ -155,7 +177,9 @@ def decode_key(name: str) -> str:
 
 
 def sidecar_path(run_id: str, key: str) -> str:
-    return join(versions_dir(run_id), encode_key(key) + ".json")
+    # == join(versions_dir(run_id), encode_key(key) + ".json"): a run id has no "/" and an
+    # encoded key has none either, so the parts need no stripping
+    return f"{run_id}/{META_DIR}/{VERSIONS_DIR}/{encode_key(key)}.json"
 
 
 def data_path(run_id: str, key: str, data_format: str) -> str:
@@ -234,6 +258,23 @@ def sidecar_doc(v: AssetVersion) -> dict[str, Any]:
     return doc
 
 
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _new(cls: type, **values: Any) -> Any:
+    """Build a frozen model from values that are already validated, without the cost of its
+    generated ``__init__`` (indexing builds hundreds of thousands of them). Falls back to
+    ``__init__`` unless every field is given, so new fields with defaults stay correct."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in _dc_fields(cls))
+    if len(values) != len(names):  # (the callers below name fields literally)
+        return cls(**values)
+    obj = object.__new__(cls)
+    obj.__dict__.update(values)
+    return obj
+
+
 def _str_or_none(value: Any, where: str, name: str) -> str | None:
     if value is None:
         return None
@@ -306,21 +347,23 @@ def _table(raw: Any, where: str) -> TableInfo | None:
     for c in raw["columns"]:
         if not isinstance(c, dict) or not isinstance(c.get("name"), str):
             raise FormatError(f"{where}: invalid column entry")
+        get = c.get
         cols.append(
-            ColumnStats(
+            _new(
+                ColumnStats,
                 name=c["name"],
-                type=str(c.get("type")),
-                null_count=c.get("null_count"),
-                min=c.get("min"),
-                max=c.get("max"),
-                mean=c.get("mean"),
-                distinct=c.get("distinct"),
+                type=str(get("type")),
+                null_count=get("null_count"),
+                min=get("min"),
+                max=get("max"),
+                mean=get("mean"),
+                distinct=get("distinct"),
             )
         )
     num_rows = raw.get("num_rows")
     if not isinstance(num_rows, int):
         raise FormatError(f"{where}: table.num_rows must be an integer")
-    return TableInfo(num_rows=num_rows, columns=tuple(cols))
+    return _new(TableInfo, num_rows=num_rows, columns=tuple(cols))
 
 
 def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> AssetVersion:
@@ -350,10 +393,11 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
         if not isinstance(i, dict):
             raise FormatError(f"{where}: invalid input {i!r}")
         inputs.append(
-            InputRef(
-                check_asset_key(i.get("asset"), where),
-                check_run_id(i.get("run_id"), where),
-                _str_or_none(i.get("content_hash"), where, "input content_hash"),
+            _new(
+                InputRef,
+                asset=check_asset_key(i.get("asset"), where),
+                run_id=check_run_id(i.get("run_id"), where),
+                content_hash=_str_or_none(i.get("content_hash"), where, "input content_hash"),
             )
         )
     metadata = doc.get("metadata") or {}
@@ -362,7 +406,8 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
     keys = doc.get("keys") or []
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise FormatError(f"{where}: keys must be a list of column names")
-    return AssetVersion(
+    return _new(
+        AssetVersion,
         asset=key,
         run_id=run_id,
         created_at=parse_time(doc.get("created_at"), where, "created_at"),

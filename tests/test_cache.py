@@ -123,33 +123,40 @@ def test_a_corrupt_cache_is_discarded_and_rebuilt(pipeline, cache_dir, damage):
     Store.open(pipeline)
     f = cache_file(cache_dir)
     lines = f.read_bytes().split(b"\n")
+    header = json.loads(lines[0])
+    first_run = 1 + header["plans"]  # line of the first run (RUN_IDS[0])
+    first_manifest = first_run + header["runs"]
     if damage == "garbage":
         f.write_bytes(b"\x00\xffnot a cache at all")
     elif damage == "truncated":
-        f.write_bytes(b"\n".join(lines[:4]))
+        f.write_bytes(b"\n".join(lines[: first_manifest + 1]))
     elif damage == "empty":
         f.write_bytes(b"")
     elif damage == "other_store":
-        header = json.loads(lines[0])
         header["url"] = "/somewhere/else"
         f.write_bytes(b"\n".join([json.dumps(header).encode()] + lines[1:]))
     elif damage == "running_status":
-        meta = json.loads(lines[1])
+        meta = json.loads(lines[first_run])
         meta["run"]["status"] = "running"
-        lines[1] = json.dumps(meta).encode()
+        lines[first_run] = json.dumps(meta).encode()
         f.write_bytes(b"\n".join(lines))
     elif damage == "unsafe_path":
-        # a sidecar in the cached manifest of the first run points outside the store
-        lines[2] = lines[2].replace(f'"{RUN_IDS[0]}/raw/transactions.parquet"'.encode(), b'"../../etc/passwd"')
-        assert b"../../etc/passwd" in lines[2]
+        # a sidecar in the cached manifest of the first run points outside the store (same length,
+        # so that the offsets still hold and only validation can catch it)
+        good = f'"{RUN_IDS[0]}/raw/transactions.parquet"'.encode()
+        bad = b'"../../../../../../../../etc/passwd'
+        bad = bad + b"/" * (len(good) - len(bad) - 1) + b'"'
+        assert len(bad) == len(good)
+        lines[first_manifest] = lines[first_manifest].replace(good, bad)
+        assert b"etc/passwd" in lines[first_manifest]
         f.write_bytes(b"\n".join(lines))
     elif damage == "bad_json_line":
-        lines[4] = lines[4][: len(lines[4]) // 2]
+        lines[first_run + 1] = lines[first_run + 1][: len(lines[first_run + 1]) // 2]
         f.write_bytes(b"\n".join(lines))
     elif damage == "wrong_count":
-        meta = json.loads(lines[3])
+        meta = json.loads(lines[first_run + 1])
         meta["assets"] += 1
-        lines[3] = json.dumps(meta).encode()
+        lines[first_run + 1] = json.dumps(meta).encode()
         f.write_bytes(b"\n".join(lines))
     reopened = Store.open(pipeline)
     assert snapshot(reopened) == truth(pipeline)
@@ -160,6 +167,8 @@ def test_a_corrupt_cache_is_discarded_and_rebuilt(pipeline, cache_dir, damage):
     healthy = cache.load(cache_file(cache_dir), reopened.url)
     assert healthy is not None and sorted(healthy) == sorted(RUN_IDS)
     assert all(cache.parse_entry_versions(e) for e in healthy.values())
+    for e in healthy.values():
+        e.source[0].release()
 
 
 def test_no_cache_neither_reads_nor_writes_the_cache(pipeline, cache_dir, cli):

@@ -9,14 +9,17 @@ written atomically (temporary file + rename) and is safe to delete at any time.
 Only finished, consolidated runs are cached: their manifest is immutable by contract.
 The file is JSON Lines::
 
-    {"format": "frontier-explore/index-cache", "cache_version": 1, "url": ..., "runs": N}
-    {"run": <run_doc without versions>, "assets": n, "stamp": [mtime_ns, size] | null, "warnings": [...]}
-    <the run's consolidated manifest (a run_doc with its sidecar_docs), on one line>
-    ... two lines per run
+    {"format": "frontier-explore/index-cache", "cache_version": 2, "url": ..., "plans": P, "runs": N, "bytes": B}
+    P lines: a planned_assets list (as in run_doc), shared by the runs that planned it
+    N lines: {"run": <run_doc without planned_assets and versions>, "plan": i, "assets": n,
+              "stamp": [mtime_ns, size] | null, "warnings": [...], "at": offset, "size": n}
+    B bytes: the runs' consolidated manifests (run_doc with their sidecar_docs), one per line
 
 Everything is validated with ``format.parse_run`` / ``format.parse_sidecar`` exactly like
-store data: the run lines when the cache is opened, the manifest lines when the versions
-are first needed. A cache that fails validation is discarded (deleted) and rebuilt.
+store data: the plans and run lines when the cache is opened, a run's manifest (checked
+against its run line) when versions are first needed. So a reopen reads a few hundred
+bytes per run, not the manifests. A cache that fails validation is discarded (deleted) and
+rebuilt; a manifest that fails later is read again from the store.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from ..models import AssetVersion, Run
 from .fs import public_options
 
 CACHE_KIND = "frontier-explore/index-cache"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 APP_NAME = "frontier-explore"
 ENV_DIR = "FRONTIER_EXPLORE_CACHE_DIR"
 
@@ -50,7 +53,8 @@ class Entry:
 
     run: Run  # asset_count set
     versions: list[AssetVersion] | None = None  # None: not parsed yet (see raw)
-    raw: bytes | None = None  # the consolidated manifest, one line, unparsed or kept for saving
+    raw: bytes | None = None  # the consolidated manifest as read from the store, kept for saving
+    source: tuple | None = None  # (Manifests, offset, size): the manifest in the cache file
     stamp: list[int] | None = None  # local stores: [mtime_ns, size] of the manifest when read
     warnings: list[str] = field(default_factory=list)
 
@@ -87,36 +91,52 @@ def one_line(raw: bytes) -> bytes:
 def entry_manifest(entry: Entry) -> bytes:
     if entry.raw is not None:
         return one_line(entry.raw)
+    if entry.versions is None and entry.source is not None:
+        manifests, at, size = entry.source
+        return manifests.get(at, size).rstrip(b"\n")
     assert entry.versions is not None
     return one_line(fmt.dumps(fmt.run_doc(entry.run, entry.versions)))
 
 
-def _run_line(entry: Entry) -> bytes:
-    doc = fmt.run_doc(entry.run, [])
-    doc.pop("versions", None)
-    return json.dumps(
-        {"run": doc, "assets": entry.run.asset_count, "stamp": entry.stamp, "warnings": entry.warnings},
-        separators=(",", ":"),
-        default=fmt._json_default,
-    ).encode("utf-8")
+def _dumps(doc: Any) -> bytes:
+    return json.dumps(doc, separators=(",", ":"), default=fmt._json_default).encode("utf-8")
 
 
 def save(path: Path, url: str, entries: list[Entry]) -> None:
-    """Write the cache atomically. Failing to write a cache is never an error for a reader."""
-    entries = [e for e in entries if e.cacheable and (e.raw is not None or e.versions is not None)]
-    header = json.dumps(
-        {"format": CACHE_KIND, "cache_version": CACHE_VERSION, "url": url, "runs": len(entries)},
-        separators=(",", ":"),
-    ).encode("utf-8")
+    """Write the cache atomically. Failing to write a cache is never an error for a reader.
+
+    Layout: a header line; the distinct planned-asset lists (runs of a job share one); one
+    line per run (its run_doc without versions, the index of its plan, its asset count,
+    stamp, warnings, and where its manifest is); then the manifests, one per line. A reopen
+    reads the lines before the manifests only.
+    """
+    entries = [e for e in entries if e.cacheable and (e.raw, e.versions, e.source) != (None, None, None)]
+    plans: dict[bytes, int] = {}
+    run_lines: list[bytes] = []
+    manifests: list[bytes] = []
+    offset = 0
+    for e in entries:
+        doc = fmt.run_doc(e.run)
+        plan = _dumps(doc.pop("planned_assets"))
+        doc["consolidated"] = True
+        manifest = entry_manifest(e) + b"\n"
+        run_lines.append(_dumps({
+            "run": doc, "plan": plans.setdefault(plan, len(plans)), "assets": e.run.asset_count,
+            "stamp": e.stamp, "warnings": e.warnings, "at": offset, "size": len(manifest),
+        }))
+        manifests.append(manifest)
+        offset += len(manifest)
+    header = _dumps({"format": CACHE_KIND, "cache_version": CACHE_VERSION, "url": url,
+                     "plans": len(plans), "runs": len(entries), "bytes": offset})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".jsonl")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(header + b"\n")
-                for e in entries:
-                    f.write(_run_line(e) + b"\n")
-                    f.write(entry_manifest(e) + b"\n")
+                f.writelines(p + b"\n" for p in plans)
+                f.writelines(line + b"\n" for line in run_lines)
+                f.writelines(manifests)
             os.replace(tmp, path)
         except BaseException:
             try:
@@ -143,58 +163,91 @@ def _stamp(value: Any, where: str) -> list[int] | None:
     return list(value)
 
 
+class Manifests:
+    """The manifest section of an open cache file, read when versions are first needed.
+    The file stays open until then: if another process replaces the cache meanwhile, this
+    one still reads the file it validated."""
+
+    def __init__(self, f, start: int, size: int) -> None:
+        self._f, self._start, self._size = f, start, size
+        self._data: bytes | None = None
+
+    def get(self, at: int, size: int) -> bytes:
+        if self._data is None:
+            self._f.seek(self._start)
+            self._data = self._f.read(self._size)
+            self._f.close()
+            if len(self._data) != self._size:
+                raise CorruptCache("cache manifests truncated")
+        return self._data[at : at + size]
+
+    def release(self) -> None:
+        self._data = None
+        if not self._f.closed:
+            self._f.close()
+
+
 def load(path: Path, url: str) -> dict[str, Entry] | None:
     """The cached runs of a store, validated; None when there is no usable cache (a
-    corrupt or foreign file is deleted)."""
+    corrupt or foreign file is deleted). Only the run lines are read here."""
     try:
-        data = path.read_bytes()
+        f = path.open("rb")
     except OSError:
         return None
     try:
-        return _parse(data, url, str(path))
-    except (FormatError, ValueError, TypeError, KeyError, AttributeError):
+        return _parse(f, url, str(path))
+    except (FormatError, ValueError, TypeError, KeyError, AttributeError, OSError):
+        f.close()
         discard(path)
         return None
 
 
-def _parse(data: bytes, url: str, where: str) -> dict[str, Entry]:
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    if not lines:
-        raise CorruptCache(f"{where}: empty")
-    header = json.loads(lines[0])
+def _parse(f, url: str, where: str) -> dict[str, Entry]:
+    header = json.loads(f.readline())
     if not isinstance(header, dict) or header.get("format") != CACHE_KIND or header.get("cache_version") != CACHE_VERSION:
         raise CorruptCache(f"{where}: not an index cache of this version")
     if header.get("url") != url:
         raise CorruptCache(f"{where}: cache of another store")
-    n = header.get("runs")
-    if not isinstance(n, int) or len(lines) != 1 + 2 * n:
+    n, n_plans, size = header.get("runs"), header.get("plans"), header.get("bytes")
+    if not all(isinstance(x, int) and x >= 0 for x in (n, n_plans, size)):
+        raise CorruptCache(f"{where}: invalid header")
+    plans = [fmt._planned(json.loads(f.readline()), f"{where} (plan {i})") for i in range(n_plans)]
+    metas = [f.readline() for _ in range(n)]
+    start = f.tell()
+    f.seek(0, os.SEEK_END)
+    if f.tell() != start + size:
         raise CorruptCache(f"{where}: truncated")
+    manifests = Manifests(f, start, size)
     out: dict[str, Entry] = {}
-    for i in range(n):
-        meta = json.loads(lines[1 + 2 * i])
+    for i, line in enumerate(metas):
+        meta = json.loads(line)
         w = f"{where} (run line {i})"
         if not isinstance(meta, dict):
             raise CorruptCache(f"{w}: expected an object")
-        run = fmt.parse_run(meta.get("run"), w)
-        assets = meta.get("assets")
-        warnings = meta.get("warnings")
+        doc = meta.get("run")
+        if not isinstance(doc, dict) or "planned_assets" in doc:
+            raise CorruptCache(f"{w}: invalid run")
+        run = fmt.parse_run(doc, w)
+        assets, warnings, plan = meta.get("assets"), meta.get("warnings"), meta.get("plan")
+        at, length = meta.get("at"), meta.get("size")
         if not isinstance(assets, int) or assets < 0:
             raise CorruptCache(f"{w}: invalid asset count")
         if not isinstance(warnings, list) or not all(isinstance(x, str) for x in warnings):
             raise CorruptCache(f"{w}: invalid warnings")
+        if not isinstance(plan, int) or not 0 <= plan < n_plans:
+            raise CorruptCache(f"{w}: invalid plan")
+        if not (isinstance(at, int) and isinstance(length, int) and 0 <= at and 0 < length and at + length <= size):
+            raise CorruptCache(f"{w}: invalid manifest location")
         if run.status == "running" or not run.consolidated or run.run_id in out:
             raise CorruptCache(f"{w}: a run that cannot be cached")
-        raw = lines[2 + 2 * i]
-        if not raw.startswith(b"{"):
-            raise CorruptCache(f"{w}: invalid manifest line")
         out[run.run_id] = Entry(
-            run=replace(run, asset_count=assets),
-            raw=raw,
+            run=replace(run, planned=plans[plan], asset_count=assets),
             stamp=_stamp(meta.get("stamp"), w),
             warnings=list(warnings),
+            source=(manifests, at, length),
         )
+    if not out:
+        manifests.release()
     return out
 
 
@@ -204,9 +257,13 @@ def parse_entry_versions(entry: Entry) -> list[AssetVersion]:
     from .index import parse_manifest
 
     run_id = entry.run.run_id
-    assert entry.raw is not None
     try:
-        rec, complete = parse_manifest(entry.raw, run_id)
+        if entry.raw is not None:
+            raw = entry.raw
+        else:
+            manifests, at, size = entry.source
+            raw = manifests.get(at, size)
+        rec, complete = parse_manifest(raw, run_id)
     except FormatError as exc:
         raise CorruptCache(f"cached manifest of {run_id}: {exc}") from None
     if (

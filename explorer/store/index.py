@@ -192,6 +192,18 @@ def parse_manifest(raw: bytes, run_id: str) -> tuple[RunRecord, bool]:
 def list_run_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
     """One listing of the store root (a delimiter listing on object stores): the folders
     that may be runs. The filesystem's listing cache is bypassed, so new runs are seen."""
+    from .fs import is_local
+
+    if is_local(fs):
+        try:  # a directory scan: no stat per entry
+            with os.scandir(root) as it:
+                return sorted(e.name for e in it if e.is_dir() and not e.name.startswith(("_", ".")))
+        except FileNotFoundError:
+            raise StoreNotFound(f"no frontier store at {root}: it does not exist") from None
+        except NotADirectoryError:
+            raise StoreNotFound(f"no frontier store at {root}: it is a file, not a folder") from None
+        except PermissionError:
+            raise StoreNotFound(f"no frontier store at {root}: permission denied") from None
     try:
         fs.invalidate_cache(root)
     except Exception:  # noqa: BLE001 - a filesystem without a listing cache
@@ -438,10 +450,14 @@ class Indexer:
                 try:
                     e.versions = cache.parse_entry_versions(e)
                     e.raw = None
-                except cache.CorruptCache:
+                except (cache.CorruptCache, OSError):
                     bad.append(e.run.run_id)
                     continue
             out.extend(e.versions)
+        for e in entries:
+            if e.source is not None:
+                e.source[0].release()
+                e.source = None
         corrected: dict[str, Run] = {}
         if bad:
             if self.cache_file is not None:

@@ -259,20 +259,28 @@ def sidecar_doc(v: AssetVersion) -> dict[str, Any]:
 
 
 _FIELD_NAMES: dict[type, frozenset[str]] = {}
+_COLUMN_FIELDS = frozenset(("name", "type", "null_count", "min", "max", "mean", "distinct"))
+
+
+def _fieldset(cls: type) -> frozenset[str]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in _dc_fields(cls))
+    return names
 
 
 def _new(cls: type, **values: Any) -> Any:
     """Build a frozen model from values that are already validated, without the cost of its
     generated ``__init__`` (indexing builds hundreds of thousands of them). Falls back to
     ``__init__`` unless every field is given, so new fields with defaults stay correct."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = frozenset(f.name for f in _dc_fields(cls))
-    if len(values) != len(names):  # (the callers below name fields literally)
+    if len(values) != len(_fieldset(cls)):  # (the callers name fields literally)
         return cls(**values)
     obj = object.__new__(cls)
     obj.__dict__.update(values)
     return obj
+
+
+_PLANNED_MEMO: dict[tuple, PlannedAsset] = {}
 
 
 def _str_or_none(value: Any, where: str, name: str) -> str | None:
@@ -300,13 +308,22 @@ def _planned(raw: Any, where: str) -> tuple[PlannedAsset, ...]:
             if not isinstance(inputs, list):
                 raise FormatError(f"{where}: planned inputs must be a list")
             inputs = tuple(check_asset_key(i, where) for i in inputs)
-        out.append(
-            PlannedAsset(
+        cv = item.get("code_version")
+        ident = (item.get("asset"), inputs, type(cv), cv)
+        try:
+            planned = _PLANNED_MEMO.get(ident)
+        except TypeError:  # unhashable values: invalid, reported below
+            planned = None
+        if planned is None:
+            planned = PlannedAsset(
                 check_asset_key(item.get("asset"), where),
                 inputs,
                 _str_or_none(item.get("code_version"), where, "code_version"),
             )
-        )
+            if len(_PLANNED_MEMO) >= _MEMO_LIMIT:
+                _PLANNED_MEMO.clear()
+            _PLANNED_MEMO[ident] = planned  # immutable: shared between runs that plan alike
+        out.append(planned)
     return tuple(out)
 
 
@@ -344,22 +361,27 @@ def _table(raw: Any, where: str) -> TableInfo | None:
     if not isinstance(raw, dict) or not isinstance(raw.get("columns"), list):
         raise FormatError(f"{where}: invalid table section")
     cols = []
+    fast = _COLUMN_FIELDS == _fieldset(ColumnStats)
+    new = object.__new__
     for c in raw["columns"]:
         if not isinstance(c, dict) or not isinstance(c.get("name"), str):
             raise FormatError(f"{where}: invalid column entry")
         get = c.get
-        cols.append(
-            _new(
-                ColumnStats,
-                name=c["name"],
-                type=str(get("type")),
-                null_count=get("null_count"),
-                min=get("min"),
-                max=get("max"),
-                mean=get("mean"),
-                distinct=get("distinct"),
-            )
-        )
+        values = {
+            "name": c["name"],
+            "type": str(get("type")),
+            "null_count": get("null_count"),
+            "min": get("min"),
+            "max": get("max"),
+            "mean": get("mean"),
+            "distinct": get("distinct"),
+        }
+        if fast:
+            col = new(ColumnStats)
+            col.__dict__.update(values)
+        else:  # pragma: no cover - the model gained a field: let its __init__ fill it
+            col = ColumnStats(**values)
+        cols.append(col)
     num_rows = raw.get("num_rows")
     if not isinstance(num_rows, int):
         raise FormatError(f"{where}: table.num_rows must be an integer")

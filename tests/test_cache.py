@@ -228,3 +228,27 @@ def test_the_cache_goes_to_the_user_cache_dir_by_default(monkeypatch, tmp_path):
 
     assert cache.cache_dir() == Path(platformdirs.user_cache_dir("frontier-explore")) / "index"
     assert str(cache.cache_dir()).startswith(str(tmp_path / "xdg-cache"))
+
+
+def test_refresh_of_a_warm_store_keeps_the_cache_whole(pipeline, cache_dir):
+    Store.open(pipeline)
+    warm = Store.open(pipeline)  # versions not parsed yet
+    t = BASE + timedelta(days=9)
+    with RunWriter(pipeline, job="late", run_id="20260310T020000Z-late", started_at=t, clock=Clock(t)) as run:
+        run.write("report", {"ok": True}, inputs=[("scores", RUN_IDS[3])])
+    warm.refresh()  # rewrites the cache, copying the unparsed manifests from the old file
+    assert snapshot(warm) == truth(pipeline)
+    warm.refresh()
+    again = Store.open(pipeline)
+    assert snapshot(again) == truth(pipeline)
+    assert len(cache.load(cache_file(cache_dir), again.url)) == len(RUN_IDS) + 1
+
+
+def test_a_cache_replaced_by_another_process_before_versions_are_needed(pipeline, cache_dir):
+    Store.open(pipeline)
+    warm = Store.open(pipeline)  # lazy: its manifests are still in the cache file
+    f = cache_file(cache_dir)
+    data = f.read_bytes()
+    f.unlink()
+    f.write_bytes(data.replace(b'"raw/regions"', b'"raw/REGIONS"'))  # a different file now
+    assert snapshot(warm) == truth(pipeline)  # read again from the store, not from the new file

@@ -91,9 +91,14 @@ def one_line(raw: bytes) -> bytes:
 def entry_manifest(entry: Entry) -> bytes:
     if entry.raw is not None:
         return one_line(entry.raw)
-    if entry.versions is None and entry.source is not None:
+    if entry.source is not None:
         manifests, at, size = entry.source
-        return manifests.get(at, size).rstrip(b"\n")
+        try:
+            return manifests.get(at, size).rstrip(b"\n")
+        except (CorruptCache, OSError):
+            entry.source = None
+            if entry.versions is None:
+                raise
     assert entry.versions is not None
     return one_line(fmt.dumps(fmt.run_doc(entry.run, entry.versions)))
 
@@ -114,20 +119,28 @@ def save(path: Path, url: str, entries: list[Entry]) -> None:
     plans: dict[bytes, int] = {}
     run_lines: list[bytes] = []
     manifests: list[bytes] = []
+    located: list[tuple[Entry, int, int]] = []
     offset = 0
     for e in entries:
+        try:
+            manifest = entry_manifest(e) + b"\n"
+        except (CorruptCache, OSError):
+            continue  # its cached manifest is gone and it was never parsed: read it next time
         doc = fmt.run_doc(e.run)
         plan = _dumps(doc.pop("planned_assets"))
         doc["consolidated"] = True
-        manifest = entry_manifest(e) + b"\n"
         run_lines.append(_dumps({
             "run": doc, "plan": plans.setdefault(plan, len(plans)), "assets": e.run.asset_count,
             "stamp": e.stamp, "warnings": e.warnings, "at": offset, "size": len(manifest),
         }))
         manifests.append(manifest)
+        located.append((e, offset, len(manifest)))
         offset += len(manifest)
+    for e in entries:
+        if e.source is not None:
+            e.source[0].release()
     header = _dumps({"format": CACHE_KIND, "cache_version": CACHE_VERSION, "url": url,
-                     "plans": len(plans), "runs": len(entries), "bytes": offset})
+                     "plans": len(plans), "runs": len(located), "bytes": offset})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".jsonl")
@@ -136,7 +149,10 @@ def save(path: Path, url: str, entries: list[Entry]) -> None:
                 f.write(header + b"\n")
                 f.writelines(p + b"\n" for p in plans)
                 f.writelines(line + b"\n" for line in run_lines)
+                start = f.tell()
                 f.writelines(manifests)
+                f.flush()
+                identity = _identity(os.fstat(f.fileno()))
             os.replace(tmp, path)
         except BaseException:
             try:
@@ -145,7 +161,11 @@ def save(path: Path, url: str, entries: list[Entry]) -> None:
                 pass
             raise
     except OSError:
-        pass
+        return
+    section = Manifests(path, identity, start, offset)
+    for e, at, size in located:  # the manifests now live in the new file
+        e.source = (section, at, size)
+        e.raw = None
 
 
 def discard(path: Path) -> None:
@@ -164,27 +184,33 @@ def _stamp(value: Any, where: str) -> list[int] | None:
 
 
 class Manifests:
-    """The manifest section of an open cache file, read when versions are first needed.
-    The file stays open until then: if another process replaces the cache meanwhile, this
-    one still reads the file it validated."""
+    """The manifest section of a cache file, read on demand (when versions are first needed,
+    or to copy unchanged manifests into a new cache file). Reads check that the file is
+    still the one that was validated (same inode, size and mtime); if another process
+    replaced it, reading fails and the caller falls back to the store."""
 
-    def __init__(self, f, start: int, size: int) -> None:
-        self._f, self._start, self._size = f, start, size
+    def __init__(self, path: Path, identity: tuple[int, int, int], start: int, size: int) -> None:
+        self.path, self.identity, self._start, self._size = path, identity, start, size
         self._data: bytes | None = None
 
     def get(self, at: int, size: int) -> bytes:
         if self._data is None:
-            self._f.seek(self._start)
-            self._data = self._f.read(self._size)
-            self._f.close()
-            if len(self._data) != self._size:
-                raise CorruptCache("cache manifests truncated")
+            with self.path.open("rb") as f:
+                if _identity(os.fstat(f.fileno())) != self.identity:
+                    raise CorruptCache(f"{self.path} was replaced")
+                f.seek(self._start)
+                data = f.read(self._size)
+            if len(data) != self._size:
+                raise CorruptCache(f"{self.path}: manifests truncated")
+            self._data = data
         return self._data[at : at + size]
 
     def release(self) -> None:
         self._data = None
-        if not self._f.closed:
-            self._f.close()
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def load(path: Path, url: str) -> dict[str, Entry] | None:
@@ -195,14 +221,15 @@ def load(path: Path, url: str) -> dict[str, Entry] | None:
     except OSError:
         return None
     try:
-        return _parse(f, url, str(path))
+        with f:
+            return _parse(f, path, url)
     except (FormatError, ValueError, TypeError, KeyError, AttributeError, OSError):
-        f.close()
         discard(path)
         return None
 
 
-def _parse(f, url: str, where: str) -> dict[str, Entry]:
+def _parse(f, path: Path, url: str) -> dict[str, Entry]:
+    where = str(path)
     header = json.loads(f.readline())
     if not isinstance(header, dict) or header.get("format") != CACHE_KIND or header.get("cache_version") != CACHE_VERSION:
         raise CorruptCache(f"{where}: not an index cache of this version")
@@ -214,10 +241,10 @@ def _parse(f, url: str, where: str) -> dict[str, Entry]:
     plans = [fmt._planned(json.loads(f.readline()), f"{where} (plan {i})") for i in range(n_plans)]
     metas = [f.readline() for _ in range(n)]
     start = f.tell()
-    f.seek(0, os.SEEK_END)
-    if f.tell() != start + size:
+    st = os.fstat(f.fileno())
+    if st.st_size != start + size:
         raise CorruptCache(f"{where}: truncated")
-    manifests = Manifests(f, start, size)
+    manifests = Manifests(path, _identity(st), start, size)
     out: dict[str, Entry] = {}
     for i, line in enumerate(metas):
         meta = json.loads(line)
@@ -246,8 +273,6 @@ def _parse(f, url: str, where: str) -> dict[str, Entry]:
             warnings=list(warnings),
             source=(manifests, at, length),
         )
-    if not out:
-        manifests.release()
     return out
 
 

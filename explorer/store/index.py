@@ -402,7 +402,9 @@ class Indexer:
                 to_read.append(r)
         stamps = {r: self._stamp(r) for r in to_read} if self.local else {}
         raws: dict[str, bytes] = {}
-        records, warnings, no_manifest = read_runs(self.fs, self.root, to_read, progress, keep_raw=raws)
+        records, warnings, no_manifest = read_runs(
+            self.fs, self.root, to_read, progress, keep_raw=raws if self.cache_file is not None else None
+        )
         for r in to_read:
             if self.entries.pop(r, None) is not None:
                 dirty = True
@@ -424,8 +426,7 @@ class Indexer:
         if dirty and self.cache_file is not None:
             cache.save(self.cache_file, self.url, [self.entries[r] for r in sorted(self.entries)])
         for e in self.entries.values():
-            if e.versions is not None:
-                e.raw = None  # saved; the parsed versions are what the index uses
+            e.raw = None  # saved (or never cacheable): the parsed versions are what the index uses
         return self._index(warnings)
 
     def _index(self, warnings: list[str]) -> Index:
@@ -456,8 +457,7 @@ class Indexer:
             out.extend(e.versions)
         for e in entries:
             if e.source is not None:
-                e.source[0].release()
-                e.source = None
+                e.source[0].release()  # keep the location (a later save copies from it)
         corrected: dict[str, Run] = {}
         if bad:
             if self.cache_file is not None:

@@ -360,12 +360,25 @@ def _table(raw: Any, where: str) -> TableInfo | None:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("columns"), list):
         raise FormatError(f"{where}: invalid table section")
-    cols = []
-    fast = _COLUMN_FIELDS == _fieldset(ColumnStats)
-    new = object.__new__
-    for c in raw["columns"]:
+    columns = raw["columns"]
+    for c in columns:
         if not isinstance(c, dict) or not isinstance(c.get("name"), str):
             raise FormatError(f"{where}: invalid column entry")
+    num_rows = raw.get("num_rows")
+    if not isinstance(num_rows, int):
+        raise FormatError(f"{where}: table.num_rows must be an integer")
+    if len(_fieldset(TableInfo)) != 2:  # pragma: no cover - the model changed: build it eagerly
+        return TableInfo(num_rows=num_rows, columns=_columns(columns))
+    table = object.__new__(_LazyTable)
+    table.__dict__.update(num_rows=num_rows, _raw_columns=columns)
+    return table
+
+
+def _columns(raw: list[dict[str, Any]]) -> tuple[ColumnStats, ...]:
+    out = []
+    fast = _COLUMN_FIELDS == _fieldset(ColumnStats)
+    new = object.__new__
+    for c in raw:
         get = c.get
         values = {
             "name": c["name"],
@@ -381,11 +394,38 @@ def _table(raw: Any, where: str) -> TableInfo | None:
             col.__dict__.update(values)
         else:  # pragma: no cover - the model gained a field: let its __init__ fill it
             col = ColumnStats(**values)
-        cols.append(col)
-    num_rows = raw.get("num_rows")
-    if not isinstance(num_rows, int):
-        raise FormatError(f"{where}: table.num_rows must be an integer")
-    return _new(TableInfo, num_rows=num_rows, columns=tuple(cols))
+        out.append(col)
+    return tuple(out)
+
+
+class _LazyTable(TableInfo):
+    """A TableInfo whose column statistics (already checked) become ColumnStats objects on
+    first use: an index of many runs holds hundreds of thousands of them, most never read.
+    After first use it is a plain TableInfo."""
+
+    def __getattr__(self, name: str) -> Any:  # only for attributes not set yet
+        if name == "columns":
+            d = self.__dict__
+            raw = d.pop("_raw_columns", None)
+            if raw is None:
+                return object.__getattribute__(self, name)
+            d["columns"] = _columns(raw)
+            object.__setattr__(self, "__class__", TableInfo)
+            return d["columns"]
+        raise AttributeError(name)
+
+    def _plain(self) -> TableInfo:
+        self.columns  # noqa: B018 - materializes; self is a TableInfo from here on
+        return self
+
+    def __eq__(self, other: Any) -> bool:
+        return self._plain() == (other._plain() if isinstance(other, _LazyTable) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._plain())
+
+    def __repr__(self) -> str:
+        return repr(self._plain())
 
 
 def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> AssetVersion:

@@ -125,9 +125,17 @@ class LazyIndex(Index):
         self._sort()
         self.__class__ = Index
 
-    @property
-    def materialized(self) -> bool:
-        return "_loader" not in self.__dict__
+    def __eq__(self, other: object) -> bool:
+        if "_loader" in self.__dict__:
+            self._materialize()
+        if isinstance(other, LazyIndex) and "_loader" in other.__dict__:
+            other._materialize()
+        return self == other  # both plain Index objects now
+
+    def __repr__(self) -> str:
+        if "_loader" in self.__dict__:
+            self._materialize()
+        return repr(self)
 
 
 # ---------------------------------------------------------------------- reading

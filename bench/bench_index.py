@@ -45,7 +45,7 @@ from explorer.store.index import cat_many, list_run_ids
 from explorer.store.fs import open_fs
 from explorer import format as fmt
 out = {{}}
-t0 = time.perf_counter()
+t0 = time.perf_counter(); c0 = time.process_time()
 if phase == "floor":
     fs, root = open_fs(path)
     ids = list_run_ids(fs, root)
@@ -67,13 +67,14 @@ elif phase == "refresh":
     import gen_store
     n = len(store.runs)
     gen_store.generate(path, 1, int(sys.argv[3]), start=n)
-    t0 = time.perf_counter()
+    t0 = time.perf_counter(); c0 = time.process_time()
     store.refresh()
     out["runs"] = len(store.runs)
     out["read"] = len(store._indexer.last_read)
 elif phase == "baseline":
     pass
 out["seconds"] = time.perf_counter() - t0
+out["cpu"] = time.process_time() - c0
 out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
@@ -106,7 +107,7 @@ def bench_local(runs: int, assets: int, workdir: str, repeat: int) -> None:
     best: dict[str, dict] = {}
 
     def keep(name: str, r: dict) -> None:
-        if name not in best or r["seconds"] < best[name]["seconds"]:
+        if name not in best or r["cpu"] < best[name]["cpu"]:
             best[name] = r
 
     child("floor", path, cache_dir)  # warm the page cache for everyone
@@ -127,16 +128,19 @@ def bench_local(runs: int, assets: int, workdir: str, repeat: int) -> None:
     shutil.rmtree(refresh_store, ignore_errors=True)
     shutil.rmtree(rcache, ignore_errors=True)
 
-    floor = best["floor"]["seconds"]
-    cold = best["cold"]["seconds"]
-    print(f"| phase | wall time | vs floor | peak RSS (process; {base['peak_mb']:.0f} MB is Python + imports) |")
-    print("|---|---:|---:|---:|")
+    floor = best["floor"]["cpu"]
+    cold = best["cold"]["cpu"]
+    print("Best of %d, interleaved. CPU time of the phase (the machine is shared, so CPU time is the "
+          "steadier measure; local reads come from the page cache, so CPU ~ wall when idle)." % repeat)
+    print()
+    print(f"| phase | CPU time | vs floor | wall time | peak RSS ({base['peak_mb']:.0f} MB is Python + imports) |")
+    print("|---|---:|---:|---:|---:|")
     for name in ("floor", "cold", "nocache", "warm", "warm+versions", "refresh"):
         r = best[name]
-        print(f"| {name} | {r['seconds']:.3f} s | {r['seconds'] / floor:.2f}x | {r['peak_mb']:.0f} MB |")
+        print(f"| {name} | {r['cpu']:.3f} s | {r['cpu'] / floor:.2f}x | {r['seconds']:.3f} s | {r['peak_mb']:.0f} MB |")
     print(f"\ncold / floor = {cold / floor:.2f} (target <= 1.5)")
-    print(f"cold / warm = {cold / best['warm']['seconds']:.1f} (target >= 20)")
-    print(f"cold / warm+versions = {cold / best['warm+versions']['seconds']:.2f}")
+    print(f"cold / warm = {cold / best['warm']['cpu']:.1f} (target >= 20)")
+    print(f"cold / warm+versions = {cold / best['warm+versions']['cpu']:.2f}")
     print(f"refresh read {best['refresh']['read']} run(s)")
 
 
@@ -233,7 +237,7 @@ def main() -> None:
     ap.add_argument("--assets", type=int, default=20)
     ap.add_argument("--s3-runs", type=int, default=1_200)
     ap.add_argument("--s3-assets", type=int, default=5)
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workdir", help="keep generated stores here (reused between runs)")
     ap.add_argument("--skip-local", action="store_true")
     ap.add_argument("--skip-s3", action="store_true")

@@ -252,3 +252,15 @@ def test_a_cache_replaced_by_another_process_before_versions_are_needed(pipeline
     f.unlink()
     f.write_bytes(data.replace(b'"raw/regions"', b'"raw/REGIONS"'))  # a different file now
     assert snapshot(warm) == truth(pipeline)  # read again from the store, not from the new file
+
+
+def test_progress_reports_runs_read(pipeline, cache_dir, cli):
+    calls: list[tuple[int, int]] = []
+    Store.open(pipeline, progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (len(RUN_IDS), len(RUN_IDS))
+    assert all(total == len(RUN_IDS) and 0 <= done <= total for done, total in calls)
+    calls.clear()
+    Store.open(pipeline, progress=lambda done, total: calls.append((done, total)))
+    assert all(done == total == 0 for done, total in calls)  # warm: nothing to read
+    r = cli("runs", pipeline, "--no-cache")  # stderr is not a terminal here: no progress bar
+    assert r.code == 0 and r.err == ""

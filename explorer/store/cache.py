@@ -88,21 +88,6 @@ def one_line(raw: bytes) -> bytes:
     return raw.replace(b"\r", b" ").replace(b"\n", b" ")
 
 
-def entry_manifest(entry: Entry) -> bytes:
-    if entry.raw is not None:
-        return one_line(entry.raw)
-    if entry.source is not None:
-        manifests, at, size = entry.source
-        try:
-            return manifests.get(at, size).rstrip(b"\n")
-        except (CorruptCache, OSError):
-            entry.source = None
-            if entry.versions is None:
-                raise
-    assert entry.versions is not None
-    return one_line(fmt.dumps(fmt.run_doc(entry.run, entry.versions)))
-
-
 def _dumps(doc: Any) -> bytes:
     return json.dumps(doc, separators=(",", ":"), default=fmt._json_default).encode("utf-8")
 
@@ -116,32 +101,28 @@ def save(path: Path, url: str, entries: list[Entry]) -> None:
     reads the lines before the manifests only.
     """
     entries = [e for e in entries if e.cacheable and (e.raw, e.versions, e.source) != (None, None, None)]
-    plans: dict[bytes, int] = {}
-    run_lines: list[bytes] = []
-    manifests: list[bytes] = []
-    located: list[tuple[Entry, int, int]] = []
-    offset = 0
-    for e in entries:
-        try:
-            manifest = entry_manifest(e) + b"\n"
-        except (CorruptCache, OSError):
-            continue  # its cached manifest is gone and it was never parsed: read it next time
-        doc = fmt.run_doc(e.run)
-        plan = _dumps(doc.pop("planned_assets"))
-        doc["consolidated"] = True
-        run_lines.append(_dumps({
-            "run": doc, "plan": plans.setdefault(plan, len(plans)), "assets": e.run.asset_count,
-            "stamp": e.stamp, "warnings": e.warnings, "at": offset, "size": len(manifest),
-        }))
-        manifests.append(manifest)
-        located.append((e, offset, len(manifest)))
-        offset += len(manifest)
-    for e in entries:
-        if e.source is not None:
-            e.source[0].release()
-    header = _dumps({"format": CACHE_KIND, "cache_version": CACHE_VERSION, "url": url,
-                     "plans": len(plans), "runs": len(located), "bytes": offset})
+    handles: dict[int, Any] = {}  # open previous cache files, checked to be the validated ones
     try:
+        plans: dict[bytes, int] = {}
+        run_lines: list[bytes] = []
+        plan_of: list[tuple[Entry, tuple, int, int]] = []  # (entry, how to write, offset, size)
+        offset = 0
+        for e in entries:
+            how = _manifest_source(e, handles)
+            if how is None:
+                continue  # its cached manifest is gone and it was never parsed: read it next time
+            size = how[-1]
+            doc = fmt.run_doc(e.run)
+            plan = _dumps(doc.pop("planned_assets"))
+            doc["consolidated"] = True
+            run_lines.append(_dumps({
+                "run": doc, "plan": plans.setdefault(plan, len(plans)), "assets": e.run.asset_count,
+                "stamp": e.stamp, "warnings": e.warnings, "at": offset, "size": size,
+            }))
+            plan_of.append((e, how, offset, size))
+            offset += size
+        header = _dumps({"format": CACHE_KIND, "cache_version": CACHE_VERSION, "url": url,
+                         "plans": len(plans), "runs": len(plan_of), "bytes": offset})
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".jsonl")
         try:
@@ -150,7 +131,17 @@ def save(path: Path, url: str, entries: list[Entry]) -> None:
                 f.writelines(p + b"\n" for p in plans)
                 f.writelines(line + b"\n" for line in run_lines)
                 start = f.tell()
-                f.writelines(manifests)
+                for _, how, _, size in plan_of:  # one manifest in memory at a time
+                    if how[0] == "copy":
+                        _, src, pos, _ = how
+                        src.seek(pos)
+                        data = src.read(size)
+                        if len(data) != size:
+                            raise OSError("previous cache file truncated")
+                        f.write(data)
+                    else:
+                        f.write(how[1])
+                        f.write(b"\n")
                 f.flush()
                 identity = _identity(os.fstat(f.fileno()))
             os.replace(tmp, path)
@@ -162,10 +153,41 @@ def save(path: Path, url: str, entries: list[Entry]) -> None:
             raise
     except OSError:
         return
+    finally:
+        for h in handles.values():
+            if h is not None:
+                h.close()
     section = Manifests(path, identity, start, offset)
-    for e, at, size in located:  # the manifests now live in the new file
+    for e, _, at, size in plan_of:  # the manifests now live in the new file
+        if e.source is not None:
+            e.source[0].release()
         e.source = (section, at, size)
         e.raw = None
+
+
+def _manifest_source(e: Entry, handles: dict[int, Any]) -> tuple | None:
+    """How to write an entry's manifest line: ("bytes", one-line manifest, size) or
+    ("copy", open previous cache file, position, size)."""
+    if e.raw is not None:
+        return ("bytes", one_line(e.raw), len(e.raw) + 1)
+    if e.source is not None:
+        manifests, at, size = e.source
+        key = id(manifests)
+        if key not in handles:
+            try:
+                h = manifests.path.open("rb")
+                if _identity(os.fstat(h.fileno())) != manifests.identity:
+                    h.close()
+                    h = None
+            except OSError:
+                h = None
+            handles[key] = h
+        if handles[key] is not None:
+            return ("copy", handles[key], manifests.start + at, size)
+    if e.versions is not None:
+        data = one_line(fmt.dumps(fmt.run_doc(e.run, e.versions)))
+        return ("bytes", data, len(data) + 1)
+    return None
 
 
 def discard(path: Path) -> None:
@@ -190,7 +212,7 @@ class Manifests:
     replaced it, reading fails and the caller falls back to the store."""
 
     def __init__(self, path: Path, identity: tuple[int, int, int], start: int, size: int) -> None:
-        self.path, self.identity, self._start, self._size = path, identity, start, size
+        self.path, self.identity, self.start, self._size = path, identity, start, size
         self._data: bytes | None = None
 
     def get(self, at: int, size: int) -> bytes:
@@ -198,7 +220,7 @@ class Manifests:
             with self.path.open("rb") as f:
                 if _identity(os.fstat(f.fileno())) != self.identity:
                     raise CorruptCache(f"{self.path} was replaced")
-                f.seek(self._start)
+                f.seek(self.start)
                 data = f.read(self._size)
             if len(data) != self._size:
                 raise CorruptCache(f"{self.path}: manifests truncated")

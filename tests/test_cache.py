@@ -264,3 +264,26 @@ def test_progress_reports_runs_read(pipeline, cache_dir, cli):
     assert all(done == total == 0 for done, total in calls)  # warm: nothing to read
     r = cli("runs", pipeline, "--no-cache")  # stderr is not a terminal here: no progress bar
     assert r.code == 0 and r.err == ""
+
+
+def test_versions_asked_from_two_threads_at_once(pipeline, cache_dir):
+    import threading
+
+    Store.open(pipeline)
+    warm = Store.open(pipeline)
+    results, errors = [], []
+
+    def ask():
+        try:
+            results.append(sorted(warm.index.versions))
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert results == [sorted(Store.open(pipeline, cache=False).index.versions)] * 4
+    assert sorted(p.name for p in cache_dir.iterdir() if p.name.startswith(".")) == []  # no spool left

@@ -139,6 +139,9 @@ def save(path: Path, url: str, entries: list[Entry]) -> None:
                         if len(data) != size:
                             raise OSError("previous cache file truncated")
                         f.write(data)
+                    elif how[0] == "raw":
+                        f.write(one_line(how[1]))
+                        f.write(b"\n")
                     else:
                         f.write(how[1])
                         f.write(b"\n")
@@ -166,10 +169,10 @@ def save(path: Path, url: str, entries: list[Entry]) -> None:
 
 
 def _manifest_source(e: Entry, handles: dict[int, Any]) -> tuple | None:
-    """How to write an entry's manifest line: ("bytes", one-line manifest, size) or
-    ("copy", open previous cache file, position, size)."""
+    """How to write an entry's manifest line: ("raw", manifest as read, size), ("bytes",
+    one-line manifest, size) or ("copy", open previous cache file, position, size)."""
     if e.raw is not None:
-        return ("bytes", one_line(e.raw), len(e.raw) + 1)
+        return ("raw", e.raw, len(e.raw) + 1)  # made one line when written: one copy at a time
     if e.source is not None:
         manifests, at, size = e.source
         key = id(manifests)
@@ -229,6 +232,63 @@ class Manifests:
 
     def release(self) -> None:
         self._data = None
+
+
+class Spool:
+    """Manifests read from the store, kept in a temporary file beside the cache (not in
+    memory) until the cache is saved; the save copies them from here."""
+
+    def __init__(self, cache_file: Path) -> None:
+        self.path: Path | None = None
+        self._f = None
+        self._at: dict[str, tuple[int, int]] = {}
+        self._size = 0
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".tmp-spool-", suffix=".jsonl")
+            self.path, self._f = Path(tmp), os.fdopen(fd, "wb")
+        except OSError:
+            pass  # no cache this time
+
+    def add(self, run_id: str, raw: bytes) -> None:
+        if self._f is None:
+            return
+        try:
+            self._f.write(one_line(raw))
+            self._f.write(b"\n")
+        except OSError:
+            self._f.close()
+            self._f = None
+            return
+        self._at[run_id] = (self._size, len(raw) + 1)
+        self._size += len(raw) + 1
+
+    def finish(self) -> dict[str, tuple]:
+        """run id -> (Manifests, offset, size) in the spool file."""
+        if self._f is None:
+            return {}
+        try:
+            self._f.flush()
+            identity = _identity(os.fstat(self._f.fileno()))
+            self._f.close()
+        except OSError:
+            return {}
+        section = Manifests(self.path, identity, 0, self._size)
+        return {r: (section, at, size) for r, (at, size) in self._at.items()}
+
+    def remove(self, entries) -> None:
+        """Forget the spool (entries still pointing here, because the save failed, lose
+        their source: their versions are parsed) and delete the file."""
+        if self._f is not None and not self._f.closed:
+            self._f.close()
+        for e in entries:
+            if e.source is not None and e.source[0].path == self.path:
+                e.source = None
+        if self.path is not None:
+            try:
+                self.path.unlink()
+            except OSError:
+                pass
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int]:
@@ -328,7 +388,7 @@ def clear() -> int:
     n = 0
     if d.is_dir():
         for p in d.iterdir():
-            if p.is_file() and (p.suffix == ".jsonl" or p.name.startswith(".tmp-")):
+            if p.is_file() and (p.suffix == ".jsonl" or p.name.startswith(".tmp-")):  # (and spools)
                 try:
                     p.unlink()
                     n += 1
@@ -343,6 +403,8 @@ def info() -> dict[str, Any]:
     stores = []
     if d.is_dir():
         for p in sorted(d.glob("*.jsonl")):
+            if p.name.startswith("."):
+                continue  # a save or spool in progress
             try:
                 with p.open("rb") as f:
                     header = json.loads(f.readline())

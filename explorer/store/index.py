@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
@@ -106,6 +107,7 @@ class LazyIndex(Index):
         self.runs = runs
         self.warnings = warnings
         self._loader = loader
+        self._lock = threading.Lock()  # a TUI worker and the UI may both ask first
 
     def __getattr__(self, name: str) -> Any:  # only called for attributes not yet set
         if name in ("versions", "_by_asset"):
@@ -114,16 +116,18 @@ class LazyIndex(Index):
         raise AttributeError(name)
 
     def _materialize(self) -> None:
-        loader = self.__dict__.pop("_loader", None)
-        if loader is None:  # pragma: no cover - materialized concurrently
-            return
-        versions, corrected = loader()  # corrected: runs re-read because their cache was bad
-        for run_id, run in corrected.items():
-            if run_id in self.runs:
-                self.runs[run_id] = run
-        self.versions = {(v.asset, v.run_id): v for v in versions}
-        self._sort()
-        self.__class__ = Index
+        with self.__dict__["_lock"]:
+            loader = self.__dict__.get("_loader")
+            if loader is None:  # materialized by another thread meanwhile
+                return
+            versions, corrected = loader()  # corrected: runs re-read because their cache was bad
+            for run_id, run in corrected.items():
+                if run_id in self.runs:
+                    self.runs[run_id] = run
+            self.versions = {(v.asset, v.run_id): v for v in versions}
+            self._sort()
+            del self.__dict__["_loader"]
+            self.__class__ = Index
 
     def __eq__(self, other: object) -> bool:
         if "_loader" in self.__dict__:
@@ -252,11 +256,11 @@ def read_runs(
     run_ids: list[str],
     progress: Progress | None = None,
     batch: int = 256,
-    keep_raw: dict[str, bytes] | None = None,
+    keep_raw: Callable[[str, bytes], None] | None = None,
 ) -> tuple[list[RunRecord], list[str], list[str]]:
     """Read the given runs. Returns (records, warnings, ids of folders without a manifest).
 
-    ``keep_raw``, when given, receives the manifest bytes of every consolidated run read.
+    ``keep_raw(run_id, manifest bytes)``, when given, is called for every consolidated run read.
     """
     records: list[RunRecord] = []
     warnings: list[str] = []
@@ -287,7 +291,7 @@ def read_runs(
             if complete:
                 records.append(rec)
                 if keep_raw is not None:
-                    keep_raw[run_id] = raw
+                    keep_raw(run_id, raw)
             else:
                 pending.append(rec)
         done += len(chunk)
@@ -409,32 +413,36 @@ class Indexer:
             if e is None or not e.cacheable or (self.local and e.stamp != self._stamp(r)):
                 to_read.append(r)
         stamps = {r: self._stamp(r) for r in to_read} if self.local else {}
-        raws: dict[str, bytes] = {}
-        records, warnings, no_manifest = read_runs(
-            self.fs, self.root, to_read, progress, keep_raw=raws if self.cache_file is not None else None
-        )
-        for r in to_read:
-            if self.entries.pop(r, None) is not None:
-                dirty = True
-        for rec in records:
-            run_id = rec.run.run_id
-            entry = cache.Entry(
-                run=replace(rec.run, asset_count=len(rec.versions)),
-                versions=rec.versions,
-                raw=raws.get(run_id),
-                stamp=stamps.get(run_id),
-                warnings=rec.warnings,
+        # manifests read now go to a spool file next to the cache (not memory) until saved
+        spool = cache.Spool(self.cache_file) if self.cache_file is not None and to_read else None
+        try:
+            records, warnings, no_manifest = read_runs(
+                self.fs, self.root, to_read, progress, keep_raw=spool.add if spool is not None else None
             )
-            self.entries[run_id] = entry
-            dirty = dirty or entry.cacheable
-        self.last_read = to_read
-        _check_found(self.fs, self.root, bool(self.entries), no_manifest, warnings)
-        for run_id in no_manifest:
-            warnings.append(f"{run_id}/: folder without a run manifest, skipped")
-        if dirty and self.cache_file is not None:
-            cache.save(self.cache_file, self.url, [self.entries[r] for r in sorted(self.entries)])
-        for e in self.entries.values():
-            e.raw = None  # saved (or never cacheable): the parsed versions are what the index uses
+            located = spool.finish() if spool is not None else {}
+            for r in to_read:
+                if self.entries.pop(r, None) is not None:
+                    dirty = True
+            for rec in records:
+                run_id = rec.run.run_id
+                entry = cache.Entry(
+                    run=replace(rec.run, asset_count=len(rec.versions)),
+                    versions=rec.versions,
+                    source=located.get(run_id),
+                    stamp=stamps.get(run_id),
+                    warnings=rec.warnings,
+                )
+                self.entries[run_id] = entry
+                dirty = dirty or entry.cacheable
+            self.last_read = to_read
+            _check_found(self.fs, self.root, bool(self.entries), no_manifest, warnings)
+            for run_id in no_manifest:
+                warnings.append(f"{run_id}/: folder without a run manifest, skipped")
+            if dirty and self.cache_file is not None:
+                cache.save(self.cache_file, self.url, [self.entries[r] for r in sorted(self.entries)])
+        finally:
+            if spool is not None:
+                spool.remove(self.entries.values())
         return self._index(warnings)
 
     def _index(self, warnings: list[str]) -> Index:

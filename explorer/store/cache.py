@@ -216,22 +216,28 @@ class Manifests:
 
     def __init__(self, path: Path, identity: tuple[int, int, int], start: int, size: int) -> None:
         self.path, self.identity, self.start, self._size = path, identity, start, size
-        self._data: bytes | None = None
+        self._f = None
 
     def get(self, at: int, size: int) -> bytes:
-        if self._data is None:
-            with self.path.open("rb") as f:
-                if _identity(os.fstat(f.fileno())) != self.identity:
-                    raise CorruptCache(f"{self.path} was replaced")
-                f.seek(self.start)
-                data = f.read(self._size)
-            if len(data) != self._size:
-                raise CorruptCache(f"{self.path}: manifests truncated")
-            self._data = data
-        return self._data[at : at + size]
+        """One manifest (read from the open file: never the whole section in memory)."""
+        if self._f is None:
+            f = self.path.open("rb")
+            if _identity(os.fstat(f.fileno())) != self.identity:
+                f.close()
+                raise CorruptCache(f"{self.path} was replaced")
+            self._f = f
+        if at + size > self._size:
+            raise CorruptCache(f"{self.path}: manifest outside the section")
+        self._f.seek(self.start + at)
+        data = self._f.read(size)
+        if len(data) != size:
+            raise CorruptCache(f"{self.path}: manifests truncated")
+        return data
 
     def release(self) -> None:
-        self._data = None
+        if self._f is not None:
+            self._f.close()
+            self._f = None
 
 
 class Spool:

@@ -373,6 +373,8 @@ def parse_entry_versions(entry: Entry) -> list[AssetVersion]:
     try:
         if entry.raw is not None:
             raw = entry.raw
+        elif entry.source is None:
+            raise CorruptCache(f"no cached manifest of {run_id}")
         else:
             manifests, at, size = entry.source
             raw = manifests.get(at, size)

@@ -232,3 +232,20 @@ def test_named_store_on_s3(cli, stores, tmp_path, monkeypatch):
     assert f"{TEST_SECRET}-cfg" not in listed.out and "AKIACFGKEY" not in listed.out
     table = cli("stores")
     assert "@prod" in table.out and f"{TEST_SECRET}-cfg" not in table.out and "AKIACFGKEY" not in table.out
+
+
+def test_an_aws_profile_is_an_option(cli, stores, tmp_path, monkeypatch):
+    url, opts, _ = stores
+    creds = tmp_path / "credentials"
+    creds.write_text("[fe-test]\naws_access_key_id = AKIAPROFILEKEY\naws_secret_access_key = profile-secret-xyz\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    o = ["-o", f"endpoint_url={opts['endpoint_url']}"]
+    r = cli("runs", url, *o, "-o", "profile=fe-test", "-f", "json")
+    assert r.code == 0, r.err
+    assert [x["run_id"] for x in r.json()] == RUN_IDS
+    r = cli("runs", url, *o, "-o", "profile=no-such-profile")
+    assert r.code == 2 and "no-such-profile" in r.err and r.err.count("\n") == 1
+    assert "internal error" not in r.err and "profile-secret-xyz" not in r.err

@@ -228,6 +228,10 @@ def list_run_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
         raise StoreNotFound(f"no frontier store at {root}: it is a file, not a folder") from None
     except PermissionError:
         raise StoreNotFound(f"no frontier store at {root}: permission denied") from None
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. botocore's NoCredentialsError, ProfileNotFound
+        raise StoreNotFound(f"cannot list store {root}: {exc}") from None
     if not entries and not fs.isdir(root):
         if fs.isfile(root):
             raise StoreNotFound(f"no frontier store at {root}: it is a file, not a folder")

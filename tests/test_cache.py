@@ -287,3 +287,31 @@ def test_versions_asked_from_two_threads_at_once(pipeline, cache_dir):
     assert not errors
     assert results == [sorted(Store.open(pipeline, cache=False).index.versions)] * 4
     assert sorted(p.name for p in cache_dir.iterdir() if p.name.startswith(".")) == []  # no spool left
+
+
+def test_a_progress_bar_on_a_terminal(pipeline, cache_dir):
+    import pty
+    import sys
+
+    root = str(Path(__file__).resolve().parents[1])
+    pid, fd = pty.fork()
+    if pid == 0:  # the CLI with stdout and stderr on a terminal
+        try:
+            os.environ["PYTHONPATH"] = root
+            os.execv(sys.executable, [sys.executable, "-m", "explorer", "runs", pipeline, "-f", "json"])
+        finally:
+            os._exit(127)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    text = out.decode(errors="replace")
+    assert os.WEXITSTATUS(status) == 0
+    assert "reading runs" in text and f"/{len(RUN_IDS)}" in text
+    assert RUN_IDS[0] in text

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import fields as _dc_fields
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, unquote
@@ -97,17 +99,36 @@ def check_relative_path(path: Any, what: str, where: str) -> str:
     return path
 
 
+# Run ids and asset keys recur in every manifest (inputs, plans): remember the valid ones
+# so that indexing thousands of runs validates each distinct string once.
+_VALID_RUN_IDS: set[str] = set()
+_VALID_KEYS: set[str] = set()
+_MEMO_LIMIT = 200_000
+
+
+def _remember(memo: set[str], value: str) -> None:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo.add(value)
+
+
 def check_run_id(run_id: Any, where: str = "run id") -> str:
+    if type(run_id) is str and run_id in _VALID_RUN_IDS:
+        return run_id
     check_relative_path(run_id, "run id", where)
     if "/" in run_id or run_id.startswith(("_", ".")):
         raise FormatError(f"{where}: invalid run id {run_id!r}")
+    _remember(_VALID_RUN_IDS, run_id)
     return run_id
 
 
 def check_asset_key(key: Any, where: str = "asset key") -> str:
+    if type(key) is str and key in _VALID_KEYS:
+        return key
     check_relative_path(key, "asset key", where)
     if key.split("/")[0].startswith("_"):
         raise FormatError(f"{where}: asset key {key!r} uses a reserved prefix")
+    _remember(_VALID_KEYS, key)
     return key
 
 
@@ -160,6 +181,7 @@ def versions_dir(run_id: str) -> str:
     return join(run_id, META_DIR, VERSIONS_DIR)
 
 
+@lru_cache(maxsize=65536)
 def encode_key(key: str) -> str:
     return quote(key, safe="")
 
@@ -169,7 +191,9 @@ def decode_key(name: str) -> str:
 
 
 def sidecar_path(run_id: str, key: str) -> str:
-    return join(versions_dir(run_id), encode_key(key) + ".json")
+    # == join(versions_dir(run_id), encode_key(key) + ".json"): a run id has no "/" and an
+    # encoded key has none either, so the parts need no stripping
+    return f"{run_id}/{META_DIR}/{VERSIONS_DIR}/{encode_key(key)}.json"
 
 
 def data_path(run_id: str, key: str, data_format: str) -> str:
@@ -260,6 +284,33 @@ def sidecar_doc(v: AssetVersion) -> dict[str, Any]:
     return doc
 
 
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+_INPUT_FIELDS = frozenset(("asset", "run_id", "content_hash"))
+
+
+def _fieldset(cls: type) -> frozenset[str]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in _dc_fields(cls))
+    return names
+
+
+def _new(cls: type, **values: Any) -> Any:
+    """Build a frozen model from values that are already validated, without the cost of its
+    generated ``__init__`` (indexing builds hundreds of thousands of them). Falls back to
+    ``__init__`` unless every field is given, so new fields with defaults stay correct."""
+    if len(values) != len(_fieldset(cls)):  # (the callers name fields literally)
+        return cls(**values)
+    obj = object.__new__(cls)
+    d = obj.__dict__
+    for k, v in values.items():  # one by one: keeps the compact key-sharing instance dict
+        d[k] = v
+    return obj
+
+
+_PLANNED_MEMO: dict[tuple, PlannedAsset] = {}
+
+
 def _str_or_none(value: Any, where: str, name: str) -> str | None:
     if value is None:
         return None
@@ -285,13 +336,22 @@ def _planned(raw: Any, where: str) -> tuple[PlannedAsset, ...]:
             if not isinstance(inputs, list):
                 raise FormatError(f"{where}: planned inputs must be a list")
             inputs = tuple(check_asset_key(i, where) for i in inputs)
-        out.append(
-            PlannedAsset(
+        cv = item.get("code_version")
+        ident = (item.get("asset"), inputs, type(cv), cv)
+        try:
+            planned = _PLANNED_MEMO.get(ident)
+        except TypeError:  # unhashable values: invalid, reported below
+            planned = None
+        if planned is None:
+            planned = PlannedAsset(
                 check_asset_key(item.get("asset"), where),
                 inputs,
                 _str_or_none(item.get("code_version"), where, "code_version"),
             )
-        )
+            if len(_PLANNED_MEMO) >= _MEMO_LIMIT:
+                _PLANNED_MEMO.clear()
+            _PLANNED_MEMO[ident] = planned  # immutable: shared between runs that plan alike
+        out.append(planned)
     return tuple(out)
 
 
@@ -328,25 +388,60 @@ def _table(raw: Any, where: str) -> TableInfo | None:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("columns"), list):
         raise FormatError(f"{where}: invalid table section")
-    cols = []
+    columns = []
     for c in raw["columns"]:
         if not isinstance(c, dict) or not isinstance(c.get("name"), str):
             raise FormatError(f"{where}: invalid column entry")
-        cols.append(
-            ColumnStats(
-                name=c["name"],
-                type=str(c.get("type")),
-                null_count=c.get("null_count"),
-                min=c.get("min"),
-                max=c.get("max"),
-                mean=c.get("mean"),
-                distinct=c.get("distinct"),
-            )
-        )
+        get = c.get  # a tuple is a third of the memory of the parsed JSON object
+        columns.append((c["name"], str(get("type")), get("null_count"), get("min"), get("max"), get("mean"), get("distinct")))
     num_rows = raw.get("num_rows")
     if not isinstance(num_rows, int):
         raise FormatError(f"{where}: table.num_rows must be an integer")
-    return TableInfo(num_rows=num_rows, columns=tuple(cols))
+    if len(_fieldset(TableInfo)) != 2:  # pragma: no cover - the model changed: build it eagerly
+        return TableInfo(num_rows=num_rows, columns=_columns(columns))
+    table = object.__new__(_LazyTable)
+    table.__dict__.update(num_rows=num_rows, _raw_columns=columns)
+    return table
+
+
+_COLUMN_ORDER = ("name", "type", "null_count", "min", "max", "mean", "distinct")
+
+
+def _columns(raw: list[tuple]) -> tuple[ColumnStats, ...]:
+    """ColumnStats from (name, type, null_count, min, max, mean, distinct) tuples."""
+    if tuple(f.name for f in _dc_fields(ColumnStats))[:7] == _COLUMN_ORDER:
+        return tuple(ColumnStats(*c) for c in raw)
+    return tuple(ColumnStats(**dict(zip(_COLUMN_ORDER, c))) for c in raw)  # pragma: no cover
+
+
+class _LazyTable(TableInfo):
+    """A TableInfo whose column statistics (already checked) become ColumnStats objects on
+    first use: an index of many runs holds hundreds of thousands of them, most never read.
+    After first use it is a plain TableInfo."""
+
+    def __getattr__(self, name: str) -> Any:  # only for attributes not set yet
+        if name == "columns":
+            d = self.__dict__
+            raw = d.pop("_raw_columns", None)
+            if raw is None:
+                return object.__getattribute__(self, name)
+            d["columns"] = _columns(raw)
+            object.__setattr__(self, "__class__", TableInfo)
+            return d["columns"]
+        raise AttributeError(name)
+
+    def _plain(self) -> TableInfo:
+        self.columns  # noqa: B018 - materializes; self is a TableInfo from here on
+        return self
+
+    def __eq__(self, other: Any) -> bool:
+        return self._plain() == (other._plain() if isinstance(other, _LazyTable) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._plain())
+
+    def __repr__(self) -> str:
+        return repr(self._plain())
 
 
 def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> AssetVersion:
@@ -372,23 +467,30 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
     if not isinstance(inputs_raw, list):
         raise FormatError(f"{where}: inputs must be a list")
     inputs = []
+    fast = _INPUT_FIELDS == _fieldset(InputRef)
     for i in inputs_raw:
         if not isinstance(i, dict):
             raise FormatError(f"{where}: invalid input {i!r}")
-        inputs.append(
-            InputRef(
-                check_asset_key(i.get("asset"), where),
-                check_run_id(i.get("run_id"), where),
-                _str_or_none(i.get("content_hash"), where, "input content_hash"),
-            )
-        )
+        values = {
+            "asset": check_asset_key(i.get("asset"), where),
+            "run_id": check_run_id(i.get("run_id"), where),
+            "content_hash": _str_or_none(i.get("content_hash"), where, "input content_hash"),
+        }
+        if fast:
+            ref = object.__new__(InputRef)
+            d = ref.__dict__
+            d["asset"], d["run_id"], d["content_hash"] = values["asset"], values["run_id"], values["content_hash"]
+        else:  # pragma: no cover - the model gained a field
+            ref = InputRef(**values)
+        inputs.append(ref)
     metadata = doc.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise FormatError(f"{where}: metadata must be an object")
     keys = doc.get("keys") or []
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+    if not isinstance(keys, list) or (keys and not all(isinstance(k, str) for k in keys)):
         raise FormatError(f"{where}: keys must be a list of column names")
-    return AssetVersion(
+    return _new(
+        AssetVersion,
         asset=key,
         run_id=run_id,
         created_at=parse_time(doc.get("created_at"), where, "created_at"),

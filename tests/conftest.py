@@ -48,6 +48,12 @@ def demo_runs() -> dict[str, str]:
     return {f"R{i + 1}": rid for i, rid in enumerate(ids)}
 
 
+@pytest.fixture(autouse=True)
+def _isolated_index_cache(tmp_path_factory, monkeypatch):
+    """Each test gets its own local index cache, never the user's."""
+    monkeypatch.setenv("FRONTIER_EXPLORE_CACHE_DIR", str(tmp_path_factory.mktemp("index-cache")))
+
+
 @pytest.fixture
 def store_path(tmp_path: Path) -> str:
     return str(tmp_path / "store")

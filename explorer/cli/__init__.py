@@ -11,9 +11,9 @@ import os
 import sys
 
 from ..errors import ExplorerError
-from . import catalogue, dagster_cli, diff, foundation, history, stale, trace, verify
+from . import catalogue, dagster_cli, diff, foundation, history, stale, stores, trace, verify
 
-COMMAND_MODULES = [foundation, stale, diff, history, catalogue, trace, verify, dagster_cli]
+COMMAND_MODULES = [foundation, stale, diff, history, catalogue, trace, verify, stores, dagster_cli]
 
 DESCRIPTION = (
     "Explore a run-prefixed object store: runs, lineage, provenance, staleness and diffs of the "
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontier-explore", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"frontier-explore {__version__}")
     parser.add_argument("--quiet", "-q", action="store_true", help="do not print store warnings")
+    parser.add_argument("--no-cache", action="store_true", help="do not use the local index cache")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(sub)
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _store_first(argv)
     parser = build_parser()
     if not argv:
         parser.print_help()
@@ -64,6 +66,18 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+
+
+def _store_first(argv: list[str]) -> list[str]:
+    """``@prod runs -f json`` is read as ``runs @prod -f json`` (the store is every store
+    command's first positional argument)."""
+    for i, a in enumerate(argv):
+        if a.startswith("-"):
+            continue
+        if a.startswith("@") and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+            return argv[:i] + [argv[i + 1], a] + argv[i + 2 :]
+        break
+    return argv
 
 
 def entry() -> None:

@@ -23,7 +23,7 @@ class UsageError(ExplorerError):
 
 
 def add_store_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("store", metavar="STORE", help="store URL or path (s3://bucket/prefix, ./store, ...)")
+    p.add_argument("store", metavar="STORE", help="store URL or path (s3://bucket/prefix, ./store, ...) or @name of a configured store")
     p.add_argument(
         "--storage-option",
         "-o",
@@ -38,6 +38,12 @@ def add_store_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="Dagster instance to read run status, times and lineage from (default: $DAGSTER_HOME)",
     )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        default=argparse.SUPPRESS,  # keeps a global --no-cache given before the command
+        help="read the whole store, neither using nor updating the local index cache",
+    )
 
 
 def add_format_arg(p: argparse.ArgumentParser, choices: Iterable[str] = ("table", "json"), default: str = "table") -> None:
@@ -45,18 +51,54 @@ def add_format_arg(p: argparse.ArgumentParser, choices: Iterable[str] = ("table"
 
 
 def open_store(args: argparse.Namespace) -> Store:
+    from ..config import resolve_store
+
     try:
         options = parse_storage_options(args.storage_option)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    url, options = resolve_store(args.store, options)
+    cache = not getattr(args, "no_cache", False)
     dagster_home = getattr(args, "dagster_home", None)
     if not dagster_home and os.path.isdir(os.environ.get("DAGSTER_HOME") or "\0"):
         dagster_home = os.environ["DAGSTER_HOME"]
-    store = Store.open(args.store, options, dagster_home=dagster_home)
+    if sys.stderr.isatty() and not getattr(args, "quiet", False):
+        with index_progress() as progress:
+            store = Store.open(url, options, progress=progress, cache=cache, dagster_home=dagster_home)
+    else:
+        store = Store.open(url, options, cache=cache, dagster_home=dagster_home)
     if not getattr(args, "quiet", False):
         for w in store.warnings:
             err_console().print(f"[yellow]warning:[/] {w}", highlight=False, markup=True, soft_wrap=True)
     return store
+
+
+class index_progress:
+    """A transient rich progress bar on stderr for ``progress(done, total)`` callbacks; it
+    appears only once there is something to read."""
+
+    def __enter__(self) -> Callable[[int, int], None]:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("reading runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=err_console(), transient=True,
+        )
+        self._task = None
+
+        def update(done: int, total: int) -> None:
+            if total <= 0:
+                return
+            if self._task is None:
+                self._progress.start()
+                self._task = self._progress.add_task("runs", total=total)
+            self._progress.update(self._task, completed=done, total=total)
+
+        return update
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._task is not None:
+            self._progress.stop()
 
 
 _stdout: Console | None = None

@@ -43,6 +43,39 @@ def parse_storage_options(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
+_SECRET_WORDS = ("secret", "token", "password", "passwd", "credential", "private", "sas", "signature")
+_SECRET_KEYS = {"key", "access_key", "account_key", "aws_access_key_id", "client_secret", "api_key"}
+
+
+def is_secret_option(name: str) -> bool:
+    """Whether a storage option holds a credential (never printed, logged or cached)."""
+    low = str(name).lower()
+    return low in _SECRET_KEYS or low.endswith("_key") or any(w in low for w in _SECRET_WORDS)
+
+
+def redact_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """Storage options safe to show: credential values replaced by ``"***"`` (nested dicts too)."""
+    out: dict[str, Any] = {}
+    for k, v in (options or {}).items():
+        if is_secret_option(k):
+            out[k] = "***"
+        elif isinstance(v, dict):
+            out[k] = redact_options(v)
+        else:
+            out[k] = v
+    return out
+
+
+def public_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """Storage options without any credential (used to key the local index cache)."""
+    out: dict[str, Any] = {}
+    for k, v in (options or {}).items():
+        if is_secret_option(k):
+            continue
+        out[k] = public_options(v) if isinstance(v, dict) else v
+    return out
+
+
 def is_local(fs: fsspec.AbstractFileSystem) -> bool:
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     return protocol in ("file", "local")
@@ -51,6 +84,9 @@ def is_local(fs: fsspec.AbstractFileSystem) -> bool:
 def open_fs(url: str, storage_options: dict[str, Any] | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
     """Return ``(filesystem, root path)`` for a store URL. Local paths are made absolute."""
     options = dict(storage_options or {})
+    if url.startswith(("s3://", "s3a://")) and "region_name" in options:
+        # botocore takes the region through the client, s3fs through client_kwargs
+        options["client_kwargs"] = {**options.get("client_kwargs", {}), "region_name": options.pop("region_name")}
     if "://" not in url:
         url = os.path.abspath(os.path.expanduser(url))
     try:

@@ -1,14 +1,21 @@
 """The index: every run and asset version of a store, read with as few requests as possible.
 
-Reading a store costs one listing of the root, one batched read of the run manifests
-and, only for runs without a consolidated manifest (crashed or still running), one
-listing and one batched read of their sidecars.
+Reading a store costs one listing of the root (with a delimiter: the run prefixes, not
+the objects under them), one concurrent batch of GETs of the run manifests and, only for
+runs without a consolidated manifest (crashed or still running), one listing and one
+batch of GETs of their sidecars. With the local cache (``cache.py``) a reopen reads only
+the runs that are new or were unfinished last time.
 """
 
 from __future__ import annotations
 
+import gc
+import inspect
+import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import fsspec
 
@@ -17,6 +24,20 @@ from ..errors import FormatError, StoreNotFound
 from ..models import AssetVersion, Run
 
 Progress = Callable[[int, int], None]
+
+
+@contextmanager
+def bulk_load():
+    """Pause the cyclic garbage collector while building hundreds of thousands of objects
+    that all stay alive: otherwise each collection rescans everything built so far, which
+    costs about as much as parsing (the objects made here hold no reference cycles)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass
@@ -85,7 +106,95 @@ class Index:
         return {k: vs[-1] for k, vs in self._by_asset.items() if vs}
 
 
+class LazyIndex(Index):
+    """An Index whose asset versions are parsed from the local cache on first use.
+
+    Runs (and warnings) are there at once, so listing runs after a warm reopen costs no
+    parsing of sidecars; the first query that needs versions (``versions``, ``latest``,
+    ``asset_keys``, ...) parses and validates them all, then the object is a plain Index.
+    """
+
+    def __init__(
+        self,
+        runs: dict[str, Run],
+        warnings: list[str],
+        loader: Callable[[], tuple[list[AssetVersion], dict[str, Run]]],
+    ):
+        self.runs = runs
+        self.warnings = warnings
+        self._loader = loader
+        self._lock = threading.Lock()  # a TUI worker and the UI may both ask first
+
+    def __getattr__(self, name: str) -> Any:  # only called for attributes not yet set
+        if name in ("versions", "_by_asset"):
+            self._materialize()
+            return object.__getattribute__(self, name)
+        raise AttributeError(name)
+
+    def _materialize(self) -> None:
+        with self.__dict__["_lock"]:
+            loader = self.__dict__.get("_loader")
+            if loader is None:  # materialized by another thread meanwhile
+                return
+            with bulk_load():
+                versions, corrected = loader()  # corrected: runs re-read because their cache was bad
+                for run_id, run in corrected.items():
+                    if run_id in self.runs:
+                        self.runs[run_id] = run
+                self.versions = {(v.asset, v.run_id): v for v in versions}
+                self._sort()
+            del self.__dict__["_loader"]
+            self.__class__ = Index
+
+    def __eq__(self, other: object) -> bool:
+        if "_loader" in self.__dict__:
+            self._materialize()
+        if isinstance(other, LazyIndex) and "_loader" in other.__dict__:
+            other._materialize()
+        return self == other  # both plain Index objects now
+
+    def __repr__(self) -> str:
+        if "_loader" in self.__dict__:
+            self._materialize()
+        return repr(self)
+
+
 # ---------------------------------------------------------------------- reading
+
+
+def cat_many(fs: fsspec.AbstractFileSystem, paths: list[str], batch_size: int | None = None) -> list[Any]:
+    """Read many small files: bytes or the exception, in order of ``paths``.
+
+    Async filesystems (s3fs, gcsfs, adlfs, http) get one concurrent batch of plain GETs:
+    ``_cat_file`` is called directly (no glob expansion of the paths) and, for s3fs, with
+    ``max_concurrency=1`` so that it does not send a HEAD to learn the size before the GET.
+    """
+    if not paths:
+        return []
+    if getattr(fs, "async_impl", False):
+        from fsspec.asyn import _run_coros_in_chunks, sync
+
+        kw: dict[str, Any] = {}
+        try:
+            if "max_concurrency" in inspect.signature(fs._cat_file).parameters:
+                kw["max_concurrency"] = 1
+        except (TypeError, ValueError):  # pragma: no cover
+            pass
+
+        async def _go() -> list[Any]:
+            coros = [fs._cat_file(p, **kw) for p in paths]
+            return await _run_coros_in_chunks(
+                coros, batch_size=batch_size or getattr(fs, "batch_size", None), nofiles=True, return_exceptions=True
+            )
+
+        return sync(fs.loop, _go)
+    out: list[Any] = []
+    for p in paths:
+        try:
+            out.append(fs.cat_file(p))
+        except Exception as exc:  # noqa: BLE001 - reported per file by the caller
+            out.append(exc)
+    return out
 
 
 def _parse_versions(docs: Iterable[tuple[str, object]], run_id: str, rec: RunRecord) -> None:
@@ -96,8 +205,38 @@ def _parse_versions(docs: Iterable[tuple[str, object]], run_id: str, rec: RunRec
             rec.warnings.append(str(exc))
 
 
+def parse_manifest(raw: bytes, run_id: str) -> tuple[RunRecord, bool]:
+    """Parse a run manifest: (record, complete). ``complete`` is False when the run is not
+    consolidated, so its versions must come from its sidecars. Raises FormatError."""
+    rel = fmt.run_manifest_path(run_id)
+    doc = fmt.loads(raw, rel)
+    run = fmt.parse_run(doc, rel, run_id)
+    rec = RunRecord(run)
+    if run.consolidated and isinstance(doc.get("versions"), list):
+        _parse_versions(((f"{rel} (versions[{i}])", d) for i, d in enumerate(doc["versions"])), run_id, rec)
+        return rec, True
+    return rec, False
+
+
 def list_run_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
-    """One listing of the store root: the folders that may be runs."""
+    """One listing of the store root (a delimiter listing on object stores): the folders
+    that may be runs. The filesystem's listing cache is bypassed, so new runs are seen."""
+    from .fs import is_local
+
+    if is_local(fs):
+        try:  # a directory scan: no stat per entry
+            with os.scandir(root) as it:
+                return sorted(e.name for e in it if e.is_dir() and not e.name.startswith(("_", ".")))
+        except FileNotFoundError:
+            raise StoreNotFound(f"no frontier store at {root}: it does not exist") from None
+        except NotADirectoryError:
+            raise StoreNotFound(f"no frontier store at {root}: it is a file, not a folder") from None
+        except PermissionError:
+            raise StoreNotFound(f"no frontier store at {root}: permission denied") from None
+    try:
+        fs.invalidate_cache(root)
+    except Exception:  # noqa: BLE001 - a filesystem without a listing cache
+        pass
     try:
         entries = fs.ls(root, detail=True)
     except FileNotFoundError:
@@ -106,6 +245,10 @@ def list_run_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
         raise StoreNotFound(f"no frontier store at {root}: it is a file, not a folder") from None
     except PermissionError:
         raise StoreNotFound(f"no frontier store at {root}: permission denied") from None
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. botocore's NoCredentialsError, ProfileNotFound
+        raise StoreNotFound(f"cannot list store {root}: {exc}") from None
     if not entries and not fs.isdir(root):
         if fs.isfile(root):
             raise StoreNotFound(f"no frontier store at {root}: it is a file, not a folder")
@@ -134,19 +277,23 @@ def read_runs(
     run_ids: list[str],
     progress: Progress | None = None,
     batch: int = 256,
+    keep_raw: Callable[[str, bytes], None] | None = None,
 ) -> tuple[list[RunRecord], list[str], list[str]]:
-    """Read the given runs. Returns (records, warnings, ids of folders without a manifest)."""
+    """Read the given runs. Returns (records, warnings, ids of folders without a manifest).
+
+    ``keep_raw(run_id, manifest bytes)``, when given, is called for every consolidated run read.
+    """
     records: list[RunRecord] = []
     warnings: list[str] = []
     no_manifest: list[str] = []
     pending: list[RunRecord] = []
     done = 0
+    if progress:
+        progress(0, len(run_ids))
     for start in range(0, len(run_ids), batch):
         chunk = run_ids[start : start + batch]
-        paths = {fmt.join(root, fmt.run_manifest_path(r)): r for r in chunk}
-        got = fs.cat(list(paths), on_error="return")
-        for path, run_id in paths.items():
-            raw = got.get(path, FileNotFoundError(path))
+        got = cat_many(fs, [fmt.join(root, fmt.run_manifest_path(r)) for r in chunk], batch_size=batch)
+        for run_id, raw in zip(chunk, got):
             rel = fmt.run_manifest_path(run_id)
             if isinstance(raw, FileNotFoundError):
                 no_manifest.append(run_id)
@@ -158,49 +305,57 @@ def read_runs(
                 warnings.append(f"{rel}: cannot read ({type(raw).__name__}: {raw}); run {run_id} skipped")
                 continue
             try:
-                doc = fmt.loads(raw, rel)
-                run = fmt.parse_run(doc, rel, run_id)
+                rec, complete = parse_manifest(raw, run_id)
             except FormatError as exc:
                 warnings.append(f"{exc}; run {run_id} skipped")
                 continue
-            rec = RunRecord(run)
-            if run.consolidated and isinstance(doc.get("versions"), list):
-                _parse_versions(((f"{rel} (versions[{i}])", d) for i, d in enumerate(doc["versions"])), run_id, rec)
+            if complete:
                 records.append(rec)
+                if keep_raw is not None:
+                    keep_raw(run_id, raw)
             else:
                 pending.append(rec)
         done += len(chunk)
         if progress:
             progress(done, len(run_ids))
-    for rec in pending:
-        _read_sidecars(fs, root, rec)
-        records.append(rec)
+    _read_sidecars(fs, root, pending)
+    records.extend(pending)
     return records, warnings, no_manifest
 
 
-def _read_sidecars(fs: fsspec.AbstractFileSystem, root: str, rec: RunRecord) -> None:
-    run_id = rec.run.run_id
-    folder = fmt.join(root, fmt.versions_dir(run_id))
-    try:
-        names = [p for p in fs.ls(folder, detail=False) if p.endswith(".json")]
-    except FileNotFoundError:
-        return
-    except PermissionError:
-        rec.warnings.append(f"{fmt.versions_dir(run_id)}: permission denied")
-        return
-    got = fs.cat(sorted(names), on_error="return")
-    docs = []
-    for path in sorted(names):
+def _read_sidecars(fs: fsspec.AbstractFileSystem, root: str, recs: list[RunRecord]) -> None:
+    """Sidecars of runs without a consolidated manifest: one listing per run, then one
+    concurrent batch of GETs for all of them."""
+    wanted: list[tuple[RunRecord, str]] = []
+    for rec in recs:
+        run_id = rec.run.run_id
+        folder = fmt.join(root, fmt.versions_dir(run_id))
+        try:
+            fs.invalidate_cache(folder)
+        except Exception:  # noqa: BLE001
+            pass
+        try:
+            names = [p for p in fs.ls(folder, detail=False) if p.endswith(".json")]
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            rec.warnings.append(f"{fmt.versions_dir(run_id)}: permission denied")
+            continue
+        wanted.extend((rec, p) for p in sorted(names))
+    got = cat_many(fs, [p for _, p in wanted])
+    docs: dict[int, list[tuple[str, object]]] = {}
+    for (rec, path), raw in zip(wanted, got):
+        path = fs._strip_protocol(path) if not path.startswith(root) else path
         rel = path[len(root) + 1 :] if path.startswith(root + "/") else path
-        raw = got.get(path)
         if isinstance(raw, BaseException) or raw is None:
             rec.warnings.append(f"{rel}: cannot read sidecar ({raw})")
             continue
         try:
-            docs.append((rel, fmt.loads(raw, rel)))
+            docs.setdefault(id(rec), []).append((rel, fmt.loads(raw, rel)))
         except FormatError as exc:
             rec.warnings.append(str(exc))
-    _parse_versions(docs, run_id, rec)
+    for rec in recs:
+        _parse_versions(docs.get(id(rec), []), rec.run.run_id, rec)
 
 
 def _outside_root(fs: fsspec.AbstractFileSystem, root: str, run_ids: list[str]) -> tuple[list[str], list[str]]:
@@ -222,18 +377,164 @@ def _outside_root(fs: fsspec.AbstractFileSystem, root: str, run_ids: list[str]) 
     return keep, escaping
 
 
-def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | None = None) -> Index:
-    """Read a whole store into an Index. Broken runs become warnings, never errors."""
-    run_ids, escaping = _outside_root(fs, root, list_run_ids(fs, root))
-    records, warnings, no_manifest = read_runs(fs, root, run_ids, progress)
-    warnings.extend(f"{fmt.printable(r)}/: symlink pointing outside the store, not followed" for r in escaping)
-    if not records and not has_marker(fs, root):
+def _escaping_warnings(escaping: list[str]) -> list[str]:
+    return [f"{fmt.printable(r)}/: symlink pointing outside the store, not followed" for r in escaping]
+
+
+def _check_found(fs: fsspec.AbstractFileSystem, root: str, found_any: bool, no_manifest: list[str], warnings: list[str]) -> None:
+    if not found_any and not has_marker(fs, root):
         if no_manifest:
             raise StoreNotFound(
                 f"no frontier store at {root}: no run manifests ({fmt.META_DIR}/{fmt.RUN_MANIFEST}) found"
             )
         if not warnings:
             raise StoreNotFound(f"no frontier store at {root}: the folder holds no runs")
-    for run_id in no_manifest:
-        warnings.append(f"{fmt.printable(run_id)}/: folder without a run manifest, skipped")
-    return Index.from_records(records, warnings)
+
+
+def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | None = None) -> Index:
+    """Read a whole store into an Index, without the local cache. Broken runs become
+    warnings, never errors."""
+    run_ids, escaping = _outside_root(fs, root, list_run_ids(fs, root))
+    with bulk_load():
+        records, warnings, no_manifest = read_runs(fs, root, run_ids, progress)
+        warnings.extend(_escaping_warnings(escaping))
+        _check_found(fs, root, bool(records), no_manifest, warnings)
+        for run_id in no_manifest:
+            warnings.append(f"{fmt.printable(run_id)}/: folder without a run manifest, skipped")
+        return Index.from_records(records, warnings)
+
+
+# ---------------------------------------------------------------------- incremental
+
+
+class Indexer:
+    """Keeps a store's index up to date with as few requests as possible.
+
+    ``open()`` starts from the local cache (when given a cache file) and reads only runs
+    that are new, were running or unconsolidated, or (on local disk, where a stat is cheap)
+    whose manifest changed; ``refresh()`` does the same from what is in memory. Runs that
+    left the listing leave the index. Finished runs on object stores are trusted from the
+    cache: they are immutable by contract, and checking them would cost a request each.
+    """
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str, cache_file=None) -> None:
+        from .fs import is_local
+
+        self.fs = fs
+        self.root = root
+        self.url = url
+        self.cache_file = cache_file
+        self.local = is_local(fs)
+        self.entries: dict = {}
+        self.last_read: list[str] = []  # run ids read from the store by the last open/refresh
+
+    def _stamp(self, run_id: str) -> list[int] | None:
+        if not self.local:
+            return None
+        try:
+            st = os.stat(fmt.join(self.root, fmt.run_manifest_path(run_id)))
+        except OSError:
+            return None
+        return [st.st_mtime_ns, st.st_size]
+
+    def open(self, progress: Progress | None = None) -> Index:
+        from . import cache
+
+        with bulk_load():
+            cached = cache.load(self.cache_file, self.url) if self.cache_file is not None else None
+            self.entries = cached or {}
+            return self.refresh(progress, _dirty=cached is None)
+
+    def refresh(self, progress: Progress | None = None, _dirty: bool = False) -> Index:
+        with bulk_load():
+            return self._refresh(progress, _dirty)
+
+    def _refresh(self, progress: Progress | None, _dirty: bool) -> Index:
+        from . import cache
+
+        run_ids, escaping = _outside_root(self.fs, self.root, list_run_ids(self.fs, self.root))
+        listed = set(run_ids)
+        dirty = _dirty
+        for gone in [r for r in self.entries if r not in listed]:
+            del self.entries[gone]
+            dirty = True
+        to_read = []
+        for r in run_ids:
+            e = self.entries.get(r)
+            if e is None or not e.cacheable or (self.local and e.stamp != self._stamp(r)):
+                to_read.append(r)
+        stamps = {r: self._stamp(r) for r in to_read} if self.local else {}
+        # manifests read now go to a spool file next to the cache (not memory) until saved
+        spool = cache.Spool(self.cache_file) if self.cache_file is not None and to_read else None
+        try:
+            records, warnings, no_manifest = read_runs(
+                self.fs, self.root, to_read, progress, keep_raw=spool.add if spool is not None else None
+            )
+            located = spool.finish() if spool is not None else {}
+            for r in to_read:
+                if self.entries.pop(r, None) is not None:
+                    dirty = True
+            for rec in records:
+                run_id = rec.run.run_id
+                entry = cache.Entry(
+                    run=replace(rec.run, asset_count=len(rec.versions)),
+                    versions=rec.versions,
+                    source=located.get(run_id),
+                    stamp=stamps.get(run_id),
+                    warnings=rec.warnings,
+                )
+                self.entries[run_id] = entry
+                dirty = dirty or entry.cacheable
+            self.last_read = to_read
+            warnings.extend(_escaping_warnings(escaping))
+            _check_found(self.fs, self.root, bool(self.entries), no_manifest, warnings)
+            for run_id in no_manifest:
+                warnings.append(f"{fmt.printable(run_id)}/: folder without a run manifest, skipped")
+            if dirty and self.cache_file is not None:
+                cache.save(self.cache_file, self.url, [self.entries[r] for r in sorted(self.entries)])
+        finally:
+            if spool is not None:
+                spool.remove(self.entries.values())
+        return self._index(warnings)
+
+    def _index(self, warnings: list[str]) -> Index:
+        entries = [self.entries[r] for r in sorted(self.entries)]
+        for e in entries:
+            warnings.extend(e.warnings)
+        if all(e.versions is not None for e in entries):
+            return Index.from_records((RunRecord(e.run, e.versions) for e in entries), warnings)
+        runs = {e.run.run_id: e.run for e in entries}
+        runs = dict(sorted(runs.items(), key=lambda kv: (kv[1].started_at, kv[0])))
+        return LazyIndex(runs, warnings, lambda: self._load_versions(entries))
+
+    def _load_versions(self, entries: list) -> tuple[list[AssetVersion], dict[str, Run]]:
+        """Parse the cached runs' versions; a run whose cached manifest does not validate is
+        read again from the store and the cache file is discarded."""
+        from . import cache
+
+        out: list[AssetVersion] = []
+        bad: list[str] = []
+        for e in entries:
+            if e.versions is None:
+                try:
+                    e.versions = cache.parse_entry_versions(e)
+                    e.raw = None
+                except (cache.CorruptCache, OSError):
+                    bad.append(e.run.run_id)
+                    continue
+            out.extend(e.versions)
+        for e in entries:
+            if e.source is not None:
+                e.source[0].release()  # keep the location (a later save copies from it)
+        corrected: dict[str, Run] = {}
+        if bad:
+            if self.cache_file is not None:
+                cache.discard(self.cache_file)
+            records, _, _ = read_runs(self.fs, self.root, bad)
+            for rec in records:
+                run = replace(rec.run, asset_count=len(rec.versions))
+                corrected[run.run_id] = run
+                out.extend(rec.versions)
+                if run.run_id in self.entries:
+                    self.entries[run.run_id] = cache.Entry(run=run, versions=rec.versions, warnings=rec.warnings)
+        return out, corrected

@@ -15,7 +15,13 @@ from ..models import AssetVersion, Run
 from . import data
 from . import flags as flags_mod
 from .fs import display_url, open_fs
-from .index import Index, Progress, build_index
+from .index import Index, Indexer, Progress
+
+
+def _ephemeral(fs) -> bool:
+    """In-memory filesystems live and die with the process: caching them is meaningless."""
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol == "memory"
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,6 +57,7 @@ class Store:
         self._taint: tuple | None = None
         self._sql = None
         self.dagster_home = dagster_home
+        self._indexer: Indexer | None = None
 
     @classmethod
     def open(
@@ -58,17 +65,50 @@ class Store:
         url: str,
         storage_options: dict[str, Any] | None = None,
         progress: Progress | None = None,
+        cache: bool = True,
         dagster_home: str | None = None,
     ) -> "Store":
-        """Open a store. Stores written by Dagster's stock IO managers are read too; with
-        ``dagster_home`` their lineage, status and times come from that Dagster instance."""
+        """Open a store by URL (any fsspec URL or a local path).
+
+        With ``cache=True`` the index is kept in the local cache (see ``store/cache.py``):
+        a reopen reads only runs that are new or were unfinished. ``progress(done, total)``
+        is called as run manifests are read. Stores written by Dagster's stock IO managers
+        are read too (never cached); with ``dagster_home`` their lineage, status and times
+        come from that Dagster instance.
+        """
         fs, root = open_fs(url, storage_options)
-        index = _read_index(fs, root, progress, dagster_home)
-        return cls(fs, root, index, display_url(fs, root), storage_options, dagster_home)
+        shown = display_url(fs, root)
+        if dagster_home:
+            index = _read_index(fs, root, progress, dagster_home)
+            return cls(fs, root, index, shown, storage_options, dagster_home)
+        cache_file = None
+        if cache and not _ephemeral(fs):
+            from .cache import cache_path
+
+            cache_file = cache_path(shown, storage_options)
+        indexer = Indexer(fs, root, shown, cache_file)
+        try:
+            index = indexer.open(progress)
+        except StoreNotFound as exc:
+            from ..dagster.stock import open_index  # Dagster's stock layout? (needs no Dagster)
+
+            try:
+                index = open_index(fs, root, progress)
+            except StoreNotFound:
+                raise exc from None
+            return cls(fs, root, index, shown, storage_options)
+        store = cls(fs, root, index, shown, storage_options)
+        store._indexer = indexer
+        return store
 
     def refresh(self, progress: Progress | None = None) -> "Store":
-        """Re-read the store (new runs, finished runs) in place."""
-        self.index = _read_index(self.fs, self.root, progress, self.dagster_home)
+        """Bring the index up to date in place. A frontier store reads only runs that are new
+        or were unfinished (one listing plus one read per such run); a stock Dagster store is
+        read again."""
+        if self._indexer is not None:
+            self.index = self._indexer.refresh(progress)
+        else:
+            self.index = _read_index(self.fs, self.root, progress, self.dagster_home)
         self.__dict__.pop("version_graph", None)
         self._flags = None
         self._taint = None

@@ -1,0 +1,63 @@
+"""stores, cache info, cache clear: named stores and the local index cache."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import add_format_arg, console, human_size, print_json, table
+
+
+def cmd_stores(args: argparse.Namespace) -> int:
+    from ..config import load_config
+
+    cfg = load_config()
+    if args.format == "json":
+        print_json(cfg.to_dict())
+        return 0
+    if not cfg.stores:
+        console().print(f"no named stores configured (config file: {cfg.path})", markup=False)
+        return 0
+    rows = []
+    for s in cfg.stores.values():
+        d = s.to_dict()
+        opts = " ".join(f"{k}={v}" for k, v in d["storage_options"].items())
+        rows.append(("@" + s.name, s.url, opts, s.description or ""))
+    console().print(table(f"{len(rows)} stores in {cfg.path}", ["name", "url", "options", "description"], rows))
+    return 0
+
+
+def cmd_cache_info(args: argparse.Namespace) -> int:
+    from ..store import cache
+
+    info = cache.info()
+    if args.format == "json":
+        print_json(info)
+        return 0
+    c = console()
+    c.print(f"index cache: {info['dir']} ({info['files']} stores, {human_size(info['bytes'])})", markup=False)
+    if info["stores"]:
+        c.print(table(None, ["store", "runs", "size", "file"],
+                      [(s["url"], s["runs"], human_size(s["bytes"]), s["file"]) for s in info["stores"]]))
+    return 0
+
+
+def cmd_cache_clear(args: argparse.Namespace) -> int:
+    from ..store import cache
+
+    n = cache.clear()
+    console().print(f"removed {n} cached store index{'es' if n != 1 else ''} from {cache.cache_dir()}", markup=False)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("stores", help="list the named stores of the config file (use them as @name)")
+    add_format_arg(p)
+    p.set_defaults(func=cmd_stores)
+
+    p = sub.add_parser("cache", help="the local index cache: where it is, or empty it")
+    csub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    q = csub.add_parser("info", help="where the cache is and which stores it holds")
+    add_format_arg(q)
+    q.set_defaults(func=cmd_cache_info)
+    q = csub.add_parser("clear", help="delete every cached index (safe: they are rebuilt on demand)")
+    q.set_defaults(func=cmd_cache_clear)

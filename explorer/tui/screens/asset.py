@@ -82,6 +82,8 @@ class VersionsTable(DataTable):
 class AssetScreen(Screen):
     """An asset version and everything known about it."""
 
+    AUTO_FOCUS = "#schema"
+
     BINDINGS = [
         Binding("escape", "app.back", "back"),
         Binding("n", "next_stat", "next statistic", show=False),

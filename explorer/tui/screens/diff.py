@@ -105,6 +105,8 @@ def render_diff(d: dict[str, Any], summary: list[str]) -> list[Any]:
 class DiffScreen(Screen):
     """The diff of two versions of an asset, computed in a worker."""
 
+    AUTO_FOCUS = "#diff-body"
+
     BINDINGS = [Binding("escape", "app.back", "back")]
 
     def __init__(self, key: str, a: str, b: str) -> None:

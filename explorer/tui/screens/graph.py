@@ -17,6 +17,8 @@ from ..widgets.lineage_graph import LineageGraph
 class GraphScreen(Screen):
     """Every asset at its latest version."""
 
+    AUTO_FOCUS = "#graph"
+
     BINDINGS = [Binding("escape", "app.back", "back")]
 
     def __init__(self, focus: str | None = None) -> None:

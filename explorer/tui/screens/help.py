@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -48,22 +47,21 @@ class HelpScreen(ModalScreen):
     ]
 
     def compose(self) -> ComposeResult:
-        grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="bold cyan", no_wrap=True)
-        grid.add_column()
+        text = Text()
         for title, bindings in binding_sections():
-            grid.add_row(Text(title, style="bold underline"), "")
+            text.append(title + "\n", style="bold underline")
             seen = set()
             for b in bindings:
                 label = key_label(b)
                 if (label, b.description) in seen:
                     continue
                 seen.add((label, b.description))
-                grid.add_row(label, b.description)
-            grid.add_row("", "")
+                text.append(f"  {label:<16}", style="bold cyan")
+                text.append(b.description + "\n")
+            text.append("\n")
         with VerticalScroll(id="help-box"):
             yield Static(Text("keys · escape closes", style="bold"), classes="title")
-            yield Static(grid, id="help-table")
+            yield Static(text, id="help-table")
 
     def action_dismiss(self) -> None:
         self.dismiss()

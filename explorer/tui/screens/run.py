@@ -18,6 +18,8 @@ from ..widgets.lineage_graph import LineageGraph
 class RunScreen(Screen):
     """A run's versions table and lineage graph (tab switches between them)."""
 
+    AUTO_FOCUS = "#graph"
+
     BINDINGS = [
         Binding("escape", "app.back", "back"),
         Binding("enter", "open_asset", "open asset", show=False),

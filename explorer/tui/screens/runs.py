@@ -57,6 +57,8 @@ def matches(run: Run, terms: list[str]) -> bool:
 class RunsScreen(Screen):
     """Runs of the store, newest first."""
 
+    AUTO_FOCUS = "#runs"
+
     BINDINGS = [
         Binding("enter", "open_run", "open run", priority=False),
         Binding("slash", "filter", "filter", key_display="/"),

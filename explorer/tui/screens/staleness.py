@@ -15,6 +15,8 @@ from ..text import status_text
 class StalenessScreen(Screen):
     """The staleness report as a table."""
 
+    AUTO_FOCUS = "#stale"
+
     BINDINGS = [
         Binding("escape", "app.back", "back"),
         Binding("enter", "jump", "go to root cause"),

@@ -11,9 +11,9 @@ import os
 import sys
 
 from ..errors import ExplorerError
-from . import foundation
+from . import foundation, stale
 
-COMMAND_MODULES = [foundation]
+COMMAND_MODULES = [foundation, stale]
 
 DESCRIPTION = (
     "Explore a run-prefixed object store: runs, lineage, provenance, staleness and diffs of the "

@@ -87,6 +87,7 @@ STATUS_STYLE = {
     "stale": "yellow",
     "running": "cyan",
     "tainted": "magenta",
+    "superseded": "dim",
     "corrupt": "red",
 }
 

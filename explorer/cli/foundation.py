@@ -49,11 +49,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def asset_rows(store, run: str | None) -> list[dict]:
     out = []
     keys = [v.asset for v in store.run_versions(run)] if run else store.assets()
+    report = store.staleness()
     for key in keys:
         v = store.version(key, run)
+        current = report.get(key)
         out.append(
             {
                 "asset": key,
+                # staleness judges current versions; an older one (--run) is "superseded"
+                "status": current.status if current and current.run_id == v.run_id else "superseded",
                 "latest_run_id": v.run_id,
                 "versions": len(store.index.asset_versions(key)),
                 "format": v.data_format,
@@ -77,9 +81,9 @@ def cmd_assets(args: argparse.Namespace) -> int:
     console().print(
         table(
             title,
-            ["asset", "run", "versions", "format", "rows", "size", "created"],
+            ["asset", "status", "run", "versions", "format", "rows", "size", "created"],
             [
-                (r["asset"], r["latest_run_id"], r["versions"], r["format"], r["rows"] if r["rows"] is not None else "",
+                (r["asset"], styled_status(r["status"]), r["latest_run_id"], r["versions"], r["format"], r["rows"] if r["rows"] is not None else "",
                  human_size(r["size_bytes"]), short_time(r["created_at"]))
                 for r in rows
             ],

@@ -109,3 +109,11 @@ class Store:
     def impact(self, key: str, run: str | None = None) -> lineage.LineageResult:
         """Every version in any run built from this version."""
         return lineage.impact(self.index, key, run, self.version_graph)
+
+    # ------------------------------------------------------------------ staleness
+    def staleness(self, as_of=None, max_age=None):
+        """Fresh / stale / missing for the current version of every asset, with causes.
+        ``as_of``: a run id or an ISO time; ``max_age``: ``"36h"``, ``"7d"`` or a timedelta."""
+        from ..staleness import compute
+
+        return compute(self.index, as_of=as_of, max_age=max_age, store=self.url)

@@ -1,0 +1,90 @@
+"""``frontier-explore stale``: which assets are stale or missing, and why. Exit codes for CI."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..models import iso
+from ..staleness import StalenessReport
+from .common import add_format_arg, add_store_args, console, open_store, print_json, styled_status, table
+
+FAIL_ON = {"stale": ("stale", "missing"), "missing": ("missing",), "none": ()}
+
+
+def _summary(report: StalenessReport) -> str:
+    c = report.counts()
+    when = ""
+    if report.as_of_run:
+        when = f" as of run {report.as_of_run} ({iso(report.as_of)})"
+    elif report.as_of:
+        when = f" as of {iso(report.as_of)}"
+    return f"{c['fresh']} fresh, {c['stale']} stale, {c['missing']} missing in {report.store}{when}"
+
+
+def _missing_note(a) -> str:
+    return "never materialized" + (f"; planned by {', '.join(a.planned_by)}" if a.planned_by else "")
+
+
+def render_table(report: StalenessReport) -> None:
+    rows = []
+    for a in report.assets:
+        causes = "\n".join(c.describe() for c in a.causes) if a.status != "missing" else _missing_note(a)
+        roots = "\n".join(c.describe_chain() for c in a.root_causes)
+        rows.append((a.asset, styled_status(a.status), a.run_id or "", causes, roots))
+    console().print(table(_summary(report), ["asset", "status", "run", "causes", "root causes"], rows, show_lines=True))
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+def render_markdown(report: StalenessReport) -> str:
+    lines = [f"**Staleness:** {_summary(report)}", ""]
+    bad = report.with_status("stale", "missing")
+    if not bad:
+        lines.append("Every asset is fresh.")
+        return "\n".join(lines) + "\n"
+    lines += ["| asset | status | run | causes |", "|---|---|---|---|"]
+    for a in bad:
+        causes = "<br>".join(_md(c.describe()) for c in a.causes) if a.status == "stale" else _md(_missing_note(a))
+        lines.append(f"| `{a.asset}` | {a.status} | {a.run_id or ''} | {causes} |")
+    stale = report.with_status("stale")
+    if stale:
+        lines += ["", "**Root causes**", ""]
+        for a in stale:
+            for c in a.root_causes:
+                chain = " <- ".join(f"`{k}`" for k in c.chain)
+                lines.append(f"- {chain} <- {_md(c.describe())}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_stale(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    report = store.staleness(as_of=args.as_of, max_age=args.max_age)
+    if args.format == "json":
+        print_json(report.to_dict())
+    elif args.format == "markdown":
+        print(render_markdown(report), end="")
+    else:
+        render_table(report)
+    failing = FAIL_ON[args.fail_on]
+    return 1 if any(a.status in failing for a in report.assets) else 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "stale",
+        help="fresh / stale / missing for every asset, with causes (exit 1 when something is stale)",
+        description=(
+            "Status of the current version of every asset: fresh, stale (with causes and root causes) "
+            "or missing. Exit code 0 when nothing matches --fail-on, 1 when something does, 2 on error."
+        ),
+    )
+    add_store_args(p)
+    add_format_arg(p, ("table", "json", "markdown"))
+    p.add_argument("--as-of", metavar="RUN_ID|ISO_TIME",
+                   help="judge the store as it was: as a run left it (its finish), or at an ISO time")
+    p.add_argument("--max-age", metavar="DURATION", help="versions older than this are stale (e.g. 36h, 7d, 1d12h)")
+    p.add_argument("--fail-on", choices=list(FAIL_ON), default="stale",
+                   help="exit 1 when an asset is stale or missing (stale, the default), only missing, or never (none)")
+    p.set_defaults(func=cmd_stale)

@@ -11,9 +11,9 @@ import os
 import sys
 
 from ..errors import ExplorerError
-from . import foundation, stale
+from . import diff, foundation, history, stale
 
-COMMAND_MODULES = [foundation, stale]
+COMMAND_MODULES = [foundation, stale, diff, history]
 
 DESCRIPTION = (
     "Explore a run-prefixed object store: runs, lineage, provenance, staleness and diffs of the "

@@ -117,3 +117,22 @@ class Store:
         from ..staleness import compute
 
         return compute(self.index, as_of=as_of, max_age=max_age, store=self.url)
+
+    # ------------------------------------------------------------------ diff and history
+    def diff(self, key: str, a: str = "previous", b: str = "latest", **kw: Any):
+        """Compare two versions of ``key`` (run ids, ``latest`` or ``previous``): see ``explorer.diff``."""
+        from ..diff import diff_versions
+
+        return diff_versions(self, key, a, b, **kw)
+
+    def history(self, key: str, stats: list[str] | None = None):
+        """One row per version of ``key``, oldest first, with statistics from the sidecars."""
+        from ..history import history
+
+        return history(self, key, stats)
+
+    def iter_versions(self, key: str, allow_pickle: bool = False):
+        """Yield ``(version, data)`` for every version of ``key``, oldest first."""
+        from ..history import iter_versions
+
+        return iter_versions(self, key, allow_pickle)

@@ -1,0 +1,90 @@
+"""``history``: one asset across runs, with statistics from the sidecars (and a terminal plot)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any
+
+import pandas as pd
+
+from ..history import history
+from ..models import iso
+from .common import add_format_arg, add_store_args, console, open_store, print_json, short_time, table
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return iso(value.to_pydatetime())
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{c: _cell(v) for c, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+def plot(df: pd.DataFrame, title: str, width: int | None = None, height: int | None = None) -> str:
+    """The numeric statistics over the versions, drawn with plotext 5.x (one panel per statistic)."""
+    import plotext as plt
+
+    stats = [c for c in df.columns[4:] if pd.to_numeric(df[c], errors="coerce").notna().any()]
+    if not stats:
+        return "(no numeric statistic to plot)\n"
+    x = list(range(1, len(df) + 1))
+    labels = [str(t)[:10] for t in df["started_at"]]
+    plt.clear_figure()
+    plt.subplots(len(stats), 1)
+    for i, stat in enumerate(stats, start=1):
+        plt.subplot(i, 1)
+        ys = pd.to_numeric(df[stat], errors="coerce").astype(float).tolist()
+        xs = [xv for xv, yv in zip(x, ys) if not math.isnan(yv)]
+        ys = [yv for yv in ys if not math.isnan(yv)]
+        plt.plot(xs, ys, marker="dot")
+        plt.scatter(xs, ys, marker="o")
+        plt.title(f"{title}: {stat}")
+        plt.xticks(x, labels)
+    plt.theme("clear")
+    plt.plotsize(width or 100, height or max(12, 12 * len(stats)))
+    return plt.build() + "\n"
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    df = history(store, args.asset, args.stat or None)
+    if args.format == "json":
+        print_json(records(df))
+    elif args.format == "csv":
+        out = df.copy()
+        out["started_at"] = [iso(t.to_pydatetime()) for t in out["started_at"]]
+        sys.stdout.write(out.to_csv(index=False))
+    else:
+        rows = []
+        for r in records(df):
+            rows.append([r["run_id"], short_time(r["started_at"]), r["status"], r["hash"]] + [r[c] for c in df.columns[4:]])
+        console().print(table(f"{args.asset}: {len(df)} versions", ["run", "started", "status", "hash"] + list(df.columns[4:]), rows))
+    if args.plot:
+        sys.stdout.write(plot(df, args.asset))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "history",
+        help="one asset across runs: statistics from the sidecars, optionally plotted",
+        description=(
+            "One row per version of ASSET, oldest first, served from the sidecars without reading data. "
+            "Statistics: num_rows, size_bytes, COLUMN.mean|min|max|null_count|distinct, metadata.KEY."
+        ),
+    )
+    add_store_args(p)
+    p.add_argument("asset", metavar="ASSET")
+    p.add_argument("--stat", "-s", action="append", default=[], metavar="STAT",
+                   help="a statistic to show (repeatable); default num_rows and size_bytes")
+    p.add_argument("--plot", action="store_true", help="draw the numeric statistics over the versions in the terminal")
+    add_format_arg(p, ("table", "json", "csv"))
+    p.set_defaults(func=cmd_history)

@@ -1,0 +1,90 @@
+"""An asset across runs: one row per version with statistics from the sidecars (no data reads),
+and an iterator over every version's data for longitudinal analysis."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pandas as pd
+
+from .errors import ExplorerError, UnsafeLoad
+from .models import AssetVersion
+from .store.data import PICKLE_REFUSAL
+
+COLUMN_STATS = ("mean", "min", "max", "null_count", "distinct")
+BASE_COLUMNS = ["run_id", "started_at", "status", "hash"]
+STAT_HELP = "num_rows, size_bytes, COLUMN.mean|min|max|null_count|distinct, metadata.KEY"
+
+
+def _metadata_value(meta: dict[str, Any], path: str) -> Any:
+    if path in meta:
+        return meta[path]
+    value: Any = meta
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _stat_getter(stat: str, versions: list[AssetVersion], key: str):
+    if stat == "num_rows":
+        if not any(v.table for v in versions):
+            raise ExplorerError(f"{key} is not a table: num_rows is unknown (statistics: {STAT_HELP})")
+        return lambda v: v.table.num_rows if v.table else None
+    if stat == "size_bytes":
+        return lambda v: v.size_bytes
+    if stat == "code_version":
+        return lambda v: v.code_version
+    if stat.startswith("metadata.") and len(stat) > len("metadata."):
+        path = stat[len("metadata.") :]
+        return lambda v: _metadata_value(v.metadata, path)
+    col, _, name = stat.rpartition(".")
+    if col and name in COLUMN_STATS:
+        if not any(v.table and v.table.column(col) for v in versions):
+            raise ExplorerError(f"no version of {key} has a column {col!r}")
+        return lambda v: getattr(v.table.column(col), name) if v.table and v.table.column(col) else None
+    raise ExplorerError(f"unknown statistic {stat!r}; use {STAT_HELP}")
+
+
+def default_stats(versions: list[AssetVersion]) -> list[str]:
+    return (["num_rows"] if any(v.table for v in versions) else []) + ["size_bytes"]
+
+
+def history(store, key: str, stats: list[str] | None = None) -> pd.DataFrame:
+    """One row per version of ``key``, oldest first: run_id, started_at, status, hash (short) and
+    the requested statistics (default: num_rows for tables, size_bytes). Served from sidecars."""
+    versions = store.asset_versions(key)
+    stats = list(dict.fromkeys(stats)) if stats else default_stats(versions)
+    getters = {s: _stat_getter(s, versions, key) for s in stats}
+    rows = []
+    for v in versions:
+        run = store.index.runs.get(v.run_id)
+        row: dict[str, Any] = {
+            "run_id": v.run_id,
+            "started_at": run.started_at if run else v.created_at,
+            "status": run.status if run else None,
+            "hash": v.short_hash,
+        }
+        for s, get in getters.items():
+            row[s] = get(v)
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=BASE_COLUMNS + stats)
+    df["started_at"] = pd.to_datetime(df["started_at"], utc=True)
+    return df
+
+
+def iter_versions(store, key: str, allow_pickle: bool = False) -> Iterator[tuple[AssetVersion, Any]]:
+    """``(version, data)`` for every version of ``key``, oldest first; data as ``store.load`` gives it.
+    Pickles are refused (before anything is read) unless ``allow_pickle=True``."""
+    versions = store.asset_versions(key)
+    if not allow_pickle:
+        for v in versions:
+            if v.data_format == "pickle":
+                raise UnsafeLoad(PICKLE_REFUSAL.format(what=f"{key} in run {v.run_id}"))
+
+    def generate() -> Iterator[tuple[AssetVersion, Any]]:
+        for v in versions:
+            yield v, store.load(key, v.run_id, allow_pickle=allow_pickle)
+
+    return generate()

@@ -413,3 +413,82 @@ async def test_a_missing_store_is_reported_and_the_app_keeps_running(tmp_path):
         await pilot.press("L", "s", "question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+
+
+# ---------------------------------------------------------------------- diff and staleness
+
+
+def rendered(parts) -> str:
+    from rich.console import Console
+
+    console = Console(width=160, record=True, file=open("/dev/null", "w"))
+    for p in parts:
+        console.print(p)
+    return console.export_text()
+
+
+@drive
+async def test_mark_two_versions_and_diff(demo_path):
+    from explorer.tui.screens.diff import DiffScreen
+
+    runs = manifests(demo_path)
+    with_scores = sorted((r for r in runs if "scores" in sidecars(demo_path, r)), key=lambda r: runs[r]["started_at"])
+    newest, before = with_scores[-1], with_scores[-2]
+    a = pd.read_parquet(demo_path / before / "scores.parquet")
+    b = pd.read_parquet(demo_path / newest / "scores.parquet")
+    m = a.merge(b, on="application_id", suffixes=("_a", "_b"))
+    changed_decisions = int((m["decision_a"] != m["decision_b"]).sum())
+    assert changed_decisions > 0
+    app = ExplorerApp(str(demo_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.open_asset("scores")
+        await settle(app, pilot)
+        await pilot.press("3")  # versions tab, newest first
+        await pilot.pause()
+        await pilot.press("space", "down", "space", "D")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DiffScreen)
+        assert (app.screen.a, app.screen.b) == (before, newest)
+        text = rendered(app.screen.parts)
+        assert f"{before} -> {newest}" in text
+        assert "decision" in text and f"{changed_decisions}" in text
+        assert f"{len(a)} -> {len(b)}" in text
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, AssetScreen)
+        # one key: the selected version against the one before it
+        versions = app.screen.query_one("#versions-table", DataTable)
+        versions.focus()
+        versions.move_cursor(row=row_keys(versions).index(before))
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DiffScreen)
+        assert (app.screen.a, app.screen.b) == (with_scores[-3], before)
+
+
+@drive
+async def test_staleness_panel_jumps_to_the_root_cause(demo_path):
+    g = plan_graph()
+    # the story: R8 brought new source data, so everything built from raw/* before it is stale,
+    # and reports/drift (R7's failed step) was never written
+    sources = {n for n in g if g.in_degree(n) == 0}
+    expected_stale = set().union(*(nx.descendants(g, s) for s in sources))
+    app = ExplorerApp(str(demo_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        table = app.screen.query_one("#stale", DataTable)
+        statuses = dict(zip(row_keys(table), column(table, "status")))
+        assert {k for k, v in statuses.items() if "stale" in v} == expected_stale
+        assert {k for k, v in statuses.items() if "missing" in v} == {"reports/drift"}
+        table.move_cursor(row=row_keys(table).index("scores"))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, GraphScreen)
+        graph = app.screen.query_one("#graph", LineageGraph)
+        assert graph.focused_node in sources & nx.ancestors(g, "scores")
+        assert app.focused is graph
+        assert graph.shown_info["scores"].status == "stale"
+        assert graph.shown_info["reports/drift"].status == "failed"

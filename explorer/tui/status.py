@@ -15,10 +15,9 @@ from ..store import Store
 from .widgets.lineage_graph import NodeInfo
 
 
-def staleness_report(store: Store) -> Any | None:
-    """The store's staleness report (None if this build has no staleness module)."""
-    fn = getattr(store, "staleness", None)
-    return fn() if fn is not None else None
+def staleness_report(store: Store) -> Any:
+    """The store's staleness report (``explorer.staleness``)."""
+    return store.staleness()
 
 
 def _failed_attempts(store: Store) -> set[str]:

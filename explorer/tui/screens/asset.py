@@ -23,7 +23,7 @@ from ..widgets.lineage_graph import short_run
 from ..widgets.plot import PlotView
 
 TABS = ["overview", "preview", "versions", "history", "provenance", "impact"]
-META_COLUMNS = {"run_id", "started_at", "status", "hash", "content_hash", "created_at", "code_version", "asset"}
+META_COLUMNS = {"run_id", "started_at", "status", "hash"}
 
 
 def fmt_value(v: Any) -> str:
@@ -226,14 +226,18 @@ class AssetScreen(Screen):
             pass
 
     def history_frame(self) -> pd.DataFrame:
+        """Row count, size, column means and numeric metadata of every version (``store.history``)."""
         store = self.app.store
-        history = getattr(store, "history", None)
-        if history is not None:
-            return history(self.key)
-        # without the history module: row counts straight from the sidecars
-        rows = [{"run_id": v.run_id, "num_rows": v.table.num_rows if v.table else None}
-                for v in store.index.asset_versions(self.key)]
-        return pd.DataFrame(rows)
+        versions = store.index.asset_versions(self.key)
+        stats = (["num_rows"] if any(v.table for v in versions) else []) + ["size_bytes"]
+        for v in versions:
+            for c in v.table.columns if v.table else ():
+                if c.mean is not None and f"{c.name}.mean" not in stats:
+                    stats.append(f"{c.name}.mean")
+            for k, val in v.metadata.items():
+                if isinstance(val, (int, float)) and not isinstance(val, bool) and f"metadata.{k}" not in stats:
+                    stats.append(f"metadata.{k}")
+        return store.history(self.key, stats)
 
     def stats(self) -> list[str]:
         df = self.history

@@ -21,84 +21,100 @@ def _section(title: str) -> Text:
     return Text("\n" + title, style="bold underline")
 
 
+def _cell(v: Any) -> str:
+    return v if isinstance(v, str) else json.dumps(v, default=str)
+
+
+def _records(rows: list[dict], limit: int = 10) -> Table:
+    t = Table(box=None, padding=(0, 1), header_style="bold")
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    for k in keys:
+        t.add_column(str(k))
+    for r in rows[:limit]:
+        t.add_row(*(_cell(r.get(k)) for k in keys))
+    return t
+
+
 def render_diff(d: dict[str, Any], summary: list[str]) -> list[Any]:
-    """Rich renderables for a ``VersionDiff.to_dict()``."""
+    """Rich renderables for a ``VersionDiff``: its summary, then changed columns, samples and
+    the lineage explanation as tables (everything from ``to_dict()``, nothing recomputed)."""
     out: list[Any] = []
     head = Text()
     for line in summary:
-        head.append("• " + line + "\n")
+        stripped = line.strip()
+        style = "green" if stripped.startswith("+") else "red" if stripped.startswith("-") else \
+            "bold" if line.endswith(":") or line is summary[0] else ""
+        head.append(line + "\n", style=style)
     out.append(head)
     schema = d.get("schema") or {}
-    if schema:
+    if any(schema.get(k) for k in ("added", "removed", "changed")):
         out.append(_section("schema"))
-        t = Table(box=None, padding=(0, 2), show_header=True, header_style="bold")
-        t.add_column("change")
-        t.add_column("column")
-        t.add_column("type")
-        for change, style in (("added", "green"), ("removed", "red"), ("changed", "yellow"), ("type_changed", "yellow")):
-            items = schema.get(change) or []
-            if isinstance(items, dict):
-                items = [{"name": k, "type": v} for k, v in items.items()]
-            for item in items:
-                if isinstance(item, dict):
-                    name = item.get("name") or item.get("column") or ""
-                    typ = item.get("type") or " → ".join(str(item.get(k)) for k in ("from", "to") if k in item) or \
-                        " → ".join(str(item.get(k)) for k in ("a", "b") if k in item)
-                else:
-                    name, typ = str(item), ""
-                t.add_row(Text(change, style=style), name, typ)
-        if t.row_count:
-            out.append(t)
-        else:
-            out.append(Text(json.dumps(schema, default=str)))
+        t = Table(box=None, padding=(0, 2), header_style="bold")
+        for c in ("change", "column", "type"):
+            t.add_column(c)
+        for item in schema.get("added") or []:
+            t.add_row(Text("added", style="green"), item.get("column", ""), str(item.get("type", "")))
+        for item in schema.get("removed") or []:
+            t.add_row(Text("removed", style="red"), item.get("column", ""), str(item.get("type", "")))
+        for item in schema.get("changed") or []:
+            t.add_row(Text("type changed", style="yellow"), item.get("column", ""),
+                      f"{item.get('from')} → {item.get('to')}")
+        out.append(t)
     rows = d.get("rows")
-    if rows:
+    if isinstance(rows, dict) and rows:
         out.append(_section("rows"))
-        if isinstance(rows, dict):
-            out.append(Text("  ".join(f"{k}: {v}" for k, v in rows.items())))
-        else:
-            out.append(Text(str(rows)))
+        out.append(Text("   ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in rows.items())))
     cols = d.get("columns_changed")
     if cols:
-        out.append(_section("changed columns"))
-        if isinstance(cols, dict):
-            cols = [dict(v, column=k) if isinstance(v, dict) else {"column": k, "changed": v} for k, v in cols.items()]
+        out.append(_section("changed columns (rows whose value differs)"))
         t = Table(box=None, padding=(0, 2), header_style="bold")
-        keys = list(dict.fromkeys(k for c in cols if isinstance(c, dict) for k in c))
-        for k in keys:
-            t.add_column(k)
-        for c in cols:
-            if isinstance(c, dict):
-                t.add_row(*(str(c.get(k, "")) for k in keys))
-            else:
-                t.add_row(str(c))
+        t.add_column("column")
+        t.add_column("rows changed", justify="right")
+        for name, n in cols.items():
+            t.add_row(name, f"{n:,}" if isinstance(n, int) else _cell(n))
         out.append(t)
     samples = d.get("samples")
-    if samples:
+    if isinstance(samples, dict) and any(samples.values()):
+        for name in ("added", "removed"):
+            if samples.get(name):
+                out.append(_section(f"sample of {name} rows"))
+                out.append(_records(samples[name]))
+        if samples.get("changed"):
+            out.append(_section("sample of changed rows"))
+            t = Table(box=None, padding=(0, 2), header_style="bold")
+            for c in ("key", "column", "from", "to"):
+                t.add_column(c)
+            for item in samples["changed"][:10]:
+                key = ", ".join(f"{k}={_cell(v)}" for k, v in (item.get("key") or {}).items())
+                for col, ch in (item.get("changes") or {}).items():
+                    t.add_row(key, col, Text(_cell(ch.get("from")), style="red"), Text(_cell(ch.get("to")), style="green"))
+            out.append(t)
+    elif samples and not isinstance(samples, dict):
         out.append(_section("samples"))
-        if isinstance(samples, dict):
-            for name, rows_ in samples.items():
-                if not rows_:
-                    continue
-                out.append(Text(name, style="bold"))
-                if isinstance(rows_, list) and rows_ and isinstance(rows_[0], dict):
-                    t = Table(box=None, padding=(0, 1), header_style="bold")
-                    keys = list(dict.fromkeys(k for r in rows_ for k in r))
-                    for k in keys:
-                        t.add_column(str(k))
-                    for r in rows_[:10]:
-                        t.add_row(*(json.dumps(r.get(k), default=str) if not isinstance(r.get(k), str) else r.get(k)
-                                    for k in keys))
-                    out.append(t)
-                else:
-                    out.append(Text(json.dumps(rows_, default=str, indent=1)[:4000]))
-        else:
-            out.append(Text(json.dumps(samples, default=str, indent=1)[:4000]))
-    for name in ("metadata", "lineage"):
-        part = d.get(name)
-        if part:
-            out.append(_section(name))
-            out.append(Text(json.dumps(part, default=str, indent=2)[:6000]))
+        out.append(Text(json.dumps(samples, default=str, indent=1)[:4000]))
+    meta = d.get("metadata")
+    if meta:
+        out.append(_section("metadata"))
+        t = Table(box=None, padding=(0, 2), header_style="bold")
+        for c in ("field", "from", "to"):
+            t.add_column(c)
+        for k, ch in meta.items():
+            if isinstance(ch, dict) and "from" in ch:
+                t.add_row(k, _cell(ch.get("from")), _cell(ch.get("to")))
+            else:
+                t.add_row(k, _cell(ch), "")
+        out.append(t)
+    steps = d.get("lineage")
+    if steps:
+        out.append(_section("lineage: why they differ"))
+        t = Table(box=None, padding=(0, 2), header_style="bold")
+        for c in ("asset", "from run", "to run", "status", "changes"):
+            t.add_column(c)
+        for st in steps:
+            indent = "  " * int(st.get("depth") or 0)
+            t.add_row(indent + str(st.get("asset")), str(st.get("a") or "-"), str(st.get("b") or "-"),
+                      str(st.get("status") or ""), "; ".join(st.get("changes") or []))
+        out.append(t)
     return out
 
 
@@ -112,6 +128,7 @@ class DiffScreen(Screen):
     def __init__(self, key: str, a: str, b: str) -> None:
         super().__init__()
         self.key, self.a, self.b = key, a, b
+        self.parts: list[Any] = []
 
     def compose(self) -> ComposeResult:
         yield Static(Text.assemble(("diff ", "bold"), (self.key, "bold cyan"), f"  {self.a}  →  {self.b}"),
@@ -129,10 +146,7 @@ class DiffScreen(Screen):
     def compute(self) -> None:
         store = self.app.store
         try:
-            fn = getattr(store, "diff", None)
-            if fn is None:
-                raise RuntimeError("this build has no diff module")
-            d = fn(self.key, a=self.a, b=self.b)
+            d = store.diff(self.key, a=self.a, b=self.b)
             parts = render_diff(d.to_dict(), d.summary())
         except Exception as exc:  # noqa: BLE001
             self.app.call_from_thread(self._show, None, describe_error(exc))
@@ -147,4 +161,5 @@ class DiffScreen(Screen):
             body.mount(Static(Text(error, style="red")))
             self.notify(error, severity="error")
             return
+        self.parts = parts
         body.mount_all([Static(p, classes="diff-part") for p in parts])

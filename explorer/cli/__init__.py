@@ -71,7 +71,7 @@ def run_app(argv: list[str]) -> int:
         return 2
     from ..tui.app import run_app as run_tui
 
-    return run_tui(args.store or str(DEMO_STORE), options, args.watch)
+    return run_tui(args.store or str(DEMO_STORE), options, args.watch, label=args.store or "demo store")
 
 
 def main(argv: list[str] | None = None) -> int:

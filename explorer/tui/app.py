@@ -45,9 +45,11 @@ class ExplorerApp(App):
         storage_options: dict[str, Any] | None = None,
         watch: float | None = None,
         store: Store | None = None,
+        label: str | None = None,
     ) -> None:
         super().__init__()
         self.url = url
+        self.label = label or url  # the store as the user named it, shown in titles
         self.storage_options = dict(storage_options or {})
         self.watch_seconds = watch
         self.store: Store | None = store
@@ -62,7 +64,7 @@ class ExplorerApp(App):
         return RunsScreen()
 
     def on_mount(self) -> None:
-        self.sub_title = self.url
+        self.sub_title = self.label
         if self.store is None:
             self.load_store()
         else:
@@ -198,6 +200,7 @@ class ExplorerApp(App):
             self.pop_screen()
 
 
-def run_app(url: str, storage_options: dict[str, Any] | None = None, watch: float | None = None) -> int:
-    ExplorerApp(url, storage_options, watch).run()
+def run_app(url: str, storage_options: dict[str, Any] | None = None, watch: float | None = None,
+            label: str | None = None) -> int:
+    ExplorerApp(url, storage_options, watch, label=label).run()
     return 0

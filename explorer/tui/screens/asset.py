@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, T
 from ...lineage import LineageResult
 from ...models import AssetVersion, InputRef
 from ..app import describe_error
+from ..widgets.tables import Table
 from ..text import human_size, status_text, when
 from ..widgets.lineage_graph import short_run
 from ..widgets.plot import PlotView
@@ -34,7 +35,7 @@ def fmt_value(v: Any) -> str:
     return str(v)
 
 
-class VersionsTable(DataTable):
+class VersionsTable(Table):
     """Versions of one asset across runs; space marks two versions, ``D`` diffs them."""
 
     BINDINGS = [
@@ -64,8 +65,7 @@ class VersionsTable(DataTable):
                 self.marked.pop(0)
         for key in list(self.rows):
             self.update_cell(key, "mark", "●" if str(key.value) in self.marked else "")
-        if len(self.marked) == 2:
-            self.notify("two versions marked: press D to diff them", timeout=2)
+        self.screen.show_marks()
 
     def action_diff_marked(self) -> None:
         if len(self.marked) != 2:
@@ -107,11 +107,12 @@ class AssetScreen(Screen):
             with TabPane("1 overview", id="overview"):
                 with VerticalScroll():
                     yield Static(id="facts", classes="facts")
-                    yield DataTable(id="schema", cursor_type="row", zebra_stripes=True)
+                    yield Table(id="schema", cursor_type="row", zebra_stripes=True)
             with TabPane("2 preview", id="preview"):
-                yield DataTable(id="preview-table", zebra_stripes=True)
+                yield Table(id="preview-table", zebra_stripes=True)
                 yield VerticalScroll(Static(id="preview-text"), id="preview-scroll")
             with TabPane("3 versions", id="versions"):
+                yield Static(id="marks", classes="hint")
                 yield VersionsTable(id="versions-table")
             with TabPane("4 history", id="history"):
                 yield Static(id="history-help", classes="hint")
@@ -137,6 +138,7 @@ class AssetScreen(Screen):
         self.fill_facts(v)
         self.fill_schema(v)
         self.fill_versions(v)
+        self.show_marks()
         self.fill_history()
         self.fill_lineage(v)
         self.load_preview(v)
@@ -321,6 +323,13 @@ class AssetScreen(Screen):
             t.append("  missing from the store", style="red")
         return t
 
+    @on(DataTable.RowSelected, "#versions-table")
+    def _version_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        run = str(event.row_key.value)
+        if run != self.version.run_id:
+            self.app.open_asset(self.key, run)
+
     @on(Tree.NodeSelected)
     def _tree_selected(self, event: Tree.NodeSelected) -> None:
         ref = event.node.data
@@ -363,6 +372,19 @@ class AssetScreen(Screen):
             table.add_column(str(c), key=str(c))
         for row in value.itertuples(index=False):
             table.add_row(*(fmt_value(x) for x in row))
+
+    def show_marks(self) -> None:
+        marked = self.query_one("#versions-table", VersionsTable).marked
+        hint = self.query_one("#marks", Static)
+        if len(marked) == 2:
+            hint.update(Text.assemble("marked ", (marked[0], "bold"), " and ", (marked[1], "bold"),
+                                      ": press ", ("D", "bold"), " to diff them"))
+        elif marked:
+            hint.update(Text.assemble("marked ", (marked[0], "bold"), ": mark another with ", ("space", "bold")))
+        else:
+            hint.update(Text.assemble(("space", "bold"), " marks two versions, ", ("D", "bold"), " diffs them, ",
+                                      ("p", "bold"), " diffs the selected one against the previous, ",
+                                      ("enter", "bold"), " opens it"))
 
     # ------------------------------------------------------------------ actions
     def action_tab(self, tab: str) -> None:

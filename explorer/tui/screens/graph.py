@@ -41,7 +41,7 @@ class GraphScreen(Screen):
         counts: dict[str, int] = {}
         for i in info.values():
             counts[i.status] = counts.get(i.status, 0) + 1
-        title = Text.assemble(("lineage ", "bold"), (store.url, "cyan"), f" · {g.number_of_nodes()} assets · ")
+        title = Text.assemble(("lineage ", "bold"), (self.app.label, "cyan"), f" · {g.number_of_nodes()} assets · ")
         for k in sorted(counts):
             title.append_text(status_text(k, f" {counts[k]}"))
             title.append("  ")
@@ -73,6 +73,9 @@ class GraphScreen(Screen):
         v = store.index.latest(key)
         if v is not None:
             text.append(f"  latest {v.run_id} · {when(v.created_at)} · code {v.code_version or '-'}")
+        if graph.highlight_kind:
+            text.append(f"\n  {len(graph.highlight)} assets {graph.highlight_kind} of {key} highlighted "
+                        f"({graph.highlight_kind[0]} again to clear)", style="bright_cyan")
         report = self.app.report
         if report is not None:
             status = report.get(key) if hasattr(report, "get") else None

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 def binding_sections() -> list[tuple[str, list[Binding]]]:
     from ..app import ExplorerApp
+    from ..widgets.tables import Table
     from ..widgets.lineage_graph import LineageGraph
     from .asset import AssetScreen, VersionsTable
     from .diff import DiffScreen
@@ -22,7 +23,8 @@ def binding_sections() -> list[tuple[str, list[Binding]]]:
 
     return [
         ("everywhere", ExplorerApp.BINDINGS + [Binding("ctrl+p", "command_palette", "command palette: actions, runs, assets")]),
-        ("runs (home)", RunsScreen.BINDINGS + [Binding("up,down,k,j,pageup,pagedown", "", "move")]),
+        ("tables", [Binding("up,down,pageup,pagedown", "", "move")] + Table.BINDINGS),
+        ("runs (home)", RunsScreen.BINDINGS + [Binding("click header", "", "sort by that column")]),
         ("run", RunScreen.BINDINGS + [Binding("tab", "", "switch between versions table and graph")]),
         ("lineage graph", LineageGraph.BINDINGS + GraphScreen.BINDINGS),
         ("asset", AssetScreen.BINDINGS),

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from ...errors import ExplorerError
 from ..status import run_graph
+from ..widgets.tables import Table
 from ..text import human_duration, human_size, status_text, when
 from ..widgets.lineage_graph import LineageGraph
 
@@ -32,7 +33,7 @@ class RunScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="title", classes="title")
         yield Static(id="facts", classes="facts")
-        table: DataTable = DataTable(id="versions", cursor_type="row", zebra_stripes=True)
+        table: Table = Table(id="versions", cursor_type="row", zebra_stripes=True)
         for key in ("asset", "format", "rows", "size", "hash", "code", "inputs"):
             table.add_column(key, key=key)
         yield table

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.widgets.data_table import ColumnKey
 
 from ...models import Run
+from ..widgets.tables import Table
 from ..text import human_duration, status_text, when
 
 COLUMNS: list[tuple[str, str, Callable[[Run], Any]]] = [
@@ -63,7 +64,9 @@ class RunsScreen(Screen):
         Binding("enter", "open_run", "open run", priority=False),
         Binding("slash", "filter", "filter", key_display="/"),
         Binding("escape", "clear_filter", "clear filter", show=False),
-        *[Binding(str(i + 1), f"sort({i})", f"sort by {c[1]}" if i else "sort", show=(i == 0), key_display="1-8")
+        Binding("o", "next_sort", "sort"),
+        Binding("O", "reverse_sort", "reverse sort", show=False, key_display="O"),
+        *[Binding(str(i + 1), f"sort({i})", f"sort by {c[1]} (again: reverse)", show=False)
           for i, c in enumerate(COLUMNS)],
     ]
 
@@ -78,7 +81,7 @@ class RunsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("opening the store…", id="title", classes="title")
         yield Input(placeholder="filter runs: words in id, job, status, date, code version or tags", id="filter")
-        table: DataTable = DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        table: Table = Table(id="runs", cursor_type="row", zebra_stripes=True)
         for key, label, _ in COLUMNS:
             table.add_column(label, key=key)
         yield table
@@ -107,7 +110,7 @@ class RunsScreen(Screen):
         live = f" · {running} running" if running else ""
         watch = f" · watching every {self.app.watch_seconds:g}s" if self.app.watch_seconds else ""
         self.query_one("#title", Static).update(
-            Text.assemble(("frontier-explore ", "bold"), (store.url, "cyan"),
+            Text.assemble(("frontier-explore ", "bold"), (self.app.label, "cyan"),
                           f" · {len(self._runs)} runs · {n_assets} assets{live}{warn}{watch}")
         )
         self.populate()
@@ -178,6 +181,12 @@ class RunsScreen(Screen):
         else:
             self.sort_column, self.sort_reverse = column, column in (3, 4, 5)
         self.populate()
+
+    def action_next_sort(self) -> None:
+        self.action_sort((self.sort_column + 1) % len(COLUMNS))
+
+    def action_reverse_sort(self) -> None:
+        self.action_sort(self.sort_column)
 
     @on(DataTable.HeaderSelected, "#runs")
     def _header(self, event: DataTable.HeaderSelected) -> None:

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from ..widgets.tables import Table
 from ..text import status_text
 
 
@@ -25,7 +26,7 @@ class StalenessScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="title", classes="title")
-        table: DataTable = DataTable(id="stale", cursor_type="row", zebra_stripes=True)
+        table: Table = Table(id="stale", cursor_type="row", zebra_stripes=True)
         for c in ("asset", "status", "version of run", "root cause", "causes"):
             table.add_column(c, key=c)
         yield table
@@ -47,7 +48,7 @@ class StalenessScreen(Screen):
         table.clear()
         rows = [a for a in report.assets if a.status != "fresh"]
         fresh = len(report.assets) - len(rows)
-        title.update(Text.assemble(("staleness ", "bold"), (self.app.store.url, "cyan"),
+        title.update(Text.assemble(("staleness ", "bold"), (self.app.label, "cyan"),
                                    f" · {len(rows)} need attention · {fresh} fresh"))
         for a in rows:
             roots = ", ".join(dict.fromkeys(c.asset for c in a.root_causes)) or "-"

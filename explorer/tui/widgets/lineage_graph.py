@@ -242,13 +242,13 @@ class LineageGraph(ScrollView, can_focus=True):
             if focused:
                 return Style(color="bright_white", bold=True)
             if lit:
-                return Style(color="magenta", bold=True)
+                return Style(color="bright_cyan", bold=True)
             return Style(color=colour, dim=dim)
         if kind == "key":
             if focused:
                 return Style(color="black", bgcolor="bright_white", bold=True)
             if lit:
-                return Style(color="magenta", bold=True)
+                return Style(color="bright_cyan", bold=True, underline=True)
             return Style(bold=True, dim=dim)
         if kind == "badge":
             return Style(color=colour, bold=True, dim=dim)
@@ -346,8 +346,7 @@ class LineageGraph(ScrollView, can_focus=True):
         self.highlight_kind = None if self.highlight_kind == kind else kind
         self._compute_highlight(node)
         self.refresh()
-        if self.highlight_kind:
-            self.notify(f"{len(self.highlight)} assets {self.highlight_kind} of {node}", timeout=2)
+        self.post_message(self.NodeFocused(self, node))
 
     def action_toggle_group(self) -> None:
         self.grouped = not self.grouped

@@ -492,3 +492,28 @@ async def test_staleness_panel_jumps_to_the_root_cause(demo_path):
         assert app.focused is graph
         assert graph.shown_info["scores"].status == "stale"
         assert graph.shown_info["reports/drift"].status == "failed"
+
+
+@drive
+async def test_grouping_falls_back_to_within_layers_when_prefixes_would_form_a_cycle(tmp_path):
+    root = tmp_path / "store"
+    df = pd.DataFrame({"x": [1, 2]})
+    with RunWriter(str(root), job="j") as run:
+        run.write("a/x", df)
+        run.write("a/w", df)
+        run.write("b/y", df, inputs=["a/x"])
+        run.write("a/z", df, inputs=["b/y", "a/w"])
+    # merging every a/* into one node would give a -> b -> a
+    app = ExplorerApp(str(root))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        graph = app.screen.query_one("#graph", LineageGraph)
+        await pilot.press("g")
+        await pilot.pause()
+        assert graph.grouped
+        assert nx.is_directed_acyclic_graph(graph.shown)
+        merged = [sorted(ms) for ms in graph.members.values() if len(ms) > 1]
+        assert merged == [["a/w", "a/x"]]
+        assert graph.shown.number_of_nodes() == 3

@@ -131,8 +131,6 @@ class LineageGraph(ScrollView, can_focus=True):
         self.lay = layout(g, box_w=max(20, min(28, max(width, runs) + 3)))
         self._draw()
         self.virtual_size = Size(self.lay.width + 1, self.lay.height)
-        if keep is not None and keep not in g and self.grouped:
-            keep = group_of(keep) if group_of(keep) in g else keep
         if keep is not None and keep not in g:
             keep = next((grp for grp, ms in members.items() if keep in ms), None)
         if keep is None or keep not in g:
@@ -146,18 +144,28 @@ class LineageGraph(ScrollView, can_focus=True):
         self.refresh()
 
     def _grouped(self):
-        members: dict[str, list[str]] = {}
-        node_of: dict[str, str] = {}
-        for n in self.graph.nodes:
-            grp = group_of(n) or n
-            node_of[n] = grp
-            members.setdefault(grp, []).append(n)
-        q = nx.DiGraph()
-        q.add_nodes_from(members)
-        for a, b in self.graph.edges:
-            if node_of[a] != node_of[b]:
-                q.add_edge(node_of[a], node_of[b])
-        if not nx.is_directed_acyclic_graph(q):
+        """The graph with assets sharing a key prefix drawn as one node. If merging a prefix
+        across layers would create a cycle, only assets of one prefix in the same layer merge."""
+        layer_of = {n: i for i, gen in enumerate(nx.topological_generations(self.graph)) for n in gen}
+        for within_layers in (False, True):
+            members: dict[str, list[str]] = {}
+            node_of: dict[str, str] = {}
+            for n in self.graph.nodes:
+                grp = group_of(n)
+                if grp is None:
+                    grp = n
+                elif within_layers:
+                    grp = f"{grp} ·{layer_of[n] + 1}"
+                node_of[n] = grp
+                members.setdefault(grp, []).append(n)
+            q = nx.DiGraph()
+            q.add_nodes_from(members)
+            for a, b in self.graph.edges:
+                if node_of[a] != node_of[b]:
+                    q.add_edge(node_of[a], node_of[b])
+            if nx.is_directed_acyclic_graph(q):
+                break
+        else:  # pragma: no cover - merging within a layer never creates a cycle
             return None
         info: dict[str, NodeInfo] = {}
         for grp, ms in members.items():

@@ -182,7 +182,7 @@ async def test_walk_the_graph_along_an_edge_and_back(demo_path):
         await pilot.pause()
         assert graph.focused_node == "features"
         assert "features" in list(g.successors("clean/applications"))
-        detail = screen_text(app.screen.query_one("#detail", Static))
+        detail = str(app.screen.query_one("#detail").text)
         assert detail.startswith("features")
         await pilot.press("l")  # downstream again: a successor of features
         await pilot.pause()
@@ -517,3 +517,32 @@ async def test_grouping_falls_back_to_within_layers_when_prefixes_would_form_a_c
         merged = [sorted(ms) for ms in graph.members.values() if len(ms) > 1]
         assert merged == [["a/w", "a/x"]]
         assert graph.shown.number_of_nodes() == 3
+
+
+@drive
+async def test_a_large_store_fills_the_table_in_batches_and_refreshes_in_place(tmp_path):
+    from datetime import timedelta
+
+    root = tmp_path / "store"
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    ids = []
+    for i in range(300):
+        with RunWriter(str(root), job=f"job{i % 3}", started_at=start + timedelta(hours=i)) as run:
+            pass
+        ids.append(run.run_id)
+    app = ExplorerApp(str(root))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        table = app.screen.query_one("#runs", DataTable)
+        assert row_keys(table) == ids[::-1]
+        await pilot.press("down", "down", "down")
+        selected = row_keys(table)[table.cursor_row]
+        with RunWriter(str(root), job="late", started_at=start + timedelta(days=400)) as run:
+            pass
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert row_keys(table) == [run.run_id] + ids[::-1]
+        assert row_keys(table)[table.cursor_row] == selected
+        await pilot.press("slash", *"job1")
+        await settle(app, pilot)
+        assert row_keys(table) == [r for r in ids[::-1] if ids.index(r) % 3 == 1]

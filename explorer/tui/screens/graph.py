@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ..status import store_graph
+from ..widgets.detail import DetailBar
 from ..text import status_text, when
 from ..widgets.lineage_graph import LineageGraph
 
@@ -28,7 +29,7 @@ class GraphScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="title", classes="title")
         yield LineageGraph(id="graph")
-        yield Static(id="detail", classes="detail")
+        yield DetailBar(id="detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -55,9 +56,8 @@ class GraphScreen(Screen):
         graph.focus_node(key)
         graph.focus()
 
-    @on(LineageGraph.NodeFocused)
-    def _focused(self, event: LineageGraph.NodeFocused) -> None:
-        self.query_one("#detail", Static).update(self.describe(event.key))
+    def on_lineage_graph_node_focused(self, event: LineageGraph.NodeFocused) -> None:
+        self.query_one("#detail", DetailBar).update(self.describe(event.key))
 
     def describe(self, key: str | None) -> Text:
         store = self.app.store

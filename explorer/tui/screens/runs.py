@@ -76,7 +76,9 @@ class RunsScreen(Screen):
         self.sort_reverse = True
         self.filter_text = ""
         self._runs: dict[str, Run] = {}
-        self._shown_gen = -1
+        self._shown: dict[str, Run] = {}  # the run each row shows
+        self._batch_gen = 0
+        self._pending = False
 
     def compose(self) -> ComposeResult:
         yield Static("opening the store…", id="title", classes="title")
@@ -128,32 +130,79 @@ class RunsScreen(Screen):
         runs.sort(key=lambda r: (key(r), r.started_at, r.run_id), reverse=self.sort_reverse)
         return runs
 
+    FIRST_BATCH = 120  # rows added before the first paint; the rest follow in batches
+    BATCH = 500
+
     def populate(self) -> None:
-        """Show the runs, updating rows in place and keeping the selected run."""
+        """Show the runs, updating rows in place and keeping the selected run.
+
+        Rows whose run did not change are left alone; new runs are added and vanished runs
+        removed. A large table is filled in batches after the first screenful is painted."""
         table = self.query_one("#runs", DataTable)
         selected = self.selected_run_id()
         runs = self.visible_runs()
         wanted = [r.run_id for r in runs]
         current = [str(k.value) for k in table.rows]
-        if set(wanted) == set(current):
-            for r in runs:
-                cells = row_cells(r)
-                for (key, _, _), value in zip(COLUMNS, cells):
-                    if str(table.get_cell(r.run_id, key)) != str(value):
-                        table.update_cell(r.run_id, key, value)
-            if current != wanted:
-                sort_key = {rid: i for i, rid in enumerate(wanted)}
-                table.sort("run", key=lambda rid: sort_key[rid])
-        else:
+        wanted_set, current_set = set(wanted), set(current)
+        removed = current_set - wanted_set
+        self._batch_gen += 1
+        if self._pending or len(removed) > 50 or not current:
+            # start over (first fill, a new filter, a large change): first rows now, the rest later
             table.clear()
+            self._shown = {}
+            self._add_rows(table, runs[: self.FIRST_BATCH])
+            rest = runs[self.FIRST_BATCH :]
+            self._pending = bool(rest)
+            if rest:
+                self.call_after_refresh(self._add_batches, self._batch_gen, rest, selected)
+        else:
+            for rid in removed:
+                table.remove_row(rid)
+                self._shown.pop(rid, None)
             for r in runs:
-                table.add_row(*row_cells(r), key=r.run_id)
+                old = self._shown.get(r.run_id)
+                if old is None:
+                    table.add_row(*row_cells(r), key=r.run_id)
+                    self._shown[r.run_id] = r
+                elif old != r:
+                    for (key, _, _), value in zip(COLUMNS, row_cells(r)):
+                        table.update_cell(r.run_id, key, value)
+                    self._shown[r.run_id] = r
+            if [str(k.value) for k in table.rows] != wanted:
+                order = {rid: i for i, rid in enumerate(wanted)}
+                table.sort("run", key=lambda rid: order[rid])
+        self._label_columns(table)
+        self._restore(table, selected, wanted_set)
+
+    def _add_rows(self, table: DataTable, runs: list[Run]) -> None:
+        for r in runs:
+            table.add_row(*row_cells(r), key=r.run_id)
+            self._shown[r.run_id] = r
+
+    def _add_batches(self, gen: int, rest: list[Run], selected: str | None) -> None:
+        if gen != self._batch_gen:
+            return  # a newer populate() took over
+        table = self.query_one("#runs", DataTable)
+        self._add_rows(table, rest[: self.BATCH])
+        rest = rest[self.BATCH :]
+        if rest:
+            self.call_after_refresh(self._add_batches, gen, rest, selected)
+        else:
+            self._pending = False
+            self._restore(table, selected, set(self._shown))
+
+    def _restore(self, table: DataTable, selected: str | None, shown: set[str]) -> None:
+        if selected in shown:
+            try:
+                table.move_cursor(row=table.get_row_index(selected), animate=False)
+            except Exception:  # noqa: BLE001 - not added yet (a later batch)
+                pass
+
+    def _label_columns(self, table: DataTable) -> None:
         for i, (key, label, _) in enumerate(COLUMNS):
             arrow = (" ▼" if self.sort_reverse else " ▲") if i == self.sort_column else ""
             table.columns[ColumnKey(key)].label = Text(label + arrow)
         table.refresh()
-        if selected in self._runs and selected in wanted:
-            table.move_cursor(row=table.get_row_index(selected), animate=False)
 
     def selected_run_id(self) -> str | None:
         table = self.query_one("#runs", DataTable)

@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ..widgets.tables import Table
+from ..widgets.detail import DetailBar
 from ..text import status_text
 
 
@@ -30,7 +31,7 @@ class StalenessScreen(Screen):
         for c in ("asset", "status", "version of run", "root cause", "causes"):
             table.add_column(c, key=c)
         yield table
-        yield Static(id="detail", classes="detail")
+        yield DetailBar(id="detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -70,7 +71,7 @@ class StalenessScreen(Screen):
 
     def _show_detail(self) -> None:
         key = self.selected()
-        detail = self.query_one("#detail", Static)
+        detail = self.query_one("#detail", DetailBar)
         if key is None or self.app.report is None:
             detail.update(Text("every asset is fresh", style="green") if key is None else "")
             return

@@ -106,6 +106,11 @@ class LineageGraph(ScrollView, can_focus=True):
         self.highlight: set[str] = set()
         self.highlight_kind: str | None = None
         self._back: dict[tuple[str, str], str] = {}
+        self._styles: dict[tuple, Style] = {}
+        self._strips: dict[tuple[int, int, int], tuple[tuple, Strip]] = {}
+        self._line_nodes: list[set[str]] = []
+        self._generation = 0  # bumped when the drawing changes
+        self._highlight_gen = 0
 
     # ------------------------------------------------------------------ data
     def set_graph(self, g: nx.DiGraph, info: dict[str, NodeInfo], focus: str | None = None) -> None:
@@ -140,6 +145,7 @@ class LineageGraph(ScrollView, can_focus=True):
             self._compute_highlight(keep)
         else:
             self.highlight = set()
+            self._highlight_gen += 1
         self.focused_node = keep
         self.refresh()
 
@@ -234,9 +240,22 @@ class LineageGraph(ScrollView, can_focus=True):
                     runs.append((chars[y][x], kind, node))
             lines.append(runs)
         self._lines = lines
+        self._line_nodes = [{node for _, _, node in runs if node is not None} for runs in lines]
+        self._generation += 1
+        self._strips.clear()
+        self._styles.clear()
 
     # ------------------------------------------------------------------ rendering
     def _style(self, kind: str, node: str | None) -> Style:
+        info = self.shown_info.get(node) if node is not None else None
+        key = (kind, info.status if info else None, node == self.focused_node, node in self.highlight,
+               bool(self.highlight_kind))
+        style = self._styles.get(key)
+        if style is None:
+            style = self._styles[key] = self._make_style(kind, node)
+        return style
+
+    def _make_style(self, kind: str, node: str | None) -> Style:
         if kind == "blank":
             return Style()
         if kind in ("edge", "arrow"):
@@ -268,18 +287,46 @@ class LineageGraph(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if line >= len(self._lines):
             return Strip.blank(width)
+        # a line only changes when the focus moves onto or off it, or the highlight changes
+        nodes = self._line_nodes[line]
+        stamp = (self._generation, self.focused_node if self.focused_node in nodes else None,
+                 self._highlight_gen if nodes else 0)
+        cached = self._strips.get((line, scroll_x, width))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         segments = [Segment(text, self._style(kind, node)) for text, kind, node in self._lines[line]]
-        return Strip(segments).crop_extend(scroll_x, scroll_x + width, None)
+        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, None)
+        self._strips[(line, scroll_x, width)] = (stamp, strip)
+        return strip
 
     # ------------------------------------------------------------------ focus and walking
-    def watch_focused_node(self, node: str | None) -> None:
-        self.refresh()
-        if node is not None and self.lay is not None and node in self.lay.placed:
-            p = self.lay.placed[node]
-            self.call_after_refresh(
-                self.scroll_to_region, Region(p.x, p.y, self.lay.box_w + 2, 4), animate=False, force=True
-            )
-        self.post_message(self.NodeFocused(self, node))
+    def watch_focused_node(self, old: str | None, node: str | None) -> None:
+        lay = self.lay
+        if lay is not None and old in lay.placed and node in lay.placed and not self.highlight_kind:
+            # repaint only the rows of the boxes that lost and gained the focus
+            for n in (old, node):
+                p = lay.placed[n]
+                self.refresh(Region(0, p.y - round(self.scroll_y), self.size.width, 4))
+        else:
+            self.refresh()
+        if node is not None and lay is not None and node in lay.placed:
+            p = lay.placed[node]
+            region = Region(p.x, p.y, lay.box_w + 2, 4)
+            if self.size.width:
+                self.scroll_to_region(region, animate=False, force=True, immediate=True)
+            else:
+                self.call_after_refresh(self.scroll_to_region, region, animate=False, force=True)
+        self._announce(node)
+
+    def _announce(self, node: str | None) -> None:
+        """Tell the screen about the focus now, so that its detail bar repaints in the same
+        frame as the graph (a message would arrive a frame later)."""
+        event = self.NodeFocused(self, node)
+        handler = getattr(self.screen, "on_lineage_graph_node_focused", None) if self.is_mounted else None
+        if handler is not None:
+            handler(event)
+        else:
+            self.post_message(event)
 
     def focus_node(self, key: str) -> bool:
         """Focus ``key`` (or the group holding it). Returns False if it is not drawn."""
@@ -340,6 +387,7 @@ class LineageGraph(ScrollView, can_focus=True):
         self.post_message(self.NodeOpened(self, node))
 
     def _compute_highlight(self, node: str) -> None:
+        self._highlight_gen += 1
         if self.highlight_kind == "upstream":
             self.highlight = nx.ancestors(self.shown, node)
         elif self.highlight_kind == "downstream":
@@ -354,7 +402,7 @@ class LineageGraph(ScrollView, can_focus=True):
         self.highlight_kind = None if self.highlight_kind == kind else kind
         self._compute_highlight(node)
         self.refresh()
-        self.post_message(self.NodeFocused(self, node))
+        self._announce(node)
 
     def action_toggle_group(self) -> None:
         self.grouped = not self.grouped

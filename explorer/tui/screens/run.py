@@ -13,7 +13,7 @@ from ...errors import ExplorerError
 from ..status import run_graph
 from ..widgets.tables import Table
 from ..text import human_duration, human_size, status_text, when
-from ..widgets.lineage_graph import LineageGraph
+from ..widgets.lineage_graph import LineageGraph, short_run
 
 
 class RunScreen(Screen):
@@ -80,7 +80,7 @@ class RunScreen(Screen):
         cursor = table.cursor_row
         table.clear()
         for v in versions:
-            ins = ", ".join(i.asset + ("" if i.run_id == self.run_id else f"@{i.run_id}") for i in v.inputs)
+            ins = ", ".join(i.asset + ("" if i.run_id == self.run_id else f" ({short_run(i.run_id)})") for i in v.inputs)
             table.add_row(
                 v.asset,
                 v.data_format,

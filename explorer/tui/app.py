@@ -55,7 +55,8 @@ class ExplorerApp(App):
         self.store: Store | None = store
         self.report: Any | None = None  # staleness report of the current index
         self.load_error: str | None = None
-        self.generation = 0  # bumped on every (re)load
+        self.generation = 0  # bumped on every (re)load that changed something
+        self._signature: tuple | None = None
 
     # ------------------------------------------------------------------ screens
     def get_default_screen(self) -> Screen:
@@ -104,8 +105,18 @@ class ExplorerApp(App):
             self.notify(f"staleness: {describe_error(exc)}", severity="error")
         self._loaded(self.store, self.report)
 
+    @staticmethod
+    def signature(store: Store) -> tuple:
+        """What the screens show of a store: unchanged signature, nothing to redraw."""
+        runs = tuple((r.run_id, r.status, r.asset_count, r.finished_at) for r in store.index.runs.values())
+        return runs, len(store.index.versions), len(store.warnings)
+
     def _loaded(self, store: Store, report: Any | None) -> None:
         first = self.generation == 0
+        signature = self.signature(store)
+        if not first and signature == self._signature and self.load_error is None:
+            return  # a poll that found nothing new: leave every screen as it is
+        self._signature = signature
         self.store = store
         self.report = report
         self.load_error = None

@@ -96,6 +96,7 @@ class AssetScreen(Screen):
         self.run = run
         self.stat_index = 0
         self.history: pd.DataFrame | None = None
+        self._previewed: tuple | None = None
 
     @property
     def version(self) -> AssetVersion:
@@ -141,7 +142,9 @@ class AssetScreen(Screen):
         self.show_marks()
         self.fill_history()
         self.fill_lineage(v)
-        self.load_preview(v)
+        if self._previewed != (v.asset, v.run_id, v.content_hash):
+            self._previewed = (v.asset, v.run_id, v.content_hash)
+            self.load_preview(v)
 
     def fill_title(self, v: AssetVersion) -> None:
         store = self.app.store

@@ -39,9 +39,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .errors import ExplorerError
 from .models import AssetVersion, Run, iso
@@ -208,11 +208,10 @@ class StalenessReport:
     assets: tuple[AssetStatus, ...]
     as_of_run: str | None = None
     max_age_seconds: float | None = None
-    _by_key: dict[str, AssetStatus] = field(default_factory=dict, repr=False, compare=False, hash=False)
+    _by_key: dict[str, AssetStatus] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not self._by_key:
-            object.__setattr__(self, "_by_key", {a.asset: a for a in self.assets})
+        object.__setattr__(self, "_by_key", {a.asset: a for a in self.assets})
 
     def get(self, key: str) -> AssetStatus | None:
         return self._by_key.get(key)
@@ -306,6 +305,10 @@ def run_cutoff(index: Index, run: Run) -> datetime:
 # ---------------------------------------------------------------------- the view
 
 
+def _created_at(v: AssetVersion) -> datetime:
+    return v.created_at
+
+
 class _View:
     """The index as it was at ``cutoff`` (or as it is, when None)."""
 
@@ -320,9 +323,8 @@ class _View:
         self._versions: dict[str, list[AssetVersion]] = {}
         for key in index.asset_keys():
             vs = index._by_asset.get(key, [])  # sorted by (created_at, run order)
-            if cutoff is not None:
-                vs = vs[: bisect_right([v.created_at for v in vs], cutoff)]
-                vs = [v for v in vs if v.run_id in self.run_order]
+            if cutoff is not None and vs and vs[-1].created_at > cutoff:
+                vs = vs[: bisect_right(vs, cutoff, key=_created_at)]
             if vs:
                 self._versions[key] = vs
 
@@ -338,7 +340,7 @@ class _View:
 
     def has_version(self, asset: str, run_id: str) -> bool:
         v = self.index.versions.get((asset, run_id))
-        return v is not None and (self.cutoff is None or (v.created_at <= self.cutoff and run_id in self.run_order))
+        return v is not None and (self.cutoff is None or v.created_at <= self.cutoff)
 
 
 def _change_point(vs: list[AssetVersion]) -> AssetVersion:
@@ -366,73 +368,57 @@ def compute(
     ``as_of``: a run id (the store as that run left it), an ISO time or a datetime.
     ``max_age``: versions older than this are ``too_old`` (``"36h"``, ``"7d"``, a timedelta,
     seconds). Age is measured at ``now`` (default: the current time), or at ``as_of``.
-    ``flagged``: ``(asset, run_id)`` versions marked bad; every current version built from
-    one of them, transitively and across runs, is stale with ``flagged_upstream``.
+    ``flagged``: ``(asset, run_id)`` versions marked bad (a set, or a mapping to a reason that
+    becomes the cause's ``detail``); every current version that is one of them or was built
+    from one of them, transitively and across runs, is stale with ``flagged_upstream``.
     """
     cutoff, as_of_run = resolve_as_of(index, as_of)
     age_limit = parse_duration(max_age)
     ref_time = cutoff if cutoff is not None else _as_utc(now) if now is not None else datetime.now(timezone.utc)
     view = _View(index, cutoff)
+    reasons = {k: str(v) for k, v in flagged.items() if v} if isinstance(flagged, Mapping) else {}
     flagged = frozenset(flagged)
 
-    # -- one pass over the runs: planned assets, newest plans with inputs, code coverage
-    planned_by: dict[str, list[str]] = {}
-    newest_plan: dict[str, tuple[Run, tuple[str, ...]]] = {}  # asset -> (run, planned inputs)
-    cover: dict[tuple[str | None, str], tuple[int, str | None, Run]] = {}  # (job, asset) -> newest covering run
-    unplanned_run: dict[str, tuple[int, Run]] = {}  # job -> newest run without any plan
-    mentioned: set[str] = set()
-    for order, run in enumerate(view.runs):
-        if not run.planned and run.job is not None:
-            unplanned_run[run.job] = (order, run)
-        for p in run.planned:
-            planned_by.setdefault(p.asset, []).append(run.run_id)
-            mentioned.add(p.asset)
-            if p.inputs is not None:
-                newest_plan[p.asset] = (run, p.inputs)
-                mentioned.update(p.inputs)
-            cover[(run.job, p.asset)] = (order, p.code_version or run.code_version, run)
+    current: dict[str, AssetVersion] = {key: vs[-1] for key, vs in view._versions.items()}
+    order_of = view.run_order
+    oldest_current = min((order_of[v.run_id] for v in current.values()), default=len(view.runs))
 
-    current: dict[str, AssetVersion] = {}
-    for key in view.keys():
-        v = view.latest(key)
-        assert v is not None
-        current[key] = v
-        for i in v.inputs:
-            mentioned.add(i.asset)
-    # versions written in a run cover their asset for that run's job (over a plan's code version)
-    for key, vs in view._versions.items():
-        for v in vs:
-            run = index.runs.get(v.run_id)
-            if run is None:
-                continue
-            order = view.run_order[v.run_id]
-            prev = cover.get((run.job, key))
-            if prev is None or prev[0] <= order:
-                cover[(run.job, key)] = (order, v.code_version, run)
+    # -- one pass over the runs, newest first. Every plan names assets (a planned asset without
+    # a version is missing); only runs newer than some current version can hold a newer plan
+    # (dependencies_changed) or a newer code version for the same job (code_changed).
+    mentioned: set[str] = set()
+    newest_plan: dict[str, tuple[int, Run, tuple[str, ...]]] = {}  # asset -> newest plan recording inputs
+    cover: dict[tuple[str | None, str], tuple[int, str | None, Run]] = {}  # (job, asset) -> newest planning run
+    unplanned_run: dict[str, tuple[int, Run]] = {}  # job -> newest run that recorded no plan
+    for order in range(len(view.runs) - 1, -1, -1):
+        run = view.runs[order]
+        planned = run.planned
+        if order <= oldest_current:
+            mentioned.update([p.asset for p in planned])
+            continue
+        if not planned and run.job is not None and run.job not in unplanned_run:
+            unplanned_run[run.job] = (order, run)
+        job = run.job
+        for p in planned:
+            key = p.asset
+            mentioned.add(key)
+            if p.inputs is not None and key not in newest_plan:
+                newest_plan[key] = (order, run, p.inputs)
+            if (job, key) not in cover:
+                cover[(job, key)] = (order, p.code_version or run.code_version, run)
+    for v in current.values():
+        mentioned.update([i.asset for i in v.inputs])
 
     all_keys = sorted(set(current) | mentioned)
 
-    # -- flagged provenance: forward closure of each flagged version over consumers (all runs)
+    # -- flagged provenance: the flagged versions among each current version's ancestors
     flag_hits: dict[str, list[Flag]] = {}
     if flagged:
-        consumers: dict[Flag, list[Flag]] = {}
-        for (a, r), v in index.versions.items():
-            if not view.has_version(a, r):
-                continue
-            for i in v.inputs:
-                consumers.setdefault((i.asset, i.run_id), []).append((a, r))
-        current_nodes = {(v.asset, v.run_id) for v in current.values()}
-        for flag in sorted(flagged):
-            seen = {flag}
-            queue = deque([flag])
-            while queue:
-                node = queue.popleft()
-                if node in current_nodes:
-                    flag_hits.setdefault(node[0], []).append(flag)
-                for nxt in consumers.get(node, ()):
-                    if nxt not in seen:
-                        seen.add(nxt)
-                        queue.append(nxt)
+        memo = _flagged_ancestors(index, flagged, [(v.asset, v.run_id) for v in current.values()])
+        for v in current.values():
+            hits = memo.get((v.asset, v.run_id))
+            if hits:
+                flag_hits[v.asset] = sorted(hits)
 
     # -- direct causes (everything except upstream_stale)
     own: dict[str, list[Cause]] = {}
@@ -446,6 +432,8 @@ def compute(
             if not present:
                 causes.append(Cause("input_missing", inp.asset, inp.run_id, consumed_run_id=inp.run_id,
                                     consumed_hash=consumed_hash))
+            if inp.asset == key:
+                continue  # an incremental asset built from its own previous version
             latest = current.get(inp.asset)
             if latest is not None and consumed_hash is not None and latest.content_hash != consumed_hash:
                 changed = _change_point(view.versions(inp.asset))
@@ -455,44 +443,44 @@ def compute(
                     at=changed.created_at, consumed_run_id=inp.run_id, consumed_hash=consumed_hash,
                     latest_run_id=latest.run_id, latest_hash=latest.content_hash))
         run = index.runs.get(v.run_id)
+        v_order = order_of.get(v.run_id, -1)
         if run is not None:
             newest = cover.get((run.job, key))
             if run.job is not None and run.job in unplanned_run:
                 u_order, u_run = unplanned_run[run.job]
                 if newest is None or u_order > newest[0]:
                     newest = (u_order, u_run.code_version, u_run)
-            if newest is not None:
+            if newest is not None and newest[0] > v_order:
                 _, new_code, new_run = newest
-                if (new_run.run_id != v.run_id and new_code is not None and v.code_version is not None
-                        and new_code != v.code_version):
+                if new_code is not None and v.code_version is not None and new_code != v.code_version:
                     causes.append(Cause("code_changed", key, new_run.run_id,
                                         detail=f"{v.code_version} -> {new_code}", at=new_run.started_at,
                                         old_code_version=v.code_version, new_code_version=new_code))
         plan = newest_plan.get(key)
-        if plan is not None and plan[0].run_id != v.run_id:
-            planned_inputs = set(plan[1])
+        if plan is not None and plan[0] > v_order:
+            planned_inputs = set(plan[2])
             consumed = {i.asset for i in v.inputs}
             if planned_inputs != consumed:
                 added = tuple(sorted(planned_inputs - consumed))
                 removed = tuple(sorted(consumed - planned_inputs))
-                causes.append(Cause("dependencies_changed", key, plan[0].run_id,
+                causes.append(Cause("dependencies_changed", key, plan[1].run_id,
                                     detail="; ".join(filter(None, [
                                         "added " + ", ".join(added) if added else "",
                                         "removed " + ", ".join(removed) if removed else ""])),
-                                    at=plan[0].started_at, added=added, removed=removed))
+                                    at=plan[1].started_at, added=added, removed=removed))
         if age_limit is not None:
             age = (ref_time - v.created_at).total_seconds()
             if age > age_limit.total_seconds():
                 causes.append(Cause("too_old", key, v.run_id, at=v.created_at, age_seconds=age,
                                     max_age_seconds=age_limit.total_seconds()))
         for fa, fr in flag_hits.get(key, ()):
-            causes.append(Cause("flagged_upstream", fa, fr))
+            causes.append(Cause("flagged_upstream", fa, fr, detail=reasons.get((fa, fr), "")))
         own[key] = causes
 
     # -- propagation: stale = reachable downstream (over current versions' inputs) from a seed
     consumers_of: dict[str, list[str]] = {}
     for key, v in current.items():
-        for inp_asset in dict.fromkeys(i.asset for i in v.inputs):
+        for inp_asset in dict.fromkeys(i.asset for i in v.inputs if i.asset != key):
             consumers_of.setdefault(inp_asset, []).append(key)
     bad: set[str] = {k for k in all_keys if k not in current or own.get(k)}
     queue = deque(sorted(bad))
@@ -511,14 +499,21 @@ def compute(
     direct: dict[str, tuple[Cause, ...]] = {}
     for key, v in current.items():
         causes = list(own[key])
-        for inp_asset in dict.fromkeys(i.asset for i in v.inputs):
+        for inp_asset in dict.fromkeys(i.asset for i in v.inputs if i.asset != key):
             if inp_asset in bad:
                 st = status(inp_asset)
                 causes.append(Cause("upstream_stale", inp_asset, current[inp_asset].run_id if st != "missing" else None,
                                     detail=st))
         direct[key] = tuple(causes)
 
-    roots = _root_causes(current, own, bad, status)
+    roots = _root_causes(current, own, bad)
+
+    planned_by: dict[str, list[str]] = {k: [] for k in all_keys if k not in current}
+    if planned_by:
+        for run in view.runs:
+            for p in run.planned:
+                if p.asset in planned_by:
+                    planned_by[p.asset].append(run.run_id)
 
     assets = []
     for k in all_keys:
@@ -530,7 +525,7 @@ def compute(
             run_id=v.run_id if v else None,
             causes=direct.get(k, ()),
             root_causes=roots.get(k, ()) if st == "stale" else (),
-            planned_by=tuple(planned_by.get(k, ())) if st == "missing" else (),
+            planned_by=tuple(planned_by.get(k, ())),
         ))
     return StalenessReport(
         store=store,
@@ -541,29 +536,84 @@ def compute(
     )
 
 
-def _root_causes(current, own, bad, status) -> dict[str, tuple[Cause, ...]]:
+_NONE: frozenset = frozenset()
+
+
+def _flagged_ancestors(index: Index, flagged: frozenset, roots: list[Flag]) -> dict[Flag, frozenset]:
+    """Flagged versions in the provenance (the version itself included) of each root version.
+
+    Iterative post-order walk over consumed inputs, memoised: it visits only the versions in
+    the provenance of the roots, each once (a cycle in a malformed store is cut, not looped).
+    """
+    memo: dict[Flag, frozenset] = {}
+    visiting: set[Flag] = set()
+    versions = index.versions
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            if node in memo:
+                continue
+            v = versions.get(node)
+            ins = [(i.asset, i.run_id) for i in v.inputs] if v is not None else []
+            if not done:
+                if node in visiting:
+                    continue
+                visiting.add(node)
+                stack.append((node, True))
+                stack.extend((m, False) for m in ins if m not in memo)
+                continue
+            acc = {node} if node in flagged else set()
+            for m in ins:
+                acc |= memo.get(m, _NONE)
+            memo[node] = frozenset(acc) if acc else _NONE
+    return memo
+
+
+def _lift(cause: Cause, chain: tuple[str, ...]) -> Cause:
+    """``replace(cause, of=chain[-1], chain=chain)`` without dataclass overhead (hot loop)."""
+    out = object.__new__(Cause)
+    out.__dict__.update(cause.__dict__, of=chain[-1], chain=chain)
+    return out
+
+
+def _root_causes(current, own, bad) -> dict[str, tuple[Cause, ...]]:
     """For every stale asset, the causes at the top of its chains, each with its shortest chain.
 
     Dynamic programming over the stale part of the graph in topological order (Kahn); assets
-    on a cycle fall back to a breadth-first search of their own.
+    on a cycle fall back to a breadth-first search of their own. Causes are keyed by an int
+    (their position in ``table``) so that merging costs dict operations, not dataclass hashing.
     """
     stale = [k for k in current if k in bad]
     stale_set = set(stale)
-    inputs = {k: [a for a in dict.fromkeys(i.asset for i in current[k].inputs) if a in stale_set] for k in stale}
+    table: list[Cause] = []
+    ids: dict[str, list[int]] = {}
+    seen_cause: dict[Cause, int] = {}
+    for k in stale:
+        mine = []
+        for c in own.get(k, ()):
+            i = seen_cause.get(c)
+            if i is None:
+                i = seen_cause[c] = len(table)
+                table.append(c)
+            mine.append(i)
+        ids[k] = mine
+    inputs = {k: sorted(a for a in {i.asset for i in current[k].inputs} if a in stale_set and a != k) for k in stale}
     indeg = {k: len(inputs[k]) for k in stale}
     users: dict[str, list[str]] = {}
     for k in stale:
         for a in inputs[k]:
             users.setdefault(a, []).append(k)
     queue = deque(sorted(k for k in stale if indeg[k] == 0))
-    found: dict[str, dict[Cause, tuple[str, ...]]] = {}
+    found: dict[str, dict[int, tuple[str, ...]]] = {}
     while queue:
         k = queue.popleft()
-        mine: dict[Cause, tuple[str, ...]] = {c: (k,) for c in own.get(k, ())}
-        for a in sorted(inputs[k]):
-            for c, chain in found[a].items():
-                if c not in mine or len(mine[c]) > len(chain) + 1:
-                    mine[c] = (k,) + chain
+        mine: dict[int, tuple[str, ...]] = {i: (k,) for i in ids[k]}
+        for a in inputs[k]:
+            for i, chain in found[a].items():
+                have = mine.get(i)
+                if have is None or len(have) > len(chain) + 1:
+                    mine[i] = (k, *chain)
         found[k] = mine
         for u in users.get(k, ()):
             indeg[u] -= 1
@@ -573,23 +623,21 @@ def _root_causes(current, own, bad, status) -> dict[str, tuple[Cause, ...]]:
         if k in found:
             continue
         mine = {}
-        seen = {k: (k,)}
+        paths = {k: (k,)}
         q = deque([k])
         while q:
             n = q.popleft()
-            for c in own.get(n, ()):
-                mine.setdefault(c, seen[n])
-            for a in sorted(inputs.get(n, ())):
-                if a not in seen:
-                    seen[a] = seen[n] + (a,)
+            for i in ids[n]:
+                mine.setdefault(i, paths[n])
+            for a in inputs[n]:
+                if a not in paths:
+                    paths[a] = paths[n] + (a,)
                     q.append(a)
         found[k] = mine
     out = {}
     for k, mine in found.items():
-        out[k] = tuple(
-            replace(c, of=chain[-1], chain=chain)
-            for c, chain in sorted(mine.items(), key=lambda cc: (len(cc[1]), cc[1][-1], cc[0].kind, cc[0].asset))
-        )
+        ordered = sorted(mine.items(), key=lambda ic: (len(ic[1]), ic[1][-1], table[ic[0]].kind, table[ic[0]].asset))
+        out[k] = tuple(_lift(table[i], chain) for i, chain in ordered)
     return out
 
 

@@ -135,6 +135,44 @@ def test_code_version_change(store_path):
     assert [(c.kind, c.of) for c in report.get("report").root_causes] == [("code_changed", "other")]
 
 
+def test_code_change_in_a_newer_unplanned_run_of_the_same_job(store_path):
+    with writer(store_path, "r1", 0, code="v1") as run:
+        run.write("a", b"A", format="bytes")
+        run.write("b", b"B", inputs=["a"], format="bytes")
+    with writer(store_path, "r2", 1, code="v2") as run:  # no plan: it stands for the whole job
+        run.write("a", b"A", format="bytes")
+    with writer(store_path, "r3", 2, job="other", code="v3") as run:
+        run.write("c", b"C", format="bytes")
+    report = Store.open(store_path).staleness()
+    assert statuses(report) == {"a": "fresh", "b": "stale", "c": "fresh"}
+    assert [(c.kind, c.run_id, c.old_code_version, c.new_code_version) for c in report.get("b").causes] == [
+        ("code_changed", "r2", "v1", "v2")]
+
+
+def test_version_is_not_judged_against_its_own_runs_plan(store_path):
+    with writer(store_path, "r1", 0, plan={"a": [], "b": ["a", "z"]}) as run:
+        run.write("a", b"A", format="bytes")
+        run.write("b", b"B", inputs=["a"], format="bytes")  # the plan said more than was consumed
+    report = Store.open(store_path).staleness()
+    # fresh: no later plan disagrees; a planned input that nothing produced is not an asset of its own
+    assert statuses(report) == {"a": "fresh", "b": "fresh"}
+
+
+def test_feedback_loop_across_runs(store_path):
+    with writer(store_path, "r1", 0) as run:
+        run.write("a", b"A1", format="bytes")
+    with writer(store_path, "r2", 1) as run:
+        run.write("b", b"B1", inputs=[("a", "r1")], format="bytes")
+    with writer(store_path, "r3", 2) as run:
+        run.write("a", b"A2", inputs=[("b", "r2")], format="bytes")
+    report = Store.open(store_path).staleness()  # the current graph is a cycle a <-> b
+    assert statuses(report) == {"a": "stale", "b": "stale"}
+    assert kinds(report, "b") == [("upstream_changed", "a"), ("upstream_stale", "a")]
+    assert kinds(report, "a") == [("upstream_stale", "b")]
+    assert [(c.kind, c.asset, c.of, c.chain) for c in report.get("a").root_causes] == [
+        ("upstream_changed", "a", "b", ("a", "b"))]
+
+
 def test_added_dependency(store_path):
     full_run(store_path, "r1", 0)
     with pytest.raises(RuntimeError):
@@ -201,6 +239,21 @@ def test_cross_run_inputs(store_path):
     assert {k for k, s in statuses(report).items() if s != "fresh"} == {"score"}
     (cause,) = report.get("score").causes
     assert (cause.kind, cause.asset, cause.consumed_run_id, cause.run_id) == ("upstream_changed", "out", "r1", "r4")
+
+
+def test_incremental_asset_built_from_its_own_previous_version(store_path):
+    with writer(store_path, "r1", 0) as run:
+        run.write("events", b"E1", format="bytes")
+        run.write("daily", b"D1", inputs=["events"], format="bytes")
+    with writer(store_path, "r2", 1) as run:  # appends: consumes its own previous version
+        run.write("events", b"E1E2", inputs=[("events", "r1")], format="bytes")
+        run.write("daily", b"D2", inputs=["events"], format="bytes")
+    assert statuses(Store.open(store_path).staleness()) == {"events": "fresh", "daily": "fresh"}
+    with writer(store_path, "r3", 2) as run:
+        run.write("events", b"E1E2E3", inputs=[("events", "r2")], format="bytes")
+    report = Store.open(store_path).staleness()
+    assert statuses(report) == {"events": "fresh", "daily": "stale"}
+    assert [(c.kind, c.asset, c.run_id) for c in report.get("daily").causes] == [("upstream_changed", "events", "r3")]
 
 
 def test_input_missing(store_path):
@@ -282,6 +335,15 @@ def test_flagged_current_version_and_its_consumers(store_path):
     # score@r2 was built from r1's versions: not flagged itself, but its input asset is now stale
     assert kinds(report, "score") == [("upstream_stale", "out")]
     assert {(c.kind, c.asset, c.run_id) for c in report.get("score").root_causes} == {("flagged_upstream", "mid", "r3")}
+
+
+def test_flag_reasons_become_the_cause_detail(store_path):
+    store = flag_store(store_path)
+    report = compute(store.index, flagged={("a", "r3"): "bad upstream extract"})
+    g = nx.DiGraph(EDGES + [("out", "score")])
+    assert {k for k, s in statuses(report).items() if s == "stale"} == {"a"} | nx.descendants(g, "a")
+    (cause,) = report.get("a").causes
+    assert cause.describe() == "a @ r3 is flagged: bad upstream extract"
 
 
 def test_flag_outside_every_provenance_changes_nothing(store_path):

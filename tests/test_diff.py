@@ -196,6 +196,39 @@ def test_duplicate_keys_are_reported_not_double_counted(store_path):
     assert any("more than once" in line for line in d.summary())
 
 
+@pytest.mark.parametrize(
+    "a_rows, b_rows",
+    [
+        # a key repeated on one side only, and not on the other side at all
+        ([(1, 10), (2, 20), (2, 20), (3, 30)], [(1, 10), (3, 31), (4, 40)]),
+        # a key repeated with identical rows, matching an identical row on the other side
+        ([(1, 10), (5, 50), (5, 50), (6, 60)], [(1, 11), (5, 50), (6, 60)]),
+        # nothing differs but the order (a repeated key, with the same rows on both sides)
+        ([(1, 10), (2, 20), (2, 20), (3, 30)], [(3, 30), (2, 20), (1, 10), (2, 20)]),
+        # the same key repeated on both sides
+        ([(1, 10), (7, 70), (7, 71)], [(7, 70), (7, 72), (1, 10), (8, 80)]),
+    ],
+)
+def test_every_kind_of_repeated_key_is_found(store_path, a_rows, b_rows):
+    a = pd.DataFrame(a_rows, columns=["id", "v"])
+    b = pd.DataFrame(b_rows, columns=["id", "v"])
+    store = write_versions(store_path, "t", [a, b])
+    d = diff_versions(store, "t", "r1", "r2", keys=["id"])
+    truth = keyed_truth(a, b, ["id"])
+    r = d.table.rows
+    assert (r["added"], r["removed"], r["changed"], r["unchanged"]) == (
+        truth["added"], truth["removed"], truth["changed"], truth["unchanged"])
+    assert d.table.duplicates is not None and d.table.duplicates["keys"] == truth["dup_keys"]
+    # the rows of the repeated keys, compared as multisets
+    dup = d.table.duplicates
+    ka = a.merge(a[a.duplicated("id", keep=False)][["id"]].drop_duplicates().merge(
+        b[b.duplicated("id", keep=False)][["id"]].drop_duplicates(), how="outer"), on="id")
+    kb = b.merge(ka[["id"]].drop_duplicates(), on="id")
+    same_rows = multiset_truth(ka, kb)
+    assert dup["rows_equal"] == (same_rows["added"] == same_rows["removed"] == 0)
+    assert d.same_content == (dup["rows_equal"] and truth["added"] == truth["removed"] == truth["changed"] == 0)
+
+
 def test_composite_keys(store_path):
     a = pd.DataFrame({"k1": [1, 1, 2, 2], "k2": ["a", "b", "a", "b"], "v": [1, 2, 3, 4]})
     b = pd.DataFrame({"k1": [1, 1, 2, 3], "k2": ["a", "b", "b", "a"], "v": [1, 5, 4, 9]})
@@ -443,3 +476,31 @@ def test_demo_explains_through_lineage_to_the_source(demo, demo_runs):
 def test_demo_latest_and_previous(demo, demo_runs):
     d = demo.diff("raw/applications")  # previous -> latest
     assert (d.a, d.b) == (demo_runs["R8"], demo_runs["R9"])
+
+
+def test_s3_store_through_duckdb_and_fsspec(tmp_path, monkeypatch):
+    """DuckDB reads the parquet on (moto's) S3 through the store's own s3fs filesystem."""
+    boto3 = pytest.importorskip("boto3")
+    server_mod = pytest.importorskip("moto.server")
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        for k, v in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            monkeypatch.setenv(k, v)
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="diff-bucket")
+        opts = {"endpoint_url": endpoint, "key": "test", "secret": "test"}
+        a, b = random_pair(13, n=80)
+        for i, df in enumerate((a, b), start=1):
+            with RunWriter("s3://diff-bucket/store", run_id=f"r{i}", started_at=T0 + timedelta(days=i),
+                           storage_options=opts) as run:
+                run.write("t", df, keys=["id"])
+        store = Store.open("s3://diff-bucket/store", opts)
+        d = diff_versions(store, "t", "r1", "r2", limit=3)
+        truth = keyed_truth(a, b, ["id"])
+        assert {k: d.table.rows[k] for k in ("added", "removed", "changed", "unchanged")} == {
+            k: truth[k] for k in ("added", "removed", "changed", "unchanged")}
+        assert d.table.columns_changed == truth["columns_changed"]
+    finally:
+        server.stop()

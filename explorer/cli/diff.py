@@ -38,6 +38,12 @@ def _sample_tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[st
     return out
 
 
+def _num(value: Any, width: int) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return short(value, width) if value is not None else ""
+
+
 def _stats_rows(d: dict[str, Any]) -> list[list[str]]:
     rows = []
     for col, sides in (d.get("stats") or {}).items():
@@ -47,10 +53,10 @@ def _stats_rows(d: dict[str, Any]) -> list[list[str]]:
         for name in ("null_count", "min", "max", "mean"):
             x, y = a.get(name), b.get(name)
             if x == y:
-                cells.append(short(x, 24) if x is not None else "")
+                cells.append(_num(x, 24))
             else:
                 changed = True
-                cells.append(f"{short(x, 20)} -> {short(y, 20)}")
+                cells.append(f"{_num(x, 20) or 'null'} -> {_num(y, 20) or 'null'}")
         if changed or not a or not b:
             rows.append([col] + cells)
     return rows
@@ -59,7 +65,7 @@ def _stats_rows(d: dict[str, Any]) -> list[list[str]]:
 def render_table(result: VersionDiff) -> None:
     out = console()
     for line in result.summary():
-        out.print(line, markup=False, highlight=False)
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
     d = result.to_dict()
     for title, cols, rows in _sample_tables(d):
         out.print(table(title, cols, rows))

@@ -28,8 +28,14 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [{c: _cell(v) for c, v in row.items()} for row in df.to_dict(orient="records")]
 
 
-def plot(df: pd.DataFrame, title: str, width: int | None = None, height: int | None = None) -> str:
-    """The numeric statistics over the versions, drawn with plotext 5.x (one panel per statistic)."""
+def _fmt(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
+
+
+def plot(df: pd.DataFrame, title: str, width: int = 100, height: int = 16, color: bool = False) -> str:
+    """The numeric statistics over the versions, drawn with plotext 5.x (one chart per statistic)."""
     import plotext as plt
 
     stats = [c for c in df.columns[4:] if pd.to_numeric(df[c], errors="coerce").notna().any()]
@@ -37,20 +43,21 @@ def plot(df: pd.DataFrame, title: str, width: int | None = None, height: int | N
         return "(no numeric statistic to plot)\n"
     x = list(range(1, len(df) + 1))
     labels = [str(t)[:10] for t in df["started_at"]]
-    plt.clear_figure()
-    plt.subplots(len(stats), 1)
-    for i, stat in enumerate(stats, start=1):
-        plt.subplot(i, 1)
+    charts = []
+    for stat in stats:
         ys = pd.to_numeric(df[stat], errors="coerce").astype(float).tolist()
-        xs = [xv for xv, yv in zip(x, ys) if not math.isnan(yv)]
-        ys = [yv for yv in ys if not math.isnan(yv)]
-        plt.plot(xs, ys, marker="dot")
-        plt.scatter(xs, ys, marker="o")
+        points = [(xv, yv) for xv, yv in zip(x, ys) if not math.isnan(yv)]
+        plt.clear_figure()
+        plt.plot([p[0] for p in points], [p[1] for p in points], marker="dot")
+        plt.scatter([p[0] for p in points], [p[1] for p in points], marker="o")
         plt.title(f"{title}: {stat}")
         plt.xticks(x, labels)
-    plt.theme("clear")
-    plt.plotsize(width or 100, height or max(12, 12 * len(stats)))
-    return plt.build() + "\n"
+        plt.xlim(0.5, len(df) + 0.5)
+        plt.plotsize(width, height)
+        text = plt.build()
+        charts.append(text if color else plt.uncolorize(text))
+    plt.clear_figure()
+    return "\n".join(charts) + "\n"
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -65,10 +72,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     else:
         rows = []
         for r in records(df):
-            rows.append([r["run_id"], short_time(r["started_at"]), r["status"], r["hash"]] + [r[c] for c in df.columns[4:]])
+            rows.append([r["run_id"], short_time(r["started_at"]), r["status"], r["hash"]] + [_fmt(r[c]) for c in df.columns[4:]])
         console().print(table(f"{args.asset}: {len(df)} versions", ["run", "started", "status", "hash"] + list(df.columns[4:]), rows))
-    if args.plot:
-        sys.stdout.write(plot(df, args.asset))
+    if args.plot:  # with json or csv the chart goes to stderr, keeping stdout machine-readable
+        stream = sys.stdout if args.format == "table" else sys.stderr
+        stream.write(plot(df, args.asset, color=stream.isatty()))
     return 0
 
 
@@ -85,6 +93,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("asset", metavar="ASSET")
     p.add_argument("--stat", "-s", action="append", default=[], metavar="STAT",
                    help="a statistic to show (repeatable); default num_rows and size_bytes")
-    p.add_argument("--plot", action="store_true", help="draw the numeric statistics over the versions in the terminal")
+    p.add_argument("--plot", action="store_true", help="draw the numeric statistics over the versions in the terminal (to stderr with --format json/csv)")
     add_format_arg(p, ("table", "json", "csv"))
     p.set_defaults(func=cmd_history)

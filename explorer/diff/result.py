@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -59,7 +59,7 @@ class TableDiff:
     columns_changed: dict[str, int]
     samples: dict[str, list]  # {"added": [row], "removed": [row], "changed": [{key, changes}]}
     stats: dict[str, dict[str, Any]]  # column -> {"a": {...}, "b": {...}} from the sidecars
-    duplicates: dict[str, Any] | None = None  # keyed mode: duplicate keys left out
+    duplicates: dict[str, Any] | None = None  # keyed mode: repeated keys left out (and whether their rows match)
     compared_columns: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
@@ -69,7 +69,7 @@ class TableDiff:
         return bool(
             s["added"] or s["removed"] or s["changed"]
             or r.get("added") or r.get("removed") or r.get("changed")
-            or (self.duplicates and self.duplicates.get("keys"))
+            or (self.duplicates and not self.duplicates.get("rows_equal"))
             or r.get("a") != r.get("b")
         )
 
@@ -308,6 +308,7 @@ def _table_lines(t: TableDiff, tolerance: float) -> list[str]:
         lines.append(
             f"duplicate keys: {d['keys']} keys appear more than once ({d['rows_a']} rows in A, "
             f"{d['rows_b']} rows in B); they are left out of the counts above"
+            + ("; their rows are the same on both sides" if d.get("rows_equal") else "; their rows differ")
         )
     if t.columns_changed:
         lines.append("changed values per column: " + ", ".join(f"{c} {n}" for c, n in t.columns_changed.items()))

@@ -1,11 +1,13 @@
 """Table diffs in DuckDB, reading the parquet / csv files in place.
 
-Keyed diff (bounded memory, two scans of each side):
+Keyed diff (bounded memory):
 
-1. per side, one scan: ``key, count(*), hash(compared columns)`` grouped by key;
-2. a full outer join of the two aggregates classifies every key: added, removed, duplicate
-   (left out and reported), candidate (hashes differ) or unchanged; only non-unchanged keys are kept;
-3. per side, a second scan keeps the full rows of the candidate keys (and the sample keys);
+1. one full outer join of ``(key, hash(compared columns))`` from each side classifies every key:
+   added, removed, candidate (hashes differ) or unchanged; only the non-unchanged keys are kept.
+   The join's totals (window counts) prove the keys unique on both sides; if they are not, each
+   side is grouped to ``key, count(*), hash`` instead, so that repeated keys are set apart (left
+   out of the counts and reported), never counted twice;
+2. per side, a second scan keeps the full rows of the candidate keys (and of the sample keys);
    the cell-by-cell comparison (with tolerance, nulls equal nulls, NaN equals NaN) runs only on those.
 
 A change is missed only if two different rows' 64-bit hashes collide.
@@ -208,7 +210,7 @@ def diff_tables(
         stats = _stats(va.table, vb.table)
         if keys:
             return _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, max(limit, 0), schema, stats)
-        return _unkeyed(s, what, src_a, src_b, sa, sb, max(limit, 0), schema, stats)
+        return _unkeyed(s, what, src_a, src_b, sa, sb, max(limit, 0), schema, stats, tolerance)
 
 
 def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats) -> TableDiff:
@@ -228,28 +230,56 @@ def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats)
     on = " AND ".join(f"ga.{n} IS NOT DISTINCT FROM gb.{n}" for n in kn)
     kcoal = ", ".join(f"coalesce(ga.{n}, gb.{n}) AS {n}" for n in kn)
     korder = ", ".join(kn)
-    # 1. per side: key, multiplicity, row hash
-    for name, src in (("ga", src_a), ("gb", src_b)):
-        s.run(
-            f"CREATE TEMP TABLE {name} AS SELECT {side_keys()}, count(*) AS __n, min({hash_of()}) AS __h "
-            f"FROM {src} GROUP BY ALL",
-            what,
-        )
-    rows_a, keys_a = s.run("SELECT coalesce(sum(__n), 0)::BIGINT, count(*) FROM ga", what)[0]
-    rows_b, keys_b = s.run("SELECT coalesce(sum(__n), 0)::BIGINT, count(*) FROM gb", what)[0]
-    # 2. classify keys; keep all but the unchanged ones
+    # 1. optimistic plan, for unique keys: one hash join of (key, row hash) per side keeping all but
+    #    the unchanged keys, with the join's totals (window counts) to prove the keys were unique
+    rows_a = s.run(f"SELECT count(*) FROM {src_a}", what)[0][0]
+    rows_b = s.run(f"SELECT count(*) FROM {src_b}", what)[0][0]
+    keys_a = rows_a
     s.run(
         f"""CREATE TEMP TABLE cls AS
-        SELECT {kcoal}, ga.__n AS __na, gb.__n AS __nb,
-          CASE WHEN ga.__n > 1 OR gb.__n > 1 THEN 'dup'
-               WHEN ga.__n IS NULL THEN 'added'
-               WHEN gb.__n IS NULL THEN 'removed'
-               ELSE 'cand' END AS __c
-        FROM ga FULL OUTER JOIN gb ON {on}
-        WHERE ga.__n IS NULL OR gb.__n IS NULL OR ga.__n > 1 OR gb.__n > 1 OR ga.__h <> gb.__h""",
+        SELECT {kcoal}, CASE WHEN ga.__p THEN 1 END AS __na, CASE WHEN gb.__p THEN 1 END AS __nb,
+          CASE WHEN ga.__p IS NULL THEN 'added' WHEN gb.__p IS NULL THEN 'removed' ELSE 'cand' END AS __c,
+          count(ga.__p) OVER () AS __ta, count(gb.__p) OVER () AS __tb
+        FROM (SELECT {side_keys()}, {hash_of()} AS __h, true AS __p FROM {src_a}) ga
+        FULL OUTER JOIN (SELECT {side_keys()}, {hash_of()} AS __h, true AS __p FROM {src_b}) gb ON {on}
+        QUALIFY ga.__p IS NULL OR gb.__p IS NULL OR ga.__h <> gb.__h""",
         what,
     )
-    s.run("DROP TABLE ga; DROP TABLE gb", what)
+    totals = s.run("SELECT __ta, __tb FROM cls LIMIT 1", what)
+    if totals:
+        # a repeated key matched on the other side multiplies join rows: the totals exceed the row counts;
+        # a repeated key found on one side only shows up twice among the kept rows
+        has_dups = tuple(totals[0]) != (rows_a, rows_b) or bool(
+            s.run(f"SELECT count(*) FROM (SELECT {korder} FROM cls GROUP BY ALL HAVING count(*) > 1)", what)[0][0]
+        )
+    else:  # nothing differs by hash: a plain check for repeated keys decides
+        has_dups = any(
+            s.run(f"SELECT count(*) FROM (SELECT {side_keys()} FROM {src} GROUP BY ALL HAVING count(*) > 1)", what)[0][0]
+            for src in (src_a, src_b)
+        )
+    if has_dups:
+        s.run("DROP TABLE cls", what)
+        # 2. repeated keys: per side key, multiplicity, row hash; then classify keys, duplicates apart
+        for name, src in (("ga", src_a), ("gb", src_b)):
+            s.run(
+                f"CREATE TEMP TABLE {name} AS SELECT {side_keys()}, count(*) AS __n, min({hash_of()}) AS __h "
+                f"FROM {src} GROUP BY ALL",
+                what,
+            )
+        rows_a, keys_a = s.run("SELECT coalesce(sum(__n), 0)::BIGINT, count(*) FROM ga", what)[0]
+        rows_b = s.run("SELECT coalesce(sum(__n), 0)::BIGINT FROM gb", what)[0][0]
+        s.run(
+            f"""CREATE TEMP TABLE cls AS
+            SELECT {kcoal}, ga.__n AS __na, gb.__n AS __nb,
+              CASE WHEN ga.__n > 1 OR gb.__n > 1 THEN 'dup'
+                   WHEN ga.__n IS NULL THEN 'added'
+                   WHEN gb.__n IS NULL THEN 'removed'
+                   ELSE 'cand' END AS __c
+            FROM ga FULL OUTER JOIN gb ON {on}
+            WHERE ga.__n IS NULL OR gb.__n IS NULL OR ga.__n > 1 OR gb.__n > 1 OR ga.__h <> gb.__h""",
+            what,
+        )
+        s.run("DROP TABLE ga; DROP TABLE gb", what)
     counts = dict(s.run("SELECT __c, count(*) FROM cls GROUP BY __c", what))
     dup_keys, dup_rows_a, dup_rows_b, dup_a_keys = s.run(
         "SELECT count(*), coalesce(sum(__na), 0)::BIGINT, coalesce(sum(__nb), 0)::BIGINT, count(__na) "
@@ -261,7 +291,8 @@ def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats)
         f"""CREATE TEMP TABLE pick AS
         SELECT {korder}, __c FROM cls WHERE __c = 'cand'
         UNION ALL (SELECT {korder}, __c FROM cls WHERE __c = 'added' ORDER BY {korder} LIMIT {limit})
-        UNION ALL (SELECT {korder}, __c FROM cls WHERE __c = 'removed' ORDER BY {korder} LIMIT {limit})""",
+        UNION ALL (SELECT {korder}, __c FROM cls WHERE __c = 'removed' ORDER BY {korder} LIMIT {limit})
+        UNION ALL SELECT {korder}, __c FROM cls WHERE __c = 'dup'""",
         what,
     )
     for name, src, cls in (("ra", src_a, "removed"), ("rb", src_b, "added")):
@@ -269,7 +300,7 @@ def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats)
         s.run(
             f"""CREATE TEMP TABLE {name} AS
             SELECT t.* FROM (SELECT *, {side_keys()} FROM {src}) t
-            SEMI JOIN (SELECT {korder} FROM pick WHERE __c IN ('cand', '{cls}')) p ON {p_on}""",
+            SEMI JOIN (SELECT {korder} FROM pick WHERE __c IN ('cand', 'dup', '{cls}')) p ON {p_on}""",
             what,
         )
     # 4. cell by cell on the candidates
@@ -284,7 +315,6 @@ def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats)
     res = s.run(f"SELECT count(*) FILTER (WHERE {any_diff}){', ' + agg if agg else ''} {base}", what)[0]
     changed = int(res[0])
     columns_changed = {c: int(n) for c, n in zip(diffs, res[1:]) if n}
-    cand = int(counts.get("cand", 0))
     added, removed = int(counts.get("added", 0)), int(counts.get("removed", 0))
     unchanged = keys_a - dup_a_keys - removed - changed  # unique keys of A that matched and compare equal
     # samples
@@ -322,12 +352,30 @@ def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats)
         examples = []
         for row in ex:
             examples.append({"key": {k: row[n] for k, n in zip(keys, kn)}, "rows_a": row["rows_a"], "rows_b": row["rows_b"]})
-        duplicates = {"keys": int(dup_keys), "rows_a": int(dup_rows_a), "rows_b": int(dup_rows_b), "examples": examples}
+        # are the rows of the repeated keys the same multiset on both sides? (compared columns, keys included)
+        mcols = [(k, kcast[k]) for k in keys] + [(c, cast[c]) for c in compared]
+        mn = [f"__m{i}" for i in range(len(mcols))]
+        dup_on = " AND ".join(f"t.{n} IS NOT DISTINCT FROM p.{n}" for n in kn)
+
+        def grouped(name: str) -> str:
+            sel = ", ".join(f"{_col(c, cst, 't')} AS {n}" for (c, cst), n in zip(mcols, mn))
+            return (f"SELECT {sel}, count(*) AS __n FROM {name} t "
+                    f"SEMI JOIN (SELECT {korder} FROM pick WHERE __c = 'dup') p ON {dup_on} GROUP BY ALL")
+
+        m_on = " AND ".join(f"x.{n} IS NOT DISTINCT FROM y.{n}" for n in mn)
+        differing_rows = s.run(
+            f"SELECT coalesce(sum(abs(coalesce(x.__n, 0) - coalesce(y.__n, 0))), 0)::BIGINT "
+            f"FROM ({grouped('ra')}) x FULL OUTER JOIN ({grouped('rb')}) y ON {m_on}",
+            what,
+        )[0][0]
+        duplicates = {"keys": int(dup_keys), "rows_a": int(dup_rows_a), "rows_b": int(dup_rows_b),
+                      "rows_equal": differing_rows == 0, "examples": examples}
     notes = []
     if duplicates:
         notes.append(
             f"{dup_keys} keys appear more than once on a side; their rows ({dup_rows_a} in A, {dup_rows_b} in B) "
-            "are not counted as added, removed, changed or unchanged"
+            "are not counted as added, removed, changed or unchanged; "
+            + ("they are the same rows on both sides" if duplicates["rows_equal"] else "they differ between the sides")
         )
     if schema["added"] or schema["removed"]:
         notes.append("values are compared on the columns present in both versions")
@@ -346,7 +394,7 @@ def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats)
     )
 
 
-def _unkeyed(s, what, src_a, src_b, sa, sb, limit, schema, stats) -> TableDiff:
+def _unkeyed(s, what, src_a, src_b, sa, sb, limit, schema, stats, tolerance=0.0) -> TableDiff:
     compared = [c for c in sa if c in sb]
     if not compared:
         ra = s.run(f"SELECT count(*) FROM {src_a}", what)[0][0]
@@ -383,6 +431,8 @@ def _unkeyed(s, what, src_a, src_b, sa, sb, limit, schema, stats) -> TableDiff:
                 what,
             )
     notes = ["no key: whole rows compared as a multiset (order ignored, duplicates counted)"]
+    if tolerance:
+        notes.append("--tolerance applies to keyed comparisons only; rows were compared exactly")
     if schema["added"] or schema["removed"]:
         notes.append(f"rows are compared on the {len(compared)} columns present in both versions")
     return TableDiff(

@@ -1,0 +1,183 @@
+"""Benchmark: a keyed diff of two parquet versions vs DuckDB's bare hash-and-join count query.
+
+    python bench/bench_diff.py --rows 10000000
+
+Generates two versions of an N-row, 10-column table (B: 1% of rows changed, 0.5% removed,
+0.5% added), then times, each in a fresh subprocess (so peak RSS is per measurement):
+
+* ``baseline``: DuckDB's bare query on the same files: hash each row, full outer join on the
+  key, count added / removed / changed. The least any correct keyed diff has to do.
+* ``diff``: ``explorer.diff.table.diff_tables`` with ``keys=["id"]``: counts, duplicate-key
+  check, per-column changed counts, samples.
+
+Prints a table and the ratio diff / baseline (target: under 3x). Timings are best of ``--repeat``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHUNK = 1_000_000
+
+
+def _chunk(start: int, stop: int, version: str):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = np.arange(start, stop, dtype=np.int64)
+    rng = np.random.default_rng(start)  # same chunk -> same values in both versions
+    n = len(ids)
+    cols = {
+        "id": ids,
+        "qty": rng.integers(0, 1000, n),
+        "price": np.round(rng.random(n) * 500, 2),
+        "score": rng.random(n),
+        "region": pa.array(rng.choice(["north", "south", "east", "west", "central"], n)),
+        "user": pc.binary_join_element_wise("user-", pc.cast(pa.array(ids % 1_000_003), pa.string()), ""),
+        "flag": rng.random(n) < 0.3,
+        "count": rng.integers(0, 50, n).astype(np.int32),
+        "ts": pa.array(1_700_000_000_000 + ids * 1000, pa.timestamp("ms", tz="UTC")),
+        "ratio": np.where(rng.random(n) < 0.05, np.nan, rng.random(n)),
+    }
+    table = pa.table(cols)
+    if version == "b":
+        keep = (ids % 200) != 7  # 0.5% removed
+        changed = (ids % 100) == 3  # 1% changed
+        table = table.set_column(2, "price", pa.array(np.where(changed, cols["price"] + 1.0, cols["price"])))
+        table = table.filter(pa.array(keep))
+    return table
+
+
+def generate(folder: Path, rows: int) -> tuple[Path, Path]:
+    import pyarrow.parquet as pq
+
+    paths = {}
+    for version in ("a", "b"):
+        path = folder / version / "t.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = None
+        for start in range(0, rows, CHUNK):
+            t = _chunk(start, min(rows, start + CHUNK), version)
+            writer = writer or pq.ParquetWriter(path, t.schema, compression="zstd")
+            writer.write_table(t, row_group_size=128 * 1024)
+        if version == "b":  # 0.5% added rows, new keys
+            extra = rows // 200
+            for start in range(rows, rows + extra, CHUNK):
+                writer.write_table(_chunk(start, min(rows + extra, start + CHUNK), "a"), row_group_size=128 * 1024)
+        writer.close()
+        paths[version] = path
+    return paths["a"], paths["b"]
+
+
+BASELINE_SQL = """
+SELECT count(*) FILTER (WHERE a.id IS NULL) AS added,
+       count(*) FILTER (WHERE b.id IS NULL) AS removed,
+       count(*) FILTER (WHERE a.h <> b.h) AS changed
+FROM (SELECT id, hash({cols}) AS h FROM read_parquet('{a}')) a
+FULL OUTER JOIN (SELECT id, hash({cols}) AS h FROM read_parquet('{b}')) b ON a.id = b.id
+"""
+
+
+def measure(kind: str, folder: Path) -> dict:
+    """Run one measurement in this process; return seconds, result and peak RSS."""
+    sys.path.insert(0, str(ROOT))
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    import duckdb
+    from fsspec.implementations.local import LocalFileSystem
+
+    from explorer.diff.table import diff_tables  # imports are not timed
+    from explorer.models import AssetVersion
+
+    a, b = folder / "a" / "t.parquet", folder / "b" / "t.parquet"
+    cols = "qty, price, score, region, \"user\", flag, \"count\", ts, ratio"
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = usage.ru_utime + usage.ru_stime
+    start = time.perf_counter()
+    if kind == "baseline":
+        con = duckdb.connect(":memory:")
+        tmp = tempfile.mkdtemp(prefix="bench-diff-")
+        con.execute(f"SET temp_directory='{tmp}'")
+        con.execute("SET preserve_insertion_order=false")
+        added, removed, changed = con.execute(BASELINE_SQL.format(cols=cols, a=a, b=b)).fetchone()
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        result = {"added": added, "removed": removed, "changed": changed}
+    else:
+
+        def version(run: str, path: Path) -> AssetVersion:
+            return AssetVersion(asset="t", run_id=run, created_at=datetime.now(timezone.utc),
+                                data_path=f"{run}/t.parquet", data_format="parquet",
+                                size_bytes=path.stat().st_size, content_hash=f"sha256:{run}")
+
+        store = SimpleNamespace(fs=LocalFileSystem(), root=str(folder))
+        d = diff_tables(store, version("a", a), version("b", b), keys=("id",), limit=10)
+        result = {k: d.rows[k] for k in ("added", "removed", "changed", "unchanged")}
+        result["columns_changed"] = d.columns_changed
+    seconds = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu0
+    return {"kind": kind, "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "result": result}
+
+
+def run_child(kind: str, folder: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure", kind, "--dir", str(folder)],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rows", type=int, default=10_000_000)
+    p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--dir", help="work folder, kept (files already there are reused; default: a temporary folder)")
+    p.add_argument("--measure", choices=["baseline", "diff"], help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, Path(args.dir))))
+        return
+    folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench-diff-"))
+    try:
+        t0 = time.perf_counter()
+        a, b = folder / "a" / "t.parquet", folder / "b" / "t.parquet"
+        if not (args.dir and a.exists() and b.exists()):  # --dir keeps the files between runs
+            a, b = generate(folder, args.rows)
+        gen = time.perf_counter() - t0
+        print(f"rows: {args.rows:,}  files: A {a.stat().st_size / 1e6:.0f} MB, B {b.stat().st_size / 1e6:.0f} MB "
+              f"(generated in {gen:.1f}s); cpus: {os.cpu_count()}")
+        runs: dict[str, list[dict]] = {"baseline": [], "diff": []}
+        for _ in range(args.repeat):
+            for kind in ("baseline", "diff"):
+                runs[kind].append(run_child(kind, folder))
+        best = {k: min(v, key=lambda m: m["seconds"]) for k, v in runs.items()}
+        cpu = {k: min(m["cpu_seconds"] for m in v) for k, v in runs.items()}
+        for kind in ("baseline", "diff"):
+            m = best[kind]
+            print(f"{kind:9s} wall {m['seconds']:7.2f} s  cpu {cpu[kind]:7.2f} s  peak RSS {m['peak_rss_mb']:6.0f} MB  "
+                  f"{m['result']}")
+        base, diff = best["baseline"]["result"], best["diff"]["result"]
+        assert (base["added"], base["removed"], base["changed"]) == (diff["added"], diff["removed"], diff["changed"]), (base, diff)
+        print(f"ratio diff / baseline: wall {best['diff']['seconds'] / best['baseline']['seconds']:.2f}x, "
+              f"cpu {cpu['diff'] / cpu['baseline']:.2f}x (target < 3x); load average {os.getloadavg()[0]:.1f}")
+    finally:
+        if not args.dir:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -393,6 +393,16 @@ async def test_watch_shows_a_running_run_progress(demo_path, tmp_path):
                         break
                 status = column(table, "status")[0]
                 assert "running 1/3" in status
+                assert row_keys(table)[table.cursor_row] != run.run_id  # the selection stayed put
+                await pilot.press("g", "enter")  # first row: the running run, what it wrote and what is pending
+                await settle(app, pilot)
+                assert isinstance(app.screen, RunScreen)
+                assert "wrote 1 of 3 planned assets" in screen_text(app.screen.query_one("#facts", Static))
+                info = app.screen.query_one("#graph", LineageGraph).shown_info
+                assert {k: i.status for k, i in info.items() if i.status == "pending"} == {
+                    "raw/bureau": "pending", "features": "pending"}
+                await pilot.press("escape")
+                await settle(app, pilot)
                 raise RuntimeError("stop the run")
         for _ in range(100):
             await asyncio.sleep(0.05)
@@ -546,3 +556,20 @@ async def test_a_large_store_fills_the_table_in_batches_and_refreshes_in_place(t
         await pilot.press("slash", *"job1")
         await settle(app, pilot)
         assert row_keys(table) == [r for r in ids[::-1] if ids.index(r) % 3 == 1]
+
+
+@drive
+async def test_a_corrupt_run_is_a_warning_not_a_crash(demo_path, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(demo_path, root)
+    runs = sorted(manifests(root))
+    (root / runs[0] / "_frontier" / "run.json").write_text("{ not json")
+    app = ExplorerApp(str(root))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        table = app.screen.query_one("#runs", DataTable)
+        assert set(row_keys(table)) == set(runs[1:])
+        assert "⚠ 1 warnings" in screen_text(app.screen.query_one("#title", Static))
+        await pilot.press("L")
+        await settle(app, pilot)
+        assert isinstance(app.screen, GraphScreen)

@@ -57,6 +57,7 @@ class ExplorerApp(App):
         self.load_error: str | None = None
         self.generation = 0  # bumped on every (re)load that changed something
         self._signature: tuple | None = None
+        self._manual_refresh = False
 
     # ------------------------------------------------------------------ screens
     def get_default_screen(self) -> Screen:
@@ -115,7 +116,11 @@ class ExplorerApp(App):
         first = self.generation == 0
         signature = self.signature(store)
         if not first and signature == self._signature and self.load_error is None:
+            if self._manual_refresh:
+                self._manual_refresh = False
+                self.notify(f"no change: {len(store.index.runs)} runs", timeout=2)
             return  # a poll that found nothing new: leave every screen as it is
+        self._manual_refresh = False
         self._signature = signature
         self.store = store
         self.report = report
@@ -146,7 +151,7 @@ class ExplorerApp(App):
 
     # ------------------------------------------------------------------ actions
     def action_refresh_store(self) -> None:
-        self.notify("re-reading the store…", timeout=1.5)
+        self._manual_refresh = True
         self.load_store()
 
     def action_help(self) -> None:

@@ -573,3 +573,35 @@ async def test_a_corrupt_run_is_a_warning_not_a_crash(demo_path, tmp_path):
         await pilot.press("L")
         await settle(app, pilot)
         assert isinstance(app.screen, GraphScreen)
+
+
+@drive
+async def test_an_incremental_asset_reading_itself_is_drawn_with_a_loop_mark(tmp_path):
+    root = tmp_path / "store"
+    with RunWriter(str(root), job="j") as r1:
+        r1.write("events", pd.DataFrame({"x": [1]}))
+    with RunWriter(str(root), job="j") as r2:
+        r2.write("events", pd.DataFrame({"x": [1, 2]}), inputs=[("events", r1.run_id)])
+        r2.write("summary", {"n": 2}, inputs=["events"])
+    app = ExplorerApp(str(root))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        graph = app.screen.query_one("#graph", LineageGraph)
+        assert graph.focused_node == "events"
+        drawing = "\n".join("".join(t for t, _, _ in line) for line in graph._lines)
+        assert "↻" in drawing
+        await pilot.press("right")
+        await pilot.pause()
+        assert graph.focused_node == "summary"
+
+
+def test_layout_breaks_cycles_instead_of_failing():
+    from explorer.tui.widgets.graph_layout import layout
+
+    g = nx.DiGraph([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "d")])
+    lay = layout(g)
+    assert {n for n in lay.placed if isinstance(n, str)} == {"a", "b", "c", "d"}
+    assert lay.self_loops == {"d"}
+    assert len(lay.dropped) == 1 and lay.dropped <= {("a", "b"), ("b", "c"), ("c", "a")}

@@ -146,6 +146,13 @@ class ExplorerApp(App):
             if hook is not None:
                 hook(message)
 
+    def safely(self, fn, *args) -> None:
+        """Run a screen's fill-in; an error becomes a notification, never a crash."""
+        try:
+            fn(*args)
+        except Exception as exc:  # noqa: BLE001
+            self.notify(describe_error(exc), title="cannot show this", severity="error")
+
     def poll(self) -> None:
         self.load_store()
 

@@ -126,7 +126,7 @@ class AssetScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#preview-scroll").display = False
-        self.store_changed()
+        self.app.safely(self.store_changed)
 
     # ------------------------------------------------------------------ filling
     def store_changed(self) -> None:

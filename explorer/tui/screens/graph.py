@@ -33,7 +33,7 @@ class GraphScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.store_changed()
+        self.app.safely(self.store_changed)
         self.query_one("#graph").focus()
 
     def store_changed(self) -> None:

@@ -36,7 +36,7 @@ class StalenessScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#stale").focus()
-        self.store_changed()
+        self.app.safely(self.store_changed)
 
     def store_changed(self) -> None:
         report = self.app.report

@@ -67,6 +67,8 @@ class Layout:
     height: int
     edges: dict[tuple[int, int], int] = field(default_factory=dict)  # (x, y) -> direction mask
     arrows: set[tuple[int, int]] = field(default_factory=set)
+    self_loops: set = field(default_factory=set)  # nodes that read their own earlier version
+    dropped: set = field(default_factory=set)  # edges left out to break cycles
 
     def real_layers(self) -> list[list[Hashable]]:
         return [[n for n in layer if not isinstance(n, Dummy)] for layer in self.layers]
@@ -75,6 +77,23 @@ class Layout:
         if (x, y) in self.arrows:
             return "▶"
         return JUNCTIONS[self.edges.get((x, y), 0)]
+
+
+def acyclic(g: nx.DiGraph) -> tuple[nx.DiGraph, set, set]:
+    """``g`` without self-loops (an incremental asset reading its own previous version) and
+    without the edges closing any other cycle: (DAG, self-looping nodes, dropped edges)."""
+    dag = nx.DiGraph(g)
+    loops = {a for a, b in nx.selfloop_edges(g)}
+    dag.remove_edges_from(list(nx.selfloop_edges(dag)))
+    dropped: set = set()
+    while True:
+        try:
+            cycle = nx.find_cycle(dag)
+        except nx.NetworkXNoCycle:
+            return dag, loops, dropped
+        edge = max((e[0], e[1]) for e in cycle)  # deterministic choice
+        dag.remove_edge(*edge)
+        dropped.add(edge)
 
 
 def _crossings(upper: list, lower: list, edges: set) -> int:
@@ -183,7 +202,8 @@ def assign_slots(layers: list[list], unit: set) -> dict:
 
 
 def layout(g: nx.DiGraph, box_w: int = 28, min_gap: int = 4) -> Layout:
-    """Place the nodes of a DAG and route its edges."""
+    """Place the nodes of a graph (cycles broken, see ``acyclic``) and route its edges."""
+    g, loops, dropped = acyclic(g)
     layers, unit = order_layers(g)
     # sources in each layer, each owning a channel in the gap to its right
     channels: list[list] = []
@@ -202,7 +222,7 @@ def layout(g: nx.DiGraph, box_w: int = 28, min_gap: int = 4) -> Layout:
             placed[n] = Placed(n, i, j, xs[i], slots[n] * SLOT_H, isinstance(n, Dummy))
     width = (xs[-1] + box_w) if layers else 0
     height = (max(slots.values()) + 1) * SLOT_H if slots else 0
-    lay = Layout(layers, placed, box_w, width, height)
+    lay = Layout(layers, placed, box_w, width, height, self_loops=loops, dropped=dropped)
 
     def hline(x0: int, x1: int, y: int) -> None:
         if x1 < x0:

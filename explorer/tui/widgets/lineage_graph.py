@@ -20,7 +20,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from .graph_layout import Dummy, Layout, layout
+from .graph_layout import Dummy, Layout, acyclic, layout
 
 STATUS_COLOUR = {
     "fresh": "green",
@@ -152,7 +152,8 @@ class LineageGraph(ScrollView, can_focus=True):
     def _grouped(self):
         """The graph with assets sharing a key prefix drawn as one node. If merging a prefix
         across layers would create a cycle, only assets of one prefix in the same layer merge."""
-        layer_of = {n: i for i, gen in enumerate(nx.topological_generations(self.graph)) for n in gen}
+        dag, _, _ = acyclic(self.graph)
+        layer_of = {n: i for i, gen in enumerate(nx.topological_generations(dag)) for n in gen}
         for within_layers in (False, True):
             members: dict[str, list[str]] = {}
             node_of: dict[str, str] = {}
@@ -208,7 +209,9 @@ class LineageGraph(ScrollView, can_focus=True):
             info = self.shown_info.get(n, NodeInfo("fresh"))
             inner = w - 2
             key = self.label(n)
-            key = key if len(key) <= inner - 1 else key[: inner - 2] + "…"
+            loop = " ↻" if n in lay.self_loops else ""  # reads its own previous version
+            room = inner - 1 - len(loop)
+            key = (key if len(key) <= room else key[: room - 1] + "…") + loop
             badge = info.status
             run = short_run(info.run_id) if info.run_id else ""
             rows = [
@@ -353,7 +356,8 @@ class LineageGraph(ScrollView, can_focus=True):
             layer = self._layer_nodes(node)
             i = layer.index(node) + (-1 if direction == "up" else 1)
             return layer[i] if 0 <= i < len(layer) else None
-        nbrs = list(self.shown.predecessors(node) if direction == "left" else self.shown.successors(node))
+        nbrs = [n for n in (self.shown.predecessors(node) if direction == "left" else self.shown.successors(node))
+                if n != node]
         if not nbrs:
             return None
         back = self._back.get((node, direction))

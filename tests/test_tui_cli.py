@@ -54,7 +54,14 @@ def test_help_still_prints_the_commands(opened, capsys):
 
 def test_bad_app_options_exit_2_without_a_traceback(opened, capsys):
     assert main(["somewhere", "-o", "novalue"]) == 2
-    assert main(["somewhere", "--watch", "0"]) == 2
+    assert main([".", "--watch", "0"]) == 2
     err = capsys.readouterr().err
     assert "not KEY=VALUE" in err and "--watch" in err and "Traceback" not in err
+    assert opened == []
+
+
+def test_a_mistyped_command_is_not_opened_as_a_store(opened, capsys):
+    assert main(["rnus"]) == 2
+    err = capsys.readouterr().err
+    assert "no store at 'rnus'" in err and "runs" in err
     assert opened == []

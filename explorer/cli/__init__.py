@@ -56,7 +56,7 @@ def build_app_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run_app(argv: list[str]) -> int:
+def run_app(argv: list[str], commands: set[str] = frozenset()) -> int:
     from ..demo import DEMO_STORE
     from ..store.fs import parse_storage_options
 
@@ -68,6 +68,10 @@ def run_app(argv: list[str]) -> int:
         return 2
     if args.watch is not None and args.watch <= 0:
         print("frontier-explore: error: --watch needs a positive number of seconds", file=sys.stderr)
+        return 2
+    if args.store and "://" not in args.store and not os.path.exists(args.store):
+        hint = f"; commands are: {', '.join(sorted(commands))}" if commands else ""
+        print(f"frontier-explore: error: no store at {args.store!r} (no such file or folder){hint}", file=sys.stderr)
         return 2
     from ..tui.app import run_app as run_tui
 
@@ -82,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(action, argparse._SubParsersAction):
             commands.update(action.choices)
     if wants_app(argv, commands):
-        return run_app(argv)
+        return run_app(argv, commands)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

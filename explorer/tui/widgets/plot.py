@@ -16,6 +16,7 @@ def plot_text(xs_labels: Sequence[str], ys: Sequence[float | None], title: str, 
     if not points or width < 20 or height < 6:
         return Text(f"{title}: nothing to plot", style="dim")
     plt.clear_figure()
+    plt.limit_size(False, False)  # size to the widget, not to the (headless) terminal
     plt.plotsize(width, height)
     plt.theme("clear")
     xs = [p[0] for p in points]

@@ -256,6 +256,19 @@ async def test_graph_drawing_shows_every_asset_with_status_and_run(demo_path):
         assert "failed" in drawing  # reports/drift: its last attempt (R7) failed
         assert "10-27 r7" in drawing  # scores, made by R7
         assert "▶" in drawing and "┌" in drawing
+        # every edge of the plan (and R7's planned drift report) is drawn, with an arrow into its target
+        expected = set(plan_graph().edges) | {("scores", "reports/drift"), ("features", "reports/drift")}
+        assert set(graph.lay.edge_cells) == expected
+        for (a, b), cells in graph.lay.edge_cells.items():
+            target = graph.lay.placed[b]
+            assert (target.x - 1, target.in_row) in cells and (target.x - 1, target.in_row) in graph.lay.arrows
+        # the focused asset's edges are the highlighted ones
+        graph.focus_node("features")
+        await pilot.pause()
+        hot = {(x, y) for y, xs in graph.hot_cells().items() for x in xs}
+        mine = set().union(*(c for e, c in graph.lay.edge_cells.items() if "features" in e))
+        assert hot == mine
+        assert not graph.lay.edge_cells[("raw/applications", "clean/applications")] <= hot
 
 
 @drive

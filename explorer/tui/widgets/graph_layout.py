@@ -68,6 +68,7 @@ class Layout:
     edges: dict[tuple[int, int], int] = field(default_factory=dict)  # (x, y) -> direction mask
     arrows: set[tuple[int, int]] = field(default_factory=set)
     self_loops: set = field(default_factory=set)  # nodes that read their own earlier version
+    edge_cells: dict[tuple, set[tuple[int, int]]] = field(default_factory=dict)  # real edge -> cells
     dropped: set = field(default_factory=set)  # edges left out to break cycles
 
     def real_layers(self) -> list[list[Hashable]]:
@@ -224,7 +225,13 @@ def layout(g: nx.DiGraph, box_w: int = 28, min_gap: int = 4) -> Layout:
     height = (max(slots.values()) + 1) * SLOT_H if slots else 0
     lay = Layout(layers, placed, box_w, width, height, self_loops=loops, dropped=dropped)
 
-    def hline(x0: int, x1: int, y: int) -> None:
+    def real(a, b) -> tuple:
+        return (a.source if isinstance(a, Dummy) else a, b.target if isinstance(b, Dummy) else b)
+
+    def own(edge: tuple, cells) -> None:
+        lay.edge_cells.setdefault(edge, set()).update(cells)
+
+    def hline(x0: int, x1: int, y: int) -> list[tuple[int, int]]:
         if x1 < x0:
             x0, x1 = x1, x0
         for x in range(x0, x1 + 1):
@@ -234,8 +241,9 @@ def layout(g: nx.DiGraph, box_w: int = 28, min_gap: int = 4) -> Layout:
             if x < x1:
                 m |= RIGHT
             lay.edges[(x, y)] = m
+        return [(x, y) for x in range(x0, x1 + 1)]
 
-    def vline(x: int, y0: int, y1: int) -> None:
+    def vline(x: int, y0: int, y1: int) -> list[tuple[int, int]]:
         if y1 < y0:
             y0, y1 = y1, y0
         for y in range(y0, y1 + 1):
@@ -245,10 +253,11 @@ def layout(g: nx.DiGraph, box_w: int = 28, min_gap: int = 4) -> Layout:
             if y < y1:
                 m |= DOWN
             lay.edges[(x, y)] = m
+        return [(x, y) for y in range(y0, y1 + 1)]
 
     for n, p in placed.items():
         if p.dummy:
-            hline(p.x, p.x + box_w - 1, p.in_row)
+            own((n.source, n.target), hline(p.x, p.x + box_w - 1, p.in_row))
     for i, srcs in enumerate(channels):
         srcs = sorted(srcs, key=lambda n: placed[n].out_row)
         gx = xs[i] + box_w
@@ -256,14 +265,14 @@ def layout(g: nx.DiGraph, box_w: int = 28, min_gap: int = 4) -> Layout:
             ps = placed[s]
             cx = gx + 1 + c
             targets = [b for a, b in unit if a == s]
-            hline(gx if not ps.dummy else gx - 1, cx, ps.out_row)
+            stem = hline(gx if not ps.dummy else gx - 1, cx, ps.out_row)
             rows = [placed[t].in_row for t in targets] + [ps.out_row]
             vline(cx, min(rows), max(rows))
             for t in targets:
                 pt = placed[t]
                 end = pt.x - 1 if not pt.dummy else pt.x
-                hline(cx, end, pt.in_row)
+                cells = stem + vline(cx, ps.out_row, pt.in_row) + hline(cx, end, pt.in_row)
+                own(real(s, t), cells)
                 if not pt.dummy:
                     lay.arrows.add((pt.x - 1, pt.in_row))
-    # a channel corner needs the turn: make every edge cell connect in both directions it has
     return lay

@@ -109,6 +109,10 @@ class LineageGraph(ScrollView, can_focus=True):
         self._styles: dict[tuple, Style] = {}
         self._strips: dict[tuple[int, int, int], tuple[tuple, Strip]] = {}
         self._line_nodes: list[set[str]] = []
+        self._chars: list[str] = []
+        self._owner: list = []
+        self._hot: dict[int, set[int]] = {}
+        self._hot_for: tuple | None = None
         self._generation = 0  # bumped when the drawing changes
         self._highlight_gen = 0
 
@@ -243,7 +247,10 @@ class LineageGraph(ScrollView, can_focus=True):
                     runs.append((chars[y][x], kind, node))
             lines.append(runs)
         self._lines = lines
+        self._chars = ["".join(row) for row in chars]
+        self._owner = owner
         self._line_nodes = [{node for _, _, node in runs if node is not None} for runs in lines]
+        self._hot_for = None
         self._generation += 1
         self._strips.clear()
         self._styles.clear()
@@ -263,6 +270,8 @@ class LineageGraph(ScrollView, can_focus=True):
             return Style()
         if kind in ("edge", "arrow"):
             return Style(color="bright_black")
+        if kind == "hot":
+            return Style(color="bright_white", bold=True)
         info = self.shown_info.get(node, NodeInfo("fresh")) if node is not None else NodeInfo("fresh")
         colour = STATUS_COLOUR.get(info.status, "white")
         focused = node == self.focused_node
@@ -284,20 +293,50 @@ class LineageGraph(ScrollView, can_focus=True):
             return Style(color=colour, bold=True, dim=dim)
         return Style(color="bright_black" if not focused else None, dim=dim)
 
+    def hot_cells(self) -> dict[int, set[int]]:
+        """Edge cells of the focused node's edges, by line: drawn brighter so that you can see
+        where its edges go."""
+        if self._hot_for == (self.focused_node, self._generation):
+            return self._hot
+        hot: dict[int, set[int]] = {}
+        node, lay = self.focused_node, self.lay
+        if node is not None and lay is not None:
+            for (a, b), cells in lay.edge_cells.items():
+                if a == node or b == node:
+                    for x, y in cells:
+                        hot.setdefault(y, set()).add(x)
+        self._hot, self._hot_for = hot, (self.focused_node, self._generation)
+        return hot
+
+    def _runs_with_hot(self, line: int, hot: set[int]) -> list[tuple[str, str, str | None]]:
+        runs: list[tuple[str, str, str | None]] = []
+        chars, owner = self._chars[line], self._owner[line]
+        for x, ch in enumerate(chars):
+            kind, node = owner[x]
+            if x in hot and kind in ("edge", "arrow"):
+                kind = "hot"
+            if runs and runs[-1][1] == kind and runs[-1][2] == node:
+                runs[-1] = (runs[-1][0] + ch, kind, node)
+            else:
+                runs.append((ch, kind, node))
+        return runs
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         line = y + scroll_y
         width = self.scrollable_content_region.width
         if line >= len(self._lines):
             return Strip.blank(width)
-        # a line only changes when the focus moves onto or off it, or the highlight changes
+        # a line only changes when the focus moves onto, off or along it, or the highlight changes
         nodes = self._line_nodes[line]
-        stamp = (self._generation, self.focused_node if self.focused_node in nodes else None,
+        hot = self.hot_cells().get(line)
+        stamp = (self._generation, self.focused_node if (self.focused_node in nodes or hot) else None,
                  self._highlight_gen if nodes else 0)
         cached = self._strips.get((line, scroll_x, width))
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        segments = [Segment(text, self._style(kind, node)) for text, kind, node in self._lines[line]]
+        runs = self._runs_with_hot(line, hot) if hot else self._lines[line]
+        segments = [Segment(text, self._style(kind, node)) for text, kind, node in runs]
         strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, None)
         self._strips[(line, scroll_x, width)] = (stamp, strip)
         return strip
@@ -305,13 +344,7 @@ class LineageGraph(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ focus and walking
     def watch_focused_node(self, old: str | None, node: str | None) -> None:
         lay = self.lay
-        if lay is not None and old in lay.placed and node in lay.placed and not self.highlight_kind:
-            # repaint only the rows of the boxes that lost and gained the focus
-            for n in (old, node):
-                p = lay.placed[n]
-                self.refresh(Region(0, p.y - round(self.scroll_y), self.size.width, 4))
-        else:
-            self.refresh()
+        self.refresh()  # unchanged lines come from the strip cache
         if node is not None and lay is not None and node in lay.placed:
             p = lay.placed[node]
             region = Region(p.x, p.y, lay.box_w + 2, 4)

@@ -6,6 +6,7 @@ the library (``Store``) for everything else.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Iterable
 
 from textual import work
@@ -58,6 +59,7 @@ class ExplorerApp(App):
         self.generation = 0  # bumped on every (re)load that changed something
         self._signature: tuple | None = None
         self._manual_refresh = False
+        self._loading = threading.Lock()
 
     # ------------------------------------------------------------------ screens
     def get_default_screen(self) -> Screen:
@@ -75,8 +77,10 @@ class ExplorerApp(App):
             self.set_interval(self.watch_seconds, self.poll)
 
     # ------------------------------------------------------------------ loading
-    @work(thread=True, exclusive=True, group="store")
+    @work(thread=True, group="store")
     def load_store(self) -> None:
+        if not self._loading.acquire(blocking=False):
+            return  # a read is already under way (a slow store polled often): skip this one
         try:
             if self.store is None:
                 store = Store.open(self.url, self.storage_options)
@@ -86,6 +90,8 @@ class ExplorerApp(App):
         except Exception as exc:  # noqa: BLE001 - shown to the user, the app keeps running
             self.call_from_thread(self._load_failed, describe_error(exc))
             return
+        finally:
+            self._loading.release()
         self.call_from_thread(self._loaded, store, report)
 
     def _report(self, store: Store) -> Any | None:

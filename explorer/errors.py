@@ -33,3 +33,11 @@ class WriteError(ExplorerError):
 
 class UnsafeLoad(ExplorerError):
     """Loading would unpickle data from the store without the user's opt-in."""
+
+
+class TaintedVersion(ExplorerError):
+    """The latest version is flagged, or built from a flagged version, and was not allowed."""
+
+
+class SqlError(ExplorerError):
+    """DuckDB rejected a query, or the query was not read-only (the message is DuckDB's)."""

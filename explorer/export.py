@@ -1,11 +1,16 @@
-"""Renderers of the asset graph for documents: mermaid and Graphviz dot, grouped by key prefix."""
+"""Renderers of the store for other tools: the asset graph as mermaid and Graphviz dot
+(grouped by key prefix, coloured by status), and the runs as OpenLineage RunEvents."""
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 from typing import Mapping
 
 import networkx as nx
+
+from .format import join
 
 STATUS_COLOURS = {
     "fresh": ("#d4edda", "#155724"),
@@ -55,7 +60,8 @@ def to_mermaid(g: nx.DiGraph, statuses: Mapping[str, str] | None = None) -> str:
 
 
 def _dot_quote(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A Graphviz quoted string; a newline becomes dot's ``\\n`` line break."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def to_dot(g: nx.DiGraph, statuses: Mapping[str, str] | None = None) -> str:
@@ -81,3 +87,188 @@ def to_dot(g: nx.DiGraph, statuses: Mapping[str, str] | None = None) -> str:
         lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- statuses
+
+
+def fallback_statuses(store) -> dict[str, str]:
+    """Statuses for colouring when the staleness module is not available: ``tainted`` (the
+    latest version is flagged or built from a flagged version), ``missing`` (never
+    materialized) and ``failed`` (the newest run that planned it failed without writing it)."""
+    g = store.asset_graph()
+    index = store.index
+    tainted = store.tainted()
+    out: dict[str, str] = {}
+    for key in g.nodes:
+        latest = index.latest(key)
+        if latest is None:
+            out[key] = "missing"
+            continue
+        if (latest.asset, latest.run_id) in tainted:
+            out[key] = "tainted"
+            continue
+        planners = [r for r in index.run_list() if any(p.asset == key for p in r.planned)]
+        produced_by = index.runs.get(latest.run_id)
+        if planners and produced_by is not None:
+            last = planners[-1]  # runs are ordered by start time
+            if (last.status == "failed" and (key, last.run_id) not in index.versions
+                    and last.started_at > produced_by.started_at):
+                out[key] = "failed"
+                continue
+        out[key] = ""
+    return out
+
+
+def asset_statuses(store) -> dict[str, str]:
+    """Status per asset key for colouring: ``fresh`` / ``stale`` / ``missing`` from the
+    staleness module when it is present (``store.staleness().status_of(key)``), with
+    ``tainted`` and ``failed`` (see ``fallback_statuses``) on top."""
+    base = fallback_statuses(store)
+    staleness = getattr(store, "staleness", None)
+    if staleness is None:
+        return base
+    try:
+        report = staleness()
+    except Exception:  # noqa: BLE001 - colouring is best effort; the graph is still exported
+        return base
+    out = {}
+    for key, status in base.items():
+        if status in ("tainted", "failed"):  # facts staleness does not colour
+            out[key] = status
+            continue
+        try:
+            out[key] = str(report.status_of(key) or status)
+        except Exception:  # noqa: BLE001
+            out[key] = status
+    return out
+
+
+# --------------------------------------------------------------------------- OpenLineage
+
+OPENLINEAGE_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+FACET_SCHEMAS = {
+    "schema": "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
+    "version": "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet",
+    "symlinks": "https://openlineage.io/spec/facets/1-0-1/SymlinksDatasetFacet.json#/$defs/SymlinksDatasetFacet",
+    "outputStatistics": "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet",
+    "tags": "https://openlineage.io/spec/facets/1-0-0/TagsRunFacet.json#/$defs/TagsRunFacet",
+    "jobType": "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet",
+}
+RUN_NAMESPACE = uuid.UUID("6f1c2a4e-9d1b-5c7e-8a3f-2b4d6e8f0a1c")
+
+
+def producer() -> str:
+    from . import __version__
+
+    return f"https://pypi.org/project/frontier-explore/{__version__}/"
+
+
+def _protocol(fs) -> str:
+    return fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+
+
+def dataset_identity(fs, root: str, rel_path: str) -> tuple[str, str]:
+    """OpenLineage (namespace, name) of a path in a store: ``("file", "/abs/path")`` locally,
+    ``("s3://bucket", "key/of/object")`` on S3 (likewise ``gs://``, ``abfs://``...)."""
+    from .store.fs import is_local
+
+    full = join(root, rel_path)
+    if is_local(fs):
+        return "file", full
+    bucket, _, key = full.lstrip("/").partition("/")
+    if not key:
+        return _protocol(fs), full
+    return f"{_protocol(fs)}://{bucket}", key
+
+
+def run_uuid(store_url: str, run_id: str) -> str:
+    """A stable UUID for a run (OpenLineage requires UUIDs): the same on every export."""
+    return str(uuid.uuid5(RUN_NAMESPACE, f"{store_url}#{run_id}"))
+
+
+def _facet(name: str, **fields) -> dict:
+    return {"_producer": producer(), "_schemaURL": FACET_SCHEMAS[name], **fields}
+
+
+def _dataset(store, ref, full: bool, output: bool) -> dict:
+    """An OpenLineage dataset for a version (or a consumed version no longer in the store)."""
+    v = store.index.versions.get((ref.asset, ref.run_id))
+    from . import format as fmt
+
+    rel = v.data_path if v is not None else fmt.join(ref.run_id, ref.asset)
+    namespace, name = dataset_identity(store.fs, store.root, rel)
+    ds: dict = {"namespace": namespace, "name": name, "facets": {}}
+    chash = v.content_hash if v is not None else ref.content_hash
+    if full:
+        facets = ds["facets"]
+        if v is not None and v.table is not None:
+            facets["schema"] = _facet("schema", fields=[{"name": c.name, "type": c.type} for c in v.table.columns])
+        if chash:
+            facets["version"] = _facet("version", datasetVersion=chash)
+        facets["symlinks"] = _facet(
+            "symlinks", identifiers=[{"namespace": store.url, "name": ref.asset, "type": "frontier-explore asset"}]
+        )
+    if output:
+        ds["outputFacets"] = {}
+        if full and v is not None:
+            stats = {"size": v.size_bytes}
+            if v.table is not None:
+                stats = {"rowCount": v.table.num_rows, **stats}
+            ds["outputFacets"]["outputStatistics"] = _facet("outputStatistics", **stats)
+    else:
+        ds["inputFacets"] = {}
+    return ds
+
+
+def openlineage_events(store) -> list[dict]:
+    """One START and one COMPLETE (or FAIL) RunEvent per run, oldest run first. A run still
+    running has only its START. Inputs are the versions a run read from other runs."""
+    from .models import iso
+
+    events = []
+    job_namespace = store.url if "://" in store.url else f"file://{store.url}"
+    for run in store.index.run_list():
+        versions = store.index.run_versions(run.run_id)
+        inputs = []
+        seen = set()
+        for v in versions:
+            for i in v.inputs:
+                if i.run_id != run.run_id and (i.asset, i.run_id) not in seen:
+                    seen.add((i.asset, i.run_id))
+                    inputs.append(i)
+        tags = [{"key": "frontier.run_id", "value": run.run_id, "source": "frontier-explore"}]
+        if run.code_version:
+            tags.append({"key": "frontier.code_version", "value": run.code_version, "source": "frontier-explore"})
+        if run.parent_run_id:
+            tags.append({"key": "frontier.parent_run_id", "value": run.parent_run_id, "source": "frontier-explore"})
+        tags += [{"key": k, "value": val, "source": "USER"} for k, val in sorted(run.tags.items())]
+        run_obj = {"runId": run_uuid(store.url, run.run_id), "facets": {"tags": _facet("tags", tags=tags)}}
+        job = {
+            "namespace": job_namespace,
+            "name": run.job or "unknown_job",
+            "facets": {"jobType": _facet("jobType", processingType="BATCH", integration="FRONTIER_EXPLORE", jobType="JOB")},
+        }
+
+        def event(kind: str, when, full: bool) -> dict:
+            return {
+                "eventType": kind,
+                "eventTime": iso(when),
+                "producer": producer(),
+                "schemaURL": OPENLINEAGE_SCHEMA,
+                "run": run_obj,
+                "job": job,
+                "inputs": [_dataset(store, i, True, False) for i in inputs],
+                "outputs": [_dataset(store, v.ref, full, True) for v in versions],
+            }
+
+        events.append(event("START", run.started_at, False))
+        if run.status in ("success", "failed"):
+            end = run.finished_at or max([v.created_at for v in versions], default=run.started_at)
+            events.append(event("COMPLETE" if run.status == "success" else "FAIL", end, True))
+    return events
+
+
+def to_openlineage(store) -> str:
+    """The events as JSON lines (one event per line), the OpenLineage file transport's format."""
+    return "".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in openlineage_events(store))

@@ -31,6 +31,7 @@ FORMAT_VERSION = "1.0"
 RUN_KIND = "frontier-explore/run"
 SIDECAR_KIND = "frontier-explore/sidecar"
 STORE_KIND = "frontier-explore/store"
+FLAG_KIND = "frontier-explore/flag"
 
 STORE_MARKER = "_frontier_store.json"
 META_DIR = "_frontier"
@@ -68,12 +69,25 @@ def _check_segment(seg: str, what: str, where: str) -> None:
         raise FormatError(f"{where}: backslash in {what} {seg!r}")
 
 
+def printable(name: str) -> str:
+    """A name safe to print: non-UTF-8 bytes (surrogate escapes) and control characters escaped."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", name)
+
+
 def check_relative_path(path: Any, what: str, where: str) -> str:
     """Validate a store-relative path: no ``..``, absolute paths, schemes or control characters."""
     if not isinstance(path, str) or not path:
         raise FormatError(f"{where}: {what} must be a non-empty string")
     if len(path) > MAX_PATH:
         raise FormatError(f"{where}: {what} longer than {MAX_PATH} characters")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FormatError(f"{where}: {what} {printable(path)!r} is not valid UTF-8") from None
     if _CONTROL.search(path):
         raise FormatError(f"{where}: control character in {what} {path!r}")
     if path.startswith("/") or _SCHEME.match(path):
@@ -160,6 +174,18 @@ def sidecar_path(run_id: str, key: str) -> str:
 
 def data_path(run_id: str, key: str, data_format: str) -> str:
     return join(run_id, key + EXTENSIONS[data_format])
+
+
+def flags_dir() -> str:
+    """The reserved folder of flags: one small JSON object per flag or retraction."""
+    return FLAGS_DIR
+
+
+def flag_path(name: str) -> str:
+    """``_frontier_flags/<name>.json``; names are unique (time + uuid), so writers never collide."""
+    if "/" in name or name.startswith(".") or not name:
+        raise FormatError(f"invalid flag name {name!r}")
+    return join(FLAGS_DIR, name + ".json")
 
 
 # --------------------------------------------------------------------------- time

@@ -35,18 +35,30 @@ def asset_graph(index: Index, all_runs: bool = False, run_id: str | None = None)
     else:
         versions = index.latest_versions().values()
         planned = [p for r in index.run_list() for p in r.planned]
+    if run_id is not None:
+        # in one run's graph, "missing" means planned by the run but not written by it
+        def absent(key: str) -> bool:
+            return (key, run_id) not in index.versions and index.latest(key) is None
+
+        def absent_planned(key: str) -> bool:
+            return (key, run_id) not in index.versions
+    else:
+        def absent(key: str) -> bool:
+            return index.latest(key) is None
+
+        absent_planned = absent
     for v in versions:
         g.add_node(v.asset, missing=False)
         for i in v.inputs:
             if i.asset not in g:
-                g.add_node(i.asset, missing=index.latest(i.asset) is None)
+                g.add_node(i.asset, missing=absent(i.asset))
             g.add_edge(i.asset, v.asset)
     for p in planned:
         if p.asset not in g:
-            g.add_node(p.asset, missing=index.latest(p.asset) is None)
+            g.add_node(p.asset, missing=absent_planned(p.asset))
             for i in p.inputs or ():
                 if i not in g:
-                    g.add_node(i, missing=index.latest(i) is None)
+                    g.add_node(i, missing=absent(i))
                 g.add_edge(i, p.asset)
     return g
 
@@ -135,7 +147,7 @@ def _result(index: Index, g: nx.DiGraph, root: VersionNode, nodes: set, directio
         v = g.nodes[n].get("version")
         return InputRef(n[0], n[1], v.content_hash if v else g.nodes[n].get("content_hash"))
 
-    order = list(nx.topological_sort(sub))
+    order = list(nx.lexicographical_topological_sort(sub))  # deterministic across processes
     if direction == "provenance":
         order.reverse()  # the asked-about version first, sources last
     refs = {n: ref(n) for n in order}

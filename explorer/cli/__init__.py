@@ -11,9 +11,9 @@ import os
 import sys
 
 from ..errors import ExplorerError
-from . import diff, foundation, history, stale
+from . import catalogue, dagster_cli, diff, foundation, history, stale, trace, verify
 
-COMMAND_MODULES = [foundation, stale, diff, history]
+COMMAND_MODULES = [foundation, stale, diff, history, catalogue, trace, verify, dagster_cli]
 
 DESCRIPTION = (
     "Explore a run-prefixed object store: runs, lineage, provenance, staleness and diffs of the "

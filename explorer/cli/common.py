@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from typing import Any, Callable, Iterable
 
 from rich.console import Console
+from rich.style import Style
 from rich.table import Table
 
 from ..errors import ExplorerError
@@ -29,6 +32,12 @@ def add_store_args(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="option passed to fsspec (repeatable), e.g. endpoint_url=http://127.0.0.1:9000",
     )
+    p.add_argument(
+        "--dagster-home",
+        metavar="PATH",
+        default=None,
+        help="Dagster instance to read run status, times and lineage from (default: $DAGSTER_HOME)",
+    )
 
 
 def add_format_arg(p: argparse.ArgumentParser, choices: Iterable[str] = ("table", "json"), default: str = "table") -> None:
@@ -40,7 +49,10 @@ def open_store(args: argparse.Namespace) -> Store:
         options = parse_storage_options(args.storage_option)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    store = Store.open(args.store, options)
+    dagster_home = getattr(args, "dagster_home", None)
+    if not dagster_home and os.path.isdir(os.environ.get("DAGSTER_HOME") or "\0"):
+        dagster_home = os.environ["DAGSTER_HOME"]
+    store = Store.open(args.store, options, dagster_home=dagster_home)
     if not getattr(args, "quiet", False):
         for w in store.warnings:
             err_console().print(f"[yellow]warning:[/] {w}", highlight=False, markup=True, soft_wrap=True)
@@ -75,8 +87,29 @@ def table(title: str | None, columns: list[str], rows: Iterable[Iterable[Any]], 
     for c in columns:
         t.add_column(c, overflow="fold")
     for r in rows:
-        t.add_row(*("" if v is None else str(v) for v in r))
+        t.add_row(*("" if v is None else escape_data(str(v)) for v in r))
     return t
+
+
+_TAG = re.compile(r"(?<!\\)\[([^\[\]]*)\]")
+
+
+def _is_style(tag: str) -> bool:
+    if tag.startswith("/"):
+        return True
+    try:
+        Style.parse(tag)
+        return True
+    except Exception:  # noqa: BLE001 - not a style: data such as a mapped step "count_rows[north]"
+        return False
+
+
+def escape_data(text: str) -> str:
+    """Keep intended markup (``[green]ok[/]``) but escape brackets that are data, such as
+    Dagster's mapped step keys (``count_rows[north]/result``), which rich would swallow."""
+    if "[" not in text:
+        return text
+    return _TAG.sub(lambda m: m.group(0) if _is_style(m.group(1)) else "\\" + m.group(0), text)
 
 
 STATUS_STYLE = {

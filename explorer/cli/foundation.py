@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
+from rich.markup import escape
 from rich.tree import Tree
 
 from .. import export, lineage
@@ -48,6 +49,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def asset_rows(store, run: str | None) -> list[dict]:
     out = []
+    tainted = store.tainted()
     keys = [v.asset for v in store.run_versions(run)] if run else store.assets()
     report = store.staleness()
     for key in keys:
@@ -66,6 +68,7 @@ def asset_rows(store, run: str | None) -> list[dict]:
                 "rows": v.table.num_rows if v.table else None,
                 "content_hash": v.content_hash,
                 "code_version": v.code_version,
+                "tainted": (v.asset, v.run_id) in tainted,
             }
         )
     return out
@@ -81,10 +84,10 @@ def cmd_assets(args: argparse.Namespace) -> int:
     console().print(
         table(
             title,
-            ["asset", "status", "run", "versions", "format", "rows", "size", "created"],
+            ["asset", "status", "run", "versions", "format", "rows", "size", "created", "taint"],
             [
                 (r["asset"], styled_status(r["status"]), r["latest_run_id"], r["versions"], r["format"], r["rows"] if r["rows"] is not None else "",
-                 human_size(r["size_bytes"]), short_time(r["created_at"]))
+                 human_size(r["size_bytes"]), short_time(r["created_at"]), styled_status("tainted") if r["tainted"] else "")
                 for r in rows
             ],
         )
@@ -188,7 +191,7 @@ def _tree(result: lineage.LineageResult, store) -> Tree:
     def label(r):
         v = store.index.versions.get((r.asset, r.run_id))
         suffix = " [red](missing)[/]" if v is None else f" [dim]{(r.content_hash or '')[7:19]}[/]"
-        return f"[bold]{r.asset}[/] @ {r.run_id}{suffix}"
+        return f"[bold]{escape(r.asset)}[/] @ {r.run_id}{suffix}"
 
     root = Tree(label(result.root))
     seen: set = set()

@@ -60,13 +60,104 @@ def read_table(
         if version.data_format == "csv":
             import pyarrow.csv as pacsv
 
+            if filter is not None:
+                try:
+                    return _read_csv_filtered(fs, path, columns, filter)
+                except pa.ArrowInvalid:
+                    pass  # a later block did not fit the first block's types: read it whole
             with fs.open(path, "rb") as fh:
                 table = pacsv.read_csv(fh)
-            if columns:
-                table = table.select(columns)
             if filter is not None:
                 table = table.filter(filter)
+            if columns:
+                table = table.select(columns)
             return table
+    except FileNotFoundError:
+        raise _missing(version) from None
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
+    raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
+
+
+def _read_csv_filtered(fs: fsspec.AbstractFileSystem, path: str, columns: list[str] | None, filter: Any) -> pa.Table:
+    """Stream a CSV block by block, keeping only the rows that pass ``filter``: memory holds
+    one block and the matches, never the whole file."""
+    import pyarrow.csv as pacsv
+
+    with fs.open(path, "rb") as fh:
+        reader = pacsv.open_csv(fh)
+        schema = reader.schema
+        parts = []
+        for batch in reader:
+            part = pa.Table.from_batches([batch]).filter(filter)
+            if part.num_rows:
+                parts.append(part.select(columns) if columns else part)
+    if parts:
+        return pa.concat_tables(parts)
+    empty = schema.empty_table()
+    return empty.select(columns) if columns else empty
+
+
+def read_matching(
+    fs: fsspec.AbstractFileSystem,
+    root: str,
+    version: AssetVersion,
+    filter: Any,
+    filter_columns: list[str],
+) -> pa.Table:
+    """The rows of a tabular version passing ``filter`` (an expression over ``filter_columns``),
+    reading as little as possible.
+
+    For a parquet file, row groups whose statistics exclude the filter are skipped (as
+    ``read_table`` does); of the row groups left, only ``filter_columns`` are read first, and
+    the other columns only of the row groups that hold a match. When the values are spread
+    over the whole file (no clustering), this reads the key column plus a few row groups
+    instead of everything. Other formats: ``read_table`` with the filter.
+    """
+    if version.data_format != "parquet":
+        return read_table(fs, root, version, None, filter)
+    import pyarrow.dataset as ds
+
+    path = resolve(fs, root, version)
+    try:
+        dataset = ds.dataset(path, filesystem=fs, format="parquet")
+        parts = []
+        for fragment in dataset.get_fragments():
+            groups = fragment.split_by_row_group(filter, schema=dataset.schema)
+            if len(groups) <= 2:  # pruning did the work: one read of what is left
+                parts += [g.to_table(schema=dataset.schema, filter=filter) for g in groups]
+                continue
+            for group in groups:
+                probe = group.to_table(schema=dataset.schema, columns=list(filter_columns), filter=filter)
+                if probe.num_rows:
+                    parts.append(group.to_table(schema=dataset.schema, filter=filter))
+        parts = [p for p in parts if p.num_rows]
+        if parts:
+            return pa.concat_tables(parts)
+        return dataset.schema.empty_table()
+    except FileNotFoundError:
+        raise _missing(version) from None
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
+
+
+def table_schema(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> pa.Schema:
+    """The Arrow schema of a tabular version, as a reader sees it (parquet footer, dataset
+    schema, or the types inferred from a CSV's first block)."""
+    path = resolve(fs, root, version)
+    try:
+        if version.data_format == "parquet":
+            with fs.open(path, "rb") as fh:
+                return pq.read_schema(fh)
+        if version.data_format == "directory":
+            import pyarrow.dataset as ds
+
+            return ds.dataset(path, filesystem=fs, format="parquet", partitioning="hive").schema
+        if version.data_format == "csv":
+            import pyarrow.csv as pacsv
+
+            with fs.open(path, "rb") as fh:
+                return pacsv.open_csv(fh).schema
     except FileNotFoundError:
         raise _missing(version) from None
     except (pa.ArrowInvalid, OSError) as exc:
@@ -117,17 +208,20 @@ def preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersio
     try:
         if version.data_format == "parquet":
             with fs.open(path, "rb") as fh:
-                pf = pq.ParquetFile(fh)
-                batches = []
+                pf = pq.ParquetFile(fh, pre_buffer=False)
+                parts = []
                 got = 0
-                for batch in pf.iter_batches(batch_size=max(rows, 1)):
-                    batches.append(batch)
-                    got += batch.num_rows
+                for group in range(pf.metadata.num_row_groups):  # one row group at a time
                     if got >= rows:
                         break
-                if not batches:
+                    for batch in pf.iter_batches(batch_size=max(rows, 1), row_groups=[group]):
+                        parts.append(batch)
+                        got += batch.num_rows
+                        if got >= rows:
+                            break
+                if not parts:
                     return pf.schema_arrow.empty_table()
-                return pa.Table.from_batches(batches).slice(0, rows)
+                return pa.Table.from_batches(parts).slice(0, rows)
         if version.data_format == "directory":
             import pyarrow.dataset as ds
 

@@ -112,12 +112,12 @@ def list_run_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
         raise StoreNotFound(f"no frontier store at {root}: it does not exist")
     out = []
     for e in entries:
-        if e.get("type") != "directory":
-            continue
+        if e.get("type") != "directory" and not e.get("islink"):
+            continue  # symlinks are listed so that the caller can refuse those leaving the store
         name = e["name"].rstrip("/").rsplit("/", 1)[-1]
         if name.startswith(("_", ".")):
             continue
-        out.append(name)
+        out.append(name)  # invalid names are reported by read_runs (no manifest / invalid run id)
     return sorted(out)
 
 
@@ -203,10 +203,30 @@ def _read_sidecars(fs: fsspec.AbstractFileSystem, root: str, rec: RunRecord) -> 
     _parse_versions(docs, run_id, rec)
 
 
+def _outside_root(fs: fsspec.AbstractFileSystem, root: str, run_ids: list[str]) -> tuple[list[str], list[str]]:
+    """On local disk, split off run folders (or their manifests) that resolve outside the root."""
+    from .fs import is_local
+
+    if not is_local(fs):
+        return run_ids, []
+    import os
+
+    real_root = os.path.realpath(root)
+    keep, escaping = [], []
+    for r in run_ids:
+        paths = (fmt.join(root, r), fmt.join(root, fmt.run_manifest_path(r)), fmt.join(root, fmt.versions_dir(r)))
+        if all(os.path.realpath(p).startswith(real_root + os.sep) for p in paths):
+            keep.append(r)
+        else:
+            escaping.append(r)
+    return keep, escaping
+
+
 def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | None = None) -> Index:
     """Read a whole store into an Index. Broken runs become warnings, never errors."""
-    run_ids = list_run_ids(fs, root)
+    run_ids, escaping = _outside_root(fs, root, list_run_ids(fs, root))
     records, warnings, no_manifest = read_runs(fs, root, run_ids, progress)
+    warnings.extend(f"{fmt.printable(r)}/: symlink pointing outside the store, not followed" for r in escaping)
     if not records and not has_marker(fs, root):
         if no_manifest:
             raise StoreNotFound(
@@ -215,5 +235,5 @@ def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | N
         if not warnings:
             raise StoreNotFound(f"no frontier store at {root}: the folder holds no runs")
     for run_id in no_manifest:
-        warnings.append(f"{run_id}/: folder without a run manifest, skipped")
+        warnings.append(f"{fmt.printable(run_id)}/: folder without a run manifest, skipped")
     return Index.from_records(records, warnings)

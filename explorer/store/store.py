@@ -4,28 +4,53 @@ answers questions by delegating to the pure modules (lineage, staleness, ...).""
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import pyarrow as pa
 
 from .. import lineage
-from ..errors import UnknownRun
+from ..errors import ExplorerError, StoreNotFound, UnknownRun
 from ..models import AssetVersion, Run
 from . import data
+from . import flags as flags_mod
 from .fs import display_url, open_fs
 from .index import Index, Progress, build_index
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _read_index(fs, root: str, progress: Progress | None, dagster_home: str | None) -> Index:
+    if dagster_home:
+        from ..dagster.stock import open_index
+
+        return open_index(fs, root, progress, dagster_home)
+    try:
+        return build_index(fs, root, progress)
+    except StoreNotFound as exc:
+        from ..dagster.stock import open_index  # Dagster's stock layout? (needs no Dagster)
+
+        try:
+            return open_index(fs, root, progress)
+        except StoreNotFound:
+            raise exc from None
 
 
 class Store:
     """A run-prefixed store opened for reading. Reading never writes."""
 
-    def __init__(self, fs, root: str, index: Index, url: str | None = None, storage_options: dict | None = None):
+    def __init__(self, fs, root: str, index: Index, url: str | None = None, storage_options: dict | None = None,
+                 dagster_home: str | None = None):
         self.fs = fs
         self.root = root
         self.index = index
         self.url = url or display_url(fs, root)
         self.storage_options = dict(storage_options or {})
+        self._flags: list | None = None
+        self._taint: tuple | None = None
+        self._sql = None
+        self.dagster_home = dagster_home
 
     @classmethod
     def open(
@@ -33,14 +58,21 @@ class Store:
         url: str,
         storage_options: dict[str, Any] | None = None,
         progress: Progress | None = None,
+        dagster_home: str | None = None,
     ) -> "Store":
+        """Open a store. Stores written by Dagster's stock IO managers are read too; with
+        ``dagster_home`` their lineage, status and times come from that Dagster instance."""
         fs, root = open_fs(url, storage_options)
-        return cls(fs, root, build_index(fs, root, progress), display_url(fs, root), storage_options)
+        index = _read_index(fs, root, progress, dagster_home)
+        return cls(fs, root, index, display_url(fs, root), storage_options, dagster_home)
 
     def refresh(self, progress: Progress | None = None) -> "Store":
         """Re-read the store (new runs, finished runs) in place."""
-        self.index = build_index(self.fs, self.root, progress)
+        self.index = _read_index(self.fs, self.root, progress, self.dagster_home)
         self.__dict__.pop("version_graph", None)
+        self._flags = None
+        self._taint = None
+        self._sql = None
         return self
 
     def __repr__(self) -> str:
@@ -82,10 +114,20 @@ class Store:
         return lineage.resolve_version(self.index, key, run)
 
     # ------------------------------------------------------------------ data
-    def load(self, key: str, run: str | None = None, allow_pickle: bool = False, as_arrow: bool = False) -> Any:
+    def load(
+        self,
+        key: str,
+        run: str | None = None,
+        allow_pickle: bool = False,
+        as_arrow: bool = False,
+        allow_tainted: bool = False,
+    ) -> Any:
         """The data of a version: a DataFrame for tables, dict/list, ndarray or bytes.
-        Pickles are refused unless ``allow_pickle=True``."""
-        return data.load(self.fs, self.root, self.version(key, run), allow_pickle, as_arrow)
+        Pickles are refused unless ``allow_pickle=True``; a tainted latest version (flagged,
+        or built from a flagged version) unless ``allow_tainted=True``."""
+        from .. import catalogue
+
+        return catalogue.load(self, key, run, allow_pickle, as_arrow, allow_tainted)
 
     def preview(self, key: str, run: str | None = None, rows: int = 50) -> Any:
         """The first rows of a table (reading only those), or a small view of other formats."""
@@ -116,7 +158,80 @@ class Store:
         ``as_of``: a run id or an ISO time; ``max_age``: ``"36h"``, ``"7d"`` or a timedelta."""
         from ..staleness import compute
 
-        return compute(self.index, as_of=as_of, max_age=max_age, store=self.url)
+        flagged = {k: f.reason for k, f in self.active_flags().items()}
+        return compute(self.index, as_of=as_of, max_age=max_age, store=self.url, flagged=flagged)
+
+    def trace(self, key: str, run: str | None = None, where: dict[str, Any] | None = None):
+        """The rows of ``key`` selected by ``where`` ({column: value or [values]}) traced back
+        through the exact upstream versions they came from: an audit trail (``trace.TraceResult``)."""
+        from ..trace import trace
+
+        return trace(self, key, run, where)
+
+    # ------------------------------------------------------------------ catalogue
+    def versions(self, key: str) -> "pd.DataFrame":
+        """Every version of ``key``, newest first, one row each (see docs/catalogue.md)."""
+        from .. import catalogue
+
+        return catalogue.versions(self, key)
+
+    def find(self, key: str, built_from: dict[str, str]) -> list[AssetVersion]:
+        """Versions of ``key`` built from the versions named in ``built_from``
+        (``{"features": RUN_ID or "sha256:..."}``), transitively, newest first."""
+        from .. import catalogue
+
+        return catalogue.find(self, key, built_from)
+
+    def sql(self, query: str, as_arrow: bool = False) -> Any:
+        """Run SQL on DuckDB over the store's tables (a DataFrame, or Arrow with ``as_arrow``)."""
+        from ..sql import SqlCatalog
+
+        if self._sql is None:
+            self._sql = SqlCatalog(self)
+        return self._sql.arrow(query) if as_arrow else self._sql.df(query)
+
+    # ------------------------------------------------------------------ flags
+    def flags(self) -> list["flags_mod.Flag"]:
+        """Every flag and retraction, oldest first. Read on first use (one listing of
+        ``_frontier_flags/`` and one batched read), then kept until ``refresh()``."""
+        if self._flags is None:
+            self._flags = flags_mod.read_flags(self.fs, self.root, self.index.warnings)
+        return list(self._flags)
+
+    def active_flags(self) -> dict[tuple[str, str], "flags_mod.Flag"]:
+        return flags_mod.active(self.flags())
+
+    def flagged(self) -> set[tuple[str, str]]:
+        """The ``(asset, run_id)`` versions currently flagged."""
+        return flags_mod.active_flags(self.flags())
+
+    def tainted(self) -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
+        """Every flagged version and every version built from one, mapped to the flagged
+        versions it comes from."""
+        flagged = frozenset(self.flagged())
+        if self._taint is None or self._taint[0] != flagged:
+            self._taint = (flagged, flags_mod.taint(self.version_graph, flagged))
+        return dict(self._taint[1])
+
+    def flag(self, key: str, run: str, reason: str, author: str | None = None) -> "flags_mod.Flag":
+        """Flag a version as bad (appends a small object under ``_frontier_flags/``)."""
+        v = self.version(key, run)
+        flag = flags_mod.write_flag(self.fs, self.root, v.asset, v.run_id, reason, "flag", author)
+        if self._flags is not None:
+            self._flags.append(flag)
+        self._sql = None  # the versions table carries taint
+        return flag
+
+    def unflag(self, key: str, run: str, reason: str, author: str | None = None) -> "flags_mod.Flag":
+        """Retract a flag (appends a retraction; nothing is deleted)."""
+        if (key, run) not in self.flagged():
+            self.version(key, run)  # unknown asset or run -> clear error
+            raise ExplorerError(f"{key} in run {run} is not flagged")
+        flag = flags_mod.write_flag(self.fs, self.root, key, run, reason, "unflag", author)
+        if self._flags is not None:
+            self._flags.append(flag)
+        self._sql = None  # the versions table carries taint
+        return flag
 
     # ------------------------------------------------------------------ diff and history
     def diff(self, key: str, a: str = "previous", b: str = "latest", **kw: Any):

@@ -131,6 +131,135 @@ def serialize(value: Any, data_format: str) -> bytes:
     raise WriteError(f"unknown format {data_format!r}; known: {', '.join(fmt.DATA_FORMATS)}")
 
 
+def put(fs, root: str, rel: str, data: bytes) -> None:
+    """Write ``data`` at ``rel`` under the store root.
+
+    On local disk the bytes go to a hidden temporary file that is then renamed into place, so a
+    reader never sees a half-written sidecar or manifest (object stores' PUTs are atomic already).
+    """
+    path = fmt.join(root, rel)
+    if is_local(fs):
+        folder, name = os.path.split(path)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{name}.tmp-{secrets.token_hex(4)}")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return
+    fs.pipe_file(path, data)
+
+
+def _write_directory(fs, root: str, rel: str, table: pa.Table, partition_by: Sequence[str]) -> tuple[int, str]:
+    files: dict[str, bytes] = {}
+    if partition_by:
+        import pyarrow.compute as pc
+
+        combos = table.select(list(partition_by)).group_by(list(partition_by)).aggregate([])
+        for row in combos.to_pylist():
+            mask = None
+            for col, val in row.items():
+                cond = pc.is_null(table[col]) if val is None else pc.equal(table[col], val)
+                mask = cond if mask is None else pc.and_(mask, cond)
+            part = table.filter(mask).drop_columns(list(partition_by))
+            sub = "/".join(f"{c}={'__HIVE_DEFAULT_PARTITION__' if v is None else v}" for c, v in row.items())
+            files[f"{sub}/part-0.parquet"] = _parquet_bytes(part)
+    else:
+        files["part-0.parquet"] = _parquet_bytes(table)
+    hashes = {}
+    for sub, data in files.items():
+        put(fs, root, fmt.join(rel, sub), data)
+        hashes[sub] = _sha256(data)
+    return sum(len(d) for d in files.values()), directory_hash(hashes)
+
+
+def read_run_sidecars(fs, root: str, run_id: str) -> list[AssetVersion]:
+    """Every committed version of a run, read from its sidecars (broken ones are skipped)."""
+    folder = fmt.join(root, fmt.versions_dir(run_id))
+    try:
+        names = [p for p in fs.ls(folder, detail=False) if p.endswith(".json")]
+    except FileNotFoundError:
+        names = []
+    out = []
+    for path in sorted(names):
+        try:
+            out.append(fmt.parse_sidecar(fmt.loads(fs.cat_file(path), path), path, run_id))
+        except (FormatError, FileNotFoundError):
+            continue  # a broken sidecar is reported by readers; consolidation keeps the rest
+    return out
+
+
+def write_version(
+    fs,
+    root: str,
+    run_id: str,
+    key: str,
+    value: Any,
+    inputs: Sequence[InputRef] = (),
+    data_format: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    code_version: str | None = None,
+    keys: Sequence[str] = (),
+    partition_by: Sequence[str] = (),
+    clock: Callable[[], datetime] | None = None,
+    data_rel: str | None = None,
+) -> AssetVersion:
+    """Write one version into an existing run: data first, then its sidecar (which commits it).
+
+    The lower level of ``RunWriter.write``, also used by the Dagster IO manager. ``data_rel``
+    overrides where the data goes (it must stay inside the run's prefix); by default it is
+    ``<run_id>/<key>.<ext>``. Never overwrites a version.
+    """
+    clock = clock or fmt.now
+    key = fmt.check_asset_key(key)
+    data_format = data_format or _infer_format(value)
+    if data_format not in fmt.DATA_FORMATS:
+        raise WriteError(f"unknown format {data_format!r}; known: {', '.join(fmt.DATA_FORMATS)}")
+    if data_rel is None:
+        rel = fmt.data_path(run_id, key, data_format)
+    else:
+        rel = fmt.check_relative_path(data_rel, "data path", key)
+        if not rel.startswith(run_id + "/"):
+            raise WriteError(f"data path {rel!r} is outside run {run_id}")
+    side = fmt.sidecar_path(run_id, key)
+    if fs.exists(fmt.join(root, rel)) or fs.exists(fmt.join(root, side)):
+        raise WriteError(f"{rel} already exists; versions are never overwritten")
+
+    table = _to_arrow(value) if data_format in fmt.TABLE_FORMATS else None
+    if data_format == "directory":
+        if table is None:
+            raise WriteError("format directory needs a DataFrame or Arrow table")
+        size, chash = _write_directory(fs, root, rel, table, partition_by)
+    else:
+        data = serialize(value, data_format)
+        put(fs, root, rel, data)
+        size, chash = len(data), _sha256(data)
+    missing_keys = [k for k in keys if table is not None and k not in table.column_names]
+    if missing_keys:
+        raise WriteError(f"key columns {missing_keys} are not columns of {key!r}")
+
+    version = AssetVersion(
+        asset=key,
+        run_id=run_id,
+        created_at=clock(),
+        data_path=rel,
+        data_format=data_format,
+        size_bytes=size,
+        content_hash=chash,
+        code_version=code_version,
+        metadata=json.loads(fmt.dumps(dict(metadata or {}))),
+        inputs=tuple(inputs),
+        table=summarize(table) if table is not None else None,
+        keys=tuple(keys),
+        sidecar_path=side,
+    )
+    put(fs, root, side, fmt.dumps(fmt.sidecar_doc(version)))
+    return version
+
+
 class RunWriter:
     """Write one run of a pipeline to a store.
 
@@ -169,6 +298,35 @@ class RunWriter:
         self._written: dict[str, AssetVersion] = {}
         self._started = False
         self._finished = False
+        self._joined = False
+
+    @classmethod
+    def join(
+        cls,
+        url: str,
+        run_id: str,
+        storage_options: Mapping[str, Any] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> "RunWriter":
+        """Write into a run that another process started (as a multiprocess executor does).
+
+        A joined writer adds versions only; leaving its ``with`` block does not finish the run:
+        the process that started the run calls ``finish()``, which consolidates every sidecar
+        written by every process.
+        """
+        self = cls(url, run_id=run_id, storage_options=storage_options, clock=clock)
+        path = self._abs(fmt.run_manifest_path(self.run_id))
+        try:
+            doc = fmt.loads(self.fs.cat_file(path), path)
+        except FileNotFoundError:
+            raise WriteError(f"run {run_id} does not exist in {self.root}; start it first") from None
+        run = fmt.parse_run(doc, path, self.run_id)
+        if run.status != "running":
+            raise WriteError(f"run {run_id} is {run.status}; only running runs can be joined")
+        self._run = run
+        self._started = True
+        self._joined = True
+        return self
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -186,10 +344,7 @@ class RunWriter:
         return fmt.join(self.root, rel)
 
     def _put(self, rel: str, data: bytes) -> None:
-        path = self._abs(rel)
-        if is_local(self.fs):
-            self.fs.makedirs(os.path.dirname(path), exist_ok=True)
-        self.fs.pipe_file(path, data)
+        put(self.fs, self.root, rel, data)
 
     @property
     def run(self) -> Run:
@@ -217,21 +372,12 @@ class RunWriter:
         return self.start()
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if self._joined:
+            return  # the run's owner finishes it
         self.finish("failed" if exc_type is not None else "success")
 
     def _read_sidecars(self) -> list[AssetVersion]:
-        folder = self._abs(fmt.versions_dir(self.run_id))
-        try:
-            names = [p for p in self.fs.ls(folder, detail=False) if p.endswith(".json")]
-        except FileNotFoundError:
-            names = []
-        out = []
-        for path in sorted(names):
-            try:
-                out.append(fmt.parse_sidecar(fmt.loads(self.fs.cat_file(path), path), path, self.run_id))
-            except (FormatError, FileNotFoundError):
-                continue  # a broken sidecar is reported by readers; consolidation keeps the rest
-        return out
+        return read_run_sidecars(self.fs, self.root, self.run_id)
 
     def finish(self, status: str = "success") -> Run:
         """Mark the run finished and write the consolidated manifest."""
@@ -260,15 +406,15 @@ class RunWriter:
         else:
             raise WriteError(f"invalid input {spec!r}: use a key, (key, run_id) or an AssetVersion")
         key = fmt.check_asset_key(key)
-        if run_id == self.run_id:
-            if key not in self._written:
-                raise WriteError(f"input {key!r} has not been written in run {self.run_id}")
+        if run_id == self.run_id and key in self._written:
             return self._written[key].ref
         run_id = fmt.check_run_id(run_id)
         path = self._abs(fmt.sidecar_path(run_id, key))
         try:
             doc = fmt.loads(self.fs.cat_file(path), path)
         except FileNotFoundError:
+            if run_id == self.run_id:
+                raise WriteError(f"input {key!r} has not been written in run {run_id}") from None
             raise WriteError(f"input {key!r} has no version in run {run_id}") from None
         return fmt.parse_sidecar(doc, path, run_id).ref
 
@@ -297,66 +443,22 @@ class RunWriter:
         if key in self._written:
             raise WriteError(f"{key!r} was already written in run {self.run_id}; versions are never overwritten")
         resolved = tuple(self._resolve_input(i) for i in inputs)
-        data_format = format or _infer_format(value)
-        if data_format not in fmt.DATA_FORMATS:
-            raise WriteError(f"unknown format {data_format!r}; known: {', '.join(fmt.DATA_FORMATS)}")
-        rel = fmt.data_path(self.run_id, key, data_format)
-        if self.fs.exists(self._abs(rel)) or self.fs.exists(self._abs(fmt.sidecar_path(self.run_id, key))):
-            raise WriteError(f"{rel} already exists; versions are never overwritten")
-
-        table = _to_arrow(value) if data_format in fmt.TABLE_FORMATS else None
-        if data_format == "directory":
-            if table is None:
-                raise WriteError("format directory needs a DataFrame or Arrow table")
-            size, chash = self._write_directory(rel, table, partition_by)
-        else:
-            data = serialize(value, data_format)
-            self._put(rel, data)
-            size, chash = len(data), _sha256(data)
-        missing_keys = [k for k in keys if table is not None and k not in table.column_names]
-        if missing_keys:
-            raise WriteError(f"key columns {missing_keys} are not columns of {key!r}")
-
-        version = AssetVersion(
-            asset=key,
-            run_id=self.run_id,
-            created_at=self.clock(),
-            data_path=rel,
-            data_format=data_format,
-            size_bytes=size,
-            content_hash=chash,
-            code_version=code_version if code_version is not None else self._run.code_version,
-            metadata=json.loads(fmt.dumps(dict(metadata or {}))),
+        version = write_version(
+            self.fs,
+            self.root,
+            self.run_id,
+            key,
+            value,
             inputs=resolved,
-            table=summarize(table) if table is not None else None,
-            keys=tuple(keys),
-            sidecar_path=fmt.sidecar_path(self.run_id, key),
+            data_format=format,
+            metadata=metadata,
+            code_version=code_version if code_version is not None else self._run.code_version,
+            keys=keys,
+            partition_by=partition_by,
+            clock=self.clock,
         )
-        self._put(fmt.sidecar_path(self.run_id, key), fmt.dumps(fmt.sidecar_doc(version)))
         self._written[key] = version
         return version
 
-    def _write_directory(self, rel: str, table: pa.Table, partition_by: Sequence[str]) -> tuple[int, str]:
-        files: dict[str, bytes] = {}
-        if partition_by:
-            import pyarrow.compute as pc
 
-            combos = table.select(list(partition_by)).group_by(list(partition_by)).aggregate([])
-            for row in combos.to_pylist():
-                mask = None
-                for col, val in row.items():
-                    cond = pc.is_null(table[col]) if val is None else pc.equal(table[col], val)
-                    mask = cond if mask is None else pc.and_(mask, cond)
-                part = table.filter(mask).drop_columns(list(partition_by))
-                sub = "/".join(f"{c}={'__HIVE_DEFAULT_PARTITION__' if v is None else v}" for c, v in row.items())
-                files[f"{sub}/part-0.parquet"] = _parquet_bytes(part)
-        else:
-            files["part-0.parquet"] = _parquet_bytes(table)
-        hashes = {}
-        for sub, data in files.items():
-            self._put(fmt.join(rel, sub), data)
-            hashes[sub] = _sha256(data)
-        return sum(len(d) for d in files.values()), directory_hash(hashes)
-
-
-__all__ = ["RunWriter", "new_run_id", "serialize", "directory_hash", "ExplorerError"]
+__all__ = ["RunWriter", "write_version", "read_run_sidecars", "put", "new_run_id", "serialize", "directory_hash", "ExplorerError"]

@@ -1,0 +1,224 @@
+"""sql, export, versions, find, flag, unflag, flags: each one library call and a renderer."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+
+import pandas as pd
+
+from .. import export
+from ..models import iso
+from .common import (
+    UsageError,
+    add_format_arg,
+    add_store_args,
+    console,
+    human_size,
+    open_store,
+    print_json,
+    short_time,
+    styled_status,
+    table,
+)
+
+MAX_TABLE_ROWS = 1000
+
+
+def _cell(value) -> str:
+    """A value as shown in a table cell: empty for nulls, escaped so data is never markup."""
+    from rich.markup import escape
+
+    try:
+        if value is None or (not isinstance(value, (list, dict, tuple)) and bool(pd.isna(value))):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return escape(str(value))
+
+
+def _write(text: str | bytes, output: str | None) -> None:
+    if output:
+        mode = "wb" if isinstance(text, bytes) else "w"
+        with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
+            fh.write(text)
+    elif isinstance(text, bytes):
+        sys.stdout.buffer.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    if args.format == "parquet" and not args.output:
+        raise UsageError("--format parquet needs --output FILE")
+    result = store.sql(args.query, as_arrow=True)
+    if args.format == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(result, args.output)
+        return 0
+    df = result.to_pandas()
+    if args.format == "csv":
+        _write(df.to_csv(index=False), args.output)
+    elif args.format == "json":
+        records = json.loads(df.to_json(orient="records", date_format="iso"))
+        _write(json.dumps(records, indent=2, ensure_ascii=False) + "\n", args.output)
+    else:
+        shown = df.head(MAX_TABLE_ROWS)
+        title = f"{len(df)} rows" + (f" (first {MAX_TABLE_ROWS} shown; use --format csv)" if len(df) > MAX_TABLE_ROWS else "")
+        rows = [[_cell(v) for v in r] for r in shown.itertuples(index=False)]
+        if args.output:
+            buf = io.StringIO()
+            from rich.console import Console
+
+            Console(file=buf, width=200).print(table(title, [_cell(c) for c in df.columns], rows))
+            _write(buf.getvalue(), args.output)
+        else:
+            console().print(table(title, [_cell(c) for c in df.columns], rows))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    if args.format == "openlineage":
+        _write(export.to_openlineage(store), args.output)
+        return 0
+    g = store.asset_graph()
+    statuses = export.asset_statuses(store)
+    text = export.to_mermaid(g, statuses) if args.format == "mermaid" else export.to_dot(g, statuses)
+    _write(text, args.output)
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    df = store.versions(args.asset)
+    if args.format == "json":
+        print_json(json.loads(df.to_json(orient="records", date_format="iso")))
+        return 0
+    meta = [c for c in df.columns if c.startswith("metadata.")]
+    rows = [
+        (
+            r["run_id"],
+            short_time(iso(r["created_at"].to_pydatetime())),
+            styled_status(r["status"] or ""),
+            "[magenta]tainted[/]" if r["tainted"] else "",
+            r["content_hash"].split(":", 1)[-1][:12],
+            human_size(r["size_bytes"]),
+            "" if pd.isna(r["rows"]) else r["rows"],
+            r["code_version"] or "",
+            *(_cell(r[c]) for c in meta),
+        )
+        for _, r in df.iterrows()
+    ]
+    console().print(table(f"{len(df)} versions of {args.asset}", ["run", "created", "run status", "taint", "hash", "size", "rows", "code", *meta], rows))
+    return 0
+
+
+def _built_from(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise UsageError(f"--built-from {pair!r} is not ASSET=RUN_ID or ASSET=HASH")
+        key, ref = pair.split("=", 1)
+        out[key] = ref
+    if not out:
+        raise UsageError("find needs at least one --built-from ASSET=RUN_ID|HASH")
+    return out
+
+
+def cmd_find(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    found = store.find(args.asset, built_from=_built_from(args.built_from))
+    if args.format == "json":
+        print_json([v.to_dict() for v in found])
+        return 0
+    tainted = store.tainted()
+    rows = [
+        (v.run_id, short_time(iso(v.created_at)), v.short_hash, v.code_version or "",
+         "[magenta]tainted[/]" if (v.asset, v.run_id) in tainted else "")
+        for v in found
+    ]
+    console().print(table(f"{len(found)} versions of {args.asset} built from {', '.join(args.built_from)}",
+                          ["run", "created", "hash", "code", "taint"], rows))
+    return 0
+
+
+def _flag_cmd(action: str):
+    def run(args: argparse.Namespace) -> int:
+        store = open_store(args)
+        method = store.flag if action == "flag" else store.unflag
+        flag = method(args.asset, args.run, args.reason, author=args.author)
+        if args.format == "json":
+            print_json(flag.to_dict())
+        else:
+            what = "flagged" if action == "flag" else "unflagged"
+            console().print(f"{what} {flag.asset} in run {flag.run_id} ({flag.author}, {short_time(iso(flag.created_at))}): {flag.reason}",
+                            markup=False)
+            if action == "flag":
+                n = len([k for k, src in store.tainted().items() if (flag.asset, flag.run_id) in src]) - 1
+                console().print(f"{n} versions built from it are now tainted", markup=False)
+        return 0
+
+    return run
+
+
+def cmd_flags(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    flags = store.flags() if args.all else list(store.active_flags().values())
+    if args.format == "json":
+        print_json([f.to_dict() for f in flags])
+        return 0
+    rows = [(f.action, _cell(f.asset), f.run_id, _cell(f.author), short_time(iso(f.created_at)), _cell(f.reason)) for f in flags]
+    title = f"{len(flags)} " + ("flags and retractions" if args.all else "active flags") + f" in {store.url}"
+    console().print(table(title, ["action", "asset", "run", "author", "time", "reason"], rows))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sql", help="run SQL (DuckDB) over the store's tables and its runs/versions metadata")
+    add_store_args(p)
+    p.add_argument("query", metavar="QUERY", help='e.g. "select count(*) from features" or \'select * from "features@RUN"\'')
+    add_format_arg(p, ("table", "csv", "json", "parquet"))
+    p.add_argument("--output", metavar="FILE", help="write the result to FILE (required for parquet)")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("export", help="the asset graph as mermaid or dot, or the runs as OpenLineage events")
+    add_store_args(p)
+    add_format_arg(p, ("mermaid", "dot", "openlineage"), default="mermaid")
+    p.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("versions", help="every version of an asset, newest first")
+    add_store_args(p)
+    p.add_argument("asset", metavar="ASSET")
+    add_format_arg(p)
+    p.set_defaults(func=cmd_versions)
+
+    p = sub.add_parser("find", help="versions of an asset built from a given version (by run or content hash)")
+    add_store_args(p)
+    p.add_argument("asset", metavar="ASSET")
+    p.add_argument("--built-from", action="append", default=[], metavar="ASSET=RUN_ID|HASH",
+                   help="an upstream version (repeatable: all must be in the provenance)")
+    add_format_arg(p)
+    p.set_defaults(func=cmd_find)
+
+    for action, text in (("flag", "mark a version as bad (appends a flag to the store)"),
+                         ("unflag", "retract a flag (appends a retraction; nothing is deleted)")):
+        p = sub.add_parser(action, help=text)
+        add_store_args(p)
+        p.add_argument("asset", metavar="ASSET")
+        p.add_argument("run", metavar="RUN")
+        p.add_argument("--reason", required=True, help="why (stored with the flag)")
+        p.add_argument("--author", help="default: $FRONTIER_EXPLORE_AUTHOR, else $USER / $LOGNAME")
+        add_format_arg(p)
+        p.set_defaults(func=_flag_cmd(action))
+
+    p = sub.add_parser("flags", help="the active flags of a store")
+    add_store_args(p)
+    p.add_argument("--all", action="store_true", help="every flag and retraction, oldest first")
+    add_format_arg(p)
+    p.set_defaults(func=cmd_flags)

@@ -1,0 +1,129 @@
+"""trace: one decision back to the exact source rows it came from."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.markup import escape
+
+from ..trace import TraceResult, render_markdown
+from .common import UsageError, add_format_arg, add_store_args, console, human_size, open_store, print_json, table
+
+MAX_SHOWN_ROWS = 50  # per step in the table view; json and markdown carry every row
+
+
+def parse_where(items: list[str]) -> dict[str, list[str]]:
+    where: dict[str, list[str]] = {}
+    for item in items:
+        col, sep, value = item.partition("=")
+        col = col.strip()
+        if not sep or not col:
+            raise UsageError(f"--where expects COLUMN=VALUE, got {item!r}")
+        where.setdefault(col, []).append(value)
+    if not where:
+        raise UsageError("trace needs at least one --where COLUMN=VALUE")
+    return where
+
+
+def _rows_table(title: str | None, rows) -> object:
+    cols: list[str] = []
+    for r in rows:
+        for c in r:
+            if c not in cols:
+                cols.append(c)
+    shown = rows[:MAX_SHOWN_ROWS]
+    body = [[r.get(c) for c in cols] for r in shown]
+    caption = f"{len(rows) - len(shown)} more rows (use --format json or markdown)" if len(rows) > len(shown) else None
+    return table(title, cols, body, caption=caption, title_justify="left")
+
+
+def render_table(result: TraceResult) -> None:
+    out = console()
+    root = result.root
+    where = " and ".join(f"{k}=" + "|".join(str(v) for v in vals) for k, vals in root.to_dict()["where"].items())
+    out.print(f"[bold]Trace of {escape(root.asset)} where {escape(where)}[/]")
+    out.print(
+        f"decision: {escape(root.asset)} @ {root.run_id}  {root.content_hash[:19]}  "
+        f"code {root.facts.get('code_version') or '-'}  "
+        + (f"job {escape(str(root.facts['job']))} " if root.facts.get("job") else "run ")
+        + f"({root.facts.get('run_status')})  {len(root.rows)} row(s)"
+    )
+    out.print(_rows_table(None, list(root.rows)))
+    for n, s in enumerate(result.steps, 1):
+        out.print()
+        head = f"[bold]{n}. {escape(s.asset)}[/] @ {s.run_id}  {(s.content_hash or '')[:19]}  {s.kind}"
+        out.print(head)
+        readers = ", ".join(f"{c.asset} @ {c.run_id}" for c in s.consumers)
+        if readers:
+            out.print(f"   read by: {escape(readers)}")
+        facts = s.facts
+        line = []
+        if facts.get("code_version"):
+            line.append(f"code {facts['code_version']}")
+        if facts.get("job"):
+            line.append(f"job {facts['job']} ({facts.get('run_status')})")
+        if facts.get("size_bytes") is not None:
+            line.append(human_size(facts["size_bytes"]))
+        if facts.get("num_rows") is not None:
+            line.append(f"{facts['num_rows']} rows in version")
+        if line:
+            out.print("   " + escape("  ".join(line)))
+        if facts.get("metadata"):
+            out.print("   metadata: " + escape(json.dumps(facts["metadata"], sort_keys=True, default=str)))
+        if s.kind == "table" and s.traceable:
+            out.print(
+                f"   matched on {escape(', '.join(s.matched_on))} ({s.match_kind.replace('_', ' ')}): "
+                f"{len(s.rows)} row(s)"
+            )
+        elif s.kind == "table":
+            out.print("   [yellow]not traceable by row[/]" if not s.matched_on else "   [red]rows could not be read[/]")
+        if s.note:
+            out.print(f"   [dim]{escape(s.note)}[/]")
+        if s.kind == "table" and s.traceable and s.rows:
+            out.print(_rows_table(None, list(s.rows)))
+        if "content" in facts:
+            text = json.dumps(facts["content"], sort_keys=True, default=str)
+            out.print("   content: " + escape(text if len(text) <= 600 else text[:600] + " ..."))
+        if "array" in facts:
+            out.print(f"   array: shape {tuple(facts['array']['shape'])}, dtype {facts['array']['dtype']}")
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    where = parse_where(args.where)
+    store = open_store(args)
+    result = store.trace(args.asset, args.run, where)
+    if args.format == "json":
+        print_json(result.to_dict())
+    elif args.format == "markdown":
+        sys.stdout.write(render_markdown(result, store.url))
+    else:
+        render_table(result)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "trace",
+        help="trace rows of a table (a decision) back to the exact source rows",
+        description=(
+            "Select the rows of ASSET matching --where, then walk the exact upstream versions "
+            "they were built from (across runs) and show the rows of the same entity in each, "
+            "and the facts of models and other objects on the way."
+        ),
+    )
+    add_store_args(p)
+    p.add_argument("asset", metavar="ASSET", help="asset key of a table, e.g. scores")
+    p.add_argument("--run", help="run id of the version (default: the latest)")
+    p.add_argument(
+        "--where",
+        "-w",
+        action="append",
+        default=[],
+        metavar="COL=VALUE",
+        required=True,
+        help="select rows (repeatable: different columns are ANDed, repeated columns ORed)",
+    )
+    add_format_arg(p, ("table", "json", "markdown"))
+    p.set_defaults(func=cmd_trace)

@@ -1,0 +1,138 @@
+"""What a Dagster instance knows about runs, read through its public API.
+
+``read_instance(dagster_home)`` opens the instance (``DagsterInstance.from_config``), reads its
+run records (job, status, tags, parent run, start and end times) and, per run, the event log
+entries that describe data flow: ``STEP_OUTPUT`` (which outputs a step produced, with mapping
+keys), ``LOADED_INPUT`` (which upstream step output each step loaded) and
+``ASSET_MATERIALIZATION`` (which assets a step materialized, with partition and data version).
+The result is plain data (:class:`DagsterRunInfo`) for ``explorer.dagster.stock``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterable
+
+from ..errors import StoreNotFound
+
+
+@dataclass
+class Materialization:
+    asset: str  # asset key path joined with "/"
+    step_key: str | None
+    timestamp: float
+    partition: str | None = None
+    data_version: str | None = None
+
+
+@dataclass
+class DagsterRunInfo:
+    run_id: str
+    job: str | None
+    status: str  # the explorer's status: running, success or failed
+    dagster_status: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    created_at: datetime | None
+    tags: dict[str, str] = field(default_factory=dict)
+    parent_run_id: str | None = None
+    # "step/output[/mapping]" -> time the output was produced
+    outputs: dict[str, float] = field(default_factory=dict)
+    # downstream step key -> [(upstream step key, upstream output name)], in load order
+    loaded: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    materializations: list[Materialization] = field(default_factory=list)
+
+
+def _utc(ts: float | None) -> datetime | None:
+    return datetime.fromtimestamp(ts, tz=timezone.utc) if ts else None
+
+
+def explorer_status(dagster_status: str) -> str:
+    if dagster_status == "SUCCESS":
+        return "success"
+    if dagster_status in ("FAILURE", "CANCELED"):
+        return "failed"
+    return "running"
+
+
+def open_instance(dagster_home: str):
+    """``DagsterInstance.from_config(dagster_home)``, with one-line errors."""
+    import dagster as dg
+
+    home = os.path.abspath(os.path.expanduser(dagster_home))
+    if not os.path.isdir(home):
+        raise StoreNotFound(f"no Dagster instance at {dagster_home}: the folder does not exist")
+    try:
+        return dg.DagsterInstance.from_config(home)
+    except Exception as exc:  # noqa: BLE001 - any configuration problem becomes one line
+        raise StoreNotFound(f"cannot open the Dagster instance at {dagster_home}: {exc}") from None
+
+
+def read_instance(dagster_home: str, run_ids: Iterable[str] | None = None) -> dict[str, DagsterRunInfo]:
+    """Runs (all, or only ``run_ids``) and their data-flow events from the instance at
+    ``dagster_home``. Raises StoreNotFound when there is no instance there."""
+    import dagster as dg
+
+    instance = open_instance(dagster_home)
+    wanted = set(run_ids) if run_ids is not None else None
+    out: dict[str, DagsterRunInfo] = {}
+    kinds = {
+        dg.DagsterEventType.STEP_OUTPUT,
+        dg.DagsterEventType.LOADED_INPUT,
+        dg.DagsterEventType.ASSET_MATERIALIZATION,
+    }
+    try:
+        filters = dg.RunsFilter(run_ids=sorted(wanted)) if wanted else None
+        if wanted is not None and not wanted:
+            return out
+        for record in instance.get_run_records(filters=filters):
+            run = record.dagster_run
+            status = run.status.value
+            info = DagsterRunInfo(
+                run_id=run.run_id,
+                job=run.job_name,
+                status=explorer_status(status),
+                dagster_status=status,
+                started_at=_utc(record.start_time),
+                finished_at=_utc(record.end_time),
+                created_at=record.create_timestamp.astimezone(timezone.utc) if record.create_timestamp else None,
+                tags={str(k): str(v) for k, v in (run.tags or {}).items()},
+                parent_run_id=run.parent_run_id,
+            )
+            for entry in instance.all_logs(run.run_id, of_type=kinds):
+                event = entry.dagster_event
+                if event is None:
+                    continue
+                data = event.event_specific_data
+                kind = event.event_type_value
+                if kind == "STEP_OUTPUT":
+                    h = data.step_output_handle
+                    key = f"{h.step_key}/{h.output_name}" + (f"/{h.mapping_key}" if h.mapping_key else "")
+                    info.outputs[key] = entry.timestamp
+                elif kind == "LOADED_INPUT":
+                    if data.upstream_step_key and data.upstream_output_name:
+                        pair = (data.upstream_step_key, data.upstream_output_name)
+                        loads = info.loaded.setdefault(event.step_key, [])
+                        if pair not in loads:
+                            loads.append(pair)
+                elif kind == "ASSET_MATERIALIZATION":
+                    mat = data.materialization
+                    tags = getattr(mat, "tags", None) or {}
+                    info.materializations.append(
+                        Materialization(
+                            asset="/".join(mat.asset_key.path),
+                            step_key=event.step_key,
+                            timestamp=entry.timestamp,
+                            partition=mat.partition,
+                            data_version=tags.get("dagster/data_version"),
+                        )
+                    )
+            out[run.run_id] = info
+    finally:
+        instance.dispose()
+    return out
+
+
+__all__ = ["DagsterRunInfo", "Materialization", "open_instance", "read_instance", "explorer_status"]

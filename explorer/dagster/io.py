@@ -1,0 +1,530 @@
+"""``RunPrefixedIOManager``: a Dagster IO manager that writes a frontier run-prefixed store.
+
+Layout (``<base>`` is ``base_path``)::
+
+    <base>/<run_id>/<step_key>/<output_name>[/<mapping_key>]   op outputs (Dagster's own layout)
+    <base>/<run_id>/<asset key path>[/<partition>]             asset outputs, one copy per run
+    <base>/<run_id>/_frontier/...                              manifest and sidecars
+
+The explorer's asset key of an op output is ``<step_key>/<output_name>[/<mapping_key>]``; of an
+asset output its key path joined with ``/`` (plus ``/<partition>`` for a partition).
+
+Pandas DataFrames and Arrow tables are written as parquet (a DataFrame's index is kept), every
+other value as a pickle. ``load_input`` reads back what was written, unpickling pickles: they
+were written by the same pipeline, exactly as Dagster's own ``fs_io_manager`` does. The explorer
+itself never unpickles without an explicit opt-in.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+from datetime import datetime, timezone
+from typing import Any
+
+import dagster as dg
+
+from .. import format as fmt
+from ..errors import ExplorerError, WriteError
+from ..models import AssetVersion, InputRef, PlannedAsset, Run
+from ..store import data as store_data
+from ..store.fs import display_url, open_fs
+from ..store.writer import write_version
+from .manifest import consolidate_run, mark_run_status, read_manifest, write_manifest
+
+PYTHON_TYPE = "python_type"  # sidecar metadata key: how load_input gives the value back
+
+# (store root, run id, step key) -> inputs the step loaded, in load order. Module level because
+# Dagster may hand a step a copy of the resource; load_input and handle_output of one step always
+# run in the same process (with any executor).
+_LOADED: dict[tuple[str, str, str], list[InputRef]] = {}
+_MANIFESTS: set[tuple[str, str]] = set()
+_LOCK = threading.Lock()
+_FS_CACHE: dict[tuple[str, str], tuple[Any, str]] = {}
+
+
+def _open(base_path: str, storage_options: dict[str, Any]) -> tuple[Any, str]:
+    cache_key = (base_path, json.dumps(storage_options, sort_keys=True, default=str))
+    with _LOCK:
+        if cache_key not in _FS_CACHE:
+            _FS_CACHE[cache_key] = open_fs(base_path, storage_options)
+        return _FS_CACHE[cache_key]
+
+
+def _asset_path(asset_key: dg.AssetKey) -> str:
+    return "/".join(asset_key.path)
+
+
+def _json_value(value: Any) -> Any:
+    """Dagster metadata values as plain JSON."""
+    if isinstance(value, dg.MetadataValue):
+        value = value.value
+    if isinstance(value, dg.TableSchema):
+        return {"columns": [{"name": c.name, "type": c.type} for c in value.columns]}
+    try:
+        return json.loads(fmt.dumps({"v": value}))["v"]
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _metadata(context: dg.OutputContext) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for source in (context.definition_metadata, context.output_metadata):
+        for k, v in (source or {}).items():
+            out[str(k)] = _json_value(v)
+    return out
+
+
+def _code_version(context: dg.OutputContext) -> str | None:
+    if context.has_asset_key:
+        try:
+            cv = context.step_context.job_def.asset_layer.get(context.asset_key).code_version
+            if cv:
+                return cv
+        except Exception:  # noqa: BLE001 - a missing code version is not an error
+            pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return context.op_def.version
+        except Exception:  # noqa: BLE001
+            return None
+
+
+def _as_table(obj: Any) -> Any:
+    """A pyarrow Table for DataFrames and Arrow tables (None for anything else)."""
+    import pyarrow as pa
+
+    if isinstance(obj, pa.Table):
+        return obj
+    if isinstance(obj, pa.RecordBatch):
+        return pa.Table.from_batches([obj])
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(obj, pd.DataFrame):
+        try:
+            return pa.Table.from_pandas(obj)  # keeps a non-default index in the pandas metadata
+        except (pa.ArrowException, TypeError, ValueError):
+            return None  # mixed object columns and the like: pickled instead
+    return None
+
+
+def _python_type(obj: Any) -> str:
+    t = type(obj)
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def _utc(ts: float | None) -> datetime | None:
+    return datetime.fromtimestamp(ts, tz=timezone.utc) if ts else None
+
+
+def _step_code_version(context: dg.OutputContext, step: Any, output: Any) -> str | None:
+    """The code version a planned output will be written with (as _code_version does)."""
+    job_def = context.step_context.job_def
+    asset_key = getattr(getattr(output, "properties", None), "asset_key", None)
+    try:
+        if asset_key is not None:
+            cv = job_def.asset_layer.get(asset_key).code_version
+            if cv:
+                return cv
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return job_def.graph.get_node(step.node_handle).definition.version
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _planned(context: dg.OutputContext) -> tuple[PlannedAsset, ...]:
+    """What this run's execution plan intends to write, with the planned inputs.
+
+    Mapped (dynamic) steps are not known before they run and are left out; inputs from a
+    dynamic output are left unknown (``None``). Best effort: any surprise gives no plan.
+    """
+    try:
+        plan = context.step_context.execution_plan
+        layer = context.step_context.job_def.asset_layer
+        partition = context.step_context.dagster_run.tags.get("dagster/partition")
+        steps = list(plan.get_all_steps_in_topo_order())
+        out_keys: dict[tuple[str, str], str | None] = {}
+        for step in steps:
+            mapped = "?" in step.key
+            for o in step.step_outputs:
+                asset_key = getattr(getattr(o, "properties", None), "asset_key", None)
+                if asset_key is not None:
+                    key = _asset_path(asset_key)
+                    if layer.get(asset_key).partitions_def is not None:
+                        key = f"{key}/{partition}" if partition else None  # a range: not planned
+                    out_keys[(step.key, o.name)] = key
+                elif o.is_dynamic or mapped:
+                    out_keys[(step.key, o.name)] = None
+                else:
+                    out_keys[(step.key, o.name)] = f"{step.key}/{o.name}"
+        to_run = set(getattr(plan, "step_keys_to_execute", None) or [s.key for s in steps])
+        planned = []
+        for step in steps:
+            if step.key not in to_run:
+                continue  # a re-execution reuses this step's outputs from its parent run
+            ins: list[str] | None = []
+            for i in step.step_inputs:
+                handles = getattr(i.source, "step_output_handle_dependencies", None)
+                if handles is None:
+                    ins = None
+                    break
+                for h in handles:
+                    up = out_keys.get((h.step_key, h.output_name))
+                    if up is None or h.mapping_key is not None:
+                        ins = None
+                        break
+                    ins.append(up)
+                if ins is None:
+                    break
+            for o in step.step_outputs:
+                key = out_keys.get((step.key, o.name))
+                if key is not None:
+                    planned.append(
+                        PlannedAsset(key, tuple(dict.fromkeys(ins)) if ins is not None else None, _step_code_version(context, step, o))
+                    )
+        return tuple(planned)
+    except Exception:  # noqa: BLE001 - internal Dagster API; a missing plan is harmless
+        return ()
+
+
+class RunPrefixedIOManager(dg.ConfigurableIOManager):
+    """Writes every output under ``<base_path>/<run_id>/...`` with frontier sidecars.
+
+    >>> defs = dg.Definitions(assets=[...],
+    ...     resources={"io_manager": RunPrefixedIOManager(base_path="s3://bucket/proj")})
+    """
+
+    base_path: str
+    storage_options: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def _store(self) -> tuple[Any, str]:
+        return _open(self.base_path, dict(self.storage_options))
+
+    def _output_key(self, context: dg.OutputContext) -> str:
+        if context.has_asset_key:
+            key = _asset_path(context.asset_key)
+            if context.has_asset_partitions:
+                partitions = context.asset_partition_keys
+                if len(partitions) != 1:
+                    raise WriteError(
+                        f"{key}: one output holds {len(partitions)} partitions; "
+                        "RunPrefixedIOManager writes one partition per output"
+                    )
+                key = f"{key}/{partitions[0]}"
+        else:
+            key = f"{context.step_key}/{context.name}"
+            if context.mapping_key:
+                key = f"{key}/{context.mapping_key}"
+        try:
+            return fmt.check_asset_key(key)
+        except ExplorerError as exc:
+            raise WriteError(f"cannot store output {key!r}: {exc}") from None
+
+    def _ensure_manifest(self, context: dg.OutputContext) -> None:
+        fs, root = self._store
+        run_id = context.run_id
+        if (root, run_id) in _MANIFESTS:
+            return
+        if read_manifest(fs, root, run_id) is None:
+            dagster_run = context.step_context.dagster_run
+            started = None
+            try:
+                record = context.step_context.instance.get_run_record_by_id(run_id)
+                started = _utc(record.start_time) if record else None
+            except Exception:  # noqa: BLE001
+                pass
+            run = Run(
+                run_id=fmt.check_run_id(run_id),
+                job=dagster_run.job_name,
+                status="running",
+                started_at=started or fmt.now(),
+                tags={str(k): str(v) for k, v in (dagster_run.tags or {}).items()},
+                code_version=None,
+                parent_run_id=dagster_run.parent_run_id,
+                planned=_planned(context),
+            )
+            write_manifest(fs, root, run)
+        with _LOCK:
+            _MANIFESTS.add((root, run_id))
+
+    def _find_version(self, key: str, run_ids: list[str]) -> AssetVersion | None:
+        fs, root = self._store
+        for run_id in run_ids:
+            if not run_id:
+                continue
+            rel = fmt.sidecar_path(run_id, key)
+            try:
+                raw = fs.cat_file(fmt.join(root, rel))
+            except FileNotFoundError:
+                continue
+            return fmt.parse_sidecar(fmt.loads(raw, rel), rel, run_id)
+        return None
+
+    def _latest_in_store(self, key: str) -> AssetVersion | None:
+        from ..store.store import Store
+
+        try:
+            store = Store.open(self.base_path, dict(self.storage_options))
+            return store.index.latest(key)
+        except ExplorerError:
+            return None
+
+    def _asset_version(
+        self, key: str, asset_key: dg.AssetKey, run_id: str, instance: Any, scan_store: bool = True
+    ) -> AssetVersion | None:
+        """The version of an asset an input reads: this run's, else the latest materialization
+        the Dagster instance knows, else (``scan_store``) the latest in the store."""
+        candidates = [run_id]
+        try:
+            event = instance.get_latest_materialization_event(asset_key) if instance else None
+            if event is not None:
+                candidates.append(event.run_id)
+        except Exception:  # noqa: BLE001
+            pass
+        found = self._find_version(key, candidates)
+        if found is None and scan_store:
+            found = self._latest_in_store(key)
+        return found
+
+    def _remember(self, run_id: str, step_key: str, ref: InputRef) -> None:
+        _, root = self._store
+        with _LOCK:
+            refs = _LOADED.setdefault((root, run_id, step_key), [])
+            if ref not in refs:
+                refs.append(ref)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Forget the inputs recorded for this run's steps (they are in the sidecars now)."""
+        run = getattr(context, "run", None)  # Dagster >= 1.9; older: dagster_run
+        if run is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                run = getattr(context, "dagster_run", None)
+        run_id = getattr(run, "run_id", None)
+        if not run_id:
+            return
+        with _LOCK:
+            for k in [k for k in _LOADED if k[1] == run_id]:
+                del _LOADED[k]
+            _MANIFESTS.difference_update({m for m in _MANIFESTS if m[1] == run_id})
+
+    # ------------------------------------------------------------------ output
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        fs, root = self._store
+        run_id = context.run_id
+        key = self._output_key(context)
+        self._ensure_manifest(context)
+        with _LOCK:
+            inputs = list(_LOADED.get((root, run_id, context.step_key), ()))
+        if context.has_asset_key:
+            inputs += self._unloaded_deps(context, inputs)
+
+        table = _as_table(obj)
+        metadata = _metadata(context)
+        metadata[PYTHON_TYPE] = _python_type(obj)
+        existing = self._find_version(key, [run_id])
+        if existing is not None:  # a retried step of the same run writes its output again
+            for rel in (existing.data_path, existing.sidecar_path):
+                if rel and fs.exists(fmt.join(root, rel)):
+                    fs.rm(fmt.join(root, rel), recursive=True)
+        version = write_version(
+            fs,
+            root,
+            run_id,
+            key,
+            table if table is not None else obj,
+            inputs=tuple(inputs),
+            data_format="parquet" if table is not None else "pickle",
+            metadata=metadata,
+            code_version=_code_version(context),
+            data_rel=f"{run_id}/{key}",
+        )
+        context.add_output_metadata(
+            {
+                "path": dg.MetadataValue.path(fmt.join(display_url(fs, root), version.data_path)),
+                "content_hash": version.content_hash,
+                "frontier_key": key,
+            }
+        )
+
+    def _unloaded_deps(self, context: dg.OutputContext, inputs: list[InputRef]) -> list[InputRef]:
+        """Upstream assets declared with ``deps=`` (not loaded through an IO manager)."""
+        try:
+            node = context.step_context.job_def.asset_layer.get(context.asset_key)
+            parents = sorted(node.parent_keys, key=_asset_path)
+        except Exception:  # noqa: BLE001
+            return []
+        have = {i.asset for i in inputs}
+        out = []
+        for parent in parents:
+            pkey = _asset_path(parent)
+            if pkey in have or any(h.startswith(pkey + "/") for h in have):
+                continue
+            # no store scan per output: a dependency outside the store (an external source) is
+            # simply not recorded
+            v = self._asset_version(pkey, parent, context.run_id, context.step_context.instance, scan_store=False)
+            if v is not None:
+                out.append(v.ref)
+        return out
+
+    # ------------------------------------------------------------------ input
+    def load_input(self, context: dg.InputContext) -> Any:
+        up = context.upstream_output
+        if up is None:
+            raise WriteError(f"input {context.name!r} has no upstream output to load")
+        step = context.step_context
+        if up.has_asset_key:
+            base = _asset_path(up.asset_key)
+            if context.has_asset_partitions:
+                keys = {p: f"{base}/{p}" for p in context.asset_partition_keys}
+            else:
+                keys = {None: base}
+            values = {}
+            for partition, key in keys.items():
+                v = self._asset_version(key, up.asset_key, up.run_id, context.instance)
+                if v is None:
+                    raise ExplorerError(f"no version of {key} in {self.base_path}")
+                values[partition] = self._load(v)
+                self._remember(step.run_id, step.step.key, v.ref)
+            if len(values) == 1:  # as Dagster's UPathIOManager: one partition -> its value
+                return next(iter(values.values()))
+            return values  # several partitions -> {partition key: value}
+        key = f"{up.step_key}/{up.name}" + (f"/{up.mapping_key}" if up.mapping_key else "")
+        v = self._find_version(key, [up.run_id])
+        if v is None:
+            return self._load_stock(key, up.run_id, step)
+        self._remember(step.run_id, step.step.key, v.ref)
+        return self._load(v)
+
+    def _load(self, v: AssetVersion) -> Any:
+        fs, root = self._store
+        value = store_data.load(fs, root, v, allow_pickle=True, as_arrow=True)
+        if v.data_format in fmt.TABLE_FORMATS:
+            if str(v.metadata.get(PYTHON_TYPE, "")).startswith("pandas."):
+                return value.to_pandas()
+            if v.metadata.get(PYTHON_TYPE) == "pyarrow.lib.RecordBatch":
+                return value.to_batches()[0] if value.num_rows else value
+        return value
+
+    def _load_stock(self, key: str, run_id: str, step: Any) -> Any:
+        """An output without a sidecar: a pickle written by Dagster's own fs_io_manager."""
+        import pickle
+
+        fs, root = self._store
+        path = fmt.join(root, run_id, key)
+        try:
+            raw = fs.cat_file(path)
+        except FileNotFoundError:
+            raise ExplorerError(f"no output {key} of run {run_id} in {self.base_path}") from None
+        self._remember(step.run_id, step.step.key, InputRef(key, run_id, None))
+        return pickle.loads(raw)  # noqa: S301 - written by this pipeline's own IO manager
+
+
+# ---------------------------------------------------------------------- finishing runs
+
+
+def _status(dagster_status: Any) -> str:
+    name = getattr(dagster_status, "value", str(dagster_status))
+    if name == "SUCCESS":
+        return "success"
+    if name in ("FAILURE", "CANCELED"):
+        return "failed"
+    return "running"
+
+
+def consolidate_finished_runs(
+    base_path: str,
+    instance: "dg.DagsterInstance | str",
+    storage_options: dict[str, Any] | None = None,
+) -> list[Run]:
+    """Consolidate every run of the store that the Dagster instance (an instance or the path of
+    a Dagster home) reports finished and whose manifest is not consolidated yet.
+    Returns the runs it consolidated."""
+    from ..store.index import list_run_ids
+
+    owned = isinstance(instance, str)
+    if owned:
+        from .instance import open_instance
+
+        instance = open_instance(instance)
+    try:
+        fs, root = open_fs(base_path, dict(storage_options or {}))
+        done = []
+        for run_id in list_run_ids(fs, root):
+            try:
+                run = read_manifest(fs, root, run_id)
+            except ExplorerError:
+                continue  # a broken manifest is the readers' warning, not ours to rewrite
+            if run is None or run.consolidated:
+                continue
+            record = instance.get_run_record_by_id(run_id)
+            if record is None:
+                continue
+            status = _status(record.dagster_run.status)
+            if status == "running":
+                continue
+            done.append(
+                consolidate_run(base_path, run_id, status, storage_options, finished_at=_utc(record.end_time))
+            )
+        return done
+    finally:
+        if owned:
+            instance.dispose()
+
+
+def frontier_hooks(io_manager_key: str = "io_manager") -> set[dg.HookDefinition]:
+    """Hooks to attach to a job (``@job(hooks=frontier_hooks())``): when an op fails, its run is
+    marked ``failed`` in the store of the job's :class:`RunPrefixedIOManager` at once.
+
+    The hook does not consolidate: other ops of the run may still write, and the explorer keeps
+    reading the run's sidecars. Success can only be known when the run ends: call
+    :func:`consolidate_run` after ``execute_in_process``, :func:`consolidate_finished_runs`
+    from a schedule or script, or deploy :func:`consolidation_sensors`.
+    """
+
+    @dg.failure_hook(name="frontier_mark_failed", required_resource_keys={io_manager_key})
+    def _mark_failed(context: dg.HookContext) -> None:
+        iom = getattr(context.resources, io_manager_key)
+        if isinstance(iom, RunPrefixedIOManager):
+            mark_run_status(iom.base_path, context.run_id, "failed", dict(iom.storage_options), job=context.job_name)
+
+    return {_mark_failed}
+
+
+def consolidation_sensors(
+    base_path: str,
+    storage_options: dict[str, Any] | None = None,
+    name: str = "frontier_consolidate",
+) -> list[dg.SensorDefinition]:
+    """Run-status sensors (for deployments with the Dagster daemon) that consolidate each run
+    of the store when it succeeds or fails."""
+    options = dict(storage_options or {})
+    sensors = []
+    for dagster_status, status in ((dg.DagsterRunStatus.SUCCESS, "success"), (dg.DagsterRunStatus.FAILURE, "failed")):
+
+        def _make(st: str, ds: Any) -> dg.SensorDefinition:
+            @dg.run_status_sensor(run_status=ds, name=f"{name}_{st}", monitor_all_code_locations=False)
+            def _sensor(context: dg.RunStatusSensorContext) -> None:
+                consolidate_run(base_path, context.dagster_run.run_id, st, options)
+
+            return _sensor
+
+        sensors.append(_make(status, dagster_status))
+    return sensors
+
+
+__all__ = [
+    "RunPrefixedIOManager",
+    "consolidate_run",
+    "consolidate_finished_runs",
+    "mark_run_status",
+    "frontier_hooks",
+    "consolidation_sensors",
+]

@@ -1,0 +1,104 @@
+"""Run manifests for runs whose outputs are written one by one by an IO manager.
+
+No Dagster import here: these functions work on any run-prefixed store.
+
+A run written by :class:`~explorer.dagster.io.RunPrefixedIOManager` gets its manifest with
+``status: running`` when its first output is handled. :func:`consolidate_run` later rewrites it
+with the final status, the finish time and every sidecar of the run (one read per run for the
+explorer instead of one per version). Until then the explorer reads the run from its sidecars,
+so an unconsolidated run is complete, only its status may be out of date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Mapping
+
+from .. import format as fmt
+from ..errors import ExplorerError, FormatError, WriteError
+from ..models import Run
+from ..store.fs import open_fs
+from ..store.writer import put, read_run_sidecars
+
+FINAL_STATUSES = ("success", "failed")
+
+
+def read_manifest(fs, root: str, run_id: str) -> Run | None:
+    """The run's manifest, or None when it has none (yet)."""
+    rel = fmt.run_manifest_path(run_id)
+    try:
+        raw = fs.cat_file(fmt.join(root, rel))
+    except FileNotFoundError:
+        return None
+    return fmt.parse_run(fmt.loads(raw, rel), rel, run_id)
+
+
+def write_manifest(fs, root: str, run: Run, consolidate: bool = False) -> Run:
+    """Write ``run``'s manifest (and the store marker if the store has none)."""
+    if not fs.exists(fmt.join(root, fmt.STORE_MARKER)):
+        put(fs, root, fmt.STORE_MARKER, fmt.dumps(fmt.store_marker_doc()))
+    versions = read_run_sidecars(fs, root, run.run_id) if consolidate else None
+    if versions is not None:
+        run = replace(run, consolidated=True, asset_count=len(versions))
+    put(fs, root, fmt.run_manifest_path(run.run_id), fmt.dumps(fmt.run_doc(run, versions)))
+    return run
+
+
+def _open(base_path: str, storage_options: Mapping[str, Any] | None):
+    return open_fs(base_path, dict(storage_options or {}))
+
+
+def mark_run_status(
+    base_path: str,
+    run_id: str,
+    status: str,
+    storage_options: Mapping[str, Any] | None = None,
+    finished_at: datetime | None = None,
+    job: str | None = None,
+) -> Run:
+    """Set a run's status without consolidating (other steps may still be writing).
+
+    Used by the failure hook: the run is known to fail, but versions written after this call
+    must still be found, so the explorer keeps reading the run's sidecars.
+    """
+    if status not in ("running",) + FINAL_STATUSES:
+        raise WriteError(f"invalid status {status!r}")
+    fs, root = _open(base_path, storage_options)
+    fmt.check_run_id(run_id)
+    run = read_manifest(fs, root, run_id)
+    if run is None:
+        run = Run(run_id=run_id, job=job, status=status, started_at=finished_at or fmt.now())
+    if run.consolidated:
+        return run  # already final
+    run = replace(run, status=status, finished_at=(finished_at or fmt.now()) if status != "running" else None)
+    return write_manifest(fs, root, run)
+
+
+def consolidate_run(
+    base_path: str,
+    run_id: str,
+    status: str,
+    storage_options: Mapping[str, Any] | None = None,
+    finished_at: datetime | None = None,
+    job: str | None = None,
+    started_at: datetime | None = None,
+) -> Run:
+    """Finalize a run: its final ``status`` (``success`` or ``failed``), finish time and all
+    its sidecars in one manifest. Safe to call again (it re-reads the sidecars).
+
+    A run that handled no output at all gets a manifest too, so that it is listed.
+    """
+    if status not in FINAL_STATUSES:
+        raise WriteError(f"invalid final status {status!r}: use 'success' or 'failed'")
+    fs, root = _open(base_path, storage_options)
+    fmt.check_run_id(run_id)
+    try:
+        run = read_manifest(fs, root, run_id)
+    except FormatError as exc:
+        raise ExplorerError(f"cannot consolidate run {run_id}: {exc}") from None
+    finished = finished_at or fmt.now()
+    if run is None:
+        run = Run(run_id=run_id, job=job, status=status, started_at=started_at or finished)
+    run = replace(run, status=status, finished_at=finished, job=run.job or job)
+    return write_manifest(fs, root, run, consolidate=True)

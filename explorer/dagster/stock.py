@@ -1,0 +1,322 @@
+"""Reading stores written by Dagster's stock IO managers (``fs_io_manager``,
+``s3_pickle_io_manager``, ``UPathIOManager`` subclasses), which write no sidecars.
+
+Does not import Dagster: a listing alone gives runs and step outputs with sizes and times.
+Given a Dagster instance (``dagster_home``), ``explorer.dagster.instance`` adds run status, job
+names, timings, tags, parent runs and the lineage edges (from ``LOADED_INPUT`` events), and
+attributes the non-run-scoped asset files to the run that last materialized them.
+
+Stock layout::
+
+    <base>/<run_id>/<step_key>/<output_name>[/<mapping_key>]   op outputs (pickles)
+    <base>/<asset key path>[/<partition>]                      asset outputs, overwritten each run
+
+What cannot be known is said, not invented: versions have no content hash (their
+``content_hash`` starts with ``unhashed:`` and their metadata says
+``"frontier/compare": "timestamps"``), runs read without an instance have status ``unknown``.
+Assets whose materialization carries a Dagster data version use it in place of a hash
+(``dagster-data-version:<v>``, ``"frontier/compare": "data versions"``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from .. import format as fmt
+from ..errors import StoreNotFound
+from ..models import AssetVersion, InputRef, Run
+from ..store import index as _index
+from ..store.index import Index, Progress, RunRecord, has_marker, list_run_ids, read_runs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .instance import DagsterRunInfo
+
+DAGSTER_RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+UNHASHED = "unhashed:"
+DATA_VERSION = "dagster-data-version:"
+UNKNOWN_STATUS = "unknown"
+_EXTENSIONS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".json": "json",
+    ".npy": "npy",
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+}
+
+
+def comparison_basis(version: AssetVersion) -> str:
+    """How versions of this asset can be compared: ``content hashes`` (sidecars written by
+    frontier writers), ``data versions`` (Dagster's) or ``timestamps`` (stock outputs, no hash).
+    Verification and staleness should say which one they used."""
+    if version.content_hash.startswith(UNHASHED):
+        return "timestamps"
+    if version.content_hash.startswith(DATA_VERSION):
+        return "data versions"
+    return "content hashes"
+
+
+def _mtime(info: dict[str, Any]) -> datetime:
+    for name in ("mtime", "LastModified", "last_modified", "updated", "created"):
+        value = info.get(name)
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        if isinstance(value, (int, float)):
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        if isinstance(value, str):
+            try:
+                return fmt.parse_time(value, "listing", name)
+            except Exception:  # noqa: BLE001
+                continue
+    return fmt.now()
+
+
+def _key_and_format(rel: str) -> tuple[str, str]:
+    for ext, data_format in _EXTENSIONS.items():
+        if rel.endswith(ext) and len(rel) > len(ext):
+            return rel[: -len(ext)], data_format
+    return rel, "pickle"  # the stock fs_io_manager / s3_pickle_io_manager write bare pickles
+
+
+def _list_run(fs, root: str, run_id: str, rec: RunRecord) -> None:
+    prefix = fmt.join(root, run_id)
+    try:
+        found = fs.find(prefix, detail=True)
+    except (FileNotFoundError, PermissionError) as exc:
+        rec.warnings.append(f"{run_id}/: cannot list ({type(exc).__name__})")
+        return
+    for path, info in sorted(found.items()):
+        if info.get("type") == "directory":
+            continue
+        rel = path[len(prefix) + 1 :] if path.startswith(prefix + "/") else path.rsplit("/", 1)[-1]
+        if rel.split("/")[0].startswith(("_", ".")):
+            continue
+        key, data_format = _key_and_format(rel)
+        try:
+            key = fmt.check_asset_key(key)
+        except Exception as exc:  # noqa: BLE001 - an odd file name is a warning
+            rec.warnings.append(f"{run_id}/{rel}: skipped ({exc})")
+            continue
+        rec.versions.append(
+            AssetVersion(
+                asset=key,
+                run_id=run_id,
+                created_at=_mtime(info),
+                data_path=f"{run_id}/{rel}",
+                data_format=data_format,
+                size_bytes=int(info.get("size") or 0),
+                content_hash=f"{UNHASHED}{run_id}/{key}",
+                metadata={"frontier/content_hash": "absent", "frontier/compare": "timestamps"},
+            )
+        )
+
+
+def _run_from_listing(run_id: str, versions: list[AssetVersion]) -> Run:
+    started = min((v.created_at for v in versions), default=fmt.now())
+    return Run(run_id=run_id, job=None, status=UNKNOWN_STATUS, started_at=started)
+
+
+def _run_from_info(info: "DagsterRunInfo", fallback: datetime) -> Run:
+    return Run(
+        run_id=info.run_id,
+        job=info.job,
+        status=info.status,
+        started_at=info.started_at or info.created_at or fallback,
+        finished_at=info.finished_at,
+        tags=dict(info.tags),
+        parent_run_id=info.parent_run_id,
+    )
+
+
+def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) -> None:
+    """Inputs of each version from the LOADED_INPUT events of its step, resolved to the run
+    (this one or an ancestor in the re-execution chain) whose output was loaded."""
+    keys_by_run: dict[str, dict[str, AssetVersion]] = {
+        rid: {v.asset: v for v in rec.versions} for rid, rec in records.items()
+    }
+    # op step key -> asset keys it materialized (for asset steps), over all runs
+    assets_of_step: dict[str, set[str]] = {}
+    for info in infos.values():
+        for m in info.materializations:
+            if m.step_key:
+                assets_of_step.setdefault(m.step_key, set()).add(m.asset)
+
+    def chain(run_id: str) -> list[str]:
+        out, seen = [], set()
+        while run_id and run_id not in seen:
+            seen.add(run_id)
+            out.append(run_id)
+            run_id = infos[run_id].parent_run_id if run_id in infos else None
+        return out
+
+    def asset_ref(asset: str, before: float, run_id: str) -> InputRef | None:
+        """The materialization of ``asset`` a step of ``run_id`` read: this run's, else the
+        latest one before the step (its data may be overwritten since: then it is missing)."""
+        found = [
+            (m.timestamp, info.run_id)
+            for info in infos.values()
+            for m in info.materializations
+            if m.asset == asset and m.timestamp <= before
+        ]
+        same = [f for f in found if f[1] == run_id]
+        if not (same or found):
+            return None
+        _, source = max(same or found)
+        v = keys_by_run.get(source, {}).get(asset)
+        return InputRef(asset, source, v.content_hash if v else None)
+
+    for run_id, rec in records.items():
+        info = infos.get(run_id)
+        if info is None:
+            continue
+        new_versions = []
+        for v in rec.versions:
+            step = v.metadata.get("frontier/step") or v.asset.split("/")[0]
+            mapping = re.search(r"\[([^\]]+)\]$", step)
+            refs: list[InputRef] = []
+            for up_step, up_output in info.loaded.get(step, ()):
+                if up_step in assets_of_step:
+                    for asset in sorted(assets_of_step[up_step]):
+                        ref = asset_ref(asset, v.created_at.timestamp() + 1, run_id)
+                        if ref:
+                            refs.append(ref)
+                    continue
+                base = f"{up_step}/{up_output}"
+                for source in chain(run_id):
+                    have = keys_by_run.get(source, {})
+                    if mapping and f"{base}/{mapping.group(1)}" in have:
+                        hits = [f"{base}/{mapping.group(1)}"]
+                    elif base in have:
+                        hits = [base]
+                    else:
+                        hits = sorted(k for k in have if k.startswith(base + "/"))
+                    if hits:
+                        refs.extend(InputRef(k, source, have[k].content_hash) for k in hits)
+                        break
+                else:
+                    refs.append(InputRef(base, run_id, None))  # loaded, but not in the store
+            meta = dict(v.metadata, **{"frontier/lineage": "dagster instance events"})
+            new_versions.append(replace(v, inputs=tuple(dict.fromkeys(refs)), metadata=meta))
+        rec.versions = new_versions
+
+
+def _asset_records(fs, root: str, infos: dict[str, "DagsterRunInfo"], records: dict[str, RunRecord]) -> None:
+    """Stock asset files (``<base>/<asset path>[/<partition>]``, overwritten each run): the
+    current file is the version of the run that materialized it last."""
+    latest: dict[str, tuple[float, str, Any]] = {}
+    for info in infos.values():
+        for m in info.materializations:
+            key = m.asset + (f"/{m.partition}" if m.partition else "")
+            if key not in latest or m.timestamp > latest[key][0]:
+                latest[key] = (m.timestamp, info.run_id, m)
+    for key, (ts, run_id, m) in sorted(latest.items()):
+        info, rel, data_format = None, key, "pickle"
+        for ext in ("",) + tuple(_EXTENSIONS):  # UPathIOManager subclasses add an extension
+            try:
+                info = fs.info(fmt.join(root, key + ext))
+            except (FileNotFoundError, OSError):
+                continue
+            rel, data_format = key + ext, _EXTENSIONS.get(ext, "pickle")
+            break
+        if info is None:
+            continue  # stored elsewhere (another IO manager) or deleted
+        if info.get("type") == "directory" or run_id not in records:
+            continue
+        chash = f"{DATA_VERSION}{m.data_version}" if m.data_version else f"{UNHASHED}{run_id}/{key}"
+        records[run_id].versions.append(
+            AssetVersion(
+                asset=key,
+                run_id=run_id,
+                created_at=_mtime(info),
+                data_path=rel,
+                data_format=data_format,
+                size_bytes=int(info.get("size") or 0),
+                content_hash=chash,
+                metadata={
+                    "frontier/content_hash": "absent",
+                    "frontier/compare": "data versions" if m.data_version else "timestamps",
+                    "frontier/step": m.step_key or "",
+                    "frontier/overwritten_each_run": True,
+                },
+            )
+        )
+
+
+def open_index(fs, root: str, progress: Progress | None = None, dagster_home: str | None = None) -> Index:
+    """The index of a store that may hold frontier runs, stock Dagster runs, or both.
+
+    Frontier runs (with manifests) are read as usual; folders without a manifest that are
+    named like Dagster run ids (or known to the instance) are listed as stock runs. With
+    ``dagster_home`` the instance supplies status, job, times, parent runs and lineage, and
+    overlays the status of frontier runs that were never consolidated.
+    """
+    run_ids = list_run_ids(fs, root)
+    escaping: list[str] = []
+    outside_root = getattr(_index, "_outside_root", None)  # symlinked runs leaving a local store
+    if outside_root is not None:
+        run_ids, escaping = outside_root(fs, root, run_ids)
+    frontier, warnings, no_manifest = read_runs(fs, root, run_ids, progress)
+    warnings.extend(f"{r}/: symlink pointing outside the store, not followed" for r in escaping)
+    infos: dict[str, DagsterRunInfo] = {}
+    if dagster_home:
+        from .instance import read_instance
+
+        try:
+            if frontier and not no_manifest:  # a frontier store: only runs never consolidated
+                infos = read_instance(dagster_home, [r.run.run_id for r in frontier if not r.run.consolidated])
+            else:
+                infos = read_instance(dagster_home)
+        except ModuleNotFoundError as exc:
+            if exc.name != "dagster":
+                raise
+            warnings.append(
+                f"Dagster is not installed, so the instance at {dagster_home} is not read "
+                "(pip install dagster)"
+            )
+    stock_ids = [r for r in no_manifest if DAGSTER_RUN_ID.match(r) or r in infos]
+    records: dict[str, RunRecord] = {}
+    for run_id in stock_ids:
+        rec = RunRecord(Run(run_id=run_id, job=None, status=UNKNOWN_STATUS, started_at=fmt.now()))
+        _list_run(fs, root, run_id, rec)
+        info = infos.get(run_id)
+        rec.run = _run_from_info(info, rec.run.started_at) if info else _run_from_listing(run_id, rec.versions)
+        records[run_id] = rec
+    if infos:
+        for run_id, info in infos.items():  # runs whose outputs are all stock asset files
+            if run_id not in records and run_id not in run_ids and info.materializations:
+                records[run_id] = RunRecord(_run_from_info(info, fmt.now()))
+        _asset_records(fs, root, infos, records)
+        _lineage(records, infos)
+        records = {rid: rec for rid, rec in records.items() if rec.versions or rid in stock_ids}
+        for rec in frontier:  # the instance knows how unconsolidated runs ended
+            info = infos.get(rec.run.run_id)
+            if info is not None and not rec.run.consolidated:
+                rec.run = replace(rec.run, status=info.status, finished_at=info.finished_at or rec.run.finished_at)
+    all_records = frontier + list(records.values())
+    if not all_records and not has_marker(fs, root):
+        raise StoreNotFound(
+            f"no frontier store at {root}: no run manifests ({fmt.META_DIR}/{fmt.RUN_MANIFEST}) "
+            "and no Dagster run folders found"
+        )
+    asset_roots = {m.asset.split("/")[0] for info in infos.values() for m in info.materializations}
+    for run_id in no_manifest:
+        if run_id not in records and run_id not in asset_roots:  # asset folders are not runs
+            warnings.append(f"{run_id}/: folder without a run manifest, skipped")
+    if records:
+        how = (
+            f"lineage, status and times from the Dagster instance at {dagster_home}"
+            if infos
+            else "no lineage (pass --dagster-home to read it from the Dagster instance)"
+        )
+        warnings.append(
+            f"{len(records)} runs in Dagster's stock layout (no sidecars): content hashes absent, "
+            f"versions compared by timestamps; {how}"
+        )
+    return Index.from_records(all_records, warnings)
+
+
+__all__ = ["open_index", "comparison_basis", "DAGSTER_RUN_ID", "UNHASHED", "DATA_VERSION", "UNKNOWN_STATUS"]

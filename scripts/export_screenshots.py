@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 from explorer.demo import DEMO_STORE  # noqa: E402
 from explorer.tui.app import ExplorerApp  # noqa: E402
 
-# name -> (asset to open first or None, keys to press)
+# name -> (asset to open first, as KEY or KEY@RUN, or None; keys to press)
 SHOTS: dict[str, tuple[str | None, list[str]]] = {
     "runs": (None, []),
     "runs-filter": (None, ["slash", *"ingest"]),
@@ -29,7 +29,7 @@ SHOTS: dict[str, tuple[str | None, list[str]]] = {
     "asset-versions": ("scores", ["3", "space", "down", "space"]),
     "asset-history": ("scores", ["4"]),
     "asset-provenance": ("scores", ["5"]),
-    "asset-impact": ("raw/applications", ["6"]),
+    "asset-impact": ("raw/applications@20261020T020000Z-r6", ["6"]),
     "diff": ("scores", ["3", "space", "down", "space", "D"]),
     "staleness": (None, ["s"]),
     "help": (None, ["question_mark"]),
@@ -48,7 +48,8 @@ async def shoot(name: str, asset: str | None, keys: list[str], out: Path, size: 
     async with app.run_test(size=size) as pilot:
         await settle(app, pilot)
         if asset:
-            app.open_asset(asset)
+            key, _, run = asset.partition("@")
+            app.open_asset(key, run or None)
             await settle(app, pilot)
         for key in keys:
             await pilot.press(key)

@@ -130,6 +130,7 @@ async def test_filter_runs_as_you_type(demo_path):
         table = app.screen.query_one("#runs", DataTable)
         expected = sorted((r for r, m in runs.items() if m["job"] == "ingest"), reverse=True)
         assert row_keys(table) == expected
+        assert f"{len(expected)} of {len(runs)} runs match" in screen_text(app.screen.query_one("#title", Static))
         await pilot.press("enter")  # back to the table, filter kept
         assert app.focused is table
         await pilot.press("escape")  # clears the filter

@@ -79,6 +79,7 @@ class RunsScreen(Screen):
         self._shown: dict[str, Run] = {}  # the run each row shows
         self._batch_gen = 0
         self._pending = False
+        self._title_tail = ""
 
     def compose(self) -> ComposeResult:
         yield Static("opening the store…", id="title", classes="title")
@@ -111,10 +112,7 @@ class RunsScreen(Screen):
         warn = f" · ⚠ {len(store.warnings)} warnings" if store.warnings else ""
         live = f" · {running} running" if running else ""
         watch = f" · watching every {self.app.watch_seconds:g}s" if self.app.watch_seconds else ""
-        self.query_one("#title", Static).update(
-            Text.assemble(("frontier-explore ", "bold"), (self.app.label, "cyan"),
-                          f" · {len(self._runs)} runs · {n_assets} assets{live}{warn}{watch}")
-        )
+        self._title_tail = f" · {n_assets} assets{live}{warn}{watch}"
         self.populate()
 
     def store_failed(self, message: str) -> None:
@@ -173,6 +171,9 @@ class RunsScreen(Screen):
                 table.sort("run", key=lambda rid: order[rid])
         self._label_columns(table)
         self._restore(table, selected, wanted_set)
+        shown = f"{len(runs)} of {len(self._runs)} runs match" if self.filter_text.strip() else f"{len(self._runs)} runs"
+        self.query_one("#title", Static).update(
+            Text.assemble(("frontier-explore ", "bold"), (self.app.label, "cyan"), f" · {shown}{self._title_tail}"))
 
     def _add_rows(self, table: DataTable, runs: list[Run]) -> None:
         for r in runs:

@@ -619,3 +619,23 @@ def test_layout_breaks_cycles_instead_of_failing():
     assert {n for n in lay.placed if isinstance(n, str)} == {"a", "b", "c", "d"}
     assert lay.self_loops == {"d"}
     assert len(lay.dropped) == 1 and lay.dropped <= {("a", "b"), ("b", "c"), ("c", "a")}
+
+
+@drive
+async def test_random_keys_on_every_screen_never_crash_the_app(demo_path):
+    """A monkey: 80 seeded random keys from the app's bindings (quit excluded)."""
+    import random
+
+    keys = ["up", "down", "left", "right", "h", "j", "k", "l", "enter", "escape", "slash", "space", "D", "p",
+            "u", "d", "g", "G", "L", "s", "r", "n", "o", "O", "question_mark", "1", "2", "3", "4", "5", "6", "tab"]
+    rng = random.Random(20261124)
+    app = ExplorerApp(str(demo_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        seen = set()
+        for _ in range(80):
+            await pilot.press(rng.choice(keys))
+            seen.add(type(app.screen).__name__)
+        await settle(app, pilot)
+        assert app.is_running
+        assert {"RunsScreen", "GraphScreen", "AssetScreen"} <= seen

@@ -42,14 +42,12 @@ def steps(*keys: str, call=None):
 
 SCREENS = {
     "runs": steps(),
-    "runs_sorted_by_job": steps("2"),
     "runs_filtered": steps("slash", *"credit", "enter"),
     "run": steps("down", "down", "enter"),
     "lineage": steps("L", "right", "right"),
     "lineage_upstream": steps("L", "right", "right", "l", "u"),
     "lineage_grouped": steps("L", "g"),
     "asset_overview": steps(call=lambda app: app.open_asset("features")),
-    "asset_preview": steps("2", call=lambda app: app.open_asset("features")),
     "asset_versions": steps("3", "space", "down", "space", call=lambda app: app.open_asset("scores")),
     "asset_history": steps("4", call=lambda app: app.open_asset("scores")),
     "asset_provenance": steps("5", call=lambda app: app.open_asset("scores")),

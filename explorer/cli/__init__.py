@@ -34,13 +34,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def wants_app(argv: list[str], commands: set[str]) -> bool:
+    """No command (nothing, or a STORE and app options): the terminal app."""
+    rest = [a for a in argv if a not in ("-q", "--quiet")]
+    if not rest:
+        return True
+    return rest[0] not in commands and rest[0] not in ("-h", "--help", "--version")
+
+
+def build_app_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="frontier-explore",
+        usage="frontier-explore [STORE] [--storage-option K=V ...] [--watch SECONDS]",
+        description="Open the terminal app on STORE (the bundled demo store when omitted).",
+    )
+    p.add_argument("store", metavar="STORE", nargs="?", default=None, help="store URL or path")
+    p.add_argument("--storage-option", "-o", action="append", default=[], metavar="KEY=VALUE",
+                   help="option passed to fsspec (repeatable)")
+    p.add_argument("--watch", type=float, default=None, metavar="SECONDS",
+                   help="poll the store every SECONDS for new and finishing runs")
+    p.add_argument("--quiet", "-q", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def run_app(argv: list[str], commands: set[str] = frozenset()) -> int:
+    from ..demo import DEMO_STORE
+    from ..store.fs import parse_storage_options
+
+    args = build_app_parser().parse_args(argv)
+    try:
+        options = parse_storage_options(args.storage_option)
+    except ValueError as exc:
+        print(f"frontier-explore: error: {exc}", file=sys.stderr)
+        return 2
+    if args.watch is not None and args.watch <= 0:
+        print("frontier-explore: error: --watch needs a positive number of seconds", file=sys.stderr)
+        return 2
+    if args.store and "://" not in args.store and not os.path.exists(args.store):
+        hint = f"; commands are: {', '.join(sorted(commands))}" if commands else ""
+        print(f"frontier-explore: error: no store at {args.store!r} (no such file or folder){hint}", file=sys.stderr)
+        return 2
+    from ..tui.app import run_app as run_tui
+
+    return run_tui(args.store or str(DEMO_STORE), options, args.watch, label=args.store or "demo store")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     argv = _store_first(argv)
     parser = build_parser()
-    if not argv:
-        parser.print_help()
-        return 0
+    commands = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands.update(action.choices)
+    if wants_app(argv, commands):
+        return run_app(argv, commands)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

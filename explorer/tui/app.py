@@ -1,0 +1,235 @@
+"""The frontier-explore terminal app: runs, lineage, assets, diffs and staleness.
+
+All store I/O runs in thread workers; screens read the in-memory index directly and ask
+the library (``Store``) for everything else.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from ..errors import ExplorerError
+from ..store import Store
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, ExplorerError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class ExplorerApp(App):
+    """Browse a run-prefixed store."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "frontier-explore"
+    BINDINGS = [
+        Binding("q", "quit", "quit"),
+        Binding("ctrl+q", "quit", "quit", show=False),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("r", "refresh_store", "refresh"),
+        Binding("s", "staleness", "staleness"),
+        Binding("L", "lineage", "lineage", key_display="L"),
+    ]
+
+    def __init__(
+        self,
+        url: str,
+        storage_options: dict[str, Any] | None = None,
+        watch: float | None = None,
+        store: Store | None = None,
+        label: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.url = url
+        self.label = label or url  # the store as the user named it, shown in titles
+        self.storage_options = dict(storage_options or {})
+        self.watch_seconds = watch
+        self.store: Store | None = store
+        self.report: Any | None = None  # staleness report of the current index
+        self.load_error: str | None = None
+        self.generation = 0  # bumped on every (re)load that changed something
+        self._signature: tuple | None = None
+        self._manual_refresh = False
+        self._loading = threading.Lock()
+
+    # ------------------------------------------------------------------ screens
+    def get_default_screen(self) -> Screen:
+        from .screens.runs import RunsScreen
+
+        return RunsScreen()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.label
+        if self.store is None:
+            self.load_store()
+        else:
+            self._compute_report_and_notify()
+        if self.watch_seconds:
+            self.set_interval(self.watch_seconds, self.poll)
+
+    # ------------------------------------------------------------------ loading
+    @work(thread=True, group="store")
+    def load_store(self) -> None:
+        if not self._loading.acquire(blocking=False):
+            return  # a read is already under way (a slow store polled often): skip this one
+        try:
+            if self.store is None:
+                store = Store.open(self.url, self.storage_options)
+            else:
+                store = self.store.refresh()
+            report = self._report(store)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the app keeps running
+            self.call_from_thread(self._load_failed, describe_error(exc))
+            return
+        finally:
+            self._loading.release()
+        self.call_from_thread(self._loaded, store, report)
+
+    def _report(self, store: Store) -> Any | None:
+        from .status import staleness_report
+
+        try:
+            return staleness_report(store)
+        except Exception as exc:  # noqa: BLE001
+            self.call_from_thread(self.notify, f"staleness: {describe_error(exc)}", severity="error")
+            return None
+
+    def _compute_report_and_notify(self) -> None:
+        from .status import staleness_report
+
+        try:
+            self.report = staleness_report(self.store)
+        except Exception as exc:  # noqa: BLE001
+            self.notify(f"staleness: {describe_error(exc)}", severity="error")
+        self._loaded(self.store, self.report)
+
+    @staticmethod
+    def signature(store: Store) -> tuple:
+        """What the screens show of a store: unchanged signature, nothing to redraw."""
+        runs = tuple((r.run_id, r.status, r.asset_count, r.finished_at) for r in store.index.runs.values())
+        return runs, len(store.index.versions), len(store.warnings)
+
+    def _loaded(self, store: Store, report: Any | None) -> None:
+        first = self.generation == 0
+        signature = self.signature(store)
+        if not first and signature == self._signature and self.load_error is None:
+            if self._manual_refresh:
+                self._manual_refresh = False
+                self.notify(f"no change: {len(store.index.runs)} runs", timeout=2)
+            return  # a poll that found nothing new: leave every screen as it is
+        self._manual_refresh = False
+        self._signature = signature
+        self.store = store
+        self.report = report
+        self.load_error = None
+        self.generation += 1
+        if first and store.warnings:
+            n = len(store.warnings)
+            self.notify("\n".join(store.warnings[:3]) + (f"\n… and {n - 3} more" if n > 3 else ""),
+                        title=f"{n} store warning{'s' if n != 1 else ''}", severity="warning")
+        for screen in list(self.screen_stack):
+            hook = getattr(screen, "store_changed", None)
+            if hook is not None:
+                try:
+                    hook()
+                except Exception as exc:  # noqa: BLE001
+                    self.notify(f"{type(screen).__name__}: {describe_error(exc)}", severity="error")
+
+    def _load_failed(self, message: str) -> None:
+        self.load_error = message
+        self.notify(message, title="cannot read the store", severity="error", timeout=10)
+        for screen in list(self.screen_stack):
+            hook = getattr(screen, "store_failed", None)
+            if hook is not None:
+                hook(message)
+
+    def safely(self, fn, *args) -> None:
+        """Run a screen's fill-in; an error becomes a notification, never a crash."""
+        try:
+            fn(*args)
+        except Exception as exc:  # noqa: BLE001
+            self.notify(describe_error(exc), title="cannot show this", severity="error")
+
+    def poll(self) -> None:
+        self.load_store()
+
+    # ------------------------------------------------------------------ actions
+    def action_refresh_store(self) -> None:
+        self._manual_refresh = True
+        self.load_store()
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_staleness(self) -> None:
+        from .screens.staleness import StalenessScreen
+
+        if self.store is None:
+            return
+        if not isinstance(self.screen, StalenessScreen):
+            self.push_screen(StalenessScreen())
+
+    def action_lineage(self, focus: str | None = None) -> None:
+        from .screens.graph import GraphScreen
+
+        if self.store is None:
+            return
+        if isinstance(self.screen, GraphScreen):
+            if focus:
+                self.screen.focus_asset(focus)
+            return
+        self.push_screen(GraphScreen(focus=focus))
+
+    def open_run(self, run_id: str) -> None:
+        from .screens.run import RunScreen
+
+        self.push_screen(RunScreen(run_id))
+
+    def open_asset(self, key: str, run: str | None = None) -> None:
+        from .screens.asset import AssetScreen
+
+        if self.store is None:
+            return
+        if not self.store.index.asset_versions(key):
+            self.notify(f"{key} has no committed version in the store", severity="warning")
+            return
+        self.push_screen(AssetScreen(key, run))
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Runs", "go back to the runs table", self._to_home)
+        yield SystemCommand("Lineage graph", "the whole store at its latest versions (L)", self.action_lineage)
+        yield SystemCommand("Staleness", "stale and missing assets with their causes (s)", self.action_staleness)
+        yield SystemCommand("Refresh", "re-read the store, keeping the selection (r)", self.action_refresh_store)
+        yield SystemCommand("Help", "every key binding (?)", self.action_help)
+        if self.store is not None:
+            for key in self.store.assets():
+                yield SystemCommand(f"Asset {key}", "open this asset's latest version", lambda k=key: self.open_asset(k))
+            for run in reversed(self.store.runs):
+                yield SystemCommand(f"Run {run.run_id}", f"{run.job or ''} {run.status}", lambda r=run.run_id: self.open_run(r))
+        yield SystemCommand("Quit", "leave the app (q)", self.exit)
+
+    def _to_home(self) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+
+def run_app(url: str, storage_options: dict[str, Any] | None = None, watch: float | None = None,
+            label: str | None = None) -> int:
+    ExplorerApp(url, storage_options, watch, label=label).run()
+    return 0

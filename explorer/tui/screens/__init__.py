@@ -1,0 +1,1 @@
+"""The app's screens: runs (home), run, lineage graph, asset, diff, staleness, help."""

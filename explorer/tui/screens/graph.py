@@ -1,0 +1,89 @@
+"""The whole store's lineage graph at its latest versions, with the focused asset's facts."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ..status import store_graph
+from ..widgets.detail import DetailBar
+from ..text import status_text, when
+from ..widgets.lineage_graph import LineageGraph
+
+
+class GraphScreen(Screen):
+    """Every asset at its latest version."""
+
+    AUTO_FOCUS = "#graph"
+
+    BINDINGS = [Binding("escape", "app.back", "back")]
+
+    def __init__(self, focus: str | None = None) -> None:
+        super().__init__()
+        self.initial_focus = focus
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title", classes="title")
+        yield LineageGraph(id="graph")
+        yield DetailBar(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.safely(self.store_changed)
+        self.query_one("#graph").focus()
+
+    def store_changed(self) -> None:
+        store = self.app.store
+        g, info = store_graph(store, self.app.report)
+        counts: dict[str, int] = {}
+        for i in info.values():
+            counts[i.status] = counts.get(i.status, 0) + 1
+        title = Text.assemble(("lineage ", "bold"), (self.app.label, "cyan"), f" · {g.number_of_nodes()} assets · ")
+        for k in sorted(counts):
+            title.append_text(status_text(k, f" {counts[k]}"))
+            title.append("  ")
+        self.query_one("#title", Static).update(title)
+        graph = self.query_one("#graph", LineageGraph)
+        graph.set_graph(g, info, focus=self.initial_focus)
+        self.initial_focus = None
+
+    def focus_asset(self, key: str) -> None:
+        graph = self.query_one("#graph", LineageGraph)
+        graph.focus_node(key)
+        graph.focus()
+
+    def on_lineage_graph_node_focused(self, event: LineageGraph.NodeFocused) -> None:
+        self.query_one("#detail", DetailBar).update(self.describe(event.key))
+
+    def describe(self, key: str | None) -> Text:
+        store = self.app.store
+        graph = self.query_one("#graph", LineageGraph)
+        if key is None or store is None:
+            return Text("")
+        if key in graph.members:
+            return Text(f"{key}: {', '.join(graph.members[key])} (enter to expand)")
+        info = graph.shown_info.get(key)
+        text = Text.assemble((key, "bold"), "  ")
+        if info:
+            text.append_text(status_text(info.status))
+        v = store.index.latest(key)
+        if v is not None:
+            text.append(f"  latest {v.run_id} · {when(v.created_at)} · code {v.code_version or '-'}")
+        if graph.highlight_kind:
+            text.append(f"\n  {len(graph.highlight)} assets {graph.highlight_kind} of {key} highlighted "
+                        f"({graph.highlight_kind[0]} again to clear)", style="bright_cyan")
+        report = self.app.report
+        if report is not None:
+            status = report.get(key) if hasattr(report, "get") else None
+            causes = getattr(status, "causes", ()) if status is not None else ()
+            for c in list(causes)[:2]:
+                text.append("\n  " + c.describe(), style="yellow")
+        return text
+
+    @on(LineageGraph.NodeOpened)
+    def _opened(self, event: LineageGraph.NodeOpened) -> None:
+        self.app.open_asset(event.key)

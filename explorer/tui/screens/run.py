@@ -1,0 +1,117 @@
+"""One run: its facts, the versions it wrote, and its lineage graph."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from ...errors import ExplorerError
+from ..status import run_graph
+from ..widgets.tables import Table
+from ..text import human_duration, human_size, status_text, when
+from ..widgets.lineage_graph import LineageGraph, short_run
+
+
+class RunScreen(Screen):
+    """A run's versions table and lineage graph (tab switches between them)."""
+
+    AUTO_FOCUS = "#graph"
+
+    BINDINGS = [
+        Binding("escape", "app.back", "back"),
+        Binding("enter", "open_asset", "open asset", show=False),
+    ]
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title", classes="title")
+        yield Static(id="facts", classes="facts")
+        table: Table = Table(id="versions", cursor_type="row", zebra_stripes=True)
+        for key in ("asset", "format", "rows", "size", "hash", "code", "inputs"):
+            table.add_column(key, key=key)
+        yield table
+        yield LineageGraph(id="graph")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.safely(self.store_changed)
+        self.query_one("#graph").focus()
+
+    def store_changed(self) -> None:
+        store = self.app.store
+        try:
+            run = store.run(self.run_id)
+        except ExplorerError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        versions = store.run_versions(self.run_id)
+        planned = [p.asset for p in run.planned]
+        written = {v.asset for v in versions}
+        self.query_one("#title", Static).update(
+            Text.assemble(("run ", "bold"), (run.run_id, "bold cyan"), "  ", status_text(run.status))
+        )
+        not_written = [a for a in planned if a not in written]
+        facts = Text()
+        facts.append(f"job {run.job or '-'} · code {run.code_version or '-'} · started {when(run.started_at)}")
+        if run.finished_at:
+            facts.append(f" · finished {when(run.finished_at)} · took {human_duration(run.duration_seconds)}")
+        if run.parent_run_id:
+            facts.append(f" · re-execution of {run.parent_run_id}")
+        facts.append("\n")
+        if planned:
+            facts.append(f"wrote {len(written)} of {len(planned)} planned assets")
+            if not_written:
+                facts.append(" · not written: ", style="")
+                facts.append(", ".join(not_written), style="red" if run.status == "failed" else "cyan")
+        else:
+            facts.append(f"wrote {len(written)} assets")
+        if run.tags:
+            facts.append(" · tags " + " ".join(f"{k}={v}" for k, v in sorted(run.tags.items())))
+        self.query_one("#facts", Static).update(facts)
+
+        table = self.query_one("#versions", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for v in versions:
+            ins = ", ".join(i.asset + ("" if i.run_id == self.run_id else f" ({short_run(i.run_id)})") for i in v.inputs)
+            table.add_row(
+                v.asset,
+                v.data_format,
+                Text(f"{v.table.num_rows:,}" if v.table else "", justify="right"),
+                Text(human_size(v.size_bytes), justify="right"),
+                v.short_hash,
+                v.code_version or "",
+                ins,
+                key=v.asset,
+            )
+        if versions:
+            table.move_cursor(row=min(cursor, len(versions) - 1), animate=False)
+        g, info = run_graph(store, self.run_id, self.app.report)
+        self.query_one("#graph", LineageGraph).set_graph(g, info)
+
+    def action_open_asset(self) -> None:
+        table = self.query_one("#versions", DataTable)
+        if table.row_count:
+            key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+            self.app.open_asset(key, self.run_id)
+
+    @on(DataTable.RowSelected, "#versions")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.app.open_asset(str(event.row_key.value), self.run_id)
+
+    @on(LineageGraph.NodeOpened)
+    def _node_opened(self, event: LineageGraph.NodeOpened) -> None:
+        info = event.graph.shown_info.get(event.key)
+        run = info.run_id if info else None
+        store = self.app.store
+        if run is not None and (event.key, run) not in store.index.versions:
+            run = None
+        self.app.open_asset(event.key, run)

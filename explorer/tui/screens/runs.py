@@ -1,0 +1,268 @@
+"""The home screen: every run, newest first, sortable and filterable."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets.data_table import ColumnKey
+
+from ...models import Run
+from ..widgets.tables import Table
+from ..text import human_duration, status_text, when
+
+COLUMNS: list[tuple[str, str, Callable[[Run], Any]]] = [
+    ("run", "run id", lambda r: r.run_id),
+    ("job", "job", lambda r: r.job or ""),
+    ("status", "status", lambda r: r.status),
+    ("started", "started", lambda r: (r.started_at, r.run_id)),
+    ("duration", "duration", lambda r: r.duration_seconds if r.duration_seconds is not None else -1),
+    ("assets", "assets", lambda r: r.asset_count),
+    ("code", "code version", lambda r: r.code_version or ""),
+    ("tags", "tags", lambda r: " ".join(f"{k}={v}" for k, v in sorted(r.tags.items()))),
+]
+
+
+def progress(run: Run) -> str:
+    """``3/8`` for a run that planned 8 assets and wrote 3."""
+    return f" {run.asset_count}/{len(run.planned)}" if run.planned else f" {run.asset_count}"
+
+
+def row_cells(run: Run) -> tuple:
+    tags = " ".join(f"{k}={v}" for k, v in sorted(run.tags.items()))
+    return (
+        run.run_id,
+        run.job or "",
+        status_text(run.status, progress(run) if run.status == "running" else ""),
+        when(run.started_at),
+        human_duration(run.duration_seconds) if run.status != "running" else "…",
+        Text(str(run.asset_count), justify="right"),
+        run.code_version or "",
+        tags,
+    )
+
+
+def matches(run: Run, terms: list[str]) -> bool:
+    hay = " ".join(
+        [run.run_id, run.job or "", run.status, when(run.started_at), run.code_version or ""]
+        + [f"{k}={v}" for k, v in run.tags.items()]
+    ).lower()
+    return all(t in hay for t in terms)
+
+
+class RunsScreen(Screen):
+    """Runs of the store, newest first."""
+
+    AUTO_FOCUS = "#runs"
+
+    BINDINGS = [
+        Binding("enter", "open_run", "open run", priority=False),
+        Binding("slash", "filter", "filter", key_display="/"),
+        Binding("escape", "clear_filter", "clear filter", show=False),
+        Binding("o", "next_sort", "sort"),
+        Binding("O", "reverse_sort", "reverse sort", show=False, key_display="O"),
+        *[Binding(str(i + 1), f"sort({i})", f"sort by {c[1]} (again: reverse)", show=False)
+          for i, c in enumerate(COLUMNS)],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort_column = 3
+        self.sort_reverse = True
+        self.filter_text = ""
+        self._runs: dict[str, Run] = {}
+        self._shown: dict[str, Run] = {}  # the run each row shows
+        self._batch_gen = 0
+        self._pending = False
+        self._title_tail = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("opening the store…", id="title", classes="title")
+        yield Input(placeholder="filter runs: words in id, job, status, date, code version or tags", id="filter")
+        table: Table = Table(id="runs", cursor_type="row", zebra_stripes=True)
+        for key, label, _ in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter").display = False
+        table = self.query_one("#runs", DataTable)
+        table.focus()
+        if self.app.store is None:
+            table.loading = True
+        else:
+            self.store_changed()
+
+    # ------------------------------------------------------------------ data
+    def store_changed(self) -> None:
+        store = self.app.store
+        if store is None:
+            return
+        table = self.query_one("#runs", DataTable)
+        table.loading = False
+        self._runs = {r.run_id: r for r in store.runs}
+        n_assets = len(store.assets())
+        running = sum(1 for r in self._runs.values() if r.status == "running")
+        warn = f" · ⚠ {len(store.warnings)} warnings" if store.warnings else ""
+        live = f" · {running} running" if running else ""
+        watch = f" · watching every {self.app.watch_seconds:g}s" if self.app.watch_seconds else ""
+        self._title_tail = f" · {n_assets} assets{live}{warn}{watch}"
+        self.populate()
+
+    def store_failed(self, message: str) -> None:
+        table = self.query_one("#runs", DataTable)
+        table.loading = False
+        if self.app.store is None:
+            self.query_one("#title", Static).update(Text(f"cannot read the store: {message}", style="red"))
+
+    def visible_runs(self) -> list[Run]:
+        terms = self.filter_text.lower().split()
+        runs = [r for r in self._runs.values() if matches(r, terms)]
+        key = COLUMNS[self.sort_column][2]
+        runs.sort(key=lambda r: (key(r), r.started_at, r.run_id), reverse=self.sort_reverse)
+        return runs
+
+    FIRST_BATCH = 120  # rows added before the first paint; the rest follow in batches
+    BATCH = 500
+
+    def populate(self) -> None:
+        """Show the runs, updating rows in place and keeping the selected run.
+
+        Rows whose run did not change are left alone; new runs are added and vanished runs
+        removed. A large table is filled in batches after the first screenful is painted."""
+        table = self.query_one("#runs", DataTable)
+        selected = self.selected_run_id()
+        runs = self.visible_runs()
+        wanted = [r.run_id for r in runs]
+        current = [str(k.value) for k in table.rows]
+        wanted_set, current_set = set(wanted), set(current)
+        removed = current_set - wanted_set
+        self._batch_gen += 1
+        if self._pending or len(removed) > 50 or not current:
+            # start over (first fill, a new filter, a large change): first rows now, the rest later
+            table.clear()
+            self._shown = {}
+            self._add_rows(table, runs[: self.FIRST_BATCH])
+            rest = runs[self.FIRST_BATCH :]
+            self._pending = bool(rest)
+            if rest:
+                self.call_after_refresh(self._add_batches, self._batch_gen, rest, selected)
+        else:
+            for rid in removed:
+                table.remove_row(rid)
+                self._shown.pop(rid, None)
+            for r in runs:
+                old = self._shown.get(r.run_id)
+                if old is None:
+                    table.add_row(*row_cells(r), key=r.run_id)
+                    self._shown[r.run_id] = r
+                elif old != r:
+                    for (key, _, _), value in zip(COLUMNS, row_cells(r)):
+                        table.update_cell(r.run_id, key, value)
+                    self._shown[r.run_id] = r
+            if [str(k.value) for k in table.rows] != wanted:
+                order = {rid: i for i, rid in enumerate(wanted)}
+                table.sort("run", key=lambda rid: order[rid])
+        self._label_columns(table)
+        self._restore(table, selected, wanted_set)
+        shown = f"{len(runs)} of {len(self._runs)} runs match" if self.filter_text.strip() else f"{len(self._runs)} runs"
+        self.query_one("#title", Static).update(
+            Text.assemble(("frontier-explore ", "bold"), (self.app.label, "cyan"), f" · {shown}{self._title_tail}"))
+
+    def _add_rows(self, table: DataTable, runs: list[Run]) -> None:
+        for r in runs:
+            table.add_row(*row_cells(r), key=r.run_id)
+            self._shown[r.run_id] = r
+
+    def _add_batches(self, gen: int, rest: list[Run], selected: str | None) -> None:
+        if gen != self._batch_gen:
+            return  # a newer populate() took over
+        table = self.query_one("#runs", DataTable)
+        self._add_rows(table, rest[: self.BATCH])
+        rest = rest[self.BATCH :]
+        if rest:
+            self.call_after_refresh(self._add_batches, gen, rest, selected)
+        else:
+            self._pending = False
+            self._restore(table, selected, set(self._shown))
+
+    def _restore(self, table: DataTable, selected: str | None, shown: set[str]) -> None:
+        if selected in shown:
+            try:
+                table.move_cursor(row=table.get_row_index(selected), animate=False)
+            except Exception:  # noqa: BLE001 - not added yet (a later batch)
+                pass
+
+    def _label_columns(self, table: DataTable) -> None:
+        for i, (key, label, _) in enumerate(COLUMNS):
+            arrow = (" ▼" if self.sort_reverse else " ▲") if i == self.sort_column else ""
+            table.columns[ColumnKey(key)].label = Text(label + arrow)
+        table.refresh()
+
+    def selected_run_id(self) -> str | None:
+        table = self.query_one("#runs", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        except Exception:  # noqa: BLE001 - empty or moving table
+            return None
+
+    # ------------------------------------------------------------------ actions
+    def action_open_run(self) -> None:
+        rid = self.selected_run_id()
+        if rid is not None:
+            self.app.open_run(rid)
+
+    @on(DataTable.RowSelected, "#runs")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.app.open_run(str(event.row_key.value))
+
+    def action_sort(self, column: int) -> None:
+        if self.sort_column == column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = column, column in (3, 4, 5)
+        self.populate()
+
+    def action_next_sort(self) -> None:
+        self.action_sort((self.sort_column + 1) % len(COLUMNS))
+
+    def action_reverse_sort(self) -> None:
+        self.action_sort(self.sort_column)
+
+    @on(DataTable.HeaderSelected, "#runs")
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        self.action_sort(event.column_index)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display or self.filter_text:
+            box.value = ""
+            box.display = False
+            self.filter_text = ""
+            self.populate()
+            self.query_one("#runs").focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self.populate()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value:
+            event.input.display = False
+        self.query_one("#runs").focus()

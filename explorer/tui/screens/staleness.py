@@ -1,0 +1,106 @@
+"""Stale and missing assets with their causes; enter jumps to the root cause in the graph."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from ..widgets.tables import Table
+from ..widgets.detail import DetailBar
+from ..text import status_text
+
+
+class StalenessScreen(Screen):
+    """The staleness report as a table."""
+
+    AUTO_FOCUS = "#stale"
+
+    BINDINGS = [
+        Binding("escape", "app.back", "back"),
+        Binding("enter", "jump", "go to root cause"),
+        Binding("o", "open_asset", "open asset"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title", classes="title")
+        table: Table = Table(id="stale", cursor_type="row", zebra_stripes=True)
+        for c in ("asset", "status", "version of run", "root cause", "causes"):
+            table.add_column(c, key=c)
+        yield table
+        yield DetailBar(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#stale").focus()
+        self.app.safely(self.store_changed)
+
+    def store_changed(self) -> None:
+        report = self.app.report
+        table = self.query_one("#stale", DataTable)
+        title = self.query_one("#title", Static)
+        if report is None:
+            title.update(Text("staleness is not available for this store (see notifications)", style="red"))
+            return
+        keep = self.selected()
+        table.clear()
+        rows = [a for a in report.assets if a.status != "fresh"]
+        fresh = len(report.assets) - len(rows)
+        title.update(Text.assemble(("staleness ", "bold"), (self.app.label, "cyan"),
+                                   f" · {len(rows)} need attention · {fresh} fresh"))
+        for a in rows:
+            roots = ", ".join(dict.fromkeys(c.asset for c in a.root_causes)) or "-"
+            causes = "; ".join(c.describe() for c in a.causes)
+            table.add_row(a.asset, status_text(a.status), a.run_id or "-", roots, causes, key=a.asset)
+        if keep is not None and keep in {a.asset for a in rows}:
+            table.move_cursor(row=table.get_row_index(keep), animate=False)
+        self._show_detail()
+
+    def selected(self) -> str | None:
+        table = self.query_one("#stale", DataTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    @on(DataTable.RowHighlighted, "#stale")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        key = self.selected()
+        detail = self.query_one("#detail", DetailBar)
+        if key is None or self.app.report is None:
+            detail.update(Text("every asset is fresh", style="green") if key is None else "")
+            return
+        st = self.app.report.get(key)
+        t = Text.assemble((key, "bold"), "  ", status_text(st.status))
+        for c in st.causes:
+            t.append("\n  • " + c.describe(), style="yellow")
+        roots = list(dict.fromkeys(c.asset for c in st.root_causes))
+        if roots:
+            t.append(f"\n  root cause: {', '.join(roots)} (enter shows it in the graph)")
+        detail.update(t)
+
+    def root_cause(self, key: str) -> str:
+        st = self.app.report.get(key)
+        roots = [c.asset for c in st.root_causes if c.asset]
+        return roots[0] if roots else key
+
+    def action_jump(self) -> None:
+        key = self.selected()
+        if key is not None:
+            self.app.pop_screen()
+            self.app.action_lineage(focus=self.root_cause(key))
+
+    @on(DataTable.RowSelected, "#stale")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_jump()
+
+    def action_open_asset(self) -> None:
+        key = self.selected()
+        if key is not None:
+            self.app.open_asset(key)

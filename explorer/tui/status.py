@@ -1,0 +1,84 @@
+"""What each node of a drawn graph shows: a status word and the run of the version drawn.
+
+The words come from the library (``store.staleness()``); this module only adds what a
+picture needs on top: ``failed`` when the most recent run that planned an asset failed
+without writing it, and, in one run's graph, ``superseded`` / ``pending`` / ``input``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from ..store import Store
+from .widgets.lineage_graph import NodeInfo
+
+
+def staleness_report(store: Store) -> Any:
+    """The store's staleness report (``explorer.staleness``)."""
+    return store.staleness()
+
+
+def _failed_attempts(store: Store) -> set[str]:
+    """Assets whose most recent planning run failed without writing them."""
+    last_plan: dict[str, Any] = {}
+    for run in store.runs:  # oldest first: the last one wins
+        for p in run.planned:
+            last_plan[p.asset] = run
+    out = set()
+    for key, run in last_plan.items():
+        if run.status != "failed" or (key, run.run_id) in store.index.versions:
+            continue
+        latest = store.index.latest(key)
+        if latest is None or store.index.runs.get(latest.run_id, run).started_at <= run.started_at:
+            out.add(key)
+    return out
+
+
+def store_graph(store: Store, report: Any | None = None) -> tuple[nx.DiGraph, dict[str, NodeInfo]]:
+    """The asset graph at the latest versions and each node's status and run."""
+    g = store.asset_graph()
+    failed = _failed_attempts(store)
+    info: dict[str, NodeInfo] = {}
+    for key in g.nodes:
+        latest = store.index.latest(key)
+        if report is not None:
+            status = report.status_of(key)
+        else:
+            status = "missing" if g.nodes[key].get("missing") else "fresh"
+        if key in failed:
+            status = "failed"
+        info[key] = NodeInfo(status, latest.run_id if latest else None)
+    return g, info
+
+
+def run_graph(store: Store, run_id: str, report: Any | None = None) -> tuple[nx.DiGraph, dict[str, NodeInfo]]:
+    """One run's graph: what it wrote, what it planned, and the inputs it read from other runs."""
+    run = store.run(run_id)
+    g = store.asset_graph(run=run_id)
+    planned = {p.asset for p in run.planned}
+    inputs: dict[str, str] = {}
+    for v in store.run_versions(run_id):
+        for i in v.inputs:
+            if i.run_id != run_id:
+                inputs[i.asset] = i.run_id
+    info: dict[str, NodeInfo] = {}
+    for key in g.nodes:
+        v = store.index.versions.get((key, run_id))
+        if v is not None:
+            latest = store.index.latest(key)
+            if latest is not None and latest.run_id == run_id:
+                status = report.status_of(key) if report is not None else "fresh"
+            else:
+                status = "superseded"
+            info[key] = NodeInfo(status, run_id)
+        elif key in inputs:
+            info[key] = NodeInfo("input", inputs[key])
+        elif key in planned:
+            status = {"failed": "failed", "running": "pending"}.get(run.status, "missing")
+            info[key] = NodeInfo(status, run_id)
+        else:
+            latest = store.index.latest(key)
+            info[key] = NodeInfo("input", latest.run_id if latest else None)
+    return g, info

@@ -1,0 +1,67 @@
+"""``frontier-explore`` with no command opens the app; subcommands and --help still work."""
+
+from __future__ import annotations
+
+import pytest
+
+import explorer.tui.app as tui_app
+from explorer.cli import main
+from explorer.demo import DEMO_STORE
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """Record what the CLI would open instead of taking over the terminal."""
+    calls = []
+
+    def fake_run_app(url, storage_options=None, watch=None, label=None):
+        calls.append({"url": url, "options": storage_options, "watch": watch, "label": label})
+        return 0
+
+    monkeypatch.setattr(tui_app, "run_app", fake_run_app)
+    return calls
+
+
+def test_no_argument_opens_the_demo_store(opened):
+    assert main([]) == 0
+    assert opened == [{"url": str(DEMO_STORE), "options": {}, "watch": None, "label": "demo store"}]
+
+
+def test_a_store_argument_opens_that_store_with_options(opened, tmp_path):
+    assert main([str(tmp_path), "-o", "anon=true", "--storage-option", "endpoint_url=http://127.0.0.1:9", "--watch", "5"]) == 0
+    assert opened == [{
+        "url": str(tmp_path),
+        "options": {"anon": True, "endpoint_url": "http://127.0.0.1:9"},
+        "watch": 5.0,
+        "label": str(tmp_path),
+    }]
+
+
+def test_subcommands_are_not_mistaken_for_a_store(opened, cli, demo_path):
+    res = cli("runs", demo_path, "--format", "json")
+    assert res.code == 0 and opened == []
+    assert len(res.json()) == len([p for p in demo_path.iterdir() if p.is_dir() and not p.name.startswith("_")])
+
+
+def test_help_still_prints_the_commands(opened, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "runs" in out and "terminal app" in out
+    assert opened == []
+
+
+def test_bad_app_options_exit_2_without_a_traceback(opened, capsys):
+    assert main(["somewhere", "-o", "novalue"]) == 2
+    assert main([".", "--watch", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "not KEY=VALUE" in err and "--watch" in err and "Traceback" not in err
+    assert opened == []
+
+
+def test_a_mistyped_command_is_not_opened_as_a_store(opened, capsys):
+    assert main(["rnus"]) == 2
+    err = capsys.readouterr().err
+    assert "no store at 'rnus'" in err and "runs" in err
+    assert opened == []

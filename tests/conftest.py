@@ -52,6 +52,9 @@ def demo_runs() -> dict[str, str]:
 def _isolated_index_cache(tmp_path_factory, monkeypatch):
     """Each test gets its own local index cache, never the user's."""
     monkeypatch.setenv("FRONTIER_EXPLORE_CACHE_DIR", str(tmp_path_factory.mktemp("index-cache")))
+    # and no named stores from the user's config file
+    monkeypatch.delenv("FRONTIER_EXPLORE_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
 
 
 @pytest.fixture

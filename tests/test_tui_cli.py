@@ -12,11 +12,18 @@ from explorer.demo import DEMO_STORE
 @pytest.fixture
 def opened(monkeypatch):
     """Record what the CLI would open instead of taking over the terminal."""
-    calls = []
+    class Calls(list):
+        pass
 
-    def fake_run_app(url, storage_options=None, watch=None, label=None):
+    calls = Calls()
+
+    def fake_run_app(url, storage_options=None, watch=None, label=None, open_options=None, choices=None):
         calls.append({"url": url, "options": storage_options, "watch": watch, "label": label})
+        extra.append({"open_options": open_options, "choices": choices})
         return 0
+
+    extra: list = []
+    calls.extra = extra
 
     monkeypatch.setattr(tui_app, "run_app", fake_run_app)
     return calls
@@ -65,3 +72,46 @@ def test_a_mistyped_command_is_not_opened_as_a_store(opened, capsys):
     err = capsys.readouterr().err
     assert "no store at 'rnus'" in err and "runs" in err
     assert opened == []
+
+
+def test_app_options_reach_the_store(opened, tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    assert main(["--no-cache", str(tmp_path), "--dagster-home", str(home)]) == 0
+    assert opened[0]["url"] == str(tmp_path)
+    assert opened.extra == [{"open_options": {"cache": False, "dagster_home": str(home)}, "choices": []}]
+
+
+def _config(tmp_path, monkeypatch, names):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("".join(f'[stores.{n}]\nurl = "{tmp_path / n}"\nstorage_options = {{anon = false}}\n' for n in names))
+    for n in names:
+        (tmp_path / n).mkdir()
+    monkeypatch.setenv("FRONTIER_EXPLORE_CONFIG", str(cfg))
+
+
+def test_a_named_store_opens_by_name(opened, tmp_path, monkeypatch):
+    _config(tmp_path, monkeypatch, ["prod", "staging"])
+    assert main(["@staging"]) == 0
+    assert opened == [{"url": str(tmp_path / "staging"), "options": {"anon": False}, "watch": None, "label": "@staging"}]
+
+
+def test_one_configured_store_opens_without_a_picker(opened, tmp_path, monkeypatch):
+    _config(tmp_path, monkeypatch, ["prod"])
+    assert main([]) == 0
+    assert opened[0]["url"] == str(tmp_path / "prod") and opened.extra[0]["choices"] == []
+
+
+def test_several_configured_stores_offer_a_picker(opened, tmp_path, monkeypatch):
+    _config(tmp_path, monkeypatch, ["prod", "staging"])
+    assert main([]) == 0
+    keys = [c[0] for c in opened.extra[0]["choices"]]
+    assert keys == ["@prod", "@staging", "demo"]
+
+
+def test_unknown_named_store_is_one_line(opened, tmp_path, monkeypatch, capsys):
+    _config(tmp_path, monkeypatch, ["prod"])
+    assert main(["@nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown store @nope" in err and err.count("\n") == 1 and opened == []

@@ -34,9 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+GLOBAL_FLAGS = ("-q", "--quiet", "--no-cache")
+
+
 def wants_app(argv: list[str], commands: set[str]) -> bool:
     """No command (nothing, or a STORE and app options): the terminal app."""
-    rest = [a for a in argv if a not in ("-q", "--quiet")]
+    rest = [a for a in argv if a not in GLOBAL_FLAGS]
     if not rest:
         return True
     return rest[0] not in commands and rest[0] not in ("-h", "--help", "--version")
@@ -53,8 +56,24 @@ def build_app_parser() -> argparse.ArgumentParser:
                    help="option passed to fsspec (repeatable)")
     p.add_argument("--watch", type=float, default=None, metavar="SECONDS",
                    help="poll the store every SECONDS for new and finishing runs")
+    p.add_argument("--dagster-home", metavar="PATH", default=None,
+                   help="Dagster instance for run status and lineage of stock Dagster stores")
+    p.add_argument("--no-cache", action="store_true", help="read the whole store, without the local index cache")
     p.add_argument("--quiet", "-q", action="store_true", help=argparse.SUPPRESS)
     return p
+
+
+def _configured_choices() -> list[tuple[str, str, str, dict]]:
+    """The stores of the config file as picker choices, plus the demo store."""
+    from ..config import load_config
+    from ..demo import DEMO_STORE
+
+    stores = load_config().stores
+    if len(stores) < 2:
+        return []
+    choices = [(f"@{s.name}", f"@{s.name}  {s.url}" + (f"  ({s.description})" if s.description else ""), s.url,
+                dict(s.storage_options)) for s in stores.values()]
+    return choices + [("demo", f"demo store  {DEMO_STORE}", str(DEMO_STORE), {})]
 
 
 def run_app(argv: list[str], commands: set[str] = frozenset()) -> int:
@@ -70,13 +89,34 @@ def run_app(argv: list[str], commands: set[str] = frozenset()) -> int:
     if args.watch is not None and args.watch <= 0:
         print("frontier-explore: error: --watch needs a positive number of seconds", file=sys.stderr)
         return 2
-    if args.store and "://" not in args.store and not os.path.exists(args.store):
-        hint = f"; commands are: {', '.join(sorted(commands))}" if commands else ""
-        print(f"frontier-explore: error: no store at {args.store!r} (no such file or folder){hint}", file=sys.stderr)
+    from ..config import load_config, resolve_store
+
+    url, label, choices = args.store, args.store, []
+    try:
+        if url is None:
+            configured = load_config().stores
+            if len(configured) == 1:  # one configured store: open it
+                only = next(iter(configured.values()))
+                url, label = f"@{only.name}", f"@{only.name}"
+            elif configured:
+                choices = _configured_choices()
+        if url is not None:
+            url, options = resolve_store(url, options)
+    except ExplorerError as exc:
+        print(f"frontier-explore: error: {exc}", file=sys.stderr)
         return 2
+    if url and "://" not in url and not os.path.exists(url):
+        hint = f"; commands are: {', '.join(sorted(commands))}" if commands else ""
+        print(f"frontier-explore: error: no store at {url!r} (no such file or folder){hint}", file=sys.stderr)
+        return 2
+    dagster_home = args.dagster_home
+    if not dagster_home and os.path.isdir(os.environ.get("DAGSTER_HOME") or "\0"):
+        dagster_home = os.environ["DAGSTER_HOME"]
+    open_options = {"cache": not args.no_cache, "dagster_home": dagster_home}
     from ..tui.app import run_app as run_tui
 
-    return run_tui(args.store or str(DEMO_STORE), options, args.watch, label=args.store or "demo store")
+    return run_tui(url or str(DEMO_STORE), options, args.watch, label=label or "demo store",
+                   open_options=open_options, choices=choices)
 
 
 def main(argv: list[str] | None = None) -> int:

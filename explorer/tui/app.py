@@ -47,9 +47,14 @@ class ExplorerApp(App):
         watch: float | None = None,
         store: Store | None = None,
         label: str | None = None,
+        open_options: dict[str, Any] | None = None,
+        choices: list[tuple[str, str, str, dict[str, Any]]] | None = None,
     ) -> None:
         super().__init__()
         self.url = url
+        self.open_options = dict(open_options or {})  # cache=, dagster_home= for Store.open
+        # configured stores to pick from before loading: (key, label, url, storage options)
+        self.choices = list(choices or [])
         self.label = label or url  # the store as the user named it, shown in titles
         self.storage_options = dict(storage_options or {})
         self.watch_seconds = watch
@@ -69,12 +74,24 @@ class ExplorerApp(App):
 
     def on_mount(self) -> None:
         self.sub_title = self.label
-        if self.store is None:
+        if self.store is None and self.choices:
+            from .screens.picker import StorePicker
+
+            self.push_screen(StorePicker([(key, label) for key, label, _, _ in self.choices]), self._picked)
+        elif self.store is None:
             self.load_store()
         else:
             self._compute_report_and_notify()
         if self.watch_seconds:
             self.set_interval(self.watch_seconds, self.poll)
+
+    def _picked(self, key: str | None) -> None:
+        for k, label, url, options in self.choices:
+            if k == key:
+                self.url, self.label, self.storage_options = url, label.split("  ")[0], dict(options)
+                self.sub_title = self.label
+        self.choices = []
+        self.load_store()
 
     # ------------------------------------------------------------------ loading
     @work(thread=True, group="store")
@@ -83,7 +100,7 @@ class ExplorerApp(App):
             return  # a read is already under way (a slow store polled often): skip this one
         try:
             if self.store is None:
-                store = Store.open(self.url, self.storage_options)
+                store = Store.open(self.url, self.storage_options, **self.open_options)
             else:
                 store = self.store.refresh()
             report = self._report(store)
@@ -230,6 +247,7 @@ class ExplorerApp(App):
 
 
 def run_app(url: str, storage_options: dict[str, Any] | None = None, watch: float | None = None,
-            label: str | None = None) -> int:
-    ExplorerApp(url, storage_options, watch, label=label).run()
+            label: str | None = None, open_options: dict[str, Any] | None = None,
+            choices: list[tuple[str, str, str, dict[str, Any]]] | None = None) -> int:
+    ExplorerApp(url, storage_options, watch, label=label, open_options=open_options, choices=choices).run()
     return 0

@@ -129,3 +129,11 @@ def test_pickle_is_not_unpickled_by_show(store_path, cli, tmp_path):
     r = cli("show", store_path, "model")
     assert r.code == 0
     assert "not loaded" in r.out and not marker.exists()
+
+
+def test_warnings_with_brackets_are_printed_verbatim(store_path, cli):
+    _two_runs(store_path)
+    Path(store_path, "x[bold]y").mkdir()
+    r = cli("runs", store_path)
+    assert r.code == 0
+    assert "x[bold]y/: folder without a run manifest" in r.err

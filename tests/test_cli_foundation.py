@@ -111,3 +111,12 @@ def test_console_script_entry_point(demo_path):
 def test_bad_storage_option_is_usage_error(cli, demo_path):
     r = cli("runs", demo_path, "--storage-option", "novalue")
     assert r.code == 2 and "KEY=VALUE" in r.err
+
+
+def test_command_names_match_the_parser():
+    import argparse
+
+    from explorer.cli import COMMAND_NAMES, build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == set(COMMAND_NAMES)

@@ -11,9 +11,15 @@ import os
 import sys
 
 from ..errors import ExplorerError
-from . import catalogue, dagster_cli, diff, foundation, history, stale, stores, trace, verify
 
-COMMAND_MODULES = [foundation, stale, diff, history, catalogue, trace, verify, stores, dagster_cli]
+# The subcommand modules, imported only when a subcommand runs (opening the app stays fast).
+COMMAND_MODULE_NAMES = ["foundation", "stale", "diff", "history", "catalogue", "trace", "verify", "stores", "dagster_cli"]
+# Every subcommand name, so that ``frontier-explore STORE`` is told apart from a command without
+# importing the modules; tests/test_cli_foundation.py checks it against the parser.
+COMMAND_NAMES = frozenset({
+    "assets", "cache", "dagster-consolidate", "diff", "export", "find", "flag", "flags", "history", "impact",
+    "lineage", "provenance", "runs", "show", "sql", "stale", "stores", "trace", "unflag", "verify", "versions",
+})
 
 DESCRIPTION = (
     "Explore a run-prefixed object store: runs, lineage, provenance, staleness and diffs of the "
@@ -29,8 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", "-q", action="store_true", help="do not print store warnings")
     parser.add_argument("--no-cache", action="store_true", help="do not use the local index cache")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(sub)
+    import importlib
+
+    for name in COMMAND_MODULE_NAMES:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
     return parser
 
 
@@ -122,13 +130,9 @@ def run_app(argv: list[str], commands: set[str] = frozenset()) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     argv = _store_first(argv)
+    if wants_app(argv, COMMAND_NAMES):
+        return run_app(argv, set(COMMAND_NAMES))
     parser = build_parser()
-    commands = set()
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            commands.update(action.choices)
-    if wants_app(argv, commands):
-        return run_app(argv, commands)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

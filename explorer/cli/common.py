@@ -10,6 +10,7 @@ import sys
 from typing import Any, Callable, Iterable
 
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.style import Style
 from rich.table import Table
 
@@ -69,7 +70,7 @@ def open_store(args: argparse.Namespace) -> Store:
         store = Store.open(url, options, cache=cache, dagster_home=dagster_home)
     if not getattr(args, "quiet", False):
         for w in store.warnings:
-            err_console().print(f"[yellow]warning:[/] {w}", highlight=False, markup=True, soft_wrap=True)
+            err_console().print(f"[yellow]warning:[/] {rich_escape(w)}", highlight=False, markup=True, soft_wrap=True)
     return store
 
 

@@ -145,7 +145,8 @@ class LineageGraph(ScrollView, can_focus=True):
         self._back.clear()
         width = max((len(str(n)) for n in g.nodes), default=10)
         runs = max((len(f"{i.badge} · {short_run(i.run_id)}") for i in info.values()), default=10)
-        self.lay = layout(g, box_w=max(20, min(28, max(width, runs) + 3)))
+        cap = 31 if any(i.tainted for i in info.values()) else 28  # room for "stale ⚑tainted · 10-20 r6"
+        self.lay = layout(g, box_w=max(20, min(cap, max(width, runs) + 3)))
         self._draw()
         self.virtual_size = Size(self.lay.width + 1, self.lay.height)
         if keep is not None and keep not in g:

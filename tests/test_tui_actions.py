@@ -188,10 +188,16 @@ def built_from(docs: dict, version: tuple[str, str]) -> set[tuple[str, str]]:
     return out
 
 
+def file_digests(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 @drive
 async def test_flag_a_version_then_unflag_it(demo_path, tmp_path):
     root = tmp_path / "store"
     shutil.copytree(demo_path, root)
+    before = file_digests(root)
     docs = sidecars(root)
     run = latest_run(docs, "features")
     latest = {a: latest_run(docs, a) for a, _ in docs}
@@ -209,6 +215,16 @@ async def test_flag_a_version_then_unflag_it(demo_path, tmp_path):
         await settle(app, pilot)
         assert isinstance(app.screen, AssetScreen)
         assert not (root / "_frontier_flags").exists()
+        await pilot.press("V", "2", "t", "escape", "P", "1")  # verify, trace, a non-pickle: all read only
+        await settle(app, pilot)
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press("enter")  # an empty reason is refused, the question stays
+        await pilot.pause()
+        assert isinstance(app.screen, ReasonModal)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert file_digests(root) == before  # nothing written until a flag is confirmed
         await pilot.press("f")
         await pilot.pause()
         await pilot.press(*"leaky income", "enter")
@@ -216,6 +232,8 @@ async def test_flag_a_version_then_unflag_it(demo_path, tmp_path):
         flags = flag_objects(root)
         assert [(f["asset"], f["run_id"], f["action"], f["reason"]) for f in flags] == [
             ("features", run, "flag", "leaky income")]
+        written = set(file_digests(root)) - set(before)
+        assert written == {f"_frontier_flags/{p.name}" for p in (root / "_frontier_flags").iterdir()}
         screen = app.screen
         assert isinstance(screen, AssetScreen)
         assert "flagged" in str(screen.query_one("#title", Static).render())
@@ -401,3 +419,16 @@ async def test_help_lists_the_new_keys(demo_path):
         text = str(app.screen.query_one("#help-table").render())
         for words in ("trace this row", "flag", "unflag", "verify", "unpickle"):
             assert words in text
+
+
+@drive
+async def test_leaving_while_a_trace_or_verification_runs_is_harmless(demo_path):
+    app = ExplorerApp(str(demo_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.open_asset("scores")
+        await settle(app, pilot)
+        await pilot.press("2", "t", "escape", "V", "escape")
+        await settle(app, pilot)
+        assert app.is_running
+        assert isinstance(app.screen, RunsScreen)

@@ -394,6 +394,8 @@ class AssetScreen(Screen):
         self.query_one("#preview-table").loading = True
 
     def _show_preview(self, value: Any, error: str | None, v: AssetVersion | None = None) -> None:
+        if not self.is_attached:  # the screen was closed while the worker ran
+            return
         table = self.query_one("#preview-table", DataTable)
         table.loading = False
         text = self.query_one("#preview-text", Static)
@@ -594,6 +596,8 @@ class AssetScreen(Screen):
         self.app.call_from_thread(self._show_integrity, results)
 
     def _show_integrity(self, results: dict[str, Any]) -> None:
+        if not self.is_attached:  # the screen was closed while the worker ran
+            return
         self.integrity = results
         self.app.safely(self.fill_versions, self.version)
         counts: dict[str, int] = {}
@@ -631,6 +635,8 @@ class AssetScreen(Screen):
         self.app.call_from_thread(self._show_unpickled, v, type(value).__name__, repr(value))
 
     def _show_unpickled(self, v: AssetVersion, type_name: str, text: str) -> None:
+        if not self.is_attached:  # the screen was closed while the worker ran
+            return
         self.query_one("#preview-table").display = False
         self.query_one("#preview-scroll").display = True
         self.query_one("#preview-text", Static).update(Text.assemble(

@@ -68,6 +68,8 @@ class TraceScreen(Screen):
         self.app.call_from_thread(self._show, result)
 
     def _failed(self, message: str) -> None:
+        if not self.is_attached:  # the user went back while the trace ran
+            return
         self.error = message
         tree = self.query_one("#trace-tree", Tree)
         tree.loading = False
@@ -86,6 +88,8 @@ class TraceScreen(Screen):
             branch.add_leaf(Text(f"… {len(rows) - ROWS_SHOWN} more", style="dim"))
 
     def _show(self, result: Any) -> None:
+        if not self.is_attached:  # the user went back while the trace ran
+            return
         self.result = result
         tree = self.query_one("#trace-tree", Tree)
         tree.loading = False

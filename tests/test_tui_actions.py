@@ -432,3 +432,58 @@ async def test_leaving_while_a_trace_or_verification_runs_is_harmless(demo_path)
         await settle(app, pilot)
         assert app.is_running
         assert isinstance(app.screen, RunsScreen)
+
+
+def two_runs(root: Path) -> tuple[str, str]:
+    with RunWriter(str(root), job="j") as r1:
+        r1.write("src", pd.DataFrame({"id": [1, 2]}))
+        r1.write("out", pd.DataFrame({"id": [1, 2], "y": [0.5, 0.7]}), inputs=["src"])
+    with RunWriter(str(root), job="j") as r2:
+        r2.write("src", pd.DataFrame({"id": [1, 2, 3]}))
+    return r1.run_id, r2.run_id
+
+
+@drive
+async def test_flag_the_selected_row_of_the_versions_table(tmp_path):
+    root = tmp_path / "store"
+    old, new = two_runs(root)
+    app = ExplorerApp(str(root))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.open_asset("src")
+        await settle(app, pilot)
+        await pilot.press("F")  # nothing is flagged yet: a warning, no question
+        await pilot.pause()
+        assert isinstance(app.screen, AssetScreen)
+        assert not (root / "_frontier_flags").exists()
+        await pilot.press("3", "down", "f")  # the older version, not the one shown
+        await pilot.pause()
+        assert isinstance(app.screen, ReasonModal)
+        await pilot.press(*"bad export", "enter")
+        await settle(app, pilot)
+        assert [(f["asset"], f["run_id"]) for f in flag_objects(root)] == [("src", old)]
+        flags = cells(app.screen.query_one("#versions-table", DataTable), "flag")
+        assert "flagged" in flags[old] and not flags[new]
+        # out (built from src@old) is current and now tainted; src itself is current at new: untouched
+        assert any(c.kind == "flagged_upstream" for c in app.report.get("out").causes)
+        assert not app.report.get("src").causes
+
+
+@drive
+async def test_refresh_shows_a_flag_written_elsewhere(tmp_path):
+    from explorer.store import Store
+
+    root = tmp_path / "store"
+    old, _ = two_runs(root)
+    app = ExplorerApp(str(root))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.open_asset("out")
+        await settle(app, pilot)
+        title = app.screen.query_one("#title", Static)
+        assert "tainted" not in str(title.render())
+        Store.open(str(root)).flag("src", old, "flagged from the CLI")  # another user, same store
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert "tainted" in str(title.render())
+        assert "built from src@" + old in str(app.screen.query_one("#facts", Static).render())

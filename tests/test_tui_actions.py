@@ -249,6 +249,7 @@ async def test_flag_a_version_then_unflag_it(demo_path, tmp_path):
         stale = app.screen.query_one("#stale", DataTable)
         causes = cells(stale, "causes")
         assert {a for a, c in causes.items() if f"features @ {run} is flagged: leaky income" in c} == tainted
+        assert {a for a, c in cells(stale, "status").items() if "⚑tainted" in c} == tainted
         assert app.report.get("scores").causes and any(c.kind == "flagged_upstream" for c in app.report.get("scores").causes)
         await pilot.press("escape", "L")
         await settle(app, pilot)

@@ -488,3 +488,33 @@ async def test_refresh_shows_a_flag_written_elsewhere(tmp_path):
         await settle(app, pilot)
         assert "tainted" in str(title.render())
         assert "built from src@" + old in str(app.screen.query_one("#facts", Static).render())
+
+
+@drive
+async def test_random_keys_with_the_new_actions_never_crash_and_never_write(demo_path):
+    """A monkey over the asset screens with t, V, P and the modal answers (f and F excluded:
+    they are the one write, tested above on a copy)."""
+    import random
+
+    before = file_digests(demo_path)
+    keys = ["up", "down", "enter", "escape", "1", "2", "3", "5", "t", "V", "P", "y", "n", "space", "j", "k", "L", "s"]
+    rng = random.Random(20261125)
+    app = ExplorerApp(str(demo_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.open_asset("scores")
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        await pilot.press("t")  # a trace under way when the random keys start
+        seen = set()
+        for _ in range(80):
+            if isinstance(app.screen, RunsScreen):  # back home: open another asset
+                app.open_asset(rng.choice(["scores", "features", "models/credit_risk", "raw/bureau"]))
+                await pilot.pause()
+            await pilot.press(rng.choice(keys))
+            seen.add(type(app.screen).__name__)
+        await settle(app, pilot)
+        assert app.is_running
+        assert {"TraceScreen", "AssetScreen"} <= seen
+    assert file_digests(demo_path) == before

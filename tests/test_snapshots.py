@@ -52,6 +52,7 @@ SCREENS = {
     "asset_history": steps("4", call=lambda app: app.open_asset("scores")),
     "asset_provenance": steps("5", call=lambda app: app.open_asset("scores")),
     "diff": steps("3", "space", "down", "space", "D", call=lambda app: app.open_asset("scores")),
+    "trace": steps("2", "down", "down", "t", call=lambda app: app.open_asset("scores")),
     "staleness": steps("s"),
     "help": steps("question_mark"),
 }

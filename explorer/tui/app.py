@@ -133,7 +133,11 @@ class ExplorerApp(App):
     def signature(store: Store) -> tuple:
         """What the screens show of a store: unchanged signature, nothing to redraw."""
         runs = tuple((r.run_id, r.status, r.asset_count, r.finished_at) for r in store.index.runs.values())
-        return runs, len(store.index.versions), len(store.warnings)
+        try:
+            flags = len(store.flags())  # read with the staleness report; a new flag redraws
+        except Exception:  # noqa: BLE001
+            flags = -1
+        return runs, len(store.index.versions), len(store.warnings), flags
 
     def _loaded(self, store: Store, report: Any | None) -> None:
         first = self.generation == 0
@@ -160,6 +164,12 @@ class ExplorerApp(App):
                     hook()
                 except Exception as exc:  # noqa: BLE001
                     self.notify(f"{type(screen).__name__}: {describe_error(exc)}", severity="error")
+
+    def after_write(self, store: Store, report: Any | None, message: str) -> None:
+        """Redraw every screen after the app wrote a flag (the only write it makes)."""
+        self._signature = None
+        self._loaded(store, report)
+        self.notify(message, timeout=4)
 
     def _load_failed(self, message: str) -> None:
         self.load_error = message

@@ -20,6 +20,14 @@ def staleness_report(store: Store) -> Any:
     return store.staleness()
 
 
+def tainted_versions(store: Store) -> set[tuple[str, str]]:
+    """Flagged versions and every version built from one; empty if flags cannot be read."""
+    try:
+        return set(store.tainted())
+    except Exception:  # noqa: BLE001 - a badge is not worth failing a screen for
+        return set()
+
+
 def _failed_attempts(store: Store) -> set[str]:
     """Assets whose most recent planning run failed without writing them."""
     last_plan: dict[str, Any] = {}
@@ -40,6 +48,7 @@ def store_graph(store: Store, report: Any | None = None) -> tuple[nx.DiGraph, di
     """The asset graph at the latest versions and each node's status and run."""
     g = store.asset_graph()
     failed = _failed_attempts(store)
+    tainted = tainted_versions(store)
     info: dict[str, NodeInfo] = {}
     for key in g.nodes:
         latest = store.index.latest(key)
@@ -49,7 +58,8 @@ def store_graph(store: Store, report: Any | None = None) -> tuple[nx.DiGraph, di
             status = "missing" if g.nodes[key].get("missing") else "fresh"
         if key in failed:
             status = "failed"
-        info[key] = NodeInfo(status, latest.run_id if latest else None)
+        info[key] = NodeInfo(status, latest.run_id if latest else None,
+                             latest is not None and (key, latest.run_id) in tainted)
     return g, info
 
 
@@ -58,6 +68,7 @@ def run_graph(store: Store, run_id: str, report: Any | None = None) -> tuple[nx.
     run = store.run(run_id)
     g = store.asset_graph(run=run_id)
     planned = {p.asset for p in run.planned}
+    tainted = tainted_versions(store)
     inputs: dict[str, str] = {}
     for v in store.run_versions(run_id):
         for i in v.inputs:
@@ -72,7 +83,7 @@ def run_graph(store: Store, run_id: str, report: Any | None = None) -> tuple[nx.
                 status = report.status_of(key) if report is not None else "fresh"
             else:
                 status = "superseded"
-            info[key] = NodeInfo(status, run_id)
+            info[key] = NodeInfo(status, run_id, (key, run_id) in tainted)
         elif key in inputs:
             info[key] = NodeInfo("input", inputs[key])
         elif key in planned:

@@ -11,7 +11,8 @@ from .widgets.lineage_graph import STATUS_COLOUR
 
 def status_text(status: str, suffix: str = "") -> Text:
     """A status as a coloured word (never colour alone)."""
-    marks = {"success": "✓", "fresh": "✓", "failed": "✗", "missing": "✗", "stale": "!", "running": "▸"}
+    marks = {"success": "✓", "fresh": "✓", "failed": "✗", "missing": "✗", "stale": "!", "running": "▸",
+             "unknown": "?", "tainted": "⚑", "flagged": "⚑"}
     mark = marks.get(status, "·")
     return Text(f"{mark} {status}{suffix}", style=STATUS_COLOUR.get(status, ""))
 
@@ -42,3 +43,13 @@ def human_duration(seconds: float | None) -> str:
     if s < 3600:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+INTEGRITY_COLOUR = {"ok": "green", "modified": "red", "truncated": "red", "missing": "red",
+                    "unreadable": "red", "unverifiable": "grey62"}
+
+
+def integrity_text(status: str) -> Text:
+    """A verification result (``explorer.verify``) as a coloured word."""
+    mark = {"ok": "✓", "unverifiable": "·"}.get(status, "✗")
+    return Text(f"{mark} {status}", style=INTEGRITY_COLOUR.get(status, ""))

@@ -19,7 +19,7 @@ from ...lineage import LineageResult
 from ...models import AssetVersion, InputRef
 from ..app import describe_error
 from ..widgets.tables import Table
-from ..text import human_size, status_text, when
+from ..text import human_size, integrity_text, status_text, when
 from ..widgets.lineage_graph import short_run
 from ..widgets.plot import PlotView
 
@@ -79,6 +79,12 @@ class VersionsTable(Table):
             self.screen.open_diff_previous(rid)
 
 
+class PreviewTable(Table):
+    """The data preview; ``t`` traces the row under the cursor to its sources."""
+
+    BINDINGS = [Binding("t", "screen.trace_row", "trace this row")]
+
+
 class AssetScreen(Screen):
     """An asset version and everything known about it."""
 
@@ -87,6 +93,10 @@ class AssetScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.back", "back"),
         Binding("n", "next_stat", "next statistic", show=False),
+        Binding("f", "flag", "flag"),
+        Binding("F", "unflag", "unflag", key_display="F"),
+        Binding("V", "verify", "verify", key_display="V"),
+        Binding("P", "load_pickle", "unpickle", key_display="P"),
         *[Binding(str(i + 1), f"tab('{t}')", t, show=False) for i, t in enumerate(TABS)],
     ]
 
@@ -97,6 +107,9 @@ class AssetScreen(Screen):
         self.stat_index = 0
         self.history: pd.DataFrame | None = None
         self._previewed: tuple | None = None
+        self._preview_frame: pd.DataFrame | None = None
+        self._preview_version: AssetVersion | None = None
+        self.integrity: dict[str, Any] = {}  # run id -> explorer.verify.Integrity, after V
 
     @property
     def version(self) -> AssetVersion:
@@ -110,7 +123,7 @@ class AssetScreen(Screen):
                     yield Static(id="facts", classes="facts")
                     yield Table(id="schema", cursor_type="row", zebra_stripes=True)
             with TabPane("2 preview", id="preview"):
-                yield Table(id="preview-table", zebra_stripes=True)
+                yield PreviewTable(id="preview-table", zebra_stripes=True)
                 yield VerticalScroll(Static(id="preview-text"), id="preview-scroll")
             with TabPane("3 versions", id="versions"):
                 yield Static(id="marks", classes="hint")
@@ -157,7 +170,23 @@ class AssetScreen(Screen):
                 title.append_text(status_text(report.status_of(self.key)))
         else:
             title.append("  (superseded)", style="bright_black")
+        mark = self.flag_mark(v.run_id)
+        if mark:
+            title.append("  ")
+            title.append_text(status_text(mark))
         self.query_one("#title", Static).update(title)
+
+    def flag_mark(self, run_id: str) -> str:
+        """``flagged`` (this version), ``tainted`` (built from a flagged one) or ``""``."""
+        store = self.app.store
+        try:
+            if (self.key, run_id) in store.flagged():
+                return "flagged"
+            if (self.key, run_id) in store.tainted():
+                return "tainted"
+        except Exception:  # noqa: BLE001 - unreadable flags: no marker, the load warned
+            return ""
+        return ""
 
     def fill_facts(self, v: AssetVersion) -> None:
         store = self.app.store
@@ -180,6 +209,15 @@ class AssetScreen(Screen):
         if v.keys:
             line("keys", ", ".join(v.keys))
         line("inputs", ", ".join(f"{i.asset}@{i.run_id}" for i in v.inputs) or "none (a source)")
+        try:
+            flag = store.active_flags().get((v.asset, v.run_id))
+            tainted_by = store.tainted().get((v.asset, v.run_id), ())
+        except Exception:  # noqa: BLE001
+            flag, tainted_by = None, ()
+        if flag is not None:
+            line("flagged", f"by {flag.author} at {when(flag.created_at)}: {flag.reason}", "bright_magenta")
+        elif tainted_by:
+            line("tainted", "built from " + ", ".join(f"{a}@{r}" for a, r in sorted(tainted_by)), "bright_magenta")
         for k, val in sorted(v.metadata.items()):
             line(f"meta {k}"[:13], json.dumps(val) if not isinstance(val, str) else val)
         report = self.app.report
@@ -207,7 +245,7 @@ class AssetScreen(Screen):
         table = self.query_one("#versions-table", VersionsTable)
         keep = table.selected()
         table.clear(columns=True)
-        for c in ("mark", "run", "job", "run status", "created", "rows", "size", "hash", "code"):
+        for c in ("mark", "run", "job", "run status", "flag", "check", "created", "rows", "size", "hash", "code"):
             table.add_column(c, key=c)
         versions = store.index.asset_versions(self.key)
         for ver in reversed(versions):
@@ -217,6 +255,8 @@ class AssetScreen(Screen):
                 Text(ver.run_id, style="bold" if ver.run_id == v.run_id else ""),
                 run.job if run else "",
                 status_text(run.status) if run else "",
+                status_text(mark) if (mark := self.flag_mark(ver.run_id)) else "",
+                integrity_text(self.integrity[ver.run_id].status) if ver.run_id in self.integrity else "",
                 when(ver.created_at),
                 Text(f"{ver.table.num_rows:,}" if ver.table else "", justify="right"),
                 Text(human_size(ver.size_bytes), justify="right"),
@@ -346,23 +386,29 @@ class AssetScreen(Screen):
         try:
             value = self.app.store.preview(v.asset, v.run_id, rows=50)
         except Exception as exc:  # noqa: BLE001
-            self.app.call_from_thread(self._show_preview, None, describe_error(exc))
+            self.app.call_from_thread(self._show_preview, None, describe_error(exc), v)
             return
-        self.app.call_from_thread(self._show_preview, value, None)
+        self.app.call_from_thread(self._show_preview, value, None, v)
 
     def _preview_loading(self) -> None:
         self.query_one("#preview-table").loading = True
 
-    def _show_preview(self, value: Any, error: str | None) -> None:
+    def _show_preview(self, value: Any, error: str | None, v: AssetVersion | None = None) -> None:
+        if not self.is_attached:  # the screen was closed while the worker ran
+            return
         table = self.query_one("#preview-table", DataTable)
         table.loading = False
         text = self.query_one("#preview-text", Static)
         scroll = self.query_one("#preview-scroll")
+        self._preview_version = v
+        self._preview_frame = value if error is None and isinstance(value, pd.DataFrame) else None
         if error is not None or not isinstance(value, pd.DataFrame):
             table.display = False
             scroll.display = True
             if error is not None:
                 text.update(Text(error, style="red"))
+            elif v is not None and v.data_format == "pickle":
+                text.update(self.pickle_facts(v, str(value)))
             elif isinstance(value, (dict, list)):
                 text.update(json.dumps(value, indent=2, default=str)[:20000])
             else:
@@ -375,6 +421,29 @@ class AssetScreen(Screen):
             table.add_column(str(c), key=str(c))
         for row in value.itertuples(index=False):
             table.add_row(*(fmt_value(x) for x in row))
+
+    @staticmethod
+    def pickle_facts(v: AssetVersion, refusal: str) -> Text:
+        """What is known of a pickle without unpickling it, and why it is not loaded."""
+        t = Text()
+
+        def line(label: str, value: Any) -> None:
+            t.append(f"{label:>13}  ", style="bold")
+            t.append(f"{value}\n")
+
+        line("format", "pickle")
+        line("size", f"{human_size(v.size_bytes)} ({v.size_bytes:,} bytes)")
+        line("hash", v.content_hash)
+        line("created", when(v.created_at))
+        line("code version", v.code_version or "-")
+        line("path", v.data_path)
+        line("inputs", ", ".join(f"{i.asset}@{i.run_id}" for i in v.inputs) or "none")
+        for k, val in sorted(v.metadata.items()):
+            line(f"meta {k}"[:13], json.dumps(val, default=str) if not isinstance(val, str) else val)
+        t.append("\n")
+        t.append(refusal + "\n", style="yellow")
+        t.append_text(Text.assemble(("P", "bold"), " loads it anyway, after asking"))
+        return t
 
     def show_marks(self) -> None:
         marked = self.query_one("#versions-table", VersionsTable).marked
@@ -412,3 +481,164 @@ class AssetScreen(Screen):
             self.notify(f"{run_id} holds the first version of {self.key}: nothing before it", severity="warning")
             return
         self.open_diff(versions[i - 1], run_id)
+
+    # ------------------------------------------------------------------ trace
+    def trace_where(self) -> dict[str, Any]:
+        """The previewed row under the cursor as a condition: the version's declared key
+        columns, else every column holding a simple value (number, text, boolean)."""
+        import math
+
+        import numpy as np
+
+        frame = self._preview_frame
+        table = self.query_one("#preview-table", DataTable)
+        if frame is None or not len(frame) or not table.row_count:
+            return {}
+        row = frame.iloc[min(table.cursor_row, len(frame) - 1)]
+        v = self._preview_version or self.version
+
+        def plain(x: Any) -> Any:
+            if isinstance(x, pd.Timestamp):
+                return x.to_pydatetime()
+            if isinstance(x, np.generic):
+                return x.item()
+            return x
+
+        keys = [k for k in v.keys if k in frame.columns]
+        if keys:
+            return {k: plain(row[k]) for k in keys}
+        where = {}
+        for c in frame.columns:
+            x = plain(row[c])
+            if isinstance(x, bool) or isinstance(x, (int, str)):
+                where[str(c)] = x
+            elif isinstance(x, float) and math.isfinite(x):
+                where[str(c)] = x
+        return where
+
+    def action_trace_row(self) -> None:
+        from .trace import TraceScreen
+
+        v = self._preview_version or self.version
+        where = self.trace_where()
+        if not where:
+            self.notify("no row to trace: the preview shows no table row with simple values", severity="warning")
+            return
+        self.app.push_screen(TraceScreen(v.asset, v.run_id, where))
+
+    # ------------------------------------------------------------------ flags
+    def target_version(self) -> AssetVersion:
+        """The version selected in the versions tab, else the one this screen shows."""
+        if self.query_one("#tabs", TabbedContent).active == "versions":
+            rid = self.query_one("#versions-table", VersionsTable).selected()
+            if rid is not None:
+                return self.app.store.version(self.key, rid)
+        return self.version
+
+    def action_flag(self) -> None:
+        from .modals import ReasonModal
+
+        v = self.target_version()
+        if (v.asset, v.run_id) in self.app.store.flagged():
+            self.notify(f"{v.asset} @ {v.run_id} is already flagged (F unflags it)", severity="warning")
+            return
+
+        def done(reason: str | None) -> None:
+            if reason:
+                self.write_flag("flag", v.asset, v.run_id, reason)
+
+        self.app.push_screen(ReasonModal(f"Flag [b]{v.asset}[/b] @ {v.run_id} as bad. Why?",
+                                         "reason (kept in the store under _frontier_flags/)"), done)
+
+    def action_unflag(self) -> None:
+        from .modals import ReasonModal
+
+        v = self.target_version()
+        if (v.asset, v.run_id) not in self.app.store.flagged():
+            self.notify(f"{v.asset} @ {v.run_id} is not flagged", severity="warning")
+            return
+
+        def done(reason: str | None) -> None:
+            if reason:
+                self.write_flag("unflag", v.asset, v.run_id, reason)
+
+        self.app.push_screen(ReasonModal(f"Retract the flag on [b]{v.asset}[/b] @ {v.run_id}. Why?",
+                                         "reason for the retraction"), done)
+
+    @work(thread=True, group="flag")
+    def write_flag(self, action: str, key: str, run: str, reason: str) -> None:
+        store = self.app.store
+        try:
+            getattr(store, action)(key, run, reason)
+        except Exception as exc:  # noqa: BLE001
+            self.app.call_from_thread(self.notify, describe_error(exc), title=f"cannot {action}", severity="error")
+            return
+        report = self.app._report(store)
+        done = "flagged" if action == "flag" else "unflagged"
+        self.app.call_from_thread(self.app.after_write, store, report, f"{done} {key} @ {run}")
+
+    # ------------------------------------------------------------------ verify
+    def action_verify(self) -> None:
+        self.query_one("#tabs", TabbedContent).active = "versions"
+        self.query_one("#versions-table").focus()
+        self.verify_versions()
+
+    @work(thread=True, exclusive=True, group="verify")
+    def verify_versions(self) -> None:
+        from ...verify import check_version
+
+        store = self.app.store
+        try:
+            results = {v.run_id: check_version(store.fs, store.root, v) for v in store.index.asset_versions(self.key)}
+        except Exception as exc:  # noqa: BLE001
+            self.app.call_from_thread(self.notify, describe_error(exc), title="cannot verify", severity="error")
+            return
+        self.app.call_from_thread(self._show_integrity, results)
+
+    def _show_integrity(self, results: dict[str, Any]) -> None:
+        if not self.is_attached:  # the screen was closed while the worker ran
+            return
+        self.integrity = results
+        self.app.safely(self.fill_versions, self.version)
+        counts: dict[str, int] = {}
+        for r in results.values():
+            counts[r.status] = counts.get(r.status, 0) + 1
+        bad = sum(n for s, n in counts.items() if s not in ("ok", "unverifiable"))
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        self.notify(f"{len(results)} versions of {self.key}: {summary}", title="verified",
+                    severity="error" if bad else "information")
+
+    # ------------------------------------------------------------------ pickles
+    def action_load_pickle(self) -> None:
+        from .modals import ConfirmModal
+
+        v = self._preview_version or self.version
+        if v.data_format != "pickle":
+            self.notify(f"{v.asset} is {v.data_format}, not a pickle: its preview is already shown")
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.unpickle(v)
+
+        self.app.push_screen(ConfirmModal(
+            f"[b]{v.asset}[/b] @ {v.run_id} is a pickle.\n"
+            "Unpickling runs code from the store. Load anyway?"), done)
+
+    @work(thread=True, exclusive=True, group="preview")
+    def unpickle(self, v: AssetVersion) -> None:
+        try:
+            value = self.app.store.load(v.asset, v.run_id, allow_pickle=True)
+        except Exception as exc:  # noqa: BLE001
+            self.app.call_from_thread(self.notify, describe_error(exc), title="cannot load", severity="error")
+            return
+        self.app.call_from_thread(self._show_unpickled, v, type(value).__name__, repr(value))
+
+    def _show_unpickled(self, v: AssetVersion, type_name: str, text: str) -> None:
+        if not self.is_attached:  # the screen was closed while the worker ran
+            return
+        self.query_one("#preview-table").display = False
+        self.query_one("#preview-scroll").display = True
+        self.query_one("#preview-text", Static).update(Text.assemble(
+            (f"unpickled {v.asset} @ {v.run_id} (a {type_name}):\n", "bold yellow"), text[:20000]))
+        self.query_one("#tabs", TabbedContent).active = "preview"

@@ -14,7 +14,9 @@ def binding_sections() -> list[tuple[str, list[Binding]]]:
     from ..app import ExplorerApp
     from ..widgets.tables import Table
     from ..widgets.lineage_graph import LineageGraph
-    from .asset import AssetScreen, VersionsTable
+    from .asset import AssetScreen, PreviewTable, VersionsTable
+    from .modals import ConfirmModal, ReasonModal
+    from .trace import TraceScreen
     from .diff import DiffScreen
     from .graph import GraphScreen
     from .run import RunScreen
@@ -28,7 +30,11 @@ def binding_sections() -> list[tuple[str, list[Binding]]]:
         ("run", RunScreen.BINDINGS + [Binding("tab", "", "switch between versions table and graph")]),
         ("lineage graph", LineageGraph.BINDINGS + GraphScreen.BINDINGS),
         ("asset", AssetScreen.BINDINGS),
+        ("asset preview", PreviewTable.BINDINGS),
         ("asset versions", VersionsTable.BINDINGS + [Binding("enter", "", "open that version")]),
+        ("trace", TraceScreen.BINDINGS + [Binding("enter,space", "", "expand / collapse a step")]),
+        ("flag reason", [Binding("enter", "", "confirm")] + ReasonModal.BINDINGS),
+        ("unpickle question", ConfirmModal.BINDINGS),
         ("staleness", StalenessScreen.BINDINGS),
         ("diff", DiffScreen.BINDINGS),
     ]

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from ..widgets.tables import Table
 from ..widgets.detail import DetailBar
+from ..status import tainted_versions
 from ..text import status_text
 
 
@@ -51,10 +52,12 @@ class StalenessScreen(Screen):
         fresh = len(report.assets) - len(rows)
         title.update(Text.assemble(("staleness ", "bold"), (self.app.label, "cyan"),
                                    f" · {len(rows)} need attention · {fresh} fresh"))
+        tainted = tainted_versions(self.app.store)
         for a in rows:
             roots = ", ".join(dict.fromkeys(c.asset for c in a.root_causes)) or "-"
             causes = "; ".join(c.describe() for c in a.causes)
-            table.add_row(a.asset, status_text(a.status), a.run_id or "-", roots, causes, key=a.asset)
+            status = status_text(a.status, " ⚑tainted" if (a.asset, a.run_id) in tainted else "")
+            table.add_row(a.asset, status, a.run_id or "-", roots, causes, key=a.asset)
         if keep is not None and keep in {a.asset for a in rows}:
             table.move_cursor(row=table.get_row_index(keep), animate=False)
         self._show_detail()

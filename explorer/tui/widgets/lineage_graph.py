@@ -33,6 +33,9 @@ STATUS_COLOUR = {
     "superseded": "bright_black",
     "input": "blue",
     "group": "magenta",
+    "unknown": "grey62",  # stock Dagster runs read without an instance: nothing known, neutral
+    "tainted": "bright_magenta",
+    "flagged": "bright_magenta",
 }
 WORST = ["failed", "missing", "stale", "running", "pending", "superseded", "input", "fresh"]
 RUN_ID = re.compile(r"^\d{4}(\d{2})(\d{2})T\d{6}Z-(.+)$")
@@ -54,6 +57,11 @@ class NodeInfo:
 
     status: str
     run_id: str | None = None
+    tainted: bool = False  # flagged, or built from a flagged version
+
+    @property
+    def badge(self) -> str:
+        return self.status + (" ⚑tainted" if self.tainted else "")
 
 
 def group_of(key: str) -> str | None:
@@ -136,8 +144,9 @@ class LineageGraph(ScrollView, can_focus=True):
         self.shown, self.shown_info, self.members = g, info, members
         self._back.clear()
         width = max((len(str(n)) for n in g.nodes), default=10)
-        runs = max((len(f"{i.status} · {short_run(i.run_id)}") for i in info.values()), default=10)
-        self.lay = layout(g, box_w=max(20, min(28, max(width, runs) + 3)))
+        runs = max((len(f"{i.badge} · {short_run(i.run_id)}") for i in info.values()), default=10)
+        cap = 31 if any(i.tainted for i in info.values()) else 28  # room for "stale ⚑tainted · 10-20 r6"
+        self.lay = layout(g, box_w=max(20, min(cap, max(width, runs) + 3)))
         self._draw()
         self.virtual_size = Size(self.lay.width + 1, self.lay.height)
         if keep is not None and keep not in g:
@@ -187,7 +196,7 @@ class LineageGraph(ScrollView, can_focus=True):
             worst = min(statuses, key=lambda s: WORST.index(s) if s in WORST else len(WORST))
             runs = {self.info.get(m, NodeInfo("fresh")).run_id for m in ms}
             label = next(iter(runs)) if len(runs) == 1 else None
-            info[grp] = NodeInfo(worst, label)
+            info[grp] = NodeInfo(worst, label, any(self.info.get(m, NodeInfo("fresh")).tainted for m in ms))
         return q, info, {g: sorted(ms) for g, ms in members.items() if not (len(ms) == 1 and ms[0] == g)}
 
     def label(self, node: str) -> str:
@@ -216,7 +225,7 @@ class LineageGraph(ScrollView, can_focus=True):
             loop = " ↻" if n in lay.self_loops else ""  # reads its own previous version
             room = inner - 1 - len(loop)
             key = (key if len(key) <= room else key[: room - 1] + "…") + loop
-            badge = info.status
+            badge = info.badge
             run = short_run(info.run_id) if info.run_id else ""
             rows = [
                 ("┌" + "─" * inner + "┐", [("border", 0, w)]),

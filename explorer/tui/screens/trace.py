@@ -1,0 +1,134 @@
+"""The trace of one row: the exact upstream rows and versions it came from (``store.trace``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static, Tree
+
+from ..app import describe_error
+from ..text import human_size
+
+ROWS_SHOWN = 5
+
+
+def row_text(row: dict[str, Any], width: int = 160) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in row.items())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def where_text(where: dict[str, Any]) -> str:
+    parts = []
+    for col, val in where.items():
+        vals = val if isinstance(val, (list, tuple)) else [val]
+        parts.append(f"{col}=" + "|".join(str(v) for v in vals))
+    return " and ".join(parts)
+
+
+class TraceScreen(Screen):
+    """A tree: the traced rows, then every upstream version from the decision to the sources."""
+
+    AUTO_FOCUS = "#trace-tree"
+    BINDINGS = [Binding("escape", "app.back", "back")]
+
+    def __init__(self, key: str, run: str, where: dict[str, Any]) -> None:
+        super().__init__()
+        self.key = key
+        self.run = run
+        self.where = dict(where)
+        self.result: Any = None
+        self.error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title", classes="title")
+        yield Tree("trace", id="trace-tree")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#title", Static).update(Text.assemble(
+            ("trace ", "bold"), (self.key, "bold cyan"), f" @ {self.run}  where {where_text(self.where)}"))
+        tree = self.query_one("#trace-tree", Tree)
+        tree.root.set_label(Text("tracing …", style="dim"))
+        tree.loading = True
+        self.run_trace()
+
+    @work(thread=True, exclusive=True, group="trace")
+    def run_trace(self) -> None:
+        try:
+            result = self.app.store.trace(self.key, self.run, where=self.where)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self.app.call_from_thread(self._failed, describe_error(exc))
+            return
+        self.app.call_from_thread(self._show, result)
+
+    def _failed(self, message: str) -> None:
+        if not self.is_attached:  # the user went back while the trace ran
+            return
+        self.error = message
+        tree = self.query_one("#trace-tree", Tree)
+        tree.loading = False
+        tree.root.set_label(Text(f"cannot trace: {message}", style="red"))
+        self.notify(message, title="cannot trace this row", severity="error")
+
+    @staticmethod
+    def _rows(node, rows, label: str = "rows") -> None:
+        if not rows:
+            node.add_leaf(Text(f"{label}: none", style="dim"))
+            return
+        branch = node.add(f"{label} ({len(rows)})", expand=True)
+        for r in rows[:ROWS_SHOWN]:
+            branch.add_leaf(row_text(r))
+        if len(rows) > ROWS_SHOWN:
+            branch.add_leaf(Text(f"… {len(rows) - ROWS_SHOWN} more", style="dim"))
+
+    def _show(self, result: Any) -> None:
+        if not self.is_attached:  # the user went back while the trace ran
+            return
+        self.result = result
+        tree = self.query_one("#trace-tree", Tree)
+        tree.loading = False
+        tree.clear()
+        root = result.root
+        tree.root.set_label(Text.assemble((root.asset, "bold"), " @ ", (root.run_id, "cyan"),
+                                          f"  ({len(result.steps)} upstream versions)"))
+        tree.root.data = root
+        tree.root.add_leaf(f"hash: {root.content_hash}")
+        tree.root.add_leaf(f"where: {where_text(root.where)}")
+        self._rows(tree.root, list(root.rows))
+        for step in result.steps:
+            label = Text.assemble((step.asset, "bold"), " @ ", (step.run_id, "cyan"), f"  {step.kind}")
+            if step.kind == "missing":
+                label.append("  missing from the store", style="red")
+            elif step.kind == "table" and not step.traceable:
+                label.append("  not traceable by row", style="yellow")
+            elif step.kind == "table":
+                label.append(f"  {len(step.rows)} matching rows", style="green")
+            node = tree.root.add(label, data=step, expand=True)
+            if step.content_hash:
+                node.add_leaf(f"hash: {step.content_hash}")
+            if step.consumers:
+                node.add_leaf("read by: " + ", ".join(f"{c.asset} @ {c.run_id}" for c in step.consumers))
+            if step.matched_on:
+                node.add_leaf(f"matched on: {', '.join(step.matched_on)} ({step.match_kind})")
+            if step.kind == "table" and step.traceable:
+                self._rows(node, list(step.rows))
+            if step.kind == "object":
+                facts = step.facts
+                node.add_leaf(f"format: {facts.get('format')}, {human_size(facts.get('size_bytes'))}")
+                if facts.get("code_version"):
+                    node.add_leaf(f"code version: {facts['code_version']}")
+                for k, v in sorted((facts.get("metadata") or {}).items()):
+                    node.add_leaf(f"metadata {k}: {json.dumps(v, default=str)[:120]}")
+                if "array" in facts:
+                    node.add_leaf(f"array: shape {tuple(facts['array']['shape'])}, dtype {facts['array']['dtype']}")
+                if "content" in facts:
+                    node.add_leaf("content: " + json.dumps(facts["content"], default=str)[:200])
+            if step.note:
+                node.add_leaf(Text(step.note, style="yellow" if not step.traceable else "dim"))
+        tree.root.expand()

@@ -15,7 +15,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from ..errors import ExplorerError
-from ..store import Store
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the store (pyarrow, networkx, fsspec) loads in the worker, after first paint
+    from ..store import Store
 
 
 def describe_error(exc: BaseException) -> str:
@@ -100,6 +103,8 @@ class ExplorerApp(App):
             return  # a read is already under way (a slow store polled often): skip this one
         try:
             if self.store is None:
+                from ..store import Store
+
                 store = Store.open(self.url, self.storage_options, **self.open_options)
             else:
                 store = self.store.refresh()

@@ -11,7 +11,10 @@ from typing import Any
 
 import networkx as nx
 
-from ..store import Store
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the store (pyarrow, networkx, fsspec) loads in the worker, after first paint
+    from ..store import Store
 from .widgets.lineage_graph import NodeInfo
 
 

@@ -146,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"frontier-explore: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
+        from ..store.index import is_connection_error
+
+        if is_connection_error(exc):  # the endpoint went away in a code path the library does not wrap
+            print(f"frontier-explore: error: cannot reach the store: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return 2
         if os.environ.get("FRONTIER_EXPLORE_DEBUG"):
             raise
         print(

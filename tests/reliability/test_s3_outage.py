@@ -193,3 +193,45 @@ def test_the_library_raises_only_its_own_errors_while_the_endpoint_is_down(endpo
             raised[i] = type(exc).__name__
     # whatever needs the endpoint says it cannot reach the store
     assert all(raised.get(i) == "StoreUnavailable" for i in (0, 1, 2, 3, 9)), raised
+
+
+def test_the_app_reports_the_outage_keeps_running_and_recovers_on_refresh(endpoint):
+    import asyncio
+
+    from textual.widgets import DataTable
+
+    from explorer.tui.app import ExplorerApp
+    from explorer.tui.screens.runs import RunsScreen
+
+    url, opts, ids = _store(endpoint, "outage-tui", running=False)
+
+    def shown(app) -> list[str]:
+        table = app.screen.query_one("#runs", DataTable)
+        return [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+
+    async def settle(app, pilot) -> None:
+        for _ in range(3):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    async def flow() -> None:
+        app = ExplorerApp(url, opts)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(app, pilot)
+            assert shown(app) == ids[::-1]
+            endpoint.stop()
+            await pilot.press("r")
+            await settle(app, pilot)
+            assert app.is_running and isinstance(app.screen, RunsScreen)
+            assert app.load_error and app.load_error.startswith("cannot reach store s3://outage-tui/store")
+            assert shown(app) == ids[::-1]  # what was read stays on screen
+            endpoint.start()
+            with RunWriter(url, job="late", storage_options=opts, run_id="20260401T000000Z-late") as run:
+                run.write("orders", pd.DataFrame({"order_id": [1]}))
+            await pilot.press("r")
+            await settle(app, pilot)
+            assert app.load_error is None
+            assert shown(app) == ["20260401T000000Z-late"] + ids[::-1]
+
+    asyncio.run(flow())

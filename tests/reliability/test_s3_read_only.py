@@ -168,6 +168,7 @@ def test_every_read_command_and_the_app_leave_an_s3_store_unchanged(cli, s3_demo
         assert r.code == 0 and {row["integrity"]["status"] for row in r.json()} == {"ok"}
         seen = asyncio.run(_tui_flows(url, options, fs))
     assert ran == set(READ_COMMANDS)
+    print(f"requests sent by the client: {dict(client.counts)}; received by the server: {len(log.requests)}")
     assert seen == ["runs", "run", "graph", "asset", "diff", "staleness"]
     # the commands did talk to the server: they read the manifests and the data
     reads = [r for r in log.requests if r[0] == "GET"]

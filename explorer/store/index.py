@@ -369,11 +369,12 @@ def read_runs(
         done += len(chunk)
         if progress:
             progress(done, len(run_ids))
-    for rec, exc in _read_sidecars(fs, root, pending):
-        pending.remove(rec)
+    cut_off = _read_sidecars(fs, root, pending)
+    for rec, exc in cut_off:
         lost.append(rec.run.run_id)
         lost_exc = exc
-    records.extend(pending)
+    dropped = {id(rec) for rec, _ in cut_off}
+    records.extend(rec for rec in pending if id(rec) not in dropped)
     if lost and lost_exc is not None:
         warnings.append(_unreachable_warning(fs, root, lost, lost_exc))
         if unreachable is not None:

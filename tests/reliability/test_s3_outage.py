@@ -235,3 +235,26 @@ def test_the_app_reports_the_outage_keeps_running_and_recovers_on_refresh(endpoi
             assert shown(app) == ["20260401T000000Z-late"] + ids[::-1]
 
     asyncio.run(flow())
+
+
+def test_endpoint_goes_away_between_the_manifests_and_a_running_runs_sidecars(endpoint):
+    """The finished runs' manifests were read; the running run needs its sidecars listed and
+    read, and the endpoint is gone by then: the finished runs, one warning, and the running run
+    comes back on refresh."""
+    url, opts, ids = _store(endpoint, "outage-sidecars")
+    finished, live = ids[:-1], ids[-1]
+
+    def stop_after_manifests(done: int, total: int) -> None:
+        if done == total:
+            endpoint.stop()
+
+    store = Store.open(url, opts, progress=stop_after_manifests, cache=False)
+    assert [r.run_id for r in store.runs] == finished
+    lost = [w for w in store.warnings if "endpoint stopped answering" in w]
+    assert len(lost) == 1 and "1 run(s) not read" in lost[0] and live in lost[0]
+    endpoint.start()
+    store.refresh()
+    assert [r.run_id for r in store.runs] == ids
+    assert store.run(live).status == "running"
+    assert store.version("partial").run_id == live
+    assert store.load("partial") == {"step": 1}

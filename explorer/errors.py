@@ -15,6 +15,11 @@ class StoreNotFound(ExplorerError):
     """The URL does not point at a frontier store."""
 
 
+class StoreUnavailable(ExplorerError):
+    """The store's endpoint could not be reached (connection refused, reset or timed out).
+    Nothing was changed; opening or refreshing again once it answers retries."""
+
+
 class FormatError(ExplorerError):
     """A manifest or sidecar is malformed, has an unknown major version or an unsafe path."""
 

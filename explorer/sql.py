@@ -193,7 +193,18 @@ class SqlCatalog:
 
 
 def _message(exc: Exception) -> str:
-    return " ".join(str(exc).split())
+    """DuckDB's message on one line. When a read through fsspec failed in Python, DuckDB embeds
+    the Python traceback: only its last line (the exception itself) is kept."""
+    out, in_traceback = [], False
+    for line in str(exc).splitlines():
+        if line.startswith("Traceback (most recent call last)"):
+            in_traceback = True
+            continue
+        if in_traceback and (line.startswith(" ") or not line.strip()):
+            continue
+        in_traceback = False
+        out.append(line)
+    return " ".join(" ".join(out).split())
 
 
 def metadata_tables(store: "Store") -> tuple[pa.Table, pa.Table]:

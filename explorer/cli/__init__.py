@@ -127,6 +127,15 @@ def run_app(argv: list[str], commands: set[str] = frozenset()) -> int:
                    open_options=open_options, choices=choices)
 
 
+def one_line(exc: BaseException) -> str:
+    """An error message as one printable line: runs of whitespace (newlines too) become one
+    space and control characters are escaped, so that bytes quoted from a damaged file cannot
+    break the line or drive the terminal."""
+    from ..format import printable
+
+    return printable(" ".join(str(exc).split()))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     argv = _store_first(argv)
@@ -140,20 +149,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ExplorerError as exc:
-        print(f"frontier-explore: error: {exc}", file=sys.stderr)
+        print(f"frontier-explore: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:
         return 130
     except OSError as exc:
-        print(f"frontier-explore: error: {exc}", file=sys.stderr)
+        print(f"frontier-explore: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
+        from ..store.index import is_connection_error
+
+        if is_connection_error(exc):  # the endpoint went away in a code path the library does not wrap
+            print(f"frontier-explore: error: cannot reach the store: {one_line(exc)}", file=sys.stderr)
+            return 2
         if os.environ.get("FRONTIER_EXPLORE_DEBUG"):
             raise
         print(
-            f"frontier-explore: internal error: {type(exc).__name__}: {exc} "
+            f"frontier-explore: internal error: {type(exc).__name__}: {one_line(exc)} "
             "(set FRONTIER_EXPLORE_DEBUG=1 for a traceback)",
             file=sys.stderr,
         )

@@ -47,7 +47,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def asset_rows(store, run: str | None) -> list[dict]:
+def asset_rows(store, run: str | None, verify: bool = False) -> list[dict]:
+    """One row per asset. With ``verify`` the listed version's data is hashed again: a version
+    whose bytes no longer match its sidecar gets status ``corrupt`` and an ``integrity`` field
+    (``verify.Integrity.to_dict()``) saying why."""
+    from ..verify import check_version
+
     out = []
     tainted = store.tainted()
     keys = [v.asset for v in store.run_versions(run)] if run else store.assets()
@@ -55,31 +60,37 @@ def asset_rows(store, run: str | None) -> list[dict]:
     for key in keys:
         v = store.version(key, run)
         current = report.get(key)
-        out.append(
-            {
-                "asset": key,
-                # staleness judges current versions; an older one (--run) is "superseded"
-                "status": current.status if current and current.run_id == v.run_id else "superseded",
-                "latest_run_id": v.run_id,
-                "versions": len(store.index.asset_versions(key)),
-                "format": v.data_format,
-                "created_at": iso(v.created_at),
-                "size_bytes": v.size_bytes,
-                "rows": v.table.num_rows if v.table else None,
-                "content_hash": v.content_hash,
-                "code_version": v.code_version,
-                "tainted": (v.asset, v.run_id) in tainted,
-            }
-        )
+        integrity = check_version(store.fs, store.root, v) if verify else None
+        status = current.status if current and current.run_id == v.run_id else "superseded"
+        if integrity is not None and not integrity.ok:
+            status = "corrupt"
+        row = {
+            "asset": key,
+            # staleness judges current versions; an older one (--run) is "superseded"
+            "status": status,
+            "latest_run_id": v.run_id,
+            "versions": len(store.index.asset_versions(key)),
+            "format": v.data_format,
+            "created_at": iso(v.created_at),
+            "size_bytes": v.size_bytes,
+            "rows": v.table.num_rows if v.table else None,
+            "content_hash": v.content_hash,
+            "code_version": v.code_version,
+            "tainted": (v.asset, v.run_id) in tainted,
+        }
+        if integrity is not None:
+            row["integrity"] = integrity.to_dict()
+        out.append(row)
     return out
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
     store = open_store(args)
-    rows = asset_rows(store, args.run)
+    rows = asset_rows(store, args.run, verify=args.verify)
+    corrupt = sum(1 for r in rows if r["status"] == "corrupt")
     if args.format == "json":
         print_json(rows)
-        return 0
+        return 1 if corrupt else 0
     title = f"{len(rows)} assets in " + (f"run {args.run}" if args.run else store.url)
     console().print(
         table(
@@ -92,7 +103,12 @@ def cmd_assets(args: argparse.Namespace) -> int:
             ],
         )
     )
-    return 0
+    if args.verify:
+        console().print(f"{len(rows)} versions verified, {corrupt} corrupt"
+                        + "".join(f"\n  {r['asset']} @ {r['latest_run_id']}: {r['integrity']['status']} "
+                                  f"{r['integrity']['detail']}".rstrip() for r in rows if r["status"] == "corrupt"),
+                        markup=False, highlight=False)
+    return 1 if corrupt else 0
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
@@ -233,6 +249,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("assets", help="list assets with their latest version")
     add_store_args(p)
     p.add_argument("--run", help="only the versions written by this run")
+    p.add_argument("--verify", action="store_true",
+                   help="hash the listed versions' data again; show `corrupt` and exit 1 if any no longer matches")
     add_format_arg(p)
     p.set_defaults(func=cmd_assets)
 

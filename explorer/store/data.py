@@ -186,15 +186,16 @@ def load(
     if version.data_format == "json":
         try:
             return json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             raise ExplorerError(f"{version.data_path}: invalid JSON ({exc})") from None
     if version.data_format == "npy":
         import numpy as np
 
         try:
             return np.load(io.BytesIO(raw), allow_pickle=False)
-        except ValueError as exc:
-            raise ExplorerError(f"{version.data_path}: cannot read array ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - a damaged header fails in ast/tokenize (SyntaxError,
+            # TokenError), a short body in reshape (ValueError) or EOFError: all mean "not a valid array"
+            raise ExplorerError(f"{version.data_path}: cannot read array ({type(exc).__name__}: {exc})") from None
     if version.data_format == "pickle":
         import pickle
 

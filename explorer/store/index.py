@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 import fsspec
 
 from .. import format as fmt
-from ..errors import FormatError, StoreNotFound
+from ..errors import FormatError, StoreNotFound, StoreUnavailable
 from ..models import AssetVersion, Run
 
 Progress = Callable[[int, int], None]
@@ -161,6 +161,45 @@ class LazyIndex(Index):
 
 # ---------------------------------------------------------------------- reading
 
+# Exceptions meaning "the endpoint did not answer" rather than "this object is bad": botocore's
+# HTTPClientError family (EndpointConnectionError, ConnectionClosedError, Connect/ReadTimeoutError),
+# aiohttp's client connection errors, and the builtin ConnectionError/TimeoutError. Matched by
+# class name so that the index needs neither botocore nor aiohttp installed.
+_CONNECTION_ERRORS = {
+    "HTTPClientError", "EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError",
+    "ReadTimeoutError", "ClientConnectionError", "ServerDisconnectedError", "ServerTimeoutError",
+}
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says the store's endpoint went away (worth retrying later)."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    return any(c.__name__ in _CONNECTION_ERRORS for c in type(exc).__mro__)
+
+
+def unavailable(fs: fsspec.AbstractFileSystem, root: str, exc: BaseException) -> StoreUnavailable:
+    """A one-line error naming the store and what the connection said."""
+    from .fs import display_url
+
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return StoreUnavailable(f"cannot reach store {display_url(fs, root)}: {detail}")
+
+
+@dataclass
+class Unreachable:
+    """Filled by ``read_runs``: runs left out because the endpoint stopped answering, and the
+    one-line error naming the store."""
+
+    run_ids: list[str] = field(default_factory=list)
+    error: StoreUnavailable | None = None
+
+
+def _unreachable_warning(fs: fsspec.AbstractFileSystem, root: str, run_ids: list[str], exc: BaseException) -> str:
+    shown = ", ".join(fmt.printable(r) for r in run_ids[:3]) + (f" and {len(run_ids) - 3} more" if len(run_ids) > 3 else "")
+    return (f"{len(run_ids)} run(s) not read because the endpoint stopped answering ({str(unavailable(fs, root, exc))}): "
+            f"{shown}; refresh to retry")
+
 
 def cat_many(fs: fsspec.AbstractFileSystem, paths: list[str], batch_size: int | None = None) -> list[Any]:
     """Read many small files: bytes or the exception, in order of ``paths``.
@@ -245,9 +284,11 @@ def list_run_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
         raise StoreNotFound(f"no frontier store at {root}: it is a file, not a folder") from None
     except PermissionError:
         raise StoreNotFound(f"no frontier store at {root}: permission denied") from None
-    except OSError:
-        raise
     except Exception as exc:  # noqa: BLE001 - e.g. botocore's NoCredentialsError, ProfileNotFound
+        if is_connection_error(exc):
+            raise unavailable(fs, root, exc) from None
+        if isinstance(exc, OSError):
+            raise
         raise StoreNotFound(f"cannot list store {root}: {exc}") from None
     if not entries and not fs.isdir(root):
         if fs.isfile(root):
@@ -278,15 +319,21 @@ def read_runs(
     progress: Progress | None = None,
     batch: int = 256,
     keep_raw: Callable[[str, bytes], None] | None = None,
+    unreachable: Unreachable | None = None,
 ) -> tuple[list[RunRecord], list[str], list[str]]:
     """Read the given runs. Returns (records, warnings, ids of folders without a manifest).
 
     ``keep_raw(run_id, manifest bytes)``, when given, is called for every consolidated run read.
+    Runs that could not be read because the endpoint stopped answering are left out, with one
+    warning for all of them, and their ids recorded in ``unreachable`` when given (the caller
+    decides whether what was read is enough: see ``build_index`` and ``Indexer.refresh``).
     """
     records: list[RunRecord] = []
     warnings: list[str] = []
     no_manifest: list[str] = []
     pending: list[RunRecord] = []
+    lost: list[str] = []
+    lost_exc: BaseException | None = None
     done = 0
     if progress:
         progress(0, len(run_ids))
@@ -300,6 +347,10 @@ def read_runs(
                 continue
             if isinstance(raw, PermissionError):
                 warnings.append(f"{rel}: permission denied; run {run_id} skipped")
+                continue
+            if isinstance(raw, BaseException) and is_connection_error(raw):
+                lost.append(run_id)
+                lost_exc = raw
                 continue
             if isinstance(raw, BaseException):
                 warnings.append(f"{rel}: cannot read ({type(raw).__name__}: {raw}); run {run_id} skipped")
@@ -318,15 +369,26 @@ def read_runs(
         done += len(chunk)
         if progress:
             progress(done, len(run_ids))
-    _read_sidecars(fs, root, pending)
-    records.extend(pending)
+    cut_off = _read_sidecars(fs, root, pending)
+    for rec, exc in cut_off:
+        lost.append(rec.run.run_id)
+        lost_exc = exc
+    dropped = {id(rec) for rec, _ in cut_off}
+    records.extend(rec for rec in pending if id(rec) not in dropped)
+    if lost and lost_exc is not None:
+        warnings.append(_unreachable_warning(fs, root, lost, lost_exc))
+        if unreachable is not None:
+            unreachable.run_ids.extend(lost)
+            unreachable.error = unavailable(fs, root, lost_exc)
     return records, warnings, no_manifest
 
 
-def _read_sidecars(fs: fsspec.AbstractFileSystem, root: str, recs: list[RunRecord]) -> None:
+def _read_sidecars(fs: fsspec.AbstractFileSystem, root: str, recs: list[RunRecord]) -> list[tuple[RunRecord, BaseException]]:
     """Sidecars of runs without a consolidated manifest: one listing per run, then one
-    concurrent batch of GETs for all of them."""
+    concurrent batch of GETs for all of them. Returns the runs that could not be read in full
+    because the endpoint stopped answering (with the error), for the caller to leave out."""
     wanted: list[tuple[RunRecord, str]] = []
+    lost: dict[int, tuple[RunRecord, BaseException]] = {}
     for rec in recs:
         run_id = rec.run.run_id
         folder = fmt.join(root, fmt.versions_dir(run_id))
@@ -341,12 +403,20 @@ def _read_sidecars(fs: fsspec.AbstractFileSystem, root: str, recs: list[RunRecor
         except PermissionError:
             rec.warnings.append(f"{fmt.versions_dir(run_id)}: permission denied")
             continue
+        except Exception as exc:  # noqa: BLE001
+            if not is_connection_error(exc):
+                raise
+            lost[id(rec)] = (rec, exc)
+            continue
         wanted.extend((rec, p) for p in sorted(names))
     got = cat_many(fs, [p for _, p in wanted])
     docs: dict[int, list[tuple[str, object]]] = {}
     for (rec, path), raw in zip(wanted, got):
         path = fs._strip_protocol(path) if not path.startswith(root) else path
         rel = path[len(root) + 1 :] if path.startswith(root + "/") else path
+        if isinstance(raw, BaseException) and is_connection_error(raw):
+            lost.setdefault(id(rec), (rec, raw))
+            continue
         if isinstance(raw, BaseException) or raw is None:
             rec.warnings.append(f"{rel}: cannot read sidecar ({raw})")
             continue
@@ -355,7 +425,9 @@ def _read_sidecars(fs: fsspec.AbstractFileSystem, root: str, recs: list[RunRecor
         except FormatError as exc:
             rec.warnings.append(str(exc))
     for rec in recs:
-        _parse_versions(docs.get(id(rec), []), rec.run.run_id, rec)
+        if id(rec) not in lost:
+            _parse_versions(docs.get(id(rec), []), rec.run.run_id, rec)
+    return list(lost.values())
 
 
 def _outside_root(fs: fsspec.AbstractFileSystem, root: str, run_ids: list[str]) -> tuple[list[str], list[str]]:
@@ -396,7 +468,10 @@ def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | N
     warnings, never errors."""
     run_ids, escaping = _outside_root(fs, root, list_run_ids(fs, root))
     with bulk_load():
-        records, warnings, no_manifest = read_runs(fs, root, run_ids, progress)
+        unreachable = Unreachable()
+        records, warnings, no_manifest = read_runs(fs, root, run_ids, progress, unreachable=unreachable)
+        if unreachable.error is not None and not records:
+            raise unreachable.error  # nothing read: an error, not an empty store
         warnings.extend(_escaping_warnings(escaping))
         _check_found(fs, root, bool(records), no_manifest, warnings)
         for run_id in no_manifest:
@@ -467,8 +542,10 @@ class Indexer:
         # manifests read now go to a spool file next to the cache (not memory) until saved
         spool = cache.Spool(self.cache_file) if self.cache_file is not None and to_read else None
         try:
+            unreachable = Unreachable()
             records, warnings, no_manifest = read_runs(
-                self.fs, self.root, to_read, progress, keep_raw=spool.add if spool is not None else None
+                self.fs, self.root, to_read, progress, keep_raw=spool.add if spool is not None else None,
+                unreachable=unreachable,
             )
             located = spool.finish() if spool is not None else {}
             for r in to_read:
@@ -486,6 +563,8 @@ class Indexer:
                 self.entries[run_id] = entry
                 dirty = dirty or entry.cacheable
             self.last_read = to_read
+            if unreachable.error is not None and not self.entries:
+                raise unreachable.error  # nothing read and nothing cached: an error, not an empty store
             warnings.extend(_escaping_warnings(escaping))
             _check_found(self.fs, self.root, bool(self.entries), no_manifest, warnings)
             for run_id in no_manifest:

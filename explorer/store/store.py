@@ -3,6 +3,7 @@ answers questions by delegating to the pure modules (lineage, staleness, ...).""
 
 from __future__ import annotations
 
+import functools
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from ..models import AssetVersion, Run
 from . import data
 from . import flags as flags_mod
 from .fs import display_url, open_fs
-from .index import Index, Indexer, Progress
+from .index import Index, Indexer, Progress, is_connection_error, unavailable
 
 
 def _ephemeral(fs) -> bool:
@@ -291,3 +292,28 @@ class Store:
         from ..history import iter_versions
 
         return iter_versions(self, key, allow_pickle)
+
+
+def _reachable(method):
+    """Turn "the endpoint went away" (botocore / aiohttp connection errors, timeouts) raised
+    while a store method reads into ``StoreUnavailable`` naming the store: the index in memory
+    stays usable, and calling again once the endpoint answers retries."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except ExplorerError:
+            raise
+        except Exception as exc:
+            if is_connection_error(exc):
+                raise unavailable(self.fs, self.root, exc) from None
+            raise
+
+    return wrapper
+
+
+for _name in ("refresh", "load", "preview", "read_table", "staleness", "trace", "versions", "find", "sql", "flags",
+              "active_flags", "flagged", "tainted", "flag", "unflag", "diff", "history"):
+    setattr(Store, _name, _reachable(getattr(Store, _name)))
+del _name

@@ -15,7 +15,7 @@ from explorer.cli import build_parser
 # A new subcommand must be added here or to WRITE_COMMANDS (test_every_command_is_classified).
 READ_COMMANDS: dict[str, list[list[str]]] = {
     "runs": [["--format", "json"], []],
-    "assets": [["--format", "json"], []],
+    "assets": [["--format", "json"], [], ["--verify"]],
     "lineage": [["--format", "json"], ["features", "--format", "mermaid"]],
     "show": [["features"], ["models/credit_risk", "--format", "json"]],
     "provenance": [["scores"]],

@@ -91,6 +91,9 @@ def test_reexecution_from_failure_on_s3(endpoint, bucket, tmp_path, monkeypatch)
     base = f"s3://{bucket}/proj"
     monkeypatch.setenv("FRONTIER_TEST_BASE", base)
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)  # the job's IO manager has no storage_options
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()  # clients are cached by options, not by environment
     monkeypatch.setenv("FRONTIER_TEST_FAIL", "transform")
     (tmp_path / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
@@ -114,6 +117,9 @@ def test_stock_store_on_s3_with_instance(endpoint, bucket, tmp_path, monkeypatch
     """Dagster's stock FilesystemIOManager writing to the bucket (through UPath and s3fs),
     read back from the listing and the instance."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()
     base = f"s3://{bucket}/dagster"
     home = tmp_path / "home"
     home.mkdir()

@@ -202,6 +202,11 @@ def test_anonymous_access_is_an_option(cli, moto_endpoint, bucket, stores):
 def test_endpoint_from_the_environment(cli, stores, monkeypatch):
     url, opts, _ = stores
     monkeypatch.setenv("AWS_ENDPOINT_URL", opts["endpoint_url"])
+    import s3fs
+
+    # fsspec caches clients by their options, not the environment: another test's client made
+    # from the environment (another endpoint) must not be reused
+    s3fs.S3FileSystem.clear_instance_cache()
     r = cli("runs", url, "-f", "json")
     assert r.code == 0, r.err
     assert len(r.json()) == len(RUN_IDS)

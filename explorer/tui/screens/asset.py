@@ -219,7 +219,7 @@ class AssetScreen(Screen):
         elif tainted_by:
             line("tainted", "built from " + ", ".join(f"{a}@{r}" for a, r in sorted(tainted_by)), "bright_magenta")
         for k, val in sorted(v.metadata.items()):
-            line(f"meta {k}"[:13], json.dumps(val) if not isinstance(val, str) else val)
+            line("metadata", f"{k}: " + (json.dumps(val) if not isinstance(val, str) else val))
         report = self.app.report
         latest = store.index.latest(self.key)
         if report is not None and latest is not None and latest.run_id == v.run_id:
@@ -439,7 +439,7 @@ class AssetScreen(Screen):
         line("path", v.data_path)
         line("inputs", ", ".join(f"{i.asset}@{i.run_id}" for i in v.inputs) or "none")
         for k, val in sorted(v.metadata.items()):
-            line(f"meta {k}"[:13], json.dumps(val, default=str) if not isinstance(val, str) else val)
+            line("metadata", f"{k}: " + (json.dumps(val, default=str) if not isinstance(val, str) else val))
         t.append("\n")
         t.append(refusal + "\n", style="yellow")
         t.append_text(Text.assemble(("P", "bold"), " loads it anyway, after asking"))

@@ -19,30 +19,14 @@ from .. import format as fmt
 from ..errors import ExplorerError, FormatError, WriteError
 from ..models import Run
 from ..store.fs import open_fs
-from ..store.writer import put, read_run_sidecars
+from ..store.writer import read_run_manifest, write_run_manifest
 
 FINAL_STATUSES = ("success", "failed")
 
 
-def read_manifest(fs, root: str, run_id: str) -> Run | None:
-    """The run's manifest, or None when it has none (yet)."""
-    rel = fmt.run_manifest_path(run_id)
-    try:
-        raw = fs.cat_file(fmt.join(root, rel))
-    except FileNotFoundError:
-        return None
-    return fmt.parse_run(fmt.loads(raw, rel), rel, run_id)
-
-
-def write_manifest(fs, root: str, run: Run, consolidate: bool = False) -> Run:
-    """Write ``run``'s manifest (and the store marker if the store has none)."""
-    if not fs.exists(fmt.join(root, fmt.STORE_MARKER)):
-        put(fs, root, fmt.STORE_MARKER, fmt.dumps(fmt.store_marker_doc()))
-    versions = read_run_sidecars(fs, root, run.run_id) if consolidate else None
-    if versions is not None:
-        run = replace(run, consolidated=True, asset_count=len(versions))
-    put(fs, root, fmt.run_manifest_path(run.run_id), fmt.dumps(fmt.run_doc(run, versions)))
-    return run
+# one implementation for every writer: the same functions RunWriter uses
+read_manifest = read_run_manifest
+write_manifest = write_run_manifest
 
 
 def _open(base_path: str, storage_options: Mapping[str, Any] | None):

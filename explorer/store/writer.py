@@ -260,6 +260,29 @@ def write_version(
     return version
 
 
+def read_run_manifest(fs, root: str, run_id: str) -> Run | None:
+    """The run's manifest, or None when it has none (yet)."""
+    rel = fmt.run_manifest_path(run_id)
+    try:
+        raw = fs.cat_file(fmt.join(root, rel))
+    except FileNotFoundError:
+        return None
+    return fmt.parse_run(fmt.loads(raw, rel), rel, run_id)
+
+
+def write_run_manifest(fs, root: str, run: Run, consolidate: bool = False) -> Run:
+    """Write ``run``'s manifest (and the store marker if the store has none). With
+    ``consolidate`` the manifest carries every sidecar of the run, read back from the store
+    (so versions written by other processes are included)."""
+    if not fs.exists(fmt.join(root, fmt.STORE_MARKER)):
+        put(fs, root, fmt.STORE_MARKER, fmt.dumps(fmt.store_marker_doc()))
+    versions = read_run_sidecars(fs, root, run.run_id) if consolidate else None
+    if versions is not None:
+        run = replace(run, consolidated=True, asset_count=len(versions))
+    put(fs, root, fmt.run_manifest_path(run.run_id), fmt.dumps(fmt.run_doc(run, versions)))
+    return run
+
+
 class RunWriter:
     """Write one run of a pipeline to a store.
 
@@ -315,12 +338,9 @@ class RunWriter:
         written by every process.
         """
         self = cls(url, run_id=run_id, storage_options=storage_options, clock=clock)
-        path = self._abs(fmt.run_manifest_path(self.run_id))
-        try:
-            doc = fmt.loads(self.fs.cat_file(path), path)
-        except FileNotFoundError:
-            raise WriteError(f"run {run_id} does not exist in {self.root}; start it first") from None
-        run = fmt.parse_run(doc, path, self.run_id)
+        run = read_run_manifest(self.fs, self.root, self.run_id)
+        if run is None:
+            raise WriteError(f"run {run_id} does not exist in {self.root}; start it first")
         if run.status != "running":
             raise WriteError(f"run {run_id} is {run.status}; only running runs can be joined")
         self._run = run
@@ -361,10 +381,7 @@ class RunWriter:
             return self
         if self.fs.exists(self._abs(fmt.run_manifest_path(self.run_id))):
             raise WriteError(f"run {self.run_id} already exists in {self.root}")
-        marker = self._abs(fmt.STORE_MARKER)
-        if not self.fs.exists(marker):
-            self._put(fmt.STORE_MARKER, fmt.dumps(fmt.store_marker_doc()))
-        self._put(fmt.run_manifest_path(self.run_id), fmt.dumps(fmt.run_doc(self._run)))
+        write_run_manifest(self.fs, self.root, self._run)
         self._started = True
         return self
 
@@ -376,9 +393,6 @@ class RunWriter:
             return  # the run's owner finishes it
         self.finish("failed" if exc_type is not None else "success")
 
-    def _read_sidecars(self) -> list[AssetVersion]:
-        return read_run_sidecars(self.fs, self.root, self.run_id)
-
     def finish(self, status: str = "success") -> Run:
         """Mark the run finished and write the consolidated manifest."""
         if self._finished:
@@ -386,10 +400,8 @@ class RunWriter:
         self.start()
         if status not in ("success", "failed"):
             raise WriteError(f"invalid final status {status!r}")
-        versions = self._read_sidecars()
-        self._run = replace(self._run, status=status, finished_at=self.clock(), consolidated=True,
-                            asset_count=len(versions))
-        self._put(fmt.run_manifest_path(self.run_id), fmt.dumps(fmt.run_doc(self._run, versions)))
+        finished = replace(self._run, status=status, finished_at=self.clock())
+        self._run = write_run_manifest(self.fs, self.root, finished, consolidate=True)
         self._finished = True
         return self._run
 
@@ -461,4 +473,4 @@ class RunWriter:
         return version
 
 
-__all__ = ["RunWriter", "write_version", "read_run_sidecars", "put", "new_run_id", "serialize", "directory_hash", "ExplorerError"]
+__all__ = ["RunWriter", "write_version", "read_run_sidecars", "read_run_manifest", "write_run_manifest", "put", "new_run_id", "serialize", "directory_hash", "ExplorerError"]

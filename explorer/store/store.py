@@ -28,18 +28,21 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _read_index(fs, root: str, progress: Progress | None, dagster_home: str | None) -> Index:
+def _read_index(
+    fs, root: str, progress: Progress | None, dagster_home: str | None, indexer: Indexer | None = None
+) -> tuple[Index, Indexer | None]:
+    """The index of a store, and the indexer that keeps it up to date: ``None`` for a store
+    written by Dagster's stock IO managers (read whole each time, never cached). With
+    ``dagster_home`` the store is read as a stock one, through that Dagster instance."""
+    from ..dagster.stock import open_index  # needs no Dagster
+
     if dagster_home:
-        from ..dagster.stock import open_index
-
-        return open_index(fs, root, progress, dagster_home)
+        return open_index(fs, root, progress, dagster_home), None
     try:
-        return build_index(fs, root, progress)
+        return (indexer.open(progress) if indexer is not None else build_index(fs, root, progress)), indexer
     except StoreNotFound as exc:
-        from ..dagster.stock import open_index  # Dagster's stock layout? (needs no Dagster)
-
-        try:
-            return open_index(fs, root, progress)
+        try:  # Dagster's stock layout?
+            return open_index(fs, root, progress), None
         except StoreNotFound:
             raise exc from None
 
@@ -79,26 +82,16 @@ class Store:
         """
         fs, root = open_fs(url, storage_options)
         shown = display_url(fs, root)
-        if dagster_home:
-            index = _read_index(fs, root, progress, dagster_home)
-            return cls(fs, root, index, shown, storage_options, dagster_home)
-        cache_file = None
-        if cache and not _ephemeral(fs):
-            from .cache import cache_path
+        indexer = None
+        if not dagster_home:
+            cache_file = None
+            if cache and not _ephemeral(fs):
+                from .cache import cache_path
 
-            cache_file = cache_path(shown, storage_options)
-        indexer = Indexer(fs, root, shown, cache_file)
-        try:
-            index = indexer.open(progress)
-        except StoreNotFound as exc:
-            from ..dagster.stock import open_index  # Dagster's stock layout? (needs no Dagster)
-
-            try:
-                index = open_index(fs, root, progress)
-            except StoreNotFound:
-                raise exc from None
-            return cls(fs, root, index, shown, storage_options)
-        store = cls(fs, root, index, shown, storage_options)
+                cache_file = cache_path(shown, storage_options)
+            indexer = Indexer(fs, root, shown, cache_file)
+        index, indexer = _read_index(fs, root, progress, dagster_home, indexer)
+        store = cls(fs, root, index, shown, storage_options, dagster_home)
         store._indexer = indexer
         return store
 
@@ -109,7 +102,7 @@ class Store:
         if self._indexer is not None:
             self.index = self._indexer.refresh(progress)
         else:
-            self.index = _read_index(self.fs, self.root, progress, self.dagster_home)
+            self.index, _ = _read_index(self.fs, self.root, progress, self.dagster_home)
         self.__dict__.pop("version_graph", None)
         self._flags = None
         self._taint = None

@@ -137,3 +137,25 @@ def test_warnings_with_brackets_are_printed_verbatim(store_path, cli):
     r = cli("runs", store_path)
     assert r.code == 0
     assert "x[bold]y/: folder without a run manifest" in r.err
+
+
+def test_csv_header_that_is_not_utf8_is_a_one_line_error(tmp_path, cli):
+    """pyarrow reads such a header without complaint and fails only when a column name is
+    asked for: every reader names the file instead of crashing (found by tests/reliability)."""
+    import pandas as pd
+
+    from explorer import RunWriter
+
+    with RunWriter(str(tmp_path), run_id="r1", job="j") as run:
+        run.write("regions", pd.DataFrame({"a": [1, 2]}), format="csv")
+        run.write("scores", pd.DataFrame({"a": [1, 2]}), inputs=["regions"])
+    (tmp_path / "r1" / "regions.csv").write_bytes(b"\x80\n")
+    for args in (("show", "regions"), ("show", "regions", "--format", "json"), ("sql", "select * from regions")):
+        r = cli(args[0], tmp_path, *args[1:])
+        assert r.code == 2, (args, r.out, r.err)
+        lines = r.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("frontier-explore: error:"), (args, r.err)
+        assert "regions" in lines[0] and "internal error" not in lines[0], (args, r.err)
+    assert cli("show", tmp_path, "scores").code == 0  # the rest of the store still reads
+    r = cli("trace", tmp_path, "scores", "--where", "a=1")  # the trace goes on and says why it stops
+    assert r.code == 0 and "r1/regions.csv: cannot read table (a column name is not valid UTF-8)" in r.out

@@ -48,6 +48,20 @@ def read_table(
     filter: Any = None,
 ) -> pa.Table:
     """Read a tabular version as an Arrow table (optionally a column subset / row filter)."""
+    return _named(version, _read_table(fs, root, version, columns, filter))
+
+
+def _named(version: AssetVersion, table: Any) -> Any:
+    """A table or schema, once its column names are known to be text: a damaged CSV header
+    can hold bytes that are not UTF-8, which pyarrow reports only when a name is asked for."""
+    try:
+        (table.schema if isinstance(table, pa.Table) else table).names
+    except UnicodeDecodeError:
+        raise ExplorerError(f"{version.data_path}: cannot read table (a column name is not valid UTF-8)") from None
+    return table
+
+
+def _read_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, columns: list[str] | None, filter: Any) -> pa.Table:
     path = resolve(fs, root, version)
     try:
         if version.data_format == "parquet":
@@ -74,7 +88,7 @@ def read_table(
             return table
     except FileNotFoundError:
         raise _missing(version) from None
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
     raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
 
@@ -116,6 +130,10 @@ def read_matching(
     """
     if version.data_format != "parquet":
         return read_table(fs, root, version, None, filter)
+    return _named(version, _read_matching(fs, root, version, filter, filter_columns))
+
+
+def _read_matching(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, filter: Any, filter_columns: list[str]) -> pa.Table:
     import pyarrow.dataset as ds
 
     path = resolve(fs, root, version)
@@ -137,13 +155,17 @@ def read_matching(
         return dataset.schema.empty_table()
     except FileNotFoundError:
         raise _missing(version) from None
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
 
 
 def table_schema(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> pa.Schema:
     """The Arrow schema of a tabular version, as a reader sees it (parquet footer, dataset
     schema, or the types inferred from a CSV's first block)."""
+    return _named(version, _table_schema(fs, root, version))
+
+
+def _table_schema(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> pa.Schema:
     path = resolve(fs, root, version)
     try:
         if version.data_format == "parquet":
@@ -160,7 +182,7 @@ def table_schema(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion
                 return pacsv.open_csv(fh).schema
     except FileNotFoundError:
         raise _missing(version) from None
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
     raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
 
@@ -205,6 +227,10 @@ def load(
 
 def preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, rows: int = 50) -> pa.Table:
     """The first ``rows`` rows, reading only what is shown (first row groups / first CSV block)."""
+    return _named(version, _preview_table(fs, root, version, rows))
+
+
+def _preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, rows: int) -> pa.Table:
     path = resolve(fs, root, version)
     try:
         if version.data_format == "parquet":
@@ -244,7 +270,7 @@ def preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersio
                 return pa.Table.from_batches(batches).slice(0, rows)
     except FileNotFoundError:
         raise _missing(version) from None
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
     raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
 

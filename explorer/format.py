@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import fields as _dc_fields
 from functools import lru_cache
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, unquote
+
+import msgspec
 
 from .errors import FormatError
 from .models import AssetVersion, ColumnStats, InputRef, PlannedAsset, Run, TableInfo
@@ -284,30 +285,6 @@ def sidecar_doc(v: AssetVersion) -> dict[str, Any]:
     return doc
 
 
-_FIELD_NAMES: dict[type, frozenset[str]] = {}
-_INPUT_FIELDS = frozenset(("asset", "run_id", "content_hash"))
-
-
-def _fieldset(cls: type) -> frozenset[str]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = frozenset(f.name for f in _dc_fields(cls))
-    return names
-
-
-def _new(cls: type, **values: Any) -> Any:
-    """Build a frozen model from values that are already validated, without the cost of its
-    generated ``__init__`` (indexing builds hundreds of thousands of them). Falls back to
-    ``__init__`` unless every field is given, so new fields with defaults stay correct."""
-    if len(values) != len(_fieldset(cls)):  # (the callers name fields literally)
-        return cls(**values)
-    obj = object.__new__(cls)
-    d = obj.__dict__
-    for k, v in values.items():  # one by one: keeps the compact key-sharing instance dict
-        d[k] = v
-    return obj
-
-
 _PLANNED_MEMO: dict[tuple, PlannedAsset] = {}
 
 
@@ -392,56 +369,12 @@ def _table(raw: Any, where: str) -> TableInfo | None:
     for c in raw["columns"]:
         if not isinstance(c, dict) or not isinstance(c.get("name"), str):
             raise FormatError(f"{where}: invalid column entry")
-        get = c.get  # a tuple is a third of the memory of the parsed JSON object
-        columns.append((c["name"], str(get("type")), get("null_count"), get("min"), get("max"), get("mean"), get("distinct")))
+        get = c.get
+        columns.append(ColumnStats(c["name"], str(get("type")), get("null_count"), get("min"), get("max"), get("mean"), get("distinct")))
     num_rows = raw.get("num_rows")
     if not isinstance(num_rows, int):
         raise FormatError(f"{where}: table.num_rows must be an integer")
-    if len(_fieldset(TableInfo)) != 2:  # pragma: no cover - the model changed: build it eagerly
-        return TableInfo(num_rows=num_rows, columns=_columns(columns))
-    table = object.__new__(_LazyTable)
-    table.__dict__.update(num_rows=num_rows, _raw_columns=columns)
-    return table
-
-
-_COLUMN_ORDER = ("name", "type", "null_count", "min", "max", "mean", "distinct")
-
-
-def _columns(raw: list[tuple]) -> tuple[ColumnStats, ...]:
-    """ColumnStats from (name, type, null_count, min, max, mean, distinct) tuples."""
-    if tuple(f.name for f in _dc_fields(ColumnStats))[:7] == _COLUMN_ORDER:
-        return tuple(ColumnStats(*c) for c in raw)
-    return tuple(ColumnStats(**dict(zip(_COLUMN_ORDER, c))) for c in raw)  # pragma: no cover
-
-
-class _LazyTable(TableInfo):
-    """A TableInfo whose column statistics (already checked) become ColumnStats objects on
-    first use: an index of many runs holds hundreds of thousands of them, most never read.
-    After first use it is a plain TableInfo."""
-
-    def __getattr__(self, name: str) -> Any:  # only for attributes not set yet
-        if name == "columns":
-            d = self.__dict__
-            raw = d.pop("_raw_columns", None)
-            if raw is None:
-                return object.__getattribute__(self, name)
-            d["columns"] = _columns(raw)
-            object.__setattr__(self, "__class__", TableInfo)
-            return d["columns"]
-        raise AttributeError(name)
-
-    def _plain(self) -> TableInfo:
-        self.columns  # noqa: B018 - materializes; self is a TableInfo from here on
-        return self
-
-    def __eq__(self, other: Any) -> bool:
-        return self._plain() == (other._plain() if isinstance(other, _LazyTable) else other)
-
-    def __hash__(self) -> int:
-        return hash(self._plain())
-
-    def __repr__(self) -> str:
-        return repr(self._plain())
+    return TableInfo(num_rows=num_rows, columns=tuple(columns))
 
 
 def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> AssetVersion:
@@ -467,30 +400,21 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
     if not isinstance(inputs_raw, list):
         raise FormatError(f"{where}: inputs must be a list")
     inputs = []
-    fast = _INPUT_FIELDS == _fieldset(InputRef)
     for i in inputs_raw:
         if not isinstance(i, dict):
             raise FormatError(f"{where}: invalid input {i!r}")
-        values = {
-            "asset": check_asset_key(i.get("asset"), where),
-            "run_id": check_run_id(i.get("run_id"), where),
-            "content_hash": _str_or_none(i.get("content_hash"), where, "input content_hash"),
-        }
-        if fast:
-            ref = object.__new__(InputRef)
-            d = ref.__dict__
-            d["asset"], d["run_id"], d["content_hash"] = values["asset"], values["run_id"], values["content_hash"]
-        else:  # pragma: no cover - the model gained a field
-            ref = InputRef(**values)
-        inputs.append(ref)
+        inputs.append(InputRef(
+            check_asset_key(i.get("asset"), where),
+            check_run_id(i.get("run_id"), where),
+            _str_or_none(i.get("content_hash"), where, "input content_hash"),
+        ))
     metadata = doc.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise FormatError(f"{where}: metadata must be an object")
     keys = doc.get("keys") or []
     if not isinstance(keys, list) or (keys and not all(isinstance(k, str) for k in keys)):
         raise FormatError(f"{where}: keys must be a list of column names")
-    return _new(
-        AssetVersion,
+    return AssetVersion(
         asset=key,
         run_id=run_id,
         created_at=parse_time(doc.get("created_at"), where, "created_at"),
@@ -505,6 +429,139 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
         keys=tuple(keys),
         sidecar_path=sidecar_path(run_id, key),
     )
+
+
+# --------------------------------------------------------------------------- compiled path
+#
+# Indexing a store parses thousands of consolidated manifests. ``decode_manifest`` decodes
+# and type-checks a whole manifest in one compiled pass (msgspec) straight into the model
+# structs, then makes in Python only the checks that types cannot express (ids, keys and
+# paths, mostly answered from the memo of values already checked). It is an accelerator,
+# not a second definition of the format: anything unusual (a type it does not expect, a
+# naive timestamp, a path it cannot vouch for cheaply) makes it return None, and the caller
+# takes the general path (``loads`` + ``parse_run`` + ``parse_sidecar``), which accepts the
+# same document or names what is wrong with it. So it never accepts what the general path
+# refuses, and when both accept they give equal results (tests/test_format_fast.py).
+
+_FormatVersion = Literal["1.0"]
+
+
+class _SidecarDoc(msgspec.Struct, gc=False):
+    format: Literal["frontier-explore/sidecar"]
+    format_version: _FormatVersion
+    asset: str
+    run_id: str
+    created_at: str
+    data_path: str
+    data_format: Literal["parquet", "csv", "json", "npy", "pickle", "bytes", "directory"]
+    size_bytes: int
+    content_hash: str
+    code_version: str | None = None
+    metadata: dict[str, Any] = {}
+    inputs: tuple[InputRef, ...] = ()
+    table: TableInfo | None = None
+    keys: tuple[str, ...] = ()
+
+
+class _RunDoc(msgspec.Struct, gc=False):
+    format: Literal["frontier-explore/run"]
+    format_version: _FormatVersion
+    run_id: str
+    status: Literal["running", "success", "failed"]
+    started_at: str
+    job: str | None = None
+    finished_at: str | None = None
+    tags: dict[str, str] = {}
+    code_version: str | None = None
+    parent_run_id: str | None = None
+    planned_assets: tuple[PlannedAsset, ...] = ()
+    consolidated: bool = False
+    versions: list[_SidecarDoc] | None = None
+
+
+_RUN_DECODER = msgspec.json.Decoder(_RunDoc)
+_UTC = timezone.utc
+_PLANS: dict[tuple[PlannedAsset, ...], tuple[PlannedAsset, ...]] = {}
+
+
+class _Unusual(Exception):
+    """The compiled path declines a document: the general path decides."""
+
+
+def _utc(value: str) -> datetime:
+    ts = datetime.fromisoformat(value)  # (3.11: accepts a trailing Z, like parse_time)
+    if ts.tzinfo is not _UTC:
+        raise _Unusual
+    return ts
+
+
+def _key(key: str) -> str:
+    if key not in _VALID_KEYS:
+        check_asset_key(key)
+    return key
+
+
+def _run(run_id: str) -> str:
+    if run_id not in _VALID_RUN_IDS:
+        check_run_id(run_id)
+    return run_id
+
+
+def _plan(planned: tuple[PlannedAsset, ...]) -> tuple[PlannedAsset, ...]:
+    shared = _PLANS.get(planned)
+    if shared is not None:  # validated before (runs of a job plan alike): share it
+        return shared
+    for p in planned:
+        _key(p.asset)
+        if p.inputs:
+            for k in p.inputs:
+                _key(k)
+    if len(_PLANS) >= 10_000:
+        _PLANS.clear()
+    _PLANS[planned] = planned
+    return planned
+
+
+def _version(d: _SidecarDoc, run_id: str, prefix: str) -> AssetVersion:
+    if d.run_id != run_id or d.size_bytes < 0 or not d.content_hash:
+        raise _Unusual
+    key = _key(d.asset)
+    path = d.data_path
+    # the path the writer gives this version is safe because the key is; any other is checked
+    if path != prefix + key + EXTENSIONS[d.data_format] or len(path) > MAX_PATH or len(path) - path.rfind("/") > MAX_NAME:
+        check_relative_path(path, "data_path", "")
+        if not path.startswith(prefix):
+            raise _Unusual
+    for i in d.inputs:
+        _key(i.asset)
+        _run(i.run_id)
+    return AssetVersion(
+        key, run_id, _utc(d.created_at), path, d.data_format, d.size_bytes, d.content_hash,
+        d.code_version, d.metadata, d.inputs, d.table, d.keys, sidecar_path(run_id, key),
+    )
+
+
+def decode_manifest(raw: bytes, expected_run_id: str) -> tuple[Run, list[AssetVersion] | None] | None:
+    """A run manifest as (run, versions), versions None when the run is not consolidated; or
+    None when the compiled path declines the document (then use ``loads`` + ``parse_run``)."""
+    try:
+        doc = _RUN_DECODER.decode(raw)
+        run_id = _run(doc.run_id)
+        if run_id != expected_run_id:
+            return None
+        parent = doc.parent_run_id
+        run = Run(
+            run_id, doc.job, doc.status, _utc(doc.started_at),
+            _utc(doc.finished_at) if doc.finished_at is not None else None,
+            doc.tags, doc.code_version, _run(parent) if parent is not None else None,
+            _plan(doc.planned_assets), doc.consolidated,
+        )
+        if not (doc.consolidated and doc.versions is not None):
+            return run, None
+        prefix = run_id + "/"
+        return run, [_version(d, run_id, prefix) for d in doc.versions]
+    except (msgspec.MsgspecError, FormatError, ValueError, _Unusual):
+        return None
 
 
 def dumps(doc: dict[str, Any]) -> bytes:

@@ -11,13 +11,12 @@ so an unconsolidated run is complete, only its status may be out of date.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Mapping
 
 from .. import format as fmt
 from ..errors import ExplorerError, FormatError, WriteError
-from ..models import Run
+from ..models import Run, replace
 from ..store.fs import open_fs
 from ..store.writer import read_run_manifest, write_run_manifest
 

@@ -21,13 +21,12 @@ Assets whose materialization carries a Dagster data version use it in place of a
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .. import format as fmt
 from ..errors import StoreNotFound
-from ..models import AssetVersion, InputRef, Run
+from ..models import AssetVersion, InputRef, Run, replace
 from ..store import index as _index
 from ..store.index import Index, Progress, RunRecord, has_marker, list_run_ids, read_runs
 

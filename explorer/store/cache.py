@@ -28,13 +28,13 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import format as fmt
 from ..errors import FormatError
-from ..models import AssetVersion, Run
+from ..models import AssetVersion, Run, replace
 from .fs import public_options
 
 CACHE_KIND = "frontier-explore/index-cache"

@@ -14,14 +14,14 @@ import inspect
 import os
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import fsspec
 
 from .. import format as fmt
 from ..errors import FormatError, StoreNotFound, StoreUnavailable
-from ..models import AssetVersion, Run
+from ..models import AssetVersion, Run, replace
 
 Progress = Callable[[int, int], None]
 
@@ -247,6 +247,16 @@ def _parse_versions(docs: Iterable[tuple[str, object]], run_id: str, rec: RunRec
 def parse_manifest(raw: bytes, run_id: str) -> tuple[RunRecord, bool]:
     """Parse a run manifest: (record, complete). ``complete`` is False when the run is not
     consolidated, so its versions must come from its sidecars. Raises FormatError."""
+    fast = fmt.decode_manifest(raw, run_id)
+    if fast is not None:
+        run, versions = fast
+        return RunRecord(run, versions if versions is not None else []), versions is not None
+    return parse_manifest_general(raw, run_id)
+
+
+def parse_manifest_general(raw: bytes, run_id: str) -> tuple[RunRecord, bool]:
+    """``parse_manifest`` without the compiled path: every field checked in Python, each bad
+    version a warning naming it (the path taken for any manifest the compiled one declines)."""
     rel = fmt.run_manifest_path(run_id)
     doc = fmt.loads(raw, rel)
     run = fmt.parse_run(doc, rel, run_id)
@@ -431,22 +441,38 @@ def _read_sidecars(fs: fsspec.AbstractFileSystem, root: str, recs: list[RunRecor
 
 
 def _outside_root(fs: fsspec.AbstractFileSystem, root: str, run_ids: list[str]) -> tuple[list[str], list[str]]:
-    """On local disk, split off run folders (or their manifests) that resolve outside the root."""
+    """On local disk, split off run folders (or their manifests) that resolve outside the root.
+
+    A path can only leave the root through a symlink, so a run whose folder, metadata folder,
+    manifest and versions folder are not symlinks (one ``lstat`` each, no resolving of the
+    root's own components) is inside; only runs with a symlink among them are resolved."""
     from .fs import is_local
 
     if not is_local(fs):
         return run_ids, []
-    import os
+    import stat
 
-    real_root = os.path.realpath(root)
+    real_root = None
     keep, escaping = [], []
     for r in run_ids:
-        paths = (fmt.join(root, r), fmt.join(root, fmt.run_manifest_path(r)), fmt.join(root, fmt.versions_dir(r)))
+        paths = (fmt.join(root, r), fmt.join(root, r, fmt.META_DIR), fmt.join(root, fmt.run_manifest_path(r)),
+                 fmt.join(root, fmt.versions_dir(r)))
+        if not any(_is_link(p, stat) for p in paths):
+            keep.append(r)
+            continue
+        real_root = real_root or os.path.realpath(root)
         if all(os.path.realpath(p).startswith(real_root + os.sep) for p in paths):
             keep.append(r)
         else:
             escaping.append(r)
     return keep, escaping
+
+
+def _is_link(path: str, stat) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:  # missing: nothing to follow (a missing manifest is reported by read_runs)
+        return False
 
 
 def _escaping_warnings(escaping: list[str]) -> list[str]:

@@ -14,7 +14,6 @@ import io
 import json
 import os
 import secrets
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -23,7 +22,7 @@ import pyarrow.parquet as pq
 
 from .. import format as fmt
 from ..errors import ExplorerError, FormatError, WriteError
-from ..models import AssetVersion, InputRef, PlannedAsset, Run
+from ..models import AssetVersion, InputRef, PlannedAsset, Run, replace
 from .fs import is_local, open_fs
 from .tables import summarize
 

@@ -507,7 +507,8 @@ def _run(run_id: str) -> str:
     return run_id
 
 
-def _plan(planned: tuple[PlannedAsset, ...]) -> tuple[PlannedAsset, ...]:
+def checked_plan(planned: tuple[PlannedAsset, ...]) -> tuple[PlannedAsset, ...]:
+    """Planned assets decoded by msgspec, their keys checked (raises FormatError)."""
     shared = _PLANS.get(planned)
     if shared is not None:  # validated before (runs of a job plan alike): share it
         return shared
@@ -541,25 +542,39 @@ def _version(d: _SidecarDoc, run_id: str, prefix: str) -> AssetVersion:
     )
 
 
+def _run_from(doc: _RunDoc) -> Run:
+    parent = doc.parent_run_id
+    return Run(
+        _run(doc.run_id), doc.job, doc.status, _utc(doc.started_at),
+        _utc(doc.finished_at) if doc.finished_at is not None else None,
+        doc.tags, doc.code_version, _run(parent) if parent is not None else None,
+        checked_plan(doc.planned_assets), doc.consolidated,
+    )
+
+
 def decode_manifest(raw: bytes, expected_run_id: str) -> tuple[Run, list[AssetVersion] | None] | None:
     """A run manifest as (run, versions), versions None when the run is not consolidated; or
     None when the compiled path declines the document (then use ``loads`` + ``parse_run``)."""
     try:
         doc = _RUN_DECODER.decode(raw)
-        run_id = _run(doc.run_id)
-        if run_id != expected_run_id:
+        run = _run_from(doc)
+        if run.run_id != expected_run_id:
             return None
-        parent = doc.parent_run_id
-        run = Run(
-            run_id, doc.job, doc.status, _utc(doc.started_at),
-            _utc(doc.finished_at) if doc.finished_at is not None else None,
-            doc.tags, doc.code_version, _run(parent) if parent is not None else None,
-            _plan(doc.planned_assets), doc.consolidated,
-        )
         if not (doc.consolidated and doc.versions is not None):
             return run, None
+        run_id = run.run_id
         prefix = run_id + "/"
         return run, [_version(d, run_id, prefix) for d in doc.versions]
+    except (msgspec.MsgspecError, FormatError, ValueError, _Unusual):
+        return None
+
+
+def decode_run(raw: bytes) -> Run | None:
+    """A run document without versions (as the index cache keeps it) through the compiled
+    path, or None when it declines it."""
+    try:
+        doc = _RUN_DECODER.decode(raw)
+        return None if doc.versions is not None else _run_from(doc)
     except (msgspec.MsgspecError, FormatError, ValueError, _Unusual):
         return None
 

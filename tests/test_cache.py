@@ -57,9 +57,21 @@ def pipeline(tmp_path) -> str:
 
 
 def cache_file(cache_dir: Path) -> Path:
-    files = [p for p in cache_dir.iterdir() if p.suffix == ".jsonl"]
+    """The store's index file (its log of manifests is ``log_file``)."""
+    files = [p for p in cache_dir.iterdir() if p.suffix == ".json"]
     assert len(files) == 1
     return files[0]
+
+
+def log_file(cache_dir: Path) -> Path:
+    return cache_file(cache_dir).with_suffix(".manifests")
+
+
+def logged_manifests(cache_dir: Path) -> bytes:
+    """The manifests in the log, after its first line (which names the log)."""
+    header, _, rest = log_file(cache_dir).read_bytes().partition(b"\n")
+    assert header.startswith(b"frontier-explore/manifest-log ")
+    return rest
 
 
 def test_reopening_from_the_cache_gives_the_same_index_and_writes_nothing_to_the_store(pipeline, cache_dir):
@@ -117,58 +129,65 @@ def test_a_finished_run_whose_manifest_changed_on_disk_is_read_again(pipeline, c
 
 @pytest.mark.parametrize(
     "damage",
-    ["garbage", "truncated", "empty", "other_store", "running_status", "unsafe_path", "bad_json_line", "wrong_count"],
+    ["garbage", "truncated_index", "empty", "other_store", "running_status", "unsafe_path", "bad_json",
+     "wrong_count", "truncated_log", "log_replaced", "log_deleted", "location_outside_log"],
 )
 def test_a_corrupt_cache_is_discarded_and_rebuilt(pipeline, cache_dir, damage):
     Store.open(pipeline)
-    f = cache_file(cache_dir)
-    lines = f.read_bytes().split(b"\n")
-    header = json.loads(lines[0])
-    first_run = 1 + header["plans"]  # line of the first run (RUN_IDS[0])
-    first_manifest = first_run + header["runs"]
+    f, log = cache_file(cache_dir), log_file(cache_dir)
+    doc = json.loads(f.read_bytes())
+    first = doc["runs"][0]
+    assert first["run"]["run_id"] == RUN_IDS[0]
     if damage == "garbage":
         f.write_bytes(b"\x00\xffnot a cache at all")
-    elif damage == "truncated":
-        f.write_bytes(b"\n".join(lines[: first_manifest + 1]))
+    elif damage == "truncated_index":
+        f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
     elif damage == "empty":
         f.write_bytes(b"")
     elif damage == "other_store":
-        header["url"] = "/somewhere/else"
-        f.write_bytes(b"\n".join([json.dumps(header).encode()] + lines[1:]))
+        doc["url"] = "/somewhere/else"
+        f.write_text(json.dumps(doc))
     elif damage == "running_status":
-        meta = json.loads(lines[first_run])
-        meta["run"]["status"] = "running"
-        lines[first_run] = json.dumps(meta).encode()
-        f.write_bytes(b"\n".join(lines))
+        first["run"]["status"] = "running"
+        f.write_text(json.dumps(doc))
     elif damage == "unsafe_path":
         # a sidecar in the cached manifest of the first run points outside the store (same length,
         # so that the offsets still hold and only validation can catch it)
+        data = log.read_bytes()
         good = f'"{RUN_IDS[0]}/raw/transactions.parquet"'.encode()
         bad = b'"../../../../../../../../etc/passwd'
         bad = bad + b"/" * (len(good) - len(bad) - 1) + b'"'
-        assert len(bad) == len(good)
-        lines[first_manifest] = lines[first_manifest].replace(good, bad)
-        assert b"etc/passwd" in lines[first_manifest]
-        f.write_bytes(b"\n".join(lines))
-    elif damage == "bad_json_line":
-        lines[first_run + 1] = lines[first_run + 1][: len(lines[first_run + 1]) // 2]
-        f.write_bytes(b"\n".join(lines))
+        assert len(bad) == len(good) and data.count(good) == 1
+        log.write_bytes(data.replace(good, bad))  # rewritten in place: the same file
+        assert b"etc/passwd" in log.read_bytes()
+    elif damage == "bad_json":
+        data = f.read_bytes()
+        f.write_bytes(data[: len(data) // 3] + data[len(data) // 3 + 7 :])
     elif damage == "wrong_count":
-        meta = json.loads(lines[first_run + 1])
-        meta["assets"] += 1
-        lines[first_run + 1] = json.dumps(meta).encode()
-        f.write_bytes(b"\n".join(lines))
+        doc["runs"][1]["assets"] += 1
+        f.write_text(json.dumps(doc))
+    elif damage == "truncated_log":
+        with log.open("r+b") as fh:
+            fh.truncate(log.stat().st_size - 10)
+    elif damage == "log_replaced":
+        data = log.read_bytes()
+        log.unlink()
+        log.write_bytes(data)  # the same bytes, another file: not the log the index points into
+    elif damage == "log_deleted":
+        log.unlink()
+    elif damage == "location_outside_log":
+        first["at"] = doc["log"]["size"]
+        f.write_text(json.dumps(doc))
     reopened = Store.open(pipeline)
     assert snapshot(reopened) == truth(pipeline)
     assert reopened.version("raw/transactions").data_path == f"{RUN_IDS[0]}/raw/transactions.parquet"
     assert not any("passwd" in w for w in reopened.warnings)
     # the next open rebuilt a cache that is valid again
     Store.open(pipeline)
-    healthy = cache.load(cache_file(cache_dir), reopened.url)
-    assert healthy is not None and sorted(healthy) == sorted(RUN_IDS)
+    healthy, healthy_log = cache.load(cache_file(cache_dir), reopened.url)
+    assert sorted(healthy) == sorted(RUN_IDS)
     assert all(cache.parse_entry_versions(e) for e in healthy.values())
-    for e in healthy.values():
-        e.source[0].release()
+    healthy_log.release()
 
 
 def test_no_cache_neither_reads_nor_writes_the_cache(pipeline, cache_dir, cli):
@@ -181,6 +200,8 @@ def test_no_cache_neither_reads_nor_writes_the_cache(pipeline, cache_dir, cli):
     r = cli("runs", pipeline, "--no-cache", "-f", "json")
     assert [x["run_id"] for x in r.json()] == RUN_IDS
     assert f.read_bytes() == b"garbage"  # untouched
+    assert not any(p.suffix == ".manifests" and p.stat().st_mtime_ns > f.stat().st_mtime_ns
+                   for p in cache_dir.iterdir())
 
 
 def test_cache_info_and_clear(pipeline, tmp_path, cache_dir, cli):
@@ -195,7 +216,7 @@ def test_cache_info_and_clear(pipeline, tmp_path, cache_dir, cli):
     assert str(cache_dir) in text.out
     cleared = cli("cache", "clear")
     assert cleared.code == 0 and "removed 2" in cleared.out
-    assert not list(cache_dir.glob("*.jsonl"))
+    assert not list(cache_dir.iterdir())  # indexes and their logs
     assert cli("cache", "info", "-f", "json").json()["files"] == 0
     # and everything still works (the cache is rebuilt)
     assert [x["run_id"] for x in cli("runs", pipeline, "-f", "json").json()] == RUN_IDS
@@ -230,27 +251,60 @@ def test_the_cache_goes_to_the_user_cache_dir_by_default(monkeypatch, tmp_path):
     assert str(cache.cache_dir()).startswith(str(tmp_path / "xdg-cache"))
 
 
+def _late_run(pipeline: str, name: str = "late", day: int = 9) -> str:
+    t = BASE + timedelta(days=day)
+    run_id = f"2026031{day % 10}T020000Z-{name}"
+    with RunWriter(pipeline, job="late", run_id=run_id, started_at=t, clock=Clock(t)) as run:
+        run.write("report", {"ok": True}, inputs=[("scores", RUN_IDS[3])])
+    return run_id
+
+
 def test_refresh_of_a_warm_store_keeps_the_cache_whole(pipeline, cache_dir):
     Store.open(pipeline)
     warm = Store.open(pipeline)  # versions not parsed yet
-    t = BASE + timedelta(days=9)
-    with RunWriter(pipeline, job="late", run_id="20260310T020000Z-late", started_at=t, clock=Clock(t)) as run:
-        run.write("report", {"ok": True}, inputs=[("scores", RUN_IDS[3])])
-    warm.refresh()  # rewrites the cache, copying the unparsed manifests from the old file
+    _late_run(pipeline)
+    warm.refresh()
     assert snapshot(warm) == truth(pipeline)
     warm.refresh()
     again = Store.open(pipeline)
     assert snapshot(again) == truth(pipeline)
-    assert len(cache.load(cache_file(cache_dir), again.url)) == len(RUN_IDS) + 1
+    entries, log = cache.load(cache_file(cache_dir), again.url)
+    assert len(entries) == len(RUN_IDS) + 1
+    log.release()
+
+
+def test_a_refresh_appends_the_new_manifest_to_the_log(pipeline, cache_dir):
+    store = Store.open(pipeline)
+    log = log_file(cache_dir)
+    before, inode = logged_manifests(cache_dir), log.stat().st_ino
+    assert before == b"".join(Path(pipeline, r, "_frontier", "run.json").read_bytes() for r in RUN_IDS)
+    late = _late_run(pipeline)
+    store.refresh()
+    assert log.stat().st_ino == inode  # the same file, appended to
+    assert logged_manifests(cache_dir) == before + Path(pipeline, late, "_frontier", "run.json").read_bytes()
+    assert snapshot(Store.open(pipeline)) == truth(pipeline)
+
+
+def test_the_log_is_compacted_when_most_of_it_is_dead(pipeline, cache_dir, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(cache, "COMPACT_MIN_BYTES", 0)
+    Store.open(pipeline)
+    for r in RUN_IDS[:3]:  # most runs are cleaned up from the store
+        shutil.rmtree(os.path.join(pipeline, r))
+    reopened = Store.open(pipeline)
+    assert [r.run_id for r in reopened.runs] == RUN_IDS[3:]
+    assert logged_manifests(cache_dir) == Path(pipeline, RUN_IDS[3], "_frontier", "run.json").read_bytes()
+    assert snapshot(Store.open(pipeline)) == snapshot(reopened) == truth(pipeline)
 
 
 def test_a_cache_replaced_by_another_process_before_versions_are_needed(pipeline, cache_dir):
     Store.open(pipeline)
-    warm = Store.open(pipeline)  # lazy: its manifests are still in the cache file
-    f = cache_file(cache_dir)
-    data = f.read_bytes()
-    f.unlink()
-    f.write_bytes(data.replace(b'"raw/regions"', b'"raw/REGIONS"'))  # a different file now
+    warm = Store.open(pipeline)  # lazy: its manifests are still in the log
+    log = log_file(cache_dir)
+    rest = logged_manifests(cache_dir)
+    log.unlink()  # another process put a new log in its place (as compacting does: a new token)
+    log.write_bytes(b"frontier-explore/manifest-log " + b"0" * 32 + b"\n" + rest.replace(b'"raw/regions"', b'"raw/REGIONS"'))
     assert snapshot(warm) == truth(pipeline)  # read again from the store, not from the new file
 
 

@@ -1,25 +1,31 @@
 """The local index cache: what was read from a store last time, so that a reopen reads
 only runs that are new or were unfinished.
 
-One file per store, in the user cache directory (``platformdirs.user_cache_dir``, or
+Two files per store, in the user cache directory (``platformdirs.user_cache_dir``, or
 ``$FRONTIER_EXPLORE_CACHE_DIR``), named by a hash of the store URL and its non-secret
-storage options. Credentials are never part of the name or the content. The file is
-written atomically (temporary file + rename) and is safe to delete at any time.
+storage options. Credentials are never part of the names or the content. Both are safe to
+delete at any time.
+
+- ``<key>.manifests``, the log: the consolidated manifests of finished runs, byte for byte
+  as read from the store, appended as they are read (a cold open writes each manifest once,
+  a refresh appends only the new runs). It is rewritten only to compact it, when more than
+  half of it belongs to runs that are no longer cached.
+- ``<key>.json``, the index: one JSON document, replaced atomically (temporary file +
+  rename) at each save::
+
+    {"format": "frontier-explore/index-cache", "cache_version": 3, "url": ...,
+     "log": {"inode": ..., "size": ...},           the log this index points into
+     "plans": [planned_assets, ...],               shared by the runs that planned alike
+     "runs": [{"run": <run_doc without planned_assets and versions>, "plan": i,
+               "assets": n, "stamp": [mtime_ns, size] | null, "warnings": [...],
+               "at": offset in the log, "size": n}, ...]}
 
 Only finished, consolidated runs are cached: their manifest is immutable by contract.
-The file is JSON Lines::
-
-    {"format": "frontier-explore/index-cache", "cache_version": 2, "url": ..., "plans": P, "runs": N, "bytes": B}
-    P lines: a planned_assets list (as in run_doc), shared by the runs that planned it
-    N lines: {"run": <run_doc without planned_assets and versions>, "plan": i, "assets": n,
-              "stamp": [mtime_ns, size] | null, "warnings": [...], "at": offset, "size": n}
-    B bytes: the runs' consolidated manifests (run_doc with their sidecar_docs), one per line
-
-Everything is validated with ``format.parse_run`` / ``format.parse_sidecar`` exactly like
-store data: the plans and run lines when the cache is opened, a run's manifest (checked
-against its run line) when versions are first needed. So a reopen reads a few hundred
-bytes per run, not the manifests. A cache that fails validation is discarded (deleted) and
-rebuilt; a manifest that fails later is read again from the store.
+Everything is validated like store data (the compiled path of ``format.py``): the index
+when the cache is opened, a run's manifest (checked against its index entry) when versions
+are first needed. So a reopen reads a few hundred bytes per run, not the manifests. A cache
+that fails validation is discarded (deleted) and rebuilt; a manifest that fails later is
+read again from the store.
 """
 
 from __future__ import annotations
@@ -30,17 +36,22 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import msgspec
 
 from .. import format as fmt
 from ..errors import FormatError
-from ..models import AssetVersion, Run, replace
+from ..models import AssetVersion, PlannedAsset, Run, replace
 from .fs import public_options
 
 CACHE_KIND = "frontier-explore/index-cache"
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 APP_NAME = "frontier-explore"
 ENV_DIR = "FRONTIER_EXPLORE_CACHE_DIR"
+INDEX_SUFFIX = ".json"
+LOG_SUFFIX = ".manifests"
+COMPACT_MIN_BYTES = 1 << 20  # a log is compacted only when it holds more dead bytes than this
 
 
 class CorruptCache(FormatError):
@@ -49,14 +60,14 @@ class CorruptCache(FormatError):
 
 @dataclass
 class Entry:
-    """One run as the indexer knows it: the run, and its versions parsed or still raw."""
+    """One run as the indexer knows it: the run, and its versions parsed or still in the log."""
 
     run: Run  # asset_count set
-    versions: list[AssetVersion] | None = None  # None: not parsed yet (see raw)
-    raw: bytes | None = None  # the consolidated manifest as read from the store, kept for saving
-    source: tuple | None = None  # (Manifests, offset, size): the manifest in the cache file
+    versions: list[AssetVersion] | None = None  # None: not parsed yet (see source)
+    source: tuple | None = None  # (ManifestLog, offset, size): the run's manifest in the log
     stamp: list[int] | None = None  # local stores: [mtime_ns, size] of the manifest when read
     warnings: list[str] = field(default_factory=list)
+    run_json: bytes | None = None  # the run's index document, encoded (runs are immutable)
 
     @property
     def cacheable(self) -> bool:
@@ -79,289 +90,321 @@ def cache_key(url: str, storage_options: dict[str, Any] | None = None) -> str:
 
 
 def cache_path(url: str, storage_options: dict[str, Any] | None = None) -> Path:
-    return cache_dir() / f"{cache_key(url, storage_options)}.jsonl"
+    """The index file of a store's cache (its log sits beside it: ``log_path``)."""
+    return cache_dir() / f"{cache_key(url, storage_options)}{INDEX_SUFFIX}"
 
 
-def one_line(raw: bytes) -> bytes:
-    """A JSON document on one line. Newlines in JSON text are only ever whitespace between
-    tokens (inside strings they are escaped), so replacing them keeps the same document."""
-    return raw.replace(b"\r", b" ").replace(b"\n", b" ")
+def log_path(index_file: Path) -> Path:
+    return index_file.with_suffix(LOG_SUFFIX)
 
 
-def _dumps(doc: Any) -> bytes:
-    return json.dumps(doc, separators=(",", ":"), default=fmt._json_default).encode("utf-8")
+_LOG_MAGIC = b"frontier-explore/manifest-log "
+_LOG_HEADER = len(_LOG_MAGIC) + 32 + 1  # magic, a random token (hex), newline
 
 
-def save(path: Path, url: str, entries: list[Entry]) -> None:
-    """Write the cache atomically. Failing to write a cache is never an error for a reader.
+def _new_token() -> str:
+    return os.urandom(16).hex()
 
-    Layout: a header line; the distinct planned-asset lists (runs of a job share one); one
-    line per run (its run_doc without versions, the index of its plan, its asset count,
-    stamp, warnings, and where its manifest is); then the manifests, one per line. A reopen
-    reads the lines before the manifests only.
-    """
-    entries = [e for e in entries if e.cacheable and (e.raw, e.versions, e.source) != (None, None, None)]
-    handles: dict[int, Any] = {}  # open previous cache files, checked to be the validated ones
-    try:
-        plans: dict[bytes, int] = {}
-        run_lines: list[bytes] = []
-        plan_of: list[tuple[Entry, tuple, int, int]] = []  # (entry, how to write, offset, size)
-        offset = 0
-        for e in entries:
-            how = _manifest_source(e, handles)
-            if how is None:
-                continue  # its cached manifest is gone and it was never parsed: read it next time
-            size = how[-1]
-            doc = fmt.run_doc(e.run)
-            plan = _dumps(doc.pop("planned_assets"))
-            doc["consolidated"] = True
-            run_lines.append(_dumps({
-                "run": doc, "plan": plans.setdefault(plan, len(plans)), "assets": e.run.asset_count,
-                "stamp": e.stamp, "warnings": e.warnings, "at": offset, "size": size,
-            }))
-            plan_of.append((e, how, offset, size))
-            offset += size
-        header = _dumps({"format": CACHE_KIND, "cache_version": CACHE_VERSION, "url": url,
-                         "plans": len(plans), "runs": len(plan_of), "bytes": offset})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".jsonl")
+
+def _read_token(f) -> str | None:
+    f.seek(0)
+    head = f.read(_LOG_HEADER)
+    if len(head) != _LOG_HEADER or not head.startswith(_LOG_MAGIC) or not head.endswith(b"\n"):
+        return None
+    return head[len(_LOG_MAGIC) : -1].decode("ascii", "replace")
+
+
+class ManifestLog:
+    """One log file, known by the random token in its first line: manifests read by offset
+    and size, and appended under an exclusive lock so that processes refreshing the same store
+    at once never interleave. Reads check the token, so a log that another process compacted,
+    deleted or replaced is never read in place of this one (the caller then falls back to the
+    store)."""
+
+    def __init__(self, path: Path, token: str | None = None) -> None:
+        self.path, self.token = path, token
+        self._r = None
+        self._w = None
+
+    def get(self, at: int, size: int) -> bytes:
+        """One manifest (read from the open file: never the whole log in memory)."""
+        if self._r is None:
+            f = self.path.open("rb")
+            if self.token is None or _read_token(f) != self.token:
+                f.close()
+                raise CorruptCache(f"{self.path} was replaced")
+            self._r = f
+        if at < _LOG_HEADER:
+            raise CorruptCache(f"{self.path}: manifest location inside the header")
+        self._r.seek(at)
+        data = self._r.read(size)
+        if len(data) != size:
+            raise CorruptCache(f"{self.path}: manifest outside the log")
+        return data
+
+    def append(self, raw: bytes) -> tuple[int, int] | None:
+        """Write one manifest at the end: (offset, size), or None when the log cannot be
+        written or the path now names another log than this one."""
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(header + b"\n")
-                f.writelines(p + b"\n" for p in plans)
-                f.writelines(line + b"\n" for line in run_lines)
-                start = f.tell()
-                for _, how, _, size in plan_of:  # one manifest in memory at a time
-                    if how[0] == "copy":
-                        _, src, pos, _ = how
-                        src.seek(pos)
-                        data = src.read(size)
-                        if len(data) != size:
-                            raise OSError("previous cache file truncated")
-                        f.write(data)
-                    elif how[0] == "raw":
-                        f.write(one_line(how[1]))
-                        f.write(b"\n")
-                    else:
-                        f.write(how[1])
-                        f.write(b"\n")
-                f.flush()
-                identity = _identity(os.fstat(f.fileno()))
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+            if self._w is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._w = open(self.path, "a+b")  # noqa: SIM115 - kept open for the appends of a refresh
+            with _locked(self._w):
+                token = _read_token(self._w)
+                if token is None and self._w.seek(0, os.SEEK_END) == 0:
+                    token = _new_token()  # a new log
+                    self._w.write(_LOG_MAGIC + token.encode("ascii") + b"\n")
+                if token is None or (self.token is not None and token != self.token):
+                    self._w.close()
+                    self._w = None
+                    return None
+                self.token = token
+                at = self._w.seek(0, os.SEEK_END)
+                self._w.write(raw)
+                self._w.flush()
+            return at, len(raw)
+        except OSError:
+            return None
+
+    def size(self) -> int:
+        try:
+            return os.stat(self.path).st_size
+        except OSError:
+            return 0
+
+    def release(self) -> None:
+        for f in (self._r, self._w):
+            if f is not None:
+                f.close()
+        self._r = self._w = None
+
+
+class _locked:
+    """An exclusive ``flock`` on an open file where the platform has one."""
+
+    def __init__(self, f) -> None:
+        self.f = f
+
+    def __enter__(self):
+        try:
+            import fcntl
+
+            fcntl.flock(self.f.fileno(), fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            pass
+
+    def __exit__(self, *exc):
+        try:
+            import fcntl
+
+            fcntl.flock(self.f.fileno(), fcntl.LOCK_UN)
+        except (ImportError, OSError):
+            pass
+
+
+class LogWriter:
+    """Appends the manifests read by an open or a refresh to the store's log (the log, not
+    memory, holds them until the index is saved)."""
+
+    def __init__(self, index_file: Path, current: ManifestLog | None) -> None:
+        path = log_path(index_file)
+        self.log = current if current is not None and current.path == path else ManifestLog(path)
+        self.located: dict[str, tuple] = {}
+
+    def add(self, run_id: str, raw: bytes) -> None:
+        got = self.log.append(raw)
+        if got is None and self.log.token is not None and not self.located:
+            self.log = ManifestLog(self.log.path)  # the loaded log was replaced: append to the new one
+            got = self.log.append(raw)
+        if got is not None:
+            self.located[run_id] = (self.log, *got)
+
+
+_ENC = msgspec.json.Encoder()
+
+
+def _run_json(e: Entry) -> bytes:
+    if e.run_json is None:
+        doc = fmt.run_doc(e.run)
+        del doc["planned_assets"]
+        doc["consolidated"] = True
+        e.run_json = _ENC.encode(doc)
+    return e.run_json
+
+
+def save(path: Path, url: str, entries: list[Entry], log: ManifestLog | None) -> ManifestLog | None:
+    """Write the index (and, when needed, add manifests to the log or compact it). Returns the
+    log the index now points into. Failing to write a cache is never an error for a reader.
+
+    An entry whose manifest is not in ``log`` (never appended, or in a log another process
+    replaced) gets it appended: copied from where it is, or re-encoded from its parsed
+    versions; an entry with neither is left out (read again from the store next time)."""
+    live: list[Entry] = []
+    log = log if log is not None and log.path == log_path(path) else ManifestLog(log_path(path))
+    try:
+        for e in entries:
+            if not e.cacheable:
+                continue
+            if e.source is None or e.source[0] is not log:
+                raw = None
+                if e.source is not None:
+                    try:
+                        raw = e.source[0].get(*e.source[1:])
+                    except (OSError, CorruptCache):
+                        raw = None
+                if raw is None and e.versions is not None:
+                    raw = fmt.dumps(fmt.run_doc(e.run, e.versions))
+                got = log.append(raw) if raw is not None else None
+                if got is None:
+                    continue
+                if e.source is not None and e.source[0] is not log:
+                    e.source[0].release()
+                e.source = (log, *got)
+            live.append(e)
+        live_bytes = sum(e.source[2] for e in live)
+        total = log.size()
+        if total - live_bytes > max(live_bytes, COMPACT_MIN_BYTES):
+            log = _compact(log, live)
+            total = log.size()
+        if log.token is None:
+            return log
+        _write_index(path, url, live, log, total)
     except OSError:
-        return
-    finally:
-        for h in handles.values():
-            if h is not None:
-                h.close()
-    section = Manifests(path, identity, start, offset)
-    for e, _, at, size in plan_of:  # the manifests now live in the new file
-        if e.source is not None:
-            e.source[0].release()
-        e.source = (section, at, size)
-        e.raw = None
+        pass
+    return log
 
 
-def _manifest_source(e: Entry, handles: dict[int, Any]) -> tuple | None:
-    """How to write an entry's manifest line: ("raw", manifest as read, size), ("bytes",
-    one-line manifest, size) or ("copy", open previous cache file, position, size)."""
-    if e.raw is not None:
-        return ("raw", e.raw, len(e.raw) + 1)  # made one line when written: one copy at a time
-    if e.source is not None:
-        manifests, at, size = e.source
-        key = id(manifests)
-        if key not in handles:
-            try:
-                h = manifests.path.open("rb")
-                if _identity(os.fstat(h.fileno())) != manifests.identity:
-                    h.close()
-                    h = None
-            except OSError:
-                h = None
-            handles[key] = h
-        if handles[key] is not None:
-            return ("copy", handles[key], manifests.start + at, size)
-    if e.versions is not None:
-        data = one_line(fmt.dumps(fmt.run_doc(e.run, e.versions)))
-        return ("bytes", data, len(data) + 1)
-    return None
+def _compact(log: ManifestLog, live: list[Entry]) -> ManifestLog:
+    """Copy the live manifests into a new log and put it in place of the old one."""
+    fd, tmp = tempfile.mkstemp(dir=log.path.parent, prefix=".tmp-", suffix=LOG_SUFFIX)
+    token = _new_token()
+    try:
+        places = []
+        with os.fdopen(fd, "wb") as f:
+            f.write(_LOG_MAGIC + token.encode("ascii") + b"\n")
+            for e in live:
+                src, at, size = e.source
+                places.append(f.tell())
+                f.write(src.get(at, size))
+        os.replace(tmp, log.path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    new = ManifestLog(log.path, token)
+    for e, at in zip(live, places):
+        e.source = (new, at, e.source[2])
+    log.release()
+    return new
+
+
+def _write_index(path: Path, url: str, live: list[Entry], log: ManifestLog, log_size: int) -> None:
+    plans: dict[bytes, int] = {}
+    parts = []
+    for e in live:
+        plan = _ENC.encode([p.to_dict() for p in e.run.planned])
+        _, at, size = e.source
+        parts.append(b'{"run":%s,"plan":%d,"assets":%d,"stamp":%s,"warnings":%s,"at":%d,"size":%d}' % (
+            _run_json(e), plans.setdefault(plan, len(plans)), e.run.asset_count, _ENC.encode(e.stamp),
+            _ENC.encode(e.warnings), at, size))
+    header = _ENC.encode({"format": CACHE_KIND, "cache_version": CACHE_VERSION, "url": url,
+                          "log": {"token": log.token, "size": log_size}})
+    data = header[:-1] + b',"plans":[' + b",".join(plans) + b'],"runs":[\n' + b",\n".join(parts) + b"\n]}\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=INDEX_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def discard(path: Path) -> None:
+    """Delete a store's cache: its index and its log."""
+    for p in (path, log_path(path)):
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+class _LogRef(msgspec.Struct):
+    token: str
+    size: int
+
+
+class _CachedRun(msgspec.Struct, gc=False):
+    run: msgspec.Raw
+    plan: int
+    assets: int
+    at: int
+    size: int
+    stamp: tuple[int, int] | None
+    warnings: list[str]
+
+
+class _CacheDoc(msgspec.Struct):
+    format: Literal["frontier-explore/index-cache"]
+    cache_version: Literal[3]
+    url: str
+    log: _LogRef
+    plans: list[tuple[PlannedAsset, ...]]
+    runs: list[_CachedRun]
+
+
+_CACHE_DECODER = msgspec.json.Decoder(_CacheDoc)
+
+
+def load(path: Path, url: str) -> tuple[dict[str, Entry], ManifestLog] | None:
+    """The cached runs of a store, validated, and the log they point into; None when there
+    is no usable cache (a corrupt or foreign one is deleted). Only the index is read here."""
     try:
-        path.unlink()
-    except OSError:
-        pass
-
-
-def _stamp(value: Any, where: str) -> list[int] | None:
-    if value is None:
-        return None
-    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(x, int) for x in value)):
-        raise CorruptCache(f"{where}: invalid stamp")
-    return list(value)
-
-
-class Manifests:
-    """The manifest section of a cache file, read on demand (when versions are first needed,
-    or to copy unchanged manifests into a new cache file). Reads check that the file is
-    still the one that was validated (same inode, size and mtime); if another process
-    replaced it, reading fails and the caller falls back to the store."""
-
-    def __init__(self, path: Path, identity: tuple[int, int, int], start: int, size: int) -> None:
-        self.path, self.identity, self.start, self._size = path, identity, start, size
-        self._f = None
-
-    def get(self, at: int, size: int) -> bytes:
-        """One manifest (read from the open file: never the whole section in memory)."""
-        if self._f is None:
-            f = self.path.open("rb")
-            if _identity(os.fstat(f.fileno())) != self.identity:
-                f.close()
-                raise CorruptCache(f"{self.path} was replaced")
-            self._f = f
-        if at + size > self._size:
-            raise CorruptCache(f"{self.path}: manifest outside the section")
-        self._f.seek(self.start + at)
-        data = self._f.read(size)
-        if len(data) != size:
-            raise CorruptCache(f"{self.path}: manifests truncated")
-        return data
-
-    def release(self) -> None:
-        if self._f is not None:
-            self._f.close()
-            self._f = None
-
-
-class Spool:
-    """Manifests read from the store, kept in a temporary file beside the cache (not in
-    memory) until the cache is saved; the save copies them from here."""
-
-    def __init__(self, cache_file: Path) -> None:
-        self.path: Path | None = None
-        self._f = None
-        self._at: dict[str, tuple[int, int]] = {}
-        self._size = 0
-        try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".tmp-spool-", suffix=".jsonl")
-            self.path, self._f = Path(tmp), os.fdopen(fd, "wb")
-        except OSError:
-            pass  # no cache this time
-
-    def add(self, run_id: str, raw: bytes) -> None:
-        if self._f is None:
-            return
-        try:
-            self._f.write(one_line(raw))
-            self._f.write(b"\n")
-        except OSError:
-            self._f.close()
-            self._f = None
-            return
-        self._at[run_id] = (self._size, len(raw) + 1)
-        self._size += len(raw) + 1
-
-    def finish(self) -> dict[str, tuple]:
-        """run id -> (Manifests, offset, size) in the spool file."""
-        if self._f is None:
-            return {}
-        try:
-            self._f.flush()
-            identity = _identity(os.fstat(self._f.fileno()))
-            self._f.close()
-        except OSError:
-            return {}
-        section = Manifests(self.path, identity, 0, self._size)
-        return {r: (section, at, size) for r, (at, size) in self._at.items()}
-
-    def remove(self, entries) -> None:
-        """Forget the spool (entries still pointing here, because the save failed, lose
-        their source: their versions are parsed) and delete the file."""
-        if self._f is not None and not self._f.closed:
-            self._f.close()
-        for e in entries:
-            if e.source is not None and e.source[0].path == self.path:
-                e.source = None
-        if self.path is not None:
-            try:
-                self.path.unlink()
-            except OSError:
-                pass
-
-
-def _identity(st: os.stat_result) -> tuple[int, int, int]:
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def load(path: Path, url: str) -> dict[str, Entry] | None:
-    """The cached runs of a store, validated; None when there is no usable cache (a
-    corrupt or foreign file is deleted). Only the run lines are read here."""
-    try:
-        f = path.open("rb")
+        raw = path.read_bytes()
     except OSError:
         return None
     try:
-        with f:
-            return _parse(f, path, url)
-    except (FormatError, ValueError, TypeError, KeyError, AttributeError, OSError):
+        return _parse(raw, path, url)
+    except (FormatError, msgspec.MsgspecError, ValueError, TypeError, OSError):
         discard(path)
         return None
 
 
-def _parse(f, path: Path, url: str) -> dict[str, Entry]:
+def _parse(raw: bytes, path: Path, url: str) -> tuple[dict[str, Entry], ManifestLog]:
     where = str(path)
-    header = json.loads(f.readline())
-    if not isinstance(header, dict) or header.get("format") != CACHE_KIND or header.get("cache_version") != CACHE_VERSION:
-        raise CorruptCache(f"{where}: not an index cache of this version")
-    if header.get("url") != url:
+    doc = _CACHE_DECODER.decode(raw)
+    if doc.url != url:
         raise CorruptCache(f"{where}: cache of another store")
-    n, n_plans, size = header.get("runs"), header.get("plans"), header.get("bytes")
-    if not all(isinstance(x, int) and x >= 0 for x in (n, n_plans, size)):
-        raise CorruptCache(f"{where}: invalid header")
-    plans = [fmt._planned(json.loads(f.readline()), f"{where} (plan {i})") for i in range(n_plans)]
-    metas = [f.readline() for _ in range(n)]
-    start = f.tell()
-    st = os.fstat(f.fileno())
-    if st.st_size != start + size:
-        raise CorruptCache(f"{where}: truncated")
-    manifests = Manifests(path, _identity(st), start, size)
+    log = ManifestLog(log_path(path), doc.log.token)
+    with log.path.open("rb") as f:
+        if _read_token(f) != log.token or os.fstat(f.fileno()).st_size < doc.log.size:
+            raise CorruptCache(f"{where}: its log was replaced or truncated")
+    plans = [fmt.checked_plan(p) for p in doc.plans]
     out: dict[str, Entry] = {}
-    for i, line in enumerate(metas):
-        meta = json.loads(line)
-        w = f"{where} (run line {i})"
-        if not isinstance(meta, dict):
-            raise CorruptCache(f"{w}: expected an object")
-        doc = meta.get("run")
-        if not isinstance(doc, dict) or "planned_assets" in doc:
+    for i, c in enumerate(doc.runs):
+        w = f"{where} (run {i})"
+        run_json = bytes(c.run)
+        run = fmt.decode_run(run_json)
+        if run is None or run.status == "running" or not run.consolidated or run.planned or run.run_id in out:
             raise CorruptCache(f"{w}: invalid run")
-        run = fmt.parse_run(doc, w)
-        assets, warnings, plan = meta.get("assets"), meta.get("warnings"), meta.get("plan")
-        at, length = meta.get("at"), meta.get("size")
-        if not isinstance(assets, int) or assets < 0:
-            raise CorruptCache(f"{w}: invalid asset count")
-        if not isinstance(warnings, list) or not all(isinstance(x, str) for x in warnings):
-            raise CorruptCache(f"{w}: invalid warnings")
-        if not isinstance(plan, int) or not 0 <= plan < n_plans:
-            raise CorruptCache(f"{w}: invalid plan")
-        if not (isinstance(at, int) and isinstance(length, int) and 0 <= at and 0 < length and at + length <= size):
+        if c.assets < 0 or not 0 <= c.plan < len(plans):
+            raise CorruptCache(f"{w}: invalid asset count or plan")
+        if not (_LOG_HEADER <= c.at and 0 < c.size and c.at + c.size <= doc.log.size):
             raise CorruptCache(f"{w}: invalid manifest location")
-        if run.status == "running" or not run.consolidated or run.run_id in out:
-            raise CorruptCache(f"{w}: a run that cannot be cached")
         out[run.run_id] = Entry(
-            run=replace(run, planned=plans[plan], asset_count=assets),
-            stamp=_stamp(meta.get("stamp"), w),
-            warnings=list(warnings),
-            source=(manifests, at, length),
+            run=replace(run, planned=plans[c.plan], asset_count=c.assets),
+            stamp=list(c.stamp) if c.stamp is not None else None,
+            warnings=c.warnings,
+            source=(log, c.at, c.size),
+            run_json=run_json,
         )
-    return out
+    return out, log
 
 
 def parse_entry_versions(entry: Entry) -> list[AssetVersion]:
@@ -371,13 +414,10 @@ def parse_entry_versions(entry: Entry) -> list[AssetVersion]:
 
     run_id = entry.run.run_id
     try:
-        if entry.raw is not None:
-            raw = entry.raw
-        elif entry.source is None:
+        if entry.source is None:
             raise CorruptCache(f"no cached manifest of {run_id}")
-        else:
-            manifests, at, size = entry.source
-            raw = manifests.get(at, size)
+        log, at, size = entry.source
+        raw = log.get(at, size)
         rec, complete = parse_manifest(raw, run_id)
     except FormatError as exc:
         raise CorruptCache(f"cached manifest of {run_id}: {exc}") from None
@@ -396,10 +436,11 @@ def clear() -> int:
     n = 0
     if d.is_dir():
         for p in d.iterdir():
-            if p.is_file() and (p.suffix == ".jsonl" or p.name.startswith(".tmp-")):  # (and spools)
+            # indexes, logs, saves in progress, and caches of earlier versions (.jsonl)
+            if p.is_file() and (p.suffix in (INDEX_SUFFIX, LOG_SUFFIX, ".jsonl") or p.name.startswith(".tmp-")):
                 try:
                     p.unlink()
-                    n += 1
+                    n += p.suffix == INDEX_SUFFIX and not p.name.startswith(".")
                 except OSError:
                     pass
     return n
@@ -410,14 +451,14 @@ def info() -> dict[str, Any]:
     d = cache_dir()
     stores = []
     if d.is_dir():
-        for p in sorted(d.glob("*.jsonl")):
+        for p in sorted(d.glob("*" + INDEX_SUFFIX)):
             if p.name.startswith("."):
-                continue  # a save or spool in progress
+                continue  # a save in progress
             try:
-                with p.open("rb") as f:
-                    header = json.loads(f.readline())
-                url, runs = str(header.get("url")), header.get("runs")
-            except (OSError, ValueError, AttributeError):
+                doc = json.loads(p.read_bytes())
+                url, runs = str(doc.get("url")), len(doc.get("runs"))
+            except (OSError, ValueError, AttributeError, TypeError):
                 url, runs = None, None
-            stores.append({"file": str(p), "url": url, "runs": runs, "bytes": p.stat().st_size})
+            size = sum(f.stat().st_size for f in (p, log_path(p)) if f.exists())
+            stores.append({"file": str(p), "url": url, "runs": runs, "bytes": size})
     return {"dir": str(d), "files": len(stores), "bytes": sum(s["bytes"] for s in stores), "stores": stores}

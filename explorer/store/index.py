@@ -527,13 +527,14 @@ class Indexer:
         self.cache_file = cache_file
         self.local = is_local(fs)
         self.entries: dict = {}
+        self.log = None  # the cache's manifest log (cache.ManifestLog), once known
         self.last_read: list[str] = []  # run ids read from the store by the last open/refresh
 
     def _stamp(self, run_id: str) -> list[int] | None:
         if not self.local:
             return None
         try:
-            st = os.stat(fmt.join(self.root, fmt.run_manifest_path(run_id)))
+            st = os.stat(f"{self.root}/{run_id}/{fmt.META_DIR}/{fmt.RUN_MANIFEST}")  # (run_manifest_path)
         except OSError:
             return None
         return [st.st_mtime_ns, st.st_size]
@@ -543,7 +544,7 @@ class Indexer:
 
         with bulk_load():
             cached = cache.load(self.cache_file, self.url) if self.cache_file is not None else None
-            self.entries = cached or {}
+            self.entries, self.log = cached if cached is not None else ({}, None)
             return self.refresh(progress, _dirty=cached is None)
 
     def refresh(self, progress: Progress | None = None, _dirty: bool = False) -> Index:
@@ -553,7 +554,7 @@ class Indexer:
     def _refresh(self, progress: Progress | None, _dirty: bool) -> Index:
         from . import cache
 
-        run_ids, escaping = _outside_root(self.fs, self.root, list_run_ids(self.fs, self.root))
+        run_ids = list_run_ids(self.fs, self.root)
         listed = set(run_ids)
         dirty = _dirty
         for gone in [r for r in self.entries if r not in listed]:
@@ -564,16 +565,22 @@ class Indexer:
             e = self.entries.get(r)
             if e is None or not e.cacheable or (self.local and e.stamp != self._stamp(r)):
                 to_read.append(r)
+        # only runs about to be read need the symlink check: a cached run is not read again, and
+        # one whose folder became a link elsewhere has another manifest stamp, so it is read
+        to_read, escaping = _outside_root(self.fs, self.root, to_read)
+        for r in escaping:
+            if self.entries.pop(r, None) is not None:
+                dirty = True
         stamps = {r: self._stamp(r) for r in to_read} if self.local else {}
-        # manifests read now go to a spool file next to the cache (not memory) until saved
-        spool = cache.Spool(self.cache_file) if self.cache_file is not None and to_read else None
+        # manifests read now are appended to the cache's log as they arrive (not kept in memory)
+        writer = cache.LogWriter(self.cache_file, self.log) if self.cache_file is not None and to_read else None
         try:
             unreachable = Unreachable()
             records, warnings, no_manifest = read_runs(
-                self.fs, self.root, to_read, progress, keep_raw=spool.add if spool is not None else None,
+                self.fs, self.root, to_read, progress, keep_raw=writer.add if writer is not None else None,
                 unreachable=unreachable,
             )
-            located = spool.finish() if spool is not None else {}
+            located = writer.located if writer is not None else {}
             for r in to_read:
                 if self.entries.pop(r, None) is not None:
                     dirty = True
@@ -596,10 +603,11 @@ class Indexer:
             for run_id in no_manifest:
                 warnings.append(f"{fmt.printable(run_id)}/: folder without a run manifest, skipped")
             if dirty and self.cache_file is not None:
-                cache.save(self.cache_file, self.url, [self.entries[r] for r in sorted(self.entries)])
+                self.log = cache.save(self.cache_file, self.url, [self.entries[r] for r in sorted(self.entries)],
+                                      writer.log if writer is not None else self.log)
         finally:
-            if spool is not None:
-                spool.remove(self.entries.values())
+            if writer is not None:
+                writer.log.release()  # (reads reopen it when versions are first needed)
         return self._index(warnings)
 
     def _index(self, warnings: list[str]) -> Index:
@@ -623,7 +631,6 @@ class Indexer:
             if e.versions is None:
                 try:
                     e.versions = cache.parse_entry_versions(e)
-                    e.raw = None
                 except (cache.CorruptCache, OSError):
                     bad.append(e.run.run_id)
                     continue

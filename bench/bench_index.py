@@ -11,8 +11,10 @@ a fresh process (so "warm" is a real reopen and peak memory is per phase):
 - warm+versions: the same, then every version materialized (``len(store.index.versions)``).
 - refresh: a warm open, one new run written, then ``store.refresh()`` (timed alone).
 
-Each phase ends with a full ``gc.collect()`` inside its timing (the index pauses the cyclic
-collector while it builds objects; the deferred work is counted).
+Every phase imports the same modules before its timing starts, then freezes them out of the
+garbage collector (``gc.freeze()``), and ends with a full ``gc.collect()`` inside its timing:
+the index pauses the cyclic collector while it builds objects, and the deferred work on
+what the phase made is counted (not the work on the imported modules, the same for all).
 
 S3 (moto's server on 127.0.0.1, through s3fs): requests counted by kind with a botocore
 event hook on the s3fs client, for a cold index, a warm reopen and a refresh after one new run.
@@ -46,7 +48,11 @@ phase, path = sys.argv[1], sys.argv[2]
 from explorer.store import Store
 from explorer.store.index import cat_many, list_run_ids
 from explorer.store.fs import open_fs
+from explorer.store import cache  # noqa: F401 - imported before timing, like the floor's modules
 from explorer import format as fmt
+import gc
+gc.collect()
+gc.freeze()  # the collection at the end then counts only objects the phase made, not the imports
 out = {{}}
 t0 = time.perf_counter(); c0 = time.process_time()
 if phase == "floor":
@@ -76,7 +82,6 @@ elif phase == "refresh":
     out["read"] = len(store._indexer.last_read)
 elif phase == "baseline":
     pass
-import gc
 gc.collect()  # inside the timing: collection work deferred by the index's bulk load is counted
 out["seconds"] = time.perf_counter() - t0
 out["cpu"] = time.process_time() - c0
@@ -95,13 +100,13 @@ def child(phase: str, path: str, cache_dir: str, *extra: str) -> dict:
 
 
 def bench_local(runs: int, assets: int, workdir: str, repeat: int) -> None:
-    import gen_store
-
     path = os.path.join(workdir, f"store-{runs}x{assets}")
     if not os.path.exists(os.path.join(path, ".complete")):
         shutil.rmtree(path, ignore_errors=True)
         t = time.perf_counter()
-        gen_store.generate(path, runs, assets)
+        # in a child process: generating grows this process, and children inherit its peak RSS
+        subprocess.run([sys.executable, os.path.join(HERE, "gen_store.py"), path, "--runs", str(runs),
+                        "--assets", str(assets)], check=True, env=dict(os.environ, PYTHONPATH=ROOT))
         open(os.path.join(path, ".complete"), "w").close()
         print(f"generated {runs} runs x {assets} assets in {time.perf_counter() - t:.1f} s")
     size = sum(os.path.getsize(os.path.join(path, r, "_frontier", "run.json"))

@@ -21,13 +21,13 @@ import json
 import re
 from functools import lru_cache
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote
 
 import msgspec
 
 from .errors import FormatError
-from .models import AssetVersion, ColumnStats, InputRef, PlannedAsset, Run, TableInfo
+from .models import RUN_STATUSES, AssetVersion, ColumnStats, InputRef, PlannedAsset, Run, TableInfo
 
 FORMAT_MAJOR = 1
 FORMAT_VERSION = "1.0"
@@ -113,8 +113,16 @@ def _remember(memo: set[str], value: str) -> None:
     memo.add(value)
 
 
+# Names made of these characters, starting with a letter or digit, pass every check below
+# (no separator, scheme, control character, backslash, dot segment or reserved prefix):
+# one regular expression answers for the common case (tests/test_format_fast.py checks it).
+_PLAIN_SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._+=@-]{0,%d}" % (MAX_NAME - 1)
+_PLAIN_RUN_ID = re.compile(_PLAIN_SEGMENT)
+_PLAIN_KEY = re.compile(f"{_PLAIN_SEGMENT}(?:/{_PLAIN_SEGMENT})*")
+
+
 def check_run_id(run_id: Any, where: str = "run id") -> str:
-    if type(run_id) is str and run_id in _VALID_RUN_IDS:
+    if type(run_id) is str and (run_id in _VALID_RUN_IDS or _PLAIN_RUN_ID.fullmatch(run_id)):
         return run_id
     check_relative_path(run_id, "run id", where)
     if "/" in run_id or run_id.startswith(("_", ".")):
@@ -124,7 +132,7 @@ def check_run_id(run_id: Any, where: str = "run id") -> str:
 
 
 def check_asset_key(key: Any, where: str = "asset key") -> str:
-    if type(key) is str and key in _VALID_KEYS:
+    if type(key) is str and (key in _VALID_KEYS or (len(key) <= MAX_PATH and _PLAIN_KEY.fullmatch(key))):
         return key
     check_relative_path(key, "asset key", where)
     if key.split("/")[0].startswith("_"):
@@ -454,8 +462,8 @@ class _SidecarDoc(msgspec.Struct, gc=False):
     created_at: str
     data_path: str
     data_format: Literal["parquet", "csv", "json", "npy", "pickle", "bytes", "directory"]
-    size_bytes: int
-    content_hash: str
+    size_bytes: Annotated[int, msgspec.Meta(ge=0)]
+    content_hash: Annotated[str, msgspec.Meta(min_length=1)]
     code_version: str | None = None
     metadata: dict[str, Any] = {}
     inputs: tuple[InputRef, ...] = ()
@@ -523,23 +531,38 @@ def checked_plan(planned: tuple[PlannedAsset, ...]) -> tuple[PlannedAsset, ...]:
     return planned
 
 
-def _version(d: _SidecarDoc, run_id: str, prefix: str) -> AssetVersion:
-    if d.run_id != run_id or d.size_bytes < 0 or not d.content_hash:
-        raise _Unusual
-    key = _key(d.asset)
-    path = d.data_path
-    # the path the writer gives this version is safe because the key is; any other is checked
-    if path != prefix + key + EXTENSIONS[d.data_format] or len(path) > MAX_PATH or len(path) - path.rfind("/") > MAX_NAME:
-        check_relative_path(path, "data_path", "")
-        if not path.startswith(prefix):
+def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
+    """The versions of one manifest (one loop with its lookups bound: it runs 200,000 times
+    for a store of 10,000 runs)."""
+    prefix = run_id + "/"
+    keys, run_ids, ext, utc, fromiso = _VALID_KEYS, _VALID_RUN_IDS, EXTENSIONS, _UTC, datetime.fromisoformat
+    out = []
+    append = out.append
+    for d in docs:
+        key = d.asset
+        if d.run_id != run_id:
             raise _Unusual
-    for i in d.inputs:
-        _key(i.asset)
-        _run(i.run_id)
-    return AssetVersion(
-        key, run_id, _utc(d.created_at), path, d.data_format, d.size_bytes, d.content_hash,
-        d.code_version, d.metadata, d.inputs, d.table, d.keys, sidecar_path(run_id, key),
-    )
+        if key not in keys:
+            check_asset_key(key)
+        path = d.data_path
+        # the path the writer gives a version is safe because its key is; any other is checked
+        if path != prefix + key + ext[d.data_format] or len(path) > MAX_PATH or len(path) - path.rfind("/") > MAX_NAME:
+            check_relative_path(path, "data_path", "")
+            if not path.startswith(prefix):
+                raise _Unusual
+        for i in d.inputs:
+            if i.asset not in keys:
+                check_asset_key(i.asset)
+            if i.run_id not in run_ids:
+                check_run_id(i.run_id)
+        created = fromiso(d.created_at)  # (3.11: accepts a trailing Z, like parse_time)
+        if created.tzinfo is not utc:
+            raise _Unusual
+        append(AssetVersion(
+            key, run_id, created, path, d.data_format, d.size_bytes, d.content_hash,
+            d.code_version, d.metadata, d.inputs, d.table, d.keys, sidecar_path(run_id, key),
+        ))
+    return out
 
 
 def _run_from(doc: _RunDoc) -> Run:
@@ -562,11 +585,23 @@ def decode_manifest(raw: bytes, expected_run_id: str) -> tuple[Run, list[AssetVe
             return None
         if not (doc.consolidated and doc.versions is not None):
             return run, None
-        run_id = run.run_id
-        prefix = run_id + "/"
-        return run, [_version(d, run_id, prefix) for d in doc.versions]
+        return run, _versions(doc.versions, run.run_id)
     except (msgspec.MsgspecError, FormatError, ValueError, _Unusual):
         return None
+
+
+def check_run(run: Run, where: str) -> Run:
+    """What the types of a Run decoded straight into the model (as the index cache keeps
+    runs) cannot say: valid ids, a known status, UTC times. Raises FormatError."""
+    check_run_id(run.run_id, where)
+    if run.parent_run_id is not None:
+        check_run_id(run.parent_run_id, where)
+    if run.status not in RUN_STATUSES:
+        raise FormatError(f"{where}: invalid status {run.status!r}")
+    if run.started_at.tzinfo is not _UTC or (run.finished_at is not None and run.finished_at.tzinfo is not _UTC):
+        raise FormatError(f"{where}: times must be UTC")
+    checked_plan(run.planned)
+    return run
 
 
 def decode_run(raw: bytes) -> Run | None:

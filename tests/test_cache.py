@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from explorer.store import RunWriter, Store, cache
-from s3_support import BASE, RUN_IDS, Clock, write_pipeline
+from s3_support import BASE, RUN_IDS, Clock, bucket, moto_endpoint, write_pipeline  # noqa: F401 - fixtures
 
 
 def snapshot(store: Store) -> dict:
@@ -29,8 +29,8 @@ def snapshot(store: Store) -> dict:
     }
 
 
-def truth(path: str) -> dict:
-    return snapshot(Store.open(path, cache=False))
+def truth(path: str, options: dict | None = None) -> dict:
+    return snapshot(Store.open(path, options, cache=False))
 
 
 def tree(path: str) -> dict[str, tuple[int, int]]:
@@ -54,6 +54,15 @@ def pipeline(tmp_path) -> str:
     path = str(tmp_path / "store")
     write_pipeline(path)
     return path
+
+
+@pytest.fixture
+def s3_pipeline(moto_endpoint, bucket) -> tuple[str, dict]:
+    """The pipeline on S3 (moto's server): a store whose cache keeps a log of its manifests."""
+    opts = {"endpoint_url": moto_endpoint}
+    url = f"s3://{bucket}/store"
+    write_pipeline(url, opts)
+    return url, opts
 
 
 def cache_file(cache_dir: Path) -> Path:
@@ -127,14 +136,21 @@ def test_a_finished_run_whose_manifest_changed_on_disk_is_read_again(pipeline, c
     assert snapshot(warm) == truth(pipeline)
 
 
+INDEX_DAMAGE = ["garbage", "truncated_index", "empty", "other_store", "running_status", "bad_json", "wrong_count"]
+LOG_DAMAGE = ["unsafe_path", "truncated_log", "log_replaced", "log_deleted", "location_outside_log"]
+
+
 @pytest.mark.parametrize(
-    "damage",
-    ["garbage", "truncated_index", "empty", "other_store", "running_status", "unsafe_path", "bad_json",
-     "wrong_count", "truncated_log", "log_replaced", "log_deleted", "location_outside_log"],
+    "kind, damage",
+    [("local", d) for d in INDEX_DAMAGE] + [("s3", d) for d in INDEX_DAMAGE[:2] + LOG_DAMAGE],
 )
-def test_a_corrupt_cache_is_discarded_and_rebuilt(pipeline, cache_dir, damage):
-    Store.open(pipeline)
+def test_a_corrupt_cache_is_discarded_and_rebuilt(request, cache_dir, kind, damage):
+    """Local stores' caches hold the index only (their manifests are on local disk already);
+    remote stores' caches also hold a log of the manifests, so that reopening costs no GETs."""
+    pipeline, opts = (request.getfixturevalue("pipeline"), None) if kind == "local" else request.getfixturevalue("s3_pipeline")
+    Store.open(pipeline, opts)
     f, log = cache_file(cache_dir), log_file(cache_dir)
+    assert log.exists() == (kind == "s3")
     doc = json.loads(f.read_bytes())
     first = doc["runs"][0]
     assert first["run"]["run_id"] == RUN_IDS[0]
@@ -164,7 +180,7 @@ def test_a_corrupt_cache_is_discarded_and_rebuilt(pipeline, cache_dir, damage):
         data = f.read_bytes()
         f.write_bytes(data[: len(data) // 3] + data[len(data) // 3 + 7 :])
     elif damage == "wrong_count":
-        doc["runs"][1]["assets"] += 1
+        doc["runs"][1]["run"]["asset_count"] += 1
         f.write_text(json.dumps(doc))
     elif damage == "truncated_log":
         with log.open("r+b") as fh:
@@ -178,16 +194,19 @@ def test_a_corrupt_cache_is_discarded_and_rebuilt(pipeline, cache_dir, damage):
     elif damage == "location_outside_log":
         first["at"] = doc["log"]["size"]
         f.write_text(json.dumps(doc))
-    reopened = Store.open(pipeline)
-    assert snapshot(reopened) == truth(pipeline)
+    reopened = Store.open(pipeline, opts)
+    assert snapshot(reopened) == truth(pipeline, opts)
     assert reopened.version("raw/transactions").data_path == f"{RUN_IDS[0]}/raw/transactions.parquet"
     assert not any("passwd" in w for w in reopened.warnings)
     # the next open rebuilt a cache that is valid again
-    Store.open(pipeline)
+    Store.open(pipeline, opts)
     healthy, healthy_log = cache.load(cache_file(cache_dir), reopened.url)
     assert sorted(healthy) == sorted(RUN_IDS)
-    assert all(cache.parse_entry_versions(e) for e in healthy.values())
-    healthy_log.release()
+    if kind == "s3":
+        assert all(cache.parse_entry_versions(e) for e in healthy.values())
+        healthy_log.release()
+    else:
+        assert healthy_log is None and all(e.source is None for e in healthy.values())
 
 
 def test_no_cache_neither_reads_nor_writes_the_cache(pipeline, cache_dir, cli):
@@ -251,10 +270,10 @@ def test_the_cache_goes_to_the_user_cache_dir_by_default(monkeypatch, tmp_path):
     assert str(cache.cache_dir()).startswith(str(tmp_path / "xdg-cache"))
 
 
-def _late_run(pipeline: str, name: str = "late", day: int = 9) -> str:
-    t = BASE + timedelta(days=day)
-    run_id = f"2026031{day % 10}T020000Z-{name}"
-    with RunWriter(pipeline, job="late", run_id=run_id, started_at=t, clock=Clock(t)) as run:
+def _late_run(pipeline: str, options: dict | None = None) -> str:
+    t = BASE + timedelta(days=9)
+    run_id = "20260310T020000Z-late"
+    with RunWriter(pipeline, job="late", run_id=run_id, started_at=t, clock=Clock(t), storage_options=options) as run:
         run.write("report", {"ok": True}, inputs=[("scores", RUN_IDS[3])])
     return run_id
 
@@ -269,43 +288,53 @@ def test_refresh_of_a_warm_store_keeps_the_cache_whole(pipeline, cache_dir):
     again = Store.open(pipeline)
     assert snapshot(again) == truth(pipeline)
     entries, log = cache.load(cache_file(cache_dir), again.url)
-    assert len(entries) == len(RUN_IDS) + 1
-    log.release()
+    assert len(entries) == len(RUN_IDS) + 1 and log is None
 
 
-def test_a_refresh_appends_the_new_manifest_to_the_log(pipeline, cache_dir):
-    store = Store.open(pipeline)
+def test_a_local_cache_keeps_no_copy_of_the_manifests(pipeline, cache_dir):
+    Store.open(pipeline)
+    assert [p.suffix for p in cache_dir.iterdir()] == [".json"]
+    manifests = sum(Path(pipeline, r, "_frontier", "run.json").stat().st_size for r in RUN_IDS)
+    assert cache_file(cache_dir).stat().st_size < manifests / 2
+    warm = Store.open(pipeline)
+    assert snapshot(warm) == truth(pipeline)  # the versions were read from the store's manifests
+
+
+def test_a_refresh_appends_the_new_manifest_to_the_log(s3_pipeline, cache_dir):
+    url, opts = s3_pipeline
+    store = Store.open(url, opts)
+    fs = store.fs
     log = log_file(cache_dir)
     before, inode = logged_manifests(cache_dir), log.stat().st_ino
-    assert before == b"".join(Path(pipeline, r, "_frontier", "run.json").read_bytes() for r in RUN_IDS)
-    late = _late_run(pipeline)
+    assert before == b"".join(fs.cat_file(f"{url}/{r}/_frontier/run.json") for r in RUN_IDS)
+    late = _late_run(url, opts)
     store.refresh()
     assert log.stat().st_ino == inode  # the same file, appended to
-    assert logged_manifests(cache_dir) == before + Path(pipeline, late, "_frontier", "run.json").read_bytes()
-    assert snapshot(Store.open(pipeline)) == truth(pipeline)
+    assert logged_manifests(cache_dir) == before + fs.cat_file(f"{url}/{late}/_frontier/run.json")
+    assert snapshot(Store.open(url, opts)) == truth(url, opts)
 
 
-def test_the_log_is_compacted_when_most_of_it_is_dead(pipeline, cache_dir, monkeypatch):
-    import shutil
-
+def test_the_log_is_compacted_when_most_of_it_is_dead(s3_pipeline, cache_dir, monkeypatch):
+    url, opts = s3_pipeline
     monkeypatch.setattr(cache, "COMPACT_MIN_BYTES", 0)
-    Store.open(pipeline)
+    store = Store.open(url, opts)
     for r in RUN_IDS[:3]:  # most runs are cleaned up from the store
-        shutil.rmtree(os.path.join(pipeline, r))
-    reopened = Store.open(pipeline)
+        store.fs.rm(f"{url}/{r}", recursive=True)
+    reopened = Store.open(url, opts)
     assert [r.run_id for r in reopened.runs] == RUN_IDS[3:]
-    assert logged_manifests(cache_dir) == Path(pipeline, RUN_IDS[3], "_frontier", "run.json").read_bytes()
-    assert snapshot(Store.open(pipeline)) == snapshot(reopened) == truth(pipeline)
+    assert logged_manifests(cache_dir) == store.fs.cat_file(f"{url}/{RUN_IDS[3]}/_frontier/run.json")
+    assert snapshot(Store.open(url, opts)) == snapshot(reopened) == truth(url, opts)
 
 
-def test_a_cache_replaced_by_another_process_before_versions_are_needed(pipeline, cache_dir):
-    Store.open(pipeline)
-    warm = Store.open(pipeline)  # lazy: its manifests are still in the log
+def test_a_log_replaced_by_another_process_before_versions_are_needed(s3_pipeline, cache_dir):
+    url, opts = s3_pipeline
+    Store.open(url, opts)
+    warm = Store.open(url, opts)  # lazy: its manifests are still in the log
     log = log_file(cache_dir)
     rest = logged_manifests(cache_dir)
     log.unlink()  # another process put a new log in its place (as compacting does: a new token)
     log.write_bytes(b"frontier-explore/manifest-log " + b"0" * 32 + b"\n" + rest.replace(b'"raw/regions"', b'"raw/REGIONS"'))
-    assert snapshot(warm) == truth(pipeline)  # read again from the store, not from the new file
+    assert snapshot(warm) == truth(url, opts)  # read again from the store, not from the new file
 
 
 def test_progress_reports_runs_read(pipeline, cache_dir, cli):

@@ -124,3 +124,40 @@ def test_timestamps_are_utc_on_both_paths():
     assert rec.run.started_at == datetime(2025, 1, 1, tzinfo=timezone.utc)
     assert rec.run.started_at.tzinfo is timezone.utc
     assert rec.versions[0].created_at == datetime(2025, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
+
+
+names = st.text(alphabet="ab_.-+=@:/\\ \x00Z09\u00e9", max_size=12) | st.sampled_from(
+    ["a" * 255, "a" * 256, "a/" + "b" * 255, "a/" + "b" * 256, "/".join(["abc"] * 300), "a/./b", "a/../b", "a/b/",
+     "run:1", "s3:x", "C:", "_x", "x/_y", ".x", "x/.y", "a..b"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=names)
+def test_the_plain_name_shortcut_only_passes_names_the_full_checks_pass(name):
+    from explorer.errors import FormatError
+
+    def full(check, value):
+        fmt._VALID_RUN_IDS.clear()
+        fmt._VALID_KEYS.clear()
+        try:
+            check(value)
+        except FormatError:
+            return False
+        return True
+
+    def slow_run_id(v):  # the checks check_run_id makes after its shortcut
+        fmt.check_relative_path(v, "run id", "t")
+        if "/" in v or v.startswith(("_", ".")):
+            raise FormatError("invalid")
+
+    def slow_key(v):
+        fmt.check_relative_path(v, "asset key", "t")
+        if v.split("/")[0].startswith("_"):
+            raise FormatError("reserved")
+
+    if fmt._PLAIN_RUN_ID.fullmatch(name):
+        assert full(slow_run_id, name), name
+    if len(name) <= fmt.MAX_PATH and fmt._PLAIN_KEY.fullmatch(name):
+        assert full(slow_key, name), name
+    assert full(fmt.check_run_id, name) == full(slow_run_id, name)
+    assert full(fmt.check_asset_key, name) == full(slow_key, name)

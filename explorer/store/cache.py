@@ -6,23 +6,26 @@ Two files per store, in the user cache directory (``platformdirs.user_cache_dir`
 storage options. Credentials are never part of the names or the content. Both are safe to
 delete at any time.
 
-- ``<key>.manifests``, the log: the consolidated manifests of finished runs, byte for byte
-  as read from the store, appended as they are read (a cold open writes each manifest once,
-  a refresh appends only the new runs). It is rewritten only to compact it, when more than
-  half of it belongs to runs that are no longer cached.
 - ``<key>.json``, the index: one JSON document, replaced atomically (temporary file +
   rename) at each save::
 
     {"format": "frontier-explore/index-cache", "cache_version": 3, "url": ...,
-     "log": {"inode": ..., "size": ...},           the log this index points into
-     "plans": [planned_assets, ...],               shared by the runs that planned alike
-     "runs": [{"run": <run_doc without planned_assets and versions>, "plan": i,
-               "assets": n, "stamp": [mtime_ns, size] | null, "warnings": [...],
+     "log": {"token": ..., "size": ...} | null,   the log this index points into
+     "plans": [planned assets, ...],              shared by the runs that planned alike
+     "runs": [{"run": <the Run, without its plan>, "plan": i,
+               "stamp": [mtime_ns, size] | null, "warnings": [...],
                "at": offset in the log, "size": n}, ...]}
 
+- ``<key>.manifests``, the log (remote stores only: a local store's manifests are on local
+  disk already, and are read from the store when versions are first needed): the
+  consolidated manifests of finished runs, byte for byte as read from the store, appended
+  as they are read (a cold open writes each manifest once, a refresh appends only the new
+  runs). Its first line holds a random token that the index records. It is rewritten only
+  to compact it, when more than half of it belongs to runs that are no longer cached.
+
 Only finished, consolidated runs are cached: their manifest is immutable by contract.
-Everything is validated like store data (the compiled path of ``format.py``): the index
-when the cache is opened, a run's manifest (checked against its index entry) when versions
+Everything is validated like store data (``format.check_run`` and the compiled path of
+``format.py``): the index when the cache is opened, a run's manifest (checked against its index entry) when versions
 are first needed. So a reopen reads a few hundred bytes per run, not the manifests. A cache
 that fails validation is discarded (deleted) and rebuilt; a manifest that fails later is
 read again from the store.
@@ -67,7 +70,6 @@ class Entry:
     source: tuple | None = None  # (ManifestLog, offset, size): the run's manifest in the log
     stamp: list[int] | None = None  # local stores: [mtime_ns, size] of the manifest when read
     warnings: list[str] = field(default_factory=list)
-    run_json: bytes | None = None  # the run's index document, encoded (runs are immutable)
 
     @property
     def cacheable(self) -> bool:
@@ -223,22 +225,25 @@ class LogWriter:
 _ENC = msgspec.json.Encoder()
 
 
-def _run_json(e: Entry) -> bytes:
-    if e.run_json is None:
-        doc = fmt.run_doc(e.run)
-        del doc["planned_assets"]
-        doc["consolidated"] = True
-        e.run_json = _ENC.encode(doc)
-    return e.run_json
-
-
-def save(path: Path, url: str, entries: list[Entry], log: ManifestLog | None) -> ManifestLog | None:
+def save(path: Path, url: str, entries: list[Entry], log: ManifestLog | None, logged: bool = True) -> ManifestLog | None:
     """Write the index (and, when needed, add manifests to the log or compact it). Returns the
     log the index now points into. Failing to write a cache is never an error for a reader.
 
     An entry whose manifest is not in ``log`` (never appended, or in a log another process
     replaced) gets it appended: copied from where it is, or re-encoded from its parsed
-    versions; an entry with neither is left out (read again from the store next time)."""
+    versions; an entry with neither is left out (read again from the store next time).
+    With ``logged=False`` (local stores, whose manifests are on local disk already) there is
+    no log: the index only."""
+    if not logged:
+        try:
+            _write_index(path, url, [e for e in entries if e.cacheable], None, 0)
+            try:
+                log_path(path).unlink()  # a log left from a time the store was not local
+            except OSError:
+                pass
+        except OSError:
+            pass
+        return None
     live: list[Entry] = []
     log = log if log is not None and log.path == log_path(path) else ManifestLog(log_path(path))
     try:
@@ -300,18 +305,21 @@ def _compact(log: ManifestLog, live: list[Entry]) -> ManifestLog:
     return new
 
 
-def _write_index(path: Path, url: str, live: list[Entry], log: ManifestLog, log_size: int) -> None:
-    plans: dict[bytes, int] = {}
+def _write_index(path: Path, url: str, live: list[Entry], log: ManifestLog | None, log_size: int) -> None:
+    plans: dict[tuple, int] = {}
+    plan_of_id: dict[int, int] = {}  # runs of a job share one plan object (format.checked_plan)
     parts = []
     for e in live:
-        plan = _ENC.encode([p.to_dict() for p in e.run.planned])
-        _, at, size = e.source
-        parts.append(b'{"run":%s,"plan":%d,"assets":%d,"stamp":%s,"warnings":%s,"at":%d,"size":%d}' % (
-            _run_json(e), plans.setdefault(plan, len(plans)), e.run.asset_count, _ENC.encode(e.stamp),
-            _ENC.encode(e.warnings), at, size))
+        run = e.run
+        plan = plan_of_id.get(id(run.planned))
+        if plan is None:
+            plan = plan_of_id[id(run.planned)] = plans.setdefault(run.planned, len(plans))
+        _, at, size = e.source if log is not None else (None, 0, 0)
+        parts.append(b'{"run":%s,"plan":%d,"stamp":%s,"warnings":%s,"at":%d,"size":%d}' % (
+            _ENC.encode(replace(run, planned=())), plan, _ENC.encode(e.stamp), _ENC.encode(e.warnings), at, size))
     header = _ENC.encode({"format": CACHE_KIND, "cache_version": CACHE_VERSION, "url": url,
-                          "log": {"token": log.token, "size": log_size}})
-    data = header[:-1] + b',"plans":[' + b",".join(plans) + b'],"runs":[\n' + b",\n".join(parts) + b"\n]}\n"
+                          "log": {"token": log.token, "size": log_size} if log is not None else None})
+    data = header[:-1] + b',"plans":[' + b",".join(map(_ENC.encode, plans)) + b'],"runs":[\n' + b",\n".join(parts) + b"\n]}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=INDEX_SUFFIX)
     try:
@@ -341,9 +349,8 @@ class _LogRef(msgspec.Struct):
 
 
 class _CachedRun(msgspec.Struct, gc=False):
-    run: msgspec.Raw
+    run: Run  # without its plan (shared, in "plans"); checked by format.check_run
     plan: int
-    assets: int
     at: int
     size: int
     stamp: tuple[int, int] | None
@@ -354,7 +361,7 @@ class _CacheDoc(msgspec.Struct):
     format: Literal["frontier-explore/index-cache"]
     cache_version: Literal[3]
     url: str
-    log: _LogRef
+    log: _LogRef | None  # None: a local store, whose manifests are read from the store itself
     plans: list[tuple[PlannedAsset, ...]]
     runs: list[_CachedRun]
 
@@ -381,28 +388,27 @@ def _parse(raw: bytes, path: Path, url: str) -> tuple[dict[str, Entry], Manifest
     doc = _CACHE_DECODER.decode(raw)
     if doc.url != url:
         raise CorruptCache(f"{where}: cache of another store")
-    log = ManifestLog(log_path(path), doc.log.token)
-    with log.path.open("rb") as f:
-        if _read_token(f) != log.token or os.fstat(f.fileno()).st_size < doc.log.size:
-            raise CorruptCache(f"{where}: its log was replaced or truncated")
+    log = ManifestLog(log_path(path), doc.log.token) if doc.log is not None else None
+    if log is not None:
+        with log.path.open("rb") as f:
+            if _read_token(f) != log.token or os.fstat(f.fileno()).st_size < doc.log.size:
+                raise CorruptCache(f"{where}: its log was replaced or truncated")
     plans = [fmt.checked_plan(p) for p in doc.plans]
     out: dict[str, Entry] = {}
     for i, c in enumerate(doc.runs):
         w = f"{where} (run {i})"
-        run_json = bytes(c.run)
-        run = fmt.decode_run(run_json)
-        if run is None or run.status == "running" or not run.consolidated or run.planned or run.run_id in out:
-            raise CorruptCache(f"{w}: invalid run")
-        if c.assets < 0 or not 0 <= c.plan < len(plans):
+        run = fmt.check_run(c.run, w)
+        if run.status == "running" or not run.consolidated or run.planned or run.run_id in out:
+            raise CorruptCache(f"{w}: a run that cannot be cached")
+        if run.asset_count < 0 or not 0 <= c.plan < len(plans):
             raise CorruptCache(f"{w}: invalid asset count or plan")
-        if not (_LOG_HEADER <= c.at and 0 < c.size and c.at + c.size <= doc.log.size):
+        if log is not None and not (_LOG_HEADER <= c.at and 0 < c.size and c.at + c.size <= doc.log.size):
             raise CorruptCache(f"{w}: invalid manifest location")
         out[run.run_id] = Entry(
-            run=replace(run, planned=plans[c.plan], asset_count=c.assets),
+            run=replace(run, planned=plans[c.plan]),
             stamp=list(c.stamp) if c.stamp is not None else None,
             warnings=c.warnings,
-            source=(log, c.at, c.size),
-            run_json=run_json,
+            source=(log, c.at, c.size) if log is not None else None,
         )
     return out, log
 

@@ -14,6 +14,7 @@ import inspect
 import os
 import threading
 from contextlib import contextmanager
+from operator import attrgetter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -61,7 +62,7 @@ class Index:
     @classmethod
     def from_records(cls, records: Iterable[RunRecord], warnings: Iterable[str] = ()) -> "Index":
         idx = cls(warnings=list(warnings))
-        for rec in records:
+        for rec in sorted(records, key=lambda r: (r.run.started_at, r.run.run_id)):  # (see _sort)
             idx.add(rec)
         idx._sort()
         return idx
@@ -74,13 +75,21 @@ class Index:
         self.warnings.extend(rec.warnings)
 
     def _sort(self) -> None:
+        """Runs by (start, id); each asset's versions by (created_at, their run's place)."""
         self.runs = dict(sorted(self.runs.items(), key=lambda kv: (kv[1].started_at, kv[0])))
         order = {rid: i for i, rid in enumerate(self.runs)}
         by_asset: dict[str, list[AssetVersion]] = {}
-        for v in self.versions.values():
+        # grouped in run order (a stable sort by run place, skipped when versions were added
+        # run by run in that order), then a stable sort by created_at keeps run order for ties
+        versions = list(self.versions.values())
+        places = [order.get(v.run_id, 0) for v in versions]
+        if any(a > b for a, b in zip(places, places[1:])):
+            versions = [versions[i] for _, i in sorted(zip(places, range(len(versions))))]
+        for v in versions:
             by_asset.setdefault(v.asset, []).append(v)
+        created = attrgetter("created_at")
         for vs in by_asset.values():
-            vs.sort(key=lambda v: (v.created_at, order.get(v.run_id, 0)))
+            vs.sort(key=created)
         self._by_asset = dict(sorted(by_asset.items()))
 
     # ------------------------------------------------------------------ queries
@@ -455,8 +464,8 @@ def _outside_root(fs: fsspec.AbstractFileSystem, root: str, run_ids: list[str]) 
     real_root = None
     keep, escaping = [], []
     for r in run_ids:
-        paths = (fmt.join(root, r), fmt.join(root, r, fmt.META_DIR), fmt.join(root, fmt.run_manifest_path(r)),
-                 fmt.join(root, fmt.versions_dir(r)))
+        base = f"{root}/{r}/{fmt.META_DIR}"  # (== join(root, r, META_DIR): r has no "/")
+        paths = (f"{root}/{r}", base, f"{base}/{fmt.RUN_MANIFEST}", f"{base}/{fmt.VERSIONS_DIR}")
         if not any(_is_link(p, stat) for p in paths):
             keep.append(r)
             continue
@@ -573,7 +582,9 @@ class Indexer:
                 dirty = True
         stamps = {r: self._stamp(r) for r in to_read} if self.local else {}
         # manifests read now are appended to the cache's log as they arrive (not kept in memory)
-        writer = cache.LogWriter(self.cache_file, self.log) if self.cache_file is not None and to_read else None
+        # (on local disk the cache keeps no copy: versions are read from the store when needed)
+        writer = (cache.LogWriter(self.cache_file, self.log)
+                  if self.cache_file is not None and to_read and not self.local else None)
         try:
             unreachable = Unreachable()
             records, warnings, no_manifest = read_runs(
@@ -604,7 +615,7 @@ class Indexer:
                 warnings.append(f"{fmt.printable(run_id)}/: folder without a run manifest, skipped")
             if dirty and self.cache_file is not None:
                 self.log = cache.save(self.cache_file, self.url, [self.entries[r] for r in sorted(self.entries)],
-                                      writer.log if writer is not None else self.log)
+                                      writer.log if writer is not None else self.log, logged=not self.local)
         finally:
             if writer is not None:
                 writer.log.release()  # (reads reopen it when versions are first needed)
@@ -621,14 +632,20 @@ class Indexer:
         return LazyIndex(runs, warnings, lambda: self._load_versions(entries))
 
     def _load_versions(self, entries: list) -> tuple[list[AssetVersion], dict[str, Run]]:
-        """Parse the cached runs' versions; a run whose cached manifest does not validate is
-        read again from the store and the cache file is discarded."""
+        """Parse the cached runs' versions. On local disk the cache keeps no copy of the
+        manifests: they are read from the store now (as fast as from a copy). A run whose
+        cached manifest does not validate is read again from the store and the cache is
+        discarded."""
         from . import cache
 
         out: list[AssetVersion] = []
         bad: list[str] = []
+        unlogged: list[str] = []
         for e in entries:
             if e.versions is None:
+                if e.source is None:
+                    unlogged.append(e.run.run_id)
+                    continue
                 try:
                     e.versions = cache.parse_entry_versions(e)
                 except (cache.CorruptCache, OSError):
@@ -639,14 +656,21 @@ class Indexer:
             if e.source is not None:
                 e.source[0].release()  # keep the location (a later save copies from it)
         corrected: dict[str, Run] = {}
-        if bad:
-            if self.cache_file is not None:
-                cache.discard(self.cache_file)
-            records, _, _ = read_runs(self.fs, self.root, bad)
+        if bad and self.cache_file is not None:
+            cache.discard(self.cache_file)
+        if bad or unlogged:
+            records, _, _ = read_runs(self.fs, self.root, bad + unlogged)
             for rec in records:
                 run = replace(rec.run, asset_count=len(rec.versions))
-                corrected[run.run_id] = run
                 out.extend(rec.versions)
-                if run.run_id in self.entries:
-                    self.entries[run.run_id] = cache.Entry(run=run, versions=rec.versions, warnings=rec.warnings)
+                e = self.entries.get(run.run_id)
+                if e is None:
+                    continue
+                if run != e.run:  # changed since the index was read: its stamp differs, so the
+                    corrected[run.run_id] = run  # next refresh reads it again and saves it
+                    e.run = run
+                e.versions, e.warnings = rec.versions, rec.warnings
+            for e in entries:
+                if e.versions is None:  # its manifest went away meanwhile
+                    e.versions = []
         return out, corrected

@@ -122,8 +122,12 @@ _PLAIN_KEY = re.compile(f"{_PLAIN_SEGMENT}(?:/{_PLAIN_SEGMENT})*")
 
 
 def check_run_id(run_id: Any, where: str = "run id") -> str:
-    if type(run_id) is str and (run_id in _VALID_RUN_IDS or _PLAIN_RUN_ID.fullmatch(run_id)):
-        return run_id
+    if type(run_id) is str:
+        if run_id in _VALID_RUN_IDS:
+            return run_id
+        if _PLAIN_RUN_ID.fullmatch(run_id):
+            _remember(_VALID_RUN_IDS, run_id)
+            return run_id
     check_relative_path(run_id, "run id", where)
     if "/" in run_id or run_id.startswith(("_", ".")):
         raise FormatError(f"{where}: invalid run id {run_id!r}")
@@ -132,8 +136,12 @@ def check_run_id(run_id: Any, where: str = "run id") -> str:
 
 
 def check_asset_key(key: Any, where: str = "asset key") -> str:
-    if type(key) is str and (key in _VALID_KEYS or (len(key) <= MAX_PATH and _PLAIN_KEY.fullmatch(key))):
-        return key
+    if type(key) is str:
+        if key in _VALID_KEYS:
+            return key
+        if len(key) <= MAX_PATH and _PLAIN_KEY.fullmatch(key):
+            _remember(_VALID_KEYS, key)
+            return key
     check_relative_path(key, "asset key", where)
     if key.split("/")[0].startswith("_"):
         raise FormatError(f"{where}: asset key {key!r} uses a reserved prefix")

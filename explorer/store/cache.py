@@ -37,9 +37,8 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import msgspec
 
@@ -61,15 +60,16 @@ class CorruptCache(FormatError):
     """The cache file failed validation."""
 
 
-@dataclass
-class Entry:
-    """One run as the indexer knows it: the run, and its versions parsed or still in the log."""
+class Entry(msgspec.Struct, gc=False):
+    """One run as the indexer knows it: the run, and its versions parsed or still in the log.
+    (A mutable struct rather than a dataclass, outside the garbage collector's watch: a warm
+    open makes one per cached run, and none of them is part of a reference cycle.)"""
 
     run: Run  # asset_count set
     versions: list[AssetVersion] | None = None  # None: not parsed yet (see source)
     source: tuple | None = None  # (ManifestLog, offset, size): the run's manifest in the log
-    stamp: list[int] | None = None  # local stores: [mtime_ns, size] of the manifest when read
-    warnings: list[str] = field(default_factory=list)
+    stamp: tuple[int, int] | None = None  # local stores: (mtime_ns, size) of the manifest when read
+    warnings: Sequence[str] = ()
 
     @property
     def cacheable(self) -> bool:
@@ -354,7 +354,7 @@ class _CachedRun(msgspec.Struct, gc=False):
     at: int
     size: int
     stamp: tuple[int, int] | None
-    warnings: list[str]
+    warnings: tuple[str, ...]  # (a tuple: most are empty, and the empty tuple is shared)
 
 
 class _CacheDoc(msgspec.Struct):
@@ -395,20 +395,20 @@ def _parse(raw: bytes, path: Path, url: str) -> tuple[dict[str, Entry], Manifest
                 raise CorruptCache(f"{where}: its log was replaced or truncated")
     plans = [fmt.checked_plan(p) for p in doc.plans]
     out: dict[str, Entry] = {}
+    n_plans = len(plans)
     for i, c in enumerate(doc.runs):
-        w = f"{where} (run {i})"
-        run = fmt.check_run(c.run, w)
+        run = fmt.check_run(c.run, where)
         if run.status == "running" or not run.consolidated or run.planned or run.run_id in out:
-            raise CorruptCache(f"{w}: a run that cannot be cached")
-        if run.asset_count < 0 or not 0 <= c.plan < len(plans):
-            raise CorruptCache(f"{w}: invalid asset count or plan")
+            raise CorruptCache(f"{where} (run {i}): a run that cannot be cached")
+        if run.asset_count < 0 or not 0 <= c.plan < n_plans:
+            raise CorruptCache(f"{where} (run {i}): invalid asset count or plan")
         if log is not None and not (_LOG_HEADER <= c.at and 0 < c.size and c.at + c.size <= doc.log.size):
-            raise CorruptCache(f"{w}: invalid manifest location")
+            raise CorruptCache(f"{where} (run {i}): invalid manifest location")
         out[run.run_id] = Entry(
-            run=replace(run, planned=plans[c.plan]),
-            stamp=list(c.stamp) if c.stamp is not None else None,
-            warnings=c.warnings,
-            source=(log, c.at, c.size) if log is not None else None,
+            replace(run, planned=plans[c.plan]), None,
+            (log, c.at, c.size) if log is not None else None,
+            c.stamp,
+            c.warnings,
         )
     return out, log
 

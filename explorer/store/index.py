@@ -27,17 +27,29 @@ from ..models import AssetVersion, Run, replace
 Progress = Callable[[int, int], None]
 
 
+FREEZE_MIN = 100_000  # tracked objects left by a load above which they are frozen
+
+
 @contextmanager
 def bulk_load():
     """Pause the cyclic garbage collector while building hundreds of thousands of objects
     that all stay alive: otherwise each collection rescans everything built so far, which
-    costs about as much as parsing (the objects made here hold no reference cycles)."""
+    costs about as much as parsing (the objects made here hold no reference cycles).
+
+    After a large load (a cold open, a big refresh) what is alive is moved to the collector's
+    permanent generation (``gc.freeze``), so the first collection does not traverse the new
+    index's containers either (0.27 s for 10,000 runs x 20 assets). Reference counting still
+    frees them. The price: objects alive at that moment that later become unreachable
+    *cycles* are not collected; it is paid only after large loads, not by polls that read a
+    few runs."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            if gc.get_count()[0] > FREEZE_MIN:
+                gc.freeze()
             gc.enable()
 
 
@@ -284,7 +296,7 @@ def list_run_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
     if is_local(fs):
         try:  # a directory scan: no stat per entry
             with os.scandir(root) as it:
-                return sorted(e.name for e in it if e.is_dir() and not e.name.startswith(("_", ".")))
+                return sorted([e.name for e in it if not e.name.startswith(("_", ".")) and e.is_dir()])
         except FileNotFoundError:
             raise StoreNotFound(f"no frontier store at {root}: it does not exist") from None
         except NotADirectoryError:
@@ -517,6 +529,10 @@ def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | N
 # ---------------------------------------------------------------------- incremental
 
 
+def _run_order(e) -> tuple:
+    return (e.run.started_at, e.run.run_id)
+
+
 class Indexer:
     """Keeps a store's index up to date with as few requests as possible.
 
@@ -539,14 +555,45 @@ class Indexer:
         self.log = None  # the cache's manifest log (cache.ManifestLog), once known
         self.last_read: list[str] = []  # run ids read from the store by the last open/refresh
 
-    def _stamp(self, run_id: str) -> list[int] | None:
+    def _stamp(self, run_id: str) -> tuple[int, int] | None:
         if not self.local:
             return None
         try:
             st = os.stat(f"{self.root}/{run_id}/{fmt.META_DIR}/{fmt.RUN_MANIFEST}")  # (run_manifest_path)
         except OSError:
             return None
-        return [st.st_mtime_ns, st.st_size]
+        return (st.st_mtime_ns, st.st_size)
+
+    def _changed(self, run_ids: list[str]) -> list[str]:
+        """The listed runs to read: not cached, not cacheable, or (on local disk, where a stat
+        is cheap) whose manifest's modification time or size differs from when it was read."""
+        entries = self.entries
+        if not self.local:
+            return [r for r in run_ids if (e := entries.get(r)) is None or not e.cacheable]
+        out = []
+        tail = f"/{fmt.META_DIR}/{fmt.RUN_MANIFEST}"
+        stat = os.stat
+        try:
+            root_fd = os.open(self.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if stat in os.supports_dir_fd else None
+        except OSError:
+            root_fd = None
+        try:
+            for r in run_ids:  # one stat per run, relative to the root (the hot loop of a warm open)
+                e = entries.get(r)
+                if e is None or not e.cacheable or e.stamp is None:
+                    out.append(r)
+                    continue
+                try:
+                    st = stat(r + tail, dir_fd=root_fd) if root_fd is not None else stat(f"{self.root}/{r}{tail}")
+                except OSError:
+                    out.append(r)
+                    continue
+                if st.st_mtime_ns != e.stamp[0] or st.st_size != e.stamp[1]:
+                    out.append(r)
+        finally:
+            if root_fd is not None:
+                os.close(root_fd)
+        return out
 
     def open(self, progress: Progress | None = None) -> Index:
         from . import cache
@@ -569,11 +616,7 @@ class Indexer:
         for gone in [r for r in self.entries if r not in listed]:
             del self.entries[gone]
             dirty = True
-        to_read = []
-        for r in run_ids:
-            e = self.entries.get(r)
-            if e is None or not e.cacheable or (self.local and e.stamp != self._stamp(r)):
-                to_read.append(r)
+        to_read = self._changed(run_ids)
         # only runs about to be read need the symlink check: a cached run is not read again, and
         # one whose folder became a link elsewhere has another manifest stamp, so it is read
         to_read, escaping = _outside_root(self.fs, self.root, to_read)
@@ -622,13 +665,13 @@ class Indexer:
         return self._index(warnings)
 
     def _index(self, warnings: list[str]) -> Index:
-        entries = [self.entries[r] for r in sorted(self.entries)]
-        for e in entries:
-            warnings.extend(e.warnings)
+        entries = list(self.entries.values())
+        if any(e.warnings for e in entries):
+            for r in sorted(self.entries):
+                warnings.extend(self.entries[r].warnings)
         if all(e.versions is not None for e in entries):
             return Index.from_records((RunRecord(e.run, e.versions) for e in entries), warnings)
-        runs = {e.run.run_id: e.run for e in entries}
-        runs = dict(sorted(runs.items(), key=lambda kv: (kv[1].started_at, kv[0])))
+        runs = {e.run.run_id: e.run for e in sorted(entries, key=_run_order)}
         return LazyIndex(runs, warnings, lambda: self._load_versions(entries))
 
     def _load_versions(self, entries: list) -> tuple[list[AssetVersion], dict[str, Run]]:

@@ -46,3 +46,18 @@ class TaintedVersion(ExplorerError):
 
 class SqlError(ExplorerError):
     """DuckDB rejected a query, or the query was not read-only (the message is DuckDB's)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line. DuckDB embeds the Python traceback of a read that
+    failed in Python (its fsspec calls): of that, only the last line (the exception) is kept."""
+    out, in_traceback = [], False
+    for line in str(exc).splitlines():
+        if line.startswith("Traceback (most recent call last)"):
+            in_traceback = True
+            continue
+        if in_traceback and (line.startswith(" ") or not line.strip()):
+            continue
+        in_traceback = False
+        out.append(line)
+    return " ".join(" ".join(out).split()) or type(exc).__name__

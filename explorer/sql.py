@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from . import format as fmt
-from .errors import ExplorerError, SqlError
+from .errors import ExplorerError, SqlError, one_line
 from .models import AssetVersion
 from .store.data import resolve
 from .store.fs import is_local
@@ -62,7 +62,7 @@ class SqlCatalog:
         self.con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
         self.local = is_local(store.fs)
         if not self.local:
-            self.con.register_filesystem(store.fs)
+            self.con.register_filesystem(store.data_fs)
         self._made: set[str] = set()
         self._lock = threading.Lock()
         self.relations = self._relations()
@@ -193,18 +193,7 @@ class SqlCatalog:
 
 
 def _message(exc: Exception) -> str:
-    """DuckDB's message on one line. When a read through fsspec failed in Python, DuckDB embeds
-    the Python traceback: only its last line (the exception itself) is kept."""
-    out, in_traceback = [], False
-    for line in str(exc).splitlines():
-        if line.startswith("Traceback (most recent call last)"):
-            in_traceback = True
-            continue
-        if in_traceback and (line.startswith(" ") or not line.strip()):
-            continue
-        in_traceback = False
-        out.append(line)
-    return " ".join(" ".join(out).split())
+    return one_line(exc)
 
 
 def metadata_tables(store: "Store") -> tuple[pa.Table, pa.Table]:

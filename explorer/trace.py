@@ -349,7 +349,7 @@ def _object_facts(store, v: AssetVersion, facts: dict[str, Any]) -> str | None:
         if v.size_bytes > JSON_CONTENT_LIMIT:
             return f"JSON of {v.size_bytes} bytes: content not inlined (limit {JSON_CONTENT_LIMIT})"
         try:
-            facts["content"] = data.load(store.fs, store.root, v)
+            facts["content"] = data.load(store.data_fs, store.root, v)
         except ExplorerError as exc:
             return str(exc)
         return None
@@ -357,7 +357,7 @@ def _object_facts(store, v: AssetVersion, facts: dict[str, Any]) -> str | None:
         try:
             import numpy as np
 
-            with store.fs.open(data.resolve(store.fs, store.root, v), "rb") as fh:
+            with store.data_fs.open(data.resolve(store.fs, store.root, v), "rb") as fh:
                 major, _minor = np.lib.format.read_magic(fh)
                 reader = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
                 shape, fortran, dtype = reader(fh)
@@ -411,7 +411,7 @@ def _describe_where(where: Mapping[str, list[Any]]) -> str:
 
 def _select_matching(store, v: AssetVersion, columns: list[str], ctx: _Context) -> tuple[pa.Table | None, str | None]:
     """Rows of ``v`` whose ``columns`` equal a combination known from downstream."""
-    schema = data.table_schema(store.fs, store.root, v)
+    schema = data.table_schema(store.data_fs, store.root, v)
     absent = [c for c in columns if c not in schema.names]
     if absent:
         return None, f"the sidecar lists {', '.join(absent)} but the data has no such column"
@@ -425,7 +425,7 @@ def _select_matching(store, v: AssetVersion, columns: list[str], ctx: _Context) 
             return schema.empty_table(), f"values of {c} cannot be compared with its type here ({schema.field(c).type})"
         cond = _column_filter(c, arr)
         expr = cond if expr is None else expr & cond
-    table = data.read_matching(store.fs, store.root, v, expr, columns)
+    table = data.read_matching(store.data_fs, store.root, v, expr, columns)
     if len(columns) > 1 and table.num_rows:
         # the per-column filters over-select across combinations: keep exact combinations only
         try:
@@ -455,9 +455,9 @@ def trace(store, key: str, run: str | None = None, where: Mapping[str, Any] | No
     root_v = store.version(key, run)
     if root_v.data_format not in fmt.TABLE_FORMATS:
         raise TraceError(f"{key} is {root_v.data_format}, not a table: a trace starts from rows of a table")
-    schema = data.table_schema(store.fs, store.root, root_v)
+    schema = data.table_schema(store.data_fs, store.root, root_v)
     expr, parsed = _where_expression(root_v, schema, dict(where or {}))
-    root_table = data.read_matching(store.fs, store.root, root_v, expr, list(parsed))
+    root_table = data.read_matching(store.data_fs, store.root, root_v, expr, list(parsed))
     if root_table.num_rows == 0:
         raise NoMatchingRows(f"no row of {key} in run {root_v.run_id} has {_describe_where(parsed)}")
 
@@ -498,7 +498,7 @@ def trace(store, key: str, run: str | None = None, where: Mapping[str, Any] | No
             outgoing[ref] = ctx  # an object passes on what is known of the entity
             continue
         columns = [c.name for c in v.table.columns] if v.table is not None else list(
-            data.table_schema(store.fs, store.root, v).names
+            data.table_schema(store.data_fs, store.root, v).names
         )
         matched, kind = _choose_match(columns, v.keys, ctx)
         if not matched:

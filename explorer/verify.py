@@ -108,7 +108,7 @@ def verify(store, run: str | None = None, progress: Callable[[int, int], None] |
     versions = sorted(versions, key=lambda v: (v.run_id, v.asset))
     out = []
     for i, v in enumerate(versions):
-        out.append(check_version(store.fs, store.root, v))
+        out.append(check_version(store.data_fs, store.root, v))
         if progress:
             progress(i + 1, len(versions))
     return out

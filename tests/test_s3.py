@@ -254,3 +254,27 @@ def test_an_aws_profile_is_an_option(cli, stores, tmp_path, monkeypatch):
     r = cli("runs", url, *o, "-o", "profile=no-such-profile")
     assert r.code == 2 and "no-such-profile" in r.err and r.err.count("\n") == 1
     assert "internal error" not in r.err and "profile-secret-xyz" not in r.err
+
+
+def test_reading_data_sends_no_head_and_no_extra_listing(cli, stores, tmp_path, monkeypatch):
+    """Versions' sizes are in their sidecars: readers (pyarrow, DuckDB, previews, checksums)
+    are given them, so s3fs sends no HEAD before reading; a store without flags is not asked
+    for them (the root listing showed no flags folder)."""
+    monkeypatch.setenv("FRONTIER_EXPLORE_CACHE_DIR", str(tmp_path / "cache"))
+    url, opts, _ = stores
+    o = ["-o", f"endpoint_url={opts['endpoint_url']}"]
+    assert cli("runs", url, *o).code == 0  # the index is cached: what follows is the reads
+    fs = s3_fs(opts["endpoint_url"])
+    commands = [
+        ("show", "features"), ("show", "raw/regions", "--format", "json"), ("assets", "--verify"), ("stale",),
+        ("diff", "features", RUN_IDS[1], RUN_IDS[2]), ("sql", "select count(*) as n from features"),
+        ("trace", "scores", "--where", "id=3"), ("history", "features"), ("flags",),
+    ]
+    for args in commands:
+        with RequestCounter(fs) as count:
+            r = cli(args[0], url, *args[1:], *o)
+        assert r.code in (0, 1), (args, r.err)
+        assert count.counts["HEAD"] == 0, (args, dict(count.counts))
+        assert count.counts["LIST"] == 1, (args, dict(count.counts))  # the root listing of the open
+    r = cli("sql", url, "select count(*) as n from features", "--format", "json", *o)
+    assert r.json() == [{"n": 6}]  # and the answers are the data's

@@ -60,7 +60,7 @@ def asset_rows(store, run: str | None, verify: bool = False) -> list[dict]:
     for key in keys:
         v = store.version(key, run)
         current = report.get(key)
-        integrity = check_version(store.fs, store.root, v) if verify else None
+        integrity = check_version(store.data_fs, store.root, v) if verify else None
         status = current.status if current and current.run_id == v.run_id else "superseded"
         if integrity is not None and not integrity.ok:
             status = "corrupt"
@@ -167,7 +167,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from ..store import data
 
     if v.data_format == "pickle" and args.trust_pickle:
-        value = data.load(store.fs, store.root, v, allow_pickle=True)
+        value = data.load(store.data_fs, store.root, v, allow_pickle=True)
     else:
         value = store.preview(args.asset, args.run, rows=args.rows)
     if args.format == "json":

@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from .. import format as fmt
-from ..errors import ExplorerError
+from ..errors import ExplorerError, one_line
 from ..models import AssetVersion, TableInfo
 from ..store import data
 from ..store.fs import is_local
@@ -66,7 +66,7 @@ class Session:
         self.con.execute("SET preserve_insertion_order=false")
         self.local = is_local(store.fs)
         if not self.local:
-            self.con.register_filesystem(store.fs)
+            self.con.register_filesystem(store.data_fs)
 
     def close(self) -> None:
         try:
@@ -89,7 +89,7 @@ class Session:
     def source(self, v: AssetVersion) -> str:
         """A SQL table expression reading the version's data in place."""
         path = data.resolve(self.store.fs, self.store.root, v)
-        if not self.store.fs.exists(path):
+        if not self.store.data_fs.exists(path):
             raise ExplorerError(f"data of {v.asset} in run {v.run_id} is missing ({v.data_path})")
         if v.data_format == "parquet":
             return f"read_parquet({lit(self.url(path))})"
@@ -104,16 +104,14 @@ class Session:
         try:
             return self.con.execute(sql).fetchall()
         except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ExplorerError(f"cannot diff {what}: {first}") from None
+            raise ExplorerError(f"cannot diff {what}: {one_line(exc)}") from None
 
     def records(self, sql: str, what: str) -> list[dict[str, Any]]:
         """Rows as JSON-safe dicts (through Arrow: DuckDB's own conversion of zoned timestamps needs pytz)."""
         try:
             table = self.con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ExplorerError(f"cannot diff {what}: {first}") from None
+            raise ExplorerError(f"cannot diff {what}: {one_line(exc)}") from None
         return [{n: jsonable(v) for n, v in row.items()} for row in table.to_pylist()]
 
     def schema(self, src: str, what: str) -> dict[str, str]:

@@ -102,3 +102,93 @@ def display_url(fs: fsspec.AbstractFileSystem, root: str) -> str:
         return root
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     return f"{protocol}://{root}"
+
+
+class KnownFiles(fsspec.AbstractFileSystem):
+    """A store's filesystem for reading data files whose sizes the index already knows.
+
+    Readers ask an object store about a file before reading it: s3fs sends a HEAD for
+    ``info``, ``exists`` and every ``open`` without a size, and pyarrow and DuckDB ask for
+    info and open a file several times per read (a diff of two parquet versions sent 58 HEADs
+    for 12 GETs on S3). Versions are immutable and their sidecars record their sizes, so for
+    those files this answers ``info``/``size``/``exists``/``modified`` from the index and opens
+    them with the size given; everything else goes to the store's filesystem unchanged.
+    DuckDB and pyarrow are given this object in place of the store's filesystem.
+    """
+
+    cachable = False  # one per index (fsspec would otherwise share instances by arguments)
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, files: dict[str, tuple[int, Any]]) -> None:
+        super().__init__()
+        self.fs = fs
+        self.protocol = fs.protocol  # (DuckDB routes URLs to a filesystem by its protocol)
+        self.files = files  # stripped path -> (size in bytes, committed at)
+
+    def _known(self, path: str) -> tuple[int, Any] | None:
+        return self.files.get(self.fs._strip_protocol(path))
+
+    def _strip_protocol(self, path):  # noqa: D102 - the store's own rules
+        return self.fs._strip_protocol(path)
+
+    def unstrip_protocol(self, name: str) -> str:
+        return self.fs.unstrip_protocol(name)
+
+    def info(self, path, **kwargs):
+        known = self._known(path)
+        if known is None:
+            return self.fs.info(path, **kwargs)
+        return {"name": self.fs._strip_protocol(path), "size": known[0], "type": "file"}
+
+    def size(self, path):
+        known = self._known(path)
+        return known[0] if known is not None else self.fs.size(path)
+
+    def exists(self, path, **kwargs):
+        return self._known(path) is not None or self.fs.exists(path, **kwargs)
+
+    def isfile(self, path):
+        return self._known(path) is not None or self.fs.isfile(path)
+
+    def isdir(self, path):
+        return self._known(path) is None and self.fs.isdir(path)
+
+    def modified(self, path):
+        known = self._known(path)
+        return known[1] if known is not None else self.fs.modified(path)
+
+    def ls(self, path, detail=True, **kwargs):
+        return self.fs.ls(path, detail=detail, **kwargs)
+
+    def find(self, path, maxdepth=None, withdirs=False, detail=False, **kwargs):
+        return self.fs.find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
+
+    def glob(self, path, maxdepth=None, **kwargs):
+        if self._known(path) is not None:  # a plain path of a known file: no listing
+            return [self.fs._strip_protocol(path)]
+        return self.fs.glob(path, maxdepth=maxdepth, **kwargs)
+
+    def cat_file(self, path, start=None, end=None, **kwargs):
+        known = self._known(path)
+        if known is None:
+            return self.fs.cat_file(path, start=start, end=end, **kwargs)
+        size = known[0]  # (s3fs's cat_file would send a HEAD to learn the size it can read in parts)
+        start = 0 if start is None else (start if start >= 0 else max(size + start, 0))
+        end = size if end is None else (end if end >= 0 else max(size + end, 0))
+        with self.open(path, "rb") as f:
+            f.seek(start)
+            return f.read(max(end - start, 0))
+
+    def open(self, path, mode="rb", **kwargs):
+        known = self._known(path)
+        if known is None or "r" not in mode:
+            return self.fs.open(path, mode, **kwargs)
+        kwargs.setdefault("size", known[0])
+        f = self.fs.open(path, mode, **kwargs)
+        # s3fs asks for the file's details (a HEAD) on its first read even when the size is
+        # given; fsspec's buffered files keep them in ``_details``: fill it from the index
+        if getattr(f, "_details", False) is None:
+            f._details = self.info(path)
+        return f
+
+    def _open(self, path, mode="rb", **kwargs):
+        return self.open(path, mode, **kwargs)

@@ -70,6 +70,8 @@ class Index:
     versions: dict[tuple[str, str], AssetVersion] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     _by_asset: dict[str, list[AssetVersion]] = field(default_factory=dict)
+    # reserved names (``_...``) the root listing showed, e.g. the flags folder; None: unknown
+    reserved: frozenset[str] | None = field(default=None, compare=False)
 
     @classmethod
     def from_records(cls, records: Iterable[RunRecord], warnings: Iterable[str] = ()) -> "Index":
@@ -143,6 +145,7 @@ class LazyIndex(Index):
     ):
         self.runs = runs
         self.warnings = warnings
+        self.reserved = None
         self._loader = loader
         self._lock = threading.Lock()  # a TUI worker and the UI may both ask first
 
@@ -288,15 +291,19 @@ def parse_manifest_general(raw: bytes, run_id: str) -> tuple[RunRecord, bool]:
     return rec, False
 
 
-def list_run_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
+def list_run_ids(fs: fsspec.AbstractFileSystem, root: str, reserved: set[str] | None = None) -> list[str]:
     """One listing of the store root (a delimiter listing on object stores): the folders
-    that may be runs. The filesystem's listing cache is bypassed, so new runs are seen."""
+    that may be runs. The filesystem's listing cache is bypassed, so new runs are seen.
+    Names starting with ``_`` (the store's own, such as the flags folder) go to ``reserved``."""
     from .fs import is_local
 
     if is_local(fs):
         try:  # a directory scan: no stat per entry
             with os.scandir(root) as it:
-                return sorted([e.name for e in it if not e.name.startswith(("_", ".")) and e.is_dir()])
+                names = [e.name for e in it if not e.name.startswith(".") and e.is_dir()]
+            if reserved is not None:
+                reserved.update(n for n in names if n.startswith("_"))
+            return sorted([n for n in names if not n.startswith("_")])
         except FileNotFoundError:
             raise StoreNotFound(f"no frontier store at {root}: it does not exist") from None
         except NotADirectoryError:
@@ -331,6 +338,8 @@ def list_run_ids(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
             continue  # symlinks are listed so that the caller can refuse those leaving the store
         name = e["name"].rstrip("/").rsplit("/", 1)[-1]
         if name.startswith(("_", ".")):
+            if reserved is not None and name.startswith("_"):
+                reserved.add(name)
             continue
         out.append(name)  # invalid names are reported by read_runs (no manifest / invalid run id)
     return sorted(out)
@@ -513,7 +522,8 @@ def _check_found(fs: fsspec.AbstractFileSystem, root: str, found_any: bool, no_m
 def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | None = None) -> Index:
     """Read a whole store into an Index, without the local cache. Broken runs become
     warnings, never errors."""
-    run_ids, escaping = _outside_root(fs, root, list_run_ids(fs, root))
+    reserved: set[str] = set()
+    run_ids, escaping = _outside_root(fs, root, list_run_ids(fs, root, reserved))
     with bulk_load():
         unreachable = Unreachable()
         records, warnings, no_manifest = read_runs(fs, root, run_ids, progress, unreachable=unreachable)
@@ -523,7 +533,9 @@ def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | N
         _check_found(fs, root, bool(records), no_manifest, warnings)
         for run_id in no_manifest:
             warnings.append(f"{fmt.printable(run_id)}/: folder without a run manifest, skipped")
-        return Index.from_records(records, warnings)
+        idx = Index.from_records(records, warnings)
+        idx.reserved = frozenset(reserved)
+        return idx
 
 
 # ---------------------------------------------------------------------- incremental
@@ -610,7 +622,8 @@ class Indexer:
     def _refresh(self, progress: Progress | None, _dirty: bool) -> Index:
         from . import cache
 
-        run_ids = list_run_ids(self.fs, self.root)
+        reserved: set[str] = set()
+        run_ids = list_run_ids(self.fs, self.root, reserved)
         listed = set(run_ids)
         dirty = _dirty
         for gone in [r for r in self.entries if r not in listed]:
@@ -662,7 +675,9 @@ class Indexer:
         finally:
             if writer is not None:
                 writer.log.release()  # (reads reopen it when versions are first needed)
-        return self._index(warnings)
+        idx = self._index(warnings)
+        idx.reserved = frozenset(reserved)
+        return idx
 
     def _index(self, warnings: list[str]) -> Index:
         entries = list(self.entries.values())

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import pyarrow as pa
 
+from .. import format as fmt
 from .. import lineage
 from ..errors import ExplorerError, StoreNotFound, UnknownRun
 from ..models import AssetVersion, Run
@@ -104,6 +105,7 @@ class Store:
         else:
             self.index, _ = _read_index(self.fs, self.root, progress, self.dagster_home)
         self.__dict__.pop("version_graph", None)
+        self.__dict__.pop("data_fs", None)
         self._flags = None
         self._taint = None
         self._sql = None
@@ -111,6 +113,27 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.url!r}, runs={len(self.index.runs)}, assets={len(self.index.asset_keys())})"
+
+    @cached_property
+    def data_fs(self):
+        """The filesystem to read versions' data through: on an object store, one that knows
+        the data files' sizes from the index, so that readers send no HEAD before reading
+        (``fs.KnownFiles``); the store's own filesystem otherwise."""
+        import inspect
+
+        from .fs import KnownFiles, is_local
+
+        try:
+            takes_size = "size" in inspect.signature(self.fs._open).parameters
+        except (TypeError, ValueError):  # pragma: no cover
+            takes_size = False
+        if is_local(self.fs) or not takes_size:
+            return self.fs
+        files = {}
+        for v in self.index.versions.values():
+            if v.data_format != "directory":
+                files[self.fs._strip_protocol(fmt.join(self.root, v.data_path))] = (v.size_bytes, v.created_at)
+        return KnownFiles(self.fs, files)
 
     # ------------------------------------------------------------------ index
     @property
@@ -165,10 +188,10 @@ class Store:
 
     def preview(self, key: str, run: str | None = None, rows: int = 50) -> Any:
         """The first rows of a table (reading only those), or a small view of other formats."""
-        return data.preview(self.fs, self.root, self.version(key, run), rows)
+        return data.preview(self.data_fs, self.root, self.version(key, run), rows)
 
     def read_table(self, key: str, run: str | None = None, columns=None, filter=None) -> pa.Table:
-        return data.read_table(self.fs, self.root, self.version(key, run), columns, filter)
+        return data.read_table(self.data_fs, self.root, self.version(key, run), columns, filter)
 
     # ------------------------------------------------------------------ lineage
     def asset_graph(self, all_runs: bool = False, run: str | None = None) -> nx.DiGraph:
@@ -229,7 +252,11 @@ class Store:
         """Every flag and retraction, oldest first. Read on first use (one listing of
         ``_frontier_flags/`` and one batched read), then kept until ``refresh()``."""
         if self._flags is None:
-            self._flags = flags_mod.read_flags(self.fs, self.root, self.index.warnings)
+            reserved = self.index.reserved
+            if reserved is not None and fmt.flags_dir() not in reserved:
+                self._flags = []  # the root listing had no flags folder: nothing to ask for
+            else:
+                self._flags = flags_mod.read_flags(self.fs, self.root, self.index.warnings)
         return list(self._flags)
 
     def active_flags(self) -> dict[tuple[str, str], "flags_mod.Flag"]:
@@ -251,6 +278,8 @@ class Store:
         """Flag a version as bad (appends a small object under ``_frontier_flags/``)."""
         v = self.version(key, run)
         flag = flags_mod.write_flag(self.fs, self.root, v.asset, v.run_id, reason, "flag", author)
+        if self.index.reserved is not None:
+            self.index.reserved = self.index.reserved | {fmt.flags_dir()}
         if self._flags is not None:
             self._flags.append(flag)
         self._sql = None  # the versions table carries taint
@@ -262,6 +291,8 @@ class Store:
             self.version(key, run)  # unknown asset or run -> clear error
             raise ExplorerError(f"{key} in run {run} is not flagged")
         flag = flags_mod.write_flag(self.fs, self.root, key, run, reason, "unflag", author)
+        if self.index.reserved is not None:
+            self.index.reserved = self.index.reserved | {fmt.flags_dir()}
         if self._flags is not None:
             self._flags.append(flag)
         self._sql = None  # the versions table carries taint

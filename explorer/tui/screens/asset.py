@@ -589,7 +589,7 @@ class AssetScreen(Screen):
 
         store = self.app.store
         try:
-            results = {v.run_id: check_version(store.fs, store.root, v) for v in store.index.asset_versions(self.key)}
+            results = {v.run_id: check_version(store.data_fs, store.root, v) for v in store.index.asset_versions(self.key)}
         except Exception as exc:  # noqa: BLE001
             self.app.call_from_thread(self.notify, describe_error(exc), title="cannot verify", severity="error")
             return

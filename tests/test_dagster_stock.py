@@ -66,6 +66,9 @@ def test_listing_without_instance(stock, cli, monkeypatch):
             assert v.data_format == "pickle" and v.content_hash.startswith("unhashed:")
             assert v.metadata["frontier/compare"] == "timestamps"
     assert store.asset_graph(all_runs=True).number_of_edges() == 0
+    before = {r.run_id for r in store.runs}
+    store.refresh()  # a stock store is read again in full (it has no manifests to cache)
+    assert {r.run_id for r in store.runs} == before and store.run_versions(stock["diamond"])
 
     # stock pickles are never unpickled without the opt-in
     shown = cli("show", stock["base"], "combine/result", "--run", stock["diamond"])

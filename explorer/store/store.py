@@ -17,7 +17,7 @@ from ..models import AssetVersion, Run
 from . import data
 from . import flags as flags_mod
 from .fs import display_url, open_fs
-from .index import Index, Indexer, Progress, is_connection_error, unavailable
+from .index import Index, Indexer, Progress, build_index, is_connection_error, unavailable
 
 
 def _ephemeral(fs) -> bool:

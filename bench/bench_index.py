@@ -53,10 +53,15 @@ from explorer import format as fmt
 import gc
 gc.collect()
 gc.freeze()  # the collection at the end then counts only objects the phase made, not the imports
+opts = json.loads(os.environ.get("FE_BENCH_OPTIONS") or "null")  # an S3 store's options
+counter = None
+if opts:
+    from bench_index import Requests
+    counter = Requests(open_fs(path, opts)[0]).__enter__()  # the instance the store uses
 out = {{}}
 t0 = time.perf_counter(); c0 = time.process_time()
 if phase == "floor":
-    fs, root = open_fs(path)
+    fs, root = open_fs(path, opts)
     ids = list_run_ids(fs, root)
     n = 0
     for s in range(0, len(ids), 256):
@@ -64,18 +69,20 @@ if phase == "floor":
             n += len(json.loads(raw)["versions"])
     out["versions"] = n
 elif phase in ("cold", "warm", "nocache"):
-    store = Store.open(path, cache=phase != "nocache")
+    store = Store.open(path, opts, cache=phase != "nocache")
     out["runs"] = len(store.runs)
     out["lazy"] = type(store.index).__name__ == "LazyIndex"
 elif phase == "warm+versions":
-    store = Store.open(path)
+    store = Store.open(path, opts)
     out["versions"] = len(store.index.versions)
 elif phase == "refresh":
-    store = Store.open(path)
+    store = Store.open(path, opts)
     len(store.index.versions)
     import gen_store
     n = len(store.runs)
-    gen_store.generate(path, 1, int(sys.argv[3]), start=n)
+    gen_store.generate(path, 1, int(sys.argv[3]), opts, sidecars=bool(opts), start=n)
+    if counter is not None:
+        counter.counts.clear()
     t0 = time.perf_counter(); c0 = time.process_time()
     store.refresh()
     out["runs"] = len(store.runs)
@@ -86,12 +93,15 @@ gc.collect()  # inside the timing: collection work deferred by the index's bulk 
 out["seconds"] = time.perf_counter() - t0
 out["cpu"] = time.process_time() - c0
 out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+if counter is not None:
+    out["requests"] = dict(counter.counts)
 print(json.dumps(out))
 """
 
 
-def child(phase: str, path: str, cache_dir: str, *extra: str) -> dict:
-    env = dict(os.environ, FRONTIER_EXPLORE_CACHE_DIR=cache_dir, PYTHONPATH=ROOT)
+def child(phase: str, path: str, cache_dir: str, *extra: str, options: dict | None = None) -> dict:
+    env = dict(os.environ, FRONTIER_EXPLORE_CACHE_DIR=cache_dir, PYTHONPATH=ROOT,
+               FE_BENCH_OPTIONS=json.dumps(options) if options else "")
     code = CHILD.format(root=ROOT, here=HERE)
     res = subprocess.run([sys.executable, "-c", code, phase, path, *extra], env=env, capture_output=True, text=True)
     if res.returncode != 0:
@@ -188,10 +198,6 @@ def bench_s3(runs: int, assets: int, workdir: str) -> None:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    import gen_store
-    from explorer.store import Store
-    from explorer.store.fs import open_fs
-
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -206,45 +212,27 @@ def bench_s3(runs: int, assets: int, workdir: str) -> None:
         opts = {"endpoint_url": endpoint}
         url = "s3://bench/store"
         t = time.perf_counter()
-        gen_store.generate(url, runs, assets, opts, sidecars=True)
+        # in a child process: generating grows this process, and children inherit its peak RSS
+        subprocess.run([sys.executable, os.path.join(HERE, "gen_store.py"), url, "--runs", str(runs), "--assets",
+                        str(assets), "--sidecars", "-o", f"endpoint_url={endpoint}"], check=True,
+                       env=dict(os.environ, PYTHONPATH=ROOT))
         print(f"\n## S3 (moto server): {runs} runs x {assets} assets, with sidecars "
               f"(written in {time.perf_counter() - t:.0f} s)\n")
-        fs, root = open_fs(url, opts)
-        rows = []
-        from explorer import format as fmt
-        from explorer.store.index import cat_many, list_run_ids
-
-        with Requests(fs) as c:  # the floor: the same listing and GETs, json-parsed, nothing else
-            t = time.perf_counter()
-            ids = list_run_ids(fs, root)
-            for s in range(0, len(ids), 256):
-                for raw in cat_many(fs, [fmt.join(root, fmt.run_manifest_path(r)) for r in ids[s:s + 256]], 256):
-                    json.loads(raw)
-            rows.append(("floor (list + GET + json.loads)", c.show(), time.perf_counter() - t, sum(c.counts.values())))
-        with Requests(fs) as c:
-            t = time.perf_counter()
-            store = Store.open(url, opts)
-            rows.append(("cold index", c.show(), time.perf_counter() - t, sum(c.counts.values())))
-            assert len(store.runs) == runs
-        with Requests(fs) as c:
-            t = time.perf_counter()
-            warm = Store.open(url, opts)
-            rows.append(("warm reopen", c.show(), time.perf_counter() - t, sum(c.counts.values())))
-            assert len(warm.runs) == runs
-        gen_store.generate(url, 1, assets, opts, sidecars=True, start=runs)
-        with Requests(fs) as c:
-            t = time.perf_counter()
-            warm.refresh()
-            rows.append(("refresh after one new run", c.show(), time.perf_counter() - t, sum(c.counts.values())))
-            assert len(warm.runs) == runs + 1
-        with Requests(fs) as c:
-            t = time.perf_counter()
-            Store.open(url, opts, cache=False)
-            rows.append(("no cache (--no-cache)", c.show(), time.perf_counter() - t, sum(c.counts.values())))
-        print("| phase | requests | total | wall time on moto |")
-        print("|---|---|---:|---:|")
-        for name, shown, secs, total in rows:
-            print(f"| {name} | {shown} | {total} | {secs:.2f} s ({secs / rows[0][2]:.2f}x floor) |")
+        cache_dir = os.environ["FRONTIER_EXPLORE_CACHE_DIR"]
+        base = child("baseline", url, cache_dir, options=opts)
+        rows = []  # each phase in a fresh process, like the local ones: requests, wall time, peak RSS
+        for name, phase, extra in (("floor (list + GET + json.loads)", "floor", ()), ("cold index", "cold", ()),
+                                   ("warm reopen", "warm", ()), ("warm reopen + every version", "warm+versions", ()),
+                                   ("refresh after one new run", "refresh", (str(assets),)),
+                                   ("no cache (--no-cache)", "nocache", ())):
+            r = child(phase, url, cache_dir, *extra, options=opts)
+            c = Counter(r["requests"])
+            shown = ", ".join(f"{k} {c.get(k, 0)}" for k in ("LIST", "GET", "HEAD", "PUT"))
+            rows.append((name, shown, r["seconds"], sum(c.values()), r["peak_mb"]))
+        print("| phase | requests | total | wall time on moto | peak RSS (%d MB is Python + imports) |" % base["peak_mb"])
+        print("|---|---|---:|---:|---:|")
+        for name, shown, secs, total, peak in rows:
+            print(f"| {name} | {shown} | {total} | {secs:.2f} s ({secs / rows[0][2]:.2f}x floor) | {peak:.0f} MB |")
         budget = runs + math.ceil(runs / 1000)
         print(f"\ncold budget N GETs + ceil(N/1000) LISTs = {budget}; refresh budget 5")
     finally:

@@ -76,7 +76,7 @@ class Index:
     @classmethod
     def from_records(cls, records: Iterable[RunRecord], warnings: Iterable[str] = ()) -> "Index":
         idx = cls(warnings=list(warnings))
-        for rec in sorted(records, key=lambda r: (r.run.started_at, r.run.run_id)):  # (see _sort)
+        for rec in sorted(records, key=_run_order):  # (see _sort)
             idx.add(rec)
         idx._sort()
         return idx
@@ -541,8 +541,7 @@ def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | N
 # ---------------------------------------------------------------------- incremental
 
 
-def _run_order(e) -> tuple:
-    return (e.run.started_at, e.run.run_id)
+_run_order = attrgetter("run.started_at", "run.run_id")  # of entries and records: (start, id)
 
 
 class Indexer:

@@ -17,12 +17,8 @@ from hypothesis import strategies as st
 from explorer import RunWriter
 from explorer import format as fmt
 from explorer.store.index import parse_manifest, parse_manifest_general
+from reliability.test_fuzz_index import _paths, json_values  # (the same mutations as the indexer fuzzing)
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
-    max_leaves=8,
-)
 # values near the edges of what the format allows
 tricky = st.sampled_from([
     "", ".", "..", "/abs", "a/../b", "a\\b", "a//b", "s3://x/y", "_reserved/x", "x\x00y", "\ud800",
@@ -64,16 +60,6 @@ def test_writer_manifests_take_the_compiled_path(demo_path):
         assert versions == general[0].versions and general[1]
         assert all(v.created_at.tzinfo is timezone.utc for v in versions)
         assert all(v.sidecar_path == fmt.sidecar_path(run_id, v.asset) for v in versions)
-
-
-def _paths(doc, prefix=()):
-    yield list(prefix)
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            yield from _paths(v, prefix + (i,))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

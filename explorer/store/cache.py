@@ -38,7 +38,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 import msgspec
 
@@ -281,23 +281,18 @@ def save(path: Path, url: str, entries: list[Entry], log: ManifestLog | None, lo
 
 def _compact(log: ManifestLog, live: list[Entry]) -> ManifestLog:
     """Copy the live manifests into a new log and put it in place of the old one."""
-    fd, tmp = tempfile.mkstemp(dir=log.path.parent, prefix=".tmp-", suffix=LOG_SUFFIX)
     token = _new_token()
-    try:
+
+    def write(f) -> list[int]:
         places = []
-        with os.fdopen(fd, "wb") as f:
-            f.write(_LOG_MAGIC + token.encode("ascii") + b"\n")
-            for e in live:
-                src, at, size = e.source
-                places.append(f.tell())
-                f.write(src.get(at, size))
-        os.replace(tmp, log.path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        f.write(_LOG_MAGIC + token.encode("ascii") + b"\n")
+        for e in live:
+            src, at, size = e.source
+            places.append(f.tell())
+            f.write(src.get(at, size))
+        return places
+
+    places = _replace(log.path, LOG_SUFFIX, write)
     new = ManifestLog(log.path, token)
     for e, at in zip(live, places):
         e.source = (new, at, e.source[2])
@@ -320,12 +315,19 @@ def _write_index(path: Path, url: str, live: list[Entry], log: ManifestLog | Non
     header = _ENC.encode({"format": CACHE_KIND, "cache_version": CACHE_VERSION, "url": url,
                           "log": {"token": log.token, "size": log_size} if log is not None else None})
     data = header[:-1] + b',"plans":[' + b",".join(map(_ENC.encode, plans)) + b'],"runs":[\n' + b",\n".join(parts) + b"\n]}\n"
+    _replace(path, INDEX_SUFFIX, lambda f: f.write(data))
+
+
+def _replace(path: Path, suffix: str, write: Callable[[Any], Any]) -> Any:
+    """Write a file through a temporary one beside it, renamed over ``path`` once complete
+    (readers see the old file or the new one, never a part); returns what ``write`` returns."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=INDEX_SUFFIX)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            out = write(f)
         os.replace(tmp, path)
+        return out
     except BaseException:
         try:
             os.unlink(tmp)

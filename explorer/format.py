@@ -511,28 +511,15 @@ def _utc(value: str) -> datetime:
     return ts
 
 
-def _key(key: str) -> str:
-    if key not in _VALID_KEYS:
-        check_asset_key(key)
-    return key
-
-
-def _run(run_id: str) -> str:
-    if run_id not in _VALID_RUN_IDS:
-        check_run_id(run_id)
-    return run_id
-
-
 def checked_plan(planned: tuple[PlannedAsset, ...]) -> tuple[PlannedAsset, ...]:
     """Planned assets decoded by msgspec, their keys checked (raises FormatError)."""
     shared = _PLANS.get(planned)
     if shared is not None:  # validated before (runs of a job plan alike): share it
         return shared
     for p in planned:
-        _key(p.asset)
-        if p.inputs:
-            for k in p.inputs:
-                _key(k)
+        check_asset_key(p.asset)
+        for k in p.inputs or ():
+            check_asset_key(k)
     if len(_PLANS) >= 10_000:
         _PLANS.clear()
     _PLANS[planned] = planned
@@ -576,9 +563,9 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
 def _run_from(doc: _RunDoc) -> Run:
     parent = doc.parent_run_id
     return Run(
-        _run(doc.run_id), doc.job, doc.status, _utc(doc.started_at),
+        check_run_id(doc.run_id), doc.job, doc.status, _utc(doc.started_at),
         _utc(doc.finished_at) if doc.finished_at is not None else None,
-        doc.tags, doc.code_version, _run(parent) if parent is not None else None,
+        doc.tags, doc.code_version, check_run_id(parent) if parent is not None else None,
         checked_plan(doc.planned_assets), doc.consolidated,
     )
 

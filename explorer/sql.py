@@ -113,7 +113,7 @@ class SqlCatalog:
                 self.con.execute(f"CREATE VIEW {_quote_ident(name)} AS SELECT * FROM {self.source(self.relations[name])}")
             except duckdb.Error as exc:
                 v = self.relations[name]
-                raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {_message(exc)}") from None
+                raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {one_line(exc)}") from None
             self._made.add(name)
 
     def _make_meta(self) -> None:
@@ -156,7 +156,7 @@ class SqlCatalog:
         try:
             statements = self.con.extract_statements(query)
         except duckdb.Error as exc:
-            raise SqlError(_message(exc)) from None
+            raise SqlError(one_line(exc)) from None
         for st in statements:
             if st.type not in _QUERY_TYPES:
                 raise SqlError(
@@ -176,7 +176,7 @@ class SqlCatalog:
                     rel = self.con.sql("SELECT 1 AS ok WHERE false")
                 return fetch(rel)
             except duckdb.Error as exc:
-                raise SqlError(_message(exc)) from None
+                raise SqlError(one_line(exc)) from None
 
     def arrow(self, query: str) -> pa.Table:
         """The result of a query as an Arrow table."""
@@ -190,10 +190,6 @@ class SqlCatalog:
     def df(self, query: str):
         """The result of a query as a pandas DataFrame."""
         return self._run(query, lambda rel: rel.df())
-
-
-def _message(exc: Exception) -> str:
-    return one_line(exc)
 
 
 def metadata_tables(store: "Store") -> tuple[pa.Table, pa.Table]:

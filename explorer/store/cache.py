@@ -209,8 +209,7 @@ class LogWriter:
     memory, holds them until the index is saved)."""
 
     def __init__(self, index_file: Path, current: ManifestLog | None) -> None:
-        path = log_path(index_file)
-        self.log = current if current is not None and current.path == path else ManifestLog(path)
+        self.log = current or ManifestLog(log_path(index_file))
         self.located: dict[str, tuple] = {}
 
     def add(self, run_id: str, raw: bytes) -> None:
@@ -237,15 +236,11 @@ def save(path: Path, url: str, entries: list[Entry], log: ManifestLog | None, lo
     if not logged:
         try:
             _write_index(path, url, [e for e in entries if e.cacheable], None, 0)
-            try:
-                log_path(path).unlink()  # a log left from a time the store was not local
-            except OSError:
-                pass
         except OSError:
             pass
         return None
     live: list[Entry] = []
-    log = log if log is not None and log.path == log_path(path) else ManifestLog(log_path(path))
+    log = log or ManifestLog(log_path(path))
     try:
         for e in entries:
             if not e.cacheable:

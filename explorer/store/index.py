@@ -12,10 +12,11 @@ from __future__ import annotations
 import gc
 import inspect
 import os
+import stat
 import threading
 from contextlib import contextmanager
-from operator import attrgetter
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Callable, Iterable
 
 import fsspec
@@ -480,14 +481,12 @@ def _outside_root(fs: fsspec.AbstractFileSystem, root: str, run_ids: list[str]) 
 
     if not is_local(fs):
         return run_ids, []
-    import stat
-
     real_root = None
     keep, escaping = [], []
     for r in run_ids:
         base = f"{root}/{r}/{fmt.META_DIR}"  # (== join(root, r, META_DIR): r has no "/")
         paths = (f"{root}/{r}", base, f"{base}/{fmt.RUN_MANIFEST}", f"{base}/{fmt.VERSIONS_DIR}")
-        if not any(_is_link(p, stat) for p in paths):
+        if not any(_is_link(p) for p in paths):
             keep.append(r)
             continue
         real_root = real_root or os.path.realpath(root)
@@ -498,7 +497,7 @@ def _outside_root(fs: fsspec.AbstractFileSystem, root: str, run_ids: list[str]) 
     return keep, escaping
 
 
-def _is_link(path: str, stat) -> bool:
+def _is_link(path: str) -> bool:
     try:
         return stat.S_ISLNK(os.lstat(path).st_mode)
     except OSError:  # missing: nothing to follow (a missing manifest is reported by read_runs)
@@ -581,30 +580,9 @@ class Indexer:
         entries = self.entries
         if not self.local:
             return [r for r in run_ids if (e := entries.get(r)) is None or not e.cacheable]
-        out = []
-        tail = f"/{fmt.META_DIR}/{fmt.RUN_MANIFEST}"
-        stat = os.stat
-        try:
-            root_fd = os.open(self.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if stat in os.supports_dir_fd else None
-        except OSError:
-            root_fd = None
-        try:
-            for r in run_ids:  # one stat per run, relative to the root (the hot loop of a warm open)
-                e = entries.get(r)
-                if e is None or not e.cacheable or e.stamp is None:
-                    out.append(r)
-                    continue
-                try:
-                    st = stat(r + tail, dir_fd=root_fd) if root_fd is not None else stat(f"{self.root}/{r}{tail}")
-                except OSError:
-                    out.append(r)
-                    continue
-                if st.st_mtime_ns != e.stamp[0] or st.st_size != e.stamp[1]:
-                    out.append(r)
-        finally:
-            if root_fd is not None:
-                os.close(root_fd)
-        return out
+        stamp = self._stamp
+        return [r for r in run_ids  # one stat per cached run: the hot loop of a warm open
+                if (e := entries.get(r)) is None or not e.cacheable or e.stamp is None or e.stamp != stamp(r)]
 
     def open(self, progress: Progress | None = None) -> Index:
         from . import cache

@@ -277,21 +277,18 @@ class Store:
     def flag(self, key: str, run: str, reason: str, author: str | None = None) -> "flags_mod.Flag":
         """Flag a version as bad (appends a small object under ``_frontier_flags/``)."""
         v = self.version(key, run)
-        flag = flags_mod.write_flag(self.fs, self.root, v.asset, v.run_id, reason, "flag", author)
-        if self.index.reserved is not None:
-            self.index.reserved = self.index.reserved | {fmt.flags_dir()}
-        if self._flags is not None:
-            self._flags.append(flag)
-        self._sql = None  # the versions table carries taint
-        return flag
+        return self._wrote(flags_mod.write_flag(self.fs, self.root, v.asset, v.run_id, reason, "flag", author))
 
     def unflag(self, key: str, run: str, reason: str, author: str | None = None) -> "flags_mod.Flag":
         """Retract a flag (appends a retraction; nothing is deleted)."""
         if (key, run) not in self.flagged():
             self.version(key, run)  # unknown asset or run -> clear error
             raise ExplorerError(f"{key} in run {run} is not flagged")
-        flag = flags_mod.write_flag(self.fs, self.root, key, run, reason, "unflag", author)
-        if self.index.reserved is not None:
+        return self._wrote(flags_mod.write_flag(self.fs, self.root, key, run, reason, "unflag", author))
+
+    def _wrote(self, flag: "flags_mod.Flag") -> "flags_mod.Flag":
+        """Keep what is in memory in step with a flag or retraction just written."""
+        if self.index.reserved is not None:  # the flags folder exists now
             self.index.reserved = self.index.reserved | {fmt.flags_dir()}
         if self._flags is not None:
             self._flags.append(flag)

@@ -17,7 +17,7 @@ COMMAND_MODULE_NAMES = ["foundation", "stale", "diff", "history", "catalogue", "
 # Every subcommand name, so that ``frontier-explore STORE`` is told apart from a command without
 # importing the modules; tests/test_cli_foundation.py checks it against the parser.
 COMMAND_NAMES = frozenset({
-    "assets", "cache", "dagster-consolidate", "diff", "export", "find", "flag", "flags", "history", "impact",
+    "assets", "cache", "dagster-consolidate", "demo", "diff", "export", "find", "flag", "flags", "history", "impact",
     "lineage", "provenance", "runs", "show", "sql", "stale", "stores", "trace", "unflag", "verify", "versions",
 })
 
@@ -74,7 +74,7 @@ def build_app_parser() -> argparse.ArgumentParser:
 def _configured_choices() -> list[tuple[str, str, str, dict]]:
     """The stores of the config file as picker choices, plus the demo store."""
     from ..config import load_config
-    from ..demo import DEMO_STORE
+    from ..bundled import DEMO_STORE
 
     stores = load_config().stores
     if len(stores) < 2:
@@ -85,10 +85,15 @@ def _configured_choices() -> list[tuple[str, str, str, dict]]:
 
 
 def run_app(argv: list[str], commands: set[str] = frozenset()) -> int:
-    from ..demo import DEMO_STORE
+    from ..bundled import DEMO_STORE
     from ..store.fs import parse_storage_options
 
     args = build_app_parser().parse_args(argv)
+    if not has_terminal():
+        # without a terminal Textual would spin forever (a cron line that forgot its subcommand)
+        print("frontier-explore: error: the terminal app needs a terminal on stdin and stdout; "
+              "for scripts use a command (frontier-explore --help lists them)", file=sys.stderr)
+        return 2
     try:
         options = parse_storage_options(args.storage_option)
     except ValueError as exc:
@@ -117,14 +122,24 @@ def run_app(argv: list[str], commands: set[str] = frozenset()) -> int:
         hint = f"; commands are: {', '.join(sorted(commands))}" if commands else ""
         print(f"frontier-explore: error: no store at {url!r} (no such file or folder){hint}", file=sys.stderr)
         return 2
-    dagster_home = args.dagster_home
-    if not dagster_home and os.path.isdir(os.environ.get("DAGSTER_HOME") or "\0"):
-        dagster_home = os.environ["DAGSTER_HOME"]
-    open_options = {"cache": not args.no_cache, "dagster_home": dagster_home}
+    open_options = {"cache": not args.no_cache, "dagster_home": args.dagster_home,
+                    "stock_dagster_home": env_dagster_home()}
     from ..tui.app import run_app as run_tui
 
     return run_tui(url or str(DEMO_STORE), options, args.watch, label=label or "demo store",
                    open_options=open_options, choices=choices)
+
+
+def has_terminal() -> bool:
+    """Whether stdin and stdout are a terminal, which the app needs."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def env_dagster_home() -> str | None:
+    """``$DAGSTER_HOME`` when it names a folder: used only to read a stock Dagster store (one
+    that has no frontier marker), never to change how a frontier store is read."""
+    home = os.environ.get("DAGSTER_HOME")
+    return home if home and os.path.isdir(home) else None
 
 
 def one_line(exc: BaseException) -> str:

@@ -104,3 +104,22 @@ def test_dagster_home_in_the_environment_leaves_a_frontier_store_alone(installed
     res = _run(installed, "runs", str(demo), env={"DAGSTER_HOME": str(home)})
     assert res.returncode == 0 and res.stderr == ""
     assert list(home.iterdir()) == []  # no instance opened, no SQLite files made
+
+
+def test_the_sdist_carries_its_tests_and_they_run(tmp_path):
+    import tarfile
+
+    subprocess.run([sys.executable, "-m", "build", "--sdist", "-o", str(tmp_path / "dist"), str(ROOT)],
+                   check=True, capture_output=True)
+    (sdist,) = (tmp_path / "dist").glob("frontier_explore-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        tar.extractall(tmp_path / "src", filter="data")
+    (src,) = (tmp_path / "src").iterdir()
+    for folder in ("tests", "demo_store", "docs"):
+        assert _files(src / folder).keys() >= {k for k in _files(ROOT / folder) if "__pycache__" not in k}
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "tests/test_writer_reader.py", "tests/test_lineage_demo.py"],
+                         cwd=src, env={**os.environ, "PYTHONPATH": str(src)}, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:]
+    assert " passed" in res.stdout.splitlines()[-1]

@@ -39,6 +39,8 @@ def add_store_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="Dagster instance to read run status, times and lineage from (default: $DAGSTER_HOME)",
     )
+    p.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS,  # also before the command
+                   help="do not print store warnings")
     p.add_argument(
         "--no-cache",
         action="store_true",

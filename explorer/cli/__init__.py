@@ -175,10 +175,12 @@ def has_terminal() -> bool:
 
 
 def env_dagster_home() -> str | None:
-    """``$DAGSTER_HOME`` when it names a folder: used only to read a stock Dagster store (one
+    """``$DAGSTER_HOME`` when it holds a Dagster instance: used only to read a stock Dagster store (one
     that has no frontier marker), never to change how a frontier store is read."""
+    from ..dagster.instance import has_instance  # imports no Dagster
+
     home = os.environ.get("DAGSTER_HOME")
-    return home if home and os.path.isdir(home) else None
+    return home if home and os.path.isdir(home) and has_instance(home) else None
 
 
 def one_line(exc: BaseException) -> str:

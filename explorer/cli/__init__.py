@@ -158,7 +158,7 @@ def _mistyped_command(argv: list[str], commands: set[str]) -> str | None:
     if not words or not commands:
         return None
     first = words[0]
-    if "://" in first or first.startswith("@") or os.path.exists(first):
+    if "/" in first or first.startswith((".", "@", "~")) or os.path.exists(first):  # a path or a named store
         return None
     close = difflib.get_close_matches(first, sorted(c for c in commands if not c.startswith("_")), n=3, cutoff=0.6)
     if not close and len(words) == 1:

@@ -81,8 +81,10 @@ def is_local(fs: fsspec.AbstractFileSystem) -> bool:
     return protocol in ("file", "local")
 
 
-def open_fs(url: str, storage_options: dict[str, Any] | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
-    """Return ``(filesystem, root path)`` for a store URL. Local paths are made absolute."""
+def open_fs(url: "str | os.PathLike[str]", storage_options: dict[str, Any] | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
+    """Return ``(filesystem, root path)`` for a store URL or local path (a ``str`` or a
+    ``pathlib.Path``). Local paths are made absolute."""
+    url = os.fspath(url)
     options = dict(storage_options or {})
     if url.startswith(("s3://", "s3a://")) and "region_name" in options:
         # botocore takes the region through the client, s3fs through client_kwargs

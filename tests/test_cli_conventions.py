@@ -43,3 +43,35 @@ def test_top_level_help_says_how_to_open_the_app(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert "STORE" in out and "--watch" in out and "demo store" in out
+
+
+def _demo_ids(demo_path):
+    return sorted(p.name for p in demo_path.iterdir() if p.is_dir() and not p.name.startswith("_"))
+
+
+def test_a_run_by_its_label_or_a_unique_prefix(cli, demo_path):
+    ids = _demo_ids(demo_path)
+    r6 = next(r for r in ids if r.endswith("-r6"))
+    full = cli("show", demo_path, "features", "--run", r6, "--format", "json")
+    for ref in ("r6", r6[:10], r6[:15]):
+        res = cli("show", demo_path, "features", "--run", ref, "--format", "json")
+        assert res.code == 0, res.err
+        assert res.out == full.out
+    assert cli("provenance", demo_path, "scores", "--run", "r6", "--format", "json").out == \
+        cli("provenance", demo_path, "scores", "--run", r6, "--format", "json").out
+
+
+def test_an_ambiguous_prefix_names_the_runs_it_matches(cli, demo_path):
+    ids = _demo_ids(demo_path)
+    prefix = "202609"
+    matching = [r for r in ids if r.startswith(prefix)]
+    assert len(matching) > 1
+    res = cli("show", demo_path, "features", "--run", prefix)
+    assert res.code == 2 and "ambiguous" in res.err and matching[0] in res.err
+
+
+def test_did_you_mean_for_assets_and_runs(cli, demo_path):
+    res = cli("show", demo_path, "scorse")
+    assert res.code == 2 and "unknown asset 'scorse'" in res.err and "did you mean 'scores'" in res.err
+    res = cli("show", demo_path, "features", "--run", "r66")
+    assert res.code == 2 and "unknown run 'r66'" in res.err and "'r6'" in res.err

@@ -75,3 +75,16 @@ def test_scripts_for_each_shell(cli):
     for shell, marker in (("bash", "complete -o filenames -F"), ("zsh", "compdef"), ("fish", "complete -c")):
         res = cli("completion", shell)
         assert res.code == 0 and marker in res.out and "frontier-explore __complete" in res.out
+
+
+def test_completing_names_never_writes_to_the_store(cli, demo_path, tmp_path):
+    import shutil
+
+    from reliability.test_read_only import snapshot
+
+    store = tmp_path / "store"
+    shutil.copytree(demo_path, store)
+    before = snapshot(store)
+    for words in (("show", store, ""), ("diff", store, "scores", ""), ("stale", store, "--as-of", "")):
+        assert cli("__complete", *words).out
+    assert snapshot(store) == before

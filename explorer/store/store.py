@@ -153,10 +153,10 @@ class Store:
         return self.index.run_list()
 
     def run(self, run_id: str) -> Run:
-        try:
-            return self.index.runs[run_id]
-        except KeyError:
-            raise UnknownRun(f"unknown run {run_id!r}") from None
+        """A run by its id, a unique prefix of it, or its label (``r6``)."""
+        from ..names import resolve_run
+
+        return self.index.runs[resolve_run(self.index.runs, run_id)]
 
     def assets(self) -> list[str]:
         return self.index.asset_keys()
@@ -167,8 +167,7 @@ class Store:
         return self.index.asset_versions(key)
 
     def run_versions(self, run_id: str) -> list[AssetVersion]:
-        self.run(run_id)
-        return self.index.run_versions(run_id)
+        return self.index.run_versions(self.run(run_id).run_id)
 
     def latest(self, key: str) -> AssetVersion:
         return lineage.resolve_version(self.index, key)
@@ -290,8 +289,8 @@ class Store:
     def unflag(self, key: str, run: str, reason: str, author: str | None = None) -> "flags_mod.Flag":
         """Retract a flag (appends a retraction; nothing is deleted)."""
         self._check_writable()
+        run = self.version(key, run).run_id  # unknown asset or run -> clear error; a label -> the id
         if (key, run) not in self.flagged():
-            self.version(key, run)  # unknown asset or run -> clear error
             raise ExplorerError(f"{key} in run {run} is not flagged")
         return self._wrote(flags_mod.write_flag(self.fs, self.root, key, run, reason, "unflag", author))
 

@@ -262,11 +262,22 @@ def cat_many(fs: fsspec.AbstractFileSystem, paths: list[str], batch_size: int | 
 
 
 def _parse_versions(docs: Iterable[tuple[str, object]], run_id: str, rec: RunRecord) -> None:
+    """Append each valid version to ``rec`` (a bad one is a warning naming it). An asset listed
+    twice in one manifest counts once: the first entry is kept, the others are warnings."""
+    seen = {v.asset for v in rec.versions}
     for where, doc in docs:
         try:
-            rec.versions.append(fmt.parse_sidecar(doc, where, run_id))
+            version = fmt.parse_sidecar(doc, where, run_id)
         except FormatError as exc:
             rec.warnings.append(str(exc))
+            continue
+        if version.asset in seen:
+            rec.warnings.append(
+                f"{where}: asset {version.asset!r} is listed twice in run {run_id}; the first entry is kept"
+            )
+            continue
+        seen.add(version.asset)
+        rec.versions.append(version)
 
 
 def parse_manifest(raw: bytes, run_id: str) -> tuple[RunRecord, bool]:

@@ -208,19 +208,24 @@ def check_value_depth(value: Any, where: str, what: str = "metadata") -> Any:
     return value
 
 
+class InvalidJSON(FormatError):
+    """A store document that does not decode as JSON (torn, truncated, or nested too deep)."""
+
+
 def loads(raw: bytes | str, where: str) -> Any:
-    """JSON read from a store (the one place it is decoded): FormatError naming ``where``
-    when it is not JSON, or nests deeper than MAX_DEPTH."""
+    """JSON read from a store (the one place it is decoded): InvalidJSON naming ``where``
+    when it is not JSON, or nests deeper than MAX_DEPTH. (Old stores' ``NaN`` literals are
+    still read.)"""
     try:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{where}: invalid JSON ({exc})") from None
+        raise InvalidJSON(f"{where}: invalid JSON ({exc})") from None
     except RecursionError:
-        raise FormatError(f"{where}: JSON nested too deeply (more than {MAX_DEPTH} levels)") from None
+        raise InvalidJSON(f"{where}: JSON nested too deeply (more than {MAX_DEPTH} levels)") from None
     if type(doc) in _CONTAINERS:
         opened = raw.count(b"[" if isinstance(raw, bytes) else "[") + raw.count(b"{" if isinstance(raw, bytes) else "{")
         if opened > MAX_DEPTH and _deeper_than(doc, MAX_DEPTH):
-            raise FormatError(f"{where}: JSON nested too deeply (more than {MAX_DEPTH} levels)")
+            raise InvalidJSON(f"{where}: JSON nested too deeply (more than {MAX_DEPTH} levels)")
     return doc
 
 

@@ -272,12 +272,18 @@ def write_version(
 
 def read_run_manifest(fs, root: str, run_id: str) -> Run | None:
     """The run's manifest, or None when it has none (yet)."""
+    got = _read_manifest_doc(fs, root, run_id)
+    return got[0] if got is not None else None
+
+
+def _read_manifest_doc(fs, root: str, run_id: str) -> tuple[Run, dict[str, Any]] | None:
     rel = fmt.run_manifest_path(run_id)
     try:
         raw = fs.cat_file(fmt.join(root, rel))
     except FileNotFoundError:
         return None
-    return fmt.parse_run(fmt.loads(raw, rel), rel, run_id)
+    doc = fmt.loads(raw, rel)
+    return fmt.parse_run(doc, rel, run_id), doc
 
 
 def write_run_manifest(fs, root: str, run: Run, consolidate: bool = False, create: bool = False) -> Run:
@@ -473,6 +479,8 @@ class RunWriter:
         if key in self._written:
             raise WriteError(f"{key!r} was already written in run {self.run_id}; versions are never overwritten")
         resolved = tuple(self._resolve_input(i) for i in inputs)
+        if self._joined:
+            self._check_still_running(key)
         version = write_version(
             self.fs,
             self.root,
@@ -488,7 +496,28 @@ class RunWriter:
             clock=self.clock,
         )
         self._written[key] = version
+        if self._joined:
+            self._check_still_running(key, committed=True)
         return version
+
+    def _check_still_running(self, key: str, committed: bool = False) -> None:
+        """A joined writer's versions count only while the run's owner has not finished it
+        (the owner's consolidated manifest lists the versions of the run): before writing, and
+        again after committing (the owner may have finished meanwhile), a finished run that
+        does not list ``key`` is a WriteError for this writer."""
+        got = _read_manifest_doc(self.fs, self.root, self.run_id)
+        if got is None or got[0].status == "running":
+            return
+        run, doc = got
+        listed = any(isinstance(d, dict) and d.get("asset") == key for d in doc.get("versions") or ())
+        if committed and listed:
+            return
+        if committed:
+            raise WriteError(
+                f"run {self.run_id} was finished ({run.status}) by its owner before {key!r} was committed:"
+                " that version is not part of the run"
+            )
+        raise WriteError(f"run {self.run_id} was finished ({run.status}) by its owner; a joined writer cannot add {key!r} to it")
 
 
 __all__ = ["RunWriter", "write_version", "read_run_sidecars", "read_run_manifest", "write_run_manifest", "put", "new_run_id", "serialize", "directory_hash", "ExplorerError"]

@@ -225,4 +225,15 @@ def create_exclusive(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> N
             except FileNotFoundError:
                 pass
         return
-    fs.pipe_file(path, data, mode="create")
+    for attempt in range(3):
+        try:
+            fs.pipe_file(path, data, mode="create")
+            return
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            # AWS may answer 409 ConditionalRequestConflict while another conditional PUT of
+            # the same key is in flight: ask again (the next answer is 200 or 412)
+            code = getattr(exc.__cause__, "response", {}).get("Error", {}).get("Code")
+            if code != "ConditionalRequestConflict" or attempt == 2:
+                raise

@@ -69,11 +69,6 @@ def _winner(outcomes: dict[str, str], run_id: str) -> str:
     return winners[0]
 
 
-def _stores():
-    yield "local"
-    yield "s3"
-
-
 @pytest.fixture(params=["local", "s3"])
 def target(request, tmp_path):
     if request.param == "local":
@@ -98,12 +93,11 @@ def test_two_processes_starting_one_run_id_exactly_one_wins(target):
         assert json.loads(data) == {"who": winner}
         assert manifest["versions"][0]["content_hash"] == "sha256:" + hashlib.sha256(data).hexdigest()
         assert fs.ls(f"{root}/{run_id}/_frontier/versions", detail=False) == [f"{root}/{run_id}/_frontier/versions/data.json"]
-    store = Store.open(url, options, use_cache=False)
+    store = Store.open(url, options, cache=False)
     assert store.warnings == []
     for t, outcomes in got.items():
         winner = _winner(outcomes, f"race{t}")
         assert store.load("data", f"race{t}") == {"who": winner}
-        assert store.verify().problems == [] if hasattr(store, "verify") else True
 
 
 def test_two_joined_processes_committing_one_version_exactly_one_wins(target):

@@ -351,7 +351,7 @@ def sidecar_doc(v: AssetVersion) -> dict[str, Any]:
         "inputs": [i.to_dict() for i in v.inputs],
     }
     if v.table is not None:
-        doc["table"] = v.table.to_dict()
+        doc["table"] = _finite_stats(v.table.to_dict())
     if v.keys:
         doc["keys"] = list(v.keys)
     return doc
@@ -686,6 +686,17 @@ def dumps(doc: dict[str, Any]) -> bytes:
         return json.dumps(_finite(doc), indent=1, sort_keys=False, allow_nan=False, default=_json_default).encode("utf-8")
     except RecursionError:
         raise FormatError(f"a value nested too deeply (more than {MAX_VALUE_DEPTH} levels) cannot be stored") from None
+
+
+def _finite_stats(table: dict[str, Any]) -> dict[str, Any]:
+    """Column statistics that are numbers or null: a min, max or mean that is not a finite
+    number (NaN, +-infinity) is not recorded (null), as ``dumps`` would make it a string."""
+    for c in table["columns"]:
+        for name in ("min", "max", "mean"):
+            value = c.get(name)
+            if isinstance(value, float) and not math.isfinite(value):
+                c[name] = None
+    return table
 
 
 def non_finite_name(value: float) -> str:

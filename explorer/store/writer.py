@@ -229,6 +229,8 @@ def write_version(
         if not rel.startswith(run_id + "/"):
             raise WriteError(f"data path {rel!r} is outside run {run_id}")
     side = fmt.sidecar_path(run_id, key)
+    # the metadata as readers will see it (strict JSON, bounded nesting), checked before any write
+    stored_metadata = fmt.check_value_depth(json.loads(fmt.dumps(dict(metadata or {}))), f"version {key!r} of run {run_id}")
     if fs.exists(fmt.join(root, rel)) or fs.exists(fmt.join(root, side)):
         raise WriteError(f"{rel} already exists; versions are never overwritten")
 
@@ -257,7 +259,7 @@ def write_version(
         size_bytes=size,
         content_hash=chash,
         code_version=code_version,
-        metadata=fmt.check_value_depth(json.loads(fmt.dumps(dict(metadata or {}))), f"version {key!r} of run {run_id}"),
+        metadata=stored_metadata,
         inputs=tuple(inputs),
         table=summarize(table) if table is not None else None,
         keys=tuple(keys),

@@ -21,6 +21,8 @@ import json
 import math
 import re
 from functools import lru_cache
+from itertools import chain
+from operator import attrgetter
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote
@@ -618,15 +620,25 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
             raise _Unusual  # listed twice: the general path keeps the first and warns
         seen.add(key)
         md, table = d.metadata, d.table
-        if md and any(type(x) in containers for x in md.values()):
-            check_value_depth(md, "")
-        if table is not None and any(type(c.min) in containers or type(c.max) in containers for c in table.columns):
-            raise _Unusual  # (the writer records scalars: the general path checks the rest)
+        if md:
+            for x in md.values():
+                if type(x) in containers:
+                    check_value_depth(md, "")
+                    break
         append(AssetVersion(
             key, run_id, created, path, d.data_format, d.size_bytes, d.content_hash,
             d.code_version, d.metadata, d.inputs, d.table, d.keys, sidecar_path(run_id, key),
         ))
+    # column statistics hold scalars as the writer records them; any container (which could
+    # nest too deep) sends the manifest to the general path, which checks it (one pass in C)
+    columns = list(chain.from_iterable(d.table.columns for d in docs if d.table is not None))
+    if columns and not (_CONTAINER_TYPES.isdisjoint(map(type, map(_MIN, columns))) and _CONTAINER_TYPES.isdisjoint(map(type, map(_MAX, columns)))):
+        raise _Unusual
     return out
+
+
+_CONTAINER_TYPES = frozenset(_CONTAINERS)
+_MIN, _MAX = attrgetter("min"), attrgetter("max")
 
 
 def _run_from(doc: _RunDoc) -> Run:

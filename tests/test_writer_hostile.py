@@ -294,3 +294,18 @@ def test_torn_manifest_falls_back_to_intact_sidecars(store_path, cli):
     r = cli("--no-cache", "runs", store_path, "--format", "json")
     assert r.code == 0 and sorted(x["run_id"] for x in r.json()) == ["good", "torn"]
     assert "torn/_frontier/run.json" in r.err
+
+
+def test_deep_column_statistics_are_a_warning_naming_the_version(store_path):
+    import pandas as pd
+
+    with RunWriter(store_path, run_id="r1") as run:
+        run.write("t", pd.DataFrame({"x": [1, 2]}))
+        run.write("u", pd.DataFrame({"x": [3]}))
+    path = _manifest(store_path, "r1")
+    doc = json.loads(path.read_bytes())
+    doc["versions"][0]["table"]["columns"][0]["min"] = "@"  # replaced below by 50 levels (the document itself stays under 100)
+    path.write_text(json.dumps(doc).replace('"min": "@"', '"min": ' + _deep(50), 1))
+    store = Store.open(store_path, cache=False)
+    assert [v.asset for v in store.run_versions("r1")] == ["u"]
+    assert any("r1/_frontier/run.json (versions[0])" in w and "nested" in w for w in store.warnings)

@@ -240,6 +240,8 @@ def test_an_asset_listed_twice_in_a_manifest_counts_once_first_entry_kept(store_
     assert any("r1/_frontier/run.json" in w and "'a'" in w and "twice" in w for w in store.warnings)
     r = cli("--no-cache", "versions", store_path, "a", "--format", "json")
     assert r.code == 0 and len(r.json()) == 1 and "twice" in r.err
+    r = cli("--no-cache", "runs", store_path, "--format", "json")
+    assert [x["assets"] for x in r.json()] == [len(distinct)]
 
 
 def test_a_joined_writer_after_the_owner_finished_is_told(store_path):

@@ -10,69 +10,17 @@ import json
 import re
 import sys
 import unicodedata
-from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
+from hostile_support import (AUTHOR, CELL, CODE, COLUMN, FOLDER, JOB, JSON_KEY, JSON_VALUE, LONG, META_KEY,
+                             META_VALUE, R1, R2, RAW, REASON, T0, TAG_KEY, TAG_VALUE, shown, write_hostile_store)
 
 from explorer import RunWriter
-from explorer.store import Store
-
-# every place a store can carry text, each with a different attack
-JOB = "[green]job[/]\x1b]0;title\x07"
-CODE = "[/var/log/app]\x9b31m"
-TAG_KEY, TAG_VALUE = "[bold red]", "\x1b[2J\u202e"
-META_KEY = "[/m]\u2028k"
-META_VALUE = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07"
-LONG = "y" * 100_000
-COLUMN = "[bold red]c\u202e"
-CELL = "[/var/log/app] rotated\x1b[2J"
-JSON_KEY, JSON_VALUE = "k\x1b]0;t\x07", "[/x]\u2029\x9b"
-BLOB = b"[/var/log/app] rotated \x1b[2J \x9b31m"
-REASON = "[/var/log/app] \x1b]52;c;Y3Vyb==\x07"
-AUTHOR = "[green]me[/]\u202e"
-FOLDER = "bad\x1b[2Jdir"
-HOSTILE = [JOB, CODE, TAG_KEY, TAG_VALUE, META_KEY, META_VALUE, COLUMN, CELL, JSON_KEY, JSON_VALUE,
-           REASON, AUTHOR, FOLDER]
-
-# what a terminal must never receive from a store: C0 (but newline), DEL, C1, bidi, separators
-RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
-
-
-def shown(text: str) -> str:
-    """The visible form, written out by hand: each hidden character as a Python escape."""
-    out = []
-    for ch in text:
-        c = ord(ch)
-        if c < 0x20 or 0x7F <= c < 0xA0:
-            out.append(f"\\x{c:02x}")
-        elif unicodedata.category(ch) in ("Cf", "Zl", "Zp"):
-            out.append(f"\\u{c:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
-R1, R2 = "20260301T000000Z-aaaaaa", "20260302T000000Z-bbbbbb"
-
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile") / "store"
-    url = str(root)
-    frame = pd.DataFrame({"id": [1, 2], COLUMN: [CELL, "plain"], "n": [1.0, 2.0]})
-    with RunWriter(url, job=JOB, code_version=CODE, tags={TAG_KEY: TAG_VALUE}, run_id=R1, started_at=T0) as run:
-        run.write("table", frame, keys=["id"], metadata={META_KEY: META_VALUE, "long": LONG})
-        run.write("doc", {JSON_KEY: JSON_VALUE, "list": [CELL]})
-        run.write("blob", BLOB)
-        run.write("sheet", frame, format="csv")
-    with RunWriter(url, job=JOB, code_version=CODE, run_id=R2, started_at=T0 + timedelta(days=1)) as run:
-        run.write("table", frame.assign(n=[1.0, 3.0]), keys=["id"], metadata={META_KEY: CELL})
-        run.write("derived", frame.assign(m=1), keys=["id"], inputs=["table", ("doc", R1)])
-    Store.open(url, cache=False).flag("table", R1, REASON, author=AUTHOR)
-    (root / FOLDER).mkdir()  # a folder without a manifest: a warning naming it
-    return root
+    return write_hostile_store(tmp_path_factory.mktemp("hostile") / "store")
 
 
 def check(r, *expected: str) -> None:

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, T
 
 from ...lineage import LineageResult
 from ...models import AssetVersion, InputRef
+from ...visible import bounded, visible
 from ..app import describe_error
 from ..widgets.tables import Table
 from ..text import human_size, integrity_text, safe, status_text, when
@@ -195,7 +196,7 @@ class AssetScreen(Screen):
 
         def line(label: str, value: Any, style: str = "") -> None:
             t.append(f"{label:>13}  ", style="bold")
-            t.append(f"{value}\n", style=style)
+            t.append(bounded(visible(str(value))) + "\n", style=style)  # one line each, however long
 
         line("run", f"{v.run_id}" + (f"  ({run.job}, {run.status})" if run else ""))
         line("created", when(v.created_at))

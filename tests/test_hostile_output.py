@@ -177,3 +177,21 @@ def test_every_format_character_is_escaped():
             assert visible(ch) != ch, hex(c)
     assert visible("\udc9b") == "\\x9b"  # a byte that was not UTF-8 (surrogateescape)
     assert visible("a\\x1b") == "a\\x1b"  # backslashes are kept: escaping twice changes nothing
+
+
+def test_a_diff_error_naming_thousands_of_columns_is_one_bounded_line(tmp_path, cli):
+    """Issue 22 item 20: a missing key column on a 10,000-column table printed a 69,000-character
+    "one line" (every column named); 2,000 columns show the same."""
+    url = str(tmp_path / "wide")
+    frame = pd.DataFrame({f"column_{i}": [1, 2] for i in range(2_000)})
+    for i, rid in enumerate((R1, R2)):
+        with RunWriter(url, job="j", run_id=rid, started_at=T0) as run:
+            run.write("wide", frame.assign(column_0=[i, i]))
+    r = cli("diff", url, "wide", R1, R2, "--key", "nope")
+    assert r.code == 2
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and len(lines[0]) < 700, len(r.err)
+    assert "'nope'" in lines[0] and "column_0" in lines[0]
+    left_out = int(re.search(r"… \(([\d,]+) more characters\)", lines[0]).group(1).replace(",", ""))
+    full = ", ".join(frame.columns)  # the message lists every column: nearly all of it is left out
+    assert left_out > len(full) - 700

@@ -35,7 +35,8 @@ class Parser(argparse.ArgumentParser):
     _intermixing = False
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
-        if self._intermixing or any(isinstance(a, argparse._SubParsersAction) for a in self._actions):
+        if self._intermixing or any(isinstance(a, argparse._SubParsersAction)
+                                    or a.nargs in (argparse.PARSER, argparse.REMAINDER) for a in self._actions):
             return super().parse_known_args(args, namespace)
         self._intermixing = True
         try:

@@ -10,7 +10,9 @@ from rich.tree import Tree
 
 from .. import export, lineage
 from ..models import iso
+from ..humanize import counted
 from .common import (
+    print_table,
     add_format_arg,
     add_store_args,
     console,
@@ -45,7 +47,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         )
         for r in reversed(runs)
     ]
-    console().print(table(f"{len(runs)} runs in {store.url}", ["run", "job", "status", "started", "duration", "assets", "code", "tags"], rows))
+    print_table(table(f"{counted(len(runs), 'run')} in {store.url}, newest first", ["run", "job", "status", "started", "duration", "assets", "code", "tags"], rows,
+                      drop=("tags", "code", "started", "duration", "assets")), args)
     return 0
 
 
@@ -93,8 +96,8 @@ def cmd_assets(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(rows)
         return 1 if corrupt else 0
-    title = f"{len(rows)} assets in " + (f"run {args.run}" if args.run else store.url)
-    console().print(
+    title = f"{counted(len(rows), 'asset')} in " + (f"run {args.run}" if args.run else store.url)
+    print_table(
         table(
             title,
             ["asset", "status", "run", "versions", "format", "rows", "size", "created", "taint"],
@@ -103,10 +106,12 @@ def cmd_assets(args: argparse.Namespace) -> int:
                  human_size(r["size_bytes"]), short_time(r["created_at"]), styled_status("tainted") if r["tainted"] else "")
                 for r in rows
             ],
-        )
+            drop=("taint", "format", "versions", "created", "rows", "size"),
+        ),
+        args,
     )
     if args.verify:
-        console().print(f"{len(rows)} versions verified, {corrupt} corrupt"
+        console().print(f"{counted(len(rows), 'version')} verified, {corrupt} corrupt"
                         + "".join(f"\n  {r['asset']} @ {r['latest_run_id']}: {r['integrity']['status']} "
                                   f"{r['integrity']['detail']}".rstrip() for r in rows if r["status"] == "corrupt"),
                         )
@@ -235,7 +240,7 @@ def _lineage_cmd(kind: str):
             print_json(result.to_dict())
         else:
             console().print(_tree(result, store))
-            console().print(f"{len(result.versions) - 1} versions {'upstream' if kind == 'provenance' else 'downstream'}"
+            console().print(f"{counted(len(result.versions) - 1, 'version')} {'upstream' if kind == 'provenance' else 'downstream'}"
                             + (f", {len(result.missing)} missing from the store" if result.missing else ""))
         return 0
 
@@ -245,7 +250,7 @@ def _lineage_cmd(kind: str):
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("runs", help="list the runs of a store, newest first")
     add_store_args(p)
-    add_format_arg(p)
+    add_format_arg(p, ("table", "json", "tsv"))
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("assets", help="list assets with their latest version")
@@ -253,7 +258,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run", help="only the versions written by this run")
     p.add_argument("--verify", action="store_true",
                    help="hash the listed versions' data again; show `corrupt` and exit 1 if any no longer matches")
-    add_format_arg(p)
+    add_format_arg(p, ("table", "json", "tsv"))
     p.set_defaults(func=cmd_assets)
 
     p = sub.add_parser("lineage", help="the asset dependency graph")

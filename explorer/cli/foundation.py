@@ -32,7 +32,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     store = open_store(args)
     runs = store.runs
     if args.format == "json":
-        print_json([r.to_dict() for r in runs])
+        print_json([r.to_dict() for r in reversed(runs)])  # newest first, as the table
         return 0
     rows = [
         (

@@ -210,7 +210,7 @@ def _tree(result: lineage.LineageResult, store) -> Tree:
         return f"[bold]{escape(r.asset)}[/] @ {r.run_id}{suffix}"
 
     root = Tree(label(result.root))
-    seen: set = set()
+    seen: set = {result.root}  # a cycle back to the root (a hostile store) is "shown above" too
 
     def walk(node, branch):
         for child in sorted(result.children(node), key=lambda r: (r.asset, r.run_id)):

@@ -41,7 +41,7 @@ from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .errors import ExplorerError
 from .models import AssetVersion, Run, iso
@@ -96,7 +96,9 @@ class Cause:
     current content first appeared, the run recording the new code or plan, the run of the
     missing or flagged version). ``of`` and ``chain`` are set on root causes: ``of`` is the
     asset whose version carries the cause, ``chain`` the path of assets from the reported
-    asset up to ``of`` (``("scores", "models/credit_risk", "features")``).
+    asset up to ``of`` (``("scores", "models/credit_risk", "features")``). A chain longer than
+    ``CHAIN_HEAD + CHAIN_TAIL`` keeps only its first and last assets; ``chain_omitted`` counts
+    the assets left out between them.
     """
 
     kind: str
@@ -116,6 +118,7 @@ class Cause:
     max_age_seconds: float | None = None
     of: str | None = None
     chain: tuple[str, ...] = ()
+    chain_omitted: int = 0
 
     def describe(self) -> str:
         """One human line, e.g. ``raw_data changed in run R at T (sha 1234 -> 5678)``."""
@@ -146,9 +149,17 @@ class Cause:
             return f"{self.asset} @ {self.run_id} is flagged{(': ' + self.detail) if self.detail else ''}"
         return f"{k}: {self.asset}"  # pragma: no cover - unknown kinds never built here
 
+    def chain_text(self, name: Callable[[str], str] = str) -> str:
+        """The chain joined by `` <- `` (each asset through ``name``), a long chain's gap as
+        ``… 392 more …``."""
+        names = [name(k) for k in self.chain]
+        if self.chain_omitted:
+            names.insert(CHAIN_HEAD, f"… {self.chain_omitted} more …")
+        return " <- ".join(names)
+
     def describe_chain(self) -> str:
         """``scores <- models/credit_risk <- features <- raw_data changed in run R at T (...)``."""
-        path = " <- ".join(self.chain)
+        path = self.chain_text()
         return f"{path} <- {self.describe()}" if path else self.describe()
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,6 +178,7 @@ class Cause:
             "max_age_seconds": self.max_age_seconds,
             "of": self.of,
             "chain": list(self.chain) or None,
+            "chain_omitted": self.chain_omitted or None,
         }
         out.update({k: v for k, v in extra.items() if v is not None})
         if self.detail:
@@ -185,6 +197,11 @@ class AssetStatus:
     causes: tuple[Cause, ...] = ()
     root_causes: tuple[Cause, ...] = ()
     planned_by: tuple[str, ...] = ()  # for missing assets: runs whose manifest planned it
+    root_causes_omitted: int = 0  # root causes beyond the ROOT_CAUSE_LIMIT listed
+
+    def root_causes_summary(self) -> str:
+        """``and 396 more`` when root causes were left out, else ``""``."""
+        return f"and {self.root_causes_omitted} more" if self.root_causes_omitted else ""
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -194,6 +211,8 @@ class AssetStatus:
             "causes": [c.to_dict() for c in self.causes],
             "root_causes": [c.to_dict() for c in self.root_causes],
         }
+        if self.root_causes_omitted:
+            out["root_causes_omitted"] = self.root_causes_omitted
         if self.planned_by:
             out["planned_by"] = list(self.planned_by)
         return out
@@ -519,13 +538,15 @@ def compute(
     for k in all_keys:
         st = status(k)
         v = current.get(k)
+        listed, omitted = roots.get(k, ((), 0)) if st == "stale" else ((), 0)
         assets.append(AssetStatus(
             asset=k,
             status=st,
             run_id=v.run_id if v else None,
             causes=direct.get(k, ()),
-            root_causes=roots.get(k, ()) if st == "stale" else (),
+            root_causes=listed,
             planned_by=tuple(planned_by.get(k, ())),
+            root_causes_omitted=omitted,
         ))
     return StalenessReport(
         store=store,
@@ -570,25 +591,54 @@ def _flagged_ancestors(index: Index, flagged: frozenset, roots: list[Flag]) -> d
     return memo
 
 
-def _lift(cause: Cause, chain: tuple[str, ...]) -> Cause:
-    """``replace(cause, of=chain[-1], chain=chain)`` without dataclass overhead (hot loop)."""
+def _lift(cause: Cause, entry: tuple) -> Cause:
+    """``replace(cause, of=..., chain=..., chain_omitted=...)`` without dataclass overhead (hot loop)."""
+    length, of, head, tail = entry
+    chain = head + tail
     out = object.__new__(Cause)
-    out.__dict__.update(cause.__dict__, of=chain[-1], chain=chain)
+    out.__dict__.update(cause.__dict__, of=of, chain=chain, chain_omitted=length - len(chain))
     return out
 
 
-def _root_causes(current, own, bad) -> dict[str, tuple[Cause, ...]]:
-    """For every stale asset, the causes at the top of its chains, each with its shortest chain.
+ROOT_CAUSE_LIMIT = 20  # root causes listed per asset; the rest are counted (``root_causes_omitted``)
+CHAIN_HEAD = 4  # a chain longer than CHAIN_HEAD + CHAIN_TAIL keeps its ends (``chain_omitted``)
+CHAIN_TAIL = 4
 
-    Dynamic programming over the stale part of the graph in topological order (Kahn); assets
-    on a cycle fall back to a breadth-first search of their own. Causes are keyed by an int
-    (their position in ``table``) so that merging costs dict operations, not dataclass hashing.
+
+def _extend(entry: tuple, k: str) -> tuple:
+    """The chain entry ``(length, of, head, tail)`` one step further downstream, at ``k``.
+
+    Chains are kept as their first ``CHAIN_HEAD`` and last ``CHAIN_TAIL`` assets (the whole
+    chain while it is short, in ``head``), so an entry is built in constant time and space
+    however long the chain: this is what keeps a 400-deep chain of stale assets linear.
     """
-    stale = [k for k in current if k in bad]
+    length, of, head, tail = entry
+    chain = (k, *head)
+    if length + 1 <= CHAIN_HEAD + CHAIN_TAIL:
+        return (length + 1, of, chain, ())
+    if not tail:  # the chain just became too long to keep whole
+        return (length + 1, of, chain[:CHAIN_HEAD], chain[-CHAIN_TAIL:])
+    return (length + 1, of, chain[:CHAIN_HEAD], tail)
+
+
+def _root_causes(current, own, bad) -> dict[str, tuple[tuple[Cause, ...], int]]:
+    """For every stale asset, the causes at the top of its chains, each with its shortest
+    chain, the first ``ROOT_CAUSE_LIMIT`` of them (by chain length, then ``of``, kind and
+    asset), and how many more there are.
+
+    Breadth-first by chain length from the assets that carry causes down their consumers
+    (the stale part of the graph of current versions): an asset takes a cause at the first
+    length it is reached, and stops taking causes once it has ``ROOT_CAUSE_LIMIT``, so the work
+    is O(limit x edges) and cycles need nothing special. Exact totals come from bitsets of
+    cause ids united over the condensation (strongly connected components) of that graph.
+    """
+    import networkx as nx
+
+    stale = sorted(k for k in current if k in bad)
     stale_set = set(stale)
     table: list[Cause] = []
-    ids: dict[str, list[int]] = {}
     seen_cause: dict[Cause, int] = {}
+    ids: dict[str, list[int]] = {}
     for k in stale:
         mine = []
         for c in own.get(k, ()):
@@ -599,45 +649,65 @@ def _root_causes(current, own, bad) -> dict[str, tuple[Cause, ...]]:
             mine.append(i)
         ids[k] = mine
     inputs = {k: sorted(a for a in {i.asset for i in current[k].inputs} if a in stale_set and a != k) for k in stale}
-    indeg = {k: len(inputs[k]) for k in stale}
     users: dict[str, list[str]] = {}
     for k in stale:
         for a in inputs[k]:
             users.setdefault(a, []).append(k)
-    queue = deque(sorted(k for k in stale if indeg[k] == 0))
-    found: dict[str, dict[int, tuple[str, ...]]] = {}
-    while queue:
-        k = queue.popleft()
-        mine: dict[int, tuple[str, ...]] = {i: (k,) for i in ids[k]}
-        for a in inputs[k]:
-            for i, chain in found[a].items():
-                have = mine.get(i)
-                if have is None or len(have) > len(chain) + 1:
-                    mine[i] = (k, *chain)
-        found[k] = mine
-        for u in users.get(k, ()):
-            indeg[u] -= 1
-            if indeg[u] == 0:
-                queue.append(u)
-    for k in stale:  # on a cycle: breadth-first search upstream
-        if k in found:
-            continue
-        mine = {}
-        paths = {k: (k,)}
-        q = deque([k])
-        while q:
-            n = q.popleft()
-            for i in ids[n]:
-                mine.setdefault(i, paths[n])
-            for a in inputs[n]:
-                if a not in paths:
-                    paths[a] = paths[n] + (a,)
-                    q.append(a)
-        found[k] = mine
+
+    def rank(i: int, entry: tuple) -> tuple:
+        c = table[i]
+        return (entry[0], entry[1], c.kind, c.asset, i)
+
+    # -- listed causes: breadth-first by chain length, at most ROOT_CAUSE_LIMIT per asset
+    best: dict[str, dict[int, tuple]] = {k: {} for k in stale}
+    frontier: list[tuple[str, int]] = []
+    for k in stale:
+        entries = {i: (1, k, (k,), ()) for i in ids[k]}
+        for i in sorted(entries, key=lambda i: rank(i, entries[i]))[:ROOT_CAUSE_LIMIT]:
+            best[k][i] = entries[i]
+            frontier.append((k, i))
+    while frontier:
+        offers: dict[str, dict[int, str]] = {}  # consumer -> cause -> the input it comes through
+        for n, i in frontier:
+            for u in users.get(n, ()):
+                if i in best[u] or len(best[u]) >= ROOT_CAUSE_LIMIT:
+                    continue
+                via = offers.setdefault(u, {}).get(i)
+                if via is None or n < via:  # equal lengths: the first input by key, as always
+                    offers[u][i] = n
+        frontier = []
+        for u in sorted(offers):
+            room = ROOT_CAUSE_LIMIT - len(best[u])
+            entries = {i: _extend(best[via][i], u) for i, via in offers[u].items()}
+            for i in sorted(entries, key=lambda i: rank(i, entries[i]))[:room]:
+                best[u][i] = entries[i]
+                frontier.append((u, i))
+
+    # -- totals: every cause reachable upstream, counted once (bitsets over the condensation)
+    totals: dict[str, int] = {}
+    if any(len(b) >= ROOT_CAUSE_LIMIT for b in best.values()):
+        g = nx.DiGraph()
+        g.add_nodes_from(stale)
+        g.add_edges_from((a, k) for k in stale for a in inputs[k])
+        cond = nx.condensation(g)
+        bits: dict[int, int] = {}
+        for scc in nx.topological_sort(cond):
+            acc = 0
+            for k in cond.nodes[scc]["members"]:
+                for i in ids[k]:
+                    acc |= 1 << i
+            for p in cond.predecessors(scc):
+                acc |= bits[p]
+            bits[scc] = acc
+        mapping = cond.graph["mapping"]
+        totals = {k: bits[mapping[k]].bit_count() for k in stale}
+
     out = {}
-    for k, mine in found.items():
-        ordered = sorted(mine.items(), key=lambda ic: (len(ic[1]), ic[1][-1], table[ic[0]].kind, table[ic[0]].asset))
-        out[k] = tuple(_lift(table[i], chain) for i, chain in ordered)
+    for k in stale:
+        entries = best[k]
+        ordered = sorted(entries, key=lambda i: rank(i, entries[i]))
+        listed = tuple(_lift(table[i], entries[i]) for i in ordered)
+        out[k] = (listed, max(0, totals.get(k, len(listed)) - len(listed)))
     return out
 
 

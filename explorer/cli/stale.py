@@ -29,7 +29,7 @@ def render_table(report: StalenessReport) -> None:
     rows = []
     for a in report.assets:
         causes = "\n".join(c.describe() for c in a.causes) if a.status != "missing" else _missing_note(a)
-        roots = "\n".join(c.describe_chain() for c in a.root_causes)
+        roots = "\n".join([*(c.describe_chain() for c in a.root_causes), a.root_causes_summary()]).rstrip("\n")
         rows.append((a.asset, styled_status(a.status), a.run_id or "", causes, roots))
     console().print(table(_summary(report), ["asset", "status", "run", "causes", "root causes"], rows, show_lines=True))
 
@@ -53,8 +53,9 @@ def render_markdown(report: StalenessReport) -> str:
         lines += ["", "**Root causes**", ""]
         for a in stale:
             for c in a.root_causes:
-                chain = " <- ".join(f"`{k}`" for k in c.chain)
-                lines.append(f"- {chain} <- {_md(c.describe())}")
+                lines.append(f"- {c.chain_text(lambda k: f'`{k}`')} <- {_md(c.describe())}")
+            if a.root_causes_omitted:
+                lines.append(f"- `{a.asset}`: {a.root_causes_summary()}")
     return "\n".join(lines) + "\n"
 
 

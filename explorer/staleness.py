@@ -452,7 +452,17 @@ def compute(
                 causes.append(Cause("input_missing", inp.asset, inp.run_id, consumed_run_id=inp.run_id,
                                     consumed_hash=consumed_hash))
             if inp.asset == key:
-                continue  # an incremental asset built from its own previous version
+                # an incremental asset built from its own previous version: that version is not
+                # compared with the current one (which is this version), only with itself: stale
+                # when the version consumed no longer has the content it had when it was read
+                prev = index.versions.get((key, inp.run_id)) if present else None
+                if prev is not None and consumed_hash is not None and prev.content_hash != consumed_hash:
+                    causes.append(Cause(
+                        "upstream_changed", key, prev.run_id,
+                        detail=f"sha {_short(consumed_hash)} -> {_short(prev.content_hash)}",
+                        at=prev.created_at, consumed_run_id=inp.run_id, consumed_hash=consumed_hash,
+                        latest_run_id=prev.run_id, latest_hash=prev.content_hash))
+                continue
             latest = current.get(inp.asset)
             if latest is not None and consumed_hash is not None and latest.content_hash != consumed_hash:
                 changed = _change_point(view.versions(inp.asset))
@@ -563,32 +573,40 @@ _NONE: frozenset = frozenset()
 def _flagged_ancestors(index: Index, flagged: frozenset, roots: list[Flag]) -> dict[Flag, frozenset]:
     """Flagged versions in the provenance (the version itself included) of each root version.
 
-    Iterative post-order walk over consumed inputs, memoised: it visits only the versions in
-    the provenance of the roots, each once (a cycle in a malformed store is cut, not looped).
+    Over the versions in the provenance of the roots only (consumed inputs, across runs),
+    condensed to strongly connected components: in a cycle of a hostile store every member
+    reaches every other, so all get the same set, whatever order the roots come in. A version
+    that adds no flag of its own to a single input's set shares that input's set (a long chain
+    below one flag costs one set, not one per version).
     """
-    memo: dict[Flag, frozenset] = {}
-    visiting: set[Flag] = set()
+    import networkx as nx
+
     versions = index.versions
-    for root in roots:
-        stack = [(root, False)]
-        while stack:
-            node, done = stack.pop()
-            if node in memo:
-                continue
-            v = versions.get(node)
-            ins = [(i.asset, i.run_id) for i in v.inputs] if v is not None else []
-            if not done:
-                if node in visiting:
-                    continue
-                visiting.add(node)
-                stack.append((node, True))
-                stack.extend((m, False) for m in ins if m not in memo)
-                continue
-            acc = {node} if node in flagged else set()
-            for m in ins:
-                acc |= memo.get(m, _NONE)
-            memo[node] = frozenset(acc) if acc else _NONE
-    return memo
+    g = nx.DiGraph()
+    stack = list(dict.fromkeys(roots))
+    g.add_nodes_from(stack)
+    while stack:
+        node = stack.pop()
+        v = versions.get(node)
+        for i in (v.inputs if v is not None else ()):
+            m = (i.asset, i.run_id)
+            if m not in g:
+                g.add_node(m)
+                stack.append(m)
+            g.add_edge(node, m)  # consumer -> input
+    cond = nx.condensation(g)
+    sets: dict[int, frozenset] = {}
+    for scc in reversed(list(nx.topological_sort(cond))):  # inputs before their consumers
+        own = frozenset(m for m in cond.nodes[scc]["members"] if m in flagged)
+        below = list({id(x): x for x in (sets[s] for s in cond.successors(scc)) if x}.values())
+        if not own and len(below) == 1:
+            sets[scc] = below[0]
+        elif not own and not below:
+            sets[scc] = _NONE
+        else:
+            sets[scc] = own.union(*below)
+    mapping = cond.graph["mapping"]
+    return {n: sets[mapping[n]] for n in g}
 
 
 def _lift(cause: Cause, entry: tuple) -> Cause:
@@ -691,6 +709,7 @@ def _root_causes(current, own, bad) -> dict[str, tuple[tuple[Cause, ...], int]]:
         g.add_edges_from((a, k) for k in stale for a in inputs[k])
         cond = nx.condensation(g)
         bits: dict[int, int] = {}
+        waiting = {scc: cond.out_degree(scc) for scc in cond}  # consumers still to be computed
         for scc in nx.topological_sort(cond):
             acc = 0
             for k in cond.nodes[scc]["members"]:
@@ -698,9 +717,14 @@ def _root_causes(current, own, bad) -> dict[str, tuple[tuple[Cause, ...], int]]:
                     acc |= 1 << i
             for p in cond.predecessors(scc):
                 acc |= bits[p]
-            bits[scc] = acc
-        mapping = cond.graph["mapping"]
-        totals = {k: bits[mapping[k]].bit_count() for k in stale}
+                waiting[p] -= 1
+                if not waiting[p]:
+                    del bits[p]  # only the sets still needed are kept: a long chain holds two at a time
+            count = acc.bit_count()
+            for k in cond.nodes[scc]["members"]:
+                totals[k] = count
+            if waiting[scc]:
+                bits[scc] = acc
 
     out = {}
     for k in stale:

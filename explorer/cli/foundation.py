@@ -212,16 +212,28 @@ def _tree(result: lineage.LineageResult, store) -> Tree:
     root = Tree(label(result.root))
     seen: set = {result.root}  # a cycle back to the root (a hostile store) is "shown above" too
 
-    def walk(node, branch):
-        for child in sorted(result.children(node), key=lambda r: (r.asset, r.run_id)):
-            sub = branch.add(label(child))
-            if child in seen:
-                sub.add("[dim](shown above)[/]")
-                continue
-            seen.add(child)
-            walk(child, sub)
+    children: dict = {}
+    for a, b in result.edges:  # one pass: the next level away from the root, for every version
+        parent, child = (b, a) if result.direction == "provenance" else (a, b)
+        children.setdefault(parent, []).append(child)
+    # depth first, children in key order, as a recursive walk would go, but iteratively
+    # (a chain thousands of versions deep); a version met again is "shown above"
+    def kids(node):
+        return iter(sorted(children.get(node, ()), key=lambda r: (r.asset, r.run_id)))
 
-    walk(result.root, root)
+    stack = [(root, kids(result.root))]
+    while stack:
+        branch, todo = stack[-1]
+        child = next(todo, None)
+        if child is None:
+            stack.pop()
+            continue
+        sub = branch.add(label(child))
+        if child in seen:
+            sub.add("[dim](shown above)[/]")
+            continue
+        seen.add(child)
+        stack.append((sub, kids(child)))
     return root
 
 

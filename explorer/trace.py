@@ -479,11 +479,14 @@ def trace(store, key: str, run: str | None = None, where: Mapping[str, Any] | No
     prov = store.provenance(root_v.asset, root_v.run_id)
     missing = set(prov.missing)
     outgoing: dict[InputRef, _Context] = {prov.root: _Context([root_table], set(root_v.keys))}
+    readers: dict[InputRef, list[InputRef]] = {}
+    for a, b in prov.edges:  # one pass, not one scan of every edge per version
+        readers.setdefault(a, []).append(b)
     steps = []
     for ref in _order(prov):
         if ref == prov.root:
             continue
-        consumers = tuple(b for a, b in prov.edges if a == ref)
+        consumers = tuple(readers.get(ref, ()))
         ctx = _Context()
         for c in consumers:
             if c in outgoing:

@@ -672,9 +672,14 @@ def _root_causes(current, own, bad) -> dict[str, tuple[tuple[Cause, ...], int]]:
         for a in inputs[k]:
             users.setdefault(a, []).append(k)
 
+    pos: dict[str, dict[int, int]] = {k: {} for k in stale}  # where ``of`` lists each of its causes
+    for k in stale:
+        for p, i in enumerate(ids[k]):
+            pos[k].setdefault(i, p)
+
     def rank(i: int, entry: tuple) -> tuple:
         c = table[i]
-        return (entry[0], entry[1], c.kind, c.asset, i)
+        return (entry[0], entry[1], c.kind, c.asset, pos[entry[1]][i])  # then as ``of`` lists them
 
     # -- listed causes: breadth-first by chain length, at most ROOT_CAUSE_LIMIT per asset
     best: dict[str, dict[int, tuple]] = {k: {} for k in stale}

@@ -31,7 +31,7 @@ R1, R2 = "20260101T000000Z-00000a", "20260102T000000Z-00000b"
 
 def writer(root, run_id: str, day: int) -> RunWriter:
     start = BASE + timedelta(days=day)
-    ticks = iter(range(1, 1000))
+    ticks = iter(range(1, 100_000))
     return RunWriter(str(root), job="daily", code_version="v1", run_id=run_id, started_at=start,
                      clock=lambda: start + timedelta(seconds=next(ticks)))
 
@@ -359,3 +359,21 @@ def test_history(cli, request, store, asset, runs):
     r = cli("history", request.getfixturevalue(store), asset, "-f", "json")
     ok(r)
     assert [row["run_id"] for row in r.json()] == runs
+
+
+def test_provenance_and_impact_trees_thousands_deep_do_not_recurse(cli, tmp_path):
+    import sys
+
+    depth = sys.getrecursionlimit() + 100  # deeper than any recursive walk could go
+    with writer(tmp_path, D1, 0) as run:
+        for i in range(depth):
+            run.write(f"s{i:05d}", b"%d" % i, inputs=[f"s{i - 1:05d}"] if i else [], format="bytes")
+    last, first = f"s{depth - 1:05d}", "s00000"
+    r = cli("provenance", tmp_path, last)
+    ok(r)
+    assert f"{depth - 1} versions upstream" in r.out
+    r = cli("impact", tmp_path, first)
+    ok(r)
+    assert f"{depth - 1} versions downstream" in r.out
+    doc = cli("provenance", tmp_path, last, "-f", "json").json()
+    assert [v["asset"] for v in doc["versions"]] == [f"s{i:05d}" for i in reversed(range(depth))]

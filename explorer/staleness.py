@@ -639,6 +639,33 @@ def _extend(entry: tuple, k: str) -> tuple:
     return (length + 1, of, chain[:CHAIN_HEAD], tail)
 
 
+def _condensation(nodes: list[str], inputs: dict[str, list[str]],
+                  users: dict[str, list[str]]) -> tuple[list[list[str]], list[set[int]]]:
+    """The strongly connected components of the graph ``input -> user`` in topological order
+    (inputs first), and for each the components it reads from. Kahn's algorithm when the graph
+    is acyclic (every store the writer makes), networkx's condensation when it is not."""
+    indeg = {k: len(inputs[k]) for k in nodes}
+    order = [k for k in nodes if not indeg[k]]
+    for k in order:  # grows while it is read
+        for u in users.get(k, ()):
+            indeg[u] -= 1
+            if not indeg[u]:
+                order.append(u)
+    if len(order) == len(nodes):
+        at = {k: n for n, k in enumerate(order)}
+        return [[k] for k in order], [{at[a] for a in inputs[k]} for k in order]
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    g.add_edges_from((a, k) for k in nodes for a in inputs[k])
+    cond = nx.condensation(g)
+    topo = list(nx.topological_sort(cond))
+    at = {c: n for n, c in enumerate(topo)}
+    return ([sorted(cond.nodes[c]["members"]) for c in topo],
+            [{at[p] for p in cond.predecessors(c)} for c in topo])
+
+
 def _root_causes(current, own, bad) -> dict[str, tuple[tuple[Cause, ...], int]]:
     """For every stale asset, the causes at the top of its chains, each with its shortest
     chain, the first ``ROOT_CAUSE_LIMIT`` of them (by chain length, then ``of``, kind and
@@ -650,8 +677,6 @@ def _root_causes(current, own, bad) -> dict[str, tuple[tuple[Cause, ...], int]]:
     is O(limit x edges) and cycles need nothing special. Exact totals come from bitsets of
     cause ids united over the condensation (strongly connected components) of that graph.
     """
-    import networkx as nx
-
     stale = sorted(k for k in current if k in bad)
     stale_set = set(stale)
     table: list[Cause] = []
@@ -709,27 +734,27 @@ def _root_causes(current, own, bad) -> dict[str, tuple[tuple[Cause, ...], int]]:
     # -- totals: every cause reachable upstream, counted once (bitsets over the condensation)
     totals: dict[str, int] = {}
     if any(len(b) >= ROOT_CAUSE_LIMIT for b in best.values()):
-        g = nx.DiGraph()
-        g.add_nodes_from(stale)
-        g.add_edges_from((a, k) for k in stale for a in inputs[k])
-        cond = nx.condensation(g)
+        groups, up = _condensation(stale, inputs, users)
         bits: dict[int, int] = {}
-        waiting = {scc: cond.out_degree(scc) for scc in cond}  # consumers still to be computed
-        for scc in nx.topological_sort(cond):
+        waiting = [0] * len(groups)  # consumers still to be computed
+        for ps in up:
+            for p in ps:
+                waiting[p] += 1
+        for g, members in enumerate(groups):
             acc = 0
-            for k in cond.nodes[scc]["members"]:
+            for k in members:
                 for i in ids[k]:
                     acc |= 1 << i
-            for p in cond.predecessors(scc):
+            for p in up[g]:
                 acc |= bits[p]
                 waiting[p] -= 1
                 if not waiting[p]:
                     del bits[p]  # only the sets still needed are kept: a long chain holds two at a time
             count = acc.bit_count()
-            for k in cond.nodes[scc]["members"]:
+            for k in members:
                 totals[k] = count
-            if waiting[scc]:
-                bits[scc] = acc
+            if waiting[g]:
+                bits[g] = acc
 
     out = {}
     for k in stale:

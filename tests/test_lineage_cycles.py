@@ -377,3 +377,55 @@ def test_provenance_and_impact_trees_thousands_deep_do_not_recurse(cli, tmp_path
     assert f"{depth - 1} versions downstream" in r.out
     doc = cli("provenance", tmp_path, last, "-f", "json").json()
     assert [v["asset"] for v in doc["versions"]] == [f"s{i:05d}" for i in reversed(range(depth))]
+
+
+def app_trees(root: Path, key: str) -> dict[str, list[list[str]]]:
+    """Open ``key`` in the terminal app; each lineage tree as its root-to-leaf paths of labels."""
+    import asyncio
+
+    from textual.widgets import Tree
+
+    from explorer.tui.app import ExplorerApp
+
+    async def go():
+        app = ExplorerApp(str(root))
+        async with app.run_test(size=(120, 36)) as pilot:
+            for _ in range(3):
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+            app.open_asset(key)
+            for _ in range(3):
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+            assert app.is_running and type(app.screen).__name__ == "AssetScreen"
+            out = {}
+            for name in ("provenance", "impact"):
+                paths, todo = [], [(app.screen.query_one(f"#{name}-tree", Tree).root, [])]
+                while todo:
+                    node, path = todo.pop()
+                    path = path + [str(node.label)]
+                    if not node.children:
+                        paths.append(path)
+                    todo.extend((c, path) for c in reversed(node.children))
+                out[name] = paths
+            return out
+
+    return asyncio.run(go())
+
+
+def test_the_app_draws_a_cycle_and_a_chain_deeper_than_the_recursion_limit(tmp_path, cyclic):
+    import sys
+
+    from explorer.tui.screens.asset import TREE_DEPTH
+
+    trees = app_trees(cyclic, "a")
+    assert trees["provenance"] == [[f"a  {R1}", f"b  {R2}", f"a  {R1} (shown above)"]]
+    assert sorted(trees["impact"]) == [[f"a  {R1}", f"b  {R2}", f"a  {R1} (shown above)"],
+                                       [f"a  {R1}", f"b  {R2}", f"c  {R2}"]]
+    depth = sys.getrecursionlimit() + 100
+    with writer(tmp_path, D1, 0) as run:
+        for i in range(depth):
+            run.write(f"s{i:05d}", b"%d" % i, inputs=[f"s{i - 1:05d}"] if i else [], format="bytes")
+    (path,) = app_trees(tmp_path, f"s{depth - 1:05d}")["provenance"]
+    assert path[:TREE_DEPTH + 1] == [f"s{i:05d}  {D1}" for i in reversed(range(depth - 1 - TREE_DEPTH, depth))]
+    assert path[TREE_DEPTH + 1:] == ["… deeper levels not drawn here"]

@@ -85,6 +85,9 @@ class PreviewTable(Table):
     BINDINGS = [Binding("t", "screen.trace_row", "trace this row")]
 
 
+TREE_DEPTH = 200  # provenance / impact levels drawn (`frontier-explore provenance -f json` lists them all)
+
+
 class AssetScreen(Screen):
     """An asset version and everything known about it."""
 
@@ -337,22 +340,30 @@ class AssetScreen(Screen):
                 continue
             tree.root.set_label(self.ref_label(result.root, result))
             tree.root.data = result.root
-            seen: set[InputRef] = set()
-
-            def add(node, ref: InputRef, result=result, seen=seen) -> None:
-                for child in result.children(ref):
-                    label = self.ref_label(child, result)
-                    if child in seen:
-                        node.add_leaf(label + Text(" (shown above)", style="dim"), data=child)
-                        continue
-                    seen.add(child)
-                    kids = result.children(child)
-                    if kids:
-                        add(node.add(label, data=child, expand=True), child)
-                    else:
-                        node.add_leaf(label, data=child)
-
-            add(tree.root, result.root)
+            seen: set[InputRef] = {result.root}  # a cycle back to the root (a hostile store) is "shown above"
+            children: dict[InputRef, list[InputRef]] = {}
+            for a, b in result.edges:  # one pass, not a scan of every edge per version
+                parent, child = (b, a) if direction == "provenance" else (a, b)
+                children.setdefault(parent, []).append(child)
+            # depth first as a recursive walk would go, but iteratively (a chain thousands deep)
+            stack = [(tree.root, iter(children.get(result.root, ())))]
+            while stack:
+                node, todo = stack[-1]
+                child = next(todo, None)
+                if child is None:
+                    stack.pop()
+                    continue
+                label = self.ref_label(child, result)
+                if child in seen:
+                    node.add_leaf(label + Text(" (shown above)", style="dim"), data=child)
+                    continue
+                seen.add(child)
+                if children.get(child) and len(stack) >= TREE_DEPTH:  # Textual's Tree draws by recursion
+                    node.add(label, data=child).add_leaf(Text("… deeper levels not drawn here", style="dim"))
+                elif children.get(child):
+                    stack.append((node.add(label, data=child, expand=True), iter(children[child])))
+                else:
+                    node.add_leaf(label, data=child)
             tree.root.expand()
             n = len(result.versions) - 1
             if n == 0:

@@ -5,7 +5,7 @@ questions asked of them (upstream, downstream, provenance, impact). Pure functio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import networkx as nx
 
@@ -163,9 +163,59 @@ class LineageResult:
 
     def children(self, node: InputRef) -> list[InputRef]:
         """Next level away from the root (inputs for provenance, consumers for impact)."""
-        if self.direction == "provenance":
-            return [a for a, b in self.edges if b == node]
-        return [b for a, b in self.edges if a == node]
+        return self._next_level().get(node, [])
+
+    def _next_level(self) -> dict[InputRef, list[InputRef]]:
+        out: dict[InputRef, list[InputRef]] = {}
+        for a, b in self.edges:  # one pass over the edges
+            parent, child = (b, a) if self.direction == "provenance" else (a, b)
+            out.setdefault(parent, []).append(child)
+        for kids in out.values():
+            kids.sort(key=lambda r: (r.asset, r.run_id))
+        return out
+
+    def walk(self, max_depth: int | None = None) -> Iterator[TreeStep]:
+        """The result as a tree from the root, depth first, children by asset key and run id, as a
+        recursive walk would go but iteratively (a chain may be thousands of versions deep).
+
+        Each version is descended once: met again (a diamond, or a cycle back to the root in a
+        hostile store) it comes as a step with ``repeated`` set and nothing below it. A version
+        at ``max_depth`` with children comes with ``cut`` set and nothing below it either.
+        """
+        nxt = self._next_level()
+        seen = {self.root}
+        stack = [iter(nxt.get(self.root, ()))]
+        parents = [self.root]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+                parents.pop()
+                continue
+            depth = len(stack)
+            kids = nxt.get(child, ())
+            if child in seen:
+                yield TreeStep(depth, parents[-1], child, repeated=True, has_children=bool(kids))
+                continue
+            seen.add(child)
+            cut = bool(kids) and max_depth is not None and depth >= max_depth
+            yield TreeStep(depth, parents[-1], child, has_children=bool(kids), cut=cut)
+            if kids and not cut:
+                stack.append(iter(kids))
+                parents.append(child)
+
+
+@dataclass(frozen=True)
+class TreeStep:
+    """One node of :meth:`LineageResult.walk`: ``child`` drawn under ``parent`` at ``depth`` (1 is
+    under the root)."""
+
+    depth: int
+    parent: InputRef
+    child: InputRef
+    repeated: bool = False  # shown above: not descended again
+    has_children: bool = False
+    cut: bool = False  # at max_depth: its children are not walked
 
 
 def resolve_version(index: Index, key: str, run_id: str | None = None) -> AssetVersion:

@@ -210,30 +210,13 @@ def _tree(result: lineage.LineageResult, store) -> Tree:
         return f"[bold]{escape(r.asset)}[/] @ {r.run_id}{suffix}"
 
     root = Tree(label(result.root))
-    seen: set = {result.root}  # a cycle back to the root (a hostile store) is "shown above" too
-
-    children: dict = {}
-    for a, b in result.edges:  # one pass: the next level away from the root, for every version
-        parent, child = (b, a) if result.direction == "provenance" else (a, b)
-        children.setdefault(parent, []).append(child)
-    # depth first, children in key order, as a recursive walk would go, but iteratively
-    # (a chain thousands of versions deep); a version met again is "shown above"
-    def kids(node):
-        return iter(sorted(children.get(node, ()), key=lambda r: (r.asset, r.run_id)))
-
-    stack = [(root, kids(result.root))]
-    while stack:
-        branch, todo = stack[-1]
-        child = next(todo, None)
-        if child is None:
-            stack.pop()
-            continue
-        sub = branch.add(label(child))
-        if child in seen:
+    branches = {result.root: root}
+    for step in result.walk():
+        sub = branches[step.parent].add(label(step.child))
+        if step.repeated:
             sub.add("[dim](shown above)[/]")
-            continue
-        seen.add(child)
-        stack.append((sub, kids(child)))
+        else:
+            branches[step.child] = sub
     return root
 
 

@@ -340,30 +340,18 @@ class AssetScreen(Screen):
                 continue
             tree.root.set_label(self.ref_label(result.root, result))
             tree.root.data = result.root
-            seen: set[InputRef] = {result.root}  # a cycle back to the root (a hostile store) is "shown above"
-            children: dict[InputRef, list[InputRef]] = {}
-            for a, b in result.edges:  # one pass, not a scan of every edge per version
-                parent, child = (b, a) if direction == "provenance" else (a, b)
-                children.setdefault(parent, []).append(child)
-            # depth first as a recursive walk would go, but iteratively (a chain thousands deep)
-            stack = [(tree.root, iter(children.get(result.root, ())))]
-            while stack:
-                node, todo = stack[-1]
-                child = next(todo, None)
-                if child is None:
-                    stack.pop()
-                    continue
-                label = self.ref_label(child, result)
-                if child in seen:
-                    node.add_leaf(label + Text(" (shown above)", style="dim"), data=child)
-                    continue
-                seen.add(child)
-                if children.get(child) and len(stack) >= TREE_DEPTH:  # Textual's Tree draws by recursion
-                    node.add(label, data=child).add_leaf(Text("… deeper levels not drawn here", style="dim"))
-                elif children.get(child):
-                    stack.append((node.add(label, data=child, expand=True), iter(children[child])))
+            nodes = {result.root: tree.root}
+            for step in result.walk(max_depth=TREE_DEPTH):  # Textual's Tree draws by recursion: bounded
+                label = self.ref_label(step.child, result)
+                parent = nodes[step.parent]
+                if step.repeated:
+                    parent.add_leaf(label + Text(" (shown above)", style="dim"), data=step.child)
+                elif step.cut:
+                    parent.add(label, data=step.child).add_leaf(Text("… deeper levels not drawn here", style="dim"))
+                elif step.has_children:
+                    nodes[step.child] = parent.add(label, data=step.child, expand=True)
                 else:
-                    node.add_leaf(label, data=child)
+                    parent.add_leaf(label, data=step.child)
             tree.root.expand()
             n = len(result.versions) - 1
             if n == 0:

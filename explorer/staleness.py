@@ -60,6 +60,9 @@ CAUSE_KINDS = (
 
 Flag = tuple[str, str]  # (asset, run_id)
 
+ROOT_CAUSE_LIMIT = 20  # root causes listed per asset; the rest are counted (``root_causes_omitted``)
+FLAG_CAUSE_LIMIT = 20  # flagged versions listed per asset as causes; the rest are counted (``causes_omitted``)
+
 
 class StalenessArgumentError(ExplorerError):
     """An ``as_of`` or ``max_age`` the staleness check cannot understand."""
@@ -198,10 +201,15 @@ class AssetStatus:
     root_causes: tuple[Cause, ...] = ()
     planned_by: tuple[str, ...] = ()  # for missing assets: runs whose manifest planned it
     root_causes_omitted: int = 0  # root causes beyond the ROOT_CAUSE_LIMIT listed
+    causes_omitted: int = 0  # flagged versions in its provenance beyond the FLAG_CAUSE_LIMIT listed
 
     def root_causes_summary(self) -> str:
         """``and 396 more`` when root causes were left out, else ``""``."""
         return f"and {self.root_causes_omitted} more" if self.root_causes_omitted else ""
+
+    def causes_summary(self) -> str:
+        """``and 280 more flagged versions`` when flagged causes were left out, else ``""``."""
+        return f"and {self.causes_omitted} more flagged versions" if self.causes_omitted else ""
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -211,6 +219,8 @@ class AssetStatus:
             "causes": [c.to_dict() for c in self.causes],
             "root_causes": [c.to_dict() for c in self.root_causes],
         }
+        if self.causes_omitted:
+            out["causes_omitted"] = self.causes_omitted
         if self.root_causes_omitted:
             out["root_causes_omitted"] = self.root_causes_omitted
         if self.planned_by:
@@ -432,12 +442,15 @@ def compute(
 
     # -- flagged provenance: the flagged versions among each current version's ancestors
     flag_hits: dict[str, list[Flag]] = {}
+    flags_omitted: dict[str, int] = {}
     if flagged:
-        memo = _flagged_ancestors(index, flagged, [(v.asset, v.run_id) for v in current.values()])
+        memo = _flagged_ancestors(index, flagged, [(v.asset, v.run_id) for v in current.values()], FLAG_CAUSE_LIMIT)
         for v in current.values():
             hits = memo.get((v.asset, v.run_id))
             if hits:
-                flag_hits[v.asset] = sorted(hits)
+                flag_hits[v.asset] = hits[0]
+                if hits[1] > len(hits[0]):
+                    flags_omitted[v.asset] = hits[1] - len(hits[0])
 
     # -- direct causes (everything except upstream_stale)
     own: dict[str, list[Cause]] = {}
@@ -557,6 +570,7 @@ def compute(
             root_causes=listed,
             planned_by=tuple(planned_by.get(k, ())),
             root_causes_omitted=omitted,
+            causes_omitted=flags_omitted.get(k, 0),
         ))
     return StalenessReport(
         store=store,
@@ -567,17 +581,17 @@ def compute(
     )
 
 
-_NONE: frozenset = frozenset()
+def _flagged_ancestors(index: Index, flagged: frozenset, roots: list[Flag],
+                       limit: int) -> dict[Flag, tuple[list[Flag], int]]:
+    """For each root version, the flagged versions in its provenance (itself included, across
+    runs): at most ``limit`` of them (itself among them, the others first by asset and run;
+    listed by asset and run) and how many there are in all.
 
-
-def _flagged_ancestors(index: Index, flagged: frozenset, roots: list[Flag]) -> dict[Flag, frozenset]:
-    """Flagged versions in the provenance (the version itself included) of each root version.
-
-    Over the versions in the provenance of the roots only (consumed inputs, across runs),
-    condensed to strongly connected components: in a cycle of a hostile store every member
-    reaches every other, so all get the same set, whatever order the roots come in. A version
-    that adds no flag of its own to a single input's set shares that input's set (a long chain
-    below one flag costs one set, not one per version).
+    Over the versions in the provenance of the roots only, condensed to strongly connected
+    components: in a cycle of a hostile store every member reaches every other, so all get the
+    same answer, whatever order the roots come in. Sets are bitsets over the flagged versions
+    (sorted), united along the graph and dropped once no consumer needs them: a chain of N
+    versions each flagged costs N integers of N bits, not N sets of up to N tuples.
     """
     import networkx as nx
 
@@ -594,19 +608,36 @@ def _flagged_ancestors(index: Index, flagged: frozenset, roots: list[Flag]) -> d
                 g.add_node(m)
                 stack.append(m)
             g.add_edge(node, m)  # consumer -> input
+    order = sorted(flagged)
+    bit = {f: 1 << n for n, f in enumerate(order)}
     cond = nx.condensation(g)
-    sets: dict[int, frozenset] = {}
-    for scc in reversed(list(nx.topological_sort(cond))):  # inputs before their consumers
-        own = frozenset(m for m in cond.nodes[scc]["members"] if m in flagged)
-        below = list({id(x): x for x in (sets[s] for s in cond.successors(scc)) if x}.values())
-        if not own and len(below) == 1:
-            sets[scc] = below[0]
-        elif not own and not below:
-            sets[scc] = _NONE
-        else:
-            sets[scc] = own.union(*below)
     mapping = cond.graph["mapping"]
-    return {n: sets[mapping[n]] for n in g}
+    wanted = {mapping[r] for r in roots}
+    waiting = {c: cond.in_degree(c) for c in cond}  # consumers still to be computed
+    bits: dict[int, int] = {}
+    for scc in reversed(list(nx.topological_sort(cond))):  # inputs before their consumers
+        acc = 0
+        for m in cond.nodes[scc]["members"]:
+            acc |= bit.get(m, 0)
+        for below in cond.successors(scc):
+            acc |= bits[below]
+            waiting[below] -= 1
+            if not waiting[below] and below not in wanted:
+                del bits[below]
+        bits[scc] = acc
+    out: dict[Flag, tuple[list[Flag], int]] = {}
+    for r in roots:
+        acc = bits[mapping[r]]
+        if not acc:
+            continue
+        first = [r] if r in bit else []
+        rest = acc & ~bit.get(r, 0)
+        while rest and len(first) < limit:
+            low = rest & -rest
+            first.append(order[low.bit_length() - 1])
+            rest ^= low
+        out[r] = (sorted(first), acc.bit_count())  # listed in key order, as when nothing is left out
+    return out
 
 
 def _lift(cause: Cause, entry: tuple) -> Cause:
@@ -618,7 +649,6 @@ def _lift(cause: Cause, entry: tuple) -> Cause:
     return out
 
 
-ROOT_CAUSE_LIMIT = 20  # root causes listed per asset; the rest are counted (``root_causes_omitted``)
 CHAIN_HEAD = 4  # a chain longer than CHAIN_HEAD + CHAIN_TAIL keeps its ends (``chain_omitted``)
 CHAIN_TAIL = 4
 

@@ -141,3 +141,39 @@ def test_assets_lists_every_asset_of_a_long_chain(cli, chains):
     assert r.code == 0, r.err
     statuses = {a["asset"]: a["status"] for a in json.loads(r.out)}
     assert statuses == {key(i): "stale" if key(i) in stale else "fresh" for i in range(n)}
+
+
+def test_flagged_versions_listed_per_asset_are_capped_and_counted(cli, tmp_path_factory):
+    """Every version of a chain flagged: each asset has all the versions above it in its provenance.
+    Listing each as a cause grows as N^2; the report lists FLAG_CAUSE_LIMIT (the version itself
+    among them) and counts the others."""
+    from explorer import Store
+    from explorer.staleness import FLAG_CAUSE_LIMIT
+
+    size = {}
+    for n in (50, 100, 200):
+        root = tmp_path_factory.mktemp(f"flagged{n}")
+        start = BASE
+        ticks = iter(range(1, 100_000))
+        with RunWriter(str(root), job="chain", run_id=OLD, started_at=start,
+                       clock=lambda: start + timedelta(seconds=next(ticks))) as run:
+            for i in range(n):
+                run.write(key(i), b"%d" % i, inputs=[key(i - 1)] if i else [], format="bytes")
+        store = Store.open(str(root))
+        for i in range(n):
+            store.flag(key(i), OLD, "bad")
+        r = cli("stale", root, "-f", "json")
+        assert r.code == 1, r.err
+        size[n] = len(r.out)
+        for i, a in enumerate(r.json()["assets"]):
+            assert a["asset"] == key(i) and a["status"] == "stale"
+            flagged = [c["asset"] for c in a["causes"] if c["kind"] == "flagged_upstream"]
+            above = [key(j) for j in range(i + 1)]  # its provenance, itself included, all flagged
+            listed = min(len(above), FLAG_CAUSE_LIMIT)
+            assert len(flagged) == listed and key(i) in flagged
+            assert flagged == sorted(above[:listed - 1] + [key(i)])  # itself, then the first by key
+            assert a.get("causes_omitted", 0) == len(above) - listed
+    for small, big in ((50, 100), (100, 200)):
+        assert size[big] <= 2.3 * size[small], size
+    md = cli("stale", root, "-f", "markdown").out
+    assert f"and {n - FLAG_CAUSE_LIMIT} more flagged versions" in md

@@ -28,7 +28,8 @@ def _missing_note(a) -> str:
 def render_table(report: StalenessReport) -> None:
     rows = []
     for a in report.assets:
-        causes = "\n".join(c.describe() for c in a.causes) if a.status != "missing" else _missing_note(a)
+        causes = ("\n".join([*(c.describe() for c in a.causes), a.causes_summary()]).rstrip("\n")
+                  if a.status != "missing" else _missing_note(a))
         roots = "\n".join([*(c.describe_chain() for c in a.root_causes), a.root_causes_summary()]).rstrip("\n")
         rows.append((a.asset, styled_status(a.status), a.run_id or "", causes, roots))
     console().print(table(_summary(report), ["asset", "status", "run", "causes", "root causes"], rows, show_lines=True))
@@ -46,7 +47,8 @@ def render_markdown(report: StalenessReport) -> str:
         return "\n".join(lines) + "\n"
     lines += ["| asset | status | run | causes |", "|---|---|---|---|"]
     for a in bad:
-        causes = "<br>".join(_md(c.describe()) for c in a.causes) if a.status == "stale" else _md(_missing_note(a))
+        causes = ("<br>".join([*(_md(c.describe()) for c in a.causes), *filter(None, [a.causes_summary()])])
+                  if a.status == "stale" else _md(_missing_note(a)))
         lines.append(f"| `{a.asset}` | {a.status} | {a.run_id or ''} | {causes} |")
     stale = report.with_status("stale")
     if stale:

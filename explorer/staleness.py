@@ -62,6 +62,8 @@ Flag = tuple[str, str]  # (asset, run_id)
 
 ROOT_CAUSE_LIMIT = 20  # root causes listed per asset; the rest are counted (``root_causes_omitted``)
 FLAG_CAUSE_LIMIT = 20  # flagged versions listed per asset as causes; the rest are counted (``causes_omitted``)
+CHAIN_HEAD = 4  # a chain longer than CHAIN_HEAD + CHAIN_TAIL keeps its ends (``chain_omitted``)
+CHAIN_TAIL = 4
 
 
 class StalenessArgumentError(ExplorerError):
@@ -647,10 +649,6 @@ def _lift(cause: Cause, entry: tuple) -> Cause:
     out = object.__new__(Cause)
     out.__dict__.update(cause.__dict__, of=of, chain=chain, chain_omitted=length - len(chain))
     return out
-
-
-CHAIN_HEAD = 4  # a chain longer than CHAIN_HEAD + CHAIN_TAIL keeps its ends (``chain_omitted``)
-CHAIN_TAIL = 4
 
 
 def _extend(entry: tuple, k: str) -> tuple:

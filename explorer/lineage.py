@@ -5,7 +5,7 @@ questions asked of them (upstream, downstream, provenance, impact). Pure functio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import networkx as nx
 
@@ -80,6 +80,51 @@ def version_graph(index: Index) -> nx.DiGraph:
     return g
 
 
+def back_edges(g: nx.DiGraph, start: Iterable[Any] = (), key: Callable[[Any], Any] | None = None) -> set[tuple[Any, Any]]:
+    """The edges that close a cycle: self-loops, and the back edges of one depth-first search.
+
+    The search begins at ``start`` (in that order), then at every other node in sorted order,
+    and visits successors in sorted order (by ``key``), so the same graph always gives the same edges.
+    Removing them leaves a DAG. Iterative, linear in nodes plus edges.
+    """
+    succ = {n: sorted(g.successors(n), key=key) for n in g.nodes}
+    state: dict[Any, int] = {}  # 1 on the current path, 2 done
+    out: set[tuple[Any, Any]] = set()
+    for s in (*start, *sorted(g.nodes, key=key)):
+        if s in state or s not in g:
+            continue
+        state[s] = 1
+        stack = [(s, iter(succ[s]))]
+        while stack:
+            n, it = stack[-1]
+            for m in it:
+                seen = state.get(m)
+                if seen == 1:
+                    out.add((n, m))
+                elif seen is None:
+                    state[m] = 1
+                    stack.append((m, iter(succ[m])))
+                    break
+            else:
+                state[n] = 2
+                stack.pop()
+    return out
+
+
+def acyclic(g: nx.DiGraph, start: Iterable[Any] = (),
+            key: Callable[[Any], Any] | None = None) -> tuple[nx.DiGraph, set[tuple[Any, Any]]]:
+    """``g`` without its :func:`back_edges` (a copy; a DAG), and the edges removed.
+
+    An incremental asset reading its own previous version is a self-loop of the asset
+    graph; a hostile store can make longer cycles, in the version graph too. Topological
+    orders and layers are taken over this DAG, the drawings keep every edge.
+    """
+    dropped = back_edges(g, start, key)
+    dag = nx.DiGraph(g)
+    dag.remove_edges_from(dropped)
+    return dag, dropped
+
+
 def upstream(g: nx.DiGraph, node: Any) -> set:
     """Every node ``node`` depends on, transitively."""
     if node not in g:
@@ -118,9 +163,59 @@ class LineageResult:
 
     def children(self, node: InputRef) -> list[InputRef]:
         """Next level away from the root (inputs for provenance, consumers for impact)."""
-        if self.direction == "provenance":
-            return [a for a, b in self.edges if b == node]
-        return [b for a, b in self.edges if a == node]
+        return self._next_level().get(node, [])
+
+    def _next_level(self) -> dict[InputRef, list[InputRef]]:
+        out: dict[InputRef, list[InputRef]] = {}
+        for a, b in self.edges:  # one pass over the edges
+            parent, child = (b, a) if self.direction == "provenance" else (a, b)
+            out.setdefault(parent, []).append(child)
+        for kids in out.values():
+            kids.sort(key=lambda r: (r.asset, r.run_id))
+        return out
+
+    def walk(self, max_depth: int | None = None) -> Iterator[TreeStep]:
+        """The result as a tree from the root, depth first, children by asset key and run id, as a
+        recursive walk would go but iteratively (a chain may be thousands of versions deep).
+
+        Each version is descended once: met again (a diamond, or a cycle back to the root in a
+        hostile store) it comes as a step with ``repeated`` set and nothing below it. A version
+        at ``max_depth`` with children comes with ``cut`` set and nothing below it either.
+        """
+        nxt = self._next_level()
+        seen = {self.root}
+        stack = [iter(nxt.get(self.root, ()))]
+        parents = [self.root]
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+                parents.pop()
+                continue
+            depth = len(stack)
+            kids = nxt.get(child, ())
+            if child in seen:
+                yield TreeStep(depth, parents[-1], child, repeated=True, has_children=bool(kids))
+                continue
+            seen.add(child)
+            cut = bool(kids) and max_depth is not None and depth >= max_depth
+            yield TreeStep(depth, parents[-1], child, has_children=bool(kids), cut=cut)
+            if kids and not cut:
+                stack.append(iter(kids))
+                parents.append(child)
+
+
+@dataclass(frozen=True)
+class TreeStep:
+    """One node of :meth:`LineageResult.walk`: ``child`` drawn under ``parent`` at ``depth`` (1 is
+    under the root)."""
+
+    depth: int
+    parent: InputRef
+    child: InputRef
+    repeated: bool = False  # shown above: not descended again
+    has_children: bool = False
+    cut: bool = False  # at max_depth: its children are not walked
 
 
 def resolve_version(index: Index, key: str, run_id: str | None = None) -> AssetVersion:
@@ -146,9 +241,15 @@ def _result(index: Index, g: nx.DiGraph, root: VersionNode, nodes: set, directio
         v = g.nodes[n].get("version")
         return InputRef(n[0], n[1], v.content_hash if v else g.nodes[n].get("content_hash"))
 
-    order = list(nx.lexicographical_topological_sort(sub))  # deterministic across processes
+    # deterministic across processes; a cycle (only in a hostile store) is broken at the
+    # edge leading back towards the root, so the asked-about version still comes first
     if direction == "provenance":
+        dag, _ = acyclic(sub.reverse(copy=False), [root])
+        order = list(nx.lexicographical_topological_sort(dag.reverse(copy=False)))
         order.reverse()  # the asked-about version first, sources last
+    else:
+        dag, _ = acyclic(sub, [root])
+        order = list(nx.lexicographical_topological_sort(dag))
     refs = {n: ref(n) for n in order}
     return LineageResult(
         root=refs[root],
@@ -184,5 +285,6 @@ def graph_to_dict(g: nx.DiGraph) -> dict[str, Any]:
 
 
 def layers(g: nx.DiGraph) -> list[list[str]]:
-    """Topological generations (sources first), each sorted: the layout of a layered drawing."""
-    return [sorted(gen) for gen in nx.topological_generations(g)]
+    """Topological generations (sources first), each sorted: the layout of a layered drawing.
+    Cycles (a self-loop of an incremental asset, a hostile loop) are broken by :func:`acyclic`."""
+    return [sorted(gen) for gen in nx.topological_generations(acyclic(g)[0])]

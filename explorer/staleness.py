@@ -41,7 +41,7 @@ from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .errors import ExplorerError
 from .models import AssetVersion, Run, iso
@@ -59,6 +59,11 @@ CAUSE_KINDS = (
 )
 
 Flag = tuple[str, str]  # (asset, run_id)
+
+ROOT_CAUSE_LIMIT = 20  # root causes listed per asset; the rest are counted (``root_causes_omitted``)
+FLAG_CAUSE_LIMIT = 20  # flagged versions listed per asset as causes; the rest are counted (``causes_omitted``)
+CHAIN_HEAD = 4  # a chain longer than CHAIN_HEAD + CHAIN_TAIL keeps its ends (``chain_omitted``)
+CHAIN_TAIL = 4
 
 
 class StalenessArgumentError(ExplorerError):
@@ -96,7 +101,9 @@ class Cause:
     current content first appeared, the run recording the new code or plan, the run of the
     missing or flagged version). ``of`` and ``chain`` are set on root causes: ``of`` is the
     asset whose version carries the cause, ``chain`` the path of assets from the reported
-    asset up to ``of`` (``("scores", "models/credit_risk", "features")``).
+    asset up to ``of`` (``("scores", "models/credit_risk", "features")``). A chain longer than
+    ``CHAIN_HEAD + CHAIN_TAIL`` keeps only its first and last assets; ``chain_omitted`` counts
+    the assets left out between them.
     """
 
     kind: str
@@ -116,6 +123,7 @@ class Cause:
     max_age_seconds: float | None = None
     of: str | None = None
     chain: tuple[str, ...] = ()
+    chain_omitted: int = 0
 
     def describe(self) -> str:
         """One human line, e.g. ``raw_data changed in run R at T (sha 1234 -> 5678)``."""
@@ -146,9 +154,17 @@ class Cause:
             return f"{self.asset} @ {self.run_id} is flagged{(': ' + self.detail) if self.detail else ''}"
         return f"{k}: {self.asset}"  # pragma: no cover - unknown kinds never built here
 
+    def chain_text(self, name: Callable[[str], str] = str) -> str:
+        """The chain joined by `` <- `` (each asset through ``name``), a long chain's gap as
+        ``… 392 more …``."""
+        names = [name(k) for k in self.chain]
+        if self.chain_omitted:
+            names.insert(CHAIN_HEAD, f"… {self.chain_omitted} more …")
+        return " <- ".join(names)
+
     def describe_chain(self) -> str:
         """``scores <- models/credit_risk <- features <- raw_data changed in run R at T (...)``."""
-        path = " <- ".join(self.chain)
+        path = self.chain_text()
         return f"{path} <- {self.describe()}" if path else self.describe()
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,6 +183,7 @@ class Cause:
             "max_age_seconds": self.max_age_seconds,
             "of": self.of,
             "chain": list(self.chain) or None,
+            "chain_omitted": self.chain_omitted or None,
         }
         out.update({k: v for k, v in extra.items() if v is not None})
         if self.detail:
@@ -185,6 +202,16 @@ class AssetStatus:
     causes: tuple[Cause, ...] = ()
     root_causes: tuple[Cause, ...] = ()
     planned_by: tuple[str, ...] = ()  # for missing assets: runs whose manifest planned it
+    root_causes_omitted: int = 0  # root causes beyond the ROOT_CAUSE_LIMIT listed
+    causes_omitted: int = 0  # flagged versions in its provenance beyond the FLAG_CAUSE_LIMIT listed
+
+    def root_causes_summary(self) -> str:
+        """``and 396 more`` when root causes were left out, else ``""``."""
+        return f"and {self.root_causes_omitted} more" if self.root_causes_omitted else ""
+
+    def causes_summary(self) -> str:
+        """``and 280 more flagged versions`` when flagged causes were left out, else ``""``."""
+        return f"and {self.causes_omitted} more flagged versions" if self.causes_omitted else ""
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -194,6 +221,10 @@ class AssetStatus:
             "causes": [c.to_dict() for c in self.causes],
             "root_causes": [c.to_dict() for c in self.root_causes],
         }
+        if self.causes_omitted:
+            out["causes_omitted"] = self.causes_omitted
+        if self.root_causes_omitted:
+            out["root_causes_omitted"] = self.root_causes_omitted
         if self.planned_by:
             out["planned_by"] = list(self.planned_by)
         return out
@@ -413,12 +444,15 @@ def compute(
 
     # -- flagged provenance: the flagged versions among each current version's ancestors
     flag_hits: dict[str, list[Flag]] = {}
+    flags_omitted: dict[str, int] = {}
     if flagged:
-        memo = _flagged_ancestors(index, flagged, [(v.asset, v.run_id) for v in current.values()])
+        memo = _flagged_ancestors(index, flagged, [(v.asset, v.run_id) for v in current.values()], FLAG_CAUSE_LIMIT)
         for v in current.values():
             hits = memo.get((v.asset, v.run_id))
             if hits:
-                flag_hits[v.asset] = sorted(hits)
+                flag_hits[v.asset] = hits[0]
+                if hits[1] > len(hits[0]):
+                    flags_omitted[v.asset] = hits[1] - len(hits[0])
 
     # -- direct causes (everything except upstream_stale)
     own: dict[str, list[Cause]] = {}
@@ -433,7 +467,17 @@ def compute(
                 causes.append(Cause("input_missing", inp.asset, inp.run_id, consumed_run_id=inp.run_id,
                                     consumed_hash=consumed_hash))
             if inp.asset == key:
-                continue  # an incremental asset built from its own previous version
+                # an incremental asset built from its own previous version: that version is not
+                # compared with the current one (which is this version), only with itself: stale
+                # when the version consumed no longer has the content it had when it was read
+                prev = index.versions.get((key, inp.run_id)) if present else None
+                if prev is not None and consumed_hash is not None and prev.content_hash != consumed_hash:
+                    causes.append(Cause(
+                        "upstream_changed", key, prev.run_id,
+                        detail=f"sha {_short(consumed_hash)} -> {_short(prev.content_hash)}",
+                        at=prev.created_at, consumed_run_id=inp.run_id, consumed_hash=consumed_hash,
+                        latest_run_id=prev.run_id, latest_hash=prev.content_hash))
+                continue
             latest = current.get(inp.asset)
             if latest is not None and consumed_hash is not None and latest.content_hash != consumed_hash:
                 changed = _change_point(view.versions(inp.asset))
@@ -519,13 +563,16 @@ def compute(
     for k in all_keys:
         st = status(k)
         v = current.get(k)
+        listed, omitted = roots.get(k, ((), 0)) if st == "stale" else ((), 0)
         assets.append(AssetStatus(
             asset=k,
             status=st,
             run_id=v.run_id if v else None,
             causes=direct.get(k, ()),
-            root_causes=roots.get(k, ()) if st == "stale" else (),
+            root_causes=listed,
             planned_by=tuple(planned_by.get(k, ())),
+            root_causes_omitted=omitted,
+            causes_omitted=flags_omitted.get(k, 0),
         ))
     return StalenessReport(
         store=store,
@@ -536,59 +583,133 @@ def compute(
     )
 
 
-_NONE: frozenset = frozenset()
+def _flagged_ancestors(index: Index, flagged: frozenset, roots: list[Flag],
+                       limit: int) -> dict[Flag, tuple[list[Flag], int]]:
+    """For each root version, the flagged versions in its provenance (itself included, across
+    runs): at most ``limit`` of them (itself among them, the others first by asset and run;
+    listed by asset and run) and how many there are in all.
 
-
-def _flagged_ancestors(index: Index, flagged: frozenset, roots: list[Flag]) -> dict[Flag, frozenset]:
-    """Flagged versions in the provenance (the version itself included) of each root version.
-
-    Iterative post-order walk over consumed inputs, memoised: it visits only the versions in
-    the provenance of the roots, each once (a cycle in a malformed store is cut, not looped).
+    Over the versions in the provenance of the roots only, condensed to strongly connected
+    components: in a cycle of a hostile store every member reaches every other, so all get the
+    same answer, whatever order the roots come in. Sets are bitsets over the flagged versions
+    (sorted), united along the graph and dropped once no consumer needs them: a chain of N
+    versions each flagged costs N integers of N bits, not N sets of up to N tuples.
     """
-    memo: dict[Flag, frozenset] = {}
-    visiting: set[Flag] = set()
+    import networkx as nx
+
     versions = index.versions
-    for root in roots:
-        stack = [(root, False)]
-        while stack:
-            node, done = stack.pop()
-            if node in memo:
-                continue
-            v = versions.get(node)
-            ins = [(i.asset, i.run_id) for i in v.inputs] if v is not None else []
-            if not done:
-                if node in visiting:
-                    continue
-                visiting.add(node)
-                stack.append((node, True))
-                stack.extend((m, False) for m in ins if m not in memo)
-                continue
-            acc = {node} if node in flagged else set()
-            for m in ins:
-                acc |= memo.get(m, _NONE)
-            memo[node] = frozenset(acc) if acc else _NONE
-    return memo
-
-
-def _lift(cause: Cause, chain: tuple[str, ...]) -> Cause:
-    """``replace(cause, of=chain[-1], chain=chain)`` without dataclass overhead (hot loop)."""
-    out = object.__new__(Cause)
-    out.__dict__.update(cause.__dict__, of=chain[-1], chain=chain)
+    g = nx.DiGraph()
+    stack = list(dict.fromkeys(roots))
+    g.add_nodes_from(stack)
+    while stack:
+        node = stack.pop()
+        v = versions.get(node)
+        for i in (v.inputs if v is not None else ()):
+            m = (i.asset, i.run_id)
+            if m not in g:
+                g.add_node(m)
+                stack.append(m)
+            g.add_edge(node, m)  # consumer -> input
+    order = sorted(flagged)
+    bit = {f: 1 << n for n, f in enumerate(order)}
+    cond = nx.condensation(g)
+    mapping = cond.graph["mapping"]
+    wanted = {mapping[r] for r in roots}
+    waiting = {c: cond.in_degree(c) for c in cond}  # consumers still to be computed
+    bits: dict[int, int] = {}
+    for scc in reversed(list(nx.topological_sort(cond))):  # inputs before their consumers
+        acc = 0
+        for m in cond.nodes[scc]["members"]:
+            acc |= bit.get(m, 0)
+        for below in cond.successors(scc):
+            acc |= bits[below]
+            waiting[below] -= 1
+            if not waiting[below] and below not in wanted:
+                del bits[below]
+        bits[scc] = acc
+    out: dict[Flag, tuple[list[Flag], int]] = {}
+    for r in roots:
+        acc = bits[mapping[r]]
+        if not acc:
+            continue
+        first = [r] if r in bit else []
+        rest = acc & ~bit.get(r, 0)
+        while rest and len(first) < limit:
+            low = rest & -rest
+            first.append(order[low.bit_length() - 1])
+            rest ^= low
+        out[r] = (sorted(first), acc.bit_count())  # listed in key order, as when nothing is left out
     return out
 
 
-def _root_causes(current, own, bad) -> dict[str, tuple[Cause, ...]]:
-    """For every stale asset, the causes at the top of its chains, each with its shortest chain.
+def _lift(cause: Cause, entry: tuple) -> Cause:
+    """``replace(cause, of=..., chain=..., chain_omitted=...)`` without dataclass overhead (hot loop)."""
+    length, of, head, tail = entry
+    chain = head + tail
+    out = object.__new__(Cause)
+    out.__dict__.update(cause.__dict__, of=of, chain=chain, chain_omitted=length - len(chain))
+    return out
 
-    Dynamic programming over the stale part of the graph in topological order (Kahn); assets
-    on a cycle fall back to a breadth-first search of their own. Causes are keyed by an int
-    (their position in ``table``) so that merging costs dict operations, not dataclass hashing.
+
+def _extend(entry: tuple, k: str) -> tuple:
+    """The chain entry ``(length, of, head, tail)`` one step further downstream, at ``k``.
+
+    Chains are kept as their first ``CHAIN_HEAD`` and last ``CHAIN_TAIL`` assets (the whole
+    chain while it is short, in ``head``), so an entry is built in constant time and space
+    however long the chain: this is what keeps a 400-deep chain of stale assets linear.
     """
-    stale = [k for k in current if k in bad]
+    length, of, head, tail = entry
+    chain = (k, *head)
+    if length + 1 <= CHAIN_HEAD + CHAIN_TAIL:
+        return (length + 1, of, chain, ())
+    if not tail:  # the chain just became too long to keep whole
+        return (length + 1, of, chain[:CHAIN_HEAD], chain[-CHAIN_TAIL:])
+    return (length + 1, of, chain[:CHAIN_HEAD], tail)
+
+
+def _condensation(nodes: list[str], inputs: dict[str, list[str]],
+                  users: dict[str, list[str]]) -> tuple[list[list[str]], list[set[int]]]:
+    """The strongly connected components of the graph ``input -> user`` in topological order
+    (inputs first), and for each the components it reads from. Kahn's algorithm when the graph
+    is acyclic (every store the writer makes), networkx's condensation when it is not."""
+    indeg = {k: len(inputs[k]) for k in nodes}
+    order = [k for k in nodes if not indeg[k]]
+    for k in order:  # grows while it is read
+        for u in users.get(k, ()):
+            indeg[u] -= 1
+            if not indeg[u]:
+                order.append(u)
+    if len(order) == len(nodes):
+        at = {k: n for n, k in enumerate(order)}
+        return [[k] for k in order], [{at[a] for a in inputs[k]} for k in order]
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    g.add_edges_from((a, k) for k in nodes for a in inputs[k])
+    cond = nx.condensation(g)
+    topo = list(nx.topological_sort(cond))
+    at = {c: n for n, c in enumerate(topo)}
+    return ([sorted(cond.nodes[c]["members"]) for c in topo],
+            [{at[p] for p in cond.predecessors(c)} for c in topo])
+
+
+def _root_causes(current, own, bad) -> dict[str, tuple[tuple[Cause, ...], int]]:
+    """For every stale asset, the causes at the top of its chains, each with its shortest
+    chain, the first ``ROOT_CAUSE_LIMIT`` of them (by chain length, then ``of``, kind and
+    asset), and how many more there are.
+
+    Breadth-first by chain length from the assets that carry causes down their consumers
+    (the stale part of the graph of current versions): an asset takes a cause at the first
+    length it is reached, and stops taking causes once it has ``ROOT_CAUSE_LIMIT``, so the work
+    is O(limit x edges) and cycles need nothing special. Exact totals come from bitsets of
+    cause ids united over the condensation (strongly connected components) of that graph.
+    """
+    stale = sorted(k for k in current if k in bad)
     stale_set = set(stale)
     table: list[Cause] = []
-    ids: dict[str, list[int]] = {}
     seen_cause: dict[Cause, int] = {}
+    ids: dict[str, list[int]] = {}
     for k in stale:
         mine = []
         for c in own.get(k, ()):
@@ -599,45 +720,76 @@ def _root_causes(current, own, bad) -> dict[str, tuple[Cause, ...]]:
             mine.append(i)
         ids[k] = mine
     inputs = {k: sorted(a for a in {i.asset for i in current[k].inputs} if a in stale_set and a != k) for k in stale}
-    indeg = {k: len(inputs[k]) for k in stale}
     users: dict[str, list[str]] = {}
     for k in stale:
         for a in inputs[k]:
             users.setdefault(a, []).append(k)
-    queue = deque(sorted(k for k in stale if indeg[k] == 0))
-    found: dict[str, dict[int, tuple[str, ...]]] = {}
-    while queue:
-        k = queue.popleft()
-        mine: dict[int, tuple[str, ...]] = {i: (k,) for i in ids[k]}
-        for a in inputs[k]:
-            for i, chain in found[a].items():
-                have = mine.get(i)
-                if have is None or len(have) > len(chain) + 1:
-                    mine[i] = (k, *chain)
-        found[k] = mine
-        for u in users.get(k, ()):
-            indeg[u] -= 1
-            if indeg[u] == 0:
-                queue.append(u)
-    for k in stale:  # on a cycle: breadth-first search upstream
-        if k in found:
-            continue
-        mine = {}
-        paths = {k: (k,)}
-        q = deque([k])
-        while q:
-            n = q.popleft()
-            for i in ids[n]:
-                mine.setdefault(i, paths[n])
-            for a in inputs[n]:
-                if a not in paths:
-                    paths[a] = paths[n] + (a,)
-                    q.append(a)
-        found[k] = mine
+
+    pos: dict[str, dict[int, int]] = {k: {} for k in stale}  # where ``of`` lists each of its causes
+    for k in stale:
+        for p, i in enumerate(ids[k]):
+            pos[k].setdefault(i, p)
+
+    def rank(i: int, entry: tuple) -> tuple:
+        c = table[i]
+        return (entry[0], entry[1], c.kind, c.asset, pos[entry[1]][i])  # then as ``of`` lists them
+
+    # -- listed causes: breadth-first by chain length, at most ROOT_CAUSE_LIMIT per asset
+    best: dict[str, dict[int, tuple]] = {k: {} for k in stale}
+    frontier: list[tuple[str, int]] = []
+    for k in stale:
+        entries = {i: (1, k, (k,), ()) for i in ids[k]}
+        for i in sorted(entries, key=lambda i: rank(i, entries[i]))[:ROOT_CAUSE_LIMIT]:
+            best[k][i] = entries[i]
+            frontier.append((k, i))
+    while frontier:
+        offers: dict[str, dict[int, str]] = {}  # consumer -> cause -> the input it comes through
+        for n, i in frontier:
+            for u in users.get(n, ()):
+                if i in best[u] or len(best[u]) >= ROOT_CAUSE_LIMIT:
+                    continue
+                via = offers.setdefault(u, {}).get(i)
+                if via is None or n < via:  # equal lengths: the first input by key, as always
+                    offers[u][i] = n
+        frontier = []
+        for u in sorted(offers):
+            room = ROOT_CAUSE_LIMIT - len(best[u])
+            entries = {i: _extend(best[via][i], u) for i, via in offers[u].items()}
+            for i in sorted(entries, key=lambda i: rank(i, entries[i]))[:room]:
+                best[u][i] = entries[i]
+                frontier.append((u, i))
+
+    # -- totals: every cause reachable upstream, counted once (bitsets over the condensation)
+    totals: dict[str, int] = {}
+    if any(len(b) >= ROOT_CAUSE_LIMIT for b in best.values()):
+        groups, up = _condensation(stale, inputs, users)
+        bits: dict[int, int] = {}
+        waiting = [0] * len(groups)  # consumers still to be computed
+        for ps in up:
+            for p in ps:
+                waiting[p] += 1
+        for g, members in enumerate(groups):
+            acc = 0
+            for k in members:
+                for i in ids[k]:
+                    acc |= 1 << i
+            for p in up[g]:
+                acc |= bits[p]
+                waiting[p] -= 1
+                if not waiting[p]:
+                    del bits[p]  # only the sets still needed are kept: a long chain holds two at a time
+            count = acc.bit_count()
+            for k in members:
+                totals[k] = count
+            if waiting[g]:
+                bits[g] = acc
+
     out = {}
-    for k, mine in found.items():
-        ordered = sorted(mine.items(), key=lambda ic: (len(ic[1]), ic[1][-1], table[ic[0]].kind, table[ic[0]].asset))
-        out[k] = tuple(_lift(table[i], chain) for i, chain in ordered)
+    for k in stale:
+        entries = best[k]
+        ordered = sorted(entries, key=lambda i: rank(i, entries[i]))
+        listed = tuple(_lift(table[i], entries[i]) for i in ordered)
+        out[k] = (listed, max(0, totals.get(k, len(listed)) - len(listed)))
     return out
 
 

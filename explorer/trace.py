@@ -40,6 +40,7 @@ import pyarrow.dataset as ds
 
 from . import format as fmt
 from .errors import ExplorerError
+from .lineage import acyclic
 from .models import AssetVersion, InputRef, iso
 from .store import data
 
@@ -440,13 +441,18 @@ def _select_matching(store, v: AssetVersion, columns: list[str], ctx: _Context) 
 
 def _order(prov) -> list[InputRef]:
     """Versions from the decision to the sources, each after every version that read it;
-    ties broken by asset key and run id, so the same store always gives the same trail."""
+    ties broken by asset key and run id, so the same store always gives the same trail. A cycle
+    (a hostile store) is cut at the edge leading back towards the decision: each version once."""
     import networkx as nx
+
+    def key(r: InputRef) -> tuple[str, str]:
+        return (r.asset, r.run_id)
 
     g = nx.DiGraph()
     g.add_nodes_from(prov.versions)
     g.add_edges_from((b, a) for a, b in prov.edges)  # consumer -> input
-    return list(nx.lexicographical_topological_sort(g, key=lambda r: (r.asset, r.run_id)))
+    dag, _ = acyclic(g, [prov.root], key=key)
+    return list(nx.lexicographical_topological_sort(dag, key=key))
 
 
 def trace(store, key: str, run: str | None = None, where: Mapping[str, Any] | None = None) -> TraceResult:
@@ -473,11 +479,14 @@ def trace(store, key: str, run: str | None = None, where: Mapping[str, Any] | No
     prov = store.provenance(root_v.asset, root_v.run_id)
     missing = set(prov.missing)
     outgoing: dict[InputRef, _Context] = {prov.root: _Context([root_table], set(root_v.keys))}
+    readers: dict[InputRef, list[InputRef]] = {}
+    for a, b in prov.edges:  # one pass, not one scan of every edge per version
+        readers.setdefault(a, []).append(b)
     steps = []
     for ref in _order(prov):
         if ref == prov.root:
             continue
-        consumers = tuple(b for a, b in prov.edges if a == ref)
+        consumers = tuple(readers.get(ref, ()))
         ctx = _Context()
         for c in consumers:
             if c in outgoing:

@@ -217,18 +217,13 @@ def _tree(result: lineage.LineageResult, store) -> Tree:
         return Text.assemble(text(r.asset, "bold"), text(f" @ {r.run_id}"), suffix)
 
     root = Tree(label(result.root))
-    seen: set = set()
-
-    def walk(node, branch):
-        for child in sorted(result.children(node), key=lambda r: (r.asset, r.run_id)):
-            sub = branch.add(label(child))
-            if child in seen:
-                sub.add(text("(shown above)", "dim"))
-                continue
-            seen.add(child)
-            walk(child, sub)
-
-    walk(result.root, root)
+    branches = {result.root: root}
+    for step in result.walk():
+        sub = branches[step.parent].add(label(step.child))
+        if step.repeated:
+            sub.add(text("(shown above)", "dim"))
+        else:
+            branches[step.child] = sub
     return root
 
 

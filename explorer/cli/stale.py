@@ -39,8 +39,9 @@ def render_table(report: StalenessReport) -> None:
     rows = []
     for a in report.assets:
         # one line per cause: each made visible on its own (a cause's text is never two lines)
-        causes = "\n".join(visible(c.describe()) for c in a.causes) if a.status != "missing" else _missing_note(a)
-        roots = "\n".join(visible(c.describe_chain()) for c in a.root_causes)
+        causes = ("\n".join([*(visible(c.describe()) for c in a.causes), a.causes_summary()]).rstrip("\n")
+                  if a.status != "missing" else _missing_note(a))
+        roots = "\n".join([*(visible(c.describe_chain()) for c in a.root_causes), a.root_causes_summary()]).rstrip("\n")
         rows.append((a.asset, styled_status(a.status), a.run_id or "", causes, roots))
     out.print(table(_summary(report), ["asset", "status", "run", "causes", "root causes"], rows, show_lines=True))
 
@@ -56,7 +57,9 @@ def _render_list(report: StalenessReport) -> None:
                                 text(f" (run {a.run_id})" if a.run_id else "", "dim")))
         lines = [("", _missing_note(a))] if a.status == "missing" else []
         lines += [("cause: ", c.describe()) for c in a.causes]
+        lines += [("", a.causes_summary())] if a.causes_summary() else []
         lines += [("root cause: ", c.describe_chain()) for c in a.root_causes]
+        lines += [("", a.root_causes_summary())] if a.root_causes_summary() else []
         for label, line in lines:
             out.print(Padding(Text.assemble(text(label, "dim"), text(visible(line))), (0, 0, 0, 2)))
 
@@ -73,15 +76,17 @@ def render_markdown(report: StalenessReport) -> str:
         return "\n".join(lines) + "\n"
     lines += ["| asset | status | run | causes |", "|---|---|---|---|"]
     for a in bad:
-        causes = "<br>".join(_md(c.describe()) for c in a.causes) if a.status == "stale" else _md(_missing_note(a))
+        causes = ("<br>".join([*(_md(c.describe()) for c in a.causes), *filter(None, [a.causes_summary()])])
+                  if a.status == "stale" else _md(_missing_note(a)))
         lines.append(f"| `{a.asset}` | {a.status} | {a.run_id or ''} | {causes} |")
     stale = report.with_status("stale")
     if stale:
         lines += ["", "**Root causes**", ""]
         for a in stale:
             for c in a.root_causes:
-                chain = " <- ".join(f"`{k}`" for k in c.chain)
-                lines.append(f"- {chain} <- {_md(c.describe())}")
+                lines.append(f"- {c.chain_text(lambda k: f'`{k}`')} <- {_md(c.describe())}")
+            if a.root_causes_omitted:
+                lines.append(f"- `{a.asset}`: {a.root_causes_summary()}")
     return "\n".join(lines) + "\n"
 
 

@@ -86,6 +86,9 @@ class PreviewTable(Table):
     BINDINGS = [Binding("t", "screen.trace_row", "trace this row")]
 
 
+TREE_DEPTH = 200  # provenance / impact levels drawn (`frontier-explore provenance -f json` lists them all)
+
+
 class AssetScreen(Screen):
     """An asset version and everything known about it."""
 
@@ -338,22 +341,18 @@ class AssetScreen(Screen):
                 continue
             tree.root.set_label(safe(self.ref_label(result.root, result)))
             tree.root.data = result.root
-            seen: set[InputRef] = set()
-
-            def add(node, ref: InputRef, result=result, seen=seen) -> None:
-                for child in result.children(ref):
-                    label = self.ref_label(child, result)
-                    if child in seen:
-                        node.add_leaf(safe(label + Text(" (shown above)", style="dim")), data=child)
-                        continue
-                    seen.add(child)
-                    kids = result.children(child)
-                    if kids:
-                        add(node.add(safe(label), data=child, expand=True), child)
-                    else:
-                        node.add_leaf(safe(label), data=child)
-
-            add(tree.root, result.root)
+            nodes = {result.root: tree.root}
+            for step in result.walk(max_depth=TREE_DEPTH):  # Textual's Tree draws by recursion: bounded
+                label = self.ref_label(step.child, result)
+                parent = nodes[step.parent]
+                if step.repeated:
+                    parent.add_leaf(safe(label + Text(" (shown above)", style="dim")), data=step.child)
+                elif step.cut:
+                    parent.add(safe(label), data=step.child).add_leaf(Text("… deeper levels not drawn here", style="dim"))
+                elif step.has_children:
+                    nodes[step.child] = parent.add(safe(label), data=step.child, expand=True)
+                else:
+                    parent.add_leaf(safe(label), data=step.child)
             tree.root.expand()
             n = len(result.versions) - 1
             if n == 0:

@@ -13,6 +13,8 @@ from typing import Hashable
 
 import networkx as nx
 
+from ... import lineage
+
 BOX_H = 4  # top border, key, badge + run, bottom border
 SLOT_H = 5  # box and one blank line
 UP, DOWN, LEFT, RIGHT = 1, 2, 4, 8
@@ -82,19 +84,11 @@ class Layout:
 
 def acyclic(g: nx.DiGraph) -> tuple[nx.DiGraph, set, set]:
     """``g`` without self-loops (an incremental asset reading its own previous version) and
-    without the edges closing any other cycle: (DAG, self-looping nodes, dropped edges)."""
-    dag = nx.DiGraph(g)
-    loops = {a for a, b in nx.selfloop_edges(g)}
-    dag.remove_edges_from(list(nx.selfloop_edges(dag)))
-    dropped: set = set()
-    while True:
-        try:
-            cycle = nx.find_cycle(dag)
-        except nx.NetworkXNoCycle:
-            return dag, loops, dropped
-        edge = max((e[0], e[1]) for e in cycle)  # deterministic choice
-        dag.remove_edge(*edge)
-        dropped.add(edge)
+    without the edges closing any other cycle (:func:`explorer.lineage.acyclic`):
+    (DAG, self-looping nodes, dropped edges)."""
+    dag, cut = lineage.acyclic(g, key=str)
+    loops = {a for a, b in cut if a == b}
+    return dag, loops, {(a, b) for a, b in cut if a != b}
 
 
 def _crossings(upper: list, lower: list, edges: set) -> int:

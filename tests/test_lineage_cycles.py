@@ -214,7 +214,8 @@ def test_provenance_and_impact_terminate_and_report_each_version_once(cli, reque
     # the tree terminates too: every version appears, one "(shown above)" per edge closing a cycle
     tree = cli(command, root, asset, "--run", run)
     ok(tree)
-    assert f"{len(others)} versions {'upstream' if command == 'provenance' else 'downstream'}" in tree.out
+    noun = "version" if len(others) == 1 else "versions"
+    assert f"{len(others):,} {noun} {'upstream' if command == 'provenance' else 'downstream'}" in tree.out
     for a, rid in within:
         assert f"{a} @ {rid}" in tree.out
 
@@ -371,10 +372,10 @@ def test_provenance_and_impact_trees_thousands_deep_do_not_recurse(cli, tmp_path
     last, first = f"s{depth - 1:05d}", "s00000"
     r = cli("provenance", tmp_path, last)
     ok(r)
-    assert f"{depth - 1} versions upstream" in r.out
+    assert f"{depth - 1:,} versions upstream" in r.out
     r = cli("impact", tmp_path, first)
     ok(r)
-    assert f"{depth - 1} versions downstream" in r.out
+    assert f"{depth - 1:,} versions downstream" in r.out
     doc = cli("provenance", tmp_path, last, "-f", "json").json()
     assert [v["asset"] for v in doc["versions"]] == [f"s{i:05d}" for i in reversed(range(depth))]
 

@@ -20,7 +20,8 @@ Paths are passed to DuckDB as glob patterns matching exactly one file (``*``, ``
 ``[`` escaped), so a store named ``team*`` never reads ``team-other``.
 
 Views are created lazily: before running a query, the tables it names are looked up
-(``duckdb.get_table_names``) and only those views are created, so opening a store and
+(``get_table_names`` of the locked connection, never of DuckDB's default connection, which
+would autoinstall extensions) and only those views are created, so opening a store and
 running a query reads only the data that query touches. On remote stores DuckDB reads
 through the store's own fsspec filesystem (``register_filesystem``): no second set of
 credentials.
@@ -252,6 +253,7 @@ def connect(store: "Store", *, allow_files: bool = False, temp_directory: str | 
 
 _QUERY_WORDS = "SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN [ANALYZE] of a query"
 _WORD = re.compile(r"\w+|\S")
+_NAMES = {"LOAD": "INSTALL or LOAD", "SET": "SET or RESET"}  # (DuckDB's types of those statements)
 
 
 def _explained(text: str) -> str:
@@ -276,14 +278,14 @@ def _statement_kind(con: duckdb.DuckDBPyConnection, st) -> str | None:
     if st.type == duckdb.StatementType.SELECT:
         return None
     if st.type != duckdb.StatementType.EXPLAIN:
-        return st.type.name
+        return _NAMES.get(st.type.name, st.type.name)
     try:
         inner = con.extract_statements(_explained(st.query))
     except (duckdb.Error, IndexError, AttributeError):
         return "EXPLAIN of something that is not a query"
     if len(inner) == 1 and inner[0].type == duckdb.StatementType.SELECT:
         return None
-    return "EXPLAIN of " + (" and ".join(s.type.name for s in inner) or "nothing")
+    return "EXPLAIN of " + (" and ".join(_NAMES.get(s.type.name, s.type.name) for s in inner) or "nothing")
 
 
 def check_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
@@ -392,7 +394,7 @@ class SqlCatalog:
         word, is added too.
         """
         try:
-            names = set(duckdb.get_table_names(query))
+            names = set(self.con.get_table_names(query))
         except duckdb.Error:
             names = set()
         lowered = query.lower()

@@ -211,7 +211,13 @@ def _list(values: list[str]) -> str:
     return "[" + ", ".join(_quote_str(v) for v in values) + "]"
 
 
-def connect(store: "Store", *, allow_files: bool = False, temp_directory: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    store: "Store",
+    *,
+    allow_files: bool = False,
+    temp_directory: str | None = None,
+    settings: dict[str, Any] | None = None,
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection that can read the store's tabular data and nothing else.
 
     DuckDB enforces it: only the store's own data files may be opened (and, with
@@ -219,7 +225,9 @@ def connect(store: "Store", *, allow_files: bool = False, temp_directory: str | 
     are not scanned, and the configuration is locked. DuckDB's allow-list does not tell
     reading from writing: run only statements that ``check_query`` accepts. Read the
     versions with ``source_sql``. Spilling goes to ``temp_directory`` (by default a private
-    folder that DuckDB creates only if it spills and removes on close).
+    folder that DuckDB creates only if it spills and removes on close). ``settings`` are
+    other DuckDB settings to make before the configuration is locked
+    (``{"preserve_insertion_order": False}``).
     """
     con = duckdb.connect(
         ":memory:",
@@ -239,6 +247,8 @@ def connect(store: "Store", *, allow_files: bool = False, temp_directory: str | 
         if temp_directory is None:
             temp_directory = os.path.join(tempfile.gettempdir(), f"frontier-sql-{uuid.uuid4().hex}")
         con.execute(f"SET temp_directory = {_quote_str(temp_directory)}")
+        for name, value in (settings or {}).items():
+            con.execute(f"SET {_quote_ident(name)} = ?", [value])
         con.execute(f"SET allowed_paths = {_list(paths)}")
         con.execute(f"SET allowed_directories = {_list(dirs)}")
         con.execute("SET enable_external_access = false")

@@ -119,7 +119,7 @@ def test_no_extension_is_installed_loaded_or_downloaded(cli, lineage_store, tmp_
     assert not [p for p in home.rglob("*") if "duckdb" in p.name.lower()]
 
 
-def test_configuration_cannot_be_set_back(cli, lineage_store):
+def test_configuration_cannot_be_set_back(cli, lineage_store, tmp_path):
     for statement in (
         "set enable_external_access = true",
         "reset enable_external_access",
@@ -130,13 +130,18 @@ def test_configuration_cannot_be_set_back(cli, lineage_store):
         assert_refused(cli("sql", lineage_store, statement), "SET or RESET")
     # the connection the explorer (and the diff) reads through refuses them by itself
     store = Store.open(lineage_store)
-    con = connect(store)
+    con = connect(store, temp_directory=str(tmp_path / "spill"), settings={"preserve_insertion_order": False})
+    settings = dict(con.execute("select name, value from duckdb_settings() where name in "
+                                "('preserve_insertion_order', 'temp_directory', 'lock_configuration')").fetchall())
+    assert settings == {"preserve_insertion_order": "false", "temp_directory": str(tmp_path / "spill"),
+                        "lock_configuration": "true"}
     for statement in (
         "SET enable_external_access = true",
         "SET lock_configuration = false",
         "RESET lock_configuration",
         "SET allowed_paths = ['/etc/passwd']",
         "SET autoload_known_extensions = true",
+        "SET preserve_insertion_order = true",
     ):
         with pytest.raises(duckdb.Error, match="locked"):
             con.execute(statement)

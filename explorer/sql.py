@@ -262,36 +262,48 @@ _WORD = re.compile(r"\w+|\S")
 _NAMES = {"LOAD": "INSTALL or LOAD", "SET": "SET or RESET"}  # (DuckDB's types of those statements)
 
 
-def _explained(text: str) -> str:
-    """The statement an ``EXPLAIN [ANALYZE] [(options)]`` statement explains."""
+def _explained(text: str) -> list[str]:
+    """The statement an ``EXPLAIN [ANALYZE] [(options)] ...`` statement explains, as text:
+    two readings when a parenthesis follows (options, or the start of the query itself)."""
     starts = [pos for pos, kind in duckdb.tokenize(text) if kind != duckdb.token_type.comment]
     words = [_WORD.match(text, pos).group(0) for pos in starts]  # type: ignore[union-attr]
     i = 1  # words[0] is EXPLAIN
     if i < len(words) and words[i].lower() in ("analyze", "analyse"):
         i += 1
-    if i < len(words) and words[i] == "(":
+    if i >= len(words):
+        return []
+    readings = [text[starts[i]:]]
+    if words[i] == "(":
         depth = 0
         while i < len(words):
             depth += {"(": 1, ")": -1}.get(words[i], 0)
             i += 1
             if depth == 0:
                 break
-    return text[starts[i]:] if i < len(starts) else ""
+        readings.append(text[starts[i]:] if i < len(starts) else "")
+    return readings
 
 
 def _statement_kind(con: duckdb.DuckDBPyConnection, st) -> str | None:
-    """None for a query; else what the statement is (``COPY``, ``EXPLAIN of INSTALL``)."""
+    """None for a query; else what the statement is (``COPY``, ``EXPLAIN of INSTALL``).
+
+    An EXPLAIN passes when what it explains is one query. Where a parenthesis makes two
+    readings, either may be that query: the other then cannot parse as a statement that
+    writes (a query's continuation, such as ``UNION``, never starts one)."""
     if st.type == duckdb.StatementType.SELECT:
         return None
     if st.type != duckdb.StatementType.EXPLAIN:
         return _NAMES.get(st.type.name, st.type.name)
-    try:
-        inner = con.extract_statements(_explained(st.query))
-    except (duckdb.Error, IndexError, AttributeError):
-        return "EXPLAIN of something that is not a query"
-    if len(inner) == 1 and inner[0].type == duckdb.StatementType.SELECT:
-        return None
-    return "EXPLAIN of " + (" and ".join(_NAMES.get(s.type.name, s.type.name) for s in inner) or "nothing")
+    kinds = []
+    for reading in _explained(st.query):
+        try:
+            inner = con.extract_statements(reading)
+        except duckdb.Error:
+            continue
+        if len(inner) == 1 and inner[0].type == duckdb.StatementType.SELECT:
+            return None
+        kinds.append(" and ".join(_NAMES.get(s.type.name, s.type.name) for s in inner) or "nothing")
+    return "EXPLAIN of " + (kinds[-1] if kinds else "something that is not a query")
 
 
 def check_query(con: duckdb.DuckDBPyConnection, query: str) -> None:

@@ -65,6 +65,8 @@ def test_explain_analyze_cannot_write_into_the_store_or_anywhere(cli, writable_s
         f"explain /* a comment */ analyse copy (select 1 as id) to '{writable_store}/{R2}/new.csv'",
         f"explain analyze copy (select 1 as id) to '{outside}/x.csv'",
         f"select 1; explain analyze copy (select 1 as id) to '{target}' (format parquet)",
+        f"explain analyze (format json) copy (select 1 as id) to '{target}' (format parquet)",
+        f"explain (analyze) copy (select * from raw) to '{target}' (format parquet)",
     )
     store = Store.open(writable_store)
     for statement in statements:
@@ -253,6 +255,8 @@ def test_ordinary_queries_still_work(cli, lineage_store):
     res = cli("sql", lineage_store, "select count(*) as n from frontier.versions", "--format", "json")
     assert res.json() == [{"n": len(list(root.glob("*/_frontier/versions/*.json")))}]
     for query in ("explain select * from raw", "explain analyze select count(*) from raw", "summarize raw",
+                  "EXPLAIN ANALYZE (SELECT 1)", "EXPLAIN (SELECT 1) UNION (SELECT 2)", "explain (format json) select 1",
+                  "EXPLAIN ANALYZE (FORMAT JSON) SELECT 1", "explain (analyze) (select * from raw)",
                   "describe raw", f'with x as (select * from "raw@{R1}") select count(*) from x'):
         assert cli("sql", lineage_store, query).code == 0, query
 

@@ -149,6 +149,9 @@ def test_configuration_cannot_be_set_back(cli, lineage_store, tmp_path):
             con.execute(statement)
     with pytest.raises(duckdb.PermissionException):
         con.execute("select * from read_csv('/etc/passwd')")
+    # nor environment variables (credentials) in results
+    res = cli("sql", lineage_store, "select getenv('HOME') as h")
+    assert res.code == 2 and "getenv" in res.err and res.out == ""
     v = store.version("raw", R1)
     n = con.execute(f"select count(*) from {source_sql(store, v)}").fetchone()[0]
     assert n == pq.read_metadata(Path(lineage_store) / R1 / "raw.parquet").num_rows

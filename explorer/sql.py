@@ -1,4 +1,4 @@
-"""SQL over a store, on DuckDB.
+"""SQL over a store, on DuckDB, which can only read the store.
 
 Every tabular asset (parquet, csv, parquet directory) is a view named by its key at its
 latest version (``features``, ``"raw/applications"``) and by ``"KEY@RUN_ID"`` at each
@@ -6,11 +6,22 @@ version. ``runs`` and ``versions`` are metadata tables (also as ``frontier.runs`
 ``frontier.versions``, which an asset of the same name cannot hide), so lineage itself
 can be queried.
 
-Only queries run (SELECT and friends, EXPLAIN): statements that could write files, such
-as COPY or EXPORT, are refused, so SQL can never change a store.
+What a query can reach is decided by DuckDB itself (``connect``): the connection may open
+the store's tabular data files and nothing else (``allowed_paths`` / ``allowed_directories``
+with ``enable_external_access=false``), never installs or loads an extension, does not see
+the caller's Python variables, and its configuration is locked so that a query cannot set
+any of this back. On top of that only queries run (SELECT and friends, EXPLAIN of a query,
+EXPLAIN ANALYZE of a query): COPY, EXPORT, ATTACH, INSTALL, SET ... are refused, also
+inside EXPLAIN, because DuckDB's allow-list lets a query write to the files it may read.
+On an object store the store's filesystem is registered with DuckDB read-only.
+``allow_files=True`` lets queries read local files too (never write them).
+
+Paths are passed to DuckDB as glob patterns matching exactly one file (``*``, ``?`` and
+``[`` escaped), so a store named ``team*`` never reads ``team-other``.
 
 Views are created lazily: before running a query, the tables it names are looked up
-(``duckdb.get_table_names``) and only those views are created, so opening a store and
+(``get_table_names`` of the locked connection, never of DuckDB's default connection, which
+would autoinstall extensions) and only those views are created, so opening a store and
 running a query reads only the data that query touches. On remote stores DuckDB reads
 through the store's own fsspec filesystem (``register_filesystem``): no second set of
 credentials.
@@ -19,15 +30,19 @@ credentials.
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 import threading
-from typing import TYPE_CHECKING
+import uuid
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+import fsspec
 import pyarrow as pa
 
 from . import format as fmt
-from .errors import ExplorerError, SqlError, one_line
+from .errors import ExplorerError, FormatError, SqlError, one_line
 from .models import AssetVersion
 from .store.data import resolve
 from .store.fs import is_local
@@ -38,7 +53,9 @@ if TYPE_CHECKING:
 META_SCHEMA = "frontier"
 META_TABLES = ("runs", "versions")
 _BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_QUERY_TYPES = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
+_GLOB = re.compile(r"([*?\[])")
+_DIRECTORY_FILES = "/**/*.parquet"
+_LOCAL_FILES = "/"  # with allow_files: every local absolute path (object stores' URLs do not start with /)
 
 
 def _quote_ident(name: str) -> str:
@@ -53,16 +70,288 @@ def _protocol(fs) -> str:
     return fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
 
 
-class SqlCatalog:
-    """One DuckDB connection over one store; views are made on demand."""
+# ---------------------------------------------------------------------- paths and sources
 
-    def __init__(self, store: "Store") -> None:
+
+def literal_glob(path: str) -> str:
+    """``path`` as a DuckDB glob pattern that matches only ``path`` itself: DuckDB reads
+    every path it is given as a pattern, so ``*``, ``?`` and ``[`` are each put in a
+    character class (``team*`` -> ``team[*]``). Braces are not special to DuckDB."""
+    return _GLOB.sub(r"[\1]", path)
+
+
+def _unglob(pattern: str) -> str | None:
+    """The path a ``literal_glob`` pattern stands for, or None if it is not one."""
+    path = re.sub(r"\[([*?\[])\]", r"\1", pattern)
+    return path if literal_glob(path) == pattern else None
+
+
+def data_url(store: "Store", v: AssetVersion) -> str:
+    """The URL DuckDB reads a version's data at (a local path, or PROTOCOL://PATH)."""
+    path = resolve(store.fs, store.root, v)
+    if is_local(store.fs):
+        return path
+    return f"{_protocol(store.fs)}://{path}"
+
+
+def source_sql(store: "Store", v: AssetVersion) -> str:
+    """The DuckDB table expression reading one version in place (lazy until queried),
+    for a connection made by ``connect``: exactly the version's file (or the parquet
+    files of a directory version), whatever characters its path holds."""
+    url = data_url(store, v)
+    if v.data_format == "parquet":
+        return f"read_parquet({_quote_str(literal_glob(url))})"
+    if v.data_format == "directory":
+        return f"read_parquet({_quote_str(literal_glob(url.rstrip('/')) + _DIRECTORY_FILES)}, hive_partitioning=true)"
+    if v.data_format == "csv":
+        return f"read_csv({_quote_str(literal_glob(url))}, auto_detect=true)"
+    raise ExplorerError(f"{v.asset} in run {v.run_id} is {v.data_format}, not a table")
+
+
+def _allow_list(store: "Store") -> tuple[list[str], list[str], set[str], set[str]]:
+    """What DuckDB may open: (allowed paths, allowed directories) in DuckDB's terms, and
+    the plain files and directories they stand for. DuckDB checks both the pattern a
+    query names and each file it expands to, so both are listed."""
+    paths: list[str] = []
+    dirs: list[str] = []
+    files: set[str] = set()
+    folders: set[str] = set()
+    for v in store.index.versions.values():
+        if v.data_format not in fmt.TABLE_FORMATS:
+            continue
+        try:
+            url = data_url(store, v)
+        except (ExplorerError, ValueError):  # an unsafe data path: its view reports it
+            continue
+        if v.data_format == "directory":
+            url = url.rstrip("/")
+            dirs.append(url + "/")
+            paths.append(literal_glob(url) + _DIRECTORY_FILES)
+            folders.add(url)
+        else:
+            paths.extend({url, literal_glob(url)})
+            files.add(url)
+    return paths, dirs, files, folders
+
+
+class ReadOnlyFiles(fsspec.AbstractFileSystem):
+    """A store's filesystem as DuckDB is given it: reads pass through, every write is
+    refused, and the exact patterns ``source_sql`` makes are answered without fsspec's own
+    globbing (a file's pattern is that file; a directory's is its parquet files)."""
+
+    cachable = False
+
+    def __init__(self, fs: fsspec.AbstractFileSystem, files: set[str], folders: set[str]) -> None:
+        super().__init__()
+        self.fs = fs
+        self.protocol = fs.protocol  # (DuckDB routes URLs to a filesystem by its protocol)
+        self.files = {fs._strip_protocol(f) for f in files}
+        self.folders = {fs._strip_protocol(f) for f in folders}
+
+    def _strip_protocol(self, path):  # noqa: D102 - the store's own rules
+        return self.fs._strip_protocol(path)
+
+    def unstrip_protocol(self, name: str) -> str:
+        return self.fs.unstrip_protocol(name)
+
+    def _refuse(self, path: Any = "", *args: Any, **kwargs: Any):
+        raise PermissionError(f"read-only: SQL never writes to the store ({path})")
+
+    rm = rm_file = _rm = mv = move = rename = mkdir = makedirs = mkdirs = touch = _refuse
+    put = put_file = pipe = pipe_file = cp_file = copy = _refuse
+
+    def open(self, path, mode="rb", **kwargs):
+        if any(c in mode for c in "wax+"):
+            self._refuse(path)
+        return self.fs.open(path, mode, **kwargs)
+
+    def _open(self, path, mode="rb", **kwargs):
+        return self.open(path, mode, **kwargs)
+
+    def glob(self, path, maxdepth=None, **kwargs):
+        stripped = self.fs._strip_protocol(path)
+        literal = _unglob(stripped)
+        if literal in self.files:
+            return [literal] if self.fs.exists(literal) else []
+        if stripped.endswith(_DIRECTORY_FILES):
+            folder = _unglob(stripped[: -len(_DIRECTORY_FILES)])
+            if folder in self.folders:
+                return sorted(f for f in self.fs.find(folder) if f.endswith(".parquet"))
+        return self.fs.glob(path, maxdepth=maxdepth, **kwargs)
+
+    def info(self, path, **kwargs):
+        return self.fs.info(path, **kwargs)
+
+    def size(self, path):
+        return self.fs.size(path)
+
+    def exists(self, path, **kwargs):
+        return self.fs.exists(path, **kwargs)
+
+    def isfile(self, path):
+        return self.fs.isfile(path)
+
+    def isdir(self, path):
+        return self.fs.isdir(path)
+
+    def modified(self, path):
+        return self.fs.modified(path)
+
+    def ls(self, path, detail=True, **kwargs):
+        return self.fs.ls(path, detail=detail, **kwargs)
+
+    def find(self, path, maxdepth=None, withdirs=False, detail=False, **kwargs):
+        return self.fs.find(path, maxdepth=maxdepth, withdirs=withdirs, detail=detail, **kwargs)
+
+    def cat_file(self, path, start=None, end=None, **kwargs):
+        return self.fs.cat_file(path, start=start, end=end, **kwargs)
+
+
+def connect(
+    store: "Store",
+    *,
+    allow_files: bool = False,
+    temp_directory: str | None = None,
+    settings: dict[str, Any] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that can read the store's tabular data and nothing else.
+
+    DuckDB enforces it: only the store's own data files may be opened (and, with
+    ``allow_files``, local files), no extension is installed or loaded, Python variables
+    are not scanned, and the configuration is locked. DuckDB's allow-list does not tell
+    reading from writing: run only statements that ``check_query`` accepts. Read the
+    versions with ``source_sql``. Spilling goes to ``temp_directory`` (by default a private
+    folder that DuckDB creates only if it spills and removes on close). ``settings`` are
+    other DuckDB settings to make before the configuration is locked
+    (``{"preserve_insertion_order": False}``).
+    """
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "allow_community_extensions": False,
+            "python_enable_replacements": False,
+        },
+    )
+    try:
+        paths, dirs, files, folders = _allow_list(store)
+        if not is_local(store.fs):
+            con.register_filesystem(ReadOnlyFiles(store.data_fs, files, folders))
+        if allow_files:
+            dirs.append(_LOCAL_FILES)
+        if temp_directory is None:
+            temp_directory = os.path.join(tempfile.gettempdir(), f"frontier-sql-{uuid.uuid4().hex}")
+        con.execute(f"SET temp_directory = {_quote_str(temp_directory)}")
+        for name, value in (settings or {}).items():
+            con.execute(f"SET {_quote_ident(name)} = ?", [value])
+        con.execute("SET allowed_paths = ?", [paths])  # (a parameter: 3x faster than a literal list)
+        con.execute("SET allowed_directories = ?", [dirs])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+# ---------------------------------------------------------------------- what may run
+
+_QUERY_WORDS = "SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN [ANALYZE] of a query"
+_WORD = re.compile(r"\w+|\S")
+_NAMES = {"LOAD": "INSTALL or LOAD", "SET": "SET or RESET"}  # (DuckDB's types of those statements)
+
+
+def _explained(text: str) -> list[str]:
+    """The statement an ``EXPLAIN [ANALYZE] [(options)] ...`` statement explains, as text:
+    two readings when a parenthesis follows (options, or the start of the query itself)."""
+    starts = [pos for pos, kind in duckdb.tokenize(text) if kind != duckdb.token_type.comment]
+    words = [_WORD.match(text, pos).group(0) for pos in starts]  # type: ignore[union-attr]
+    i = 1  # words[0] is EXPLAIN
+    if i < len(words) and words[i].lower() in ("analyze", "analyse"):
+        i += 1
+    if i >= len(words):
+        return []
+    readings = [text[starts[i]:]]
+    if words[i] == "(":
+        depth = 0
+        while i < len(words):
+            depth += {"(": 1, ")": -1}.get(words[i], 0)
+            i += 1
+            if depth == 0:
+                break
+        readings.append(text[starts[i]:] if i < len(starts) else "")
+    return readings
+
+
+def _statement_kind(con: duckdb.DuckDBPyConnection, st) -> str | None:
+    """None for a query; else what the statement is (``COPY``, ``EXPLAIN of INSTALL``).
+
+    An EXPLAIN passes when what it explains is one query. Where a parenthesis makes two
+    readings, either may be that query: the other then cannot parse as a statement that
+    writes (a query's continuation, such as ``UNION``, never starts one)."""
+    if st.type == duckdb.StatementType.SELECT:
+        return None
+    if st.type != duckdb.StatementType.EXPLAIN:
+        return _NAMES.get(st.type.name, st.type.name)
+    kinds = []
+    for reading in _explained(st.query):
+        try:
+            inner = con.extract_statements(reading)
+        except duckdb.Error:
+            continue
+        if len(inner) == 1 and inner[0].type == duckdb.StatementType.SELECT:
+            return None
+        kinds.append(" and ".join(_NAMES.get(s.type.name, s.type.name) for s in inner) or "nothing")
+    return "EXPLAIN of " + (kinds[-1] if kinds else "something that is not a query")
+
+
+def check_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Raise SqlError unless every statement in ``query`` is a query (or EXPLAIN of one):
+    DuckDB's own checks keep a query inside the store's files, this keeps it from
+    writing to them (EXPLAIN ANALYZE runs the statement it explains)."""
+    try:
+        statements = con.extract_statements(query)
+    except duckdb.Error as exc:
+        raise SqlError(one_line(exc)) from None
+    for st in statements:
+        kind = _statement_kind(con, st)
+        if kind is not None:
+            raise SqlError(
+                f"refused: only queries run here ({_QUERY_WORDS}), not {kind}: SQL never writes, "
+                f"installs or attaches anything; save a result with --format parquet --output FILE"
+            )
+
+
+_PERMISSION = re.compile(r'Cannot access (file|directory) "(.*?)" - file system operations are disabled by configuration')
+
+
+def refusal(exc: duckdb.Error) -> str:
+    """DuckDB's error as one line; its permission errors said in the explorer's terms."""
+    text = one_line(exc)
+    if not isinstance(exc, duckdb.PermissionException):
+        return text
+    m = _PERMISSION.search(text)
+    if m:
+        return (
+            f"refused: the query tried to reach {m.group(2)!r}, which is not one of the store's tables: "
+            f"SQL reads only the store's own data files (--allow-files, or allow_files=True, lets it read local files)"
+        )
+    if "extension" in text.lower():
+        return "refused: SQL here cannot install or load DuckDB extensions"
+    return "refused: " + text
+
+
+# ---------------------------------------------------------------------- the catalogue
+
+
+class SqlCatalog:
+    """One locked-down DuckDB connection over one store; views are made on demand."""
+
+    def __init__(self, store: "Store", allow_files: bool = False) -> None:
         self.store = store
-        # no extension downloads behind the user's back; remote files go through fsspec
-        self.con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
-        self.local = is_local(store.fs)
-        if not self.local:
-            self.con.register_filesystem(store.data_fs)
+        self.allow_files = allow_files
+        self.con = connect(store, allow_files=allow_files)
         self._made: set[str] = set()
         self._lock = threading.Lock()
         self.relations = self._relations()
@@ -84,23 +373,6 @@ class SqlCatalog:
         """Every name a query can use: asset keys, ``KEY@RUN`` and the metadata tables."""
         return sorted(set(self.relations) | set(META_TABLES)) + [f"{META_SCHEMA}.{t}" for t in META_TABLES]
 
-    def url(self, v: AssetVersion) -> str:
-        path = resolve(self.store.fs, self.store.root, v)
-        if self.local:
-            return path
-        return f"{_protocol(self.store.fs)}://{path}"
-
-    def source(self, v: AssetVersion) -> str:
-        """The DuckDB table function reading one version (lazy until queried)."""
-        url = self.url(v)
-        if v.data_format == "parquet":
-            return f"read_parquet({_quote_str(url)})"
-        if v.data_format == "directory":
-            return f"read_parquet({_quote_str(url.rstrip('/') + '/**/*.parquet')}, hive_partitioning=true)"
-        if v.data_format == "csv":
-            return f"read_csv({_quote_str(url)}, auto_detect=true)"
-        raise ExplorerError(f"{v.asset} is {v.data_format}, not a table")
-
     # ------------------------------------------------------------------ views
     def _ensure(self, names: set[str]) -> None:
         if names & set(META_TABLES) and "__meta__" not in self._made:
@@ -109,11 +381,12 @@ class SqlCatalog:
         for name in sorted(names):
             if name in self._made or name not in self.relations:
                 continue
+            v = self.relations[name]
             try:
-                self.con.execute(f"CREATE VIEW {_quote_ident(name)} AS SELECT * FROM {self.source(self.relations[name])}")
-            except duckdb.Error as exc:
-                v = self.relations[name]
-                raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {one_line(exc)}") from None
+                self.con.execute(f"CREATE VIEW {_quote_ident(name)} AS SELECT * FROM {source_sql(self.store, v)}")
+            except (duckdb.Error, FormatError) as exc:
+                why = refusal(exc) if isinstance(exc, duckdb.Error) else one_line(exc)
+                raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {why}") from None
             self._made.add(name)
 
     def _make_meta(self) -> None:
@@ -139,7 +412,7 @@ class SqlCatalog:
         word, is added too.
         """
         try:
-            names = set(duckdb.get_table_names(query))
+            names = set(self.con.get_table_names(query))
         except duckdb.Error:
             names = set()
         lowered = query.lower()
@@ -150,33 +423,19 @@ class SqlCatalog:
         names |= {t for t in META_TABLES if re.search(rf"\b{t}\b", lowered)}
         return names
 
-    def _check_read_only(self, query: str) -> None:
-        """Only queries run: COPY, EXPORT, ATTACH, INSTALL, PRAGMA, CREATE ... could write
-        files (into the store, even), so they are refused."""
-        try:
-            statements = self.con.extract_statements(query)
-        except duckdb.Error as exc:
-            raise SqlError(one_line(exc)) from None
-        for st in statements:
-            if st.type not in _QUERY_TYPES:
-                raise SqlError(
-                    f"only queries run here (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, EXPLAIN), not "
-                    f"{st.type.name}: the explorer never writes; save a result with --format parquet --output FILE"
-                )
-
     def _run(self, query: str, fetch):
         if not isinstance(query, str) or not query.strip():
             raise SqlError("empty query")
         with self._lock:
-            self._check_read_only(query)
+            check_query(self.con, query)
             self._ensure(self.referenced(query))
             try:
                 rel = self.con.sql(query)
-                if rel is None:  # a statement without a result (SET, CREATE ...)
+                if rel is None:  # a statement without a result
                     rel = self.con.sql("SELECT 1 AS ok WHERE false")
                 return fetch(rel)
             except duckdb.Error as exc:
-                raise SqlError(one_line(exc)) from None
+                raise SqlError(refusal(exc)) from None
 
     def arrow(self, query: str) -> pa.Table:
         """The result of a query as an Arrow table."""
@@ -275,4 +534,4 @@ def metadata_tables(store: "Store") -> tuple[pa.Table, pa.Table]:
     return runs, versions
 
 
-__all__ = ["SqlCatalog", "SqlError", "metadata_tables"]
+__all__ = ["ReadOnlyFiles", "SqlCatalog", "SqlError", "check_query", "connect", "data_url", "literal_glob", "metadata_tables", "refusal", "source_sql"]

@@ -53,7 +53,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     store = open_store(args)
     if args.format == "parquet" and not args.output:
         raise UsageError("--format parquet needs --output FILE")
-    result = store.sql(args.query, as_arrow=True)
+    result = store.sql(args.query, as_arrow=True, allow_files=args.allow_files)
     if args.format == "parquet":
         import pyarrow.parquet as pq
 
@@ -181,6 +181,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("query", metavar="QUERY", help='e.g. "select count(*) from features" or \'select * from "features@RUN"\'')
     add_format_arg(p, ("table", "csv", "json", "parquet"))
     p.add_argument("--output", metavar="FILE", help="write the result to FILE (required for parquet)")
+    p.add_argument("--allow-files", action="store_true",
+                   help="let the query read local files too (read_csv('/path/x.csv'), glob(...)); by default SQL "
+                        "reads only the store's own data. Nothing is ever written either way")
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("export", help="the asset graph as mermaid or dot, or the runs as OpenLineage events")

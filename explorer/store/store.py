@@ -245,12 +245,14 @@ class Store:
 
         return catalogue.find(self, key, built_from)
 
-    def sql(self, query: str, as_arrow: bool = False) -> Any:
-        """Run SQL on DuckDB over the store's tables (a DataFrame, or Arrow with ``as_arrow``)."""
+    def sql(self, query: str, as_arrow: bool = False, allow_files: bool = False) -> Any:
+        """Run SQL on DuckDB over the store's tables (a DataFrame, or Arrow with ``as_arrow``).
+        Queries read only the store's own data; ``allow_files=True`` lets them read local
+        files too. Nothing is ever written."""
         from ..sql import SqlCatalog
 
-        if self._sql is None:
-            self._sql = SqlCatalog(self)
+        if self._sql is None or self._sql.allow_files != allow_files:
+            self._sql = SqlCatalog(self, allow_files=allow_files)
         return self._sql.arrow(query) if as_arrow else self._sql.df(query)
 
     # ------------------------------------------------------------------ flags

@@ -30,7 +30,7 @@ import pandas as pd
 
 from .store.writer import RunWriter
 
-DEMO_STORE = Path(__file__).resolve().parent.parent / "demo_store"
+from .bundled import DEMO_STORE  # noqa: E402,F401 - where the bundled copy is
 
 REGIONS = ["north", "south", "east", "west", "central"]
 PURPOSES = ["car", "home_improvement", "debt_consolidation", "education", "business", "medical"]

@@ -36,6 +36,10 @@ class WriteError(ExplorerError):
     """The writer refused to write (existing version, closed run, unsupported value)."""
 
 
+class ReadOnlyStore(ExplorerError):
+    """A write (a flag) was asked of a store that is opened read-only: the bundled demo store."""
+
+
 class UnsafeLoad(ExplorerError):
     """Loading would unpickle data from the store without the user's opt-in."""
 

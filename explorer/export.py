@@ -21,8 +21,32 @@ STATUS_COLOURS = {
 }
 
 
-def _node_id(key: str) -> str:
-    return "n_" + re.sub(r"[^A-Za-z0-9_]", "_", key)
+_MERMAID_PLAIN = re.compile(r"[A-Za-z0-9 _./:@+=,()-]")
+
+
+def mermaid_text(s: str) -> str:
+    """Text for a quoted mermaid label: every character outside a small safe set becomes
+    mermaid's entity code (``#34;`` for ``"``), so that quotes, brackets, ``<br>`` or
+    backticks in a key are shown as themselves and never parsed as mermaid or HTML."""
+    return "".join(c if _MERMAID_PLAIN.fullmatch(c) else f"#{ord(c)};" for c in s)
+
+
+def _mermaid_ids(names, prefix: str) -> dict[str, str]:
+    """One readable id per name (``n_raw_applications``), unique whatever the names: ``a-b`` and
+    ``a_b`` both read ``n_a_b``, so the second in sorted order becomes ``n_a_b_2``. Node ids
+    start with ``n_`` and subgraph ids with ``g_``, so an asset ``raw`` and the group ``raw/``
+    never share one."""
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in sorted(names):
+        base = prefix + re.sub(r"[^A-Za-z0-9_]", "_", name)
+        candidate, k = base, 1
+        while candidate in taken:
+            k += 1
+            candidate = f"{base}_{k}"
+        taken.add(candidate)
+        ids[name] = candidate
+    return ids
 
 
 def _groups(g: nx.DiGraph) -> dict[str, list[str]]:
@@ -36,23 +60,25 @@ def _groups(g: nx.DiGraph) -> dict[str, list[str]]:
 def to_mermaid(g: nx.DiGraph, statuses: Mapping[str, str] | None = None) -> str:
     """A mermaid flowchart of the asset graph, one subgraph per key prefix."""
     statuses = statuses or {n: ("missing" if g.nodes[n].get("missing") else "") for n in g.nodes}
+    groups = _groups(g)
+    ids, group_ids = _mermaid_ids(g.nodes, "n_"), _mermaid_ids(groups, "g_")
     lines = ["flowchart LR"]
-    for prefix, nodes in _groups(g).items():
+    for prefix, nodes in groups.items():
         indent = "    "
         if prefix:
-            lines.append(f'    subgraph {_node_id(prefix)}["{prefix}"]')
+            lines.append(f'    subgraph {group_ids[prefix]}["{mermaid_text(prefix)}"]')
             indent = "        "
         for n in nodes:
-            label = n.rsplit("/", 1)[-1] if prefix else n
+            label = mermaid_text(n.rsplit("/", 1)[-1] if prefix else n)
             status = statuses.get(n) or ""
-            text = f"{label}<br/><i>{status}</i>" if status else label
-            lines.append(f'{indent}{_node_id(n)}["{text}"]')
+            text = f"{label}<br/><i>{mermaid_text(status)}</i>" if status else label
+            lines.append(f'{indent}{ids[n]}["{text}"]')
         if prefix:
             lines.append("    end")
     for a, b in sorted(g.edges):
-        lines.append(f"    {_node_id(a)} --> {_node_id(b)}")
+        lines.append(f"    {ids[a]} --> {ids[b]}")
     for status, (fill, stroke) in STATUS_COLOURS.items():
-        members = [_node_id(n) for n in sorted(g.nodes) if statuses.get(n) == status]
+        members = [ids[n] for n in sorted(g.nodes) if statuses.get(n) == status]
         if members:
             lines.append(f"    classDef {status} fill:{fill},stroke:{stroke},color:{stroke}")
             lines.append(f"    class {','.join(members)} {status}")

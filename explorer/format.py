@@ -18,8 +18,11 @@ that all sidecars of a run sit in one flat folder, listable with one request.
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import lru_cache
+from itertools import chain
+from operator import attrgetter
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote
@@ -56,7 +59,10 @@ TABLE_FORMATS = ("parquet", "csv", "directory")
 
 MAX_NAME = 255
 MAX_PATH = 1024
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Characters refused in names and escaped by ``printable``: C0 and C1 controls, DEL, the
+# bidirectional marks, embeddings, overrides and isolates (which reorder what a terminal
+# shows) and the line and paragraph separators (which break a line where none is seen).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -78,7 +84,12 @@ def printable(name: str) -> str:
         name.encode("utf-8")
     except UnicodeEncodeError:
         name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", name)
+    return _CONTROL.sub(_escape_control, name)
+
+
+def _escape_control(m: re.Match) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def check_relative_path(path: Any, what: str, where: str) -> str:
@@ -91,8 +102,10 @@ def check_relative_path(path: Any, what: str, where: str) -> str:
         path.encode("utf-8")
     except UnicodeEncodeError:
         raise FormatError(f"{where}: {what} {printable(path)!r} is not valid UTF-8") from None
-    if _CONTROL.search(path):
-        raise FormatError(f"{where}: control character in {what} {path!r}")
+    bad = _CONTROL.search(path)
+    if bad:
+        kind = "control character" if ord(bad.group()) <= 0x9F else "bidi or line-separator character"
+        raise FormatError(f"{where}: {kind} in {what} {path!r}")
     if path.startswith("/") or _SCHEME.match(path):
         raise FormatError(f"{where}: {what} {path!r} is absolute or has a URL scheme")
     for seg in path.split("/"):
@@ -166,11 +179,56 @@ def _check_version(doc: Any, kind: str, where: str) -> dict[str, Any]:
     return doc
 
 
+# How deep JSON read from a store may nest (objects and arrays): a whole document, and a
+# free-form value inside one (metadata, a column's min and max). Anything deeper is refused
+# with a FormatError naming the file, so that no reader (nor anything that later walks the
+# value: rendering, JSON output, the index cache) recurses without bound. The writer refuses
+# to write free-form values deeper than MAX_VALUE_DEPTH, so every store it writes is readable.
+MAX_DEPTH = 100
+MAX_VALUE_DEPTH = 32
+_CONTAINERS = (dict, list)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests more than ``limit`` containers deep (no recursion)."""
+    stack = [(value, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        v, depth = pop()
+        if depth > limit:
+            return True
+        for x in (v.values() if type(v) is dict else v):
+            if type(x) in _CONTAINERS:
+                push((x, depth + 1))
+    return False
+
+
+def check_value_depth(value: Any, where: str, what: str = "metadata") -> Any:
+    """A free-form value nesting at most MAX_VALUE_DEPTH levels, or FormatError."""
+    if type(value) in _CONTAINERS and _deeper_than(value, MAX_VALUE_DEPTH):
+        raise FormatError(f"{where}: {what} nested deeper than {MAX_VALUE_DEPTH} levels")
+    return value
+
+
+class InvalidJSON(FormatError):
+    """A store document that does not decode as JSON (torn, truncated, or nested too deep)."""
+
+
 def loads(raw: bytes | str, where: str) -> Any:
+    """JSON read from a store (the one place it is decoded): InvalidJSON naming ``where``
+    when it is not JSON, or nests deeper than MAX_DEPTH. (Old stores' ``NaN`` literals are
+    still read.)"""
     try:
-        return json.loads(raw)
+        doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{where}: invalid JSON ({exc})") from None
+        raise InvalidJSON(f"{where}: invalid JSON ({exc})") from None
+    except RecursionError:
+        raise InvalidJSON(f"{where}: JSON nested too deeply (more than {MAX_DEPTH} levels)") from None
+    if type(doc) in _CONTAINERS:
+        opened = raw.count(b"[" if isinstance(raw, bytes) else "[") + raw.count(b"{" if isinstance(raw, bytes) else "{")
+        if opened > MAX_DEPTH and _deeper_than(doc, MAX_DEPTH):
+            raise InvalidJSON(f"{where}: JSON nested too deeply (more than {MAX_DEPTH} levels)")
+    return doc
 
 
 # --------------------------------------------------------------------------- paths
@@ -295,7 +353,7 @@ def sidecar_doc(v: AssetVersion) -> dict[str, Any]:
         "inputs": [i.to_dict() for i in v.inputs],
     }
     if v.table is not None:
-        doc["table"] = v.table.to_dict()
+        doc["table"] = _finite_stats(v.table.to_dict())
     if v.keys:
         doc["keys"] = list(v.keys)
     return doc
@@ -386,6 +444,8 @@ def _table(raw: Any, where: str) -> TableInfo | None:
         if not isinstance(c, dict) or not isinstance(c.get("name"), str):
             raise FormatError(f"{where}: invalid column entry")
         get = c.get
+        check_value_depth(get("min"), where, f"min of column {c['name']!r}")
+        check_value_depth(get("max"), where, f"max of column {c['name']!r}")
         columns.append(ColumnStats(c["name"], str(get("type")), get("null_count"), get("min"), get("max"), get("mean"), get("distinct")))
     num_rows = raw.get("num_rows")
     if not isinstance(num_rows, int):
@@ -427,6 +487,7 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
     metadata = doc.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise FormatError(f"{where}: metadata must be an object")
+    check_value_depth(metadata, where)
     keys = doc.get("keys") or []
     if not isinstance(keys, list) or (keys and not all(isinstance(k, str) for k in keys)):
         raise FormatError(f"{where}: keys must be a list of column names")
@@ -531,6 +592,8 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
     for a store of 10,000 runs)."""
     prefix = run_id + "/"
     keys, run_ids, ext, utc, fromiso = _VALID_KEYS, _VALID_RUN_IDS, EXTENSIONS, _UTC, datetime.fromisoformat
+    containers = _CONTAINERS
+    seen: set[str] = set()
     out = []
     append = out.append
     for d in docs:
@@ -553,11 +616,29 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
         created = fromiso(d.created_at)  # (3.11: accepts a trailing Z, like parse_time)
         if created.tzinfo is not utc:
             raise _Unusual
+        if key in seen:
+            raise _Unusual  # listed twice: the general path keeps the first and warns
+        seen.add(key)
+        md, table = d.metadata, d.table
+        if md:
+            for x in md.values():
+                if type(x) in containers:
+                    check_value_depth(md, "")
+                    break
         append(AssetVersion(
             key, run_id, created, path, d.data_format, d.size_bytes, d.content_hash,
             d.code_version, d.metadata, d.inputs, d.table, d.keys, sidecar_path(run_id, key),
         ))
+    # column statistics hold scalars as the writer records them; any container (which could
+    # nest too deep) sends the manifest to the general path, which checks it (one pass in C)
+    columns = list(chain.from_iterable(d.table.columns for d in docs if d.table is not None))
+    if columns and not (_CONTAINER_TYPES.isdisjoint(map(type, map(_MIN, columns))) and _CONTAINER_TYPES.isdisjoint(map(type, map(_MAX, columns)))):
+        raise _Unusual
     return out
+
+
+_CONTAINER_TYPES = frozenset(_CONTAINERS)
+_MIN, _MAX = attrgetter("min"), attrgetter("max")
 
 
 def _run_from(doc: _RunDoc) -> Run:
@@ -581,7 +662,7 @@ def decode_manifest(raw: bytes, expected_run_id: str) -> tuple[Run, list[AssetVe
         if not (doc.consolidated and doc.versions is not None):
             return run, None
         return run, _versions(doc.versions, run.run_id)
-    except (msgspec.MsgspecError, FormatError, ValueError, _Unusual):
+    except (msgspec.MsgspecError, FormatError, ValueError, RecursionError, _Unusual):
         return None
 
 
@@ -605,19 +686,57 @@ def decode_run(raw: bytes) -> Run | None:
     try:
         doc = _RUN_DECODER.decode(raw)
         return None if doc.versions is not None else _run_from(doc)
-    except (msgspec.MsgspecError, FormatError, ValueError, _Unusual):
+    except (msgspec.MsgspecError, FormatError, ValueError, RecursionError, _Unusual):
         return None
 
 
 def dumps(doc: dict[str, Any]) -> bytes:
-    return json.dumps(doc, indent=1, sort_keys=False, default=_json_default).encode("utf-8")
+    """Strict JSON of a store document: a float that is not a number (NaN, +-infinity), which
+    standard JSON cannot hold, is written as the string ``"NaN"``, ``"Infinity"`` or
+    ``"-Infinity"`` (see docs/store-format.md). Raises FormatError for values nested too deep."""
+    try:
+        return json.dumps(_finite(doc), indent=1, sort_keys=False, allow_nan=False, default=_json_default).encode("utf-8")
+    except RecursionError:
+        raise FormatError(f"a value nested too deeply (more than {MAX_VALUE_DEPTH} levels) cannot be stored") from None
+
+
+def _finite_stats(table: dict[str, Any]) -> dict[str, Any]:
+    """Column statistics that are numbers or null: a min, max or mean that is not a finite
+    number (NaN, +-infinity) is not recorded (null), as ``dumps`` would make it a string."""
+    for c in table["columns"]:
+        for name in ("min", "max", "mean"):
+            value = c.get(name)
+            if isinstance(value, float) and not math.isfinite(value):
+                c[name] = None
+    return table
+
+
+def non_finite_name(value: float) -> str:
+    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by its name (containers copied only when
+    they hold one)."""
+    t = type(value)
+    if t is float:
+        return value if math.isfinite(value) else non_finite_name(value)
+    if t is dict:
+        out = {k: _finite(v) for k, v in value.items()}
+        return out if any(out[k] is not value[k] for k in value) else value
+    if t is list or t is tuple:
+        out = [_finite(v) for v in value]
+        return out if any(a is not b for a, b in zip(out, value)) else value
+    if isinstance(value, float) and not math.isfinite(value):  # numpy floats
+        return non_finite_name(value)
+    return value
 
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return format_time(value)
     if hasattr(value, "item"):  # numpy scalars
-        return value.item()
+        return _finite(value.item())
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)

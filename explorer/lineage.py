@@ -11,6 +11,7 @@ import networkx as nx
 
 from .errors import UnknownAsset, UnknownRun
 from .models import AssetVersion, InputRef
+from .names import resolve_run, unknown_asset
 from .store.index import Index
 
 VersionNode = tuple[str, str]  # (asset key, run id)
@@ -25,8 +26,7 @@ def asset_graph(index: Index, all_runs: bool = False, run_id: str | None = None)
     """
     g = nx.DiGraph()
     if run_id is not None:
-        if run_id not in index.runs:
-            raise UnknownRun(f"unknown run {run_id!r}")
+        run_id = resolve_run(index.runs, run_id)
         versions: Iterable[AssetVersion] = index.run_versions(run_id)
         planned = index.runs[run_id].planned
     elif all_runs:
@@ -126,13 +126,12 @@ class LineageResult:
 def resolve_version(index: Index, key: str, run_id: str | None = None) -> AssetVersion:
     """The version of ``key`` in ``run_id`` (latest when None), with clear errors."""
     if not index.asset_versions(key):
-        raise UnknownAsset(f"unknown asset {key!r}")
+        raise unknown_asset(key, index.asset_keys())
     if run_id is None:
         v = index.latest(key)
         assert v is not None
         return v
-    if run_id not in index.runs:
-        raise UnknownRun(f"unknown run {run_id!r}")
+    run_id = resolve_run(index.runs, run_id)
     v = index.versions.get((key, run_id))
     if v is None:
         raise UnknownRun(f"run {run_id} holds no version of {key!r}")

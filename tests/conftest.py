@@ -48,6 +48,30 @@ def demo_runs() -> dict[str, str]:
     return {f"R{i + 1}": rid for i, rid in enumerate(ids)}
 
 
+# Variables of the user's environment that change what the explorer prints or where it writes.
+# They are cleared before any fixture runs (module- and session-scoped ones too): the tests set
+# what they need themselves.
+_USER_ENVIRONMENT = ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES", "DAGSTER_HOME", "FRONTIER_EXPLORE_DEBUG",
+                     "FRONTIER_EXPLORE_CONFIG", "TEXTUAL", "AWS_PROFILE", "AWS_ENDPOINT_URL")
+
+
+def pytest_configure(config):
+    import os
+    import tempfile
+
+    for name in _USER_ENVIRONMENT:
+        os.environ.pop(name, None)
+    os.environ["TZ"] = "UTC"
+    import time
+
+    time.tzset()
+    # never the user's ~/.cache or ~/.config, not even from fixtures that run before _isolated_index_cache
+    scratch = tempfile.mkdtemp(prefix="frontier-tests-")
+    os.environ["FRONTIER_EXPLORE_CACHE_DIR"] = os.path.join(scratch, "cache")
+    os.environ["XDG_CONFIG_HOME"] = os.path.join(scratch, "config")
+    os.environ["XDG_CACHE_HOME"] = os.path.join(scratch, "xdg-cache")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_index_cache(tmp_path_factory, monkeypatch):
     """Each test gets its own local index cache, never the user's."""

@@ -62,7 +62,7 @@ def test_lineage_json_and_filters(cli, demo_path):
 
 def test_lineage_mermaid_and_dot(cli, demo_path):
     mer = cli("lineage", demo_path, "--format", "mermaid").out
-    assert mer.startswith("flowchart LR") and "n_features --> n_scores" in mer and 'subgraph n_raw["raw"]' in mer
+    assert mer.startswith("flowchart LR") and "n_features --> n_scores" in mer and 'subgraph g_raw["raw"]' in mer
     dot = cli("lineage", demo_path, "--format", "dot").out
     assert dot.startswith("digraph") and '"features" -> "scores";' in dot
 

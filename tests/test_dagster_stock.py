@@ -166,3 +166,27 @@ def test_verify_says_stock_outputs_cannot_be_verified(stock, cli, monkeypatch):
     assert out.code == 0, out.err
     statuses = {v["status"] for v in out.json()["versions"]}
     assert statuses == {"unverifiable"}
+
+
+def _tree(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_an_empty_dagster_home_is_never_turned_into_an_instance(stock, cli, tmp_path, monkeypatch):
+    """Dagster creates its SQLite files in any folder it is pointed at: reading must not."""
+    empty = tmp_path / "empty_home"
+    empty.mkdir()
+    out = cli("runs", stock["base"], "--dagster-home", empty)
+    assert out.code == 2 and "no Dagster instance" in out.err and out.err.count("\n") == 1
+    assert _tree(empty) == []
+    monkeypatch.setenv("DAGSTER_HOME", str(empty))  # from the environment: the listing alone
+    out = cli("runs", stock["base"], "--format", "json")
+    assert out.code == 0 and {r["status"] for r in out.json()} == {"unknown"}
+    assert _tree(empty) == []
+
+
+def test_reading_an_instance_creates_no_file_in_it(stock, cli):
+    before = _tree(stock["home"])
+    out = cli("runs", stock["base"], "--dagster-home", stock["home"], "--format", "json")
+    assert out.code == 0
+    assert _tree(stock["home"]) == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -209,7 +210,7 @@ def test_export_grouped_by_prefix(cli, demo_path, tmp_path):
     out = tmp_path / "graph.mmd"
     assert cli("export", demo_path, "--format", "mermaid", "--output", out).code == 0
     text = out.read_text()
-    assert 'subgraph n_raw["raw"]' in text and 'n_raw_applications["applications' in text
+    assert 'subgraph g_raw["raw"]' in text and 'n_raw_applications["applications' in text
     assert "class n_reports_drift missing" in text
 
 
@@ -269,3 +270,116 @@ def test_export_colours_combine_staleness_taint_and_failure(tmp_path):
     statuses = export.asset_statuses(store)
     # c's newest planned attempt (r2) failed without writing it; b is stale (a changed)
     assert statuses == {"a": "fresh", "b": "stale", "c": "failed", "d": "missing"}
+
+
+# ---------------------------------------------------------------- hostile keys in mermaid and dot
+
+PUNCTUATION_KEYS = [f"k{c}x" for c in "!\"#$%&'()*+,-.;<=>?@[]^_`{|}~"] + [
+    "a-b", "a_b", "a b", "x<br>y", 'say "hi"', "grp/a-b", "grp/a_b", "grp", "`md`", "#35;", "end", "subgraph"]
+
+
+@pytest.fixture
+def punctuated(tmp_path):
+    """Every key above as an asset, each built from the one before it."""
+    from explorer import RunWriter
+
+    path = tmp_path / "store"
+    with RunWriter(path, job="j") as run:
+        previous = None
+        for key in PUNCTUATION_KEYS:
+            run.write(key, {"k": key}, inputs=[previous] if previous else [])
+            previous = key
+    return path, list(zip(PUNCTUATION_KEYS, PUNCTUATION_KEYS[1:]))
+
+
+def _mermaid_decode(text: str) -> str:
+    return re.sub(r"#(\d+);", lambda m: chr(int(m.group(1))), text)
+
+
+def test_mermaid_has_one_node_per_key_and_labels_that_are_only_text(punctuated, cli):
+    path, edges = punctuated
+    out = cli("export", path, "--format", "mermaid")
+    assert out.code == 0, out.err
+    nodes, groups, arrows, stack = {}, {}, [], []
+    for line in out.out.splitlines()[1:]:
+        line = line.strip()
+        if m := re.fullmatch(r'subgraph (\w+)\["([^"]*)"\]', line):
+            groups[m.group(1)] = _mermaid_decode(m.group(2))
+            stack.append(groups[m.group(1)])
+        elif line == "end":
+            stack.pop()
+        elif m := re.fullmatch(r'(\w+)\["([^"]*)"\]', line):
+            label = m.group(2).split("<br/>")[0]
+            assert not re.search(r"[\"<>`\[\]{}|]", label), line  # nothing mermaid or HTML could parse
+            nodes[m.group(1)] = (stack[-1] + "/" if stack else "") + _mermaid_decode(label)
+        elif m := re.fullmatch(r"(\w+) --> (\w+)", line):
+            arrows.append((m.group(1), m.group(2)))
+        else:
+            assert line.startswith(("classDef ", "class ")), line
+    assert sorted(nodes.values()) == sorted(PUNCTUATION_KEYS)  # one node per key, each named exactly
+    assert set(nodes).isdisjoint(groups)
+    assert sorted((nodes[a], nodes[b]) for a, b in arrows) == sorted(edges)
+
+
+def test_dot_names_every_key_exactly(punctuated, cli):
+    path, edges = punctuated
+    out = cli("export", path, "--format", "dot")
+    assert out.code == 0, out.err
+    quoted = r'"((?:[^"\\]|\\.)*)"'
+    unquote = lambda s: re.sub(r"\\(.)", r"\1", s)  # noqa: E731
+    nodes = {unquote(m.group(1)) for m in re.finditer(rf"^\s*{quoted} \[label=", out.out, re.M)}
+    arrows = [(unquote(m.group(1)), unquote(m.group(2))) for m in re.finditer(rf"^\s*{quoted} -> {quoted};$", out.out, re.M)]
+    assert nodes == set(PUNCTUATION_KEYS)
+    assert sorted(arrows) == sorted(edges)
+
+
+MERMAID_PROBE = r"""
+import { JSDOM } from "jsdom";
+import fs from "fs";
+const dom = new JSDOM("<!doctype html><html><body></body></html>");
+globalThis.window = dom.window; globalThis.document = dom.window.document;
+const { default: mermaid } = await import("mermaid");
+const text = fs.readFileSync(process.argv[2], "utf8");
+await mermaid.parse(text);   // throws on text mermaid rejects
+const db = (await mermaid.mermaidAPI.getDiagramFromText(text)).db;
+const nodes = {};
+for (const [id, n] of db.getVertices()) nodes[id] = n.text;
+const subgraphs = db.getSubGraphs().map(s => ({ id: s.id, title: s.title, nodes: s.nodes }));
+console.log(JSON.stringify({ nodes, subgraphs, edges: db.getEdges().map(e => [e.start, e.end]) }));
+"""
+
+
+@pytest.fixture(scope="session")
+def mermaid_parser(tmp_path_factory):
+    """Mermaid's own parser (the npm package, run in Node with jsdom: no browser)."""
+    import shutil
+    import subprocess
+
+    if not (shutil.which("node") and shutil.which("npm")):
+        pytest.skip("Node.js and npm are needed to run mermaid's parser")
+    folder = tmp_path_factory.mktemp("mermaid")
+    res = subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "mermaid@11", "jsdom@24"],
+                         cwd=folder, capture_output=True, text=True, timeout=600)
+    if res.returncode != 0:
+        pytest.skip(f"npm could not install mermaid: {res.stderr.strip()[-300:]}")
+    (folder / "probe.mjs").write_text(MERMAID_PROBE)
+    return folder
+
+
+def test_mermaids_own_parser_reads_every_key_back(punctuated, cli, mermaid_parser, tmp_path):
+    import subprocess
+
+    path, edges = punctuated
+    text = cli("export", path, "--format", "mermaid").out
+    (tmp_path / "graph.mmd").write_text(text)
+    res = subprocess.run(["node", str(mermaid_parser / "probe.mjs"), str(tmp_path / "graph.mmd")],
+                         cwd=mermaid_parser, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-1000:]
+    parsed = json.loads(res.stdout)
+    # mermaid keeps entity codes as placeholders until it renders: decode them as it would
+    decode = lambda s: re.sub(r"ﬂ°°(\d+)¶ß", lambda m: chr(int(m.group(1))), s)  # noqa: E731
+    group_of = {n: g["title"] for g in parsed["subgraphs"] for n in g["nodes"]}
+    names = {i: (decode(group_of[i]) + "/" if i in group_of else "") + decode(t.split("<br>")[0])
+             for i, t in parsed["nodes"].items()}
+    assert sorted(names.values()) == sorted(PUNCTUATION_KEYS)
+    assert sorted((names[a], names[b]) for a, b in parsed["edges"]) == sorted(edges)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import explorer.cli as cli_mod
 import explorer.tui.app as tui_app
 from explorer.cli import main
 from explorer.demo import DEMO_STORE
@@ -26,6 +27,7 @@ def opened(monkeypatch):
     calls.extra = extra
 
     monkeypatch.setattr(tui_app, "run_app", fake_run_app)
+    monkeypatch.setattr(cli_mod, "has_terminal", lambda: True)  # the fake app stands in for the terminal
     return calls
 
 
@@ -80,7 +82,8 @@ def test_app_options_reach_the_store(opened, tmp_path, monkeypatch):
     home.mkdir()
     assert main(["--no-cache", str(tmp_path), "--dagster-home", str(home)]) == 0
     assert opened[0]["url"] == str(tmp_path)
-    assert opened.extra == [{"open_options": {"cache": False, "dagster_home": str(home)}, "choices": []}]
+    assert opened.extra == [{"open_options": {"cache": False, "dagster_home": str(home), "stock_dagster_home": None},
+                             "choices": []}]
 
 
 def _config(tmp_path, monkeypatch, names):

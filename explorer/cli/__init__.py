@@ -13,11 +13,11 @@ import sys
 from ..errors import ExplorerError
 
 # The subcommand modules, imported only when a subcommand runs (opening the app stays fast).
-COMMAND_MODULE_NAMES = ["foundation", "stale", "diff", "history", "catalogue", "trace", "verify", "stores", "dagster_cli"]
+COMMAND_MODULE_NAMES = ["foundation", "stale", "diff", "history", "catalogue", "trace", "verify", "stores", "dagster_cli", "completion"]
 # Every subcommand name, so that ``frontier-explore STORE`` is told apart from a command without
 # importing the modules; tests/test_cli_foundation.py checks it against the parser.
 COMMAND_NAMES = frozenset({
-    "assets", "cache", "dagster-consolidate", "diff", "export", "find", "flag", "flags", "history", "impact",
+    "__complete", "assets", "cache", "completion", "dagster-consolidate", "demo", "diff", "export", "find", "flag", "flags", "history", "impact",
     "lineage", "provenance", "runs", "show", "sql", "stale", "stores", "trace", "unflag", "verify", "versions",
 })
 
@@ -30,7 +30,14 @@ DESCRIPTION = (
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(prog="frontier-explore", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(
+        prog="frontier-explore", description=DESCRIPTION,
+        usage="frontier-explore [-q] [--no-cache] COMMAND STORE ...\n"
+              "       frontier-explore [STORE] [-o KEY=VALUE ...] [--watch SECONDS] [--dagster-home PATH]",
+        epilog="Without a COMMAND the terminal app opens on STORE (a path, an fsspec URL such as "
+               "s3://bucket/prefix, or @name of a configured store; the bundled demo store when omitted), "
+               "polling it every SECONDS with --watch. 'frontier-explore COMMAND --help' describes a command.",
+    )
     parser.add_argument("--version", action="version", version=f"frontier-explore {__version__}")
     parser.add_argument("--quiet", "-q", action="store_true", help="do not print store warnings")
     parser.add_argument("--no-cache", action="store_true", help="do not use the local index cache")
@@ -74,7 +81,7 @@ def build_app_parser() -> argparse.ArgumentParser:
 def _configured_choices() -> list[tuple[str, str, str, dict]]:
     """The stores of the config file as picker choices, plus the demo store."""
     from ..config import load_config
-    from ..demo import DEMO_STORE
+    from ..bundled import DEMO_STORE
 
     stores = load_config().stores
     if len(stores) < 2:
@@ -85,9 +92,13 @@ def _configured_choices() -> list[tuple[str, str, str, dict]]:
 
 
 def run_app(argv: list[str], commands: set[str] = frozenset()) -> int:
-    from ..demo import DEMO_STORE
+    from ..bundled import DEMO_STORE
     from ..store.fs import parse_storage_options
 
+    typo = _mistyped_command(argv, commands)
+    if typo:
+        print(f"frontier-explore: error: {typo}", file=sys.stderr)
+        return 2
     args = build_app_parser().parse_args(argv)
     try:
         options = parse_storage_options(args.storage_option)
@@ -114,17 +125,62 @@ def run_app(argv: list[str], commands: set[str] = frozenset()) -> int:
         print(f"frontier-explore: error: {exc}", file=sys.stderr)
         return 2
     if url and "://" not in url and not os.path.exists(url):
-        hint = f"; commands are: {', '.join(sorted(commands))}" if commands else ""
+        hint = f"; commands are: {', '.join(sorted(c for c in commands if not c.startswith('_')))}" if commands else ""
         print(f"frontier-explore: error: no store at {url!r} (no such file or folder){hint}", file=sys.stderr)
         return 2
-    dagster_home = args.dagster_home
-    if not dagster_home and os.path.isdir(os.environ.get("DAGSTER_HOME") or "\0"):
-        dagster_home = os.environ["DAGSTER_HOME"]
-    open_options = {"cache": not args.no_cache, "dagster_home": dagster_home}
+    open_options = {"cache": not args.no_cache, "dagster_home": args.dagster_home,
+                    "stock_dagster_home": env_dagster_home()}
+    if not has_terminal():
+        # without a terminal Textual would spin forever (a cron line that forgot its subcommand)
+        print("frontier-explore: error: the terminal app needs a terminal on stdin and stdout; "
+              "for scripts use a command (frontier-explore --help lists them)", file=sys.stderr)
+        return 2
     from ..tui.app import run_app as run_tui
 
     return run_tui(url or str(DEMO_STORE), options, args.watch, label=label or "demo store",
                    open_options=open_options, choices=choices)
+
+
+def _mistyped_command(argv: list[str], commands: set[str]) -> str | None:
+    """``frontier-explore stal demo_store``: the first word is neither a store nor a command,
+    and more words follow or it looks like one: name the command meant instead of blaming
+    the store."""
+    import difflib
+
+    words, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("-o", "--storage-option", "--watch", "--dagster-home"):
+            skip = True  # the option's value is no positional word
+        elif not a.startswith("-"):
+            words.append(a)
+    if not words or not commands:
+        return None
+    first = words[0]
+    if "/" in first or first.startswith((".", "@", "~")) or os.path.exists(first):  # a path or a named store
+        return None
+    close = difflib.get_close_matches(first, sorted(c for c in commands if not c.startswith("_")), n=3, cutoff=0.6)
+    if not close and len(words) == 1:
+        return None  # a store path that does not exist: run_app says so
+    from ..format import printable
+
+    hint = f"; did you mean {' or '.join(close)}?" if close else f"; commands are: {', '.join(sorted(c for c in commands if not c.startswith('_')))}"
+    return f"no store at {printable(first)!r} and no command {printable(first)!r}{hint}"
+
+
+def has_terminal() -> bool:
+    """Whether stdin and stdout are a terminal, which the app needs."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def env_dagster_home() -> str | None:
+    """``$DAGSTER_HOME`` when it holds a Dagster instance: used only to read a stock Dagster store (one
+    that has no frontier marker), never to change how a frontier store is read."""
+    from ..dagster.instance import has_instance  # imports no Dagster
+
+    home = os.environ.get("DAGSTER_HOME")
+    return home if home and os.path.isdir(home) and has_instance(home) else None
 
 
 def one_line(exc: BaseException) -> str:

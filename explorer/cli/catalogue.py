@@ -60,24 +60,24 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
         pq.write_table(result, args.output)
         return 0
-    df = result.to_pandas()
+    from . import records
+
     if args.format == "csv":
-        _write(df.to_csv(index=False), args.output)
+        _write(records.to_csv(result), args.output)
     elif args.format == "json":
-        records = json.loads(df.to_json(orient="records", date_format="iso"))
-        _write(json.dumps(records, indent=2, ensure_ascii=False) + "\n", args.output)
+        _write(records.to_json(result), args.output)
     else:
-        shown = df.head(MAX_TABLE_ROWS)
-        title = f"{len(df)} rows" + (f" (first {MAX_TABLE_ROWS} shown; use --format csv)" if len(df) > MAX_TABLE_ROWS else "")
-        rows = [[_cell(v) for v in r] for r in shown.itertuples(index=False)]
+        n = result.num_rows
+        title = f"{n} row{'' if n == 1 else 's'}" + (f" (first {MAX_TABLE_ROWS} shown; use --format csv)" if n > MAX_TABLE_ROWS else "")
+        rows = records.cells(result, MAX_TABLE_ROWS)
         if args.output:
             buf = io.StringIO()
             from rich.console import Console
 
-            Console(file=buf, width=200).print(table(title, [_cell(c) for c in df.columns], rows))
+            Console(file=buf, width=200).print(table(title, [_cell(c) for c in result.column_names], rows))
             _write(buf.getvalue(), args.output)
         else:
-            console().print(table(title, [_cell(c) for c in df.columns], rows))
+            console().print(table(title, [_cell(c) for c in result.column_names], rows))
     return 0
 
 

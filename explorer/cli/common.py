@@ -39,6 +39,8 @@ def add_store_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="Dagster instance to read run status, times and lineage from (default: $DAGSTER_HOME)",
     )
+    p.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS,  # also before the command
+                   help="do not print store warnings")
     p.add_argument(
         "--no-cache",
         action="store_true",
@@ -60,14 +62,14 @@ def open_store(args: argparse.Namespace) -> Store:
         raise UsageError(str(exc)) from None
     url, options = resolve_store(args.store, options)
     cache = not getattr(args, "no_cache", False)
-    dagster_home = getattr(args, "dagster_home", None)
-    if not dagster_home and os.path.isdir(os.environ.get("DAGSTER_HOME") or "\0"):
-        dagster_home = os.environ["DAGSTER_HOME"]
+    from . import env_dagster_home
+
+    homes = {"dagster_home": getattr(args, "dagster_home", None), "stock_dagster_home": env_dagster_home()}
     if sys.stderr.isatty() and not getattr(args, "quiet", False):
         with index_progress() as progress:
-            store = Store.open(url, options, progress=progress, cache=cache, dagster_home=dagster_home)
+            store = Store.open(url, options, progress=progress, cache=cache, **homes)
     else:
-        store = Store.open(url, options, cache=cache, dagster_home=dagster_home)
+        store = Store.open(url, options, cache=cache, **homes)
     if not getattr(args, "quiet", False):
         for w in store.warnings:
             err_console().print(f"[yellow]warning:[/] {rich_escape(w)}", highlight=False, markup=True, soft_wrap=True)

@@ -1,4 +1,4 @@
-"""stores, cache info, cache clear: named stores and the local index cache."""
+"""stores, cache info, cache clear, demo: named stores, the local index cache and a copy of the demo store."""
 
 from __future__ import annotations
 
@@ -49,6 +49,16 @@ def cmd_cache_clear(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ..bundled import copy_demo
+
+    path = copy_demo(args.path)
+    runs = sum(1 for p in path.iterdir() if p.is_dir() and not p.name.startswith("_"))
+    console().print(f"wrote a copy of the demo store ({runs} runs) to {path}: "
+                    f"open it with `frontier-explore {path}`", markup=False, highlight=False)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stores", help="list the named stores of the config file (use them as @name)")
     add_format_arg(p)
@@ -61,3 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=cmd_cache_info)
     q = csub.add_parser("clear", help="delete every cached index (safe: they are rebuilt on demand)")
     q.set_defaults(func=cmd_cache_clear)
+
+    p = sub.add_parser("demo", help="write a copy of the bundled (read-only) demo store that you can flag")
+    p.add_argument("path", metavar="PATH", help="a new or empty folder")
+    p.set_defaults(func=cmd_demo)

@@ -57,13 +57,24 @@ def explorer_status(dagster_status: str) -> str:
     return "running"
 
 
-def open_instance(dagster_home: str):
-    """``DagsterInstance.from_config(dagster_home)``, with one-line errors."""
-    import dagster as dg
+def has_instance(dagster_home: str) -> bool:
+    """Whether ``dagster_home`` holds a Dagster instance: a ``dagster.yaml`` or the run storage
+    Dagster's default SQLite configuration writes (``history/runs.db``). Opening a folder
+    without either would make Dagster create its SQLite files there."""
+    home = os.path.abspath(os.path.expanduser(dagster_home))
+    return os.path.isfile(os.path.join(home, "dagster.yaml")) or os.path.isfile(os.path.join(home, "history", "runs.db"))
 
+
+def open_instance(dagster_home: str):
+    """``DagsterInstance.from_config(dagster_home)``, with one-line errors. A folder that holds
+    no instance is refused before Dagster is asked, so that reading never creates one."""
     home = os.path.abspath(os.path.expanduser(dagster_home))
     if not os.path.isdir(home):
         raise StoreNotFound(f"no Dagster instance at {dagster_home}: the folder does not exist")
+    if not has_instance(home):
+        raise StoreNotFound(f"no Dagster instance at {dagster_home}: it holds neither dagster.yaml nor history/runs.db")
+    import dagster as dg
+
     try:
         return dg.DagsterInstance.from_config(home)
     except Exception as exc:  # noqa: BLE001 - any configuration problem becomes one line
@@ -135,4 +146,4 @@ def read_instance(dagster_home: str, run_ids: Iterable[str] | None = None) -> di
     return out
 
 
-__all__ = ["DagsterRunInfo", "Materialization", "open_instance", "read_instance", "explorer_status"]
+__all__ = ["DagsterRunInfo", "Materialization", "has_instance", "open_instance", "read_instance", "explorer_status"]

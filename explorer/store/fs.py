@@ -84,8 +84,10 @@ def is_local(fs: fsspec.AbstractFileSystem) -> bool:
     return protocol in ("file", "local")
 
 
-def open_fs(url: str, storage_options: dict[str, Any] | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
-    """Return ``(filesystem, root path)`` for a store URL. Local paths are made absolute."""
+def open_fs(url: "str | os.PathLike[str]", storage_options: dict[str, Any] | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
+    """Return ``(filesystem, root path)`` for a store URL or local path (a ``str`` or a
+    ``pathlib.Path``). Local paths are made absolute."""
+    url = os.fspath(url)
     options = dict(storage_options or {})
     if url.startswith(("s3://", "s3a://")) and "region_name" in options:
         # botocore takes the region through the client, s3fs through client_kwargs
@@ -283,3 +285,48 @@ class StoreFiles(LocalFileSystem):
         if self.auto_mkdir and ("w" in mode or "x" in mode or "a" in mode):
             self.makedirs(self._parent(path), exist_ok=True)
         return _RegularOpener(path, mode, fs=self, **kwargs)
+
+
+def create_exclusive(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:
+    """Create the file ``path`` holding ``data``, only if nothing is there yet: raises
+    FileExistsError otherwise, also when another process creates it at the same moment.
+
+    On local disk the bytes go to a hidden temporary file which is then hard-linked into
+    place (``link`` fails when the name exists, atomically), so a reader never sees half a
+    file either; a disk without hard links falls back to ``O_EXCL``. On S3 the PUT is
+    conditional (``If-None-Match: *``: s3fs's ``mode="create"``, whose 412 answer it turns
+    into FileExistsError). Other backends get what their ``pipe_file(mode="create")`` offers
+    (fsspec's default checks, then writes: exclusive only between polite writers).
+    """
+    if is_local(fs):
+        folder, name = os.path.split(path)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{name}.tmp-{os.urandom(4).hex()}")
+        try:
+            with open(tmp, "xb") as fh:
+                fh.write(data)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise
+            except OSError:  # no hard links here (some network or FAT disks)
+                with open(path, "xb") as fh:
+                    fh.write(data)
+        finally:
+            try:
+                os.remove(tmp)
+            except FileNotFoundError:
+                pass
+        return
+    for attempt in range(3):
+        try:
+            fs.pipe_file(path, data, mode="create")
+            return
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            # AWS may answer 409 ConditionalRequestConflict while another conditional PUT of
+            # the same key is in flight: ask again (the next answer is 200 or 412)
+            code = getattr(exc.__cause__, "response", {}).get("Error", {}).get("Code")
+            if code != "ConditionalRequestConflict" or attempt == 2:
+                raise

@@ -16,6 +16,7 @@ import stat
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from operator import attrgetter
 from typing import Any, Callable, Iterable
 
@@ -262,11 +263,22 @@ def cat_many(fs: fsspec.AbstractFileSystem, paths: list[str], batch_size: int | 
 
 
 def _parse_versions(docs: Iterable[tuple[str, object]], run_id: str, rec: RunRecord) -> None:
+    """Append each valid version to ``rec`` (a bad one is a warning naming it). An asset listed
+    twice in one manifest counts once: the first entry is kept, the others are warnings."""
+    seen = {v.asset for v in rec.versions}
     for where, doc in docs:
         try:
-            rec.versions.append(fmt.parse_sidecar(doc, where, run_id))
+            version = fmt.parse_sidecar(doc, where, run_id)
         except FormatError as exc:
             rec.warnings.append(str(exc))
+            continue
+        if version.asset in seen:
+            rec.warnings.append(
+                f"{where}: asset {version.asset!r} is listed twice in run {run_id}; the first entry is kept"
+            )
+            continue
+        seen.add(version.asset)
+        rec.versions.append(version)
 
 
 def parse_manifest(raw: bytes, run_id: str) -> tuple[RunRecord, bool]:
@@ -290,6 +302,20 @@ def parse_manifest_general(raw: bytes, run_id: str) -> tuple[RunRecord, bool]:
         _parse_versions(((f"{rel} (versions[{i}])", d) for i, d in enumerate(doc["versions"])), run_id, rec)
         return rec, True
     return rec, False
+
+
+def _torn_record(run_id: str) -> RunRecord | None:
+    """The record of a run whose manifest does not decode (torn, truncated): its versions come
+    from its sidecars, as for a running run; what only the manifest knew (job, tags, times,
+    status) is unknown, and the run is shown as failed, starting at its first version."""
+    try:
+        fmt.check_run_id(run_id)
+    except FormatError:
+        return None
+    return RunRecord(Run(run_id=run_id, job=None, status="failed", started_at=_EPOCH))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def list_run_ids(fs: fsspec.AbstractFileSystem, root: str, reserved: set[str] | None = None) -> list[str]:
@@ -373,6 +399,7 @@ def read_runs(
     warnings: list[str] = []
     no_manifest: list[str] = []
     pending: list[RunRecord] = []
+    torn: list[tuple[RunRecord, str]] = []  # manifests that are not JSON: their sidecars decide
     lost: list[str] = []
     lost_exc: BaseException | None = None
     done = 0
@@ -398,6 +425,13 @@ def read_runs(
                 continue
             try:
                 rec, complete = parse_manifest(raw, run_id)
+            except fmt.InvalidJSON as exc:
+                rec = _torn_record(run_id)
+                if rec is None:
+                    warnings.append(f"{exc}; run {run_id} skipped")
+                else:
+                    torn.append((rec, str(exc)))
+                continue
             except FormatError as exc:
                 warnings.append(f"{exc}; run {run_id} skipped")
                 continue
@@ -410,7 +444,16 @@ def read_runs(
         done += len(chunk)
         if progress:
             progress(done, len(run_ids))
+    pending.extend(rec for rec, _ in torn)
     cut_off = _read_sidecars(fs, root, pending)
+    for rec, message in torn:
+        if rec.versions:
+            first = min(v.created_at for v in rec.versions)
+            rec.run = replace(rec.run, started_at=first)
+            warnings.append(f"{message}; run {rec.run.run_id} read from its {len(rec.versions)} sidecars (status unknown: shown as failed)")
+        else:
+            warnings.append(f"{message}; run {rec.run.run_id} skipped")
+            pending = [p for p in pending if p is not rec]
     for rec, exc in cut_off:
         lost.append(rec.run.run_id)
         lost_exc = exc

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from .. import format as fmt
 from .. import lineage
-from ..errors import ExplorerError, StoreNotFound, UnknownRun
+from ..errors import ExplorerError, ReadOnlyStore, StoreNotFound, UnknownRun
 from ..models import AssetVersion, Run
 from . import data
 from . import flags as flags_mod
@@ -30,11 +30,13 @@ if TYPE_CHECKING:
 
 
 def _read_index(
-    fs, root: str, progress: Progress | None, dagster_home: str | None, indexer: Indexer | None = None
+    fs, root: str, progress: Progress | None, dagster_home: str | None, indexer: Indexer | None = None,
+    stock_dagster_home: str | None = None,
 ) -> tuple[Index, Indexer | None]:
     """The index of a store, and the indexer that keeps it up to date: ``None`` for a store
     written by Dagster's stock IO managers (read whole each time, never cached). With
-    ``dagster_home`` the store is read as a stock one, through that Dagster instance."""
+    ``dagster_home`` the store is read as a stock one, through that Dagster instance;
+    ``stock_dagster_home`` is that instance only when the store turns out to be a stock one."""
     from ..dagster.stock import open_index  # needs no Dagster
 
     if dagster_home:
@@ -43,7 +45,7 @@ def _read_index(
         return (indexer.open(progress) if indexer is not None else build_index(fs, root, progress)), indexer
     except StoreNotFound as exc:
         try:  # Dagster's stock layout?
-            return open_index(fs, root, progress), None
+            return open_index(fs, root, progress, stock_dagster_home), None
         except StoreNotFound:
             raise exc from None
 
@@ -72,6 +74,7 @@ class Store:
         progress: Progress | None = None,
         cache: bool = True,
         dagster_home: str | None = None,
+        stock_dagster_home: str | None = None,
     ) -> "Store":
         """Open a store by URL (any fsspec URL or a local path).
 
@@ -79,7 +82,9 @@ class Store:
         a reopen reads only runs that are new or were unfinished. ``progress(done, total)``
         is called as run manifests are read. Stores written by Dagster's stock IO managers
         are read too (never cached); with ``dagster_home`` their lineage, status and times
-        come from that Dagster instance.
+        come from that Dagster instance. ``stock_dagster_home`` (the CLI passes ``$DAGSTER_HOME``)
+        is used the same way, but only when the store is a stock one: a frontier store never
+        opens a Dagster instance unless asked.
         """
         fs, root = open_fs(url, storage_options)
         shown = display_url(fs, root)
@@ -91,7 +96,9 @@ class Store:
 
                 cache_file = cache_path(shown, storage_options)
             indexer = Indexer(fs, root, shown, cache_file)
-        index, indexer = _read_index(fs, root, progress, dagster_home, indexer)
+        index, indexer = _read_index(fs, root, progress, dagster_home, indexer, stock_dagster_home)
+        if indexer is None and not dagster_home:
+            dagster_home = stock_dagster_home  # a stock store: refresh reads the same instance
         store = cls(fs, root, index, shown, storage_options, dagster_home)
         store._indexer = indexer
         return store
@@ -146,10 +153,10 @@ class Store:
         return self.index.run_list()
 
     def run(self, run_id: str) -> Run:
-        try:
-            return self.index.runs[run_id]
-        except KeyError:
-            raise UnknownRun(f"unknown run {run_id!r}") from None
+        """A run by its id, a unique prefix of it, or its label (``r6``)."""
+        from ..names import resolve_run
+
+        return self.index.runs[resolve_run(self.index.runs, run_id)]
 
     def assets(self) -> list[str]:
         return self.index.asset_keys()
@@ -160,8 +167,7 @@ class Store:
         return self.index.asset_versions(key)
 
     def run_versions(self, run_id: str) -> list[AssetVersion]:
-        self.run(run_id)
-        return self.index.run_versions(run_id)
+        return self.index.run_versions(self.run(run_id).run_id)
 
     def latest(self, key: str) -> AssetVersion:
         return lineage.resolve_version(self.index, key)
@@ -276,15 +282,25 @@ class Store:
 
     def flag(self, key: str, run: str, reason: str, author: str | None = None) -> "flags_mod.Flag":
         """Flag a version as bad (appends a small object under ``_frontier_flags/``)."""
+        self._check_writable()
         v = self.version(key, run)
         return self._wrote(flags_mod.write_flag(self.fs, self.root, v.asset, v.run_id, reason, "flag", author))
 
     def unflag(self, key: str, run: str, reason: str, author: str | None = None) -> "flags_mod.Flag":
         """Retract a flag (appends a retraction; nothing is deleted)."""
+        self._check_writable()
+        run = self.version(key, run).run_id  # unknown asset or run -> clear error; a label -> the id
         if (key, run) not in self.flagged():
-            self.version(key, run)  # unknown asset or run -> clear error
             raise ExplorerError(f"{key} in run {run} is not flagged")
         return self._wrote(flags_mod.write_flag(self.fs, self.root, key, run, reason, "unflag", author))
+
+    def _check_writable(self) -> None:
+        from ..bundled import is_bundled_demo
+
+        if is_bundled_demo(self.fs, self.root):
+            raise ReadOnlyStore(
+                "the bundled demo store is read-only; `frontier-explore demo PATH` writes a copy you can flag"
+            )
 
     def _wrote(self, flag: "flags_mod.Flag") -> "flags_mod.Flag":
         """Keep what is in memory in step with a flag or retraction just written."""

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from .. import format as fmt
 from ..errors import ExplorerError, FormatError, WriteError
 from ..models import AssetVersion, InputRef, PlannedAsset, Run, replace
-from .fs import is_local, open_fs
+from .fs import create_exclusive, is_local, open_fs
 from .tables import summarize
 
 InputSpec = str | tuple[str, str] | InputRef | AssetVersion
@@ -130,13 +130,18 @@ def serialize(value: Any, data_format: str) -> bytes:
     raise WriteError(f"unknown format {data_format!r}; known: {', '.join(fmt.DATA_FORMATS)}")
 
 
-def put(fs, root: str, rel: str, data: bytes) -> None:
+def put(fs, root: str, rel: str, data: bytes, exclusive: bool = False) -> None:
     """Write ``data`` at ``rel`` under the store root.
 
     On local disk the bytes go to a hidden temporary file that is then renamed into place, so a
     reader never sees a half-written sidecar or manifest (object stores' PUTs are atomic already).
+    With ``exclusive`` the file must not exist yet (FileExistsError otherwise, also when another
+    writer creates it at the same moment: see ``fs.create_exclusive``).
     """
     path = fmt.join(root, rel)
+    if exclusive:
+        create_exclusive(fs, path, data)
+        return
     if is_local(fs):
         folder, name = os.path.split(path)
         os.makedirs(folder, exist_ok=True)
@@ -170,7 +175,7 @@ def _write_directory(fs, root: str, rel: str, table: pa.Table, partition_by: Seq
         files["part-0.parquet"] = _parquet_bytes(table)
     hashes = {}
     for sub, data in files.items():
-        put(fs, root, fmt.join(rel, sub), data)
+        put(fs, root, fmt.join(rel, sub), data, exclusive=True)
         hashes[sub] = _sha256(data)
     return sum(len(d) for d in files.values()), directory_hash(hashes)
 
@@ -224,18 +229,23 @@ def write_version(
         if not rel.startswith(run_id + "/"):
             raise WriteError(f"data path {rel!r} is outside run {run_id}")
     side = fmt.sidecar_path(run_id, key)
+    # the metadata as readers will see it (strict JSON, bounded nesting), checked before any write
+    stored_metadata = fmt.check_value_depth(json.loads(fmt.dumps(dict(metadata or {}))), f"version {key!r} of run {run_id}")
     if fs.exists(fmt.join(root, rel)) or fs.exists(fmt.join(root, side)):
         raise WriteError(f"{rel} already exists; versions are never overwritten")
 
     table = _to_arrow(value) if data_format in fmt.TABLE_FORMATS else None
-    if data_format == "directory":
-        if table is None:
-            raise WriteError("format directory needs a DataFrame or Arrow table")
-        size, chash = _write_directory(fs, root, rel, table, partition_by)
-    else:
-        data = serialize(value, data_format)
-        put(fs, root, rel, data)
-        size, chash = len(data), _sha256(data)
+    try:
+        if data_format == "directory":
+            if table is None:
+                raise WriteError("format directory needs a DataFrame or Arrow table")
+            size, chash = _write_directory(fs, root, rel, table, partition_by)
+        else:
+            data = serialize(value, data_format)
+            put(fs, root, rel, data, exclusive=True)
+            size, chash = len(data), _sha256(data)
+    except FileExistsError:
+        raise WriteError(f"{rel} was written by another writer of run {run_id}; versions are never overwritten") from None
     missing_keys = [k for k in keys if table is not None and k not in table.column_names]
     if missing_keys:
         raise WriteError(f"key columns {missing_keys} are not columns of {key!r}")
@@ -249,36 +259,53 @@ def write_version(
         size_bytes=size,
         content_hash=chash,
         code_version=code_version,
-        metadata=json.loads(fmt.dumps(dict(metadata or {}))),
+        metadata=stored_metadata,
         inputs=tuple(inputs),
         table=summarize(table) if table is not None else None,
         keys=tuple(keys),
         sidecar_path=side,
     )
-    put(fs, root, side, fmt.dumps(fmt.sidecar_doc(version)))
+    try:
+        put(fs, root, side, fmt.dumps(fmt.sidecar_doc(version)), exclusive=True)
+    except FileExistsError:
+        raise WriteError(f"{side} was committed by another writer of run {run_id}; versions are never overwritten") from None
     return version
 
 
 def read_run_manifest(fs, root: str, run_id: str) -> Run | None:
     """The run's manifest, or None when it has none (yet)."""
+    got = _read_manifest_doc(fs, root, run_id)
+    return got[0] if got is not None else None
+
+
+def _read_manifest_doc(fs, root: str, run_id: str) -> tuple[Run, dict[str, Any]] | None:
     rel = fmt.run_manifest_path(run_id)
     try:
         raw = fs.cat_file(fmt.join(root, rel))
     except FileNotFoundError:
         return None
-    return fmt.parse_run(fmt.loads(raw, rel), rel, run_id)
+    doc = fmt.loads(raw, rel)
+    return fmt.parse_run(doc, rel, run_id), doc
 
 
-def write_run_manifest(fs, root: str, run: Run, consolidate: bool = False) -> Run:
+def write_run_manifest(fs, root: str, run: Run, consolidate: bool = False, create: bool = False) -> Run:
     """Write ``run``'s manifest (and the store marker if the store has none). With
     ``consolidate`` the manifest carries every sidecar of the run, read back from the store
-    (so versions written by other processes are included)."""
+    (so versions written by other processes are included). With ``create`` the manifest must
+    not exist yet: of writers starting the same run at once exactly one succeeds, the others
+    get a WriteError naming the run."""
     if not fs.exists(fmt.join(root, fmt.STORE_MARKER)):
-        put(fs, root, fmt.STORE_MARKER, fmt.dumps(fmt.store_marker_doc()))
+        try:
+            put(fs, root, fmt.STORE_MARKER, fmt.dumps(fmt.store_marker_doc()), exclusive=True)
+        except FileExistsError:
+            pass  # another writer made it
     versions = read_run_sidecars(fs, root, run.run_id) if consolidate else None
     if versions is not None:
         run = replace(run, consolidated=True, asset_count=len(versions))
-    put(fs, root, fmt.run_manifest_path(run.run_id), fmt.dumps(fmt.run_doc(run, versions)))
+    try:
+        put(fs, root, fmt.run_manifest_path(run.run_id), fmt.dumps(fmt.run_doc(run, versions)), exclusive=create)
+    except FileExistsError:
+        raise WriteError(f"run {run.run_id} already exists in {root} (another writer started it)") from None
     return run
 
 
@@ -380,7 +407,7 @@ class RunWriter:
             return self
         if self.fs.exists(self._abs(fmt.run_manifest_path(self.run_id))):
             raise WriteError(f"run {self.run_id} already exists in {self.root}")
-        write_run_manifest(self.fs, self.root, self._run)
+        write_run_manifest(self.fs, self.root, self._run, create=True)
         self._started = True
         return self
 
@@ -454,6 +481,8 @@ class RunWriter:
         if key in self._written:
             raise WriteError(f"{key!r} was already written in run {self.run_id}; versions are never overwritten")
         resolved = tuple(self._resolve_input(i) for i in inputs)
+        if self._joined:
+            self._check_still_running(key)
         version = write_version(
             self.fs,
             self.root,
@@ -469,7 +498,28 @@ class RunWriter:
             clock=self.clock,
         )
         self._written[key] = version
+        if self._joined:
+            self._check_still_running(key, committed=True)
         return version
+
+    def _check_still_running(self, key: str, committed: bool = False) -> None:
+        """A joined writer's versions count only while the run's owner has not finished it
+        (the owner's consolidated manifest lists the versions of the run): before writing, and
+        again after committing (the owner may have finished meanwhile), a finished run that
+        does not list ``key`` is a WriteError for this writer."""
+        got = _read_manifest_doc(self.fs, self.root, self.run_id)
+        if got is None or got[0].status == "running":
+            return
+        run, doc = got
+        listed = any(isinstance(d, dict) and d.get("asset") == key for d in doc.get("versions") or ())
+        if committed and listed:
+            return
+        if committed:
+            raise WriteError(
+                f"run {self.run_id} was finished ({run.status}) by its owner before {key!r} was committed:"
+                " that version is not part of the run"
+            )
+        raise WriteError(f"run {self.run_id} was finished ({run.status}) by its owner; a joined writer cannot add {key!r} to it")
 
 
 __all__ = ["RunWriter", "write_version", "read_run_sidecars", "read_run_manifest", "write_run_manifest", "put", "new_run_id", "serialize", "directory_hash", "ExplorerError"]

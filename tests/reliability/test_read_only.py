@@ -33,7 +33,9 @@ READ_COMMANDS: dict[str, list[list[str]]] = {
     "stale": [["--format", "json"], ["--format", "markdown"], ["--as-of", "20260929T020000Z-r3"]],
 }
 WRITE_COMMANDS = {"flag", "unflag", "dagster-consolidate"}
-NOT_STORE_COMMANDS = {"cache", "stores"}
+# demo writes a new copy of the bundled demo store (tests/test_packaging.py); completion prints a
+# script; __complete opens the store on the line read-only (tests/test_completion.py checks it)
+NOT_STORE_COMMANDS = {"cache", "stores", "demo", "completion", "__complete"}
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, int, int]]:

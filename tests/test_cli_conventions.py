@@ -1,0 +1,77 @@
+"""Command-line conventions: typos are named as typos, global options work on either side of
+the command, and the top-level help tells how to open the app."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from explorer.cli import main
+
+
+def test_a_mistyped_command_before_a_store_suggests_the_command(cli, demo_path):
+    res = cli("stal", demo_path)
+    assert res.code == 2
+    assert "no command 'stal'" in res.err and "did you mean stale" in res.err
+    assert "unrecognized arguments" not in res.err and res.err.count("\n") == 1
+
+
+def test_hidden_helper_commands_are_not_listed(cli, tmp_path):
+    res = cli(str(tmp_path / "nowhere"))
+    assert res.code == 2 and "no store at" in res.err and "__complete" not in res.err
+
+
+def test_quiet_is_accepted_after_the_command(cli, tmp_path, demo_path):
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(demo_path, store)
+    (store / "not-a-run").mkdir()  # a folder that is no run: a warning on stderr
+    (store / "not-a-run" / "x.txt").write_text("x")
+    loud = cli("runs", store, "--format", "json")
+    before = cli("-q", "runs", store, "--format", "json")
+    after = cli("runs", store, "--format", "json", "-q")
+    assert loud.code == before.code == after.code == 0
+    assert json.loads(before.out) == json.loads(after.out) == json.loads(loud.out)
+    assert before.err == after.err == ""
+    assert loud.err != ""
+
+
+def test_top_level_help_says_how_to_open_the_app(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "STORE" in out and "--watch" in out and "demo store" in out
+
+
+def _demo_ids(demo_path):
+    return sorted(p.name for p in demo_path.iterdir() if p.is_dir() and not p.name.startswith("_"))
+
+
+def test_a_run_by_its_label_or_a_unique_prefix(cli, demo_path):
+    ids = _demo_ids(demo_path)
+    r6 = next(r for r in ids if r.endswith("-r6"))
+    full = cli("show", demo_path, "features", "--run", r6, "--format", "json")
+    for ref in ("r6", r6[:10], r6[:15]):
+        res = cli("show", demo_path, "features", "--run", ref, "--format", "json")
+        assert res.code == 0, res.err
+        assert res.out == full.out
+    assert cli("provenance", demo_path, "scores", "--run", "r6", "--format", "json").out == \
+        cli("provenance", demo_path, "scores", "--run", r6, "--format", "json").out
+
+
+def test_an_ambiguous_prefix_names_the_runs_it_matches(cli, demo_path):
+    ids = _demo_ids(demo_path)
+    prefix = "202609"
+    matching = [r for r in ids if r.startswith(prefix)]
+    assert len(matching) > 1
+    res = cli("show", demo_path, "features", "--run", prefix)
+    assert res.code == 2 and "ambiguous" in res.err and matching[0] in res.err
+
+
+def test_did_you_mean_for_assets_and_runs(cli, demo_path):
+    res = cli("show", demo_path, "scorse")
+    assert res.code == 2 and "unknown asset 'scorse'" in res.err and "did you mean 'scores'" in res.err
+    res = cli("show", demo_path, "features", "--run", "r66")
+    assert res.code == 2 and "unknown run 'r66'" in res.err and "'r6'" in res.err

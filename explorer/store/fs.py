@@ -5,11 +5,11 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import Any, BinaryIO
+from typing import Any
 
 import fsspec
 from fsspec.core import url_to_fs
-from fsspec.implementations.local import LocalFileOpener, LocalFileSystem
+from fsspec.implementations.local import LocalFileSystem
 
 from ..errors import StoreNotFound
 
@@ -207,7 +207,7 @@ class KnownFiles(fsspec.AbstractFileSystem):
 
 class RefusedFile(OSError):
     """A local file a reader will not open: not a regular file (a FIFO, device, socket or
-    folder), or a symbolic link that resolves outside the store. The message names the file."""
+    folder), or a symbolic link that leaves the store or loops. The message names the file."""
 
 
 def inside(real_root: str, path: str) -> bool:
@@ -216,75 +216,55 @@ def inside(real_root: str, path: str) -> bool:
     return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
-def _shown(path: str, root: str | None) -> str:
-    from ..format import printable
-
+def shown_path(path: str, root: str | None) -> str:
+    """``path`` relative to the store's root, as a message names it."""
     if root and path.startswith(root.rstrip("/") + "/"):
-        path = path[len(root.rstrip("/")) + 1 :]
-    return printable(path)
+        return path[len(root.rstrip("/")) + 1 :]
+    return path
 
 
-def check_regular(st: os.stat_result, path: str, root: str | None = None) -> None:
-    """Refuse anything but a regular file (``st`` from ``os.stat`` / ``os.fstat``)."""
+def check_readable(path: str, root: str | None = None, real_root: str | None = None) -> None:
+    """Refuse, before it is opened, a local file that is not a regular file (opening a FIFO
+    waits for a writer forever; a device never ends) or, under the store's folder ``root``
+    (whose real path is ``real_root``), one whose path leaves the store through a symbolic link
+    (of the file itself or of a folder on the way). Raises RefusedFile naming the file, or the
+    OSError of ``lstat`` (FileNotFoundError, PermissionError)."""
+    st = os.lstat(path)
+    name = shown_path(path, root)
+    if real_root is not None and root is not None and path.startswith(root.rstrip("/") + "/") \
+            and not inside(real_root, path):
+        raise RefusedFile(f"{name}: symlink pointing outside the store, not followed")
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise RefusedFile(f"{name}: symlink loop, not followed") from None
+            raise
     if not stat.S_ISREG(st.st_mode):
         kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode)
-                else "a socket" if stat.S_ISSOCK(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
-                else "not a file")
-        raise RefusedFile(f"{_shown(path, root)}: not a regular file ({kind}); not read")
-
-
-def open_regular(path: str, root: str | None = None) -> BinaryIO:
-    """Open a local file for reading, refusing what could hang or leave the store.
-
-    The file is opened without blocking (opening a FIFO for reading would wait for a writer)
-    and without following a final symbolic link; ``fstat`` of what was opened must be a
-    regular file, so nothing can be swapped in between a check and the read. Under ``root``
-    (the store's folder) a symbolic link is followed only if it resolves inside ``root``.
-    """
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
-    except OSError as exc:
-        if exc.errno != errno.ELOOP:
-            raise
-        # the last component is a symbolic link (or a loop): followed only inside the store
-        if root is not None and path.startswith(root.rstrip("/") + "/") and not inside(os.path.realpath(root), path):
-            raise RefusedFile(f"{_shown(path, root)}: symlink pointing outside the store, not followed") from None
-        fd = os.open(path, flags)
-    try:
-        check_regular(os.fstat(fd), path, root)
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-class _RegularOpener(LocalFileOpener):
-    def _open(self):
-        if "r" in self.mode and "+" not in self.mode and (self.f is None or self.f.closed) and not self.compression:
-            self.f = open_regular(self.path, self.fs.store_root)
-            self.size = self.f.seek(0, 2)
-            self.f.seek(0)
-            return
-        super()._open()
+                else "a socket" if stat.S_ISSOCK(st.st_mode)
+                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a file")
+        raise RefusedFile(f"{name}: not a regular file ({kind}); not read")
 
 
 class StoreFiles(LocalFileSystem):
-    """The local filesystem of one store: every read goes through ``open_regular``, so a FIFO,
-    a device or a symbolic link out of the store is refused with one line naming the file
-    instead of hanging or reading outside. (A distinct class: pyarrow would swap fsspec's own
-    local filesystem for its native one, which does not check.)"""
+    """The local filesystem of one store: every file opened for reading is checked first by
+    ``check_readable``, so a FIFO, a device or a symbolic link out of the store is refused with
+    one line naming the file instead of hanging or reading outside. Everything the store's
+    readers open goes through here: manifests and sidecars (the index), flags, and data read by
+    pyarrow (a distinct class, so pyarrow calls it rather than swapping in its native local
+    filesystem, which does not check)."""
 
     def __init__(self, store_root: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.store_root = store_root
+        self.real_root = os.path.realpath(store_root) if store_root else None
 
     def _open(self, path, mode="rb", block_size=None, **kwargs):
-        path = self._strip_protocol(path)
-        if self.auto_mkdir and ("w" in mode or "x" in mode or "a" in mode):
-            self.makedirs(self._parent(path), exist_ok=True)
-        return _RegularOpener(path, mode, fs=self, **kwargs)
+        if "r" in mode and "+" not in mode:
+            check_readable(self._strip_protocol(path), self.store_root, self.real_root)
+        return super()._open(path, mode, block_size=block_size, **kwargs)
 
 
 def create_exclusive(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:

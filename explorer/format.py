@@ -31,6 +31,7 @@ import msgspec
 
 from .errors import FormatError
 from .models import RUN_STATUSES, AssetVersion, ColumnStats, InputRef, PlannedAsset, Run, TableInfo
+from .visible import visible
 
 FORMAT_MAJOR = 1
 FORMAT_VERSION = "1.0"
@@ -79,17 +80,8 @@ def _check_segment(seg: str, what: str, where: str) -> None:
 
 
 def printable(name: str) -> str:
-    """A name safe to print: non-UTF-8 bytes (surrogate escapes) and control characters escaped."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return _CONTROL.sub(_escape_control, name)
-
-
-def _escape_control(m: re.Match) -> str:
-    code = ord(m.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    """A name safe to print in a message: see ``explorer.visible``."""
+    return visible(name)
 
 
 def check_relative_path(path: Any, what: str, where: str) -> str:

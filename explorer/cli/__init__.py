@@ -27,10 +27,28 @@ DESCRIPTION = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """Options may come between a command's positionals (``lineage STORE -o k=v ASSET``):
+    a parser without subcommands reads its arguments intermixed. (Plain argparse gives an
+    optional positional nothing once an option follows the first one.)"""
+
+    _intermixing = False
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        if self._intermixing or any(isinstance(a, argparse._SubParsersAction)
+                                    or a.nargs in (argparse.PARSER, argparse.REMAINDER) for a in self._actions):
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="frontier-explore", description=DESCRIPTION,
         usage="frontier-explore [-q] [--no-cache] COMMAND STORE ...\n"
               "       frontier-explore [STORE] [-o KEY=VALUE ...] [--watch SECONDS] [--dagster-home PATH]",
@@ -103,10 +121,10 @@ def run_app(argv: list[str], commands: set[str] = frozenset()) -> int:
     try:
         options = parse_storage_options(args.storage_option)
     except ValueError as exc:
-        print(f"frontier-explore: error: {exc}", file=sys.stderr)
+        error(str(exc))
         return 2
     if args.watch is not None and args.watch <= 0:
-        print("frontier-explore: error: --watch needs a positive number of seconds", file=sys.stderr)
+        error("--watch needs a positive number of seconds")
         return 2
     from ..config import load_config, resolve_store
 
@@ -122,18 +140,18 @@ def run_app(argv: list[str], commands: set[str] = frozenset()) -> int:
         if url is not None:
             url, options = resolve_store(url, options)
     except ExplorerError as exc:
-        print(f"frontier-explore: error: {exc}", file=sys.stderr)
+        error(str(exc))
         return 2
     if url and "://" not in url and not os.path.exists(url):
         hint = f"; commands are: {', '.join(sorted(c for c in commands if not c.startswith('_')))}" if commands else ""
-        print(f"frontier-explore: error: no store at {url!r} (no such file or folder){hint}", file=sys.stderr)
+        error(f"no store at {url!r} (no such file or folder){hint}")
         return 2
     open_options = {"cache": not args.no_cache, "dagster_home": args.dagster_home,
                     "stock_dagster_home": env_dagster_home()}
     if not has_terminal():
         # without a terminal Textual would spin forever (a cron line that forgot its subcommand)
-        print("frontier-explore: error: the terminal app needs a terminal on stdin and stdout; "
-              "for scripts use a command (frontier-explore --help lists them)", file=sys.stderr)
+        error("the terminal app needs a terminal on stdin and stdout; "
+              "for scripts use a command (frontier-explore --help lists them)")
         return 2
     from ..tui.app import run_app as run_tui
 
@@ -184,12 +202,19 @@ def env_dagster_home() -> str | None:
 
 
 def one_line(exc: BaseException) -> str:
-    """An error message as one printable line: runs of whitespace (newlines too) become one
-    space and control characters are escaped, so that bytes quoted from a damaged file cannot
-    break the line or drive the terminal."""
-    from ..format import printable
+    """An error message as one printable, bounded line (``explorer.visible.one_line``): bytes
+    quoted from a damaged file cannot break the line or drive the terminal, and a message
+    naming 10,000 columns is cut with a count of what was left out."""
+    from ..visible import one_line as visible_line
 
-    return printable(" ".join(str(exc).split()))
+    return visible_line(str(exc))
+
+
+def error(message: str) -> None:
+    """``frontier-explore: error: MESSAGE`` on stderr, as one visible line."""
+    from ..visible import one_line as visible_line
+
+    print(f"frontier-explore: error: {visible_line(message)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,23 +227,36 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from . import common
+
+    common._opened.clear()
+    try:
+        return _run(args)
+    finally:
+        try:
+            common.print_warnings()  # those recorded after opening (flags, data read later)
+        except BrokenPipeError:
+            pass
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except ExplorerError as exc:
-        print(f"frontier-explore: error: {one_line(exc)}", file=sys.stderr)
+        error(str(exc))
         return 2
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:
         return 130
     except OSError as exc:
-        print(f"frontier-explore: error: {one_line(exc)}", file=sys.stderr)
+        error(str(exc))
         return 2
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
         from ..store.index import is_connection_error
 
         if is_connection_error(exc):  # the endpoint went away in a code path the library does not wrap
-            print(f"frontier-explore: error: cannot reach the store: {one_line(exc)}", file=sys.stderr)
+            error(f"cannot reach the store: {exc}")
             return 2
         if os.environ.get("FRONTIER_EXPLORE_DEBUG"):
             raise

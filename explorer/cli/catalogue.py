@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import sys
 
 import pandas as pd
 
@@ -17,7 +16,9 @@ from .common import (
     add_store_args,
     console,
     human_size,
+    TerminalConsole,
     open_store,
+    print_document,
     print_json,
     short_time,
     styled_status,
@@ -28,26 +29,22 @@ MAX_TABLE_ROWS = 1000
 
 
 def _cell(value) -> str:
-    """A value as shown in a table cell: empty for nulls, escaped so data is never markup."""
-    from rich.markup import escape
-
+    """A value as shown in a table cell: empty for nulls (``table`` makes it visible text)."""
     try:
         if value is None or (not isinstance(value, (list, dict, tuple)) and bool(pd.isna(value))):
             return ""
     except (TypeError, ValueError):
         pass
-    return escape(str(value))
+    return str(value)
 
 
-def _write(text: str | bytes, output: str | None) -> None:
+def _write(text: str, output: str | None, kind: str = "text") -> None:
+    """To FILE exactly as made, or to standard output through the output boundary."""
     if output:
-        mode = "wb" if isinstance(text, bytes) else "w"
-        with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
+        with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)
-    elif isinstance(text, bytes):
-        sys.stdout.buffer.write(text)
     else:
-        sys.stdout.write(text)
+        print_document(text, kind)
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -63,18 +60,16 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from . import records
 
     if args.format == "csv":
-        _write(records.to_csv(result), args.output)
+        _write(records.to_csv(result), args.output, "csv")
     elif args.format == "json":
-        _write(records.to_json(result), args.output)
+        _write(records.to_json(result), args.output, "json")
     else:
         n = result.num_rows
         title = f"{n} row{'' if n == 1 else 's'}" + (f" (first {MAX_TABLE_ROWS} shown; use --format csv)" if n > MAX_TABLE_ROWS else "")
         rows = records.cells(result, MAX_TABLE_ROWS)
         if args.output:
             buf = io.StringIO()
-            from rich.console import Console
-
-            Console(file=buf, width=200).print(table(title, [_cell(c) for c in result.column_names], rows))
+            TerminalConsole(file=buf, width=200).print(table(title, [_cell(c) for c in result.column_names], rows))
             _write(buf.getvalue(), args.output)
         else:
             console().print(table(title, [_cell(c) for c in result.column_names], rows))
@@ -84,7 +79,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     store = open_store(args)
     if args.format == "openlineage":
-        _write(export.to_openlineage(store), args.output)
+        _write(export.to_openlineage(store), args.output, "json")
         return 0
     g = store.asset_graph()
     statuses = export.asset_statuses(store)
@@ -105,7 +100,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
             r["run_id"],
             short_time(iso(r["created_at"].to_pydatetime())),
             styled_status(r["status"] or ""),
-            "[magenta]tainted[/]" if r["tainted"] else "",
+            styled_status("tainted") if r["tainted"] else "",
             r["content_hash"].split(":", 1)[-1][:12],
             human_size(r["size_bytes"]),
             "" if pd.isna(r["rows"]) else r["rows"],
@@ -139,7 +134,7 @@ def cmd_find(args: argparse.Namespace) -> int:
     tainted = store.tainted()
     rows = [
         (v.run_id, short_time(iso(v.created_at)), v.short_hash, v.code_version or "",
-         "[magenta]tainted[/]" if (v.asset, v.run_id) in tainted else "")
+         styled_status("tainted") if (v.asset, v.run_id) in tainted else "")
         for v in found
     ]
     console().print(table(f"{len(found)} versions of {args.asset} built from {', '.join(args.built_from)}",
@@ -156,11 +151,10 @@ def _flag_cmd(action: str):
             print_json(flag.to_dict())
         else:
             what = "flagged" if action == "flag" else "unflagged"
-            console().print(f"{what} {flag.asset} in run {flag.run_id} ({flag.author}, {short_time(iso(flag.created_at))}): {flag.reason}",
-                            markup=False)
+            console().print(f"{what} {flag.asset} in run {flag.run_id} ({flag.author}, {short_time(iso(flag.created_at))}): {flag.reason}")
             if action == "flag":
                 n = len([k for k, src in store.tainted().items() if (flag.asset, flag.run_id) in src]) - 1
-                console().print(f"{n} versions built from it are now tainted", markup=False)
+                console().print(f"{n} versions built from it are now tainted")
         return 0
 
     return run

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import sys
 from typing import Any, Callable, Iterable
 
 from rich.console import Console
-from rich.markup import escape as rich_escape
-from rich.style import Style
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import ExplorerError
 from ..store import Store
 from ..store.fs import parse_storage_options
+from ..visible import json_safe, one_line, visible_lines
 
 
 class UsageError(ExplorerError):
@@ -70,10 +68,25 @@ def open_store(args: argparse.Namespace) -> Store:
             store = Store.open(url, options, progress=progress, cache=cache, **homes)
     else:
         store = Store.open(url, options, cache=cache, **homes)
-    if not getattr(args, "quiet", False):
-        for w in store.warnings:
-            err_console().print(f"[yellow]warning:[/] {rich_escape(w)}", highlight=False, markup=True, soft_wrap=True)
+    _opened.append([store, 0, getattr(args, "quiet", False)])
+    print_warnings()
     return store
+
+
+_opened: list[list] = []  # [store, warnings printed, quiet] for each store a command opened
+
+
+def print_warnings() -> None:
+    """Print the warnings the opened stores recorded since the last call: those of opening
+    at once, those of later reads (a damaged flag file is found when flags are first read)
+    when the command ends (``explorer.cli.main`` calls this again)."""
+    for entry in _opened:
+        store, done, quiet = entry
+        new = store.warnings[done:]
+        entry[1] = done + len(new)
+        if not quiet:
+            for w in new:
+                err_console().print(Text.assemble(("warning:", "yellow"), " ", one_line(w)), soft_wrap=True)
 
 
 class index_progress:
@@ -104,6 +117,20 @@ class index_progress:
             self._progress.stop()
 
 
+class TerminalConsole(Console):
+    """A rich console that never interprets markup or emoji codes in a string and makes every
+    string visible (``explorer.visible``) as it renders it: store text printed as a ``str``,
+    a table cell or a title reaches the terminal escaped. Styles are applied by code, with
+    ``Text`` objects (``text()``, ``styled_status()``)."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(markup=False, emoji=False, highlight=False, **kw)
+
+    def render_str(self, text: str, **kw: Any) -> Text:
+        kw.update(markup=False, emoji=False, highlight=False)
+        return super().render_str(visible_lines(text), **kw)
+
+
 _stdout: Console | None = None
 _stderr: Console | None = None
 
@@ -111,50 +138,55 @@ _stderr: Console | None = None
 def console() -> Console:
     global _stdout
     if _stdout is None or _stdout.file is not sys.stdout:
-        _stdout = Console(file=sys.stdout, highlight=False, soft_wrap=False,
-                          width=None if sys.stdout.isatty() else 200)
+        _stdout = TerminalConsole(file=sys.stdout, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
     return _stdout
 
 
 def err_console() -> Console:
     global _stderr
     if _stderr is None or _stderr.file is not sys.stderr:
-        _stderr = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+        _stderr = TerminalConsole(file=sys.stderr, soft_wrap=True)
     return _stderr
 
 
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON that is safe on a terminal and loads back exactly."""
+    return json_safe(json.dumps(data, indent=2, default=str, ensure_ascii=False)) + "\n"
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(data))
 
 
-def table(title: str | None, columns: list[str], rows: Iterable[Iterable[Any]], **kw: Any) -> Table:
-    t = Table(title=title, **kw)
+def print_document(document: str, kind: str = "text") -> None:
+    """A whole document (markdown, mermaid, dot, JSON, CSV) on standard output through the
+    output boundary: JSON with ``json_safe`` (it loads back exactly), text with
+    ``visible_lines``. CSV is data: exact when piped, made visible only on a terminal."""
+    if kind == "json":
+        document = json_safe(document)
+    elif kind != "csv" or sys.stdout.isatty():
+        document = visible_lines(document)
+    sys.stdout.write(document)
+
+
+def text(value: Any, style: str = "") -> Text:
+    """A value from a store as a ``Text`` (made visible; its brackets are never markup)."""
+    return Text("" if value is None else visible_lines(str(value)), style=style)
+
+
+def table(title: Any, columns: list[Any], rows: Iterable[Iterable[Any]], **kw: Any) -> Table:
+    """A rich table of store values: each cell and heading a ``Text`` (``text()`` unless the
+    code built one), so no cell is markup and none reaches the terminal raw."""
+    t = Table(title=None if title is None else _as_text(title), **kw)
     for c in columns:
-        t.add_column(c, overflow="fold")
+        t.add_column(_as_text(c), overflow="fold")
     for r in rows:
-        t.add_row(*("" if v is None else escape_data(str(v)) for v in r))
+        t.add_row(*(_as_text(v) for v in r))
     return t
 
 
-_TAG = re.compile(r"(?<!\\)\[([^\[\]]*)\]")
-
-
-def _is_style(tag: str) -> bool:
-    if tag.startswith("/"):
-        return True
-    try:
-        Style.parse(tag)
-        return True
-    except Exception:  # noqa: BLE001 - not a style: data such as a mapped step "count_rows[north]"
-        return False
-
-
-def escape_data(text: str) -> str:
-    """Keep intended markup (``[green]ok[/]``) but escape brackets that are data, such as
-    Dagster's mapped step keys (``count_rows[north]/result``), which rich would swallow."""
-    if "[" not in text:
-        return text
-    return _TAG.sub(lambda m: m.group(0) if _is_style(m.group(1)) else "\\" + m.group(0), text)
+def _as_text(value: Any) -> Text:
+    return value if isinstance(value, Text) else text(value)
 
 
 STATUS_STYLE = {
@@ -170,9 +202,9 @@ STATUS_STYLE = {
 }
 
 
-def styled_status(status: str) -> str:
-    style = STATUS_STYLE.get(status, "")
-    return f"[{style}]{status}[/]" if style else status
+def styled_status(status: str, label: str | None = None) -> Text:
+    """A status word in its colour (``label`` shown instead of the word, if given)."""
+    return text(status if label is None else label, STATUS_STYLE.get(status, ""))
 
 
 def short_time(iso: str | None) -> str:

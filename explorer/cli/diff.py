@@ -7,7 +7,7 @@ from typing import Any
 
 from ..diff import diff_versions
 from ..diff.result import VersionDiff, short
-from .common import UsageError, add_format_arg, add_store_args, console, open_store, print_json, table
+from .common import UsageError, add_format_arg, add_store_args, console, open_store, print_document, print_json, table
 
 
 def _sample_tables(d: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -65,7 +65,7 @@ def _stats_rows(d: dict[str, Any]) -> list[list[str]]:
 def render_table(result: VersionDiff) -> None:
     out = console()
     for line in result.summary():
-        out.print(line, markup=False, highlight=False, soft_wrap=True)
+        out.print(line, soft_wrap=True)
     d = result.to_dict()
     for title, cols, rows in _sample_tables(d):
         out.print(table(title, cols, rows))
@@ -114,7 +114,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(result.to_dict())
     elif args.format == "markdown":
-        console().file.write(render_markdown(result))
+        print_document(render_markdown(result))
     else:
         render_table(result)
     return 1 if args.exit_code and not result.same_content else 0

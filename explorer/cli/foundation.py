@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
-from rich.markup import escape
+from rich.text import Text
 from rich.tree import Tree
 
 from .. import export, lineage
@@ -17,10 +17,12 @@ from .common import (
     human_duration,
     human_size,
     open_store,
+    print_document,
     print_json,
     short_time,
     styled_status,
     table,
+    text,
 )
 
 
@@ -110,7 +112,7 @@ def cmd_assets(args: argparse.Namespace) -> int:
                         + (f", {unverifiable} unverifiable (no sha256 recorded)" if unverifiable else "")
                         + "".join(f"\n  {r['asset']} @ {r['latest_run_id']}: {r['integrity']['status']} "
                                   f"{r['integrity']['detail']}".rstrip() for r in rows if r["status"] == "corrupt"),
-                        markup=False, highlight=False)
+                        )
     return 1 if failed else 0
 
 
@@ -129,9 +131,9 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(lineage.graph_to_dict(g))
     elif args.format == "mermaid":
-        print(export.to_mermaid(g), end="")
+        print_document(export.to_mermaid(g))
     elif args.format == "dot":
-        print(export.to_dot(g), end="")
+        print_document(export.to_dot(g))
     else:
         rows = []
         for depth, layer in enumerate(lineage.layers(g)):
@@ -202,15 +204,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     if isinstance(value, pd.DataFrame):
         c.print(table(f"first {len(value)} rows", [str(col) for col in value.columns], value.itertuples(index=False)))
     else:
-        c.print(value if isinstance(value, str) else repr(value), markup=False)
+        c.print(text(value if isinstance(value, str) else repr(value)))
     return 0
 
 
 def _tree(result: lineage.LineageResult, store) -> Tree:
-    def label(r):
+    def label(r) -> Text:
         v = store.index.versions.get((r.asset, r.run_id))
-        suffix = " [red](missing)[/]" if v is None else f" [dim]{(r.content_hash or '')[7:19]}[/]"
-        return f"[bold]{escape(r.asset)}[/] @ {r.run_id}{suffix}"
+        suffix = text(" (missing)", "red") if v is None else text(f" {(r.content_hash or '')[7:19]}", "dim")
+        return Text.assemble(text(r.asset, "bold"), text(f" @ {r.run_id}"), suffix)
 
     root = Tree(label(result.root))
     seen: set = set()
@@ -219,7 +221,7 @@ def _tree(result: lineage.LineageResult, store) -> Tree:
         for child in sorted(result.children(node), key=lambda r: (r.asset, r.run_id)):
             sub = branch.add(label(child))
             if child in seen:
-                sub.add("[dim](shown above)[/]")
+                sub.add(text("(shown above)", "dim"))
                 continue
             seen.add(child)
             walk(child, sub)

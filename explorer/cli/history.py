@@ -11,7 +11,8 @@ import pandas as pd
 
 from ..history import history
 from ..models import iso
-from .common import add_format_arg, add_store_args, console, open_store, print_json, short_time, table
+from ..visible import visible
+from .common import add_format_arg, add_store_args, console, open_store, print_document, print_json, short_time, table
 
 
 def _cell(value: Any) -> Any:
@@ -50,7 +51,7 @@ def plot(df: pd.DataFrame, title: str, width: int = 100, height: int = 16, color
         plt.clear_figure()
         plt.plot([p[0] for p in points], [p[1] for p in points], marker="dot")
         plt.scatter([p[0] for p in points], [p[1] for p in points], marker="o")
-        plt.title(f"{title}: {stat}")
+        plt.title(visible(f"{title}: {stat}"))  # the only store text in the chart
         plt.xticks(x, labels)
         plt.xlim(0.5, len(df) + 0.5)
         plt.plotsize(width, height)
@@ -68,7 +69,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         out = df.copy()
         out["started_at"] = [iso(t.to_pydatetime()) for t in out["started_at"]]
-        sys.stdout.write(out.to_csv(index=False))
+        print_document(out.to_csv(index=False), "csv")
     else:
         rows = []
         for r in records(df):

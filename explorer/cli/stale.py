@@ -6,7 +6,8 @@ import argparse
 
 from ..models import iso
 from ..staleness import StalenessReport
-from .common import add_format_arg, add_store_args, console, open_store, print_json, styled_status, table
+from ..visible import visible
+from .common import add_format_arg, add_store_args, console, open_store, print_document, print_json, styled_status, table
 
 FAIL_ON = {"stale": ("stale", "missing"), "missing": ("missing",), "none": ()}
 
@@ -28,8 +29,9 @@ def _missing_note(a) -> str:
 def render_table(report: StalenessReport) -> None:
     rows = []
     for a in report.assets:
-        causes = "\n".join(c.describe() for c in a.causes) if a.status != "missing" else _missing_note(a)
-        roots = "\n".join(c.describe_chain() for c in a.root_causes)
+        # one line per cause: each made visible on its own (a cause's text is never two lines)
+        causes = "\n".join(visible(c.describe()) for c in a.causes) if a.status != "missing" else _missing_note(a)
+        roots = "\n".join(visible(c.describe_chain()) for c in a.root_causes)
         rows.append((a.asset, styled_status(a.status), a.run_id or "", causes, roots))
     console().print(table(_summary(report), ["asset", "status", "run", "causes", "root causes"], rows, show_lines=True))
 
@@ -64,7 +66,7 @@ def cmd_stale(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(report.to_dict())
     elif args.format == "markdown":
-        print(render_markdown(report), end="")
+        print_document(render_markdown(report))
     else:
         render_table(report)
     failing = FAIL_ON[args.fail_on]

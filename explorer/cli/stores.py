@@ -15,7 +15,7 @@ def cmd_stores(args: argparse.Namespace) -> int:
         print_json(cfg.to_dict())
         return 0
     if not cfg.stores:
-        console().print(f"no named stores configured (config file: {cfg.path})", markup=False)
+        console().print(f"no named stores configured (config file: {cfg.path})")
         return 0
     rows = []
     for s in cfg.stores.values():
@@ -34,7 +34,7 @@ def cmd_cache_info(args: argparse.Namespace) -> int:
         print_json(info)
         return 0
     c = console()
-    c.print(f"index cache: {info['dir']} ({info['files']} stores, {human_size(info['bytes'])})", markup=False)
+    c.print(f"index cache: {info['dir']} ({info['files']} stores, {human_size(info['bytes'])})")
     if info["stores"]:
         c.print(table(None, ["store", "runs", "size", "file"],
                       [(s["url"], s["runs"], human_size(s["bytes"]), s["file"]) for s in info["stores"]]))
@@ -45,7 +45,7 @@ def cmd_cache_clear(args: argparse.Namespace) -> int:
     from ..store import cache
 
     n = cache.clear()
-    console().print(f"removed {n} cached store index{'es' if n != 1 else ''} from {cache.cache_dir()}", markup=False)
+    console().print(f"removed {n} cached store index{'es' if n != 1 else ''} from {cache.cache_dir()}")
     return 0
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from rich.markup import escape
+from rich.text import Text
 
 from ..trace import TraceResult, render_markdown
-from .common import UsageError, add_format_arg, add_store_args, console, human_size, open_store, print_json, table
+from .common import UsageError, add_format_arg, add_store_args, console, human_size, open_store, print_document, print_json, table, text
 
 MAX_SHOWN_ROWS = 50  # per step in the table view; json and markdown carry every row
 
@@ -43,21 +42,21 @@ def render_table(result: TraceResult) -> None:
     out = console()
     root = result.root
     where = " and ".join(f"{k}=" + "|".join(str(v) for v in vals) for k, vals in root.to_dict()["where"].items())
-    out.print(f"[bold]Trace of {escape(root.asset)} where {escape(where)}[/]")
+    out.print(text(f"Trace of {root.asset} where {where}", "bold"))
     out.print(
-        f"decision: {escape(root.asset)} @ {root.run_id}  {root.content_hash[:19]}  "
+        f"decision: {root.asset} @ {root.run_id}  {root.content_hash[:19]}  "
         f"code {root.facts.get('code_version') or '-'}  "
-        + (f"job {escape(str(root.facts['job']))} " if root.facts.get("job") else "run ")
+        + (f"job {root.facts['job']} " if root.facts.get("job") else "run ")
         + f"({root.facts.get('run_status')})  {len(root.rows)} row(s)"
     )
     out.print(_rows_table(None, list(root.rows)))
     for n, s in enumerate(result.steps, 1):
         out.print()
-        head = f"[bold]{n}. {escape(s.asset)}[/] @ {s.run_id}  {(s.content_hash or '')[:19]}  {s.kind}"
+        head = Text.assemble(text(f"{n}. {s.asset}", "bold"), text(f" @ {s.run_id}  {(s.content_hash or '')[:19]}  {s.kind}"))
         out.print(head)
         readers = ", ".join(f"{c.asset} @ {c.run_id}" for c in s.consumers)
         if readers:
-            out.print(f"   read by: {escape(readers)}")
+            out.print(f"   read by: {readers}")
         facts = s.facts
         line = []
         if facts.get("code_version"):
@@ -69,23 +68,23 @@ def render_table(result: TraceResult) -> None:
         if facts.get("num_rows") is not None:
             line.append(f"{facts['num_rows']} rows in version")
         if line:
-            out.print("   " + escape("  ".join(line)))
+            out.print("   " + "  ".join(line))
         if facts.get("metadata"):
-            out.print("   metadata: " + escape(json.dumps(facts["metadata"], sort_keys=True, default=str)))
+            out.print("   metadata: " + json.dumps(facts["metadata"], sort_keys=True, default=str))
         if s.kind == "table" and s.traceable:
             out.print(
-                f"   matched on {escape(', '.join(s.matched_on))} ({s.match_kind.replace('_', ' ')}): "
+                f"   matched on {', '.join(s.matched_on)} ({s.match_kind.replace('_', ' ')}): "
                 f"{len(s.rows)} row(s)"
             )
         elif s.kind == "table":
-            out.print("   [yellow]not traceable by row[/]" if not s.matched_on else "   [red]rows could not be read[/]")
+            out.print(text("   not traceable by row", "yellow") if not s.matched_on else text("   rows could not be read", "red"))
         if s.note:
-            out.print(f"   [dim]{escape(s.note)}[/]")
+            out.print(text(f"   {s.note}", "dim"))
         if s.kind == "table" and s.traceable and s.rows:
             out.print(_rows_table(None, list(s.rows)))
         if "content" in facts:
-            text = json.dumps(facts["content"], sort_keys=True, default=str)
-            out.print("   content: " + escape(text if len(text) <= 600 else text[:600] + " ..."))
+            content = json.dumps(facts["content"], sort_keys=True, default=str)
+            out.print("   content: " + (content if len(content) <= 600 else content[:600] + " ..."))
         if "array" in facts:
             out.print(f"   array: shape {tuple(facts['array']['shape'])}, dtype {facts['array']['dtype']}")
 
@@ -97,7 +96,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(result.to_dict())
     elif args.format == "markdown":
-        sys.stdout.write(render_markdown(result, store.url))
+        print_document(render_markdown(result, store.url))
     else:
         render_table(result)
     return 0

@@ -20,7 +20,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if shown:
             console().print(table(
                 None, ["asset", "run", "status", "detail"],
-                [(r.asset, r.run_id, styled_status("corrupt" if r.status != "ok" else "fresh").replace("fresh", "ok").replace("corrupt", r.status), r.detail) for r in shown],
+                [(r.asset, r.run_id, styled_status("corrupt" if r.status != "ok" else "fresh", r.status), r.detail) for r in shown],
             ))
         console().print(f"{len(results)} versions checked, {len(bad)} with problems")
     return 1 if bad else 0

@@ -125,6 +125,16 @@ class ExplorerApp(App):
             self.call_from_thread(self.notify, f"staleness: {describe_error(exc)}", severity="error")
             return None
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",  # type: ignore[override]
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification (screens' and widgets' too: theirs come here) is plain text made
+        visible and bounded: messages quote store names and files, and are never markup."""
+        from ..visible import bounded, one_line, visible_lines
+
+        kw = {} if timeout is None else {"timeout": timeout}
+        super().notify(bounded(visible_lines(str(message)), 2000), title=one_line(str(title)),
+                       severity=severity, markup=False, **kw)
+
     def _compute_report_and_notify(self) -> None:
         from .status import staleness_report
 

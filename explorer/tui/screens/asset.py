@@ -17,9 +17,10 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, T
 
 from ...lineage import LineageResult
 from ...models import AssetVersion, InputRef
+from ...visible import bounded, visible
 from ..app import describe_error
 from ..widgets.tables import Table
-from ..text import human_size, integrity_text, status_text, when
+from ..text import human_size, integrity_text, safe, status_text, when
 from ..widgets.lineage_graph import short_run
 from ..widgets.plot import PlotView
 
@@ -174,7 +175,7 @@ class AssetScreen(Screen):
         if mark:
             title.append("  ")
             title.append_text(status_text(mark))
-        self.query_one("#title", Static).update(title)
+        self.query_one("#title", Static).update(safe(title))
 
     def flag_mark(self, run_id: str) -> str:
         """``flagged`` (this version), ``tainted`` (built from a flagged one) or ``""``."""
@@ -195,7 +196,7 @@ class AssetScreen(Screen):
 
         def line(label: str, value: Any, style: str = "") -> None:
             t.append(f"{label:>13}  ", style="bold")
-            t.append(f"{value}\n", style=style)
+            t.append(bounded(visible(str(value))) + "\n", style=style)  # one line each, however long
 
         line("run", f"{v.run_id}" + (f"  ({run.job}, {run.status})" if run else ""))
         line("created", when(v.created_at))
@@ -226,7 +227,7 @@ class AssetScreen(Screen):
             st = report.get(self.key)
             for c in getattr(st, "causes", ()) or ():
                 line("cause", c.describe(), "yellow")
-        self.query_one("#facts", Static).update(t)
+        self.query_one("#facts", Static).update(safe(t))
 
     def fill_schema(self, v: AssetVersion) -> None:
         table = self.query_one("#schema", DataTable)
@@ -301,7 +302,7 @@ class AssetScreen(Screen):
             self.history = self.history_frame()
         except Exception as exc:  # noqa: BLE001
             self.history = None
-            self.query_one("#history-help", Static).update(Text(describe_error(exc), style="red"))
+            self.query_one("#history-help", Static).update(safe(Text(describe_error(exc), style="red")))
             return
         self.draw_history()
 
@@ -309,12 +310,12 @@ class AssetScreen(Screen):
         stats = self.stats()
         help_ = self.query_one("#history-help", Static)
         if not stats:
-            help_.update(Text("no numeric statistics recorded for this asset", style="dim"))
+            help_.update(safe(Text("no numeric statistics recorded for this asset", style="dim")))
             self.query_one("#plot", PlotView).set_series([], [], "")
             return
         stat = stats[self.stat_index % len(stats)]
-        help_.update(Text.assemble(("n", "bold"), f" next statistic ({len(stats)}): ",
-                                   *[(s + "  ", "bold reverse" if s == stat else "") for s in stats[:12]]))
+        help_.update(safe(Text.assemble(("n", "bold"), f" next statistic ({len(stats)}): ",
+                                   *[(s + "  ", "bold reverse" if s == stat else "") for s in stats[:12]])))
         df = self.history
         labels = [short_run(r) for r in df["run_id"]]
         values = [None if pd.isna(x) else float(x) for x in df[stat]]
@@ -333,9 +334,9 @@ class AssetScreen(Screen):
             try:
                 result: LineageResult = getattr(store, direction)(self.key, v.run_id)
             except Exception as exc:  # noqa: BLE001
-                tree.root.set_label(Text(describe_error(exc), style="red"))
+                tree.root.set_label(safe(Text(describe_error(exc), style="red")))
                 continue
-            tree.root.set_label(self.ref_label(result.root, result))
+            tree.root.set_label(safe(self.ref_label(result.root, result)))
             tree.root.data = result.root
             seen: set[InputRef] = set()
 
@@ -343,21 +344,21 @@ class AssetScreen(Screen):
                 for child in result.children(ref):
                     label = self.ref_label(child, result)
                     if child in seen:
-                        node.add_leaf(label + Text(" (shown above)", style="dim"), data=child)
+                        node.add_leaf(safe(label + Text(" (shown above)", style="dim")), data=child)
                         continue
                     seen.add(child)
                     kids = result.children(child)
                     if kids:
-                        add(node.add(label, data=child, expand=True), child)
+                        add(node.add(safe(label), data=child, expand=True), child)
                     else:
-                        node.add_leaf(label, data=child)
+                        node.add_leaf(safe(label), data=child)
 
             add(tree.root, result.root)
             tree.root.expand()
             n = len(result.versions) - 1
             if n == 0:
-                tree.root.add_leaf(Text("nothing upstream: a source" if direction == "provenance"
-                                        else "nothing built from this version yet", style="dim"))
+                tree.root.add_leaf(safe(Text("nothing upstream: a source" if direction == "provenance"
+                                        else "nothing built from this version yet", style="dim")))
 
     def ref_label(self, ref: InputRef, result: LineageResult) -> Text:
         missing = ref in set(result.missing)
@@ -406,13 +407,13 @@ class AssetScreen(Screen):
             table.display = False
             scroll.display = True
             if error is not None:
-                text.update(Text(error, style="red"))
+                text.update(safe(Text(error, style="red")))
             elif v is not None and v.data_format == "pickle":
-                text.update(self.pickle_facts(v, str(value)))
+                text.update(safe(self.pickle_facts(v, str(value))))
             elif isinstance(value, (dict, list)):
-                text.update(json.dumps(value, indent=2, default=str)[:20000])
+                text.update(safe(json.dumps(value, indent=2, default=str)[:20000]))
             else:
-                text.update(str(value)[:20000])
+                text.update(safe(str(value)[:20000]))
             return
         table.display = True
         scroll.display = False
@@ -449,14 +450,14 @@ class AssetScreen(Screen):
         marked = self.query_one("#versions-table", VersionsTable).marked
         hint = self.query_one("#marks", Static)
         if len(marked) == 2:
-            hint.update(Text.assemble("marked ", (marked[0], "bold"), " and ", (marked[1], "bold"),
-                                      ": press ", ("D", "bold"), " to diff them"))
+            hint.update(safe(Text.assemble("marked ", (marked[0], "bold"), " and ", (marked[1], "bold"),
+                                      ": press ", ("D", "bold"), " to diff them")))
         elif marked:
-            hint.update(Text.assemble("marked ", (marked[0], "bold"), ": mark another with ", ("space", "bold")))
+            hint.update(safe(Text.assemble("marked ", (marked[0], "bold"), ": mark another with ", ("space", "bold"))))
         else:
-            hint.update(Text.assemble(("space", "bold"), " marks two versions, ", ("D", "bold"), " diffs them, ",
+            hint.update(safe(Text.assemble(("space", "bold"), " marks two versions, ", ("D", "bold"), " diffs them, ",
                                       ("p", "bold"), " diffs the selected one against the previous, ",
-                                      ("enter", "bold"), " opens it"))
+                                      ("enter", "bold"), " opens it")))
 
     # ------------------------------------------------------------------ actions
     def action_tab(self, tab: str) -> None:
@@ -547,7 +548,7 @@ class AssetScreen(Screen):
             if reason:
                 self.write_flag("flag", v.asset, v.run_id, reason)
 
-        self.app.push_screen(ReasonModal(f"Flag [b]{v.asset}[/b] @ {v.run_id} as bad. Why?",
+        self.app.push_screen(ReasonModal(Text.assemble("Flag ", (v.asset, "bold"), f" @ {v.run_id} as bad. Why?"),
                                          "reason (kept in the store under _frontier_flags/)"), done)
 
     def action_unflag(self) -> None:
@@ -562,7 +563,7 @@ class AssetScreen(Screen):
             if reason:
                 self.write_flag("unflag", v.asset, v.run_id, reason)
 
-        self.app.push_screen(ReasonModal(f"Retract the flag on [b]{v.asset}[/b] @ {v.run_id}. Why?",
+        self.app.push_screen(ReasonModal(Text.assemble("Retract the flag on ", (v.asset, "bold"), f" @ {v.run_id}. Why?"),
                                          "reason for the retraction"), done)
 
     @work(thread=True, group="flag")
@@ -621,9 +622,8 @@ class AssetScreen(Screen):
             if yes:
                 self.unpickle(v)
 
-        self.app.push_screen(ConfirmModal(
-            f"[b]{v.asset}[/b] @ {v.run_id} is a pickle.\n"
-            "Unpickling runs code from the store. Load anyway?"), done)
+        self.app.push_screen(ConfirmModal(Text.assemble(
+            (v.asset, "bold"), f" @ {v.run_id} is a pickle.\nUnpickling runs code from the store. Load anyway?")), done)
 
     @work(thread=True, exclusive=True, group="preview")
     def unpickle(self, v: AssetVersion) -> None:
@@ -639,6 +639,6 @@ class AssetScreen(Screen):
             return
         self.query_one("#preview-table").display = False
         self.query_one("#preview-scroll").display = True
-        self.query_one("#preview-text", Static).update(Text.assemble(
-            (f"unpickled {v.asset} @ {v.run_id} (a {type_name}):\n", "bold yellow"), text[:20000]))
+        self.query_one("#preview-text", Static).update(safe(Text.assemble(
+            (f"unpickled {v.asset} @ {v.run_id} (a {type_name}):\n", "bold yellow"), text[:20000])))
         self.query_one("#tabs", TabbedContent).active = "preview"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -15,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ..app import describe_error
+from ..text import RichTable as Table, safe
 
 
 def _section(title: str) -> Text:
@@ -131,7 +131,7 @@ class DiffScreen(Screen):
         self.parts: list[Any] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble(("diff ", "bold"), (self.key, "bold cyan"), f"  {self.a}  →  {self.b}"),
+        yield Static(safe(Text.assemble(("diff ", "bold"), (self.key, "bold cyan"), f"  {self.a}  →  {self.b}")),
                      classes="title", id="title")
         yield VerticalScroll(id="diff-body")
         yield Footer()
@@ -158,8 +158,8 @@ class DiffScreen(Screen):
         body.loading = False
         body.remove_children()
         if error is not None:
-            body.mount(Static(Text(error, style="red")))
+            body.mount(Static(safe(Text(error, style="red"))))
             self.notify(error, severity="error")
             return
         self.parts = parts
-        body.mount_all([Static(p, classes="diff-part") for p in parts])
+        body.mount_all([Static(p if isinstance(p, Table) else safe(p), classes="diff-part") for p in parts])

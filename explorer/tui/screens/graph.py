@@ -11,7 +11,7 @@ from textual.widgets import Footer, Static
 
 from ..status import store_graph
 from ..widgets.detail import DetailBar
-from ..text import status_text, when
+from ..text import safe, status_text, when
 from ..widgets.lineage_graph import LineageGraph
 
 
@@ -46,7 +46,7 @@ class GraphScreen(Screen):
         for k in sorted(counts):
             title.append_text(status_text(k, f" {counts[k]}"))
             title.append("  ")
-        self.query_one("#title", Static).update(title)
+        self.query_one("#title", Static).update(safe(title))
         graph = self.query_one("#graph", LineageGraph)
         graph.set_graph(g, info, focus=self.initial_focus)
         self.initial_focus = None

@@ -6,7 +6,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from rich.text import Text
 from textual.widgets import Button, Input, Static
+
+from ..text import safe
 
 MODAL_CSS = """
 {name} {{ align: center middle; }}
@@ -23,14 +26,14 @@ class ReasonModal(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "cancel")]
     DEFAULT_CSS = MODAL_CSS.format(name="ReasonModal")
 
-    def __init__(self, question: str, placeholder: str = "reason") -> None:
+    def __init__(self, question: Text, placeholder: str = "reason") -> None:
         super().__init__()
         self.question = question
         self.placeholder = placeholder
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.question, id="question")
+            yield Static(safe(self.question), id="question")
             yield Input(placeholder=self.placeholder, id="reason")
             yield Static("[b]enter[/b] confirms · [b]escape[/b] cancels", classes="hint")
 
@@ -58,13 +61,13 @@ class ConfirmModal(ModalScreen[bool]):
     ]
     DEFAULT_CSS = MODAL_CSS.format(name="ConfirmModal")
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: Text) -> None:
         super().__init__()
         self.question = question
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.question, id="question")
+            yield Static(safe(self.question), id="question")
             with Horizontal():
                 yield Button("Yes (y)", id="yes", variant="warning")
                 yield Button("No (n)", id="no", variant="primary")

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Static
 from ...errors import ExplorerError
 from ..status import run_graph
 from ..widgets.tables import Table
-from ..text import human_duration, human_size, status_text, when
+from ..text import human_duration, human_size, safe, status_text, when
 from ..widgets.lineage_graph import LineageGraph, short_run
 
 
@@ -54,9 +54,9 @@ class RunScreen(Screen):
         versions = store.run_versions(self.run_id)
         planned = [p.asset for p in run.planned]
         written = {v.asset for v in versions}
-        self.query_one("#title", Static).update(
+        self.query_one("#title", Static).update(safe(
             Text.assemble(("run ", "bold"), (run.run_id, "bold cyan"), "  ", status_text(run.status))
-        )
+        ))
         not_written = [a for a in planned if a not in written]
         facts = Text()
         facts.append(f"job {run.job or '-'} · code {run.code_version or '-'} · started {when(run.started_at)}")
@@ -66,7 +66,9 @@ class RunScreen(Screen):
             facts.append(f" · re-execution of {run.parent_run_id}")
         facts.append("\n")
         if planned:
-            facts.append(f"wrote {len(written)} of {len(planned)} planned assets")
+            unplanned = len(written - set(planned))
+            facts.append(f"wrote {len(written) - unplanned} of {len(planned)} planned assets"
+                         + (f" and {unplanned} not planned" if unplanned else ""))
             if not_written:
                 facts.append(" · not written: ", style="")
                 facts.append(", ".join(not_written), style="red" if run.status == "failed" else "cyan")
@@ -74,7 +76,7 @@ class RunScreen(Screen):
             facts.append(f"wrote {len(written)} assets")
         if run.tags:
             facts.append(" · tags " + " ".join(f"{k}={v}" for k, v in sorted(run.tags.items())))
-        self.query_one("#facts", Static).update(facts)
+        self.query_one("#facts", Static).update(safe(facts))
 
         table = self.query_one("#versions", DataTable)
         cursor = table.cursor_row

@@ -14,7 +14,7 @@ from textual.widgets.data_table import ColumnKey
 
 from ...models import Run
 from ..widgets.tables import Table
-from ..text import human_duration, status_text, when
+from ..text import human_duration, safe, status_text, when
 
 COLUMNS: list[tuple[str, str, Callable[[Run], Any]]] = [
     ("run", "run id", lambda r: r.run_id),
@@ -29,8 +29,12 @@ COLUMNS: list[tuple[str, str, Callable[[Run], Any]]] = [
 
 
 def progress(run: Run) -> str:
-    """``3/8`` for a run that planned 8 assets and wrote 3."""
-    return f" {run.asset_count}/{len(run.planned)}" if run.planned else f" {run.asset_count}"
+    """``3/8`` for a run that planned 8 assets and wrote 3. A run may write assets it did not
+    plan (a dynamic output, a plan written before the job changed): the count it is out of is
+    never less than what it wrote, so the app never shows ``3/2``."""
+    if not run.planned:
+        return f" {run.asset_count}"
+    return f" {run.asset_count}/{max(len(run.planned), run.asset_count)}"
 
 
 def row_cells(run: Run) -> tuple:
@@ -119,7 +123,7 @@ class RunsScreen(Screen):
         table = self.query_one("#runs", DataTable)
         table.loading = False
         if self.app.store is None:
-            self.query_one("#title", Static).update(Text(f"cannot read the store: {message}", style="red"))
+            self.query_one("#title", Static).update(safe(Text(f"cannot read the store: {message}", style="red")))
 
     def visible_runs(self) -> list[Run]:
         terms = self.filter_text.lower().split()
@@ -167,13 +171,13 @@ class RunsScreen(Screen):
                         table.update_cell(r.run_id, key, value)
                     self._shown[r.run_id] = r
             if [str(k.value) for k in table.rows] != wanted:
-                order = {rid: i for i, rid in enumerate(wanted)}
-                table.sort("run", key=lambda rid: order[rid])
+                order = {safe(rid).plain: i for i, rid in enumerate(wanted)}  # cells are Text
+                table.sort("run", key=lambda cell: order[cell.plain])
         self._label_columns(table)
         self._restore(table, selected, wanted_set)
         shown = f"{len(runs)} of {len(self._runs)} runs match" if self.filter_text.strip() else f"{len(self._runs)} runs"
-        self.query_one("#title", Static).update(
-            Text.assemble(("frontier-explore ", "bold"), (self.app.label, "cyan"), f" · {shown}{self._title_tail}"))
+        self.query_one("#title", Static).update(safe(
+            Text.assemble(("frontier-explore ", "bold"), (self.app.label, "cyan"), f" · {shown}{self._title_tail}")))
 
     def _add_rows(self, table: DataTable, runs: list[Run]) -> None:
         for r in runs:

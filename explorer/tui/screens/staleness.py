@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Static
 from ..widgets.tables import Table
 from ..widgets.detail import DetailBar
 from ..status import tainted_versions
-from ..text import status_text
+from ..text import safe, status_text
 
 
 class StalenessScreen(Screen):
@@ -44,14 +44,14 @@ class StalenessScreen(Screen):
         table = self.query_one("#stale", DataTable)
         title = self.query_one("#title", Static)
         if report is None:
-            title.update(Text("staleness is not available for this store (see notifications)", style="red"))
+            title.update(safe(Text("staleness is not available for this store (see notifications)", style="red")))
             return
         keep = self.selected()
         table.clear()
         rows = [a for a in report.assets if a.status != "fresh"]
         fresh = len(report.assets) - len(rows)
-        title.update(Text.assemble(("staleness ", "bold"), (self.app.label, "cyan"),
-                                   f" · {len(rows)} need attention · {fresh} fresh"))
+        title.update(safe(Text.assemble(("staleness ", "bold"), (self.app.label, "cyan"),
+                                   f" · {len(rows)} need attention · {fresh} fresh")))
         tainted = tainted_versions(self.app.store)
         for a in rows:
             roots = ", ".join(dict.fromkeys(c.asset for c in a.root_causes)) or "-"
@@ -76,7 +76,7 @@ class StalenessScreen(Screen):
         key = self.selected()
         detail = self.query_one("#detail", DetailBar)
         if key is None or self.app.report is None:
-            detail.update(Text("every asset is fresh", style="green") if key is None else "")
+            detail.update(safe(Text("every asset is fresh", style="green") if key is None else ""))
             return
         st = self.app.report.get(key)
         t = Text.assemble((key, "bold"), "  ", status_text(st.status))
@@ -85,7 +85,7 @@ class StalenessScreen(Screen):
         roots = list(dict.fromkeys(c.asset for c in st.root_causes))
         if roots:
             t.append(f"\n  root cause: {', '.join(roots)} (enter shows it in the graph)")
-        detail.update(t)
+        detail.update(safe(t))
 
     def root_cause(self, key: str) -> str:
         st = self.app.report.get(key)

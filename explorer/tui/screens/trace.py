@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 
 from ..app import describe_error
-from ..text import human_size
+from ..text import human_size, safe
 
 ROWS_SHOWN = 5
 
@@ -51,10 +51,10 @@ class TraceScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#title", Static).update(Text.assemble(
-            ("trace ", "bold"), (self.key, "bold cyan"), f" @ {self.run}  where {where_text(self.where)}"))
+        self.query_one("#title", Static).update(safe(Text.assemble(
+            ("trace ", "bold"), (self.key, "bold cyan"), f" @ {self.run}  where {where_text(self.where)}")))
         tree = self.query_one("#trace-tree", Tree)
-        tree.root.set_label(Text("tracing …", style="dim"))
+        tree.root.set_label(safe(Text("tracing …", style="dim")))
         tree.loading = True
         self.run_trace()
 
@@ -73,19 +73,19 @@ class TraceScreen(Screen):
         self.error = message
         tree = self.query_one("#trace-tree", Tree)
         tree.loading = False
-        tree.root.set_label(Text(f"cannot trace: {message}", style="red"))
+        tree.root.set_label(safe(Text(f"cannot trace: {message}", style="red")))
         self.notify(message, title="cannot trace this row", severity="error")
 
     @staticmethod
     def _rows(node, rows, label: str = "rows") -> None:
         if not rows:
-            node.add_leaf(Text(f"{label}: none", style="dim"))
+            node.add_leaf(safe(Text(f"{label}: none", style="dim")))
             return
-        branch = node.add(f"{label} ({len(rows)})", expand=True)
+        branch = node.add(safe(f"{label} ({len(rows)})"), expand=True)
         for r in rows[:ROWS_SHOWN]:
-            branch.add_leaf(row_text(r))
+            branch.add_leaf(safe(row_text(r)))
         if len(rows) > ROWS_SHOWN:
-            branch.add_leaf(Text(f"… {len(rows) - ROWS_SHOWN} more", style="dim"))
+            branch.add_leaf(safe(Text(f"… {len(rows) - ROWS_SHOWN} more", style="dim")))
 
     def _show(self, result: Any) -> None:
         if not self.is_attached:  # the user went back while the trace ran
@@ -95,11 +95,11 @@ class TraceScreen(Screen):
         tree.loading = False
         tree.clear()
         root = result.root
-        tree.root.set_label(Text.assemble((root.asset, "bold"), " @ ", (root.run_id, "cyan"),
-                                          f"  ({len(result.steps)} upstream versions)"))
+        tree.root.set_label(safe(Text.assemble((root.asset, "bold"), " @ ", (root.run_id, "cyan"),
+                                          f"  ({len(result.steps)} upstream versions)")))
         tree.root.data = root
-        tree.root.add_leaf(f"hash: {root.content_hash}")
-        tree.root.add_leaf(f"where: {where_text(root.where)}")
+        tree.root.add_leaf(safe(f"hash: {root.content_hash}"))
+        tree.root.add_leaf(safe(f"where: {where_text(root.where)}"))
         self._rows(tree.root, list(root.rows))
         for step in result.steps:
             label = Text.assemble((step.asset, "bold"), " @ ", (step.run_id, "cyan"), f"  {step.kind}")
@@ -109,26 +109,26 @@ class TraceScreen(Screen):
                 label.append("  not traceable by row", style="yellow")
             elif step.kind == "table":
                 label.append(f"  {len(step.rows)} matching rows", style="green")
-            node = tree.root.add(label, data=step, expand=True)
+            node = tree.root.add(safe(label), data=step, expand=True)
             if step.content_hash:
-                node.add_leaf(f"hash: {step.content_hash}")
+                node.add_leaf(safe(f"hash: {step.content_hash}"))
             if step.consumers:
-                node.add_leaf("read by: " + ", ".join(f"{c.asset} @ {c.run_id}" for c in step.consumers))
+                node.add_leaf(safe("read by: " + ", ".join(f"{c.asset} @ {c.run_id}" for c in step.consumers)))
             if step.matched_on:
-                node.add_leaf(f"matched on: {', '.join(step.matched_on)} ({step.match_kind})")
+                node.add_leaf(safe(f"matched on: {', '.join(step.matched_on)} ({step.match_kind})"))
             if step.kind == "table" and step.traceable:
                 self._rows(node, list(step.rows))
             if step.kind == "object":
                 facts = step.facts
-                node.add_leaf(f"format: {facts.get('format')}, {human_size(facts.get('size_bytes'))}")
+                node.add_leaf(safe(f"format: {facts.get('format')}, {human_size(facts.get('size_bytes'))}"))
                 if facts.get("code_version"):
-                    node.add_leaf(f"code version: {facts['code_version']}")
+                    node.add_leaf(safe(f"code version: {facts['code_version']}"))
                 for k, v in sorted((facts.get("metadata") or {}).items()):
-                    node.add_leaf(f"metadata {k}: {json.dumps(v, default=str)[:120]}")
+                    node.add_leaf(safe(f"metadata {k}: {json.dumps(v, default=str)[:120]}"))
                 if "array" in facts:
-                    node.add_leaf(f"array: shape {tuple(facts['array']['shape'])}, dtype {facts['array']['dtype']}")
+                    node.add_leaf(safe(f"array: shape {tuple(facts['array']['shape'])}, dtype {facts['array']['dtype']}"))
                 if "content" in facts:
-                    node.add_leaf("content: " + json.dumps(facts["content"], default=str)[:200])
+                    node.add_leaf(safe("content: " + json.dumps(facts["content"], default=str)[:200]))
             if step.note:
-                node.add_leaf(Text(step.note, style="yellow" if not step.traceable else "dim"))
+                node.add_leaf(safe(Text(step.note, style="yellow" if not step.traceable else "dim")))
         tree.root.expand()

@@ -15,7 +15,9 @@ class DetailBar(Widget):
     text: reactive[Text] = reactive(Text(""), layout=False)
 
     def update(self, text: Text | str) -> None:
-        self.text = text if isinstance(text, Text) else Text(text)
+        from ..text import safe
+
+        self.text = safe(text)
 
     def render(self) -> Text:
         return self.text

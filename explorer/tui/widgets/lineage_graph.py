@@ -20,6 +20,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ...visible import visible
+
 from .graph_layout import Dummy, Layout, acyclic, layout
 
 STATUS_COLOUR = {
@@ -200,9 +202,10 @@ class LineageGraph(ScrollView, can_focus=True):
         return q, info, {g: sorted(ms) for g, ms in members.items() if not (len(ms) == 1 and ms[0] == g)}
 
     def label(self, node: str) -> str:
+        """A node's label as drawn (made visible: keys come from the store)."""
         if node in self.members:
-            return f"{node} ({len(self.members[node])})"
-        return str(node)
+            return visible(f"{node} ({len(self.members[node])})")
+        return visible(str(node))
 
     def _draw(self) -> None:
         lay = self.lay

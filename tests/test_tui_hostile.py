@@ -1,0 +1,109 @@
+"""The app over a hostile store (tests/hostile_support.py): every screen opens, nothing crashes
+on markup (``[/var/log/app]`` used to raise MarkupError and close the app), and the screen
+shows store text escaped, never raw (issue 22 items 1 and 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+
+import pytest
+from hostile_support import CELL, CODE, JOB, JSON_KEY, META_KEY, R1, R2, RAW, REASON, TAG_KEY, shown, write_hostile_store
+
+from explorer.tui.app import ExplorerApp
+from explorer.tui.screens.diff import DiffScreen
+from explorer.tui.screens.runs import progress
+from explorer.models import PlannedAsset
+
+SIZE = (200, 50)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    return write_hostile_store(tmp_path_factory.mktemp("hostile-app") / "store")
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def screen_text(app) -> tuple[str, str]:
+    """(the screen as text, the raw SVG) from Textual's own screenshot."""
+    svg = app.export_screenshot()
+    lines = re.findall(r"<text[^>]*>(.*?)</text>", svg)
+    return html.unescape("".join(lines)).replace("\xa0", " "), svg
+
+
+def assert_clean(app, *expected: str) -> str:
+    text, svg = screen_text(app)
+    assert not RAW.findall(svg.replace("\n", "")), sorted(set(RAW.findall(svg.replace("\n", ""))))
+    for piece in expected:
+        assert piece in text, (piece, text[:4000])
+    return text
+
+
+def test_every_screen_over_a_hostile_store(hostile):
+    async def run() -> None:
+        app = ExplorerApp(str(hostile))
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            assert_clean(app, "[green]job[/]", shown(CODE), TAG_KEY)  # runs: job, code, tags
+            app.open_run(R1)
+            await settle(app, pilot)
+            assert_clean(app, shown(JOB)[:20])
+            app.action_lineage()
+            await settle(app, pilot)
+            assert_clean(app)
+            app.action_back()
+            app.action_back()
+            await settle(app, pilot)
+            app.open_asset("table", R1)
+            await settle(app, pilot)
+            # overview: metadata keys and values, code version, the flag's reason
+            assert_clean(app, shown(META_KEY), shown(CODE), shown(REASON)[:30])
+            for tab in ("preview", "versions", "history", "provenance", "impact"):
+                app.screen.query_one("#tabs").active = tab
+                await settle(app, pilot)
+                assert_clean(app, *([shown(CELL)] if tab == "preview" else []))
+            for key in ("doc", "blob", "sheet"):
+                app.action_back()
+                await settle(app, pilot)
+                app.open_asset(key, R1)
+                await settle(app, pilot)
+                app.screen.query_one("#tabs").active = "preview"
+                await settle(app, pilot)
+                # the doc's preview is JSON text, where ESC is \\u001b
+                expected = {"doc": json.dumps(JSON_KEY)[1:-1], "blob": "[/var/log/app] rotated", "sheet": shown(CELL)}[key]
+                assert_clean(app, expected)
+            app.push_screen(DiffScreen("table", R1, R2))
+            await settle(app, pilot)
+            assert isinstance(app.screen, DiffScreen)
+            assert_clean(app, "table")
+            app.action_back()
+            app.action_staleness()
+            await settle(app, pilot)
+            assert_clean(app)
+            app.notify(f"quoting a file: {CELL}", title=JOB)
+            await settle(app, pilot)
+            assert [n.message for n in app._notifications][-1] == f"quoting a file: {shown(CELL)}"
+            assert_clean(app)
+            assert app.is_running  # nothing closed the app
+
+    asyncio.run(run())
+
+
+def test_a_running_run_never_shows_more_written_than_planned():
+    """``running 3/2``: a run that wrote an asset it did not plan."""
+    from datetime import datetime, timezone
+
+    from explorer.models import Run
+
+    run = Run(run_id=R1, job="j", status="running", started_at=datetime(2026, 3, 1, tzinfo=timezone.utc),
+              planned=(PlannedAsset("a", ()), PlannedAsset("b", ())), asset_count=3)
+    written, planned = (int(x) for x in progress(run).split("/"))
+    assert written == 3 and planned >= written

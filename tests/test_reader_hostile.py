@@ -454,3 +454,45 @@ def test_verify_on_local_disk_sees_appended_truncated_and_replaced_files(store_p
     r = cli("verify", store_path, "--format", "json")
     assert r.code == 1
     assert {v["asset"]: (v["status"], v["actual_size"], v["actual_hash"]) for v in r.json()["versions"]} == expected
+
+
+def test_previews_on_s3_are_ranged_reads_of_what_they_show(moto_endpoint, bucket):
+    """On S3 a preview of a large JSON, array or bytes object asks for byte ranges covering
+    little more than what it shows (s3fs alone would read 50 MB ahead)."""
+    from s3_support import s3_fs
+
+    url = f"s3://{bucket}/store"
+    opts = {"endpoint_url": moto_endpoint}
+    big = 12 * 1024 * 1024
+    with RunWriter(url, run_id="r1", storage_options=opts) as run:
+        run.write("doc", {"values": list(range(big // 8))})
+        run.write("arr", np.arange(big // 8, dtype="int64"))
+        run.write("blob", b"HEAD" + bytes(big))
+    store = Store.open(url, opts)
+    fs = s3_fs(moto_endpoint)
+    fs.connect()
+    spans: list[tuple[str, int]] = []
+
+    def on_send(request, **kwargs):
+        rng = request.headers.get("Range")
+        if request.method.upper() == "GET" and "/r1/" in request.url:
+            assert rng, f"a GET of a whole object: {request.url}"
+            first, last = (rng.decode() if isinstance(rng, bytes) else rng).split("=")[1].split("-")
+            spans.append((request.url.rsplit("/", 1)[-1], int(last) - int(first) + 1))
+
+    store.fs.s3.meta.events.register("before-send.s3", on_send, unique_id="preview-ranges")
+    try:
+        doc = store.preview("doc")
+        arr = store.preview("arr", rows=5)
+        blob = store.preview("blob")
+    finally:
+        store.fs.s3.meta.events.unregister("before-send.s3", unique_id="preview-ranges")
+    assert doc.startswith("preview truncated") and '"values"' in doc
+    assert json.loads(doc.split("\n", 1)[1].rsplit(",", 1)[0] + "]}")["values"][:3] == [0, 1, 2]
+    assert arr.startswith("preview truncated: first 5 rows") and "0, 1, 2, 3, 4" in arr
+    assert blob.startswith(f"{big + 4} bytes; first bytes: b'HEAD")
+    read = {}
+    for name, n in spans:
+        read[name] = read.get(name, 0) + n
+    assert set(read) == {"doc.json", "arr.npy", "blob.bin"}, read
+    assert all(n <= 3 * 1024 * 1024 for n in read.values()), read

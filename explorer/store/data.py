@@ -106,35 +106,36 @@ def read_table(
     version: AssetVersion,
     columns: list[str] | None = None,
     filter: Any = None,
-    warnings: list[str] | None = None,
 ) -> pa.Table:
-    """Read a tabular version as an Arrow table (optionally a column subset / row filter).
-    Notes about the data (a broken pandas metadata entry, ignored) go to ``warnings``."""
-    return _named(version, _read_table(fs, root, version, columns, filter), warnings)
+    """Read a tabular version as an Arrow table (optionally a column subset / row filter)."""
+    return _named(version, _read_table(fs, root, version, columns, filter))
 
 
-def _named(version: AssetVersion, table: Any, warnings: list[str] | None = None) -> Any:
-    """A table or schema, once its column names are known to be text (a damaged CSV header
-    can hold bytes that are not UTF-8, which pyarrow reports only when a name is asked for)
-    and its pandas metadata is usable: a broken ``pandas`` entry (not JSON, wrong types,
-    missing keys) is dropped with a warning naming the file, and the table reads as plain
-    Arrow."""
-    schema = table.schema if isinstance(table, pa.Table) else table
+def _named(version: AssetVersion, table: Any) -> Any:
+    """A table or schema, once its column names are known to be text: a damaged CSV header
+    can hold bytes that are not UTF-8, which pyarrow reports only when a name is asked for."""
     try:
-        schema.names
+        (table.schema if isinstance(table, pa.Table) else table).names
     except UnicodeDecodeError:
         raise ExplorerError(f"{version.data_path}: cannot read table (a column name is not valid UTF-8)") from None
-    if schema.metadata and b"pandas" in schema.metadata:
-        try:
-            schema.empty_table().to_pandas()  # what to_pandas() makes of the entry, on no rows
-        except Exception as exc:  # noqa: BLE001 - JSONDecodeError, TypeError, KeyError, ValueError ...: all "broken"
-            note = (f"{version.data_path}: broken pandas metadata ignored ({type(exc).__name__}: {exc}); "
-                    "read as a plain Arrow table")
-            if warnings is not None and note not in warnings:
-                warnings.append(note)
-            plain = {k: v for k, v in schema.metadata.items() if k != b"pandas"} or None
-            return table.replace_schema_metadata(plain) if isinstance(table, pa.Table) else schema.with_metadata(plain or {})
     return table
+
+
+def _frame(version: AssetVersion, table: pa.Table, warnings: list[str] | None) -> Any:
+    """``table.to_pandas()``; when the file's ``pandas`` metadata breaks that (not JSON, wrong
+    types, missing keys), the table is converted as plain Arrow without it, and a warning
+    naming the file goes to ``warnings``. (Nothing is checked when the conversion works.)"""
+    try:
+        return table.to_pandas()
+    except Exception as exc:  # noqa: BLE001 - JSONDecodeError, TypeError, KeyError, ValueError ... from the entry
+        meta = table.schema.metadata or {}
+        if b"pandas" not in meta:
+            raise
+        note = (f"{version.data_path}: broken pandas metadata ignored ({type(exc).__name__}: {exc}); "
+                "read as a plain Arrow table")
+        if warnings is not None and note not in warnings:
+            warnings.append(note)
+        return table.replace_schema_metadata({k: v for k, v in meta.items() if k != b"pandas"} or None).to_pandas()
 
 
 def _read_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, columns: list[str] | None, filter: Any) -> pa.Table:
@@ -191,7 +192,6 @@ def read_matching(
     version: AssetVersion,
     filter: Any,
     filter_columns: list[str],
-    warnings: list[str] | None = None,
 ) -> pa.Table:
     """The rows of a tabular version passing ``filter`` (an expression over ``filter_columns``),
     reading as little as possible.
@@ -203,8 +203,8 @@ def read_matching(
     instead of everything. Other formats: ``read_table`` with the filter.
     """
     if version.data_format != "parquet":
-        return read_table(fs, root, version, None, filter, warnings)
-    return _named(version, _read_matching(fs, root, version, filter, filter_columns), warnings)
+        return read_table(fs, root, version, None, filter)
+    return _named(version, _read_matching(fs, root, version, filter, filter_columns))
 
 
 def _read_matching(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, filter: Any, filter_columns: list[str]) -> pa.Table:
@@ -233,11 +233,10 @@ def _read_matching(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersi
         raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
 
 
-def table_schema(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion,
-                 warnings: list[str] | None = None) -> pa.Schema:
+def table_schema(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> pa.Schema:
     """The Arrow schema of a tabular version, as a reader sees it (parquet footer, dataset
     schema, or the types inferred from a CSV's first block)."""
-    return _named(version, _table_schema(fs, root, version), warnings)
+    return _named(version, _table_schema(fs, root, version))
 
 
 def _table_schema(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> pa.Schema:
@@ -268,10 +267,11 @@ def load(
     as_arrow: bool = False,
     warnings: list[str] | None = None,
 ) -> Any:
-    """The value of a version: DataFrame (or Arrow table), dict/list, ndarray, bytes."""
+    """The value of a version: DataFrame (or Arrow table), dict/list, ndarray, bytes. Notes on
+    the data (broken pandas metadata, ignored) go to ``warnings``."""
     if version.data_format in fmt.TABLE_FORMATS:
-        table = read_table(fs, root, version, warnings=warnings)
-        return table if as_arrow else table.to_pandas()
+        table = read_table(fs, root, version)
+        return table if as_arrow else _frame(version, table, warnings)
     if version.data_format == "pickle" and not allow_pickle:
         raise UnsafeLoad(PICKLE_REFUSAL.format(what=f"{version.asset} in run {version.run_id}"))
     path = resolve(fs, root, version)
@@ -299,10 +299,9 @@ def load(
     return raw
 
 
-def preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, rows: int = 50,
-                  warnings: list[str] | None = None) -> pa.Table:
+def preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, rows: int = 50) -> pa.Table:
     """The first ``rows`` rows, reading only what is shown (first row groups / first CSV block)."""
-    return _named(version, _preview_table(fs, root, version, rows), warnings)
+    return _named(version, _preview_table(fs, root, version, rows))
 
 
 def _preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, rows: int) -> pa.Table:
@@ -368,7 +367,7 @@ def preview(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, row
     a "preview truncated" note; for arrays the array, or its first rows with a note; for bytes
     and pickles (never unpickled here) a description with the first bytes."""
     if version.data_format in fmt.TABLE_FORMATS:
-        return preview_table(fs, root, version, rows, warnings).to_pandas()
+        return _frame(version, preview_table(fs, root, version, rows), warnings)
     if version.data_format == "pickle":
         return PICKLE_REFUSAL.format(what=f"{version.asset} in run {version.run_id}")
     path = resolve(fs, root, version)

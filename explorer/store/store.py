@@ -197,7 +197,7 @@ class Store:
         return data.preview(self.data_fs, self.root, self.version(key, run), rows, self.index.warnings)
 
     def read_table(self, key: str, run: str | None = None, columns=None, filter=None) -> pa.Table:
-        return data.read_table(self.data_fs, self.root, self.version(key, run), columns, filter, self.index.warnings)
+        return data.read_table(self.data_fs, self.root, self.version(key, run), columns, filter)
 
     # ------------------------------------------------------------------ lineage
     def asset_graph(self, all_runs: bool = False, run: str | None = None) -> nx.DiGraph:

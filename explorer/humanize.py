@@ -23,3 +23,18 @@ def human_duration(seconds: float | None) -> str:
     if s < 3600:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+_PLURALS = {"entry": "entries", "index": "indexes", "retraction": "retractions"}
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 version``, ``2 versions``, ``0 versions``: a count with its noun in the right number.
+    A multi-word noun puts its last word in the plural (``1 active flag``, ``3 active flags``)."""
+    if n == 1:
+        return f"{n:,} {noun}"
+    if plural is None:
+        head, _, last = noun.rpartition(" ")
+        last = _PLURALS.get(last, last + ("es" if last.endswith(("s", "x", "ch", "sh")) else "s"))
+        plural = f"{head} {last}" if head else last
+    return f"{n:,} {plural}"

@@ -217,7 +217,7 @@ def test_no_cache_neither_reads_nor_writes_the_cache(pipeline, cache_dir, cli):
     f = cache_file(cache_dir)
     f.write_bytes(b"garbage")
     r = cli("runs", pipeline, "--no-cache", "-f", "json")
-    assert [x["run_id"] for x in r.json()] == RUN_IDS
+    assert [x["run_id"] for x in r.json()] == RUN_IDS[::-1]  # newest first
     assert f.read_bytes() == b"garbage"  # untouched
     assert not any(p.suffix == ".manifests" and p.stat().st_mtime_ns > f.stat().st_mtime_ns
                    for p in cache_dir.iterdir())
@@ -238,7 +238,7 @@ def test_cache_info_and_clear(pipeline, tmp_path, cache_dir, cli):
     assert not list(cache_dir.iterdir())  # indexes and their logs
     assert cli("cache", "info", "-f", "json").json()["files"] == 0
     # and everything still works (the cache is rebuilt)
-    assert [x["run_id"] for x in cli("runs", pipeline, "-f", "json").json()] == RUN_IDS
+    assert [x["run_id"] for x in cli("runs", pipeline, "-f", "json").json()] == RUN_IDS[::-1]  # newest first
 
 
 def test_one_cache_file_per_store_and_non_secret_options(tmp_path):

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from explorer.cli import main
+from s3_support import bucket, moto_endpoint  # noqa: F401 - fixtures
 
 
 def test_a_mistyped_command_before_a_store_suggests_the_command(cli, demo_path):
@@ -75,3 +76,13 @@ def test_did_you_mean_for_assets_and_runs(cli, demo_path):
     assert res.code == 2 and "unknown asset 'scorse'" in res.err and "did you mean 'scores'" in res.err
     res = cli("show", demo_path, "features", "--run", "r66")
     assert res.code == 2 and "unknown run 'r66'" in res.err and "'r6'" in res.err
+
+
+def test_s3_errors_name_the_store_as_the_user_wrote_it(moto_endpoint, bucket, cli):
+    """``cannot list store demo/store`` dropped the ``s3://``: the message must give back the URL."""
+    opts = ["-o", f"endpoint_url={moto_endpoint}"]
+    missing = cli("runs", f"s3://{bucket}/no/such/prefix", *opts)
+    assert missing.code == 2 and f"s3://{bucket}/no/such/prefix" in missing.err, missing.err
+    no_bucket = cli("runs", "s3://fe-no-such-bucket-here/store", *opts)
+    assert no_bucket.code == 2 and "s3://fe-no-such-bucket-here/store" in no_bucket.err, no_bucket.err
+    assert "Traceback" not in missing.err + no_bucket.err

@@ -17,7 +17,7 @@ def test_runs_json(cli, demo_path):
     assert r.code == 0, r.err
     got = r.json()
     manifests = _manifests(demo_path)
-    assert [x["run_id"] for x in got] == sorted(m["run_id"] for m in manifests)  # by start time
+    assert [x["run_id"] for x in got] == sorted((m["run_id"] for m in manifests), reverse=True)  # newest first
     by_id = {m["run_id"]: m for m in manifests}
     for row in got:
         m = by_id[row["run_id"]]

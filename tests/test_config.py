@@ -88,7 +88,7 @@ def test_every_subcommand_accepts_a_named_store(config, cli, pipeline):
         assert by_name.json() == by_path.json(), args
     # the name may also come first: frontier-explore @local runs
     assert cli("@local", "runs", "-f", "json").json() == cli("runs", pipeline, "-f", "json").json()
-    assert [r["run_id"] for r in cli("@local", "runs", "-f", "json").json()] == RUN_IDS
+    assert [r["run_id"] for r in cli("@local", "runs", "-f", "json").json()] == RUN_IDS[::-1]  # newest first
 
 
 def test_stores_lists_configured_stores_without_secrets(config, cli):

@@ -64,8 +64,8 @@ def test_the_s3_answers_are_the_pipeline_that_was_written(cli, stores):
     url, opts, _ = stores
     o = ["-o", f"endpoint_url={opts['endpoint_url']}"]
     runs = cli("runs", url, *o, "-f", "json").json()
-    assert [(r["run_id"], r["status"], r["assets"]) for r in runs] == [
-        (RUN_IDS[0], "success", 2), (RUN_IDS[1], "success", 2), (RUN_IDS[2], "failed", 1), (RUN_IDS[3], "success", 1)
+    assert [(r["run_id"], r["status"], r["assets"]) for r in runs] == [  # newest first
+        (RUN_IDS[3], "success", 1), (RUN_IDS[2], "failed", 1), (RUN_IDS[1], "success", 2), (RUN_IDS[0], "success", 2)
     ]
     # the failed run's features are not the latest of anything it failed to finish, but they are a version
     prov = cli("provenance", url, *o, "scores", "-f", "json").json()
@@ -190,7 +190,7 @@ def test_anonymous_access_is_an_option(cli, moto_endpoint, bucket, stores):
     write_pipeline(public, {"endpoint_url": moto_endpoint, "s3_additional_kwargs": {"ACL": "public-read"}})
     r = cli("runs", public, "-o", f"endpoint_url={moto_endpoint}", "-o", "anon=true", "-f", "json")
     assert r.code == 0, r.err
-    assert [x["run_id"] for x in r.json()] == RUN_IDS
+    assert [x["run_id"] for x in r.json()] == RUN_IDS[::-1]  # newest first
     # the private store, read anonymously: the listing is allowed by moto, the manifests are
     # not; each refused run is one warning line, not a traceback
     url, _, _ = stores
@@ -250,7 +250,7 @@ def test_an_aws_profile_is_an_option(cli, stores, tmp_path, monkeypatch):
     o = ["-o", f"endpoint_url={opts['endpoint_url']}"]
     r = cli("runs", url, *o, "-o", "profile=fe-test", "-f", "json")
     assert r.code == 0, r.err
-    assert [x["run_id"] for x in r.json()] == RUN_IDS
+    assert [x["run_id"] for x in r.json()] == RUN_IDS[::-1]  # newest first
     r = cli("runs", url, *o, "-o", "profile=no-such-profile")
     assert r.code == 2 and "no-such-profile" in r.err and r.err.count("\n") == 1
     assert "internal error" not in r.err and "profile-secret-xyz" not in r.err

@@ -10,7 +10,9 @@ import pandas as pd
 
 from .. import export
 from ..models import iso
+from ..humanize import counted
 from .common import (
+    print_table,
     UsageError,
     add_format_arg,
     add_store_args,
@@ -65,7 +67,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
         _write(records.to_json(result), args.output, "json")
     else:
         n = result.num_rows
-        title = f"{n} row{'' if n == 1 else 's'}" + (f" (first {MAX_TABLE_ROWS} shown; use --format csv)" if n > MAX_TABLE_ROWS else "")
+        title = counted(n, "row") + (f" (first {MAX_TABLE_ROWS} shown; use --format csv)" if n > MAX_TABLE_ROWS else "")
         rows = records.cells(result, MAX_TABLE_ROWS)
         if args.output:
             buf = io.StringIO()
@@ -109,7 +111,8 @@ def cmd_versions(args: argparse.Namespace) -> int:
         )
         for _, r in df.iterrows()
     ]
-    console().print(table(f"{len(df)} versions of {args.asset}", ["run", "created", "run status", "taint", "hash", "size", "rows", "code", *meta], rows))
+    print_table(table(f"{counted(len(df), 'version')} of {args.asset}", ["run", "created", "run status", "taint", "hash", "size", "rows", "code", *meta], rows,
+                      drop=(*reversed(meta), "code", "taint", "rows", "size", "run status")), args)
     return 0
 
 
@@ -137,8 +140,8 @@ def cmd_find(args: argparse.Namespace) -> int:
          styled_status("tainted") if (v.asset, v.run_id) in tainted else "")
         for v in found
     ]
-    console().print(table(f"{len(found)} versions of {args.asset} built from {', '.join(args.built_from)}",
-                          ["run", "created", "hash", "code", "taint"], rows))
+    print_table(table(f"{counted(len(found), 'version')} of {args.asset} built from {', '.join(args.built_from)}",
+                          ["run", "created", "hash", "code", "taint"], rows, drop=("taint", "code")), args)
     return 0
 
 
@@ -154,7 +157,7 @@ def _flag_cmd(action: str):
             console().print(f"{what} {flag.asset} in run {flag.run_id} ({flag.author}, {short_time(iso(flag.created_at))}): {flag.reason}")
             if action == "flag":
                 n = len([k for k, src in store.tainted().items() if (flag.asset, flag.run_id) in src]) - 1
-                console().print(f"{n} versions built from it are now tainted")
+                console().print(f"{counted(n, 'version')} built from it {'is' if n == 1 else 'are'} now tainted")
         return 0
 
     return run
@@ -167,8 +170,8 @@ def cmd_flags(args: argparse.Namespace) -> int:
         print_json([f.to_dict() for f in flags])
         return 0
     rows = [(f.action, _cell(f.asset), f.run_id, _cell(f.author), short_time(iso(f.created_at)), _cell(f.reason)) for f in flags]
-    title = f"{len(flags)} " + ("flags and retractions" if args.all else "active flags") + f" in {store.url}"
-    console().print(table(title, ["action", "asset", "run", "author", "time", "reason"], rows))
+    title = (f"{counted(len(flags), 'flag')} and retractions" if args.all else counted(len(flags), "active flag")) + f" in {store.url}"
+    print_table(table(title, ["action", "asset", "run", "author", "time", "reason"], rows, drop=("time", "action", "author")), args)
     return 0
 
 
@@ -189,7 +192,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("versions", help="every version of an asset, newest first")
     add_store_args(p)
     p.add_argument("asset", metavar="ASSET")
-    add_format_arg(p)
+    add_format_arg(p, ("table", "json", "tsv"))
     p.set_defaults(func=cmd_versions)
 
     p = sub.add_parser("find", help="versions of an asset built from a given version (by run or content hash)")
@@ -197,7 +200,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("asset", metavar="ASSET")
     p.add_argument("--built-from", action="append", default=[], metavar="ASSET=RUN_ID|HASH",
                    help="an upstream version (repeatable: all must be in the provenance)")
-    add_format_arg(p)
+    add_format_arg(p, ("table", "json", "tsv"))
     p.set_defaults(func=cmd_find)
 
     for action, text in (("flag", "mark a version as bad (appends a flag to the store)"),
@@ -214,5 +217,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("flags", help="the active flags of a store")
     add_store_args(p)
     p.add_argument("--all", action="store_true", help="every flag and retraction, oldest first")
-    add_format_arg(p)
+    add_format_arg(p, ("table", "json", "tsv"))
     p.set_defaults(func=cmd_flags)

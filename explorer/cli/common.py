@@ -135,10 +135,21 @@ _stdout: Console | None = None
 _stderr: Console | None = None
 
 
+def output_width() -> int | None:
+    """The width tables are fitted to: the terminal's (``None``: rich asks it, honouring
+    ``COLUMNS``); when piped, ``COLUMNS`` if set, else 200 (wide enough not to cut a report)."""
+    import os
+
+    if sys.stdout.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else 200
+
+
 def console() -> Console:
     global _stdout
     if _stdout is None or _stdout.file is not sys.stdout:
-        _stdout = TerminalConsole(file=sys.stdout, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+        _stdout = TerminalConsole(file=sys.stdout, soft_wrap=False, width=output_width())
     return _stdout
 
 
@@ -174,15 +185,98 @@ def text(value: Any, style: str = "") -> Text:
     return Text("" if value is None else visible_lines(str(value)), style=style)
 
 
-def table(title: Any, columns: list[Any], rows: Iterable[Iterable[Any]], **kw: Any) -> Table:
-    """A rich table of store values: each cell and heading a ``Text`` (``text()`` unless the
-    code built one), so no cell is markup and none reaches the terminal raw."""
-    t = Table(title=None if title is None else _as_text(title), **kw)
-    for c in columns:
-        t.add_column(_as_text(c), overflow="fold")
-    for r in rows:
-        t.add_row(*(_as_text(v) for v in r))
-    return t
+# Columns whose values are identifiers, times, hashes, counts or status words: never wrapped
+# (a run id broken over three lines cannot be copied); cut with "…" only when nothing else fits.
+NO_WRAP = {"run", "runs", "started", "created", "time", "hash", "status", "run status", "duration", "size",
+           "rows", "versions", "layer", "format", "taint", "action", "assets", "code", "asset", "id"}
+WRAP_MIN = 12
+"""The narrowest a wrapping column (tags, reasons, causes) is counted as when fitting."""
+
+
+class FitTable:
+    """A table that fits the width it is printed at: columns of identifiers and times never
+    wrap; when the row does not fit, the columns named in ``drop`` are left out, first named
+    first, and a note under the table says which (``--format json`` or ``tsv`` has them all).
+    Every cell and heading is a ``Text`` (``text()`` unless the code built one), so no cell is
+    markup and none reaches the terminal raw."""
+
+    def __init__(self, title: Any, columns: list[Any], rows: Iterable[Iterable[Any]],
+                 drop: Iterable[str] = (), **kw: Any) -> None:
+        self.title = None if title is None else _as_text(title)
+        self.columns = [_as_text(c) for c in columns]
+        self.rows = [[_as_text(v) for v in r] for r in rows]
+        names = [c.plain for c in self.columns]
+        self.drop = [names.index(d) for d in drop if d in names]
+        self.kw = kw
+
+    def _natural(self, i: int) -> int:
+        from rich.cells import cell_len
+
+        cells = [self.columns[i]] + [r[i] for r in self.rows if i < len(r)]
+        return max((cell_len(line) for c in cells for line in (c.plain.split("\n") or [""])), default=0)
+
+    def _needed(self, keep: list[int]) -> int:
+        if self.kw.get("box", True) is None:
+            return sum(self._width(i) for i in keep) + 2 * max(len(keep) - 1, 0)
+        return sum(self._width(i) for i in keep) + 3 * len(keep) + 1
+
+    def _width(self, i: int) -> int:
+        n = self._natural(i)
+        return n if self._no_wrap(i) else min(n, WRAP_MIN)
+
+    def _no_wrap(self, i: int) -> bool:
+        return self.columns[i].plain in NO_WRAP
+
+    def fitted(self, width: int) -> tuple[Table, list[str]]:
+        """The rich table for ``width`` columns, and the headings left out."""
+        keep = list(range(len(self.columns)))
+        dropped: list[str] = []
+        empty = [i for i in self.drop if not any(i < len(r) and r[i].plain for r in self.rows)]
+        for i in empty + [i for i in self.drop if i not in empty]:  # empty columns go first
+            if self._needed(keep) <= width:
+                break
+            keep.remove(i)
+            dropped.append(self.columns[i].plain)
+        kw = dict(self.kw)
+        if dropped:
+            note = Text(f"not shown at {width} columns: {', '.join(dropped)} (widen the terminal, "
+                        "or use --format json or tsv)", style="dim")
+            kw["caption"] = note if "caption" not in kw else Text.assemble(_as_text(kw["caption"]), "\n", note)
+            kw.setdefault("caption_justify", "left")
+        t = Table(title=self.title, **kw)
+        for i in keep:
+            if self._no_wrap(i):
+                t.add_column(self.columns[i], no_wrap=True, overflow="ellipsis", min_width=min(self._natural(i), 40))
+            else:
+                t.add_column(self.columns[i], overflow="fold")
+        for r in self.rows:
+            t.add_row(*(r[i] for i in keep if i < len(r)))
+        return t, dropped
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        yield self.fitted(options.max_width)[0]
+
+    def tsv(self) -> str:
+        """Heading and rows as tab-separated lines: each value visible on one line (a tab or a
+        newline inside a value is written ``\\t`` / ``\\n``), nothing left out."""
+        from ..visible import visible
+
+        lines = ["\t".join(visible(c.plain) for c in self.columns)]
+        lines += ["\t".join(visible(c.plain) for c in r) for r in self.rows]
+        return "\n".join(lines) + "\n"
+
+
+def table(title: Any, columns: list[Any], rows: Iterable[Iterable[Any]], **kw: Any) -> FitTable:
+    """A table of store values fitted to the terminal (``FitTable``)."""
+    return FitTable(title, columns, rows, **kw)
+
+
+def print_table(t: FitTable, args: argparse.Namespace) -> None:
+    """``t`` on standard output: tab-separated with ``--format tsv``, else fitted to the terminal."""
+    if getattr(args, "format", None) == "tsv":
+        sys.stdout.write(t.tsv())
+    else:
+        console().print(t)
 
 
 def _as_text(value: Any) -> Text:

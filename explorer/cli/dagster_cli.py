@@ -7,6 +7,7 @@ import os
 
 from ..models import iso
 from ..store.fs import parse_storage_options
+from ..humanize import counted
 from .common import UsageError, add_format_arg, add_store_args, console, print_json, short_time, styled_status, table
 
 
@@ -30,7 +31,7 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
         return 0
     console().print(
         table(
-            f"{len(runs)} runs consolidated in {args.store}",
+            f"{counted(len(runs), 'run')} consolidated in {args.store}",
             ["run", "job", "status", "finished", "assets"],
             [(r.run_id, r.job or "", styled_status(r.status), short_time(iso(r.finished_at)), r.asset_count) for r in runs],
         )

@@ -10,7 +10,9 @@ from rich.tree import Tree
 
 from .. import export, lineage
 from ..models import iso
+from ..humanize import counted
 from .common import (
+    print_table,
     add_format_arg,
     add_store_args,
     console,
@@ -30,7 +32,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     store = open_store(args)
     runs = store.runs
     if args.format == "json":
-        print_json([r.to_dict() for r in runs])
+        print_json([r.to_dict() for r in reversed(runs)])  # newest first, as the table
         return 0
     rows = [
         (
@@ -45,7 +47,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         )
         for r in reversed(runs)
     ]
-    console().print(table(f"{len(runs)} runs in {store.url}", ["run", "job", "status", "started", "duration", "assets", "code", "tags"], rows))
+    print_table(table(f"{counted(len(runs), 'run')} in {store.url}, newest first", ["run", "job", "status", "started", "duration", "assets", "code", "tags"], rows,
+                      drop=("tags", "code", "started", "duration", "assets")), args)
     return 0
 
 
@@ -95,8 +98,8 @@ def cmd_assets(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(rows)
         return 1 if failed else 0
-    title = f"{len(rows)} assets in " + (f"run {args.run}" if args.run else store.url)
-    console().print(
+    title = f"{counted(len(rows), 'asset')} in " + (f"run {args.run}" if args.run else store.url)
+    print_table(
         table(
             title,
             ["asset", "status", "run", "versions", "format", "rows", "size", "created", "taint"],
@@ -105,10 +108,12 @@ def cmd_assets(args: argparse.Namespace) -> int:
                  human_size(r["size_bytes"]), short_time(r["created_at"]), styled_status("tainted") if r["tainted"] else "")
                 for r in rows
             ],
-        )
+            drop=("taint", "format", "versions", "created", "rows", "size"),
+        ),
+        args,
     )
     if args.verify:
-        console().print(f"{len(rows)} versions verified, {corrupt} corrupt"
+        console().print(f"{counted(len(rows), 'version')} verified, {corrupt} corrupt"
                         + (f", {unverifiable} unverifiable (no sha256 recorded)" if unverifiable else "")
                         + "".join(f"\n  {r['asset']} @ {r['latest_run_id']}: {r['integrity']['status']} "
                                   f"{r['integrity']['detail']}".rstrip() for r in rows if r["status"] == "corrupt"),
@@ -238,7 +243,7 @@ def _lineage_cmd(kind: str):
             print_json(result.to_dict())
         else:
             console().print(_tree(result, store))
-            console().print(f"{len(result.versions) - 1} versions {'upstream' if kind == 'provenance' else 'downstream'}"
+            console().print(f"{counted(len(result.versions) - 1, 'version')} {'upstream' if kind == 'provenance' else 'downstream'}"
                             + (f", {len(result.missing)} missing from the store" if result.missing else ""))
         return 0
 
@@ -248,7 +253,7 @@ def _lineage_cmd(kind: str):
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("runs", help="list the runs of a store, newest first")
     add_store_args(p)
-    add_format_arg(p)
+    add_format_arg(p, ("table", "json", "tsv"))
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("assets", help="list assets with their latest version")
@@ -259,7 +264,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         " or has no sha256 to check")
     p.add_argument("--allow-unverifiable", action="store_true",
                    help="with --verify: accept versions without a sha256 (stock Dagster outputs)")
-    add_format_arg(p)
+    add_format_arg(p, ("table", "json", "tsv"))
     p.set_defaults(func=cmd_assets)
 
     p = sub.add_parser("lineage", help="the asset dependency graph")

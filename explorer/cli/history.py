@@ -12,7 +12,8 @@ import pandas as pd
 from ..history import history
 from ..models import iso
 from ..visible import visible
-from .common import add_format_arg, add_store_args, console, open_store, print_document, print_json, short_time, table
+from ..humanize import counted
+from .common import add_format_arg, add_store_args, console, open_store, print_document, print_json, short_time, table, print_table
 
 
 def _cell(value: Any) -> Any:
@@ -74,7 +75,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         rows = []
         for r in records(df):
             rows.append([r["run_id"], short_time(r["started_at"]), r["status"], r["hash"]] + [_fmt(r[c]) for c in df.columns[4:]])
-        console().print(table(f"{args.asset}: {len(df)} versions", ["run", "started", "status", "hash"] + list(df.columns[4:]), rows))
+        print_table(table(f"{args.asset}: {counted(len(df), 'version')}", ["run", "started", "status", "hash"] + list(df.columns[4:]), rows,
+                          drop=(*reversed(list(df.columns[4:])), "started")), args)
     if args.plot:  # with json or csv the chart goes to stderr, keeping stdout machine-readable
         stream = sys.stdout if args.format == "table" else sys.stderr
         stream.write(plot(df, args.asset, color=stream.isatty()))
@@ -95,5 +97,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stat", "-s", action="append", default=[], metavar="STAT",
                    help="a statistic to show (repeatable); default num_rows and size_bytes")
     p.add_argument("--plot", action="store_true", help="draw the numeric statistics over the versions in the terminal (to stderr with --format json/csv)")
-    add_format_arg(p, ("table", "json", "csv"))
+    add_format_arg(p, ("table", "json", "csv", "tsv"))
     p.set_defaults(func=cmd_history)

@@ -7,7 +7,7 @@ import argparse
 from ..models import iso
 from ..staleness import StalenessReport
 from ..visible import visible
-from .common import add_format_arg, add_store_args, console, open_store, print_document, print_json, styled_status, table
+from .common import add_format_arg, add_store_args, console, open_store, print_document, print_json, styled_status, table, text
 
 FAIL_ON = {"stale": ("stale", "missing"), "missing": ("missing",), "none": ()}
 
@@ -26,14 +26,39 @@ def _missing_note(a) -> str:
     return "never materialized" + (f"; planned by {', '.join(a.planned_by)}" if a.planned_by else "")
 
 
+WIDE = 120
+"""Below this many columns the report is a list of assets, each cause on its own lines: a
+table's cause columns would be a dozen characters wide and break every run id."""
+
+
 def render_table(report: StalenessReport) -> None:
+    out = console()
+    if out.width < WIDE:
+        _render_list(report)
+        return
     rows = []
     for a in report.assets:
         # one line per cause: each made visible on its own (a cause's text is never two lines)
         causes = "\n".join(visible(c.describe()) for c in a.causes) if a.status != "missing" else _missing_note(a)
         roots = "\n".join(visible(c.describe_chain()) for c in a.root_causes)
         rows.append((a.asset, styled_status(a.status), a.run_id or "", causes, roots))
-    console().print(table(_summary(report), ["asset", "status", "run", "causes", "root causes"], rows, show_lines=True))
+    out.print(table(_summary(report), ["asset", "status", "run", "causes", "root causes"], rows, show_lines=True))
+
+
+def _render_list(report: StalenessReport) -> None:
+    from rich.padding import Padding
+    from rich.text import Text
+
+    out = console()
+    out.print(text(_summary(report), "bold"))
+    for a in report.assets:
+        out.print(Text.assemble(text(a.asset, "bold"), " ", styled_status(a.status),
+                                text(f" (run {a.run_id})" if a.run_id else "", "dim")))
+        lines = [("", _missing_note(a))] if a.status == "missing" else []
+        lines += [("cause: ", c.describe()) for c in a.causes]
+        lines += [("root cause: ", c.describe_chain()) for c in a.root_causes]
+        for label, line in lines:
+            out.print(Padding(Text.assemble(text(label, "dim"), text(visible(line))), (0, 0, 0, 2)))
 
 
 def _md(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..humanize import counted
 from .common import add_format_arg, console, human_size, print_json, table
 
 
@@ -22,7 +23,7 @@ def cmd_stores(args: argparse.Namespace) -> int:
         d = s.to_dict()
         opts = " ".join(f"{k}={v}" for k, v in d["storage_options"].items())
         rows.append(("@" + s.name, s.url, opts, s.description or ""))
-    console().print(table(f"{len(rows)} stores in {cfg.path}", ["name", "url", "options", "description"], rows))
+    console().print(table(f"{counted(len(rows), 'store')} in {cfg.path}", ["name", "url", "options", "description"], rows))
     return 0
 
 

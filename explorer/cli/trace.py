@@ -8,6 +8,7 @@ import json
 from rich.text import Text
 
 from ..trace import TraceResult, render_markdown
+from ..humanize import counted
 from .common import UsageError, add_format_arg, add_store_args, console, human_size, open_store, print_document, print_json, table, text
 
 MAX_SHOWN_ROWS = 50  # per step in the table view; json and markdown carry every row
@@ -34,7 +35,7 @@ def _rows_table(title: str | None, rows) -> object:
                 cols.append(c)
     shown = rows[:MAX_SHOWN_ROWS]
     body = [[r.get(c) for c in cols] for r in shown]
-    caption = f"{len(rows) - len(shown)} more rows (use --format json or markdown)" if len(rows) > len(shown) else None
+    caption = f"{counted(len(rows) - len(shown), 'more row')} (use --format json or markdown)" if len(rows) > len(shown) else None
     return table(title, cols, body, caption=caption, title_justify="left")
 
 
@@ -74,7 +75,7 @@ def render_table(result: TraceResult) -> None:
         if s.kind == "table" and s.traceable:
             out.print(
                 f"   matched on {', '.join(s.matched_on)} ({s.match_kind.replace('_', ' ')}): "
-                f"{len(s.rows)} row(s)"
+                + counted(len(s.rows), "row")
             )
         elif s.kind == "table":
             out.print(text("   not traceable by row", "yellow") if not s.matched_on else text("   rows could not be read", "red"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..verify import verify
+from ..humanize import counted
 from .common import add_format_arg, add_store_args, console, open_store, print_json, styled_status, table
 
 
@@ -22,7 +23,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 None, ["asset", "run", "status", "detail"],
                 [(r.asset, r.run_id, styled_status("corrupt" if r.status != "ok" else "fresh", r.status), r.detail) for r in shown],
             ))
-        console().print(f"{len(results)} versions checked, {len(bad)} with problems")
+        console().print(f"{counted(len(results), 'version')} checked, {len(bad)} with problems")
     return 1 if bad else 0
 
 

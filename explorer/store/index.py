@@ -337,6 +337,9 @@ def list_run_ids(fs: fsspec.AbstractFileSystem, root: str, reserved: set[str] | 
             raise StoreNotFound(f"no frontier store at {root}: it is a file, not a folder") from None
         except PermissionError:
             raise StoreNotFound(f"no frontier store at {root}: permission denied") from None
+    from .fs import display_url
+
+    where = display_url(fs, root)  # s3://bucket/prefix, as the user wrote it
     try:
         fs.invalidate_cache(root)
     except Exception:  # noqa: BLE001 - a filesystem without a listing cache
@@ -344,21 +347,21 @@ def list_run_ids(fs: fsspec.AbstractFileSystem, root: str, reserved: set[str] | 
     try:
         entries = fs.ls(root, detail=True)
     except FileNotFoundError:
-        raise StoreNotFound(f"no frontier store at {root}: it does not exist") from None
+        raise StoreNotFound(f"no frontier store at {where}: it does not exist") from None
     except NotADirectoryError:
-        raise StoreNotFound(f"no frontier store at {root}: it is a file, not a folder") from None
+        raise StoreNotFound(f"no frontier store at {where}: it is a file, not a folder") from None
     except PermissionError:
-        raise StoreNotFound(f"no frontier store at {root}: permission denied") from None
+        raise StoreNotFound(f"no frontier store at {where}: permission denied") from None
     except Exception as exc:  # noqa: BLE001 - e.g. botocore's NoCredentialsError, ProfileNotFound
         if is_connection_error(exc):
             raise unavailable(fs, root, exc) from None
         if isinstance(exc, OSError):
             raise
-        raise StoreNotFound(f"cannot list store {root}: {exc}") from None
+        raise StoreNotFound(f"cannot list store {where}: {exc}") from None
     if not entries and not fs.isdir(root):
         if fs.isfile(root):
-            raise StoreNotFound(f"no frontier store at {root}: it is a file, not a folder")
-        raise StoreNotFound(f"no frontier store at {root}: it does not exist")
+            raise StoreNotFound(f"no frontier store at {where}: it is a file, not a folder")
+        raise StoreNotFound(f"no frontier store at {where}: it does not exist")
     out = []
     for e in entries:
         if e.get("type") != "directory" and not e.get("islink"):

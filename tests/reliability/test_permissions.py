@@ -52,7 +52,7 @@ def test_permission_denied_on_one_run():
             capture_output=True, text=True, cwd="/", env=env,
         )
         assert out.returncode == 0, out.stderr
-        assert [r["run_id"] for r in json.loads(out.stdout)] == ["open-1", "open-2"]
+        assert [r["run_id"] for r in json.loads(out.stdout)] == ["open-2", "open-1"]  # newest first
         assert "locked" in out.stderr and "permission denied" in out.stderr
         assert "Traceback" not in out.stderr
     finally:

@@ -102,7 +102,7 @@ def test_endpoint_down_before_opening(endpoint, cli):
     endpoint.start()
     assert [x.run_id for x in Store.open(url, opts).runs] == ids
     r = cli("runs", url, "-o", f"endpoint_url={endpoint.url}", "-f", "json")
-    assert r.code == 0 and [x["run_id"] for x in r.json()] == ids
+    assert r.code == 0 and [x["run_id"] for x in r.json()] == ids[::-1]  # newest first
 
 
 def test_endpoint_goes_away_after_the_listing_with_nothing_cached(endpoint):

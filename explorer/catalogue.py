@@ -49,7 +49,7 @@ def load(
                 f"the latest version of {key!r} (run {v.run_id}) is tainted: {why}; "
                 f"pass allow_tainted=True to load it anyway, or run=... for another version"
             )
-    return data.load(store.data_fs, store.root, v, allow_pickle, as_arrow)
+    return data.load(store.data_fs, store.root, v, allow_pickle, as_arrow, store.warnings)
 
 
 def version_row(v: AssetVersion, run_status: str | None, tainted: bool) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable
 from .errors import ExplorerError
 from .models import AssetVersion
 from .store import data as data_mod
+from .store.fs import KnownFiles
 from .store.writer import directory_hash
 
 CHUNK = 4 * 1024 * 1024
@@ -29,8 +30,14 @@ class Integrity:
 
     @property
     def ok(self) -> bool:
-        """True unless the data no longer matches what was recorded."""
+        """True unless the data no longer matches what was recorded (an unverifiable version,
+        which has no hash to match, is not known to have changed)."""
         return self.status in ("ok", "unverifiable")
+
+    def passes(self, allow_unverifiable: bool = False) -> bool:
+        """Whether ``verify`` accepts this version: its bytes match their sha256, or, only when
+        ``allow_unverifiable``, it has no usable hash to check them against."""
+        return self.status == "ok" or (allow_unverifiable and self.status == "unverifiable")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,10 +65,8 @@ def _hash_file(fs, path: str) -> tuple[str, int]:
     return "sha256:" + h.hexdigest(), size
 
 
-def _hash_directory(fs, path: str) -> tuple[str, int]:
-    files = sorted(p for p in fs.find(path) if not p.rstrip("/").endswith("/"))
-    if not files and not fs.isdir(path):
-        raise FileNotFoundError(path)
+def _hash_directory(fs, root: str, v: AssetVersion, path: str) -> tuple[str, int]:
+    files = data_mod.directory_files(fs, root, v, data_only=False)  # a symlink inside is refused
     hashes: dict[str, str] = {}
     total = 0
     base = path.rstrip("/") + "/"
@@ -73,18 +78,27 @@ def _hash_directory(fs, path: str) -> tuple[str, int]:
 
 
 def check_version(fs, root: str, v: AssetVersion) -> Integrity:
-    """Recompute one version's hash. Never raises for damaged data: it reports it."""
+    """Recompute one version's hash from the object as the store holds it now: every byte it
+    has, however many (never the size the sidecar or the index recorded). Never raises for
+    damaged data: it reports it. A version without a sha256 (stock Dagster outputs have none;
+    ``none``, ``md5:...``) is ``unverifiable``."""
     if not v.content_hash.startswith("sha256:"):
-        # stock Dagster outputs carry no content hash: nothing to verify against
-        return Integrity(v.asset, v.run_id, "unverifiable", v.content_hash, None, v.size_bytes, None,
-                         "no content hash was recorded for this version (written without a sidecar)")
+        detail = ("no content hash was recorded for this version (written without a sidecar)" if not v.content_hash
+                  else f"content hash {v.content_hash[:40]!r} is not a sha256; the bytes cannot be checked")
+        return Integrity(v.asset, v.run_id, "unverifiable", v.content_hash, None, v.size_bytes, None, detail)
+    if isinstance(fs, KnownFiles):
+        fs = fs.fs  # the real object: KnownFiles would stop reading at the recorded size
     try:
         path = data_mod.resolve(fs, root, v)
     except ExplorerError as exc:
         return Integrity(v.asset, v.run_id, "unreadable", v.content_hash, None, v.size_bytes, None, str(exc))
     try:
+        fs.invalidate_cache(path)  # a listing cached earlier may hold an older size
+    except Exception:  # noqa: BLE001 - a filesystem without a listings cache
+        pass
+    try:
         if v.data_format == "directory":
-            actual, size = _hash_directory(fs, path)
+            actual, size = _hash_directory(fs, root, v, path)
         else:
             actual, size = _hash_file(fs, path)
     except FileNotFoundError:
@@ -93,10 +107,14 @@ def check_version(fs, root: str, v: AssetVersion) -> Integrity:
     except (PermissionError, OSError) as exc:
         return Integrity(v.asset, v.run_id, "unreadable", v.content_hash, None, v.size_bytes, None,
                          f"{v.data_path}: {exc}")
+    except ExplorerError as exc:  # a symlink or a FIFO inside a directory version
+        return Integrity(v.asset, v.run_id, "unreadable", v.content_hash, None, v.size_bytes, None, str(exc))
     if actual == v.content_hash:
         status, detail = "ok", ""
     elif size < v.size_bytes:
         status, detail = "truncated", f"{size} of {v.size_bytes} bytes"
+    elif size > v.size_bytes:
+        status, detail = "modified", f"{size - v.size_bytes} bytes appended or inserted ({size} bytes, sidecar says {v.size_bytes})"
     else:
         status, detail = "modified", f"hash differs ({size} bytes, sidecar says {v.size_bytes})"
     return Integrity(v.asset, v.run_id, status, v.content_hash, actual, v.size_bytes, size, detail)

@@ -163,9 +163,12 @@ def test_staleness_by_timestamps(tmp_path, monkeypatch):
 def test_verify_says_stock_outputs_cannot_be_verified(stock, cli, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     out = cli("verify", stock["base"], "--all", "--format", "json")
-    assert out.code == 0, out.err
+    assert out.code == 1, out.err  # nothing could be checked: not a pass
     statuses = {v["status"] for v in out.json()["versions"]}
     assert statuses == {"unverifiable"}
+    assert out.json()["problems"] == out.json()["checked"] > 0
+    allowed = cli("verify", stock["base"], "--allow-unverifiable", "--format", "json")
+    assert allowed.code == 0 and allowed.json()["problems"] == 0
 
 
 def _tree(folder):

@@ -257,16 +257,17 @@ def test_an_aws_profile_is_an_option(cli, stores, tmp_path, monkeypatch):
 
 
 def test_reading_data_sends_no_head_and_no_extra_listing(cli, stores, tmp_path, monkeypatch):
-    """Versions' sizes are in their sidecars: readers (pyarrow, DuckDB, previews, checksums)
-    are given them, so s3fs sends no HEAD before reading; a store without flags is not asked
-    for them (the root listing showed no flags folder)."""
+    """Versions' sizes are in their sidecars: readers (pyarrow, DuckDB, previews) are given
+    them, so s3fs sends no HEAD before reading; a store without flags is not asked for them
+    (the root listing showed no flags folder). Verifying is the exception: it checks the
+    object as the store holds it now, so it asks for each object's real size (one HEAD each)."""
     monkeypatch.setenv("FRONTIER_EXPLORE_CACHE_DIR", str(tmp_path / "cache"))
     url, opts, _ = stores
     o = ["-o", f"endpoint_url={opts['endpoint_url']}"]
     assert cli("runs", url, *o).code == 0  # the index is cached: what follows is the reads
     fs = s3_fs(opts["endpoint_url"])
     commands = [
-        ("show", "features"), ("show", "raw/regions", "--format", "json"), ("assets", "--verify"), ("stale",),
+        ("show", "features"), ("show", "raw/regions", "--format", "json"), ("stale",),
         ("diff", "features", RUN_IDS[1], RUN_IDS[2]), ("sql", "select count(*) as n from features"),
         ("trace", "scores", "--where", "id=3"), ("history", "features"), ("flags",),
     ]
@@ -276,5 +277,9 @@ def test_reading_data_sends_no_head_and_no_extra_listing(cli, stores, tmp_path, 
         assert r.code in (0, 1), (args, r.err)
         assert count.counts["HEAD"] == 0, (args, dict(count.counts))
         assert count.counts["LIST"] == 1, (args, dict(count.counts))  # the root listing of the open
+    with RequestCounter(fs) as count:
+        r = cli("assets", url, "--verify", "--format", "json", *o)
+    assert r.code == 0 and len(r.json()) == len(ASSETS)
+    assert count.counts["HEAD"] == len(ASSETS), dict(count.counts)  # the real size of each listed version
     r = cli("sql", url, "select count(*) as n from features", "--format", "json", *o)
     assert r.json() == [{"n": 6}]  # and the answers are the data's

@@ -93,9 +93,11 @@ def cmd_assets(args: argparse.Namespace) -> int:
     store = open_store(args)
     rows = asset_rows(store, args.run, verify=args.verify)
     corrupt = sum(1 for r in rows if r["status"] == "corrupt")
+    unverifiable = sum(1 for r in rows if r.get("integrity", {}).get("status") == "unverifiable")
+    failed = corrupt or (unverifiable and not args.allow_unverifiable)
     if args.format == "json":
         print_json(rows)
-        return 1 if corrupt else 0
+        return 1 if failed else 0
     title = f"{counted(len(rows), 'asset')} in " + (f"run {args.run}" if args.run else store.url)
     print_table(
         table(
@@ -112,10 +114,11 @@ def cmd_assets(args: argparse.Namespace) -> int:
     )
     if args.verify:
         console().print(f"{counted(len(rows), 'version')} verified, {corrupt} corrupt"
+                        + (f", {unverifiable} unverifiable (no sha256 recorded)" if unverifiable else "")
                         + "".join(f"\n  {r['asset']} @ {r['latest_run_id']}: {r['integrity']['status']} "
                                   f"{r['integrity']['detail']}".rstrip() for r in rows if r["status"] == "corrupt"),
                         )
-    return 1 if corrupt else 0
+    return 1 if failed else 0
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
@@ -252,7 +255,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_store_args(p)
     p.add_argument("--run", help="only the versions written by this run")
     p.add_argument("--verify", action="store_true",
-                   help="hash the listed versions' data again; show `corrupt` and exit 1 if any no longer matches")
+                   help="hash the listed versions' data again; show `corrupt` and exit 1 if any no longer matches"
+                        " or has no sha256 to check")
+    p.add_argument("--allow-unverifiable", action="store_true",
+                   help="with --verify: accept versions without a sha256 (stock Dagster outputs)")
     add_format_arg(p, ("table", "json", "tsv"))
     p.set_defaults(func=cmd_assets)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 from typing import Any
 
 import fsspec
@@ -14,7 +15,9 @@ import pyarrow.parquet as pq
 from .. import format as fmt
 from ..errors import ExplorerError, FormatError, UnsafeLoad
 from ..models import AssetVersion
-from .fs import is_local
+from .fs import RefusedFile, check_readable, is_local, shown_path
+
+PREVIEW_BYTES = 1 << 20  # the most a preview of JSON, an array or raw bytes reads (1 MiB)
 
 PICKLE_REFUSAL = (
     "{what} is a pickle; unpickling runs code from the store, so it is not loaded "
@@ -23,7 +26,11 @@ PICKLE_REFUSAL = (
 
 
 def resolve(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> str:
-    """Absolute path of a version's data, refusing anything that leaves the store root."""
+    """Absolute path of a version's data, refusing anything that leaves the store root.
+
+    On local disk a data file must also be a regular file (a FIFO would make any reader, DuckDB
+    included, wait forever) that no symbolic link takes out of the store; a missing one is
+    left to the reader to report."""
     rel = fmt.check_relative_path(version.data_path, "data_path", version.sidecar_path or version.asset)
     path = fmt.join(root, rel)
     if is_local(fs):
@@ -31,7 +38,60 @@ def resolve(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> 
         real = os.path.realpath(path)
         if real != real_root and not real.startswith(real_root + os.sep):
             raise FormatError(f"{rel}: resolves outside the store (symlink?); refused")
+        if version.data_format != "directory":
+            try:
+                check_readable(path, root, real_root)
+            except RefusedFile as exc:
+                raise FormatError(str(exc)) from None
+            except OSError:
+                pass  # missing or unreadable: the reader says which
     return path
+
+
+def directory_files(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, data_only: bool = True) -> list[str]:
+    """The files of a directory version, absolute paths, sorted: the one listing every reader of
+    such a version uses (pyarrow here, DuckDB sources, ``verify``).
+
+    Symbolic links are never followed: a link (to a file or a folder, inside the store or not)
+    or any other entry that is not a regular file or a folder is refused with an ExplorerError
+    naming it, so a link cannot bring outside rows in and a loop cannot repeat files. With
+    ``data_only`` only the parquet files a reader reads are listed (as pyarrow's discovery does:
+    names starting with ``.`` or ``_`` are left out); otherwise every file, for hashing."""
+    path = resolve(fs, root, version)
+    base = path.rstrip("/") + "/"
+    if is_local(fs):
+        if not os.path.isdir(path):
+            raise FileNotFoundError(path)
+        files = []
+        for folder, dirs, names in os.walk(path, followlinks=False):
+            for name in sorted(dirs + names):
+                full = os.path.join(folder, name)
+                mode = os.lstat(full).st_mode
+                if stat.S_ISLNK(mode):
+                    raise ExplorerError(f"{shown_path(full, root)}: symlink inside directory version {version.asset} "
+                                        f"of run {version.run_id}, not followed; the version is not read")
+                if stat.S_ISREG(mode):
+                    files.append(full)
+                elif not stat.S_ISDIR(mode):
+                    raise ExplorerError(f"{shown_path(full, root)}: not a regular file inside directory version "
+                                        f"{version.asset} of run {version.run_id}; the version is not read")
+    else:
+        files = [p for p in fs.find(path) if not p.rstrip("/").endswith("/")]
+        if not files and not fs.isdir(path):
+            raise FileNotFoundError(path)
+    files = sorted(files)
+    if data_only:
+        files = [f for f in files if f.endswith(".parquet")
+                 and not any(part.startswith((".", "_")) for part in f[len(base):].split("/"))]
+    return files
+
+
+def _dataset(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, path: str):
+    """A directory version as a pyarrow dataset over exactly ``directory_files``."""
+    import pyarrow.dataset as ds
+
+    return ds.dataset(directory_files(fs, root, version), filesystem=fs, format="parquet",
+                      partitioning="hive", partition_base_dir=path)
 
 
 def _missing(version: AssetVersion) -> ExplorerError:
@@ -61,16 +121,30 @@ def _named(version: AssetVersion, table: Any) -> Any:
     return table
 
 
+def _frame(version: AssetVersion, table: pa.Table, warnings: list[str] | None) -> Any:
+    """``table.to_pandas()``; when the file's ``pandas`` metadata breaks that (not JSON, wrong
+    types, missing keys), the table is converted as plain Arrow without it, and a warning
+    naming the file goes to ``warnings``. (Nothing is checked when the conversion works.)"""
+    try:
+        return table.to_pandas()
+    except Exception as exc:  # noqa: BLE001 - JSONDecodeError, TypeError, KeyError, ValueError ... from the entry
+        meta = table.schema.metadata or {}
+        if b"pandas" not in meta:
+            raise
+        note = (f"{version.data_path}: broken pandas metadata ignored ({type(exc).__name__}: {exc}); "
+                "read as a plain Arrow table")
+        if warnings is not None and note not in warnings:
+            warnings.append(note)
+        return table.replace_schema_metadata({k: v for k, v in meta.items() if k != b"pandas"} or None).to_pandas()
+
+
 def _read_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, columns: list[str] | None, filter: Any) -> pa.Table:
     path = resolve(fs, root, version)
     try:
         if version.data_format == "parquet":
             return pq.read_table(path, filesystem=fs, columns=columns, filters=filter)
         if version.data_format == "directory":
-            import pyarrow.dataset as ds
-
-            dataset = ds.dataset(path, filesystem=fs, format="parquet", partitioning="hive")
-            return dataset.to_table(columns=columns, filter=filter)
+            return _dataset(fs, root, version, path).to_table(columns=columns, filter=filter)
         if version.data_format == "csv":
             import pyarrow.csv as pacsv
 
@@ -172,9 +246,7 @@ def _table_schema(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersio
             with fs.open(path, "rb") as fh:
                 return pq.read_schema(fh)
         if version.data_format == "directory":
-            import pyarrow.dataset as ds
-
-            return ds.dataset(path, filesystem=fs, format="parquet", partitioning="hive").schema
+            return _dataset(fs, root, version, path).schema
         if version.data_format == "csv":
             import pyarrow.csv as pacsv
 
@@ -193,11 +265,13 @@ def load(
     version: AssetVersion,
     allow_pickle: bool = False,
     as_arrow: bool = False,
+    warnings: list[str] | None = None,
 ) -> Any:
-    """The value of a version: DataFrame (or Arrow table), dict/list, ndarray, bytes."""
+    """The value of a version: DataFrame (or Arrow table), dict/list, ndarray, bytes. Notes on
+    the data (broken pandas metadata, ignored) go to ``warnings``."""
     if version.data_format in fmt.TABLE_FORMATS:
         table = read_table(fs, root, version)
-        return table if as_arrow else table.to_pandas()
+        return table if as_arrow else _frame(version, table, warnings)
     if version.data_format == "pickle" and not allow_pickle:
         raise UnsafeLoad(PICKLE_REFUSAL.format(what=f"{version.asset} in run {version.run_id}"))
     path = resolve(fs, root, version)
@@ -250,14 +324,26 @@ def _preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersi
                     return pf.schema_arrow.empty_table()
                 return pa.Table.from_batches(parts).slice(0, rows)
         if version.data_format == "directory":
-            import pyarrow.dataset as ds
-
-            return ds.dataset(path, filesystem=fs, format="parquet", partitioning="hive").head(rows)
+            return _dataset(fs, root, version, path).head(rows)
         if version.data_format == "csv":
-            import pyarrow.csv as pacsv
+            return _preview_csv(fs, path, rows)
+    except FileNotFoundError:
+        raise _missing(version) from None
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+        raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
+    raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
 
-            with fs.open(path, "rb") as fh:
-                reader = pacsv.open_csv(fh)
+
+def _preview_csv(fs: fsspec.AbstractFileSystem, path: str, rows: int) -> pa.Table:
+    """The first ``rows`` rows of a CSV file, reading a few small blocks: pyarrow's streaming
+    reader reads some 32 blocks ahead of the one it parses, so blocks are 64 KiB (2 MiB read);
+    a row longer than that (a very wide header) is read again with 16 MiB blocks."""
+    import pyarrow.csv as pacsv
+
+    for block in (1 << 16, 1 << 24):
+        try:
+            with fs.open(path, "rb", block_size=PREVIEW_BYTES) as fh:
+                reader = pacsv.open_csv(fh, read_options=pacsv.ReadOptions(use_threads=False, block_size=block))
                 batches = []
                 got = 0
                 for batch in reader:
@@ -268,26 +354,78 @@ def _preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersi
                 if not batches:
                     return reader.schema.empty_table()
                 return pa.Table.from_batches(batches).slice(0, rows)
-    except FileNotFoundError:
-        raise _missing(version) from None
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
-    raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
+        except pa.ArrowInvalid as exc:
+            if block == 1 << 24 or "straddl" not in str(exc):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover - the last block size re-raises
 
 
-def preview(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, rows: int = 50) -> Any:
-    """A small view of any version: a DataFrame for tables, the value for JSON/arrays, a
-    description for bytes and pickles (which are never unpickled here)."""
+def preview(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, rows: int = 50,
+            warnings: list[str] | None = None) -> Any:
+    """A small view of any version, reading only what it shows: a DataFrame of the first rows
+    for tables; for JSON the value, or (past ``PREVIEW_BYTES``) the text of its first bytes with
+    a "preview truncated" note; for arrays the array, or its first rows with a note; for bytes
+    and pickles (never unpickled here) a description with the first bytes."""
     if version.data_format in fmt.TABLE_FORMATS:
-        return preview_table(fs, root, version, rows).to_pandas()
-    if version.data_format in ("json", "npy"):
-        return load(fs, root, version)
+        return _frame(version, preview_table(fs, root, version, rows), warnings)
     if version.data_format == "pickle":
         return PICKLE_REFUSAL.format(what=f"{version.asset} in run {version.run_id}")
     path = resolve(fs, root, version)
     try:
-        with fs.open(path, "rb") as fh:
-            head = fh.read(256)
+        with fs.open(path, "rb", block_size=PREVIEW_BYTES) as fh:  # (s3fs would read 50 MB ahead)
+            if version.data_format == "npy":
+                return _preview_array(fh, version, rows)
+            head = fh.read(PREVIEW_BYTES + 1 if version.data_format == "json" else 256)
     except FileNotFoundError:
         raise _missing(version) from None
+    except OSError as exc:
+        raise ExplorerError(f"{version.data_path}: cannot read ({exc})") from None
+    if version.data_format == "json":
+        if len(head) <= PREVIEW_BYTES:
+            try:
+                return json.loads(head)
+            except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+                raise ExplorerError(f"{version.data_path}: invalid JSON ({exc})") from None
+        return (f"preview truncated: the first {PREVIEW_BYTES} bytes of {version.size_bytes} bytes of JSON "
+                f"(load the version to read it whole)\n" + head[:PREVIEW_BYTES].decode("utf-8", errors="replace"))
     return f"{version.size_bytes} bytes; first bytes: {head[:64]!r}"
+
+
+def _preview_array(fh: Any, version: AssetVersion, rows: int) -> Any:
+    """The array in an open ``.npy`` file, or only its first rows: the header is parsed, then
+    at most ``rows`` rows (and at most ``PREVIEW_BYTES``) are read, never the whole file."""
+    import numpy as np
+    from numpy.lib import format as npformat
+
+    try:
+        major, _minor = npformat.read_magic(fh)
+        if major == 1:
+            shape, fortran, dtype = npformat.read_array_header_1_0(fh)
+        elif major in (2, 3):
+            shape, fortran, dtype = npformat.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unsupported .npy format version {major}")
+        if dtype.hasobject:
+            raise ValueError("an object array (a pickle); not loaded")
+        total = int(np.prod(shape, dtype=np.int64))
+        itemsize = max(dtype.itemsize, 1)
+        budget = max(PREVIEW_BYTES // itemsize, 1)
+        if shape and not fortran:
+            per_row = int(np.prod(shape[1:], dtype=np.int64))
+            keep_rows = min(shape[0], rows, budget // per_row if per_row else shape[0])
+            count, out_shape = keep_rows * per_row, (keep_rows, *shape[1:])
+        else:  # a scalar, or Fortran order (rows are not contiguous): the first values as stored
+            count = min(total, budget)
+            out_shape = shape if count == total else (count,)
+        raw = fh.read(count * itemsize)
+        if len(raw) < count * itemsize:
+            raise ValueError(f"the file holds fewer values than its header says ({len(raw) // itemsize} of {count})")
+        array = np.frombuffer(raw, dtype=dtype, count=count).reshape(out_shape, order="F" if fortran and count == total else "C")
+    except Exception as exc:  # noqa: BLE001 - a damaged header fails in ast/tokenize (SyntaxError,
+        # TokenError), a short body in reshape (ValueError) or EOFError: all mean "not a valid array"
+        raise ExplorerError(f"{version.data_path}: cannot read array ({type(exc).__name__}: {exc})") from None
+    if count == total:
+        return array
+    what = f"first {out_shape[0]} rows" if len(out_shape) == len(shape) else f"first {count} values as stored"
+    return (f"preview truncated: {what} of a {'x'.join(map(str, shape))} {dtype} array "
+            f"(load the version to read it whole)\n{np.array_repr(array)}")

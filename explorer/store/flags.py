@@ -29,7 +29,7 @@ import networkx as nx
 from .. import format as fmt
 from ..errors import ExplorerError, FormatError
 from ..models import iso
-from .fs import is_local
+from .fs import inside, is_local
 
 ACTIONS = ("flag", "unflag")
 FLAG_FORMAT_VERSION = "1.0"
@@ -168,6 +168,10 @@ def write_flag(
 def read_flags(fs: fsspec.AbstractFileSystem, root: str, warnings: list[str] | None = None) -> list[Flag]:
     """Every flag and retraction of a store, oldest first: one listing and one batched read."""
     folder = fmt.join(root, fmt.flags_dir())
+    if is_local(fs) and os.path.lexists(folder) and not inside(os.path.realpath(root), folder):
+        if warnings is not None:  # (each flag file in it is checked again when read: StoreFiles)
+            warnings.append(f"{fmt.flags_dir()}/: symlink pointing outside the store, not followed; flags not read")
+        return []
     try:
         fs.invalidate_cache(folder)  # another process may have flagged since our last listing
     except Exception:  # noqa: BLE001 - a filesystem without a listings cache

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from typing import Any
 
 import fsspec
 from fsspec.core import url_to_fs
+from fsspec.implementations.local import LocalFileSystem
 
 from ..errors import StoreNotFound
 
@@ -95,7 +98,10 @@ def open_fs(url: "str | os.PathLike[str]", storage_options: dict[str, Any] | Non
         fs, root = url_to_fs(url, **options)
     except (ImportError, ValueError, TypeError) as exc:
         raise StoreNotFound(f"cannot open store {url}: {exc}") from None
-    return fs, root.rstrip("/") or "/"
+    root = root.rstrip("/") or "/"
+    if type(fs) is LocalFileSystem:  # (the same options: fsspec's default local filesystem)
+        fs = StoreFiles(store_root=root, **fs.storage_options)
+    return fs, root
 
 
 def display_url(fs: fsspec.AbstractFileSystem, root: str) -> str:
@@ -194,6 +200,80 @@ class KnownFiles(fsspec.AbstractFileSystem):
 
     def _open(self, path, mode="rb", **kwargs):
         return self.open(path, mode, **kwargs)
+
+
+# --------------------------------------------------------------------------- reading local files
+
+
+class RefusedFile(OSError):
+    """A local file a reader will not open: not a regular file (a FIFO, device, socket or
+    folder), or a symbolic link that leaves the store or loops. The message names the file."""
+
+
+def inside(real_root: str, path: str) -> bool:
+    """Whether ``path``, symbolic links resolved, lies in the folder whose real path is ``real_root``."""
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def shown_path(path: str, root: str | None) -> str:
+    """``path`` relative to the store's root, as a message names it."""
+    if root and path.startswith(root.rstrip("/") + "/"):
+        return path[len(root.rstrip("/")) + 1 :]
+    return path
+
+
+def check_readable(path: str, root: str | None = None, real_root: str | None = None) -> None:
+    """Refuse, before it is opened, a local file that is not a regular file (opening a FIFO
+    waits for a writer forever; a device never ends) or, under the store's folder ``root``
+    (whose real path is ``real_root``), one whose path leaves the store through a symbolic link
+    (of the file itself or of a folder on the way). Raises RefusedFile naming the file, or the
+    OSError of ``lstat`` (FileNotFoundError, PermissionError)."""
+    name = shown_path(path, root)
+    base = (root or "").rstrip("/")
+    if real_root is not None and root is not None and path.startswith(base + "/"):
+        # one lstat per component below the root (a few microseconds); only a path with a
+        # symbolic link on it is resolved (``realpath`` costs some 30 us in Python)
+        linked = False
+        for part in path[len(base) + 1 :].split("/"):
+            base = f"{base}/{part}"
+            st = os.lstat(base)
+            linked = linked or stat.S_ISLNK(st.st_mode)
+        if linked and not inside(real_root, path):
+            raise RefusedFile(f"{name}: symlink pointing outside the store, not followed")
+    else:
+        st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise RefusedFile(f"{name}: symlink loop, not followed") from None
+            raise
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode)
+                else "a socket" if stat.S_ISSOCK(st.st_mode)
+                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a file")
+        raise RefusedFile(f"{name}: not a regular file ({kind}); not read")
+
+
+class StoreFiles(LocalFileSystem):
+    """The local filesystem of one store: every file opened for reading is checked first by
+    ``check_readable``, so a FIFO, a device or a symbolic link out of the store is refused with
+    one line naming the file instead of hanging or reading outside. Everything the store's
+    readers open goes through here: manifests and sidecars (the index), flags, and data read by
+    pyarrow (a distinct class, so pyarrow calls it rather than swapping in its native local
+    filesystem, which does not check)."""
+
+    def __init__(self, store_root: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.store_root = store_root
+        self.real_root = os.path.realpath(store_root) if store_root else None
+
+    def _open(self, path, mode="rb", block_size=None, **kwargs):
+        if "r" in mode and "+" not in mode:
+            check_readable(self._strip_protocol(path), self.store_root, self.real_root)
+        return super()._open(path, mode, block_size=block_size, **kwargs)
 
 
 def create_exclusive(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:

@@ -194,7 +194,7 @@ class Store:
 
     def preview(self, key: str, run: str | None = None, rows: int = 50) -> Any:
         """The first rows of a table (reading only those), or a small view of other formats."""
-        return data.preview(self.data_fs, self.root, self.version(key, run), rows)
+        return data.preview(self.data_fs, self.root, self.version(key, run), rows, self.index.warnings)
 
     def read_table(self, key: str, run: str | None = None, columns=None, filter=None) -> pa.Table:
         return data.read_table(self.data_fs, self.root, self.version(key, run), columns, filter)

@@ -42,9 +42,9 @@ import fsspec
 import pyarrow as pa
 
 from . import format as fmt
-from .errors import ExplorerError, FormatError, SqlError, one_line
+from .errors import ExplorerError, SqlError, one_line
 from .models import AssetVersion
-from .store.data import resolve
+from .store.data import directory_files, resolve
 from .store.fs import is_local
 
 if TYPE_CHECKING:
@@ -54,7 +54,6 @@ META_SCHEMA = "frontier"
 META_TABLES = ("runs", "versions")
 _BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _GLOB = re.compile(r"([*?\[])")
-_DIRECTORY_FILES = "/**/*.parquet"
 _LOCAL_FILES = "/"  # with allow_files: every local absolute path (object stores' URLs do not start with /)
 
 
@@ -102,7 +101,15 @@ def source_sql(store: "Store", v: AssetVersion) -> str:
     if v.data_format == "parquet":
         return f"read_parquet({_quote_str(literal_glob(url))})"
     if v.data_format == "directory":
-        return f"read_parquet({_quote_str(literal_glob(url.rstrip('/')) + _DIRECTORY_FILES)}, hive_partitioning=true)"
+        # the files of the one listing every reader uses (it refuses symbolic links), never a
+        # glob of DuckDB's own, which would follow a link out of the store or round a loop
+        files = directory_files(store.fs, store.root, v)
+        if not files:
+            raise ExplorerError(f"directory version {v.asset} of run {v.run_id} holds no parquet files")
+        if not is_local(store.fs):
+            files = [f"{_protocol(store.fs)}://{f}" for f in files]
+        listed = ", ".join(_quote_str(literal_glob(f)) for f in files)
+        return f"read_parquet([{listed}], hive_partitioning=true)"
     if v.data_format == "csv":
         return f"read_csv({_quote_str(literal_glob(url))}, auto_detect=true)"
     raise ExplorerError(f"{v.asset} in run {v.run_id} is {v.data_format}, not a table")
@@ -125,8 +132,9 @@ def _allow_list(store: "Store") -> tuple[list[str], list[str], set[str], set[str
             continue
         if v.data_format == "directory":
             url = url.rstrip("/")
-            dirs.append(url + "/")
-            paths.append(literal_glob(url) + _DIRECTORY_FILES)
+            # the directory itself, and its name as the literal pattern that starts each of
+            # its files' patterns (source_sql lists the files; their expansions fall in url/)
+            dirs.extend({url + "/", literal_glob(url) + "/"})
             folders.add(url)
         else:
             paths.extend({url, literal_glob(url)})
@@ -173,11 +181,14 @@ class ReadOnlyFiles(fsspec.AbstractFileSystem):
         literal = _unglob(stripped)
         if literal in self.files:
             return [literal] if self.fs.exists(literal) else []
-        if stripped.endswith(_DIRECTORY_FILES):
-            folder = _unglob(stripped[: -len(_DIRECTORY_FILES)])
-            if folder in self.folders:
-                return sorted(f for f in self.fs.find(folder) if f.endswith(".parquet"))
+        if self._in_directory_version(literal):  # a file source_sql listed from a directory version
+            return [literal]
         return self.fs.glob(path, maxdepth=maxdepth, **kwargs)
+
+    def _in_directory_version(self, path: str) -> bool:
+        """Whether ``path`` lies inside one of the directory versions (checked by its ancestors)."""
+        parts = path.split("/")
+        return any("/".join(parts[:i]) in self.folders for i in range(1, len(parts)))
 
     def info(self, path, **kwargs):
         return self.fs.info(path, **kwargs)
@@ -384,7 +395,7 @@ class SqlCatalog:
             v = self.relations[name]
             try:
                 self.con.execute(f"CREATE VIEW {_quote_ident(name)} AS SELECT * FROM {source_sql(self.store, v)}")
-            except (duckdb.Error, FormatError) as exc:
+            except (duckdb.Error, ExplorerError, OSError) as exc:
                 why = refusal(exc) if isinstance(exc, duckdb.Error) else one_line(exc)
                 raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {why}") from None
             self._made.add(name)

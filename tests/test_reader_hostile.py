@@ -117,7 +117,8 @@ def test_a_symlink_out_of_the_store_inside_a_directory_version_is_not_followed(s
     secret = _outside_parquet(tmp_path)
     link = Path(store_path, "r1", "d", "p=x", "evil.parquet")
     link.symlink_to(secret)
-    for argv in (("show", store_path, "d"), ("trace", store_path, "d", "-w", "a=666")):
+    for argv in (("show", store_path, "d"), ("trace", store_path, "d", "-w", "a=666"),
+                 ("sql", store_path, 'select * from "d@r1"')):
         r = cli(*argv, "--format", "json")
         assert r.code != 0, argv
         assert "666" not in r.out
@@ -138,9 +139,13 @@ def test_a_symlink_loop_in_a_directory_version_cannot_inflate_its_rows(store_pat
     r = cli("show", store_path, "d", "--format", "json")
     assert r.code != 0 and r.out == ""
     _one_line_naming(r.err, "r1/d/p=y/loop", "symlink")
+    q = cli("sql", store_path, 'select count(*) as n from "d@r1"', "--format", "json")
+    assert q.code != 0 and q.out == ""
+    _one_line_naming(q.err, "r1/d/p=y/loop", "symlink")
     # without the loop the version reads as written: 2 rows
     Path(store_path, "r1", "d", "p=y", "loop").unlink()
     assert cli("show", store_path, "d", "--format", "json").json()["preview"] == [{"a": 1, "p": "x"}, {"a": 2, "p": "y"}]
+    assert cli("sql", store_path, 'select count(*) as n from "d@r1"', "--format", "json").json() == [{"n": 2}]
 
 
 def test_the_directory_listing_is_exactly_the_written_parquet_files(store_path):

@@ -300,3 +300,18 @@ def test_s3_store_path_with_glob_characters_reads_only_itself(cli, moto_endpoint
             run.write("raw", pd.DataFrame({"id": range(n)}))
     assert count(cli, f"s3://{bucket}/team*", "raw", *options) == 2
     assert count(cli, f"s3://{bucket}/team-other", "raw", *options) == 3
+
+
+def test_s3_directory_version_reads_its_listed_files(cli, moto_endpoint):
+    """A directory version on S3 is read from the store's listing of its files, partitions included."""
+    bucket = "sql-dir-" + uuid.uuid4().hex[:8]
+    make_bucket(moto_endpoint, bucket)
+    opts = s3_options(moto_endpoint)
+    options = [a for k, v in opts.items() for a in ("-o", f"{k}={v}")]
+    raw = pd.DataFrame({"id": range(7), "region": ["eu", "us", "eu", "ap", "us", "eu", "ap"]})
+    with RunWriter(f"s3://{bucket}/s[1]", job="j", run_id=RUN, storage_options=opts) as run:
+        run.write("parts", raw, format="directory", partition_by=["region"])
+    r = cli("sql", f"s3://{bucket}/s[1]", *options,
+            'select region, count(*) as n from parts group by 1 order by 1', "--format", "json")
+    assert r.code == 0, r.err
+    assert r.json() == [{"region": k, "n": int(n)} for k, n in raw.groupby("region").size().sort_index().items()]

@@ -687,7 +687,7 @@ def dumps(doc: dict[str, Any]) -> bytes:
     standard JSON cannot hold, is written as the string ``"NaN"``, ``"Infinity"`` or
     ``"-Infinity"`` (see docs/store-format.md). Raises FormatError for values nested too deep."""
     try:
-        return json.dumps(_finite(doc), indent=1, sort_keys=False, allow_nan=False, default=_json_default).encode("utf-8")
+        return json.dumps(finite(doc), indent=1, sort_keys=False, allow_nan=False, default=_json_default).encode("utf-8")
     except RecursionError:
         raise FormatError(f"a value nested too deeply (more than {MAX_VALUE_DEPTH} levels) cannot be stored") from None
 
@@ -707,17 +707,17 @@ def non_finite_name(value: float) -> str:
     return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
     """``value`` with every non-finite float replaced by its name (containers copied only when
     they hold one)."""
     t = type(value)
     if t is float:
         return value if math.isfinite(value) else non_finite_name(value)
     if t is dict:
-        out = {k: _finite(v) for k, v in value.items()}
+        out = {k: finite(v) for k, v in value.items()}
         return out if any(out[k] is not value[k] for k in value) else value
     if t is list or t is tuple:
-        out = [_finite(v) for v in value]
+        out = [finite(v) for v in value]
         return out if any(a is not b for a, b in zip(out, value)) else value
     if isinstance(value, float) and not math.isfinite(value):  # numpy floats
         return non_finite_name(value)
@@ -728,7 +728,7 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return format_time(value)
     if hasattr(value, "item"):  # numpy scalars
-        return _finite(value.item())
+        return finite(value.item())
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)

@@ -195,3 +195,37 @@ def test_a_diff_error_naming_thousands_of_columns_is_one_bounded_line(tmp_path, 
     left_out = int(re.search(r"… \(([\d,]+) more characters\)", lines[0]).group(1).replace(",", ""))
     full = ", ".join(frame.columns)  # the message lists every column: nearly all of it is left out
     assert left_out > len(full) - 700
+
+
+def _strict(text: str):
+    def refuse(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_every_json_output_is_strict_json(tmp_path, cli):
+    """NaN and infinities in data and metadata come out as the strings "NaN", "Infinity",
+    "-Infinity" (as sql does), never as the non-standard literals Python's json writes."""
+    import numpy as np
+    import pandas as pd
+
+    from explorer import RunWriter
+
+    root = tmp_path / "s"
+    frame = pd.DataFrame({"id": [1, 2, 3], "x": [1.5, float("nan"), float("inf")],
+                          "y": np.array([np.float32("nan"), -np.inf, 0.0], dtype="float32")})
+    with RunWriter(str(root), job="j", run_id="r1") as run:
+        run.write("t", frame, keys=["id"], metadata={"loss": float("nan"), "best": float("-inf")})
+        run.write("doc", {"score": 1.0})
+    with RunWriter(str(root), job="j", run_id="r2") as run:
+        run.write("t", frame.assign(x=[2.0, float("nan"), float("-inf")]), keys=["id"], metadata={"loss": 0.5})
+    for argv in (("show", "t", "--run", "r1"), ("show", "t"), ("versions", "t"), ("history", "t"), ("assets",),
+                 ("runs",), ("diff", "t", "r1", "r2"), ("sql", "select * from t"), ("stale",), ("trace", "t", "-w", "id=2")):
+        r = cli(argv[0], root, *argv[1:], "--format", "json")
+        assert r.code in (0, 1), (argv, r.err)
+        _strict(r.out)
+    shown = _strict(cli("show", root, "t", "--run", "r1", "--format", "json").out)
+    assert [row["x"] for row in shown["preview"]] == [1.5, "NaN", "Infinity"]
+    assert [row["y"] for row in shown["preview"]] == ["NaN", "-Infinity", 0.0]
+    assert shown["metadata"]["loss"] == "NaN" and shown["metadata"]["best"] == "-Infinity"

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import ExplorerError
+from ..format import finite
 from ..store import Store
 from ..store.fs import parse_storage_options
 from ..visible import json_safe, one_line, visible_lines
@@ -162,7 +163,18 @@ def err_console() -> Console:
 
 def json_text(data: Any) -> str:
     """``data`` as indented JSON that is safe on a terminal and loads back exactly."""
-    return json_safe(json.dumps(data, indent=2, default=str, ensure_ascii=False)) + "\n"
+    return json_safe(json.dumps(finite(data), indent=2, default=_json_value, ensure_ascii=False, allow_nan=False)) + "\n"
+
+
+def _json_value(value: Any) -> Any:
+    """What ``json`` cannot write itself: numpy scalars as their Python value (a non-finite
+    float as its name, as everywhere in our JSON), anything else as its text."""
+    if hasattr(value, "item") and not isinstance(value, (list, dict)):
+        try:
+            return finite(value.item())
+        except (TypeError, ValueError):
+            pass
+    return str(value)
 
 
 def print_json(data: Any) -> None:

@@ -127,3 +127,20 @@ def test_counts_take_the_right_plural(tmp_path, cli):
     assert "1 version of only" in cli("versions", root, "only").out
     assert "0 active flags" in cli("flags", root).out
     assert "1 row" in cli("sql", root, "select 1 as x").out
+
+
+def test_show_at_80_columns_keeps_values_whole_and_names_what_is_left_out(demo_path, cli, monkeypatch):
+    import pyarrow.parquet as pq
+
+    facts = cli("show", demo_path, "features", "--format", "json").json()
+    frame = pq.read_table(demo_path / facts["data_path"]).to_pandas().head(3)
+    monkeypatch.setenv("COLUMNS", "80")
+    out = cli("show", demo_path, "features", "--rows", "3").out
+    assert widest(out) <= 80
+    preview = out.split("first 3 rows")[1]
+    for value in frame.iloc[:, 0]:
+        assert str(value) in preview  # the first column, whole
+    for name in frame.columns:  # each column either in the schema rows or named as left out
+        assert name in out
+    note = " ".join(preview.split("not shown at 80 columns:")[1].split())
+    assert frame.columns[-1] in note

@@ -208,17 +208,19 @@ WRAP_MIN = 12
 class FitTable:
     """A table that fits the width it is printed at: columns of identifiers and times never
     wrap; when the row does not fit, the columns named in ``drop`` are left out, first named
-    first, and a note under the table says which (``--format json`` or ``tsv`` has them all).
+    first, and a note under the table says which (``--format json``, or ``tsv`` where a command
+    offers it, has them all).
     Every cell and heading is a ``Text`` (``text()`` unless the code built one), so no cell is
     markup and none reaches the terminal raw."""
 
     def __init__(self, title: Any, columns: list[Any], rows: Iterable[Iterable[Any]],
-                 drop: Iterable[str] = (), **kw: Any) -> None:
+                 drop: Iterable[str] = (), no_wrap: Iterable[str] = (), **kw: Any) -> None:
         self.title = None if title is None else _as_text(title)
         self.columns = [_as_text(c) for c in columns]
         self.rows = [[_as_text(v) for v in r] for r in rows]
         names = [c.plain for c in self.columns]
         self.drop = [names.index(d) for d in drop if d in names]
+        self.no_wrap = set(no_wrap)
         self.kw = kw
 
     def _natural(self, i: int) -> int:
@@ -237,7 +239,7 @@ class FitTable:
         return n if self._no_wrap(i) else min(n, WRAP_MIN)
 
     def _no_wrap(self, i: int) -> bool:
-        return self.columns[i].plain in NO_WRAP
+        return self.columns[i].plain in NO_WRAP or self.columns[i].plain in self.no_wrap
 
     def fitted(self, width: int) -> tuple[Table, list[str]]:
         """The rich table for ``width`` columns, and the headings left out."""
@@ -251,8 +253,10 @@ class FitTable:
             dropped.append(self.columns[i].plain)
         kw = dict(self.kw)
         if dropped:
-            note = Text(f"not shown at {width} columns: {', '.join(dropped)} (widen the terminal, "
-                        "or use --format json or tsv)", style="dim")
+            names = [c.plain for c in self.columns]
+            dropped.sort(key=names.index)  # in the table's order
+            note = Text(f"not shown at {width} columns: {', '.join(dropped)} (a wider terminal or "
+                        "--format json shows them)", style="dim")
             kw["caption"] = note if "caption" not in kw else Text.assemble(_as_text(kw["caption"]), "\n", note)
             kw.setdefault("caption_justify", "left")
         t = Table(title=self.title, **kw)

@@ -204,10 +204,14 @@ def cmd_show(args: argparse.Namespace) -> int:
                      f"{col.mean:.4g}" if isinstance(col.mean, (int, float)) else "", col.distinct)
                     for col in v.table.columns
                 ],
+                drop=("distinct", "mean", "nulls"),
+                no_wrap=("column", "type"),
             )
         )
     if isinstance(value, pd.DataFrame):
-        c.print(table(f"first {len(value)} rows", [str(col) for col in value.columns], value.itertuples(index=False)))
+        names = [str(col) for col in value.columns]
+        c.print(table(f"first {counted(len(value), 'row')}", names, value.itertuples(index=False),
+                      drop=names[:0:-1], no_wrap=names))  # values whole; columns that do not fit left out from the right
     else:
         c.print(text(value if isinstance(value, str) else repr(value)))
     return 0

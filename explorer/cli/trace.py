@@ -36,7 +36,8 @@ def _rows_table(title: str | None, rows) -> object:
     shown = rows[:MAX_SHOWN_ROWS]
     body = [[r.get(c) for c in cols] for r in shown]
     caption = f"{counted(len(rows) - len(shown), 'more row')} (use --format json or markdown)" if len(rows) > len(shown) else None
-    return table(title, cols, body, caption=caption, title_justify="left")
+    return table(title, cols, body, caption=caption, title_justify="left",
+                 drop=cols[:0:-1], no_wrap=cols)  # values whole; columns that do not fit named
 
 
 def render_table(result: TraceResult) -> None:
@@ -48,7 +49,7 @@ def render_table(result: TraceResult) -> None:
         f"decision: {root.asset} @ {root.run_id}  {root.content_hash[:19]}  "
         f"code {root.facts.get('code_version') or '-'}  "
         + (f"job {root.facts['job']} " if root.facts.get("job") else "run ")
-        + f"({root.facts.get('run_status')})  {len(root.rows)} row(s)"
+        + f"({root.facts.get('run_status')})  {counted(len(root.rows), 'row')}"
     )
     out.print(_rows_table(None, list(root.rows)))
     for n, s in enumerate(result.steps, 1):

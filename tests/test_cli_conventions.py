@@ -86,3 +86,13 @@ def test_s3_errors_name_the_store_as_the_user_wrote_it(moto_endpoint, bucket, cl
     no_bucket = cli("runs", "s3://fe-no-such-bucket-here/store", *opts)
     assert no_bucket.code == 2 and "s3://fe-no-such-bucket-here/store" in no_bucket.err, no_bucket.err
     assert "Traceback" not in missing.err + no_bucket.err
+
+
+def test_a_command_names_itself_in_its_usage(capsys):
+    """``frontier-explore runs`` without STORE: usage names the command, not the top-level usage text."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["runs"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert err.splitlines()[0].startswith("usage: frontier-explore runs ")
+    assert err.strip().splitlines()[-1].startswith("frontier-explore runs: error:")

@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"frontier-explore {__version__}")
     parser.add_argument("--quiet", "-q", action="store_true", help="do not print store warnings")
     parser.add_argument("--no-cache", action="store_true", help="do not use the local index cache")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog="frontier-explore")  # not the custom usage
     import importlib
 
     for name in COMMAND_MODULE_NAMES:

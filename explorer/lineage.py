@@ -53,13 +53,18 @@ def asset_graph(index: Index, all_runs: bool = False, run_id: str | None = None)
             if i.asset not in g:
                 g.add_node(i.asset, missing=absent(i.asset))
             g.add_edge(i.asset, v.asset)
-    for p in planned:
+    built = {v.asset for v in versions}
+    wired: set[str] = set()
+    for p in reversed(list(planned)):  # an asset without a version: the edges of its newest plan
+        if p.asset in built or p.asset in wired:
+            continue
+        wired.add(p.asset)
         if p.asset not in g:
             g.add_node(p.asset, missing=absent_planned(p.asset))
-            for i in p.inputs or ():
-                if i not in g:
-                    g.add_node(i, missing=absent(i))
-                g.add_edge(i, p.asset)
+        for i in p.inputs or ():
+            if i not in g:
+                g.add_node(i, missing=absent(i))
+            g.add_edge(i, p.asset)
     return g
 
 

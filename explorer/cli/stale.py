@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from rich.text import Text
+
 from ..models import iso
+from ..humanize import counted
+from ..plan import RerunPlan, rerun_plan
 from ..staleness import StalenessReport
 from ..visible import visible
 from .common import add_format_arg, add_store_args, console, open_store, print_document, print_json, styled_status, table, text
@@ -48,7 +52,6 @@ def render_table(report: StalenessReport) -> None:
 
 def _render_list(report: StalenessReport) -> None:
     from rich.padding import Padding
-    from rich.text import Text
 
     out = console()
     out.print(text(_summary(report), "bold"))
@@ -90,10 +93,37 @@ def render_markdown(report: StalenessReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_plan(plan: RerunPlan, fmt: str) -> None:
+    """The rerun plan: numbered steps (asset, job, why), the job batches and a Dagster command."""
+    if fmt == "json":
+        print_json(plan.to_dict())
+        return
+    if not plan.steps:
+        message = "Every asset is fresh: nothing to rematerialize."
+        print_document(message + "\n") if fmt == "markdown" else console().print(text(message))
+        return
+    if fmt == "markdown":
+        lines = [f"**Rerun plan:** {counted(len(plan.steps), 'asset')} to rematerialize, in this order", "",
+                 "| # | asset | job | why |", "|---|---|---|---|"]
+        lines += [f"| {i} | `{s.asset}` | {_md(s.job or '?')} | {', '.join(s.reasons)} |" for i, s in enumerate(plan.steps, 1)]
+        lines += ["", "```sh", plan.command(), "```"]
+        print_document("\n".join(lines) + "\n")
+        return
+    out = console()
+    rows = [(i, s.asset, s.job or "?", styled_status(s.status), ", ".join(s.reasons)) for i, s in enumerate(plan.steps, 1)]
+    out.print(table(f"rerun plan: {counted(len(plan.steps), 'asset')} to rematerialize, in this order",
+                    ["#", "asset", "job", "status", "why"], rows, drop=("why", "status"), no_wrap=("#", "job")))
+    for b in plan.batches:
+        out.print(Text.assemble(text("job ", "dim"), text(b.job or "?", "bold"), text(f": {', '.join(b.assets)}")))
+    out.print(Text.assemble(text("dagster: ", "dim"), text(plan.command())))
+
+
 def cmd_stale(args: argparse.Namespace) -> int:
     store = open_store(args)
     report = store.staleness(as_of=args.as_of, max_age=args.max_age)
-    if args.format == "json":
+    if args.plan:
+        render_plan(rerun_plan(report, store.index), args.format)
+    elif args.format == "json":
         print_json(report.to_dict())
     elif args.format == "markdown":
         print_document(render_markdown(report))
@@ -117,6 +147,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--as-of", metavar="RUN_ID|ISO_TIME",
                    help="judge the store as it was: as a run left it (its finish), or at an ISO time")
     p.add_argument("--max-age", metavar="DURATION", help="versions older than this are stale (e.g. 36h, 7d, 1d12h)")
+    p.add_argument("--plan", action="store_true",
+                   help="print the rerun plan instead: the assets to rematerialize, in order, by job, "
+                        "with a Dagster command line (json: for a scheduler)")
     p.add_argument("--fail-on", choices=list(FAIL_ON), default="stale",
                    help="exit 1 when an asset is stale or missing (stale, the default), only missing, or never (none)")
     p.set_defaults(func=cmd_stale)

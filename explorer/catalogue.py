@@ -66,24 +66,39 @@ def version_row(v: AssetVersion, run_status: str | None, tainted: bool) -> dict[
     }
 
 
+def same_content_as(versions_oldest_first) -> dict[str, str]:
+    """run id -> the run of the first earlier version with the same content (byte-identical:
+    the same content hash), for each version that repeats an earlier one."""
+    first: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for v in versions_oldest_first:
+        seen = first.setdefault(v.content_hash, v.run_id)
+        if seen != v.run_id:
+            out[v.run_id] = seen
+    return out
+
+
 def versions(store: "Store", key: str) -> pd.DataFrame:
     """One row per version of ``key``, newest first: run, time, hash, size, rows, format,
-    code version, the run's status, whether it is tainted, and one ``metadata.KEY`` column
+    code version, the run's status, whether it is tainted, ``same_as`` (the run of the first
+    earlier version with byte-identical content, else None), and one ``metadata.KEY`` column
     per metadata key found in any version."""
     vs = store.asset_versions(key)  # unknown asset -> clear error
     tainted = store.tainted()
     rows = []
     meta_keys: list[str] = []
+    first = same_content_as(vs)
     for v in reversed(vs):
         run = store.index.runs.get(v.run_id)
         row = version_row(v, run.status if run else None, (v.asset, v.run_id) in tainted)
+        row["same_as"] = first.get(v.run_id)
         for mk, mv in v.metadata.items():
             col = f"metadata.{mk}"
             if col not in meta_keys:
                 meta_keys.append(col)
             row[col] = mv
         rows.append(row)
-    columns = list(version_row(vs[0], None, False)) + meta_keys
+    columns = list(version_row(vs[0], None, False)) + ["same_as"] + meta_keys
     df = pd.DataFrame(rows, columns=columns)
     df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
     df["rows"] = df["rows"].astype("Int64")

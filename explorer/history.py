@@ -13,7 +13,7 @@ from .store.data import PICKLE_REFUSAL
 
 COLUMN_STATS = ("mean", "min", "max", "null_count", "distinct")
 BASE_COLUMNS = ["run_id", "started_at", "status", "hash"]
-STAT_HELP = "num_rows, size_bytes, COLUMN.mean|min|max|null_count|distinct, metadata.KEY"
+STAT_HELP = "num_rows, size_bytes, COLUMN.mean|min|max|null_count|distinct, metadata.KEY, value.PATH (inside JSON)"
 
 
 def _metadata_value(meta: dict[str, Any], path: str) -> Any:
@@ -27,7 +27,7 @@ def _metadata_value(meta: dict[str, Any], path: str) -> Any:
     return value
 
 
-def _stat_getter(stat: str, versions: list[AssetVersion], key: str):
+def _stat_getter(stat: str, versions: list[AssetVersion], key: str, load=None):
     if stat == "num_rows":
         if not any(v.table for v in versions):
             raise ExplorerError(f"{key} is not a table: num_rows is unknown (statistics: {STAT_HELP})")
@@ -36,6 +36,19 @@ def _stat_getter(stat: str, versions: list[AssetVersion], key: str):
         return lambda v: v.size_bytes
     if stat == "code_version":
         return lambda v: v.code_version
+    if stat.startswith("value.") and len(stat) > len("value."):
+        path = stat[len("value.") :]
+        if not any(v.data_format == "json" for v in versions):
+            raise ExplorerError(f"{key} is not JSON: value.{path} needs a JSON asset (statistics: {STAT_HELP})")
+        from .compare import json_path
+
+        def get(v: AssetVersion) -> Any:
+            if v.data_format != "json" or load is None:
+                return None
+            value = json_path(load(v), path)
+            return value if value is None or isinstance(value, (int, float, str, bool)) else repr(value)
+
+        return get
     if stat.startswith("metadata.") and len(stat) > len("metadata."):
         path = stat[len("metadata.") :]
         return lambda v: _metadata_value(v.metadata, path)
@@ -53,10 +66,18 @@ def default_stats(versions: list[AssetVersion]) -> list[str]:
 
 def history(store, key: str, stats: list[str] | None = None) -> pd.DataFrame:
     """One row per version of ``key``, oldest first: run_id, started_at, status, hash (short) and
-    the requested statistics (default: num_rows for tables, size_bytes). Served from sidecars."""
+    the requested statistics (default: num_rows for tables, size_bytes). Served from sidecars,
+    except ``value.PATH``, a value inside a JSON asset, which reads each JSON version once."""
     versions = store.asset_versions(key)
     stats = list(dict.fromkeys(stats)) if stats else default_stats(versions)
-    getters = {s: _stat_getter(s, versions, key) for s in stats}
+    cache: dict[str, Any] = {}
+
+    def load(v: AssetVersion) -> Any:
+        if v.run_id not in cache:
+            cache[v.run_id] = store.load(key, v.run_id, allow_tainted=True)
+        return cache[v.run_id]
+
+    getters = {s: _stat_getter(s, versions, key, load) for s in stats}
     rows = []
     for v in versions:
         run = store.index.runs.get(v.run_id)

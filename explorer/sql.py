@@ -2,7 +2,8 @@
 
 Every tabular asset (parquet, csv, parquet directory) is a view named by its key at its
 latest version (``features``, ``"raw/applications"``) and by ``"KEY@RUN_ID"`` at each
-version. ``runs`` and ``versions`` are metadata tables (also as ``frontier.runs`` and
+version; ``"KEY@*"`` stacks every version and ``"KEY@RUN1,RUN2"`` the versions of those runs
+(ids, unique prefixes or labels), each row with its version's ``run_id`` and ``created_at``. ``runs`` and ``versions`` are metadata tables (also as ``frontier.runs`` and
 ``frontier.versions``, which an asset of the same name cannot hide), so lineage itself
 can be queried.
 
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 META_SCHEMA = "frontier"
 META_TABLES = ("runs", "versions")
 _BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_QUOTED = re.compile(r'"((?:[^"]|"")+)"')
 _GLOB = re.compile(r"([*?\[])")
 _LOCAL_FILES = "/"  # with allow_files: every local absolute path (object stores' URLs do not start with /)
 
@@ -381,8 +383,9 @@ class SqlCatalog:
         return out
 
     def table_names(self) -> list[str]:
-        """Every name a query can use: asset keys, ``KEY@RUN`` and the metadata tables."""
-        return sorted(set(self.relations) | set(META_TABLES)) + [f"{META_SCHEMA}.{t}" for t in META_TABLES]
+        """Every name a query can use: asset keys, ``KEY@RUN``, ``KEY@*`` and the metadata tables."""
+        stacks = {f"{k}@*" for k in self.relations if "@" not in k}
+        return sorted(set(self.relations) | stacks | set(META_TABLES)) + [f"{META_SCHEMA}.{t}" for t in META_TABLES]
 
     # ------------------------------------------------------------------ views
     def _ensure(self, names: set[str]) -> None:
@@ -390,7 +393,12 @@ class SqlCatalog:
             self._make_meta()
             self._made.add("__meta__")
         for name in sorted(names):
-            if name in self._made or name not in self.relations:
+            if name in self._made:
+                continue
+            if name not in self.relations:
+                stacked = self.stacked(name)
+                if stacked is not None:
+                    self._make_stacked(name, stacked)
                 continue
             v = self.relations[name]
             try:
@@ -399,6 +407,48 @@ class SqlCatalog:
                 why = refusal(exc) if isinstance(exc, duckdb.Error) else one_line(exc)
                 raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {why}") from None
             self._made.add(name)
+
+    def stacked(self, name: str) -> list[AssetVersion] | None:
+        """The versions a ``KEY@*`` or ``KEY@RUN1,RUN2`` name stacks, oldest first; None when
+        ``name`` is not of that form or names no tabular asset."""
+        key, at, runs = name.rpartition("@")
+        if not at or key not in self.relations:
+            return None
+        if runs == "*":
+            return [v for v in self.store.index.asset_versions(key) if v.data_format in fmt.TABLE_FORMATS]
+        if "," not in runs:
+            return None
+        from .names import resolve_run
+
+        chosen = []
+        for ref in (r.strip() for r in runs.split(",")):
+            run_id = resolve_run(self.store.index.runs, ref)
+            v = self.relations.get(f"{key}@{run_id}")
+            if v is None:
+                raise SqlError(f"{key} has no table version in run {run_id}")
+            chosen.append(v)
+        return chosen
+
+    def _make_stacked(self, name: str, versions: list[AssetVersion]) -> None:
+        parts = []
+        for v in versions:
+            try:
+                names = self.con.sql(f"SELECT * FROM {source_sql(self.store, v)} LIMIT 0").columns
+            except (duckdb.Error, ExplorerError, OSError) as exc:
+                why = refusal(exc) if isinstance(exc, duckdb.Error) else one_line(exc)
+                raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {why}") from None
+            clash = [c for c in ("run_id", "created_at") if c in names]
+            if clash:
+                raise SqlError(f"{v.asset} has a column named {clash[0]!r}: \"{name}\" adds that column itself")
+            created = v.created_at.isoformat()
+            parts.append(f"SELECT {_quote_str(v.run_id)} AS run_id, TIMESTAMPTZ {_quote_str(created)} AS created_at, * "
+                         f"FROM {source_sql(self.store, v)}")
+        body = " UNION ALL BY NAME ".join(parts) if parts else "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS created_at WHERE false"
+        try:
+            self.con.execute(f"CREATE VIEW {_quote_ident(name)} AS {body}")
+        except duckdb.Error as exc:
+            raise SqlError(f"cannot stack the versions of {name}: {refusal(exc)}") from None
+        self._made.add(name)
 
     def _make_meta(self) -> None:
         runs, versions = metadata_tables(self.store)
@@ -432,6 +482,7 @@ class SqlCatalog:
             if f'"{low}"' in lowered or (_BARE.match(name) and re.search(rf"(?<![\w\"]){re.escape(low)}(?![\w\"@/])", lowered)):
                 names.add(name)
         names |= {t for t in META_TABLES if re.search(rf"\b{t}\b", lowered)}
+        names |= {m.replace('""', '"') for m in _QUOTED.findall(query) if "@" in m and m not in self.relations}
         return names
 
     def _run(self, query: str, fetch):
@@ -498,9 +549,15 @@ def metadata_tables(store: "Store") -> tuple[pa.Table, pa.Table]:
     )
     tainted = store.tainted()
     input_type = pa.struct([("asset", pa.string()), ("run_id", pa.string()), ("content_hash", pa.string())])
+    from .catalogue import same_content_as
+
+    same = {(key, run): first for key in index.asset_keys() for run, first in same_content_as(index.asset_versions(key)).items()}
+    by_run: dict[str, list[AssetVersion]] = {}
+    for v in index.versions.values():  # one pass (index.run_versions scans every version)
+        by_run.setdefault(v.run_id, []).append(v)
     rows = []
     for r in index.run_list():
-        for v in index.run_versions(r.run_id):
+        for v in sorted(by_run.get(r.run_id, ()), key=lambda v: v.created_at):
             rows.append(
                 {
                     "asset": v.asset,
@@ -511,6 +568,7 @@ def metadata_tables(store: "Store") -> tuple[pa.Table, pa.Table]:
                     "size_bytes": v.size_bytes,
                     "rows": v.table.num_rows if v.table else None,
                     "content_hash": v.content_hash,
+                    "same_as_run_id": same.get((v.asset, v.run_id)),
                     "code_version": v.code_version,
                     "run_status": r.status,
                     "is_latest": index.latest(v.asset) is v,
@@ -532,6 +590,7 @@ def metadata_tables(store: "Store") -> tuple[pa.Table, pa.Table]:
                 ("size_bytes", pa.int64()),
                 ("rows", pa.int64()),
                 ("content_hash", pa.string()),
+                ("same_as_run_id", pa.string()),
                 ("code_version", pa.string()),
                 ("run_status", pa.string()),
                 ("is_latest", pa.bool_()),

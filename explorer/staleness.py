@@ -271,6 +271,24 @@ class StalenessReport:
             "assets": [a.to_dict() for a in self.assets],
         }
 
+    def to_frame(self):
+        """One row per asset: ``asset``, ``status``, ``run_id``, the kinds of its causes, its
+        root causes (``asset@run``) and the described causes, for notebooks and BI."""
+        import pandas as pd
+
+        rows = [{
+            "asset": a.asset,
+            "status": a.status,
+            "run_id": a.run_id,
+            "reasons": sorted({c.kind for c in a.causes}),
+            "root_causes": [f"{c.asset}@{c.run_id}" if c.run_id else c.asset for c in a.root_causes],
+            "causes": [c.describe() for c in a.causes],
+        } for a in self.assets]
+        return pd.DataFrame(rows, columns=["asset", "status", "run_id", "reasons", "root_causes", "causes"])
+
+    def _repr_html_(self) -> str:
+        return self.to_frame()._repr_html_()
+
 
 # ---------------------------------------------------------------------- arguments
 

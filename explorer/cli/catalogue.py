@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import export
 from ..models import iso
+from ..names import run_label
 from ..humanize import counted
 from .common import (
     print_table,
@@ -104,6 +105,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
             styled_status(r["status"] or ""),
             styled_status("tainted") if r["tainted"] else "",
             r["content_hash"].split(":", 1)[-1][:12],
+            (run_label(r["same_as"]) or r["same_as"]) if isinstance(r["same_as"], str) else "",
             human_size(r["size_bytes"]),
             "" if pd.isna(r["rows"]) else r["rows"],
             r["code_version"] or "",
@@ -111,8 +113,9 @@ def cmd_versions(args: argparse.Namespace) -> int:
         )
         for _, r in df.iterrows()
     ]
-    print_table(table(f"{counted(len(df), 'version')} of {args.asset}", ["run", "created", "run status", "taint", "hash", "size", "rows", "code", *meta], rows,
-                      drop=(*reversed(meta), "code", "taint", "rows", "size", "run status")), args)
+    print_table(table(f"{counted(len(df), 'version')} of {args.asset}", ["run", "created", "run status", "taint", "hash", "same as", "size", "rows", "code", *meta], rows,
+                      drop=(*reversed(meta), "code", "taint", "same as", "rows", "size", "run status"), no_wrap=["same as"],
+                      caption="same as: an earlier run with byte-identical content" if df["same_as"].notna().any() else None), args)
     return 0
 
 

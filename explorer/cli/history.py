@@ -36,6 +36,15 @@ def _fmt(value: Any) -> Any:
     return value
 
 
+def _spaced_ticks(x: list[float], labels: list[str], gap: float) -> list[tuple[float, str]]:
+    """The tick labels that do not overlap: each at least ``gap`` after the previous one."""
+    out: list[tuple[float, str]] = []
+    for xv, label in zip(x, labels):
+        if not out or xv - out[-1][0] >= gap:
+            out.append((xv, label))
+    return out
+
+
 def plot(df: pd.DataFrame, title: str, width: int = 100, height: int = 16, color: bool = False) -> str:
     """The numeric statistics over the versions, drawn with plotext 5.x (one chart per statistic)."""
     import plotext as plt
@@ -43,8 +52,12 @@ def plot(df: pd.DataFrame, title: str, width: int = 100, height: int = 16, color
     stats = [c for c in df.columns[4:] if pd.to_numeric(df[c], errors="coerce").notna().any()]
     if not stats:
         return "(no numeric statistic to plot)\n"
-    x = list(range(1, len(df) + 1))
+    # x is time: days since the first version, so versions a month apart are drawn a month apart
+    times = pd.to_datetime(df["started_at"], utc=True)
+    x = [(t - times.iloc[0]).total_seconds() / 86400 for t in times]
     labels = [str(t)[:10] for t in df["started_at"]]
+    span = max(x[-1] - x[0], 1.0) if x else 1.0
+    shown = _spaced_ticks(x, labels, span / max(width // 12, 1))
     charts = []
     for stat in stats:
         ys = pd.to_numeric(df[stat], errors="coerce").astype(float).tolist()
@@ -53,8 +66,8 @@ def plot(df: pd.DataFrame, title: str, width: int = 100, height: int = 16, color
         plt.plot([p[0] for p in points], [p[1] for p in points], marker="dot")
         plt.scatter([p[0] for p in points], [p[1] for p in points], marker="o")
         plt.title(visible(f"{title}: {stat}"))  # the only store text in the chart
-        plt.xticks(x, labels)
-        plt.xlim(0.5, len(df) + 0.5)
+        plt.xticks([p[0] for p in shown], [p[1] for p in shown])
+        plt.xlim(x[0] - span * 0.03, x[-1] + span * 0.03)
         plt.plotsize(width, height)
         text = plt.build()
         charts.append(text if color else plt.uncolorize(text))
@@ -64,7 +77,12 @@ def plot(df: pd.DataFrame, title: str, width: int = 100, height: int = 16, color
 
 def cmd_history(args: argparse.Namespace) -> int:
     store = open_store(args)
-    df = history(store, args.asset, args.stat or None)
+    asset, stats = args.asset, list(args.stat)
+    if asset not in store.assets() and ":" in asset:  # ASSET:PATH, a value inside a JSON asset
+        asset, _, path = asset.rpartition(":")
+        stats = [f"value.{path}"] + stats
+    args.asset = asset
+    df = history(store, asset, stats or None)
     if args.format == "json":
         print_json(records(df))
     elif args.format == "csv":
@@ -76,7 +94,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         for r in records(df):
             rows.append([r["run_id"], short_time(r["started_at"]), r["status"], r["hash"]] + [_fmt(r[c]) for c in df.columns[4:]])
         print_table(table(f"{args.asset}: {counted(len(df), 'version')}", ["run", "started", "status", "hash"] + list(df.columns[4:]), rows,
-                          drop=(*reversed(list(df.columns[4:])), "started")), args)
+                          drop=("started", "hash", *reversed(list(df.columns[4:])))), args)
     if args.plot:  # with json or csv the chart goes to stderr, keeping stdout machine-readable
         stream = sys.stdout if args.format == "table" else sys.stderr
         stream.write(plot(df, args.asset, color=stream.isatty()))
@@ -95,7 +113,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_store_args(p)
     p.add_argument("asset", metavar="ASSET")
     p.add_argument("--stat", "-s", action="append", default=[], metavar="STAT",
-                   help="a statistic to show (repeatable); default num_rows and size_bytes")
+                   help="a statistic to show (repeatable): num_rows, size_bytes, COLUMN.mean|min|max|null_count|distinct, "
+                        "metadata.KEY, value.PATH (inside a JSON asset; ASSET:PATH says the same); default num_rows and size_bytes")
     p.add_argument("--plot", action="store_true", help="draw the numeric statistics over the versions in the terminal (to stderr with --format json/csv)")
     add_format_arg(p, ("table", "json", "csv", "tsv"))
     p.set_defaults(func=cmd_history)

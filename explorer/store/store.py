@@ -107,6 +107,8 @@ class Store:
         """Bring the index up to date in place. A frontier store reads only runs that are new
         or were unfinished (one listing plus one read per such run); a stock Dagster store is
         read again."""
+        if self.as_of is not None:  # a view of the past: new runs are after it
+            return self
         if self._indexer is not None:
             self.index = self._indexer.refresh(progress)
         else:
@@ -265,6 +267,8 @@ class Store:
                 self._flags = []  # the root listing had no flags folder: nothing to ask for
             else:
                 self._flags = flags_mod.read_flags(self.fs, self.root, self.index.warnings)
+            if self.as_of is not None:  # a view of the past knows only the flags made by then
+                self._flags = [f for f in self._flags if f.created_at <= self.as_of]
         return list(self._flags)
 
     def active_flags(self) -> dict[tuple[str, str], "flags_mod.Flag"]:
@@ -299,6 +303,8 @@ class Store:
     def _check_writable(self) -> None:
         from ..bundled import is_bundled_demo
 
+        if self.as_of is not None:
+            raise ReadOnlyStore("a view of the store's past (Store.at) is read-only: flag the store itself")
         if is_bundled_demo(self.fs, self.root):
             raise ReadOnlyStore(
                 "the bundled demo store is read-only; `frontier-explore demo PATH` writes a copy you can flag"
@@ -332,6 +338,65 @@ class Store:
 
         return iter_versions(self, key, allow_pickle)
 
+    # ------------------------------------------------------------------ studies across runs
+    def frame(self, key: str, runs: list[str] | None = None, columns: list[str] | None = None, as_arrow: bool = False):
+        """Every version of ``key`` (or those of ``runs``) as one DataFrame, each row with its
+        version's ``run_id`` and ``created_at``: a table's rows, or a JSON object's fields.
+        Versions are read concurrently; ``columns`` reads only those (see docs/studies.md)."""
+        from .. import study
+
+        self.latest(key)  # unknown asset -> clear error
+        run_ids = [self.run(r).run_id for r in runs] if runs is not None else None
+        chosen = study.chosen_versions(self.index, key, run_ids)
+
+        def read(v, cols):
+            if v.data_format in fmt.TABLE_FORMATS:
+                return data.read_table(self.data_fs, self.root, v, cols)
+            return data.load(self.data_fs, self.root, v, False, False, self.index.warnings)
+
+        return study.frame(chosen, read, columns, as_arrow)
+
+    def at(self, as_of) -> "Store":
+        """The store as it was at ``as_of`` (a run: as that run left it; an ISO time; a
+        datetime): runs started by then, versions created by then. Read-only; loading,
+        staleness, SQL and every other question see only that past."""
+        from .. import study
+
+        moment = study.moment_of(self.index, as_of)
+        past = Store(self.fs, self.root, study.until(self.index, moment), self.url, self.storage_options, self.dagster_home)
+        past.as_of = moment
+        return past
+
+    as_of = None
+    """The moment a store made by ``at()`` shows (None: the store as it is)."""
+
+    def runs_frame(self) -> "pd.DataFrame":
+        """The runs as a DataFrame, oldest first: the ``runs`` table of SQL."""
+        from ..sql import metadata_tables
+
+        frame = metadata_tables(self)[0].to_pandas()
+        frame["tags"] = [r.tags for r in self.runs]
+        return frame
+
+    def compare(self, runs: list[str] | None = None, assets: list[str] | None = None, metrics: list[str] = ()):
+        """Runs side by side (``explorer.compare.RunGrid``): the newest 10 unless named;
+        ``metrics`` as ``"ASSET:PATH"`` read from JSON assets."""
+        from .. import compare as cmp
+
+        chosen = [self.run(r) for r in runs] if runs else self.runs[::-1][:10]
+        parsed = [cmp.parse_metric(m, self.assets()) for m in metrics]
+        return cmp.compare(self.index, chosen, assets, parsed, load=lambda v: self.load(v.asset, v.run_id, allow_tainted=True))
+
+    def diff_runs(self, a: str, b: str, tables: bool = False):
+        """Two whole runs compared asset by asset (``explorer.compare.RunsDiff``)."""
+        from .. import compare as cmp
+
+        def table_diff(va, vb):
+            d = self.diff(va.asset, va.run_id, vb.run_id).to_dict()
+            return {k: d[k] for k in ("same_content", "keys", "rows", "columns_changed") if k in d}
+
+        return cmp.diff_runs(self.index, self.run(a), self.run(b), tables=table_diff if tables else None)
+
 
 def _reachable(method):
     """Turn "the endpoint went away" (botocore / aiohttp connection errors, timeouts) raised
@@ -353,6 +418,6 @@ def _reachable(method):
 
 
 for _name in ("refresh", "load", "preview", "read_table", "staleness", "trace", "versions", "find", "sql", "flags",
-              "active_flags", "flagged", "tainted", "flag", "unflag", "diff", "history"):
+              "active_flags", "flagged", "tainted", "flag", "unflag", "diff", "history", "frame", "compare", "diff_runs"):
     setattr(Store, _name, _reachable(getattr(Store, _name)))
 del _name

@@ -24,13 +24,15 @@ READ_COMMANDS: dict[str, list[list[str]]] = {
     "diff": [["scores", "previous", "latest"], ["features", "20261013T020000Z-r5", "20261020T020000Z-r6", "--format", "json"],
              ["models/credit_risk", "previous", "latest", "--format", "markdown"]],
     "history": [["raw/applications", "--stat", "num_rows", "--plot"], ["features", "--format", "json"]],
-    "sql": [["select count(*) from features"], ["select * from versions", "--format", "json"]],
+    "sql": [["select count(*) from features"], ["select * from versions", "--format", "json"], ['select count(*) from "scores@*"']],
     "export": [["--format", "openlineage"], ["--format", "dot"], ["--format", "mermaid"]],
     "versions": [["features"]],
     "find": [["scores", "--built-from", "raw/applications=20260929T020000Z-r3"]],
     "flags": [[]],
     "trace": [["scores", "--where", "application_id=100007"], ["scores", "--where", "application_id=100007", "--format", "markdown"]],
     "stale": [["--format", "json"], ["--format", "markdown"], ["--as-of", "20260929T020000Z-r3"]],
+    "compare": [[], ["r5", "r6", "--metric", "metrics/evaluation:auc", "--format", "json"]],
+    "diff-runs": [["r5", "r6", "--tables"], ["r2", "r4", "--format", "json"]],
 }
 WRITE_COMMANDS = {"flag", "unflag", "dagster-consolidate"}
 # demo writes a new copy of the bundled demo store (tests/test_packaging.py); completion prints a

@@ -48,7 +48,7 @@ from .store.data import directory_files, resolve
 from .store.fs import is_local
 
 if TYPE_CHECKING:
-    from .store.store import Store
+    from .store.source import Source
 
 META_SCHEMA = "frontier"
 META_TABLES = ("runs", "versions")
@@ -85,7 +85,7 @@ def _unglob(pattern: str) -> str | None:
     return path if literal_glob(path) == pattern else None
 
 
-def data_url(store: "Store", v: AssetVersion) -> str:
+def data_url(store: "Source", v: AssetVersion) -> str:
     """The URL DuckDB reads a version's data at (a local path, or PROTOCOL://PATH)."""
     path = resolve(store.fs, store.root, v)
     if is_local(store.fs):
@@ -93,7 +93,7 @@ def data_url(store: "Store", v: AssetVersion) -> str:
     return f"{_protocol(store.fs)}://{path}"
 
 
-def source_sql(store: "Store", v: AssetVersion) -> str:
+def source_sql(store: "Source", v: AssetVersion) -> str:
     """The DuckDB table expression reading one version in place (lazy until queried),
     for a connection made by ``connect``: exactly the version's file (or the parquet
     files of a directory version), whatever characters its path holds."""
@@ -115,7 +115,7 @@ def source_sql(store: "Store", v: AssetVersion) -> str:
     raise ExplorerError(f"{v.asset} in run {v.run_id} is {v.data_format}, not a table")
 
 
-def _allow_list(store: "Store") -> tuple[list[str], list[str], set[str], set[str]]:
+def _allow_list(store: "Source") -> tuple[list[str], list[str], set[str], set[str]]:
     """What DuckDB may open: (allowed paths, allowed directories) in DuckDB's terms, and
     the plain files and directories they stand for. DuckDB checks both the pattern a
     query names and each file it expands to, so both are listed."""
@@ -219,7 +219,7 @@ class ReadOnlyFiles(fsspec.AbstractFileSystem):
 
 
 def connect(
-    store: "Store",
+    store: "Source",
     *,
     allow_files: bool = False,
     temp_directory: str | None = None,
@@ -359,7 +359,7 @@ def refusal(exc: duckdb.Error) -> str:
 class SqlCatalog:
     """One locked-down DuckDB connection over one store; views are made on demand."""
 
-    def __init__(self, store: "Store", allow_files: bool = False) -> None:
+    def __init__(self, store: "Source", allow_files: bool = False) -> None:
         self.store = store
         self.allow_files = allow_files
         self.con = connect(store, allow_files=allow_files)
@@ -462,7 +462,7 @@ class SqlCatalog:
         return self._run(query, lambda rel: rel.df())
 
 
-def metadata_tables(store: "Store") -> tuple[pa.Table, pa.Table]:
+def metadata_tables(store: "Source") -> tuple[pa.Table, pa.Table]:
     """The ``runs`` and ``versions`` tables as Arrow (JSON columns as strings)."""
     index = store.index
     runs = pa.Table.from_pylist(

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from ..errors import ExplorerError
 from ..format import finite
-from ..store import Store
+from ..api import Store
 from ..store.fs import parse_storage_options
 from ..visible import json_safe, one_line, visible_lines
 

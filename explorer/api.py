@@ -1,5 +1,9 @@
-"""``Store``: the one object users hold. It opens a URL, keeps the index in memory and
-answers questions by delegating to the pure modules (lineage, staleness, ...)."""
+"""``Store``: the facade users hold, the top of the library's layers (see docs/architecture.md).
+
+It opens a URL, keeps the index (``explorer.index``) in memory and answers questions by
+delegating to the modules below it (lineage, staleness, catalogue, ...). Every method that
+reads from the store carries ``@reachable``: a lost endpoint becomes one ``StoreUnavailable``
+naming the store."""
 
 from __future__ import annotations
 
@@ -10,14 +14,15 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import pyarrow as pa
 
-from .. import format as fmt
-from .. import lineage
-from ..errors import ExplorerError, ReadOnlyStore, StoreNotFound, UnknownRun
-from ..models import AssetVersion, Run
-from . import data
-from . import flags as flags_mod
-from .fs import display_url, open_fs
-from .index import Index, Indexer, Progress, build_index, is_connection_error, unavailable
+from . import lineage
+from . import format as fmt
+from .errors import ExplorerError, ReadOnlyStore, StoreNotFound
+from .index import Index, Progress
+from .models import AssetVersion, Run
+from .store import data
+from .store import flags as flags_mod
+from .store.fs import display_url, open_fs
+from .store.read import Indexer, build_index, is_connection_error, unavailable
 
 
 def _ephemeral(fs) -> bool:
@@ -37,7 +42,7 @@ def _read_index(
     written by Dagster's stock IO managers (read whole each time, never cached). With
     ``dagster_home`` the store is read as a stock one, through that Dagster instance;
     ``stock_dagster_home`` is that instance only when the store turns out to be a stock one."""
-    from ..dagster.stock import open_index  # needs no Dagster
+    from .dagster.stock import open_index  # needs no Dagster
 
     if dagster_home:
         return open_index(fs, root, progress, dagster_home), None
@@ -48,6 +53,25 @@ def _read_index(
             return open_index(fs, root, progress, stock_dagster_home), None
         except StoreNotFound:
             raise exc from None
+
+
+def reachable(method):
+    """Turn "the endpoint went away" (botocore / aiohttp connection errors, timeouts) raised
+    while a store method reads into ``StoreUnavailable`` naming the store: the index in memory
+    stays usable, and calling again once the endpoint answers retries."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except ExplorerError:
+            raise
+        except Exception as exc:
+            if is_connection_error(exc):
+                raise unavailable(self.fs, self.root, exc) from None
+            raise
+
+    return wrapper
 
 
 class Store:
@@ -92,7 +116,7 @@ class Store:
         if not dagster_home:
             cache_file = None
             if cache and not _ephemeral(fs):
-                from .cache import cache_path
+                from .store.cache import cache_path
 
                 cache_file = cache_path(shown, storage_options)
             indexer = Indexer(fs, root, shown, cache_file)
@@ -103,6 +127,7 @@ class Store:
         store._indexer = indexer
         return store
 
+    @reachable
     def refresh(self, progress: Progress | None = None) -> "Store":
         """Bring the index up to date in place. A frontier store reads only runs that are new
         or were unfinished (one listing plus one read per such run); a stock Dagster store is
@@ -128,7 +153,7 @@ class Store:
         (``fs.KnownFiles``); the store's own filesystem otherwise."""
         import inspect
 
-        from .fs import KnownFiles, is_local
+        from .store.fs import KnownFiles, is_local
 
         try:
             takes_size = "size" in inspect.signature(self.fs._open).parameters
@@ -154,7 +179,7 @@ class Store:
 
     def run(self, run_id: str) -> Run:
         """A run by its id, a unique prefix of it, or its label (``r6``)."""
-        from ..names import resolve_run
+        from .names import resolve_run
 
         return self.index.runs[resolve_run(self.index.runs, run_id)]
 
@@ -177,6 +202,7 @@ class Store:
         return lineage.resolve_version(self.index, key, run)
 
     # ------------------------------------------------------------------ data
+    @reachable
     def load(
         self,
         key: str,
@@ -188,14 +214,16 @@ class Store:
         """The data of a version: a DataFrame for tables, dict/list, ndarray or bytes.
         Pickles are refused unless ``allow_pickle=True``; a tainted latest version (flagged,
         or built from a flagged version) unless ``allow_tainted=True``."""
-        from .. import catalogue
+        from . import catalogue
 
         return catalogue.load(self, key, run, allow_pickle, as_arrow, allow_tainted)
 
+    @reachable
     def preview(self, key: str, run: str | None = None, rows: int = 50) -> Any:
         """The first rows of a table (reading only those), or a small view of other formats."""
         return data.preview(self.data_fs, self.root, self.version(key, run), rows, self.index.warnings)
 
+    @reachable
     def read_table(self, key: str, run: str | None = None, columns=None, filter=None) -> pa.Table:
         return data.read_table(self.data_fs, self.root, self.version(key, run), columns, filter)
 
@@ -216,46 +244,52 @@ class Store:
         return lineage.impact(self.index, key, run, self.version_graph)
 
     # ------------------------------------------------------------------ staleness
+    @reachable
     def staleness(self, as_of=None, max_age=None):
         """Fresh / stale / missing for the current version of every asset, with causes.
         ``as_of``: a run id or an ISO time; ``max_age``: ``"36h"``, ``"7d"`` or a timedelta."""
-        from ..staleness import compute
+        from .staleness import compute
 
         flagged = {k: f.reason for k, f in self.active_flags().items()}
         return compute(self.index, as_of=as_of, max_age=max_age, store=self.url, flagged=flagged)
 
+    @reachable
     def trace(self, key: str, run: str | None = None, where: dict[str, Any] | None = None):
         """The rows of ``key`` selected by ``where`` ({column: value or [values]}) traced back
         through the exact upstream versions they came from: an audit trail (``trace.TraceResult``)."""
-        from ..trace import trace
+        from .trace import trace
 
         return trace(self, key, run, where)
 
     # ------------------------------------------------------------------ catalogue
+    @reachable
     def versions(self, key: str) -> "pd.DataFrame":
         """Every version of ``key``, newest first, one row each (see docs/catalogue.md)."""
-        from .. import catalogue
+        from . import catalogue
 
         return catalogue.versions(self, key)
 
+    @reachable
     def find(self, key: str, built_from: dict[str, str]) -> list[AssetVersion]:
         """Versions of ``key`` built from the versions named in ``built_from``
         (``{"features": RUN_ID or "sha256:..."}``), transitively, newest first."""
-        from .. import catalogue
+        from . import catalogue
 
         return catalogue.find(self, key, built_from)
 
+    @reachable
     def sql(self, query: str, as_arrow: bool = False, allow_files: bool = False) -> Any:
         """Run SQL on DuckDB over the store's tables (a DataFrame, or Arrow with ``as_arrow``).
         Queries read only the store's own data; ``allow_files=True`` lets them read local
         files too. Nothing is ever written."""
-        from ..sql import SqlCatalog
+        from .sql import SqlCatalog
 
         if self._sql is None or self._sql.allow_files != allow_files:
             self._sql = SqlCatalog(self, allow_files=allow_files)
         return self._sql.arrow(query) if as_arrow else self._sql.df(query)
 
     # ------------------------------------------------------------------ flags
+    @reachable
     def flags(self) -> list["flags_mod.Flag"]:
         """Every flag and retraction, oldest first. Read on first use (one listing of
         ``_frontier_flags/`` and one batched read), then kept until ``refresh()``."""
@@ -267,13 +301,16 @@ class Store:
                 self._flags = flags_mod.read_flags(self.fs, self.root, self.index.warnings)
         return list(self._flags)
 
+    @reachable
     def active_flags(self) -> dict[tuple[str, str], "flags_mod.Flag"]:
         return flags_mod.active(self.flags())
 
+    @reachable
     def flagged(self) -> set[tuple[str, str]]:
         """The ``(asset, run_id)`` versions currently flagged."""
         return flags_mod.active_flags(self.flags())
 
+    @reachable
     def tainted(self) -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
         """Every flagged version and every version built from one, mapped to the flagged
         versions it comes from."""
@@ -282,12 +319,14 @@ class Store:
             self._taint = (flagged, flags_mod.taint(self.version_graph, flagged))
         return dict(self._taint[1])
 
+    @reachable
     def flag(self, key: str, run: str, reason: str, author: str | None = None) -> "flags_mod.Flag":
         """Flag a version as bad (appends a small object under ``_frontier_flags/``)."""
         self._check_writable()
         v = self.version(key, run)
         return self._wrote(flags_mod.write_flag(self.fs, self.root, v.asset, v.run_id, reason, "flag", author))
 
+    @reachable
     def unflag(self, key: str, run: str, reason: str, author: str | None = None) -> "flags_mod.Flag":
         """Retract a flag (appends a retraction; nothing is deleted)."""
         self._check_writable()
@@ -297,7 +336,7 @@ class Store:
         return self._wrote(flags_mod.write_flag(self.fs, self.root, key, run, reason, "unflag", author))
 
     def _check_writable(self) -> None:
-        from ..bundled import is_bundled_demo
+        from .bundled import is_bundled_demo
 
         if is_bundled_demo(self.fs, self.root):
             raise ReadOnlyStore(
@@ -314,45 +353,25 @@ class Store:
         return flag
 
     # ------------------------------------------------------------------ diff and history
+    @reachable
     def diff(self, key: str, a: str = "previous", b: str = "latest", **kw: Any):
         """Compare two versions of ``key`` (run ids, ``latest`` or ``previous``): see ``explorer.diff``."""
-        from ..diff import diff_versions
+        from .diff import diff_versions
 
         return diff_versions(self, key, a, b, **kw)
 
+    @reachable
     def history(self, key: str, stats: list[str] | None = None):
         """One row per version of ``key``, oldest first, with statistics from the sidecars."""
-        from ..history import history
+        from .history import history
 
         return history(self, key, stats)
 
     def iter_versions(self, key: str, allow_pickle: bool = False):
         """Yield ``(version, data)`` for every version of ``key``, oldest first."""
-        from ..history import iter_versions
+        from .history import iter_versions
 
         return iter_versions(self, key, allow_pickle)
 
 
-def _reachable(method):
-    """Turn "the endpoint went away" (botocore / aiohttp connection errors, timeouts) raised
-    while a store method reads into ``StoreUnavailable`` naming the store: the index in memory
-    stays usable, and calling again once the endpoint answers retries."""
 
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except ExplorerError:
-            raise
-        except Exception as exc:
-            if is_connection_error(exc):
-                raise unavailable(self.fs, self.root, exc) from None
-            raise
-
-    return wrapper
-
-
-for _name in ("refresh", "load", "preview", "read_table", "staleness", "trace", "versions", "find", "sql", "flags",
-              "active_flags", "flagged", "tainted", "flag", "unflag", "diff", "history"):
-    setattr(Store, _name, _reachable(getattr(Store, _name)))
-del _name

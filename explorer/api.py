@@ -21,14 +21,13 @@ from .index import Index, Progress
 from .models import AssetVersion, Run
 from .store import data
 from .store import flags as flags_mod
-from .store.fs import display_url, open_fs
+from .store.fs import display_url, open_fs, protocol
 from .store.read import Indexer, build_index, is_connection_error, unavailable
 
 
 def _ephemeral(fs) -> bool:
     """In-memory filesystems live and die with the process: caching them is meaningless."""
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return protocol == "memory"
+    return protocol(fs) == "memory"
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
 
 def _read_index(
     fs, root: str, progress: Progress | None, dagster_home: str | None, indexer: Indexer | None = None,
-    stock_dagster_home: str | None = None,
+    stock_dagster_home: str | None = None, freeze_gc: bool = False,
 ) -> tuple[Index, Indexer | None]:
     """The index of a store, and the indexer that keeps it up to date: ``None`` for a store
     written by Dagster's stock IO managers (read whole each time, never cached). With
@@ -47,7 +46,7 @@ def _read_index(
     if dagster_home:
         return open_index(fs, root, progress, dagster_home), None
     try:
-        return (indexer.open(progress) if indexer is not None else build_index(fs, root, progress)), indexer
+        return (indexer.open(progress) if indexer is not None else build_index(fs, root, progress, freeze_gc)), indexer
     except StoreNotFound as exc:
         try:  # Dagster's stock layout?
             return open_index(fs, root, progress, stock_dagster_home), None
@@ -99,6 +98,7 @@ class Store:
         cache: bool = True,
         dagster_home: str | None = None,
         stock_dagster_home: str | None = None,
+        freeze_gc: bool = False,
     ) -> "Store":
         """Open a store by URL (any fsspec URL or a local path).
 
@@ -108,7 +108,9 @@ class Store:
         are read too (never cached); with ``dagster_home`` their lineage, status and times
         come from that Dagster instance. ``stock_dagster_home`` (the CLI passes ``$DAGSTER_HOME``)
         is used the same way, but only when the store is a stock one: a frontier store never
-        opens a Dagster instance unless asked.
+        opens a Dagster instance unless asked. ``freeze_gc=True`` (the CLI's own process) moves
+        a large index to the garbage collector's permanent generation (``explorer.index.bulk_load``):
+        a choice for the whole process, never made for the caller otherwise.
         """
         fs, root = open_fs(url, storage_options)
         shown = display_url(fs, root)
@@ -119,8 +121,8 @@ class Store:
                 from .store.cache import cache_path
 
                 cache_file = cache_path(shown, storage_options)
-            indexer = Indexer(fs, root, shown, cache_file)
-        index, indexer = _read_index(fs, root, progress, dagster_home, indexer, stock_dagster_home)
+            indexer = Indexer(fs, root, shown, cache_file, freeze_gc)
+        index, indexer = _read_index(fs, root, progress, dagster_home, indexer, stock_dagster_home, freeze_gc)
         if indexer is None and not dagster_home:
             dagster_home = stock_dagster_home  # a stock store: refresh reads the same instance
         store = cls(fs, root, index, shown, storage_options, dagster_home)
@@ -151,20 +153,15 @@ class Store:
         """The filesystem to read versions' data through: on an object store, one that knows
         the data files' sizes from the index, so that readers send no HEAD before reading
         (``fs.KnownFiles``); the store's own filesystem otherwise."""
-        import inspect
-
         from .store.fs import KnownFiles, is_local
+        from .store.fsspec_adapter import open_takes_size, strip_protocol
 
-        try:
-            takes_size = "size" in inspect.signature(self.fs._open).parameters
-        except (TypeError, ValueError):  # pragma: no cover
-            takes_size = False
-        if is_local(self.fs) or not takes_size:
+        if is_local(self.fs) or not open_takes_size(self.fs):
             return self.fs
         files = {}
         for v in self.index.versions.values():
             if v.data_format != "directory":
-                files[self.fs._strip_protocol(fmt.join(self.root, v.data_path))] = (v.size_bytes, v.created_at)
+                files[strip_protocol(self.fs, fmt.join(self.root, v.data_path))] = (v.size_bytes, v.created_at)
         return KnownFiles(self.fs, files)
 
     # ------------------------------------------------------------------ index

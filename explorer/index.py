@@ -21,7 +21,7 @@ FREEZE_MIN = 100_000  # tracked objects left by a load above which they are froz
 
 
 @contextmanager
-def bulk_load():
+def bulk_load(freeze: bool = False):
     """Pause the cyclic garbage collector while building hundreds of thousands of objects
     that all stay alive: otherwise each collection rescans everything built so far, which
     costs about as much as parsing (the objects made here hold no reference cycles).
@@ -31,14 +31,16 @@ def bulk_load():
     index's containers either (0.27 s for 10,000 runs x 20 assets). Reference counting still
     frees them. The price: objects alive at that moment that later become unreachable
     *cycles* are not collected; it is paid only after large loads, not by polls that read a
-    few runs."""
+    few runs. That is a choice for a whole process, so it is made only when its owner asks
+    (``freeze=True``: the CLI, through ``Store.open(freeze_gc=True)``), never for a library
+    user's notebook."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
-            if gc.get_count()[0] > FREEZE_MIN:
+            if freeze and gc.get_count()[0] > FREEZE_MIN:
                 gc.freeze()
             gc.enable()
 
@@ -124,7 +126,7 @@ class LazyIndex(Index):
 
     Runs (and warnings) are there at once, so listing runs after a warm reopen costs no
     parsing of sidecars; the first query that needs versions (``versions``, ``latest``,
-    ``asset_keys``, ...) parses and validates them all, then the object is a plain Index.
+    ``asset_keys``, ...) parses and validates them all, once; they are plain attributes then.
     """
 
     def __init__(
@@ -132,11 +134,13 @@ class LazyIndex(Index):
         runs: dict[str, Run],
         warnings: list[str],
         loader: Callable[[], tuple[list[AssetVersion], dict[str, Run]]],
+        freeze_gc: bool = False,
     ):
         self.runs = runs
         self.warnings = warnings
         self.reserved = None
         self._loader = loader
+        self._freeze_gc = freeze_gc
         self._lock = threading.Lock()  # a TUI worker and the UI may both ask first
 
     def __getattr__(self, name: str) -> Any:  # only called for attributes not yet set
@@ -150,27 +154,33 @@ class LazyIndex(Index):
             loader = self.__dict__.get("_loader")
             if loader is None:  # materialized by another thread meanwhile
                 return
-            with bulk_load():
+            with bulk_load(self.__dict__.get("_freeze_gc", False)):
                 versions, corrected = loader()  # corrected: runs re-read because their cache was bad
                 for run_id, run in corrected.items():
                     if run_id in self.runs:
                         self.runs[run_id] = run
                 self.versions = {(v.asset, v.run_id): v for v in versions}
                 self._sort()
-            del self.__dict__["_loader"]
-            self.__class__ = Index
+            del self.__dict__["_loader"]  # from now on every attribute is a plain one
 
     def __eq__(self, other: object) -> bool:
         if "_loader" in self.__dict__:
             self._materialize()
         if isinstance(other, LazyIndex) and "_loader" in other.__dict__:
             other._materialize()
-        return self == other  # both plain Index objects now
+        if not isinstance(other, Index):
+            return NotImplemented
+        return _compared(self) == _compared(other)
 
     def __repr__(self) -> str:
         if "_loader" in self.__dict__:
             self._materialize()
-        return repr(self)
+        return Index.__repr__(self).replace("LazyIndex(", "Index(", 1)
+
+
+def _compared(idx: Index) -> tuple:
+    """What ``Index.__eq__`` compares (the fields with ``compare=True``)."""
+    return (idx.runs, idx.versions, idx.warnings, idx._by_asset)
 
 
 _run_order = attrgetter("run.started_at", "run.run_id")  # of entries and records: (start, id)

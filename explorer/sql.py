@@ -45,7 +45,8 @@ from . import format as fmt
 from .errors import ExplorerError, SqlError, one_line
 from .models import AssetVersion
 from .store.data import directory_files, resolve
-from .store.fs import is_local
+from .store.fs import is_local, protocol
+from .store.fsspec_adapter import strip_protocol
 
 if TYPE_CHECKING:
     from .store.source import Source
@@ -64,9 +65,6 @@ def _quote_ident(name: str) -> str:
 def _quote_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
-
-def _protocol(fs) -> str:
-    return fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
 
 
 # ---------------------------------------------------------------------- paths and sources
@@ -90,7 +88,7 @@ def data_url(store: "Source", v: AssetVersion) -> str:
     path = resolve(store.fs, store.root, v)
     if is_local(store.fs):
         return path
-    return f"{_protocol(store.fs)}://{path}"
+    return f"{protocol(store.fs)}://{path}"
 
 
 def source_sql(store: "Source", v: AssetVersion) -> str:
@@ -107,7 +105,7 @@ def source_sql(store: "Source", v: AssetVersion) -> str:
         if not files:
             raise ExplorerError(f"directory version {v.asset} of run {v.run_id} holds no parquet files")
         if not is_local(store.fs):
-            files = [f"{_protocol(store.fs)}://{f}" for f in files]
+            files = [f"{protocol(store.fs)}://{f}" for f in files]
         listed = ", ".join(_quote_str(literal_glob(f)) for f in files)
         return f"read_parquet([{listed}], hive_partitioning=true)"
     if v.data_format == "csv":
@@ -153,11 +151,11 @@ class ReadOnlyFiles(fsspec.AbstractFileSystem):
         super().__init__()
         self.fs = fs
         self.protocol = fs.protocol  # (DuckDB routes URLs to a filesystem by its protocol)
-        self.files = {fs._strip_protocol(f) for f in files}
-        self.folders = {fs._strip_protocol(f) for f in folders}
+        self.files = {strip_protocol(fs, f) for f in files}
+        self.folders = {strip_protocol(fs, f) for f in folders}
 
     def _strip_protocol(self, path):  # noqa: D102 - the store's own rules
-        return self.fs._strip_protocol(path)
+        return strip_protocol(self.fs, path)
 
     def unstrip_protocol(self, name: str) -> str:
         return self.fs.unstrip_protocol(name)
@@ -177,7 +175,7 @@ class ReadOnlyFiles(fsspec.AbstractFileSystem):
         return self.open(path, mode, **kwargs)
 
     def glob(self, path, maxdepth=None, **kwargs):
-        stripped = self.fs._strip_protocol(path)
+        stripped = strip_protocol(self.fs, path)
         literal = _unglob(stripped)
         if literal in self.files:
             return [literal] if self.fs.exists(literal) else []

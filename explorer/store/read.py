@@ -9,7 +9,6 @@ the runs that are new or were unfinished last time.
 
 from __future__ import annotations
 
-import inspect
 import os
 import stat
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from .. import format as fmt
 from ..errors import FormatError, StoreNotFound, StoreUnavailable
 from ..index import Index, LazyIndex, Progress, RunRecord, _run_order, bulk_load
 from ..models import AssetVersion, Run, replace
+from .fsspec_adapter import cat_many, strip_protocol
 
 
 # ---------------------------------------------------------------------- reading
@@ -66,39 +66,6 @@ def _unreachable_warning(fs: fsspec.AbstractFileSystem, root: str, run_ids: list
             f"{shown}; refresh to retry")
 
 
-def cat_many(fs: fsspec.AbstractFileSystem, paths: list[str], batch_size: int | None = None) -> list[Any]:
-    """Read many small files: bytes or the exception, in order of ``paths``.
-
-    Async filesystems (s3fs, gcsfs, adlfs, http) get one concurrent batch of plain GETs:
-    ``_cat_file`` is called directly (no glob expansion of the paths) and, for s3fs, with
-    ``max_concurrency=1`` so that it does not send a HEAD to learn the size before the GET.
-    """
-    if not paths:
-        return []
-    if getattr(fs, "async_impl", False):
-        from fsspec.asyn import _run_coros_in_chunks, sync
-
-        kw: dict[str, Any] = {}
-        try:
-            if "max_concurrency" in inspect.signature(fs._cat_file).parameters:
-                kw["max_concurrency"] = 1
-        except (TypeError, ValueError):  # pragma: no cover
-            pass
-
-        async def _go() -> list[Any]:
-            coros = [fs._cat_file(p, **kw) for p in paths]
-            return await _run_coros_in_chunks(
-                coros, batch_size=batch_size or getattr(fs, "batch_size", None), nofiles=True, return_exceptions=True
-            )
-
-        return sync(fs.loop, _go)
-    out: list[Any] = []
-    for p in paths:
-        try:
-            out.append(fs.cat_file(p))
-        except Exception as exc:  # noqa: BLE001 - reported per file by the caller
-            out.append(exc)
-    return out
 
 
 def _parse_versions(docs: Iterable[tuple[str, object]], run_id: str, rec: RunRecord) -> None:
@@ -338,7 +305,7 @@ def _read_sidecars(fs: fsspec.AbstractFileSystem, root: str, recs: list[RunRecor
     got = cat_many(fs, [p for _, p in wanted])
     docs: dict[int, list[tuple[str, object]]] = {}
     for (rec, path), raw in zip(wanted, got):
-        path = fs._strip_protocol(path) if not path.startswith(root) else path
+        path = strip_protocol(fs, path) if not path.startswith(root) else path
         rel = path[len(root) + 1 :] if path.startswith(root + "/") else path
         if isinstance(raw, BaseException) and is_connection_error(raw):
             lost.setdefault(id(rec), (rec, raw))
@@ -403,12 +370,13 @@ def _check_found(fs: fsspec.AbstractFileSystem, root: str, found_any: bool, no_m
             raise StoreNotFound(f"no frontier store at {root}: the folder holds no runs")
 
 
-def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | None = None) -> Index:
+def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | None = None,
+                freeze_gc: bool = False) -> Index:
     """Read a whole store into an Index, without the local cache. Broken runs become
-    warnings, never errors."""
+    warnings, never errors. ``freeze_gc``: see ``explorer.index.bulk_load``."""
     reserved: set[str] = set()
     run_ids, escaping = _outside_root(fs, root, list_run_ids(fs, root, reserved))
-    with bulk_load():
+    with bulk_load(freeze_gc):
         unreachable = Unreachable()
         records, warnings, no_manifest = read_runs(fs, root, run_ids, progress, unreachable=unreachable)
         if unreachable.error is not None and not records:
@@ -437,13 +405,15 @@ class Indexer:
     cache: they are immutable by contract, and checking them would cost a request each.
     """
 
-    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str, cache_file=None) -> None:
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str, cache_file=None,
+                 freeze_gc: bool = False) -> None:
         from .fs import is_local
 
         self.fs = fs
         self.root = root
         self.url = url
         self.cache_file = cache_file
+        self.freeze_gc = freeze_gc  # (explorer.index.bulk_load)
         self.local = is_local(fs)
         self.entries: dict = {}
         self.log = None  # the cache's manifest log (cache.ManifestLog), once known
@@ -471,13 +441,13 @@ class Indexer:
     def open(self, progress: Progress | None = None) -> Index:
         from . import cache
 
-        with bulk_load():
+        with bulk_load(self.freeze_gc):
             cached = cache.load(self.cache_file, self.url) if self.cache_file is not None else None
             self.entries, self.log = cached if cached is not None else ({}, None)
             return self.refresh(progress, _dirty=cached is None)
 
     def refresh(self, progress: Progress | None = None, _dirty: bool = False) -> Index:
-        with bulk_load():
+        with bulk_load(self.freeze_gc):
             return self._refresh(progress, _dirty)
 
     def _refresh(self, progress: Progress | None, _dirty: bool) -> Index:
@@ -548,7 +518,7 @@ class Indexer:
         if all(e.versions is not None for e in entries):
             return Index.from_records((RunRecord(e.run, e.versions) for e in entries), warnings)
         runs = {e.run.run_id: e.run for e in sorted(entries, key=_run_order)}
-        return LazyIndex(runs, warnings, lambda: self._load_versions(entries))
+        return LazyIndex(runs, warnings, lambda: self._load_versions(entries), self.freeze_gc)
 
     def _load_versions(self, entries: list) -> tuple[list[AssetVersion], dict[str, Run]]:
         """Parse the cached runs' versions. On local disk the cache keeps no copy of the

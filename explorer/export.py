@@ -193,22 +193,19 @@ def producer() -> str:
     return f"https://pypi.org/project/frontier-explore/{__version__}/"
 
 
-def _protocol(fs) -> str:
-    return fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-
 
 def dataset_identity(fs, root: str, rel_path: str) -> tuple[str, str]:
     """OpenLineage (namespace, name) of a path in a store: ``("file", "/abs/path")`` locally,
     ``("s3://bucket", "key/of/object")`` on S3 (likewise ``gs://``, ``abfs://``...)."""
-    from .store.fs import is_local
+    from .store.fs import is_local, protocol
 
     full = join(root, rel_path)
     if is_local(fs):
         return "file", full
     bucket, _, key = full.lstrip("/").partition("/")
     if not key:
-        return _protocol(fs), full
-    return f"{_protocol(fs)}://{bucket}", key
+        return protocol(fs), full
+    return f"{protocol(fs)}://{bucket}", key
 
 
 def run_uuid(store_url: str, run_id: str) -> str:

@@ -45,8 +45,9 @@ CHILD = r"""
 import json, os, resource, sys, time
 sys.path.insert(0, {root!r}); sys.path.insert(0, {here!r})
 phase, path = sys.argv[1], sys.argv[2]
-from explorer.store import Store
-from explorer.store.index import cat_many, list_run_ids
+from explorer import Store
+from explorer.store.fsspec_adapter import cat_many
+from explorer.store.read import list_run_ids
 from explorer.store.fs import open_fs
 from explorer.store import cache  # noqa: F401 - imported before timing, like the floor's modules
 from explorer import format as fmt

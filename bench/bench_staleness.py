@@ -21,7 +21,7 @@ import networkx as nx
 from explorer.lineage import asset_graph
 from explorer.models import AssetVersion, InputRef, PlannedAsset, Run
 from explorer.staleness import compute
-from explorer.store.index import Index, RunRecord
+from explorer.index import Index, RunRecord
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

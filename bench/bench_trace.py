@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from explorer.store import RunWriter, Store
+from explorer import Store
+from explorer.store import RunWriter
 
 
 def build(root: Path, rows: int, shuffled: bool) -> int:

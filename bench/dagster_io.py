@@ -16,7 +16,7 @@ import dagster as dg
 import pandas as pd
 
 from explorer.dagster import RunPrefixedIOManager
-from explorer.store import Store
+from explorer import Store
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 

@@ -18,13 +18,14 @@ _WHERE = {
     "InputRef": "models",
     "Run": "models",
     "RunWriter": "store",
-    "Store": "store",
+    "Store": "api",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from .errors import ExplorerError
     from .models import AssetVersion, InputRef, Run
-    from .store import RunWriter, Store
+    from .api import Store
+    from .store import RunWriter
 
 
 def __getattr__(name: str):

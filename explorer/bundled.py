@@ -26,8 +26,9 @@ DEMO_STORE: Path = _locate()
 
 def is_bundled_demo(fs, root: str) -> bool:
     """True when ``root`` on ``fs`` is the bundled demo store (a local path only)."""
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    if protocol not in ("file", "local"):
+    from .store.fs import is_local
+
+    if not is_local(fs):
         return False
     try:
         return os.path.samefile(root, DEMO_STORE)

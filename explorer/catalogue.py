@@ -19,7 +19,7 @@ from .store import data
 from .store import flags as flagmod
 
 if TYPE_CHECKING:
-    from .store.store import Store
+    from .store.source import Source
 
 VersionNode = tuple[str, str]
 
@@ -27,7 +27,7 @@ __all__ = ["TaintedVersion", "find", "load", "versions"]
 
 
 def load(
-    store: "Store",
+    store: "Source",
     key: str,
     run: str | None = None,
     allow_pickle: bool = False,
@@ -78,7 +78,7 @@ def same_content_as(versions_oldest_first) -> dict[str, str]:
     return out
 
 
-def versions(store: "Store", key: str) -> pd.DataFrame:
+def versions(store: "Source", key: str) -> pd.DataFrame:
     """One row per version of ``key``, newest first: run, time, hash, size, rows, format,
     code version, the run's status, whether it is tainted, ``same_as`` (the run of the first
     earlier version with byte-identical content, else None), and one ``metadata.KEY`` column
@@ -105,7 +105,7 @@ def versions(store: "Store", key: str) -> pd.DataFrame:
     return df
 
 
-def _matches(store: "Store", g: nx.DiGraph, asset: str, ref: str) -> set[VersionNode]:
+def _matches(store: "Source", g: nx.DiGraph, asset: str, ref: str) -> set[VersionNode]:
     """Versions of ``asset`` named by ``ref``: a run id, or a content hash (a prefix is enough,
     with or without ``sha256:``). Versions consumed but since deleted count too."""
     if not any(n[0] == asset for n in g.nodes) and not store.index.asset_versions(asset):
@@ -131,7 +131,7 @@ def _matches(store: "Store", g: nx.DiGraph, asset: str, ref: str) -> set[Version
     return found
 
 
-def find(store: "Store", key: str, built_from: Mapping[str, str]) -> list[AssetVersion]:
+def find(store: "Source", key: str, built_from: Mapping[str, str]) -> list[AssetVersion]:
     """The versions of ``key`` built (transitively, across runs) from every version named in
     ``built_from`` (``{asset: run id or content hash}``), newest first.
 

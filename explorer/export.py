@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import networkx as nx
 
 from .format import join
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .store.source import Source
 
 STATUS_COLOURS = {
     "fresh": ("#d4edda", "#155724"),
@@ -118,7 +121,7 @@ def to_dot(g: nx.DiGraph, statuses: Mapping[str, str] | None = None) -> str:
 # --------------------------------------------------------------------------- statuses
 
 
-def fallback_statuses(store) -> dict[str, str]:
+def fallback_statuses(store: "Source") -> dict[str, str]:
     """Statuses for colouring when the staleness module is not available: ``tainted`` (the
     latest version is flagged or built from a flagged version), ``missing`` (never
     materialized) and ``failed`` (the newest run that planned it failed without writing it)."""
@@ -146,7 +149,7 @@ def fallback_statuses(store) -> dict[str, str]:
     return out
 
 
-def asset_statuses(store) -> dict[str, str]:
+def asset_statuses(store: "Source") -> dict[str, str]:
     """Status per asset key for colouring: ``fresh`` / ``stale`` / ``missing`` from the
     staleness module when it is present (``store.staleness().status_of(key)``), with
     ``tainted`` and ``failed`` (see ``fallback_statuses``) on top."""
@@ -190,22 +193,19 @@ def producer() -> str:
     return f"https://pypi.org/project/frontier-explore/{__version__}/"
 
 
-def _protocol(fs) -> str:
-    return fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-
 
 def dataset_identity(fs, root: str, rel_path: str) -> tuple[str, str]:
     """OpenLineage (namespace, name) of a path in a store: ``("file", "/abs/path")`` locally,
     ``("s3://bucket", "key/of/object")`` on S3 (likewise ``gs://``, ``abfs://``...)."""
-    from .store.fs import is_local
+    from .store.fs import is_local, protocol
 
     full = join(root, rel_path)
     if is_local(fs):
         return "file", full
     bucket, _, key = full.lstrip("/").partition("/")
     if not key:
-        return _protocol(fs), full
-    return f"{_protocol(fs)}://{bucket}", key
+        return protocol(fs), full
+    return f"{protocol(fs)}://{bucket}", key
 
 
 def run_uuid(store_url: str, run_id: str) -> str:
@@ -217,7 +217,7 @@ def _facet(name: str, **fields) -> dict:
     return {"_producer": producer(), "_schemaURL": FACET_SCHEMAS[name], **fields}
 
 
-def _dataset(store, ref, full: bool, output: bool) -> dict:
+def _dataset(store: "Source", ref, full: bool, output: bool) -> dict:
     """An OpenLineage dataset for a version (or a consumed version no longer in the store)."""
     v = store.index.versions.get((ref.asset, ref.run_id))
     from . import format as fmt
@@ -247,7 +247,7 @@ def _dataset(store, ref, full: bool, output: bool) -> dict:
     return ds
 
 
-def openlineage_events(store) -> list[dict]:
+def openlineage_events(store: "Source") -> list[dict]:
     """One START and one COMPLETE (or FAIL) RunEvent per run, oldest run first. A run still
     running has only its START. Inputs are the versions a run read from other runs."""
     from .models import iso
@@ -295,6 +295,6 @@ def openlineage_events(store) -> list[dict]:
     return events
 
 
-def to_openlineage(store) -> str:
+def to_openlineage(store: "Source") -> str:
     """The events as JSON lines (one event per line), the OpenLineage file transport's format."""
     return "".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in openlineage_events(store))

@@ -3,13 +3,16 @@ and an iterator over every version's data for longitudinal analysis."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pandas as pd
 
 from .errors import ExplorerError, UnsafeLoad
 from .models import AssetVersion
 from .store.data import PICKLE_REFUSAL
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .store.source import Source
 
 COLUMN_STATS = ("mean", "min", "max", "null_count", "distinct")
 BASE_COLUMNS = ["run_id", "started_at", "status", "hash"]
@@ -64,7 +67,7 @@ def default_stats(versions: list[AssetVersion]) -> list[str]:
     return (["num_rows"] if any(v.table for v in versions) else []) + ["size_bytes"]
 
 
-def history(store, key: str, stats: list[str] | None = None) -> pd.DataFrame:
+def history(store: "Source", key: str, stats: list[str] | None = None) -> pd.DataFrame:
     """One row per version of ``key``, oldest first: run_id, started_at, status, hash (short) and
     the requested statistics (default: num_rows for tables, size_bytes). Served from sidecars,
     except ``value.PATH``, a value inside a JSON asset, which reads each JSON version once."""
@@ -95,7 +98,7 @@ def history(store, key: str, stats: list[str] | None = None) -> pd.DataFrame:
     return df
 
 
-def iter_versions(store, key: str, allow_pickle: bool = False) -> Iterator[tuple[AssetVersion, Any]]:
+def iter_versions(store: "Source", key: str, allow_pickle: bool = False) -> Iterator[tuple[AssetVersion, Any]]:
     """``(version, data)`` for every version of ``key``, oldest first; data as ``store.load`` gives it.
     Pickles are refused (before anything is read) unless ``allow_pickle=True``."""
     versions = store.asset_versions(key)

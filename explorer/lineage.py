@@ -12,7 +12,7 @@ import networkx as nx
 from .errors import UnknownAsset, UnknownRun
 from .models import AssetVersion, InputRef
 from .names import resolve_run, unknown_asset
-from .store.index import Index
+from .index import Index
 
 VersionNode = tuple[str, str]  # (asset key, run id)
 

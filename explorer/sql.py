@@ -46,10 +46,11 @@ from . import format as fmt
 from .errors import ExplorerError, SqlError, one_line
 from .models import AssetVersion
 from .store.data import directory_files, resolve
-from .store.fs import is_local
+from .store.fs import is_local, protocol
+from .store.fsspec_adapter import strip_protocol
 
 if TYPE_CHECKING:
-    from .store.store import Store
+    from .store.source import Source
 
 META_SCHEMA = "frontier"
 META_TABLES = ("runs", "versions")
@@ -66,9 +67,6 @@ def _quote_ident(name: str) -> str:
 def _quote_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
-
-def _protocol(fs) -> str:
-    return fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
 
 
 # ---------------------------------------------------------------------- paths and sources
@@ -87,15 +85,15 @@ def _unglob(pattern: str) -> str | None:
     return path if literal_glob(path) == pattern else None
 
 
-def data_url(store: "Store", v: AssetVersion) -> str:
+def data_url(store: "Source", v: AssetVersion) -> str:
     """The URL DuckDB reads a version's data at (a local path, or PROTOCOL://PATH)."""
     path = resolve(store.fs, store.root, v)
     if is_local(store.fs):
         return path
-    return f"{_protocol(store.fs)}://{path}"
+    return f"{protocol(store.fs)}://{path}"
 
 
-def source_sql(store: "Store", v: AssetVersion) -> str:
+def source_sql(store: "Source", v: AssetVersion) -> str:
     """The DuckDB table expression reading one version in place (lazy until queried),
     for a connection made by ``connect``: exactly the version's file (or the parquet
     files of a directory version), whatever characters its path holds."""
@@ -109,7 +107,7 @@ def source_sql(store: "Store", v: AssetVersion) -> str:
         if not files:
             raise ExplorerError(f"directory version {v.asset} of run {v.run_id} holds no parquet files")
         if not is_local(store.fs):
-            files = [f"{_protocol(store.fs)}://{f}" for f in files]
+            files = [f"{protocol(store.fs)}://{f}" for f in files]
         listed = ", ".join(_quote_str(literal_glob(f)) for f in files)
         return f"read_parquet([{listed}], hive_partitioning=true)"
     if v.data_format == "csv":
@@ -117,7 +115,7 @@ def source_sql(store: "Store", v: AssetVersion) -> str:
     raise ExplorerError(f"{v.asset} in run {v.run_id} is {v.data_format}, not a table")
 
 
-def _allow_list(store: "Store") -> tuple[list[str], list[str], set[str], set[str]]:
+def _allow_list(store: "Source") -> tuple[list[str], list[str], set[str], set[str]]:
     """What DuckDB may open: (allowed paths, allowed directories) in DuckDB's terms, and
     the plain files and directories they stand for. DuckDB checks both the pattern a
     query names and each file it expands to, so both are listed."""
@@ -155,11 +153,11 @@ class ReadOnlyFiles(fsspec.AbstractFileSystem):
         super().__init__()
         self.fs = fs
         self.protocol = fs.protocol  # (DuckDB routes URLs to a filesystem by its protocol)
-        self.files = {fs._strip_protocol(f) for f in files}
-        self.folders = {fs._strip_protocol(f) for f in folders}
+        self.files = {strip_protocol(fs, f) for f in files}
+        self.folders = {strip_protocol(fs, f) for f in folders}
 
     def _strip_protocol(self, path):  # noqa: D102 - the store's own rules
-        return self.fs._strip_protocol(path)
+        return strip_protocol(self.fs, path)
 
     def unstrip_protocol(self, name: str) -> str:
         return self.fs.unstrip_protocol(name)
@@ -179,7 +177,7 @@ class ReadOnlyFiles(fsspec.AbstractFileSystem):
         return self.open(path, mode, **kwargs)
 
     def glob(self, path, maxdepth=None, **kwargs):
-        stripped = self.fs._strip_protocol(path)
+        stripped = strip_protocol(self.fs, path)
         literal = _unglob(stripped)
         if literal in self.files:
             return [literal] if self.fs.exists(literal) else []
@@ -221,7 +219,7 @@ class ReadOnlyFiles(fsspec.AbstractFileSystem):
 
 
 def connect(
-    store: "Store",
+    store: "Source",
     *,
     allow_files: bool = False,
     temp_directory: str | None = None,
@@ -361,7 +359,7 @@ def refusal(exc: duckdb.Error) -> str:
 class SqlCatalog:
     """One locked-down DuckDB connection over one store; views are made on demand."""
 
-    def __init__(self, store: "Store", allow_files: bool = False) -> None:
+    def __init__(self, store: "Source", allow_files: bool = False) -> None:
         self.store = store
         self.allow_files = allow_files
         self.con = connect(store, allow_files=allow_files)
@@ -513,7 +511,7 @@ class SqlCatalog:
         return self._run(query, lambda rel: rel.df())
 
 
-def metadata_tables(store: "Store") -> tuple[pa.Table, pa.Table]:
+def metadata_tables(store: "Source") -> tuple[pa.Table, pa.Table]:
     """The ``runs`` and ``versions`` tables as Arrow (JSON columns as strings)."""
     index = store.index
     runs = pa.Table.from_pylist(

@@ -1,6 +1,6 @@
 """Staleness: for the current version of every asset, is it fresh, stale or missing, and why.
 
-Pure functions over the in-memory :class:`~explorer.store.index.Index`: no data is read,
+Pure functions over the in-memory :class:`~explorer.index.Index`: no data is read,
 only run manifests and sidecars already in the index. ``compute`` costs one pass over the
 runs' plans and versions plus one pass over the asset graph of current versions, so it is
 linear in the size of the index (see ``bench/bench_staleness.py``).
@@ -45,7 +45,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from .errors import ExplorerError
 from .models import AssetVersion, Run, iso
-from .store.index import Index
+from .index import Index
 
 STATUSES = ("fresh", "stale", "missing")
 CAUSE_KINDS = (

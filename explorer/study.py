@@ -97,7 +97,7 @@ def frame(
 def until(index, moment: datetime):
     """The index as it was at ``moment``: runs started by then, versions created by then; a run
     still going at that moment is ``running`` with no finish time."""
-    from .store.index import Index, RunRecord
+    from .index import Index, RunRecord
 
     by_run: dict[str, list[AssetVersion]] = {}
     for (_, run_id), v in index.versions.items():  # one pass: no scan per run

@@ -32,7 +32,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,6 +43,9 @@ from .errors import ExplorerError
 from .lineage import acyclic
 from .models import AssetVersion, InputRef, iso
 from .store import data
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .store.source import Source
 
 JSON_CONTENT_LIMIT = 1_000_000  # bytes: larger JSON objects are described, not inlined
 
@@ -323,7 +326,7 @@ def _choose_match(columns: list[str], declared: tuple[str, ...], ctx: _Context) 
     return (keyed or shared), "same_name"
 
 
-def _version_facts(store, v: AssetVersion) -> dict[str, Any]:
+def _version_facts(store: "Source", v: AssetVersion) -> dict[str, Any]:
     run = store.index.runs.get(v.run_id)
     facts: dict[str, Any] = {
         "run_id": v.run_id,
@@ -344,7 +347,7 @@ def _version_facts(store, v: AssetVersion) -> dict[str, Any]:
     return facts
 
 
-def _object_facts(store, v: AssetVersion, facts: dict[str, Any]) -> str | None:
+def _object_facts(store: "Source", v: AssetVersion, facts: dict[str, Any]) -> str | None:
     """Add what can be said of a non-table version without running code; returns a note."""
     if v.data_format == "json":
         if v.size_bytes > JSON_CONTENT_LIMIT:
@@ -410,7 +413,7 @@ def _describe_where(where: Mapping[str, list[Any]]) -> str:
     return " and ".join(parts)
 
 
-def _select_matching(store, v: AssetVersion, columns: list[str], ctx: _Context) -> tuple[pa.Table | None, str | None]:
+def _select_matching(store: "Source", v: AssetVersion, columns: list[str], ctx: _Context) -> tuple[pa.Table | None, str | None]:
     """Rows of ``v`` whose ``columns`` equal a combination known from downstream."""
     schema = data.table_schema(store.data_fs, store.root, v)
     absent = [c for c in columns if c not in schema.names]
@@ -455,7 +458,7 @@ def _order(prov) -> list[InputRef]:
     return list(nx.lexicographical_topological_sort(dag, key=key))
 
 
-def trace(store, key: str, run: str | None = None, where: Mapping[str, Any] | None = None) -> TraceResult:
+def trace(store: "Source", key: str, run: str | None = None, where: Mapping[str, Any] | None = None) -> TraceResult:
     """Trace the rows of ``key`` (in ``run``, the latest when None) selected by ``where``
     back through the exact upstream versions they were built from."""
     root_v = store.version(key, run)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .errors import ExplorerError
 from .models import AssetVersion
 from .store import data as data_mod
 from .store.fs import KnownFiles
 from .store.writer import directory_hash
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .store.source import Source
 
 CHUNK = 4 * 1024 * 1024
 
@@ -120,7 +123,7 @@ def check_version(fs, root: str, v: AssetVersion) -> Integrity:
     return Integrity(v.asset, v.run_id, status, v.content_hash, actual, v.size_bytes, size, detail)
 
 
-def verify(store, run: str | None = None, progress: Callable[[int, int], None] | None = None) -> list[Integrity]:
+def verify(store: "Source", run: str | None = None, progress: Callable[[int, int], None] | None = None) -> list[Integrity]:
     """Check every version (or one run's versions) of a store. Reads data, never writes."""
     versions: Iterable[AssetVersion] = store.run_versions(run) if run else list(store.index.versions.values())
     versions = sorted(versions, key=lambda v: (v.run_id, v.asset))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from explorer import RunWriter
-from explorer.store import Store
+from explorer import Store
 
 # every place a store can carry text, each with a different attack
 JOB = "[green]job[/]\x1b]0;title\x07"

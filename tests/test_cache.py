@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from explorer.store import RunWriter, Store, cache
+from explorer import Store
+from explorer.store import RunWriter, cache
 from s3_support import BASE, RUN_IDS, Clock, bucket, moto_endpoint, write_pipeline  # noqa: F401 - fixtures
 
 

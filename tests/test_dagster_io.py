@@ -15,7 +15,7 @@ from pandas.testing import assert_frame_equal  # noqa: E402
 import dagster_jobs as jobs  # noqa: E402
 from explorer.dagster import RunPrefixedIOManager, consolidate_run  # noqa: E402
 from explorer.errors import UnsafeLoad  # noqa: E402
-from explorer.store import Store  # noqa: E402
+from explorer import Store  # noqa: E402
 
 
 @pytest.fixture

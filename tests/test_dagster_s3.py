@@ -14,7 +14,7 @@ from pandas.testing import assert_frame_equal  # noqa: E402
 
 import dagster_jobs as jobs  # noqa: E402
 from explorer.dagster import RunPrefixedIOManager, consolidate_finished_runs, consolidate_run  # noqa: E402
-from explorer.store import Store  # noqa: E402
+from explorer import Store  # noqa: E402
 
 ENV = {
     "AWS_ACCESS_KEY_ID": "AKIATESTKEYDAGSTER00",

@@ -11,7 +11,7 @@ dg = pytest.importorskip("dagster")
 
 import dagster_jobs as jobs  # noqa: E402
 from explorer.dagster.stock import comparison_basis  # noqa: E402
-from explorer.store import Store  # noqa: E402
+from explorer import Store  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from explorer import RunWriter
 from explorer import format as fmt
-from explorer.store.index import parse_manifest, parse_manifest_general
+from explorer.store.read import parse_manifest, parse_manifest_general
 from reliability.test_fuzz_index import _paths, json_values  # (the same mutations as the indexer fuzzing)
 
 # values near the edges of what the format allows

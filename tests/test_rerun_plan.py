@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from explorer import RunWriter
 from explorer.plan import rerun_plan
-from explorer.store import Store
+from explorer import Store
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

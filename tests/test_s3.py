@@ -8,7 +8,8 @@ import math
 
 import pytest
 
-from explorer.store import RunWriter, Store
+from explorer import Store
+from explorer.store import RunWriter
 from s3_support import (  # noqa: F401 - fixtures
     RUN_IDS,
     TEST_SECRET,

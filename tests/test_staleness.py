@@ -15,7 +15,7 @@ import pytest
 
 from explorer.errors import ExplorerError
 from explorer.staleness import Cause, compute, parse_duration
-from explorer.store import Store
+from explorer import Store
 from explorer.store.writer import RunWriter
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -12,7 +12,7 @@ import networkx as nx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.store import Store
+from explorer import Store
 from explorer.store.writer import RunWriter
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.store import RunWriter, Store
+from explorer import Store
+from explorer.store import RunWriter
 from explorer.trace import NoMatchingRows, TraceError
 
 # --------------------------------------------------------------------------- helpers

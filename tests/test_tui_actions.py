@@ -472,7 +472,7 @@ async def test_flag_the_selected_row_of_the_versions_table(tmp_path):
 
 @drive
 async def test_refresh_shows_a_flag_written_elsewhere(tmp_path):
-    from explorer.store import Store
+    from explorer import Store
 
     root = tmp_path / "store"
     old, _ = two_runs(root)

@@ -253,7 +253,7 @@ def _run(args: argparse.Namespace) -> int:
         error(str(exc))
         return 2
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
-        from ..store.index import is_connection_error
+        from ..store.read import is_connection_error
 
         if is_connection_error(exc):  # the endpoint went away in a code path the library does not wrap
             error(f"cannot reach the store: {exc}")

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from ..errors import ExplorerError
 from ..format import finite
-from ..store import Store
+from ..api import Store
 from ..store.fs import parse_storage_options
 from ..visible import json_safe, one_line, visible_lines
 
@@ -63,7 +63,8 @@ def open_store(args: argparse.Namespace) -> Store:
     cache = not getattr(args, "no_cache", False)
     from . import env_dagster_home
 
-    homes = {"dagster_home": getattr(args, "dagster_home", None), "stock_dagster_home": env_dagster_home()}
+    homes = {"dagster_home": getattr(args, "dagster_home", None), "stock_dagster_home": env_dagster_home(),
+             "freeze_gc": True}  # this process is the CLI's own: a large index is frozen (index.bulk_load)
     if sys.stderr.isatty() and not getattr(args, "quiet", False):
         with index_progress() as progress:
             store = Store.open(url, options, progress=progress, cache=cache, **homes)

@@ -102,7 +102,7 @@ def _store_words(store: str | None, options: list[str], want: str) -> list[str]:
         return []
     try:
         from ..config import resolve_store
-        from ..store import Store
+        from ..api import Store
         from ..store.fs import parse_storage_options
 
         url, opts = resolve_store(store, parse_storage_options(options))

@@ -268,7 +268,7 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
         return None
 
     def _latest_in_store(self, key: str) -> AssetVersion | None:
-        from ..store.store import Store
+        from ..api import Store
 
         try:
             store = Store.open(self.base_path, dict(self.storage_options))
@@ -447,7 +447,7 @@ def consolidate_finished_runs(
     """Consolidate every run of the store that the Dagster instance (an instance or the path of
     a Dagster home) reports finished and whose manifest is not consolidated yet.
     Returns the runs it consolidated."""
-    from ..store.index import list_run_ids
+    from ..store.read import list_run_ids
 
     owned = isinstance(instance, str)
     if owned:

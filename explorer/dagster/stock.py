@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 from .. import format as fmt
 from ..errors import StoreNotFound
 from ..models import AssetVersion, InputRef, Run, replace
-from ..store import index as _index
-from ..store.index import Index, Progress, RunRecord, has_marker, list_run_ids, read_runs
+from ..store import read as _index
+from ..index import Index, Progress, RunRecord
+from ..store.read import has_marker, list_run_ids, read_runs
 
 if TYPE_CHECKING:  # pragma: no cover
     from .instance import DagsterRunInfo

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import AssetVersion, InputRef
-from ..store.index import Index
+from ..index import Index
 from .result import LineageStep, jsonable, short
 
 Change = dict[str, Any]

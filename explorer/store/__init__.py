@@ -1,7 +1,21 @@
-"""Opening stores, indexing them, reading their data, and writing runs."""
+"""I/O only: opening filesystems (``fs``), reading a store into the index (``read``), the local
+cache (``cache``), reading data (``data``), flags (``flags``) and the writer (``writer``).
 
-from .index import Index, RunRecord, build_index
-from .store import Store
+The index itself is ``explorer.index``; the ``Store`` facade is ``explorer.api.Store``
+(``from explorer import Store``).
+"""
+
 from .writer import RunWriter
 
-__all__ = ["Index", "RunRecord", "Store", "RunWriter", "build_index"]
+__all__ = ["RunWriter"]
+
+
+def __getattr__(name: str):
+    """``explorer.store.Store``: the old place of the facade, kept as an alias for code written
+    against it (``from explorer import Store`` is the public name). Resolved on first use, so
+    this I/O layer never imports the facade above it."""
+    if name == "Store":
+        import importlib
+
+        return importlib.import_module("explorer.api").Store
+    raise AttributeError(f"module 'explorer.store' has no attribute {name!r}")

@@ -413,7 +413,7 @@ def _parse(raw: bytes, path: Path, url: str) -> tuple[dict[str, Entry], Manifest
 def parse_entry_versions(entry: Entry) -> list[AssetVersion]:
     """Parse and validate a cached run's versions (raises CorruptCache if they do not match
     what the cache recorded about the run)."""
-    from .index import parse_manifest
+    from .read import parse_manifest
 
     run_id = entry.run.run_id
     try:

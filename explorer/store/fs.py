@@ -12,6 +12,7 @@ from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
 from ..errors import StoreNotFound
+from .fsspec_adapter import strip_protocol
 
 
 def coerce_option(value: Any) -> Any:
@@ -79,9 +80,13 @@ def public_options(options: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def protocol(fs: fsspec.AbstractFileSystem) -> str:
+    """A filesystem's protocol (its first name when it has several: ``("s3", "s3a")`` -> ``s3``)."""
+    return fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+
+
 def is_local(fs: fsspec.AbstractFileSystem) -> bool:
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return protocol in ("file", "local")
+    return protocol(fs) in ("file", "local")
 
 
 def open_fs(url: "str | os.PathLike[str]", storage_options: dict[str, Any] | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -108,8 +113,7 @@ def display_url(fs: fsspec.AbstractFileSystem, root: str) -> str:
     """The URL of a store as a user would type it (never with credentials)."""
     if is_local(fs):
         return root
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return f"{protocol}://{root}"
+    return f"{protocol(fs)}://{root}"
 
 
 class KnownFiles(fsspec.AbstractFileSystem):
@@ -133,10 +137,10 @@ class KnownFiles(fsspec.AbstractFileSystem):
         self.files = files  # stripped path -> (size in bytes, committed at)
 
     def _known(self, path: str) -> tuple[int, Any] | None:
-        return self.files.get(self.fs._strip_protocol(path))
+        return self.files.get(strip_protocol(self.fs, path))
 
     def _strip_protocol(self, path):  # noqa: D102 - the store's own rules
-        return self.fs._strip_protocol(path)
+        return strip_protocol(self.fs, path)
 
     def unstrip_protocol(self, name: str) -> str:
         return self.fs.unstrip_protocol(name)
@@ -145,7 +149,7 @@ class KnownFiles(fsspec.AbstractFileSystem):
         known = self._known(path)
         if known is None:
             return self.fs.info(path, **kwargs)
-        return {"name": self.fs._strip_protocol(path), "size": known[0], "type": "file"}
+        return {"name": strip_protocol(self.fs, path), "size": known[0], "type": "file"}
 
     def size(self, path):
         known = self._known(path)
@@ -172,7 +176,7 @@ class KnownFiles(fsspec.AbstractFileSystem):
 
     def glob(self, path, maxdepth=None, **kwargs):
         if self._known(path) is not None:  # a plain path of a known file: no listing
-            return [self.fs._strip_protocol(path)]
+            return [strip_protocol(self.fs, path)]
         return self.fs.glob(path, maxdepth=maxdepth, **kwargs)
 
     def cat_file(self, path, start=None, end=None, **kwargs):
@@ -272,7 +276,7 @@ class StoreFiles(LocalFileSystem):
 
     def _open(self, path, mode="rb", block_size=None, **kwargs):
         if "r" in mode and "+" not in mode:
-            check_readable(self._strip_protocol(path), self.store_root, self.real_root)
+            check_readable(strip_protocol(self, path), self.store_root, self.real_root)
         return super()._open(path, mode, block_size=block_size, **kwargs)
 
 

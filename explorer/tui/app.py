@@ -18,7 +18,7 @@ from ..errors import ExplorerError
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the store (pyarrow, networkx, fsspec) loads in the worker, after first paint
-    from ..store import Store
+    from ..api import Store
 
 
 def describe_error(exc: BaseException) -> str:
@@ -103,7 +103,7 @@ class ExplorerApp(App):
             return  # a read is already under way (a slow store polled often): skip this one
         try:
             if self.store is None:
-                from ..store import Store
+                from ..api import Store
 
                 store = Store.open(self.url, self.storage_options, **self.open_options)
             else:

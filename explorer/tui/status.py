@@ -14,7 +14,7 @@ import networkx as nx
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the store (pyarrow, networkx, fsspec) loads in the worker, after first paint
-    from ..store import Store
+    from ..api import Store
 from .widgets.lineage_graph import NodeInfo
 
 

@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 from explorer.errors import ExplorerError, StoreUnavailable
-from explorer.store import RunWriter, Store
+from explorer import Store
+from explorer.store import RunWriter
 from s3_support import moto_endpoint  # noqa: F401 - fixture: test credentials in the environment
 
 FAST = {"retries": {"max_attempts": 1}, "connect_timeout": 1, "read_timeout": 1}

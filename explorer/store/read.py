@@ -1,4 +1,4 @@
-"""The index: every run and asset version of a store, read with as few requests as possible.
+"""Reading a store into the index (``explorer.index``) with as few requests as possible.
 
 Reading a store costs one listing of the root (with a delimiter: the run prefixes, not
 the objects under them), one concurrent batch of GETs of the run manifests and, only for
@@ -9,180 +9,19 @@ the runs that are new or were unfinished last time.
 
 from __future__ import annotations
 
-import gc
-import inspect
 import os
 import stat
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from operator import attrgetter
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import fsspec
 
 from .. import format as fmt
 from ..errors import FormatError, StoreNotFound, StoreUnavailable
+from ..index import Index, LazyIndex, Progress, RunRecord, _run_order, bulk_load
 from ..models import AssetVersion, Run, replace
-
-Progress = Callable[[int, int], None]
-
-
-FREEZE_MIN = 100_000  # tracked objects left by a load above which they are frozen
-
-
-@contextmanager
-def bulk_load():
-    """Pause the cyclic garbage collector while building hundreds of thousands of objects
-    that all stay alive: otherwise each collection rescans everything built so far, which
-    costs about as much as parsing (the objects made here hold no reference cycles).
-
-    After a large load (a cold open, a big refresh) what is alive is moved to the collector's
-    permanent generation (``gc.freeze``), so the first collection does not traverse the new
-    index's containers either (0.27 s for 10,000 runs x 20 assets). Reference counting still
-    frees them. The price: objects alive at that moment that later become unreachable
-    *cycles* are not collected; it is paid only after large loads, not by polls that read a
-    few runs."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            if gc.get_count()[0] > FREEZE_MIN:
-                gc.freeze()
-            gc.enable()
-
-
-@dataclass
-class RunRecord:
-    """What one run contributes to the index (also the unit the local cache stores)."""
-
-    run: Run
-    versions: list[AssetVersion] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Index:
-    """All runs and versions of a store, in memory. Pure queries, no I/O."""
-
-    runs: dict[str, Run] = field(default_factory=dict)
-    versions: dict[tuple[str, str], AssetVersion] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    _by_asset: dict[str, list[AssetVersion]] = field(default_factory=dict)
-    # reserved names (``_...``) the root listing showed, e.g. the flags folder; None: unknown
-    reserved: frozenset[str] | None = field(default=None, compare=False)
-
-    @classmethod
-    def from_records(cls, records: Iterable[RunRecord], warnings: Iterable[str] = ()) -> "Index":
-        idx = cls(warnings=list(warnings))
-        for rec in sorted(records, key=_run_order):  # (see _sort)
-            idx.add(rec)
-        idx._sort()
-        return idx
-
-    def add(self, rec: RunRecord) -> None:
-        run = replace(rec.run, asset_count=len(rec.versions))
-        self.runs[run.run_id] = run
-        for v in rec.versions:
-            self.versions[(v.asset, v.run_id)] = v
-        self.warnings.extend(rec.warnings)
-
-    def _sort(self) -> None:
-        """Runs by (start, id); each asset's versions by (created_at, their run's place)."""
-        self.runs = dict(sorted(self.runs.items(), key=lambda kv: (kv[1].started_at, kv[0])))
-        order = {rid: i for i, rid in enumerate(self.runs)}
-        by_asset: dict[str, list[AssetVersion]] = {}
-        # grouped in run order (a stable sort by run place, skipped when versions were added
-        # run by run in that order), then a stable sort by created_at keeps run order for ties
-        versions = list(self.versions.values())
-        places = [order.get(v.run_id, 0) for v in versions]
-        if any(a > b for a, b in zip(places, places[1:])):
-            versions = [versions[i] for _, i in sorted(zip(places, range(len(versions))))]
-        for v in versions:
-            by_asset.setdefault(v.asset, []).append(v)
-        created = attrgetter("created_at")
-        for vs in by_asset.values():
-            vs.sort(key=created)
-        self._by_asset = dict(sorted(by_asset.items()))
-
-    # ------------------------------------------------------------------ queries
-    def run_list(self) -> list[Run]:
-        """Runs ordered by start time, oldest first."""
-        return list(self.runs.values())
-
-    def asset_keys(self) -> list[str]:
-        return list(self._by_asset)
-
-    def asset_versions(self, key: str) -> list[AssetVersion]:
-        """Committed versions of an asset, oldest first."""
-        return list(self._by_asset.get(key, ()))
-
-    def run_versions(self, run_id: str) -> list[AssetVersion]:
-        return sorted((v for (a, r), v in self.versions.items() if r == run_id), key=lambda v: v.created_at)
-
-    def latest(self, key: str) -> AssetVersion | None:
-        vs = self._by_asset.get(key)
-        return vs[-1] if vs else None
-
-    def latest_versions(self) -> dict[str, AssetVersion]:
-        return {k: vs[-1] for k, vs in self._by_asset.items() if vs}
-
-
-class LazyIndex(Index):
-    """An Index whose asset versions are parsed from the local cache on first use.
-
-    Runs (and warnings) are there at once, so listing runs after a warm reopen costs no
-    parsing of sidecars; the first query that needs versions (``versions``, ``latest``,
-    ``asset_keys``, ...) parses and validates them all, then the object is a plain Index.
-    """
-
-    def __init__(
-        self,
-        runs: dict[str, Run],
-        warnings: list[str],
-        loader: Callable[[], tuple[list[AssetVersion], dict[str, Run]]],
-    ):
-        self.runs = runs
-        self.warnings = warnings
-        self.reserved = None
-        self._loader = loader
-        self._lock = threading.Lock()  # a TUI worker and the UI may both ask first
-
-    def __getattr__(self, name: str) -> Any:  # only called for attributes not yet set
-        if name in ("versions", "_by_asset"):
-            self._materialize()
-            return object.__getattribute__(self, name)
-        raise AttributeError(name)
-
-    def _materialize(self) -> None:
-        with self.__dict__["_lock"]:
-            loader = self.__dict__.get("_loader")
-            if loader is None:  # materialized by another thread meanwhile
-                return
-            with bulk_load():
-                versions, corrected = loader()  # corrected: runs re-read because their cache was bad
-                for run_id, run in corrected.items():
-                    if run_id in self.runs:
-                        self.runs[run_id] = run
-                self.versions = {(v.asset, v.run_id): v for v in versions}
-                self._sort()
-            del self.__dict__["_loader"]
-            self.__class__ = Index
-
-    def __eq__(self, other: object) -> bool:
-        if "_loader" in self.__dict__:
-            self._materialize()
-        if isinstance(other, LazyIndex) and "_loader" in other.__dict__:
-            other._materialize()
-        return self == other  # both plain Index objects now
-
-    def __repr__(self) -> str:
-        if "_loader" in self.__dict__:
-            self._materialize()
-        return repr(self)
+from .fsspec_adapter import cat_many, strip_protocol
 
 
 # ---------------------------------------------------------------------- reading
@@ -227,39 +66,6 @@ def _unreachable_warning(fs: fsspec.AbstractFileSystem, root: str, run_ids: list
             f"{shown}; refresh to retry")
 
 
-def cat_many(fs: fsspec.AbstractFileSystem, paths: list[str], batch_size: int | None = None) -> list[Any]:
-    """Read many small files: bytes or the exception, in order of ``paths``.
-
-    Async filesystems (s3fs, gcsfs, adlfs, http) get one concurrent batch of plain GETs:
-    ``_cat_file`` is called directly (no glob expansion of the paths) and, for s3fs, with
-    ``max_concurrency=1`` so that it does not send a HEAD to learn the size before the GET.
-    """
-    if not paths:
-        return []
-    if getattr(fs, "async_impl", False):
-        from fsspec.asyn import _run_coros_in_chunks, sync
-
-        kw: dict[str, Any] = {}
-        try:
-            if "max_concurrency" in inspect.signature(fs._cat_file).parameters:
-                kw["max_concurrency"] = 1
-        except (TypeError, ValueError):  # pragma: no cover
-            pass
-
-        async def _go() -> list[Any]:
-            coros = [fs._cat_file(p, **kw) for p in paths]
-            return await _run_coros_in_chunks(
-                coros, batch_size=batch_size or getattr(fs, "batch_size", None), nofiles=True, return_exceptions=True
-            )
-
-        return sync(fs.loop, _go)
-    out: list[Any] = []
-    for p in paths:
-        try:
-            out.append(fs.cat_file(p))
-        except Exception as exc:  # noqa: BLE001 - reported per file by the caller
-            out.append(exc)
-    return out
 
 
 def _parse_versions(docs: Iterable[tuple[str, object]], run_id: str, rec: RunRecord) -> None:
@@ -499,7 +305,7 @@ def _read_sidecars(fs: fsspec.AbstractFileSystem, root: str, recs: list[RunRecor
     got = cat_many(fs, [p for _, p in wanted])
     docs: dict[int, list[tuple[str, object]]] = {}
     for (rec, path), raw in zip(wanted, got):
-        path = fs._strip_protocol(path) if not path.startswith(root) else path
+        path = strip_protocol(fs, path) if not path.startswith(root) else path
         rel = path[len(root) + 1 :] if path.startswith(root + "/") else path
         if isinstance(raw, BaseException) and is_connection_error(raw):
             lost.setdefault(id(rec), (rec, raw))
@@ -564,12 +370,13 @@ def _check_found(fs: fsspec.AbstractFileSystem, root: str, found_any: bool, no_m
             raise StoreNotFound(f"no frontier store at {root}: the folder holds no runs")
 
 
-def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | None = None) -> Index:
+def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | None = None,
+                freeze_gc: bool = False) -> Index:
     """Read a whole store into an Index, without the local cache. Broken runs become
-    warnings, never errors."""
+    warnings, never errors. ``freeze_gc``: see ``explorer.index.bulk_load``."""
     reserved: set[str] = set()
     run_ids, escaping = _outside_root(fs, root, list_run_ids(fs, root, reserved))
-    with bulk_load():
+    with bulk_load(freeze_gc):
         unreachable = Unreachable()
         records, warnings, no_manifest = read_runs(fs, root, run_ids, progress, unreachable=unreachable)
         if unreachable.error is not None and not records:
@@ -586,7 +393,6 @@ def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | N
 # ---------------------------------------------------------------------- incremental
 
 
-_run_order = attrgetter("run.started_at", "run.run_id")  # of entries and records: (start, id)
 
 
 class Indexer:
@@ -599,13 +405,15 @@ class Indexer:
     cache: they are immutable by contract, and checking them would cost a request each.
     """
 
-    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str, cache_file=None) -> None:
+    def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str, cache_file=None,
+                 freeze_gc: bool = False) -> None:
         from .fs import is_local
 
         self.fs = fs
         self.root = root
         self.url = url
         self.cache_file = cache_file
+        self.freeze_gc = freeze_gc  # (explorer.index.bulk_load)
         self.local = is_local(fs)
         self.entries: dict = {}
         self.log = None  # the cache's manifest log (cache.ManifestLog), once known
@@ -633,13 +441,13 @@ class Indexer:
     def open(self, progress: Progress | None = None) -> Index:
         from . import cache
 
-        with bulk_load():
+        with bulk_load(self.freeze_gc):
             cached = cache.load(self.cache_file, self.url) if self.cache_file is not None else None
             self.entries, self.log = cached if cached is not None else ({}, None)
             return self.refresh(progress, _dirty=cached is None)
 
     def refresh(self, progress: Progress | None = None, _dirty: bool = False) -> Index:
-        with bulk_load():
+        with bulk_load(self.freeze_gc):
             return self._refresh(progress, _dirty)
 
     def _refresh(self, progress: Progress | None, _dirty: bool) -> Index:
@@ -710,7 +518,7 @@ class Indexer:
         if all(e.versions is not None for e in entries):
             return Index.from_records((RunRecord(e.run, e.versions) for e in entries), warnings)
         runs = {e.run.run_id: e.run for e in sorted(entries, key=_run_order)}
-        return LazyIndex(runs, warnings, lambda: self._load_versions(entries))
+        return LazyIndex(runs, warnings, lambda: self._load_versions(entries), self.freeze_gc)
 
     def _load_versions(self, entries: list) -> tuple[list[AssetVersion], dict[str, Run]]:
         """Parse the cached runs' versions. On local disk the cache keeps no copy of the

@@ -1,5 +1,9 @@
-"""``Store``: the one object users hold. It opens a URL, keeps the index in memory and
-answers questions by delegating to the pure modules (lineage, staleness, ...)."""
+"""``Store``: the facade users hold, the top of the library's layers (see docs/architecture.md).
+
+It opens a URL, keeps the index (``explorer.index``) in memory and answers questions by
+delegating to the modules below it (lineage, staleness, catalogue, ...). Every method that
+reads from the store carries ``@reachable``: a lost endpoint becomes one ``StoreUnavailable``
+naming the store."""
 
 from __future__ import annotations
 
@@ -10,20 +14,20 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import pyarrow as pa
 
-from .. import format as fmt
-from .. import lineage
-from ..errors import ExplorerError, ReadOnlyStore, StoreNotFound, UnknownRun
-from ..models import AssetVersion, Run
-from . import data
-from . import flags as flags_mod
-from .fs import display_url, open_fs
-from .index import Index, Indexer, Progress, build_index, is_connection_error, unavailable
+from . import lineage
+from . import format as fmt
+from .errors import ExplorerError, ReadOnlyStore, StoreNotFound
+from .index import Index, Progress
+from .models import AssetVersion, Run
+from .store import data
+from .store import flags as flags_mod
+from .store.fs import display_url, open_fs, protocol
+from .store.read import Indexer, build_index, is_connection_error, unavailable
 
 
 def _ephemeral(fs) -> bool:
     """In-memory filesystems live and die with the process: caching them is meaningless."""
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return protocol == "memory"
+    return protocol(fs) == "memory"
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,23 +35,42 @@ if TYPE_CHECKING:
 
 def _read_index(
     fs, root: str, progress: Progress | None, dagster_home: str | None, indexer: Indexer | None = None,
-    stock_dagster_home: str | None = None,
+    stock_dagster_home: str | None = None, freeze_gc: bool = False,
 ) -> tuple[Index, Indexer | None]:
     """The index of a store, and the indexer that keeps it up to date: ``None`` for a store
     written by Dagster's stock IO managers (read whole each time, never cached). With
     ``dagster_home`` the store is read as a stock one, through that Dagster instance;
     ``stock_dagster_home`` is that instance only when the store turns out to be a stock one."""
-    from ..dagster.stock import open_index  # needs no Dagster
+    from .dagster.stock import open_index  # needs no Dagster
 
     if dagster_home:
         return open_index(fs, root, progress, dagster_home), None
     try:
-        return (indexer.open(progress) if indexer is not None else build_index(fs, root, progress)), indexer
+        return (indexer.open(progress) if indexer is not None else build_index(fs, root, progress, freeze_gc)), indexer
     except StoreNotFound as exc:
         try:  # Dagster's stock layout?
             return open_index(fs, root, progress, stock_dagster_home), None
         except StoreNotFound:
             raise exc from None
+
+
+def reachable(method):
+    """Turn "the endpoint went away" (botocore / aiohttp connection errors, timeouts) raised
+    while a store method reads into ``StoreUnavailable`` naming the store: the index in memory
+    stays usable, and calling again once the endpoint answers retries."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except ExplorerError:
+            raise
+        except Exception as exc:
+            if is_connection_error(exc):
+                raise unavailable(self.fs, self.root, exc) from None
+            raise
+
+    return wrapper
 
 
 class Store:
@@ -75,6 +98,7 @@ class Store:
         cache: bool = True,
         dagster_home: str | None = None,
         stock_dagster_home: str | None = None,
+        freeze_gc: bool = False,
     ) -> "Store":
         """Open a store by URL (any fsspec URL or a local path).
 
@@ -84,7 +108,9 @@ class Store:
         are read too (never cached); with ``dagster_home`` their lineage, status and times
         come from that Dagster instance. ``stock_dagster_home`` (the CLI passes ``$DAGSTER_HOME``)
         is used the same way, but only when the store is a stock one: a frontier store never
-        opens a Dagster instance unless asked.
+        opens a Dagster instance unless asked. ``freeze_gc=True`` (the CLI's own process) moves
+        a large index to the garbage collector's permanent generation (``explorer.index.bulk_load``):
+        a choice for the whole process, never made for the caller otherwise.
         """
         fs, root = open_fs(url, storage_options)
         shown = display_url(fs, root)
@@ -92,17 +118,18 @@ class Store:
         if not dagster_home:
             cache_file = None
             if cache and not _ephemeral(fs):
-                from .cache import cache_path
+                from .store.cache import cache_path
 
                 cache_file = cache_path(shown, storage_options)
-            indexer = Indexer(fs, root, shown, cache_file)
-        index, indexer = _read_index(fs, root, progress, dagster_home, indexer, stock_dagster_home)
+            indexer = Indexer(fs, root, shown, cache_file, freeze_gc)
+        index, indexer = _read_index(fs, root, progress, dagster_home, indexer, stock_dagster_home, freeze_gc)
         if indexer is None and not dagster_home:
             dagster_home = stock_dagster_home  # a stock store: refresh reads the same instance
         store = cls(fs, root, index, shown, storage_options, dagster_home)
         store._indexer = indexer
         return store
 
+    @reachable
     def refresh(self, progress: Progress | None = None) -> "Store":
         """Bring the index up to date in place. A frontier store reads only runs that are new
         or were unfinished (one listing plus one read per such run); a stock Dagster store is
@@ -128,20 +155,15 @@ class Store:
         """The filesystem to read versions' data through: on an object store, one that knows
         the data files' sizes from the index, so that readers send no HEAD before reading
         (``fs.KnownFiles``); the store's own filesystem otherwise."""
-        import inspect
+        from .store.fs import KnownFiles, is_local
+        from .store.fsspec_adapter import open_takes_size, strip_protocol
 
-        from .fs import KnownFiles, is_local
-
-        try:
-            takes_size = "size" in inspect.signature(self.fs._open).parameters
-        except (TypeError, ValueError):  # pragma: no cover
-            takes_size = False
-        if is_local(self.fs) or not takes_size:
+        if is_local(self.fs) or not open_takes_size(self.fs):
             return self.fs
         files = {}
         for v in self.index.versions.values():
             if v.data_format != "directory":
-                files[self.fs._strip_protocol(fmt.join(self.root, v.data_path))] = (v.size_bytes, v.created_at)
+                files[strip_protocol(self.fs, fmt.join(self.root, v.data_path))] = (v.size_bytes, v.created_at)
         return KnownFiles(self.fs, files)
 
     # ------------------------------------------------------------------ index
@@ -156,7 +178,7 @@ class Store:
 
     def run(self, run_id: str) -> Run:
         """A run by its id, a unique prefix of it, or its label (``r6``)."""
-        from ..names import resolve_run
+        from .names import resolve_run
 
         return self.index.runs[resolve_run(self.index.runs, run_id)]
 
@@ -179,6 +201,7 @@ class Store:
         return lineage.resolve_version(self.index, key, run)
 
     # ------------------------------------------------------------------ data
+    @reachable
     def load(
         self,
         key: str,
@@ -190,14 +213,16 @@ class Store:
         """The data of a version: a DataFrame for tables, dict/list, ndarray or bytes.
         Pickles are refused unless ``allow_pickle=True``; a tainted latest version (flagged,
         or built from a flagged version) unless ``allow_tainted=True``."""
-        from .. import catalogue
+        from . import catalogue
 
         return catalogue.load(self, key, run, allow_pickle, as_arrow, allow_tainted)
 
+    @reachable
     def preview(self, key: str, run: str | None = None, rows: int = 50) -> Any:
         """The first rows of a table (reading only those), or a small view of other formats."""
         return data.preview(self.data_fs, self.root, self.version(key, run), rows, self.index.warnings)
 
+    @reachable
     def read_table(self, key: str, run: str | None = None, columns=None, filter=None) -> pa.Table:
         return data.read_table(self.data_fs, self.root, self.version(key, run), columns, filter)
 
@@ -218,46 +243,52 @@ class Store:
         return lineage.impact(self.index, key, run, self.version_graph)
 
     # ------------------------------------------------------------------ staleness
+    @reachable
     def staleness(self, as_of=None, max_age=None):
         """Fresh / stale / missing for the current version of every asset, with causes.
         ``as_of``: a run id or an ISO time; ``max_age``: ``"36h"``, ``"7d"`` or a timedelta."""
-        from ..staleness import compute
+        from .staleness import compute
 
         flagged = {k: f.reason for k, f in self.active_flags().items()}
         return compute(self.index, as_of=as_of, max_age=max_age, store=self.url, flagged=flagged)
 
+    @reachable
     def trace(self, key: str, run: str | None = None, where: dict[str, Any] | None = None):
         """The rows of ``key`` selected by ``where`` ({column: value or [values]}) traced back
         through the exact upstream versions they came from: an audit trail (``trace.TraceResult``)."""
-        from ..trace import trace
+        from .trace import trace
 
         return trace(self, key, run, where)
 
     # ------------------------------------------------------------------ catalogue
+    @reachable
     def versions(self, key: str) -> "pd.DataFrame":
         """Every version of ``key``, newest first, one row each (see docs/catalogue.md)."""
-        from .. import catalogue
+        from . import catalogue
 
         return catalogue.versions(self, key)
 
+    @reachable
     def find(self, key: str, built_from: dict[str, str]) -> list[AssetVersion]:
         """Versions of ``key`` built from the versions named in ``built_from``
         (``{"features": RUN_ID or "sha256:..."}``), transitively, newest first."""
-        from .. import catalogue
+        from . import catalogue
 
         return catalogue.find(self, key, built_from)
 
+    @reachable
     def sql(self, query: str, as_arrow: bool = False, allow_files: bool = False) -> Any:
         """Run SQL on DuckDB over the store's tables (a DataFrame, or Arrow with ``as_arrow``).
         Queries read only the store's own data; ``allow_files=True`` lets them read local
         files too. Nothing is ever written."""
-        from ..sql import SqlCatalog
+        from .sql import SqlCatalog
 
         if self._sql is None or self._sql.allow_files != allow_files:
             self._sql = SqlCatalog(self, allow_files=allow_files)
         return self._sql.arrow(query) if as_arrow else self._sql.df(query)
 
     # ------------------------------------------------------------------ flags
+    @reachable
     def flags(self) -> list["flags_mod.Flag"]:
         """Every flag and retraction, oldest first. Read on first use (one listing of
         ``_frontier_flags/`` and one batched read), then kept until ``refresh()``."""
@@ -271,13 +302,16 @@ class Store:
                 self._flags = [f for f in self._flags if f.created_at <= self.as_of]
         return list(self._flags)
 
+    @reachable
     def active_flags(self) -> dict[tuple[str, str], "flags_mod.Flag"]:
         return flags_mod.active(self.flags())
 
+    @reachable
     def flagged(self) -> set[tuple[str, str]]:
         """The ``(asset, run_id)`` versions currently flagged."""
         return flags_mod.active_flags(self.flags())
 
+    @reachable
     def tainted(self) -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
         """Every flagged version and every version built from one, mapped to the flagged
         versions it comes from."""
@@ -286,12 +320,14 @@ class Store:
             self._taint = (flagged, flags_mod.taint(self.version_graph, flagged))
         return dict(self._taint[1])
 
+    @reachable
     def flag(self, key: str, run: str, reason: str, author: str | None = None) -> "flags_mod.Flag":
         """Flag a version as bad (appends a small object under ``_frontier_flags/``)."""
         self._check_writable()
         v = self.version(key, run)
         return self._wrote(flags_mod.write_flag(self.fs, self.root, v.asset, v.run_id, reason, "flag", author))
 
+    @reachable
     def unflag(self, key: str, run: str, reason: str, author: str | None = None) -> "flags_mod.Flag":
         """Retract a flag (appends a retraction; nothing is deleted)."""
         self._check_writable()
@@ -301,7 +337,7 @@ class Store:
         return self._wrote(flags_mod.write_flag(self.fs, self.root, key, run, reason, "unflag", author))
 
     def _check_writable(self) -> None:
-        from ..bundled import is_bundled_demo
+        from .bundled import is_bundled_demo
 
         if self.as_of is not None:
             raise ReadOnlyStore("a view of the store's past (Store.at) is read-only: flag the store itself")
@@ -320,30 +356,33 @@ class Store:
         return flag
 
     # ------------------------------------------------------------------ diff and history
+    @reachable
     def diff(self, key: str, a: str = "previous", b: str = "latest", **kw: Any):
         """Compare two versions of ``key`` (run ids, ``latest`` or ``previous``): see ``explorer.diff``."""
-        from ..diff import diff_versions
+        from .diff import diff_versions
 
         return diff_versions(self, key, a, b, **kw)
 
+    @reachable
     def history(self, key: str, stats: list[str] | None = None):
         """One row per version of ``key``, oldest first, with statistics from the sidecars."""
-        from ..history import history
+        from .history import history
 
         return history(self, key, stats)
 
     def iter_versions(self, key: str, allow_pickle: bool = False):
         """Yield ``(version, data)`` for every version of ``key``, oldest first."""
-        from ..history import iter_versions
+        from .history import iter_versions
 
         return iter_versions(self, key, allow_pickle)
 
     # ------------------------------------------------------------------ studies across runs
+    @reachable
     def frame(self, key: str, runs: list[str] | None = None, columns: list[str] | None = None, as_arrow: bool = False):
         """Every version of ``key`` (or those of ``runs``) as one DataFrame, each row with its
         version's ``run_id`` and ``created_at``: a table's rows, or a JSON object's fields.
         Versions are read concurrently; ``columns`` reads only those (see docs/studies.md)."""
-        from .. import study
+        from . import study
 
         self.latest(key)  # unknown asset -> clear error
         run_ids = [self.run(r).run_id for r in runs] if runs is not None else None
@@ -360,7 +399,7 @@ class Store:
         """The store as it was at ``as_of`` (a run: as that run left it; an ISO time; a
         datetime): runs started by then, versions created by then. Read-only; loading,
         staleness, SQL and every other question see only that past."""
-        from .. import study
+        from . import study
 
         moment = study.moment_of(self.index, as_of)
         past = Store(self.fs, self.root, study.until(self.index, moment), self.url, self.storage_options, self.dagster_home)
@@ -372,52 +411,29 @@ class Store:
 
     def runs_frame(self) -> "pd.DataFrame":
         """The runs as a DataFrame, oldest first: the ``runs`` table of SQL."""
-        from ..sql import metadata_tables
+        from .sql import metadata_tables
 
         frame = metadata_tables(self)[0].to_pandas()
         frame["tags"] = [r.tags for r in self.runs]
         return frame
 
+    @reachable
     def compare(self, runs: list[str] | None = None, assets: list[str] | None = None, metrics: list[str] = ()):
         """Runs side by side (``explorer.compare.RunGrid``): the newest 10 unless named;
         ``metrics`` as ``"ASSET:PATH"`` read from JSON assets."""
-        from .. import compare as cmp
+        from . import compare as cmp
 
         chosen = [self.run(r) for r in runs] if runs else self.runs[::-1][:10]
         parsed = [cmp.parse_metric(m, self.assets()) for m in metrics]
         return cmp.compare(self.index, chosen, assets, parsed, load=lambda v: self.load(v.asset, v.run_id, allow_tainted=True))
 
+    @reachable
     def diff_runs(self, a: str, b: str, tables: bool = False):
         """Two whole runs compared asset by asset (``explorer.compare.RunsDiff``)."""
-        from .. import compare as cmp
+        from . import compare as cmp
 
         def table_diff(va, vb):
             d = self.diff(va.asset, va.run_id, vb.run_id).to_dict()
             return {k: d[k] for k in ("same_content", "keys", "rows", "columns_changed") if k in d}
 
         return cmp.diff_runs(self.index, self.run(a), self.run(b), tables=table_diff if tables else None)
-
-
-def _reachable(method):
-    """Turn "the endpoint went away" (botocore / aiohttp connection errors, timeouts) raised
-    while a store method reads into ``StoreUnavailable`` naming the store: the index in memory
-    stays usable, and calling again once the endpoint answers retries."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except ExplorerError:
-            raise
-        except Exception as exc:
-            if is_connection_error(exc):
-                raise unavailable(self.fs, self.root, exc) from None
-            raise
-
-    return wrapper
-
-
-for _name in ("refresh", "load", "preview", "read_table", "staleness", "trace", "versions", "find", "sql", "flags",
-              "active_flags", "flagged", "tainted", "flag", "unflag", "diff", "history", "frame", "compare", "diff_runs"):
-    setattr(Store, _name, _reachable(getattr(Store, _name)))
-del _name

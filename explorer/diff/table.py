@@ -260,7 +260,7 @@ def _resolve_side(s: "Session", v: AssetVersion, what: str) -> Side:
     described = s.run(f"DESCRIBE SELECT * FROM {src}", what)
     duck = [(r[0], r[1]) for r in described]
     sidecar = list(v.table.columns) if v.table is not None else []
-    if len(sidecar) == len(duck) and all(c.name.lower() == d[0].lower() or d[0] != c.name for c, d in zip(sidecar, duck)):
+    if len(sidecar) == len(duck):  # the sidecar's names and types, by position (DuckDB renames A to A_1 beside a)
         cols = tuple((c.name, d[0], d[1], c.type) for c, d in zip(sidecar, duck))
     else:
         cols = tuple((d[0], d[0], d[1], d[1]) for d in duck)

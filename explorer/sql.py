@@ -98,6 +98,8 @@ def source_sql(store: "Source", v: AssetVersion) -> str:
     for a connection made by ``connect``: exactly the version's file (or the parquet
     files of a directory version), whatever characters its path holds."""
     url = data_url(store, v)
+    if v.data_format in ("parquet", "csv") and not store.data_fs.exists(resolve(store.fs, store.root, v)):
+        raise ExplorerError(f"data of {v.asset} in run {v.run_id} is missing ({v.data_path})")
     if v.data_format == "parquet":
         return f"read_parquet({_quote_str(literal_glob(url))})"
     if v.data_format == "directory":
@@ -115,15 +117,16 @@ def source_sql(store: "Source", v: AssetVersion) -> str:
     raise ExplorerError(f"{v.asset} in run {v.run_id} is {v.data_format}, not a table")
 
 
-def _allow_list(store: "Source") -> tuple[list[str], list[str], set[str], set[str]]:
+def _allow_list(store: "Source", versions=None) -> tuple[list[str], list[str], set[str], set[str]]:
     """What DuckDB may open: (allowed paths, allowed directories) in DuckDB's terms, and
     the plain files and directories they stand for. DuckDB checks both the pattern a
-    query names and each file it expands to, so both are listed."""
+    query names and each file it expands to, so both are listed. ``versions``: only those
+    (default: every version of the store)."""
     paths: list[str] = []
     dirs: list[str] = []
     files: set[str] = set()
     folders: set[str] = set()
-    for v in store.index.versions.values():
+    for v in store.index.versions.values() if versions is None else versions:
         if v.data_format not in fmt.TABLE_FORMATS:
             continue
         try:
@@ -224,6 +227,7 @@ def connect(
     allow_files: bool = False,
     temp_directory: str | None = None,
     settings: dict[str, Any] | None = None,
+    versions=None,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection that can read the store's tabular data and nothing else.
 
@@ -234,7 +238,8 @@ def connect(
     versions with ``source_sql``. Spilling goes to ``temp_directory`` (by default a private
     folder that DuckDB creates only if it spills and removes on close). ``settings`` are
     other DuckDB settings to make before the configuration is locked
-    (``{"preserve_insertion_order": False}``).
+    (``{"preserve_insertion_order": False}``). ``versions``: the only versions the connection
+    may read (default: every tabular version of the store).
     """
     con = duckdb.connect(
         ":memory:",
@@ -246,7 +251,7 @@ def connect(
         },
     )
     try:
-        paths, dirs, files, folders = _allow_list(store)
+        paths, dirs, files, folders = _allow_list(store, versions)
         if not is_local(store.fs):
             con.register_filesystem(ReadOnlyFiles(store.data_fs, files, folders))
         if allow_files:

@@ -10,6 +10,9 @@ only (:mod:`.opaque`). The metadata and lineage explanation (:mod:`.explain`) us
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Iterable
 
 from ..errors import ExplorerError
@@ -19,6 +22,7 @@ from .explain import explain, metadata_diff
 from .opaque import diff_opaque
 from .result import (
     ArrayDiff,
+    DiffOptions,
     LineageStep,
     OpaqueDiff,
     StructuredDiff,
@@ -53,24 +57,80 @@ def resolve_ref(store, key: str, ref: str) -> AssetVersion:
     return store.version(key, ref)
 
 
+def _declared_keys(va: AssetVersion, vb: AssetVersion) -> tuple[tuple[str, ...], str | None]:
+    """The keys both versions declare, and a note when they declare different ones."""
+    ka, kb = tuple(va.keys or ()), tuple(vb.keys or ())
+    if ka == kb:
+        return ka, None
+    if ka and kb and [k.lower() for k in ka] == [k.lower() for k in kb]:
+        return ka, (f"the versions declare the keys {', '.join(ka)} (A) and {', '.join(kb)} (B), "
+                    "which differ only by case: rows matched by them")
+    if ka or kb:
+        return (), (f"the versions declare different keys ({', '.join(ka) or 'none'} in A, "
+                    f"{', '.join(kb) or 'none'} in B): whole rows compared; pass --key to match rows by key")
+    return (), None
+
+
+def _tolerances(value, name: str) -> tuple[float, tuple[tuple[str, float], ...]]:
+    """A tolerance given as a number, a {column: number} mapping, or a list of numbers and
+    (column, number) pairs: (global value, per-column values), each checked."""
+    glob = 0.0
+    per: dict[str, float] = {}
+    if value is None:
+        return glob, ()
+    items = value.items() if isinstance(value, Mapping) else (
+        [value] if isinstance(value, (int, float)) else list(value))
+    for item in items:
+        col, x = (None, item) if isinstance(item, (int, float)) else item
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x < 0:
+            raise ExplorerError(f"{name} must be a non-negative number{f' (column {col})' if col else ''}, got {x!r}")
+        if col is None:
+            glob = float(x)
+        else:
+            per[str(col)] = float(x)
+    return glob, tuple(per.items())
+
+
 def diff_versions(
     store,
     key: str,
     run_a: str = "previous",
     run_b: str = "latest",
     keys: Iterable[str] = (),
-    tolerance: float = 0.0,
+    tolerance: float | None = None,
     limit: int = 10,
     unkeyed: bool = False,
+    *,
+    abs_tol=None,
+    rel_tol=None,
+    ignore_spaces: bool = False,
+    ignore_case: bool = False,
+    ignore_column_case: bool = False,
+    exclude: Iterable[str] = (),
+    columns: Iterable[str] = (),
+    redact: Iterable[str] = (),
 ) -> VersionDiff:
     """Compare the versions of ``key`` written by ``run_a`` and ``run_b``.
 
     ``keys``: key columns for a table diff; when empty, the key columns both versions declare
     in their sidecars are used, else (or with ``unkeyed=True``) whole rows are compared as a multiset.
-    ``tolerance``: absolute tolerance for numbers. ``limit``: sample rows per class.
+    ``abs_tol`` / ``rel_tol``: tolerances for numbers, a number or ``{column: number}`` (or a list
+    of numbers and ``(column, number)`` pairs); values are equal when ``|a - b| <= abs_tol +
+    rel_tol * |b|``. ``tolerance`` is the older name of ``abs_tol``. ``ignore_spaces``: text equal
+    up to spaces at either end; ``ignore_case``: text equal up to case (both also for keys);
+    ``ignore_column_case``: columns matched by name whatever the case; ``exclude``: columns left
+    out; ``columns``: only these compared (and the keys); ``redact``: values shown as ``***`` in
+    samples and statistics. ``limit``: sample rows per class. See docs/diff.md.
     """
-    if tolerance is None or tolerance < 0:
+    if tolerance is not None and abs_tol is not None:
+        raise ExplorerError("tolerance and abs_tol are the same option: pass one")
+    if tolerance is not None and (isinstance(tolerance, bool) or not isinstance(tolerance, (int, float))
+                                  or not math.isfinite(tolerance) or tolerance < 0):
         raise ExplorerError("tolerance must be a non-negative number")
+    a_glob, a_cols = _tolerances(abs_tol if abs_tol is not None else tolerance, "abs_tol")
+    r_glob, r_cols = _tolerances(rel_tol, "rel_tol")
+    if not isinstance(limit, int) or limit < 0:
+        raise ExplorerError("limit must be 0 or more")
     va = resolve_ref(store, key, run_a)
     vb = resolve_ref(store, key, run_b)
     if va.data_format != vb.data_format:
@@ -82,50 +142,62 @@ def diff_versions(
     keys = tuple(keys or ())
     if keys and kind != "table":
         raise ExplorerError(f"--key applies to tables; {key} is {va.data_format}")
-    if not keys and not unkeyed and va.keys and tuple(va.keys) == tuple(vb.keys):
-        keys = tuple(va.keys)
+    declared_note = None
+    if not keys and not unkeyed:
+        keys, declared_note = _declared_keys(va, vb)
     if unkeyed:
         keys = ()
+    opts = DiffOptions(
+        keys=keys, unkeyed=unkeyed, abs_tol=a_glob, rel_tol=r_glob, abs_tol_columns=a_cols, rel_tol_columns=r_cols,
+        ignore_spaces=ignore_spaces, ignore_case=ignore_case, ignore_column_case=ignore_column_case,
+        exclude=tuple(exclude), columns=tuple(columns), redact=tuple(redact), limit=limit,
+    )
     same_bytes = va.content_hash == vb.content_hash
     parts: dict = {}
     if kind == "table":
         if same_bytes:
-            parts["table"] = identical(va, vb, keys)
+            parts["table"] = identical(va, vb, keys, opts)
         else:
-            parts["table"] = diff_tables(store, va, vb, keys, tolerance, limit)
+            parts["table"] = diff_tables(store, va, vb, options=opts)
+        if declared_note:
+            t = parts["table"]
+            parts["table"] = replace(t, notes=(declared_note,) + t.notes)
         differs = parts["table"].differs
     elif kind == "json":
         if same_bytes:
             parts["json"] = StructuredDiff((), (), ())
         else:
-            parts["json"] = diff_json(store.load(key, va.run_id), store.load(key, vb.run_id), tolerance)
+            parts["json"] = diff_json(store.load(key, va.run_id), store.load(key, vb.run_id), a_glob)
         differs = parts["json"].differs
     elif kind == "array":
         a = store.load(key, va.run_id)
         b = a if same_bytes else store.load(key, vb.run_id)
-        parts["array"] = diff_arrays(a, b, tolerance)
+        parts["array"] = diff_arrays(a, b, a_glob)
         differs = parts["array"].differs
     else:
         parts["opaque"] = diff_opaque(va, vb)
         differs = parts["opaque"].differs
-    steps, lines = explain(store.index, va, vb)
+    same_content = same_bytes or not differs
+    steps, lines = explain(store.index, va, vb, same_content=same_content)
     return VersionDiff(
         asset=key,
         version_a=va,
         version_b=vb,
         kind=kind,
-        same_content=same_bytes or not differs,
+        same_content=same_content,
         identical_bytes=same_bytes,
         metadata=metadata_diff(store.index, va, vb),
         lineage=steps,
         explanation=lines,
-        tolerance=float(tolerance),
+        tolerance=a_glob,
+        options=opts,
         **parts,
     )
 
 
 __all__ = [
     "ArrayDiff",
+    "DiffOptions",
     "LineageStep",
     "OpaqueDiff",
     "StructuredDiff",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..humanize import counted
 from ..models import AssetVersion, InputRef
 from ..index import Index
 from .result import LineageStep, jsonable, short
@@ -50,9 +51,9 @@ def _changes(va: AssetVersion, vb: AssetVersion) -> list[str]:
     if ta is not None and tb is not None:
         delta = tb.num_rows - ta.num_rows
         if delta > 0:
-            out.append(f"gained {delta} rows ({ta.num_rows} -> {tb.num_rows})")
+            out.append(f"gained {counted(delta, 'row')} ({ta.num_rows} -> {tb.num_rows})")
         elif delta < 0:
-            out.append(f"lost {-delta} rows ({ta.num_rows} -> {tb.num_rows})")
+            out.append(f"lost {counted(-delta, 'row')} ({ta.num_rows} -> {tb.num_rows})")
         sa, sb = ta.schema, tb.schema
         out.extend(f"added column {c}" for c in sb if c not in sa)
         out.extend(f"removed column {c}" for c in sa if c not in sb)
@@ -70,10 +71,13 @@ def _same(ia: InputRef, ib: InputRef, index: Index) -> bool:
     return ha is not None and ha == hb
 
 
-def explain(index: Index, va: AssetVersion, vb: AssetVersion) -> tuple[tuple[LineageStep, ...], tuple[str, ...]]:
+def explain(
+    index: Index, va: AssetVersion, vb: AssetVersion, same_content: bool = False
+) -> tuple[tuple[LineageStep, ...], tuple[str, ...]]:
     """The lineage explanation of ``va`` vs ``vb``: one step per asset whose versions were
     compared (walking down through inputs that differ in content, to the sources), and human lines
-    such as "scores differs because features differs because raw/applications gained 350 rows in run R"."""
+    such as "scores differs because features differs because raw/applications gained 350 rows in run R".
+    ``same_content``: the data compared equal although the bytes differ (nothing to explain)."""
     steps: list[LineageStep] = []
     lines: list[str] = []
     seen: set[tuple[str, str | None, str | None]] = set()
@@ -84,6 +88,11 @@ def explain(index: Index, va: AssetVersion, vb: AssetVersion) -> tuple[tuple[Lin
     if va.content_hash == vb.content_hash:
         steps.append(LineageStep(va.asset, va.run_id, vb.run_id, "same_content"))
         lines.append(f"{va.asset} has the same content in both runs (identical bytes, {va.short_hash})")
+        return tuple(steps), tuple(lines)
+    if same_content:  # different bytes, the same data (rows in another order, another encoding)
+        steps.append(LineageStep(va.asset, va.run_id, vb.run_id, "same_content"))
+        lines.append(f"{va.asset} has the same content in both runs (different bytes: the rows' order "
+                     "or the file's encoding differs)")
         return tuple(steps), tuple(lines)
 
     def visit(xa: AssetVersion, xb: AssetVersion, chain: list[str], depth: int, parent: str | None) -> None:

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ..humanize import counted
 from ..models import AssetVersion, iso
 
 
@@ -21,8 +22,8 @@ def jsonable(value: Any) -> Any:
         if math.isinf(value):
             return "Infinity" if value > 0 else "-Infinity"
         return value
-    if isinstance(value, Decimal):
-        return float(value)
+    if isinstance(value, Decimal):  # exactly: a float would hide a change in the 17th digit
+        return int(value) if value == value.to_integral_value() and value.is_finite() else str(value)
     if isinstance(value, datetime):
         return iso(value) if value.tzinfo else value.isoformat()
     if isinstance(value, (date, time)):
@@ -48,43 +49,312 @@ def short(value: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+REDACTED = "***"
+CUT = 200  # characters of a long string kept in the JSON samples (around the first difference)
+
+
+def cut_text(text: str, width: int = CUT) -> str:
+    """A long string cut to ``width`` characters, with a marker naming its full length."""
+    if len(text) <= width:
+        return text
+    return f"{text[:width]}… ({len(text):,} characters)"
+
+
+def first_difference(a: str, b: str) -> int:
+    """The index of the first character where ``a`` and ``b`` differ (the shorter length if one
+    is a prefix of the other)."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def around(a: str, b: str, width: int = 40, before: int | None = None) -> tuple[str, str]:
+    """Two differing strings as windows of about ``width`` characters starting a little before
+    their first difference, with ``…`` where text was left out on either end: a change in the
+    last character of a long value shows in both windows."""
+    i = first_difference(a, b)
+    if len(a) <= width and len(b) <= width:
+        return a, b
+    lead = max(1, width // 4) if before is None else before
+    start = max(0, i - lead)
+
+    def window(t: str) -> str:
+        body = t[start:start + width - 2]
+        return ("…" if start else "") + body + ("…" if start + width - 2 < len(t) else "")
+
+    return window(a), window(b)
+
+
+def inline_change(a: str, b: str, width: int = 40) -> str:
+    """``…abc[d→e]f…``: the first difference of two strings in place, with context around it."""
+    i = first_difference(a, b)
+    # the differing runs: from i to the end of the shorter differing stretch (up to 10 characters)
+    ja, jb = len(a), len(b)
+    while ja > i and jb > i and a[ja - 1] == b[jb - 1]:
+        ja, jb = ja - 1, jb - 1
+    da, db = a[i:ja], b[i:jb]
+    if len(da) > 10:
+        da = da[:9] + "…"
+    if len(db) > 10:
+        db = db[:9] + "…"
+    room = max(4, width - len(da) - len(db) - 3)
+    left = a[max(0, i - room // 2):i]
+    right = a[ja:ja + room - len(left)]
+    return (("…" if i - len(left) > 0 else "") + left + f"[{da}→{db}]" + right
+            + ("…" if ja + len(right) < len(a) else ""))
+
+
+# --------------------------------------------------------------------------- table diffs
+
+
+@dataclass(frozen=True)
+class DiffOptions:
+    """How two tables are compared (see docs/diff.md, "Options")."""
+
+    keys: tuple[str, ...] = ()
+    unkeyed: bool = False
+    abs_tol: float = 0.0
+    rel_tol: float = 0.0
+    abs_tol_columns: tuple[tuple[str, float], ...] = ()  # per column, overriding abs_tol
+    rel_tol_columns: tuple[tuple[str, float], ...] = ()
+    ignore_spaces: bool = False
+    ignore_case: bool = False
+    ignore_column_case: bool = False
+    exclude: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()  # compare only these (and the keys); empty: every common column
+    redact: tuple[str, ...] = ()
+    limit: int = 10
+
+    def tolerance(self, column: str) -> tuple[float, float]:
+        """(absolute, relative) tolerance of one column."""
+        fold = (lambda n: n.lower()) if self.ignore_column_case else (lambda n: n)
+        abs_tol = dict((fold(c), v) for c, v in self.abs_tol_columns).get(fold(column), self.abs_tol)
+        rel_tol = dict((fold(c), v) for c, v in self.rel_tol_columns).get(fold(column), self.rel_tol)
+        return abs_tol, rel_tol
+
+    @property
+    def has_tolerance(self) -> bool:
+        return bool(self.abs_tol or self.rel_tol or any(v for _, v in self.abs_tol_columns + self.rel_tol_columns))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "keys": list(self.keys), "unkeyed": self.unkeyed,
+            "abs_tol": self.abs_tol, "rel_tol": self.rel_tol,
+            "abs_tol_columns": dict(self.abs_tol_columns), "rel_tol_columns": dict(self.rel_tol_columns),
+            "ignore_spaces": self.ignore_spaces, "ignore_case": self.ignore_case,
+            "ignore_column_case": self.ignore_column_case, "exclude": list(self.exclude),
+            "columns": list(self.columns), "redact": list(self.redact), "limit": self.limit,
+        }
+
+
+@dataclass(frozen=True)
+class SchemaColumn:
+    column: str
+    type: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "type": self.type}
+
+
+@dataclass(frozen=True)
+class TypeChange:
+    """A column whose type changed, and how its values were compared."""
+
+    column: str
+    a: str  # type in A
+    b: str  # type in B
+    compared_as: str | None = None  # how the values were compared, None: no exact cast
+    values_equal: bool | None = None  # keyed: no matched row differs in this column (None: not compared)
+
+    @property
+    def exact(self) -> bool:
+        return self.compared_as is not None
+
+    def describe(self) -> str:
+        if not self.exact:
+            return "no exact cast: every row counted as changed"
+        if self.values_equal:
+            return f"type changed, values equal (compared {self.compared_as})"
+        if self.values_equal is False:
+            return f"values differ (compared {self.compared_as})"
+        return f"compared {self.compared_as}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "from": self.a, "to": self.b, "compared_as": self.compared_as,
+                "exact": self.exact, "values_equal": self.values_equal}
+
+
+@dataclass(frozen=True)
+class SchemaDiff:
+    added: tuple[SchemaColumn, ...] = ()
+    removed: tuple[SchemaColumn, ...] = ()
+    changed: tuple[TypeChange, ...] = ()
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"added": [c.to_dict() for c in self.added], "removed": [c.to_dict() for c in self.removed],
+                "changed": [c.to_dict() for c in self.changed]}
+
+
+@dataclass(frozen=True)
+class RowCounts:
+    """Rows of A and B; by key: added, removed, changed, unchanged (``changed`` is None without a key:
+    rows only in A are ``removed``, rows only in B ``added``, rows in both ``unchanged``)."""
+
+    a: int | None
+    b: int | None
+    added: int = 0
+    removed: int = 0
+    changed: int | None = 0
+    unchanged: int | None = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "added": self.added, "removed": self.removed,
+                "changed": self.changed, "unchanged": self.unchanged}
+
+
+@dataclass(frozen=True)
+class CellChange:
+    """One changed cell: the values in A and B (long strings cut around their first difference)."""
+
+    column: str
+    a: Any
+    b: Any
+    length_a: int | None = None  # full lengths, set when a string was cut
+    length_b: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"from": self.a, "to": self.b}
+        if self.length_a is not None or self.length_b is not None:
+            out["length"] = {"from": self.length_a, "to": self.length_b}
+        return out
+
+
+@dataclass(frozen=True)
+class ChangedRow:
+    key: dict[str, Any]
+    changes: tuple[CellChange, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "changes": {c.column: c.to_dict() for c in self.changes}}
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Up to ``limit`` rows per class, in key order. Rows are ``{column: value}`` dicts."""
+
+    added: tuple[dict[str, Any], ...] = ()
+    removed: tuple[dict[str, Any], ...] = ()
+    changed: tuple[ChangedRow, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"added": list(self.added), "removed": list(self.removed), "changed": [c.to_dict() for c in self.changed]}
+
+
+@dataclass(frozen=True)
+class ColumnFacts:
+    """Statistics of one column on one side, from its sidecar."""
+
+    type: str
+    null_count: int | None = None
+    min: Any = None
+    max: Any = None
+    mean: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "null_count": self.null_count, "min": self.min, "max": self.max, "mean": self.mean}
+
+
+@dataclass(frozen=True)
+class ColumnStatsPair:
+    a: ColumnFacts | None
+    b: ColumnFacts | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a.to_dict() if self.a else None, "b": self.b.to_dict() if self.b else None}
+
+
+@dataclass(frozen=True)
+class DuplicateKey:
+    key: dict[str, Any]
+    rows_a: int
+    rows_b: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "rows_a": self.rows_a, "rows_b": self.rows_b}
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    """Keys that appear more than once on a side. Their rows are left out of the four counts and
+    paired within each key by their full content (a multiset): ``matched`` rows are in both,
+    ``only_a`` / ``only_b`` are the rows without a partner, shown in ``unmatched_a`` / ``unmatched_b``
+    (each row once, with ``__count``: how many times it is unmatched)."""
+
+    keys: int
+    rows_a: int
+    rows_b: int
+    matched: int
+    only_a: int
+    only_b: int
+    examples: tuple[DuplicateKey, ...] = ()
+    unmatched_a: tuple[dict[str, Any], ...] = ()
+    unmatched_b: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def rows_equal(self) -> bool:
+        return self.only_a == 0 and self.only_b == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keys": self.keys, "rows_a": self.rows_a, "rows_b": self.rows_b, "rows_equal": self.rows_equal,
+                "matched": self.matched, "only_a": self.only_a, "only_b": self.only_b,
+                "examples": [e.to_dict() for e in self.examples],
+                "unmatched_a": list(self.unmatched_a), "unmatched_b": list(self.unmatched_b)}
+
+
 @dataclass(frozen=True)
 class TableDiff:
     """Schema, rows, per-column counts, samples and statistics of two table versions."""
 
     mode: str  # "keyed", "unkeyed" or "identical" (same bytes: nothing read)
     keys: tuple[str, ...]
-    schema: dict[str, Any]  # {"added": [{column, type}], "removed": [...], "changed": [{column, from, to}]}
-    rows: dict[str, Any]  # {"a", "b", "added", "removed", "changed", "unchanged"}
+    schema: SchemaDiff
+    rows: RowCounts
     columns_changed: dict[str, int]
-    samples: dict[str, list]  # {"added": [row], "removed": [row], "changed": [{key, changes}]}
-    stats: dict[str, dict[str, Any]]  # column -> {"a": {...}, "b": {...}} from the sidecars
-    duplicates: dict[str, Any] | None = None  # keyed mode: repeated keys left out (and whether their rows match)
+    samples: Samples
+    stats: dict[str, ColumnStatsPair]  # column -> A and B facts from the sidecars
+    duplicates: Duplicates | None = None
     compared_columns: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    options: DiffOptions = DiffOptions()
 
     @property
     def differs(self) -> bool:
-        s, r = self.schema, self.rows
+        r = self.rows
         return bool(
-            s["added"] or s["removed"] or s["changed"]
-            or r.get("added") or r.get("removed") or r.get("changed")
-            or (self.duplicates and not self.duplicates.get("rows_equal"))
-            or r.get("a") != r.get("b")
+            self.schema.differs or r.added or r.removed or r.changed
+            or (self.duplicates and not self.duplicates.rows_equal)
+            or r.a != r.b
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
             "keys": list(self.keys),
-            "schema": self.schema,
-            "rows": self.rows,
-            "columns_changed": self.columns_changed,
-            "samples": self.samples,
-            "stats": self.stats,
-            "duplicates": self.duplicates,
+            "schema": self.schema.to_dict(),
+            "rows": self.rows.to_dict(),
+            "columns_changed": dict(self.columns_changed),
+            "samples": self.samples.to_dict(),
+            "stats": {c: s.to_dict() for c, s in self.stats.items()},
+            "duplicates": self.duplicates.to_dict() if self.duplicates else None,
             "compared_columns": list(self.compared_columns),
             "notes": list(self.notes),
+            "options": self.options.to_dict(),
         }
 
 
@@ -201,7 +471,8 @@ class VersionDiff:
     json: StructuredDiff | None = None
     array: ArrayDiff | None = None
     opaque: OpaqueDiff | None = None
-    tolerance: float = 0.0
+    tolerance: float = 0.0  # the global absolute tolerance (options.abs_tol)
+    options: DiffOptions = DiffOptions()
 
     @property
     def a(self) -> str:
@@ -221,9 +492,12 @@ class VersionDiff:
             "identical_bytes": self.identical_bytes,
             "versions": {"a": _version_facts(self.version_a), "b": _version_facts(self.version_b)},
             "tolerance": self.tolerance,
+            "options": self.options.to_dict(),
         }
         if self.table is not None:
-            out.update(self.table.to_dict())
+            table = self.table.to_dict()
+            table.pop("options")
+            out.update(table)
         if self.json is not None:
             out["json"] = self.json.to_dict()
         if self.array is not None:
@@ -247,7 +521,7 @@ class VersionDiff:
         else:
             lines.append("content differs")
         if self.table is not None:
-            lines.extend(_table_lines(self.table, self.tolerance))
+            lines.extend(_table_lines(self.table))
         if self.json is not None:
             j = self.json
             lines.append(f"json: {len(j.added)} paths added, {len(j.removed)} removed, {len(j.changed)} changed")
@@ -281,36 +555,48 @@ class VersionDiff:
         return lines
 
 
-def _table_lines(t: TableDiff, tolerance: float) -> list[str]:
+def _tolerance_text(o: DiffOptions) -> str:
+    parts = []
+    if o.abs_tol:
+        parts.append(f"abs {o.abs_tol:g}")
+    if o.rel_tol:
+        parts.append(f"rel {o.rel_tol:g}")
+    parts += [f"{c} abs {v:g}" for c, v in o.abs_tol_columns] + [f"{c} rel {v:g}" for c, v in o.rel_tol_columns]
+    return f" (tolerance {', '.join(parts)})" if parts else ""
+
+
+def _table_lines(t: TableDiff) -> list[str]:
     lines = []
     s = t.schema
-    for c in s["added"]:
-        lines.append(f"  + column {c['column']} ({c['type']})")
-    for c in s["removed"]:
-        lines.append(f"  - column {c['column']} ({c['type']})")
-    for c in s["changed"]:
-        lines.append(f"  ~ column {c['column']}: {c['from']} -> {c['to']}")
+    for c in s.added:
+        lines.append(f"  + column {c.column} ({c.type})")
+    for c in s.removed:
+        lines.append(f"  - column {c.column} ({c.type})")
+    for c in s.changed:
+        lines.append(f"  ~ column {c.column}: {c.a} -> {c.b}: {c.describe()}")
     r = t.rows
     if t.mode == "unkeyed":
         lines.append(
-            f"rows {r['a']} -> {r['b']} (no key: whole rows compared as a multiset): "
-            f"{r['removed']} only in A, {r['added']} only in B, {r['unchanged']} in both"
+            f"rows {r.a} -> {r.b} (no key: whole rows compared as a multiset): "
+            f"{r.removed} only in A, {r.added} only in B, {r.unchanged} in both"
         )
     else:
         keyed = f" by key {', '.join(t.keys)}" if t.keys else ""
         lines.append(
-            f"rows {r['a']} -> {r['b']}{keyed}: {r['added']} added, {r['removed']} removed, "
-            f"{r['changed']} changed, {r['unchanged']} unchanged"
-            + (f" (tolerance {tolerance:g})" if tolerance else "")
+            f"rows {r.a} -> {r.b}{keyed}: {r.added} added, {r.removed} removed, "
+            f"{r.changed} changed, {r.unchanged} unchanged" + _tolerance_text(t.options)
         )
     d = t.duplicates
-    if d and d.get("keys"):
+    if d and d.keys:
         lines.append(
-            f"duplicate keys: {d['keys']} keys appear more than once ({d['rows_a']} rows in A, "
-            f"{d['rows_b']} rows in B); they are left out of the counts above"
-            + ("; their rows are the same on both sides" if d.get("rows_equal") else "; their rows differ")
+            f"duplicate keys: {counted(d.keys, 'key')} {'appears' if d.keys == 1 else 'appear'} more than once "
+            f"({counted(d.rows_a, 'row')} in A, {counted(d.rows_b, 'row')} in B), left out of the counts above; "
+            + ("their rows are the same on both sides" if d.rows_equal else
+               f"paired by content: {d.matched} in both, {d.only_a} only in A, {d.only_b} only in B")
         )
     if t.columns_changed:
         lines.append("changed values per column: " + ", ".join(f"{c} {n}" for c, n in t.columns_changed.items()))
     lines.extend(f"note: {n}" for n in t.notes)
     return lines
+
+

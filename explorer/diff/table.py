@@ -1,45 +1,71 @@
 """Table diffs in DuckDB, reading the parquet / csv files in place.
 
-Keyed diff (bounded memory):
+Keyed diff (bounded memory), in named steps:
 
-1. one full outer join of ``(key, hash(compared columns))`` from each side classifies every key:
-   added, removed, candidate (hashes differ) or unchanged; only the non-unchanged keys are kept.
-   The join's totals (window counts) prove the keys unique on both sides; if they are not, each
-   side is grouped to ``key, count(*), hash`` instead, so that repeated keys are set apart (left
-   out of the counts and reported), never counted twice;
-2. per side, a second scan keeps the full rows of the candidate keys (and of the sample keys);
-   the cell-by-cell comparison (with tolerance, nulls equal nulls, NaN equals NaN) runs only on those.
+1. ``_classify``: one full outer join of ``(key, hash(compared columns))`` from each side
+   classifies every key: added, removed, candidate (hashes differ) or unchanged; only the
+   non-unchanged keys are kept. The join's totals (window counts) prove the keys unique on both
+   sides; if they are not, ``_classify_repeated`` groups each side to ``key, count(*), hash``
+   instead, so that repeated keys are set apart, never counted twice;
+2. ``_fetch``: per side, a second scan keeps the full rows of the candidate keys (and of the
+   sample keys and the repeated keys);
+3. ``_compare``: the cell-by-cell comparison (tolerances, nulls equal nulls, NaN equals NaN)
+   runs only on those, all columns in one query;
+4. ``_changed_samples`` / ``_row_samples`` / ``_repeated``: samples, and the rows of repeated
+   keys paired by their full content.
+
+Values are compared through a *canonical form* per column and side (``Comparison``): a list of
+SQL expressions that are equal (``IS NOT DISTINCT FROM``) exactly when the values are equal under
+the rules of docs/diff.md (exact casts between types, spaces and case ignored on request). Every
+internal name is generated against the schema (``_Names``), so no user column can collide with it.
 
 A change is missed only if two different rows' 64-bit hashes collide.
 
-Unkeyed diff: both sides grouped by whole row (over the columns common to both) and joined
-null-safely, which counts multiplicity.
+Unkeyed diff: both sides grouped by the canonical form of the whole row and joined null-safely,
+which counts multiplicity.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from typing import Any
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
 
 import duckdb
 
-from .. import format as fmt
+from .. import sql as sqlsrc
 from ..errors import ExplorerError, one_line
 from ..models import AssetVersion, TableInfo
-from ..store import data
-from ..store.fs import is_local
-from .result import TableDiff, jsonable
-
-_NUMERIC = (
-    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-    "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL",
+from .result import (
+    CUT,
+    REDACTED,
+    CellChange,
+    ChangedRow,
+    ColumnFacts,
+    ColumnStatsPair,
+    DiffOptions,
+    DuplicateKey,
+    Duplicates,
+    RowCounts,
+    Samples,
+    SchemaColumn,
+    SchemaDiff,
+    TableDiff,
+    TypeChange,
+    around,
+    cut_text,
+    jsonable,
 )
 
-
-def _is_numeric(t: str) -> bool:
-    t = t.upper()
-    return t in _NUMERIC or t.startswith("DECIMAL")
+_INT_DIGITS = {
+    "TINYINT": 3, "SMALLINT": 5, "INTEGER": 10, "BIGINT": 19, "HUGEINT": 39,
+    "UTINYINT": 3, "USMALLINT": 5, "UINTEGER": 10, "UBIGINT": 20, "UHUGEINT": 39,
+}
+_FLOATS = {"FLOAT", "DOUBLE", "REAL"}
+_NAIVE = {"DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+_ZONED = "TIMESTAMP WITH TIME ZONE"
+_DECIMAL = re.compile(r"^DECIMAL\((\d+),\s*(\d+)\)$")
+_SPACES = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
 
 
 def q(name: str) -> str:
@@ -52,52 +78,267 @@ def lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-# --------------------------------------------------------------------------- sources
+def _family(t: str) -> str:
+    t = t.upper()
+    if t in _INT_DIGITS:
+        return "int"
+    if t in _FLOATS:
+        return "float"
+    if _DECIMAL.match(t):
+        return "decimal"
+    if t == "BOOLEAN":
+        return "bool"
+    if t in _NAIVE:
+        return "naive"
+    if t == _ZONED:
+        return "zoned"
+    if t == "VARCHAR":
+        return "text"
+    return "other"
+
+
+def _digits(t: str) -> tuple[int, int]:
+    """(integer digits, scale) of an integer or decimal type."""
+    m = _DECIMAL.match(t.upper())
+    if m:
+        p, s = int(m.group(1)), int(m.group(2))
+        return p - s, s
+    return _INT_DIGITS[t.upper()], 0
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+Exprs = Callable[[str], list[str]]  # column reference -> canonical expressions
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How one column's values are compared across the sides: ``a(ref)`` and ``b(ref)`` give
+    expressions that are equal exactly when the values are; ``compared_as`` says how (None: no
+    exact cast, every row differs); ``numeric``: tolerances apply."""
+
+    a: Exprs
+    b: Exprs
+    compared_as: str | None
+    numeric: bool = False
+
+
+def _same(ref: str) -> list[str]:
+    return [ref]
+
+
+def _cast_to(t: str) -> Exprs:
+    return lambda ref: [f"CAST({ref} AS {t})"]
+
+
+def _compare_types(ta: str, tb: str) -> Comparison:
+    """The comparison of a column typed ``ta`` in A and ``tb`` in B (DuckDB's types)."""
+    fa, fb = _family(ta), _family(tb)
+    numeric = {"int", "float", "decimal"}
+    if ta == tb:
+        return Comparison(_same, _same, f"as {ta}", fa in numeric)
+    if fa == "bool" and fb in {"int", "float", "decimal"}:
+        c = _compare_types("TINYINT", tb)
+        return Comparison(lambda r: c.a(f"CAST({r} AS TINYINT)"), c.b, c.compared_as and f"{c.compared_as} (true = 1, false = 0)", False)
+    if fb == "bool" and fa in {"int", "float", "decimal"}:
+        c = _compare_types(ta, "TINYINT")
+        return Comparison(c.a, lambda r: c.b(f"CAST({r} AS TINYINT)"), c.compared_as and f"{c.compared_as} (true = 1, false = 0)", False)
+    if fa == fb == "int":
+        if "UHUGEINT" in (ta.upper(), tb.upper()):
+            return Comparison(_cast_to("VARCHAR"), _cast_to("VARCHAR"), "as integers (exact)", True)
+        return Comparison(_cast_to("HUGEINT"), _cast_to("HUGEINT"), "as integers (exact)", True)
+    if {fa, fb} <= {"int", "decimal"}:
+        (ia, sa), (ib, sb) = _digits(ta), _digits(tb)
+        scale, whole = max(sa, sb), max(ia, ib)
+        if scale + whole > 38:
+            return Comparison(_same, _same, None)
+        t = f"DECIMAL({scale + whole},{scale})"
+        return Comparison(_cast_to(t), _cast_to(t), f"as {t} (exact)", True)
+    if fa == fb == "float":
+        return Comparison(_cast_to("DOUBLE"), _cast_to("DOUBLE"), "as DOUBLE (exact)", True)
+    if {fa, fb} == {"int", "float"}:
+        def of_int(r: str) -> list[str]:
+            return [f"CAST({r} AS HUGEINT)", "CAST(NULL AS DOUBLE)"]
+
+        def of_float(r: str) -> list[str]:
+            whole = f"(isfinite({r}) AND {r} = trunc({r}) AND TRY_CAST({r} AS HUGEINT) IS NOT NULL)"
+            return [f"CASE WHEN {whole} THEN TRY_CAST({r} AS HUGEINT) END",
+                    f"CASE WHEN NOT {whole} THEN CAST({r} AS DOUBLE) END"]
+
+        a, b = (of_int, of_float) if fa == "int" else (of_float, of_int)
+        return Comparison(a, b, "as numbers: an integer equals a float that holds exactly that integer", True)
+    if {fa, fb} == {"decimal", "float"}:
+        _, scale = _digits(ta if fa == "decimal" else tb)
+        t = f"DECIMAL(38,{scale})"
+
+        def of_dec(r: str) -> list[str]:
+            return [f"CAST({r} AS {t})", f"CAST({r} AS DOUBLE)"]
+
+        def of_flt(r: str) -> list[str]:
+            return [f"TRY_CAST({r} AS {t})", f"CAST({r} AS DOUBLE)"]
+
+        a, b = (of_dec, of_flt) if fa == "decimal" else (of_flt, of_dec)
+        return Comparison(a, b, f"as numbers: equal when the float rounds to the decimal at scale {scale} "
+                                "and the decimal rounds to the float", True)
+    if fa == fb == "naive":
+        t = "TIMESTAMP_NS" if "TIMESTAMP_NS" in (ta.upper(), tb.upper()) else "TIMESTAMP"
+        cast = (lambda r: [f"TRY_CAST({r} AS {t})"]) if t == "TIMESTAMP_NS" else _cast_to(t)
+        return Comparison(cast, cast, f"as {t} (a date is its midnight)")
+    if "text" in (fa, fb) and ({fa, fb} - {"text"}) <= {"int", "float", "decimal", "bool", "naive", "zoned"}:
+        other = tb if fa == "text" else ta
+
+        def of_text(r: str) -> list[str]:
+            return [f"TRY_CAST({r} AS {other})",
+                    f"CASE WHEN {r} IS NOT NULL AND TRY_CAST({r} AS {other}) IS NULL THEN {r} END"]
+
+        def of_other(r: str) -> list[str]:
+            return [f"CAST({r} AS {other})", "CAST(NULL AS VARCHAR)"]
+
+        a, b = (of_text, of_other) if fa == "text" else (of_other, of_text)
+        return Comparison(a, b, f"by reading the text as {other} (text that does not parse differs; "
+                                "times without an offset are UTC)")
+    return Comparison(_same, _same, None)
+
+
+def _normalised(ref: str, duck_type: str, opts: DiffOptions) -> str:
+    """A text value as compared: spaces at either end dropped, lower case, as asked."""
+    if _family(duck_type) != "text":
+        return ref
+    if opts.ignore_spaces:
+        ref = f"trim({ref}, {_SPACES})"
+    if opts.ignore_case:
+        ref = f"lower({ref})"
+    return ref
+
+
+# --------------------------------------------------------------------------- columns
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column as the two sides hold it: its name (as in the data), DuckDB's name for it
+    on each side (DuckDB renames ``A`` to ``A_1`` beside ``a``), and its types."""
+
+    name: str
+    a: str | None  # DuckDB's name in A (None: not in A)
+    b: str | None
+    duck_a: str | None = None
+    duck_b: str | None = None
+    type_a: str | None = None  # the type shown (the sidecar's Arrow type when known)
+    type_b: str | None = None
+    name_b: str | None = None  # the name in B when it differs (matched by case)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One version as DuckDB reads it: its source expression and its columns in order
+    (real name, DuckDB name, DuckDB type, shown type)."""
+
+    version: AssetVersion
+    src: str
+    columns: tuple[tuple[str, str, str, str], ...]
+
+
+class _Names:
+    """Internal column names no user column can be: a prefix that no column name (in either
+    version, compared case-insensitively as DuckDB does) starts with."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        lowered = [n.lower() for n in names]
+        prefix = "__fx"
+        while any(n.startswith(prefix) for n in lowered):
+            prefix += "_"
+        self.prefix = prefix
+
+    def __call__(self, what: str) -> str:
+        return self.prefix + what
+
+
+def _resolve_side(s: "Session", v: AssetVersion, what: str) -> Side:
+    src = sqlsrc.source_sql(s.store, v)
+    described = s.run(f"DESCRIBE SELECT * FROM {src}", what)
+    duck = [(r[0], r[1]) for r in described]
+    sidecar = list(v.table.columns) if v.table is not None else []
+    if len(sidecar) == len(duck):  # the sidecar's names and types, by position (DuckDB renames A to A_1 beside a)
+        cols = tuple((c.name, d[0], d[1], c.type) for c, d in zip(sidecar, duck))
+    else:
+        cols = tuple((d[0], d[0], d[1], d[1]) for d in duck)
+    return Side(v, src, cols)
+
+
+def _find(side: Side, name: str, fold: bool) -> tuple[str, str, str, str] | None:
+    for c in side.columns:
+        if c[0] == name:
+            return c
+    if fold:
+        hits = [c for c in side.columns if c[0].lower() == name.lower()]
+        if len(hits) == 1:
+            return hits[0]
+    return None
+
+
+def _pair_columns(a: Side, b: Side, opts: DiffOptions) -> list[Col]:
+    """Columns of A and B paired by name (case-insensitively with ``ignore_column_case``), in A's
+    order then B's new columns; ``--columns`` and ``--exclude`` applied."""
+    if opts.ignore_column_case:
+        for side, label in ((a, "A"), (b, "B")):
+            seen: dict[str, str] = {}
+            for c in side.columns:
+                other = seen.setdefault(c[0].lower(), c[0])
+                if other != c[0]:
+                    raise ExplorerError(
+                        f"--ignore-column-case: version {label} of {side.version.asset} (run {side.version.run_id}) "
+                        f"has columns {other!r} and {c[0]!r}, which differ only by case"
+                    )
+    fold = (lambda n: n.lower()) if opts.ignore_column_case else (lambda n: n)
+    by_b = {fold(c[0]): c for c in b.columns}
+    out: list[Col] = []
+    used: set[str] = set()
+    for ca in a.columns:
+        cb = by_b.get(fold(ca[0]))
+        if cb is not None:
+            used.add(cb[0])
+            out.append(Col(ca[0], ca[1], cb[1], ca[2], cb[2], ca[3], cb[3], cb[0] if cb[0] != ca[0] else None))
+        else:
+            out.append(Col(ca[0], ca[1], None, ca[2], None, ca[3], None))
+    for cb in b.columns:
+        if cb[0] not in used:
+            out.append(Col(cb[0], None, cb[1], None, cb[2], None, cb[3]))
+    return out
+
+
+def _check_names(names: Sequence[str], cols: list[Col], opts: DiffOptions, option: str, asset: str) -> None:
+    fold = (lambda n: n.lower()) if opts.ignore_column_case else (lambda n: n)
+    known = {fold(c.name) for c in cols} | {fold(c.name_b) for c in cols if c.name_b}
+    for n in names:
+        if fold(n) not in known:
+            raise ExplorerError(f"{option} {n!r}: no column of that name in either version of {asset}; "
+                                f"its columns: {', '.join(c.name for c in cols)}")
+
+
+# --------------------------------------------------------------------------- the session
 
 
 class Session:
-    """A DuckDB connection set up to read a store's files (spilling into a private temp dir)."""
+    """A DuckDB connection that can read the two versions (made by ``explorer.sql.connect``, the
+    builder SQL uses: the same sources, the same file checks, time zone UTC)."""
 
-    def __init__(self, store) -> None:
+    def __init__(self, store, versions: Sequence[AssetVersion]) -> None:
         self.store = store
-        self.tmp = tempfile.mkdtemp(prefix="frontier-diff-")
-        self.con = duckdb.connect(":memory:")
-        self.con.execute(f"SET temp_directory={lit(self.tmp)}")
-        self.con.execute("SET preserve_insertion_order=false")
-        self.local = is_local(store.fs)
-        if not self.local:
-            self.con.register_filesystem(store.data_fs)
+        self.con = sqlsrc.connect(
+            store, versions=versions,
+            settings={"preserve_insertion_order": False, "TimeZone": "UTC"},
+        )
 
     def close(self) -> None:
-        try:
-            self.con.close()
-        finally:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.con.close()
 
     def __enter__(self) -> "Session":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    def url(self, path: str) -> str:
-        if self.local:
-            return path
-        protocol = self.store.fs.protocol if isinstance(self.store.fs.protocol, str) else self.store.fs.protocol[0]
-        return f"{protocol}://{path.lstrip('/') if protocol != 'memory' else path}"
-
-    def source(self, v: AssetVersion) -> str:
-        """A SQL table expression reading the version's data in place."""
-        path = data.resolve(self.store.fs, self.store.root, v)
-        if not self.store.data_fs.exists(path):
-            raise ExplorerError(f"data of {v.asset} in run {v.run_id} is missing ({v.data_path})")
-        if v.data_format == "parquet":
-            return f"read_parquet({lit(self.url(path))})"
-        if v.data_format == "directory":
-            return f"read_parquet({lit(self.url(fmt.join(path, '**/*.parquet')))}, hive_partitioning=true)"
-        if v.data_format == "csv":
-            return f"read_csv_auto({lit(self.url(path))})"
-        raise ExplorerError(f"{v.asset} in run {v.run_id} is {v.data_format}, not a table")
 
     def run(self, sql: str, what: str) -> list[tuple]:
         """Execute and fetch everything (so no result is left pending on the connection)."""
@@ -107,82 +348,180 @@ class Session:
             raise ExplorerError(f"cannot diff {what}: {one_line(exc)}") from None
 
     def records(self, sql: str, what: str) -> list[dict[str, Any]]:
-        """Rows as JSON-safe dicts (through Arrow: DuckDB's own conversion of zoned timestamps needs pytz)."""
+        """Rows as dicts of plain values (through Arrow: DuckDB's own conversion of zoned timestamps needs pytz)."""
         try:
             table = self.con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
             raise ExplorerError(f"cannot diff {what}: {one_line(exc)}") from None
-        return [{n: jsonable(v) for n, v in row.items()} for row in table.to_pylist()]
-
-    def schema(self, src: str, what: str) -> dict[str, str]:
-        rows = self.run(f"DESCRIBE SELECT * FROM {src}", what)
-        return {r[0]: r[1] for r in rows}
+        return table.to_pylist()
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- shared pieces
 
 
-def _stats(ta: TableInfo | None, tb: TableInfo | None) -> dict[str, dict[str, Any]]:
-    def facts(t: TableInfo | None, name: str) -> dict[str, Any] | None:
-        c = t.column(name) if t else None
-        if c is None:
-            return None
-        return {"type": c.type, "null_count": c.null_count, "min": c.min, "max": c.max, "mean": c.mean}
-
-    names: list[str] = []
-    for t in (ta, tb):
-        for c in t.columns if t else ():
-            if c.name not in names:
-                names.append(c.name)
-    return {n: {"a": facts(ta, n), "b": facts(tb, n)} for n in names}
-
-
-def _schema_diff(sa: dict[str, str], sb: dict[str, str]) -> dict[str, Any]:
-    return {
-        "added": [{"column": c, "type": t} for c, t in sb.items() if c not in sa],
-        "removed": [{"column": c, "type": t} for c, t in sa.items() if c not in sb],
-        "changed": [{"column": c, "from": sa[c], "to": sb[c]} for c in sa if c in sb and sa[c] != sb[c]],
-    }
-
-
-def _cast(ta: str, tb: str) -> str | None:
-    """The type both sides are cast to before comparing (None: compare as they are)."""
-    if ta == tb:
+def _facts(t: TableInfo | None, name: str | None, redacted: bool) -> ColumnFacts | None:
+    c = t.column(name) if t is not None and name is not None else None
+    if c is None:
         return None
-    if _is_numeric(ta) and _is_numeric(tb):
-        return "DOUBLE"
-    return "VARCHAR"
+    if redacted:
+        return ColumnFacts(c.type, c.null_count, REDACTED if c.min is not None else None,
+                           REDACTED if c.max is not None else None, REDACTED if c.mean is not None else None)
+    return ColumnFacts(c.type, c.null_count, c.min, c.max, c.mean)
 
 
-def _col(col: str, cast: str | None, alias: str = "") -> str:
-    ref = (alias + "." if alias else "") + q(col)
-    return f"CAST({ref} AS {cast})" if cast else ref
+def _stats(va: AssetVersion, vb: AssetVersion, cols: list[Col], redact: set[str]) -> dict[str, ColumnStatsPair]:
+    out = {}
+    for c in cols:
+        red = c.name in redact
+        out[c.name] = ColumnStatsPair(
+            _facts(va.table, c.name if c.a else None, red), _facts(vb.table, (c.name_b or c.name) if c.b else None, red)
+        )
+    return out
 
 
-def _differs(a: str, b: str, numeric: bool, tolerance: float) -> str:
-    """SQL predicate: the two values differ (nulls equal nulls, NaN equals NaN, within tolerance)."""
-    same = f"({a} IS NOT DISTINCT FROM {b})"
-    if numeric and tolerance > 0:
-        same = f"({same} OR coalesce(abs(CAST({a} AS DOUBLE) - CAST({b} AS DOUBLE)) <= {float(tolerance)!r}, false))"
-    return f"(NOT {same})"
+def _shown(value: Any, redacted: bool) -> Any:
+    """A sample value as the JSON shows it: redacted, or plain and cut if it is a long string."""
+    if redacted and value is not None:
+        return REDACTED
+    value = jsonable(value)
+    if isinstance(value, str):
+        return cut_text(value)
+    return value
+
+
+def _cell(column: str, x: Any, y: Any, redacted: bool) -> CellChange:
+    if redacted:
+        return CellChange(column, REDACTED if x is not None else None, REDACTED if y is not None else None)
+    x, y = jsonable(x), jsonable(y)
+    if isinstance(x, str) and isinstance(y, str) and max(len(x), len(y)) > CUT:
+        wa, wb = around(x, y, CUT)
+        return CellChange(column, wa, wb, len(x), len(y))
+    length_a = len(x) if isinstance(x, str) and len(x) > CUT else None
+    length_b = len(y) if isinstance(y, str) and len(y) > CUT else None
+    return CellChange(column, cut_text(x) if length_a else x, cut_text(y) if length_b else y, length_a, length_b)
+
+
+@dataclass
+class Plan:
+    """Everything the steps of a diff share: the sides, the paired and compared columns with
+    their comparisons, the key, the internal names and the options."""
+
+    a: Side
+    b: Side
+    cols: list[Col]
+    keys: list[Col]
+    compared: list[Col]
+    comparisons: dict[str, Comparison]
+    key_comparisons: list[Comparison]
+    names: _Names
+    opts: DiffOptions
+    what: str
+    notes: list[str] = field(default_factory=list)
+
+    def key_exprs(self, side: str, alias: str = "") -> list[str]:
+        """The canonical key expressions of one side (``a`` or ``b``), floats wrapped so that
+        no filter on them reaches the parquet statistics (which leave NaN out)."""
+        out = []
+        for k, c in zip(self.keys, self.key_comparisons):
+            name, duck = (k.a, k.duck_a) if side == "a" else (k.b, k.duck_b)
+            ref = _normalised((alias + "." if alias else "") + q(name), duck, self.opts)
+            exprs = (c.a if side == "a" else c.b)(ref)
+            if _family(duck) in ("float", "decimal"):
+                exprs = [f"({e} + 0)" if _family(duck) == "float" else e for e in exprs]
+            out.extend(exprs)
+        return out
+
+    def value_exprs(self, col: Col, side: str, alias: str = "") -> list[str]:
+        c = self.comparisons[col.name]
+        if c.compared_as is None:  # no exact cast: the sides never compare equal
+            return ["0" if side == "a" else "1"]
+        name, duck = (col.a, col.duck_a) if side == "a" else (col.b, col.duck_b)
+        ref = _normalised((alias + "." if alias else "") + q(name), duck, self.opts)
+        return (c.a if side == "a" else c.b)(ref)
+
+    @property
+    def key_names(self) -> list[str]:
+        return [self.names(f"k{i}") for i in range(len(self.key_exprs("a")))]
+
+    def side_keys(self, side: str, alias: str = "") -> str:
+        return ", ".join(f"{e} AS {n}" for e, n in zip(self.key_exprs(side, alias), self.key_names))
+
+    def row_hash(self, side: str) -> str:
+        exprs = [e for c in self.compared for e in self.value_exprs(c, side)]
+        return f"hash({', '.join(exprs)})" if exprs else "0::UBIGINT"
+
+    def on(self, x: str, y: str) -> str:
+        return " AND ".join(f"{x}.{n} IS NOT DISTINCT FROM {y}.{n}" for n in self.key_names) or "true"
+
+    def differs(self, col: Col, x: str = "ra", y: str = "rb") -> str:
+        """SQL predicate: the two values of ``col`` differ (nulls equal nulls, NaN equals NaN,
+        tolerances for numbers: ``|a - b| <= abs_tol + rel_tol * |b|``)."""
+        c = self.comparisons[col.name]
+        if c.compared_as is None:
+            return "true"
+        pairs = zip(self.value_exprs(col, "a", x), self.value_exprs(col, "b", y))
+        same = " AND ".join(f"({ea} IS NOT DISTINCT FROM {eb})" for ea, eb in pairs)
+        abs_tol, rel_tol = self.opts.tolerance(col.name)
+        if c.numeric and (abs_tol or rel_tol):
+            va, vb = f"CAST({x}.{q(col.a)} AS DOUBLE)", f"CAST({y}.{q(col.b)} AS DOUBLE)"
+            same = f"({same}) OR coalesce(abs({va} - {vb}) <= {float(abs_tol)!r} + {float(rel_tol)!r} * abs({vb}), false)"
+        return f"(NOT ({same}))"
 
 
 # --------------------------------------------------------------------------- entry
 
 
-def identical(va: AssetVersion, vb: AssetVersion, keys: tuple[str, ...]) -> TableDiff:
+def identical(va: AssetVersion, vb: AssetVersion, keys: tuple[str, ...], opts: DiffOptions = DiffOptions()) -> TableDiff:
     """Same bytes: the answer comes from the sidecars alone."""
     n = va.table.num_rows if va.table else None
+    cols = [Col(c.name, c.name, c.name, None, None, c.type, c.type) for c in (va.table.columns if va.table else ())]
     return TableDiff(
         mode="identical",
         keys=keys,
-        schema={"added": [], "removed": [], "changed": []},
-        rows={"a": n, "b": n, "added": 0, "removed": 0, "changed": 0, "unchanged": n},
+        schema=SchemaDiff(),
+        rows=RowCounts(n, n, 0, 0, 0, n),
         columns_changed={},
-        samples={"added": [], "removed": [], "changed": []},
-        stats=_stats(va.table, vb.table),
+        samples=Samples(),
+        stats=_stats(va, vb, cols, set(opts.redact)),
         notes=("identical bytes: the data was not read",),
+        options=opts,
     )
+
+
+def _resolve_keys(a: Side, b: Side, names: Sequence[str], cols: list[Col], opts: DiffOptions, notes: list[str]) -> list[Col]:
+    """The key columns: each name found on each side exactly, else by case when one column matches."""
+    out = []
+    for name in dict.fromkeys(names):
+        found = []
+        for side, label in ((a, "A"), (b, "B")):
+            c = _find(side, name, True)
+            if c is None:
+                raise ExplorerError(
+                    f"key column {name!r} is missing in version {label} of {side.version.asset} "
+                    f"(run {side.version.run_id}); its columns: {', '.join(x[0] for x in side.columns)}"
+                )
+            if c[0] != name:
+                notes.append(f"key {name!r} is column {c[0]!r} in version {label} (matched by case)")
+            found.append(c)
+        ca, cb = found
+        out.append(Col(ca[0], ca[1], cb[1], ca[2], cb[2], ca[3], cb[3], cb[0] if cb[0] != ca[0] else None))
+    return out
+
+
+def _schema_diff(cols: list[Col], comparisons: dict[str, Comparison], changed: dict[str, int] | None) -> SchemaDiff:
+    added = tuple(SchemaColumn(c.name, c.type_b or "") for c in cols if c.a is None)
+    removed = tuple(SchemaColumn(c.name, c.type_a or "") for c in cols if c.b is None)
+    moved = []
+    for c in cols:
+        if c.a is None or c.b is None or (c.type_a == c.type_b and c.duck_a == c.duck_b):
+            continue
+        comp = comparisons.get(c.name)
+        how = comp.compared_as if comp else None
+        if comp is not None and comp.compared_as is not None and c.duck_a == c.duck_b:
+            how = f"as {c.duck_a}" + (" (instants)" if c.duck_a == _ZONED else "")
+        equal = None if changed is None or comp is None or how is None else c.name not in changed
+        moved.append(TypeChange(c.name, c.type_a or "", c.type_b or "", how, equal))
+    return SchemaDiff(added, removed, tuple(moved))
 
 
 def diff_tables(
@@ -192,256 +531,399 @@ def diff_tables(
     keys: tuple[str, ...] = (),
     tolerance: float = 0.0,
     limit: int = 10,
+    options: DiffOptions | None = None,
 ) -> TableDiff:
+    opts = options or DiffOptions(keys=tuple(keys), abs_tol=tolerance, limit=limit)
     what = f"{va.asset} ({va.run_id} vs {vb.run_id})"
-    with Session(store) as s:
-        src_a, src_b = s.source(va), s.source(vb)
-        sa, sb = s.schema(src_a, what), s.schema(src_b, what)
-        for k in keys:
-            for side, sch, v in (("A", sa, va), ("B", sb, vb)):
-                if k not in sch:
-                    raise ExplorerError(
-                        f"key column {k!r} is missing in version {side} of {va.asset} (run {v.run_id}); "
-                        f"its columns: {', '.join(sch)}"
-                    )
-        schema = _schema_diff(sa, sb)
-        stats = _stats(va.table, vb.table)
-        if keys:
-            return _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, max(limit, 0), schema, stats)
-        return _unkeyed(s, what, src_a, src_b, sa, sb, max(limit, 0), schema, stats, tolerance)
+    with Session(store, [va, vb]) as s:
+        a, b = _resolve_side(s, va, what), _resolve_side(s, vb, what)
+        notes: list[str] = []
+        cols = _pair_columns(a, b, opts)
+        for option, names in (("--exclude", opts.exclude), ("--columns", opts.columns), ("--redact", opts.redact),
+                              ("--abs-tol", [c for c, _ in opts.abs_tol_columns]),
+                              ("--rel-tol", [c for c, _ in opts.rel_tol_columns])):
+            _check_names(names, cols, opts, option, va.asset)
+        key_cols = _resolve_keys(a, b, opts.keys, cols, opts, notes) if opts.keys else []
+        fold = (lambda n: n.lower()) if opts.ignore_column_case else (lambda n: n)
+        key_names = {fold(k.name) for k in key_cols}
+        excluded = {fold(n) for n in opts.exclude}
+        chosen = {fold(n) for n in opts.columns}
+        in_scope = [c for c in cols if fold(c.name) not in excluded and (not chosen or fold(c.name) in chosen or fold(c.name) in key_names)]
+        compared = [c for c in in_scope if c.a and c.b and fold(c.name) not in key_names
+                    and fold(c.name_b or "") not in key_names]
+        comparisons = {c.name: _compare_types(c.duck_a, c.duck_b) for c in compared}
+        key_comparisons = []
+        for k in key_cols:
+            comp = _compare_types(k.duck_a, k.duck_b)
+            if comp.compared_as is None:
+                raise ExplorerError(f"key column {k.name!r} of {va.asset} is {k.duck_a} in A and {k.duck_b} in B: "
+                                    "no exact cast between them, rows cannot be matched by it")
+            key_comparisons.append(comp)
+        all_names = [c[0] for c in a.columns + b.columns] + [c[1] for c in a.columns + b.columns]
+        plan = Plan(a, b, in_scope, key_cols, compared, comparisons, key_comparisons, _Names(all_names), opts, what, notes)
+        redact = {c.name for c in cols if fold(c.name) in {fold(n) for n in opts.redact}}
+        stats = _stats(va, vb, in_scope, redact)
+        if key_cols:
+            return _keyed(s, plan, stats, redact)
+        return _unkeyed(s, plan, stats, redact)
 
 
-def _keyed(s, what, src_a, src_b, sa, sb, keys, tolerance, limit, schema, stats) -> TableDiff:
-    keys = tuple(dict.fromkeys(keys))
-    compared = [c for c in sa if c in sb and c not in keys]
-    cast = {c: _cast(sa[c], sb[c]) for c in compared}
-    numeric = {c: _is_numeric(sa[c]) and _is_numeric(sb[c]) for c in compared}
-    kcast = {k: _cast(sa[k], sb[k]) for k in keys}
-    kn = [f"__k{i}" for i in range(len(keys))]
+# --------------------------------------------------------------------------- keyed, step by step
 
-    def side_keys(alias: str = "") -> str:
-        return ", ".join(f"{_col(k, kcast[k], alias)} AS {n}" for k, n in zip(keys, kn))
 
-    def hash_of() -> str:
-        return f"hash({', '.join(_col(c, cast[c]) for c in compared)})" if compared else "0::UBIGINT"
+@dataclass
+class _Classes:
+    rows_a: int
+    rows_b: int
+    keys_a: int  # distinct keys of A
+    counts: dict[str, int]
+    dup_keys: int
+    dup_rows_a: int
+    dup_rows_b: int
+    dup_a_keys: int  # repeated keys present in A
 
-    on = " AND ".join(f"ga.{n} IS NOT DISTINCT FROM gb.{n}" for n in kn)
-    kcoal = ", ".join(f"coalesce(ga.{n}, gb.{n}) AS {n}" for n in kn)
-    korder = ", ".join(kn)
-    # 1. optimistic plan, for unique keys: one hash join of (key, row hash) per side keeping all but
-    #    the unchanged keys, with the join's totals (window counts) to prove the keys were unique
-    rows_a = s.run(f"SELECT count(*) FROM {src_a}", what)[0][0]
-    rows_b = s.run(f"SELECT count(*) FROM {src_b}", what)[0][0]
-    keys_a = rows_a
+
+def _classify(s: Session, p: Plan) -> _Classes:
+    """Step 1: the ``cls`` table of every key that is not unchanged (added, removed, cand, dup)."""
+    n = p.names
+    kn = p.key_names
+    kcoal = ", ".join(f"coalesce(ga.{k}, gb.{k}) AS {k}" for k in kn)
+    rows_a = s.run(f"SELECT count(*) FROM {p.a.src}", p.what)[0][0]
+    rows_b = s.run(f"SELECT count(*) FROM {p.b.src}", p.what)[0][0]
+    h, pr, na, nb, c, ta, tb = (n(x) for x in ("h", "p", "na", "nb", "c", "ta", "tb"))
     s.run(
-        f"""CREATE TEMP TABLE cls AS
-        SELECT {kcoal}, CASE WHEN ga.__p THEN 1 END AS __na, CASE WHEN gb.__p THEN 1 END AS __nb,
-          CASE WHEN ga.__p IS NULL THEN 'added' WHEN gb.__p IS NULL THEN 'removed' ELSE 'cand' END AS __c,
-          count(ga.__p) OVER () AS __ta, count(gb.__p) OVER () AS __tb
-        FROM (SELECT {side_keys()}, {hash_of()} AS __h, true AS __p FROM {src_a}) ga
-        FULL OUTER JOIN (SELECT {side_keys()}, {hash_of()} AS __h, true AS __p FROM {src_b}) gb ON {on}
-        QUALIFY ga.__p IS NULL OR gb.__p IS NULL OR ga.__h <> gb.__h""",
-        what,
+        f"""CREATE TEMP TABLE {n('cls')} AS
+        SELECT {kcoal}, CASE WHEN ga.{pr} THEN 1 END AS {na}, CASE WHEN gb.{pr} THEN 1 END AS {nb},
+          CASE WHEN ga.{pr} IS NULL THEN 'added' WHEN gb.{pr} IS NULL THEN 'removed' ELSE 'cand' END AS {c},
+          count(ga.{pr}) OVER () AS {ta}, count(gb.{pr}) OVER () AS {tb}
+        FROM (SELECT {p.side_keys('a')}, {p.row_hash('a')} AS {h}, true AS {pr} FROM {p.a.src}) ga
+        FULL OUTER JOIN (SELECT {p.side_keys('b')}, {p.row_hash('b')} AS {h}, true AS {pr} FROM {p.b.src}) gb
+          ON {p.on('ga', 'gb')}
+        QUALIFY ga.{pr} IS NULL OR gb.{pr} IS NULL OR ga.{h} <> gb.{h}""",
+        p.what,
     )
-    totals = s.run("SELECT __ta, __tb FROM cls LIMIT 1", what)
+    totals = s.run(f"SELECT {ta}, {tb} FROM {n('cls')} LIMIT 1", p.what)
+    korder = ", ".join(kn)
     if totals:
         # a repeated key matched on the other side multiplies join rows: the totals exceed the row counts;
         # a repeated key found on one side only shows up twice among the kept rows
-        has_dups = tuple(totals[0]) != (rows_a, rows_b) or bool(
-            s.run(f"SELECT count(*) FROM (SELECT {korder} FROM cls GROUP BY ALL HAVING count(*) > 1)", what)[0][0]
-        )
+        has_dups = tuple(totals[0]) != (rows_a, rows_b) or bool(s.run(
+            f"SELECT count(*) FROM (SELECT {korder} FROM {n('cls')} GROUP BY ALL HAVING count(*) > 1)", p.what)[0][0])
     else:  # nothing differs by hash: a plain check for repeated keys decides
         has_dups = any(
-            s.run(f"SELECT count(*) FROM (SELECT {side_keys()} FROM {src} GROUP BY ALL HAVING count(*) > 1)", what)[0][0]
-            for src in (src_a, src_b)
+            s.run(f"SELECT count(*) FROM (SELECT {p.side_keys(side)} FROM {src} GROUP BY ALL HAVING count(*) > 1)",
+                  p.what)[0][0]
+            for side, src in (("a", p.a.src), ("b", p.b.src))
         )
+    keys_a = rows_a
     if has_dups:
-        s.run("DROP TABLE cls", what)
-        # 2. repeated keys: per side key, multiplicity, row hash; then classify keys, duplicates apart
-        for name, src in (("ga", src_a), ("gb", src_b)):
-            s.run(
-                f"CREATE TEMP TABLE {name} AS SELECT {side_keys()}, count(*) AS __n, min({hash_of()}) AS __h "
-                f"FROM {src} GROUP BY ALL",
-                what,
-            )
-        rows_a, keys_a = s.run("SELECT coalesce(sum(__n), 0)::BIGINT, count(*) FROM ga", what)[0]
-        rows_b = s.run("SELECT coalesce(sum(__n), 0)::BIGINT FROM gb", what)[0][0]
-        s.run(
-            f"""CREATE TEMP TABLE cls AS
-            SELECT {kcoal}, ga.__n AS __na, gb.__n AS __nb,
-              CASE WHEN ga.__n > 1 OR gb.__n > 1 THEN 'dup'
-                   WHEN ga.__n IS NULL THEN 'added'
-                   WHEN gb.__n IS NULL THEN 'removed'
-                   ELSE 'cand' END AS __c
-            FROM ga FULL OUTER JOIN gb ON {on}
-            WHERE ga.__n IS NULL OR gb.__n IS NULL OR ga.__n > 1 OR gb.__n > 1 OR ga.__h <> gb.__h""",
-            what,
-        )
-        s.run("DROP TABLE ga; DROP TABLE gb", what)
-    counts = dict(s.run("SELECT __c, count(*) FROM cls GROUP BY __c", what))
+        s.run(f"DROP TABLE {n('cls')}", p.what)
+        rows_a, rows_b, keys_a = _classify_repeated(s, p)
+    counts = dict(s.run(f"SELECT {c}, count(*) FROM {n('cls')} GROUP BY {c}", p.what))
     dup_keys, dup_rows_a, dup_rows_b, dup_a_keys = s.run(
-        "SELECT count(*), coalesce(sum(__na), 0)::BIGINT, coalesce(sum(__nb), 0)::BIGINT, count(__na) "
-        "FROM cls WHERE __c = 'dup'",
-        what,
+        f"SELECT count(*), coalesce(sum({na}), 0)::BIGINT, coalesce(sum({nb}), 0)::BIGINT, count({na}) "
+        f"FROM {n('cls')} WHERE {c} = 'dup'",
+        p.what,
     )[0]
-    # 3. full rows of the candidates and of the sample keys, one scan per side
+    return _Classes(int(rows_a), int(rows_b), int(keys_a), counts, int(dup_keys), int(dup_rows_a), int(dup_rows_b),
+                    int(dup_a_keys))
+
+
+def _classify_repeated(s: Session, p: Plan) -> tuple[int, int, int]:
+    """Step 1 for repeated keys: per side key, multiplicity, row hash; keys repeated on either
+    side are classed ``dup``. Returns A's rows, B's rows and A's distinct keys."""
+    n = p.names
+    h, na, nb, c, cnt = (n(x) for x in ("h", "na", "nb", "c", "n"))
+    for name, side, src in ((n("ga"), "a", p.a.src), (n("gb"), "b", p.b.src)):
+        s.run(f"CREATE TEMP TABLE {name} AS SELECT {p.side_keys(side)}, count(*) AS {cnt}, "
+              f"min({p.row_hash(side)}) AS {h} FROM {src} GROUP BY ALL", p.what)
+    rows_a, keys_a = s.run(f"SELECT coalesce(sum({cnt}), 0)::BIGINT, count(*) FROM {n('ga')}", p.what)[0]
+    rows_b = s.run(f"SELECT coalesce(sum({cnt}), 0)::BIGINT FROM {n('gb')}", p.what)[0][0]
+    kcoal = ", ".join(f"coalesce(ga.{k}, gb.{k}) AS {k}" for k in p.key_names)
     s.run(
-        f"""CREATE TEMP TABLE pick AS
-        SELECT {korder}, __c FROM cls WHERE __c = 'cand'
-        UNION ALL (SELECT {korder}, __c FROM cls WHERE __c = 'added' ORDER BY {korder} LIMIT {limit})
-        UNION ALL (SELECT {korder}, __c FROM cls WHERE __c = 'removed' ORDER BY {korder} LIMIT {limit})
-        UNION ALL SELECT {korder}, __c FROM cls WHERE __c = 'dup'""",
-        what,
+        f"""CREATE TEMP TABLE {n('cls')} AS
+        SELECT {kcoal}, ga.{cnt} AS {na}, gb.{cnt} AS {nb},
+          CASE WHEN ga.{cnt} > 1 OR gb.{cnt} > 1 THEN 'dup'
+               WHEN ga.{cnt} IS NULL THEN 'added'
+               WHEN gb.{cnt} IS NULL THEN 'removed'
+               ELSE 'cand' END AS {c}
+        FROM {n('ga')} ga FULL OUTER JOIN {n('gb')} gb ON {p.on('ga', 'gb')}
+        WHERE ga.{cnt} IS NULL OR gb.{cnt} IS NULL OR ga.{cnt} > 1 OR gb.{cnt} > 1 OR ga.{h} <> gb.{h}""",
+        p.what,
     )
-    for name, src, cls in (("ra", src_a, "removed"), ("rb", src_b, "added")):
-        p_on = " AND ".join(f"t.{n} IS NOT DISTINCT FROM p.{n}" for n in kn)
+    s.run(f"DROP TABLE {n('ga')}; DROP TABLE {n('gb')}", p.what)
+    return int(rows_a), int(rows_b), int(keys_a)
+
+
+def _fetch(s: Session, p: Plan) -> None:
+    """Step 2: ``pick`` (the candidates, the sample keys and the repeated keys) and, one scan per
+    side, their full rows in ``ra`` / ``rb``."""
+    n = p.names
+    korder = ", ".join(p.key_names)
+    c, limit = n("c"), p.opts.limit
+    s.run(
+        f"""CREATE TEMP TABLE {n('pick')} AS
+        SELECT {korder}, {c} FROM {n('cls')} WHERE {c} IN ('cand', 'dup')
+        UNION ALL (SELECT {korder}, {c} FROM {n('cls')} WHERE {c} = 'added' ORDER BY {korder} LIMIT {limit})
+        UNION ALL (SELECT {korder}, {c} FROM {n('cls')} WHERE {c} = 'removed' ORDER BY {korder} LIMIT {limit})""",
+        p.what,
+    )
+    for name, side, src, cls in ((n("ra"), "a", p.a.src, "removed"), (n("rb"), "b", p.b.src, "added")):
         s.run(
             f"""CREATE TEMP TABLE {name} AS
-            SELECT t.* FROM (SELECT *, {side_keys()} FROM {src}) t
-            SEMI JOIN (SELECT {korder} FROM pick WHERE __c IN ('cand', 'dup', '{cls}')) p ON {p_on}""",
-            what,
+            SELECT t.* FROM (SELECT *, {p.side_keys(side)} FROM {src}) t
+            SEMI JOIN (SELECT {korder} FROM {n('pick')} WHERE {c} IN ('cand', 'dup', '{cls}')) p ON {p.on('t', 'p')}""",
+            p.what,
         )
-    # 4. cell by cell on the candidates
-    diffs = {c: _differs(_col(c, cast[c], "ra"), _col(c, cast[c], "rb"), numeric[c], tolerance) for c in compared}
-    j_on = " AND ".join(f"ra.{n} IS NOT DISTINCT FROM rb.{n}" for n in kn)
-    any_diff = " OR ".join(diffs.values()) if diffs else "false"
-    agg = ", ".join(f"count(*) FILTER (WHERE {d})" for d in diffs.values())
-    cand_on = " AND ".join(f"ra.{n} IS NOT DISTINCT FROM p.{n}" for n in kn)
-    base = (
-        f"FROM ra JOIN rb ON {j_on} SEMI JOIN (SELECT {korder} FROM pick WHERE __c = 'cand') p ON {cand_on}"
+
+
+def _candidates(p: Plan) -> str:
+    """FROM clause: the candidate rows of A and B side by side."""
+    n = p.names
+    return (f"FROM {n('ra')} ra JOIN {n('rb')} rb ON {p.on('ra', 'rb')} "
+            f"SEMI JOIN (SELECT {', '.join(p.key_names)} FROM {n('pick')} WHERE {n('c')} = 'cand') p ON {p.on('ra', 'p')}")
+
+
+def _compare(s: Session, p: Plan) -> tuple[int, dict[str, int]]:
+    """Step 3: changed rows and changed values per column, in one query over the candidates."""
+    diffs = [p.differs(c) for c in p.compared]
+    any_diff = " OR ".join(diffs) if diffs else "false"
+    agg = "".join(f", count(*) FILTER (WHERE {d})" for d in diffs)
+    res = s.run(f"SELECT count(*) FILTER (WHERE {any_diff}){agg} {_candidates(p)}", p.what)[0]
+    return int(res[0]), {c.name: int(k) for c, k in zip(p.compared, res[1:]) if k}
+
+
+def _changed_samples(s: Session, p: Plan, redact: set[str]) -> tuple[ChangedRow, ...]:
+    """The first changed rows in key order, with the changed cells before and after."""
+    n = p.names
+    if not p.opts.limit or not p.compared:
+        return ()
+    any_diff = " OR ".join(p.differs(c) for c in p.compared)
+    key_sel = ", ".join(f"ra.{q(k.a)} AS {n(f'key{i}')}" for i, k in enumerate(p.keys))
+    cells = ", ".join(
+        f"ra.{q(c.a)} AS {n(f'a{i}')}, rb.{q(c.b)} AS {n(f'b{i}')}, {p.differs(c)} AS {n(f'd{i}')}"
+        for i, c in enumerate(p.compared)
     )
-    res = s.run(f"SELECT count(*) FILTER (WHERE {any_diff}){', ' + agg if agg else ''} {base}", what)[0]
-    changed = int(res[0])
-    columns_changed = {c: int(n) for c, n in zip(diffs, res[1:]) if n}
-    added, removed = int(counts.get("added", 0)), int(counts.get("removed", 0))
-    unchanged = keys_a - dup_a_keys - removed - changed  # unique keys of A that matched and compare equal
-    # samples
-    samples: dict[str, list] = {"added": [], "removed": [], "changed": []}
-    if limit:
-        key_sel = ", ".join(f"ra.{q(k)} AS {q(k)}" for k in keys)
-        cells = ", ".join(
-            f"ra.{q(c)} AS {q('a:' + c)}, rb.{q(c)} AS {q('b:' + c)}, {d} AS {q('d:' + c)}" for c, d in diffs.items()
+    rows = s.records(
+        f"SELECT {key_sel}, {cells} {_candidates(p)} WHERE {any_diff} "
+        f"ORDER BY {', '.join('ra.' + k for k in p.key_names)} LIMIT {p.opts.limit}",
+        p.what,
+    )
+    out = []
+    for row in rows:
+        key = {k.name: _shown(row[n(f"key{i}")], k.name in redact) for i, k in enumerate(p.keys)}
+        changes = tuple(
+            _cell(c.name, row[n(f"a{i}")], row[n(f"b{i}")], c.name in redact)
+            for i, c in enumerate(p.compared) if row[n(f"d{i}")]
         )
+        out.append(ChangedRow(key, changes))
+    return tuple(out)
+
+
+def _row_samples(s: Session, p: Plan, redact: set[str]) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
+    """Added and removed rows, the first in key order."""
+    if not p.opts.limit:
+        return (), ()
+    n = p.names
+    got = {}
+    for name, side, cls in ((n("rb"), "b", "added"), (n("ra"), "a", "removed")):
+        cols = _side_columns(p, side)
+        sel = ", ".join(f"t.{q(d)} AS {n(f'v{i}')}" for i, (d, _) in enumerate(cols))
         rows = s.records(
-            f"SELECT {key_sel}{', ' + cells if cells else ''} {base} WHERE {any_diff} "
-            f"ORDER BY {', '.join('ra.' + n for n in kn)} LIMIT {limit}",
-            what,
+            f"SELECT {sel} FROM {name} t SEMI JOIN (SELECT {', '.join(p.key_names)} FROM {n('pick')} "
+            f"WHERE {n('c')} = '{cls}') p ON {p.on('t', 'p')} ORDER BY {', '.join('t.' + k for k in p.key_names)} "
+            f"LIMIT {p.opts.limit}",
+            p.what,
         )
-        for row in rows:
-            changes = {
-                c: {"from": row[f"a:{c}"], "to": row[f"b:{c}"]} for c in diffs if row[f"d:{c}"]
-            }
-            samples["changed"].append({"key": {k: row[k] for k in keys}, "changes": changes})
-        for name, cls, cols in (("rb", "added", list(sb)), ("ra", "removed", list(sa))):
-            p_on = " AND ".join(f"{name}.{n} IS NOT DISTINCT FROM p.{n}" for n in kn)
-            samples[cls] = s.records(
-                f"SELECT {', '.join(f'{name}.{q(c)}' for c in cols)} FROM {name} "
-                f"SEMI JOIN (SELECT {korder} FROM pick WHERE __c = '{cls}') p ON {p_on} "
-                f"ORDER BY {', '.join(f'{name}.{n}' for n in kn)} LIMIT {limit}",
-                what,
-            )
-    duplicates = None
-    if dup_keys:
-        ex = s.records(
-            f"SELECT {korder}, coalesce(__na, 0) AS rows_a, coalesce(__nb, 0) AS rows_b FROM cls "
-            f"WHERE __c = 'dup' ORDER BY {korder} LIMIT {max(limit, 1)}",
-            what,
-        )
-        examples = []
-        for row in ex:
-            examples.append({"key": {k: row[n] for k, n in zip(keys, kn)}, "rows_a": row["rows_a"], "rows_b": row["rows_b"]})
-        # are the rows of the repeated keys the same multiset on both sides? (compared columns, keys included)
-        mcols = [(k, kcast[k]) for k in keys] + [(c, cast[c]) for c in compared]
-        mn = [f"__m{i}" for i in range(len(mcols))]
-        dup_on = " AND ".join(f"t.{n} IS NOT DISTINCT FROM p.{n}" for n in kn)
+        got[cls] = tuple({real: _shown(r[n(f"v{i}")], real in redact) for i, (_, real) in enumerate(cols)} for r in rows)
+    return got["added"], got["removed"]
 
-        def grouped(name: str) -> str:
-            sel = ", ".join(f"{_col(c, cst, 't')} AS {n}" for (c, cst), n in zip(mcols, mn))
-            return (f"SELECT {sel}, count(*) AS __n FROM {name} t "
-                    f"SEMI JOIN (SELECT {korder} FROM pick WHERE __c = 'dup') p ON {dup_on} GROUP BY ALL")
 
-        m_on = " AND ".join(f"x.{n} IS NOT DISTINCT FROM y.{n}" for n in mn)
-        differing_rows = s.run(
-            f"SELECT coalesce(sum(abs(coalesce(x.__n, 0) - coalesce(y.__n, 0))), 0)::BIGINT "
-            f"FROM ({grouped('ra')}) x FULL OUTER JOIN ({grouped('rb')}) y ON {m_on}",
-            what,
-        )[0][0]
-        duplicates = {"keys": int(dup_keys), "rows_a": int(dup_rows_a), "rows_b": int(dup_rows_b),
-                      "rows_equal": differing_rows == 0, "examples": examples}
-    notes = []
-    if duplicates:
-        notes.append(
-            f"{dup_keys} keys appear more than once on a side; their rows ({dup_rows_a} in A, {dup_rows_b} in B) "
-            "are not counted as added, removed, changed or unchanged; "
-            + ("they are the same rows on both sides" if duplicates["rows_equal"] else "they differ between the sides")
+def _side_columns(p: Plan, side: str) -> list[tuple[str, str]]:
+    """(DuckDB name, real name) of one side's columns in scope, in order."""
+    if side == "a":
+        return [(c.a, c.name) for c in p.cols if c.a]
+    return [(c.b, c.name_b or c.name) for c in p.cols if c.b]
+
+
+def _first_of(p: Plan, side: str, alias: str) -> str:
+    """Aggregates keeping one row's values of every column of a side, as ``v0``, ``v1``, ..."""
+    return ", ".join(f"first({alias}.{q(d)}) AS {p.names(f'v{i}')}" for i, (d, _) in enumerate(_side_columns(p, side)))
+
+
+def _counted_rows(rows: list[dict[str, Any]], p: Plan, names: list[str], redact: set[str]) -> tuple[dict[str, Any], ...]:
+    """Sample rows under their real names, with ``__count``: how many times each is there."""
+    return tuple(
+        {**{name: _shown(row[p.names(f"v{i}")], name in redact) for i, name in enumerate(names)},
+         "__count": int(row[p.names("count")])}
+        for row in rows
+    )
+
+
+def _repeated(s: Session, p: Plan, cl: _Classes, redact: set[str]) -> Duplicates | None:
+    """Step 4 for repeated keys: their rows paired within each key by full content (the key and
+    every compared column, as compared), the rows without a partner shown with their count."""
+    if not cl.dup_keys:
+        return None
+    n = p.names
+    kn = p.key_names
+    korder = ", ".join(kn)
+    limit = max(p.opts.limit, 1)
+
+    def keys_of(name: str, side: str) -> str:
+        first = ", ".join(f"first(t.{q(k.a if side == 'a' else k.b)}) AS {n(f'key{i}')}" for i, k in enumerate(p.keys))
+        return f"SELECT {korder}, {first} FROM {name} t GROUP BY ALL"
+
+    shown = ", ".join(f"coalesce(fa.{n(f'key{i}')}, fb.{n(f'key{i}')}) AS {n(f'key{i}')}" for i in range(len(p.keys)))
+    ex = s.records(
+        f"SELECT {shown}, coalesce(c.{n('na')}, 0) AS {n('na')}, coalesce(c.{n('nb')}, 0) AS {n('nb')} "
+        f"FROM {n('cls')} c LEFT JOIN ({keys_of(n('ra'), 'a')}) fa ON {p.on('c', 'fa')} "
+        f"LEFT JOIN ({keys_of(n('rb'), 'b')}) fb ON {p.on('c', 'fb')} "
+        f"WHERE c.{n('c')} = 'dup' ORDER BY {', '.join('c.' + k for k in kn)} LIMIT {limit}",
+        p.what,
+    )
+    examples = tuple(
+        DuplicateKey({k.name: _shown(r[n(f"key{i}")], k.name in redact) for i, k in enumerate(p.keys)},
+                     int(r[n("na")]), int(r[n("nb")]))
+        for r in ex
+    )
+    # multiset pairing: group each side's rows of the repeated keys by their content as compared
+    m = len(kn) + sum(len(p.value_exprs(c, "a")) for c in p.compared)
+    for name, src, side in ((n("dx"), n("ra"), "a"), (n("dy"), n("rb"), "b")):
+        content = [f"t.{k}" for k in kn] + [e for c in p.compared for e in p.value_exprs(c, side, "t")]
+        ms = ", ".join(f"{e} AS {n(f'm{i}')}" for i, e in enumerate(content))
+        s.run(
+            f"CREATE TEMP TABLE {name} AS SELECT {ms}, count(*) AS {n('n')}, {_first_of(p, side, 't')} "
+            f"FROM {src} t SEMI JOIN (SELECT {korder} FROM {n('pick')} WHERE {n('c')} = 'dup') p ON {p.on('t', 'p')} "
+            f"GROUP BY {', '.join(str(i + 1) for i in range(m))}",
+            p.what,
         )
-    if schema["added"] or schema["removed"]:
+
+    def m_on(x: str, y: str) -> str:
+        return " AND ".join(f"{x}.{n(f'm{i}')} IS NOT DISTINCT FROM {y}.{n(f'm{i}')}" for i in range(m))
+
+    cnt = n("n")
+    matched, only_a, only_b = s.run(
+        f"SELECT coalesce(sum(least(coalesce(x.{cnt}, 0), coalesce(y.{cnt}, 0))), 0)::BIGINT, "
+        f"coalesce(sum(greatest(coalesce(x.{cnt}, 0) - coalesce(y.{cnt}, 0), 0)), 0)::BIGINT, "
+        f"coalesce(sum(greatest(coalesce(y.{cnt}, 0) - coalesce(x.{cnt}, 0), 0)), 0)::BIGINT "
+        f"FROM {n('dx')} x FULL OUTER JOIN {n('dy')} y ON {m_on('x', 'y')}",
+        p.what,
+    )[0]
+    unmatched = {}
+    for here, there, side in ((n("dx"), n("dy"), "a"), (n("dy"), n("dx"), "b")):
+        cols = _side_columns(p, side)
+        sel = "".join(f"h.{n(f'v{i}')}, " for i in range(len(cols)))
+        rows = s.records(
+            f"SELECT {sel}h.{cnt} - coalesce(o.{cnt}, 0) AS {n('count')} FROM {here} h LEFT JOIN {there} o "
+            f"ON {m_on('h', 'o')} WHERE h.{cnt} > coalesce(o.{cnt}, 0) "
+            f"ORDER BY {', '.join(f'h.' + n(f'm{i}') for i in range(m))} LIMIT {limit}",
+            p.what,
+        )
+        unmatched[side] = _counted_rows(rows, p, [name for _, name in cols], redact)
+    return Duplicates(cl.dup_keys, cl.dup_rows_a, cl.dup_rows_b, int(matched), int(only_a), int(only_b),
+                      examples, unmatched["a"], unmatched["b"])
+
+
+def _keyed(s: Session, p: Plan, stats: dict[str, ColumnStatsPair], redact: set[str]) -> TableDiff:
+    cl = _classify(s, p)
+    _fetch(s, p)
+    changed, columns_changed = _compare(s, p)
+    added, removed = cl.counts.get("added", 0), cl.counts.get("removed", 0)
+    unchanged = cl.keys_a - cl.dup_a_keys - removed - changed  # unique keys of A that matched and compare equal
+    changed_rows = _changed_samples(s, p, redact)
+    added_rows, removed_rows = _row_samples(s, p, redact)
+    duplicates = _repeated(s, p, cl, redact)
+    notes = list(p.notes)
+    schema = _schema_diff(p.cols, p.comparisons, columns_changed)
+    if schema.added or schema.removed:
         notes.append("values are compared on the columns present in both versions")
+    _tolerance_note(p, notes)
     return TableDiff(
         mode="keyed",
-        keys=keys,
+        keys=tuple(k.name for k in p.keys),
         schema=schema,
-        rows={"a": int(rows_a), "b": int(rows_b), "added": added, "removed": removed,
-              "changed": changed, "unchanged": int(unchanged)},
+        rows=RowCounts(cl.rows_a, cl.rows_b, int(added), int(removed), changed, int(unchanged)),
         columns_changed=columns_changed,
-        samples=samples,
+        samples=Samples(added_rows, removed_rows, changed_rows),
         stats=stats,
         duplicates=duplicates,
-        compared_columns=tuple(compared),
+        compared_columns=tuple(c.name for c in p.compared),
         notes=tuple(notes),
+        options=p.opts,
     )
 
 
-def _unkeyed(s, what, src_a, src_b, sa, sb, limit, schema, stats, tolerance=0.0) -> TableDiff:
-    compared = [c for c in sa if c in sb]
-    if not compared:
-        ra = s.run(f"SELECT count(*) FROM {src_a}", what)[0][0]
-        rb = s.run(f"SELECT count(*) FROM {src_b}", what)[0][0]
+def _tolerance_note(p: Plan, notes: list[str]) -> None:
+    not_numeric = [c.name for c in p.compared if not p.comparisons[c.name].numeric
+                   and any(p.opts.tolerance(c.name)) and (dict(p.opts.abs_tol_columns + p.opts.rel_tol_columns)
+                                                           .get(c.name) is not None)]
+    if not_numeric:
+        notes.append(f"tolerances apply to numbers only; compared exactly: {', '.join(not_numeric)}")
+
+
+# --------------------------------------------------------------------------- unkeyed
+
+
+def _unkeyed(s: Session, p: Plan, stats: dict[str, ColumnStatsPair], redact: set[str]) -> TableDiff:
+    n = p.names
+    notes = list(p.notes)
+    schema = _schema_diff(p.cols, p.comparisons, None)
+    if not p.compared:
+        ra = s.run(f"SELECT count(*) FROM {p.a.src}", p.what)[0][0]
+        rb = s.run(f"SELECT count(*) FROM {p.b.src}", p.what)[0][0]
         return TableDiff(
-            mode="unkeyed", keys=(), schema=schema,
-            rows={"a": ra, "b": rb, "added": rb, "removed": ra, "changed": None, "unchanged": 0},
-            columns_changed={}, samples={"added": [], "removed": [], "changed": []}, stats=stats,
-            notes=("the versions share no column: no rows in common",),
+            mode="unkeyed", keys=(), schema=schema, rows=RowCounts(ra, rb, rb, ra, None, 0),
+            columns_changed={}, samples=Samples(), stats=stats,
+            notes=tuple(notes + ["the versions share no column: no rows in common"]), options=p.opts,
         )
-    cn = [f"__c{i}" for i in range(len(compared))]
-    for name, src in (("ga", src_a), ("gb", src_b)):
-        cols = ", ".join(f"{_col(c, _cast(sa[c], sb[c]))} AS {n}" for c, n in zip(compared, cn))
-        s.run(f"CREATE TEMP TABLE {name} AS SELECT {cols}, count(*) AS __n FROM {src} GROUP BY ALL", what)
-    on = " AND ".join(f"ga.{n} IS NOT DISTINCT FROM gb.{n}" for n in cn)
+    cnt = n("n")
+    for name, side, src in ((n("ga"), "a", p.a.src), (n("gb"), "b", p.b.src)):
+        content = [e for c in p.compared for e in p.value_exprs(c, side, "t")]
+        ms = ", ".join(f"{e} AS {n(f'm{i}')}" for i, e in enumerate(content))
+        shown = ", ".join(f"first(t.{q(c.a if side == 'a' else c.b)}) AS {n(f'v{i}')}" for i, c in enumerate(p.compared))
+        s.run(f"CREATE TEMP TABLE {name} AS SELECT {ms}, count(*) AS {cnt}, {shown} FROM {src} t "
+              f"GROUP BY {', '.join(str(i + 1) for i in range(len(content)))}", p.what)
+    m = sum(len(p.value_exprs(c, "a")) for c in p.compared)
+    on = " AND ".join(f"ga.{n(f'm{i}')} IS NOT DISTINCT FROM gb.{n(f'm{i}')}" for i in range(m))
+    vs = ", ".join(f"ga.{n(f'v{i}')} AS {n(f'va{i}')}, gb.{n(f'v{i}')} AS {n(f'vb{i}')}" for i in range(len(p.compared)))
+    order = ", ".join(f"coalesce(ga.{n(f'm{i}')}, gb.{n(f'm{i}')})" for i in range(m))
     s.run(
-        f"""CREATE TEMP TABLE j AS SELECT {', '.join(f'coalesce(ga.{n}, gb.{n}) AS {n}' for n in cn)},
-            coalesce(ga.__n, 0) AS __na, coalesce(gb.__n, 0) AS __nb
-            FROM ga FULL OUTER JOIN gb ON {on}""",
-        what,
+        f"""CREATE TEMP TABLE {n('j')} AS SELECT {vs}, coalesce(ga.{cnt}, 0) AS {n('na')},
+            coalesce(gb.{cnt}, 0) AS {n('nb')}, row_number() OVER (ORDER BY {order}) AS {n('o')}
+            FROM {n('ga')} ga FULL OUTER JOIN {n('gb')} gb ON {on}""",
+        p.what,
     )
+    na, nb = n("na"), n("nb")
     ra, rb, only_a, only_b, both = s.run(
-        "SELECT coalesce(sum(__na), 0)::BIGINT, coalesce(sum(__nb), 0)::BIGINT, "
-        "coalesce(sum(greatest(__na - __nb, 0)), 0)::BIGINT, coalesce(sum(greatest(__nb - __na, 0)), 0)::BIGINT, "
-        "coalesce(sum(least(__na, __nb)), 0)::BIGINT FROM j",
-        what,
+        f"SELECT coalesce(sum({na}), 0)::BIGINT, coalesce(sum({nb}), 0)::BIGINT, "
+        f"coalesce(sum(greatest({na} - {nb}, 0)), 0)::BIGINT, coalesce(sum(greatest({nb} - {na}, 0)), 0)::BIGINT, "
+        f"coalesce(sum(least({na}, {nb})), 0)::BIGINT FROM {n('j')}",
+        p.what,
     )[0]
-    samples: dict[str, list] = {"added": [], "removed": [], "changed": []}
-    if limit:
-        sel = ", ".join(f"{n} AS {q(c)}" for c, n in zip(compared, cn))
-        for cls, cond, count in (("removed", "__na > __nb", "__na - __nb"), ("added", "__nb > __na", "__nb - __na")):
-            samples[cls] = s.records(
-                f"SELECT {sel}, {count} AS {q('__count')} FROM j WHERE {cond} ORDER BY ALL LIMIT {limit}",
-                what,
-            )
-    notes = ["no key: whole rows compared as a multiset (order ignored, duplicates counted)"]
-    if tolerance:
-        notes.append("--tolerance applies to keyed comparisons only; rows were compared exactly")
-    if schema["added"] or schema["removed"]:
-        notes.append(f"rows are compared on the {len(compared)} columns present in both versions")
+    samples: dict[str, tuple] = {"added": (), "removed": ()}
+    if p.opts.limit:
+        for cls, side, cond, count in (("removed", "a", f"{na} > {nb}", f"{na} - {nb}"),
+                                       ("added", "b", f"{nb} > {na}", f"{nb} - {na}")):
+            sel = ", ".join(f"{n(f'v{side}{i}')} AS {n(f'v{i}')}" for i in range(len(p.compared)))
+            rows = s.records(f"SELECT {sel}, {count} AS {n('count')} FROM {n('j')} WHERE {cond} "
+                             f"ORDER BY {n('o')} LIMIT {p.opts.limit}", p.what)
+            names = [c.name if side == "a" else (c.name_b or c.name) for c in p.compared]
+            samples[cls] = _counted_rows(rows, p, names, redact)
+    notes.append("no key: whole rows compared as a multiset (order ignored, duplicates counted)")
+    if p.opts.has_tolerance:
+        notes.append("tolerances apply to keyed comparisons only; rows were compared exactly")
+    if schema.added or schema.removed:
+        notes.append(f"rows are compared on the {len(p.compared)} columns present in both versions")
     return TableDiff(
         mode="unkeyed",
         keys=(),
         schema=schema,
-        rows={"a": int(ra), "b": int(rb), "added": int(only_b), "removed": int(only_a),
-              "changed": None, "unchanged": int(both)},
+        rows=RowCounts(int(ra), int(rb), int(only_b), int(only_a), None, int(both)),
         columns_changed={},
-        samples=samples,
+        samples=Samples(samples["added"], samples["removed"], ()),
         stats=stats,
-        compared_columns=tuple(compared),
+        compared_columns=tuple(c.name for c in p.compared),
         notes=tuple(notes),
+        options=p.opts,
     )

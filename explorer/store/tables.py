@@ -31,6 +31,17 @@ def _scalar(value: Any) -> Any:
     return str(value)
 
 
+STRING_STAT_LIMIT = 64  # characters of a string min / max kept in a sidecar
+
+
+def _bounded(value: Any) -> Any:
+    """A string statistic cut to ``STRING_STAT_LIMIT`` characters, ending in ``…`` when cut
+    (a 1 MB value must not make a 2 MB sidecar)."""
+    if isinstance(value, str) and len(value) > STRING_STAT_LIMIT:
+        return value[: STRING_STAT_LIMIT - 1] + "…"
+    return value
+
+
 def _orderable(t: pa.DataType) -> bool:
     return (
         pa.types.is_integer(t)
@@ -45,7 +56,7 @@ def _orderable(t: pa.DataType) -> bool:
 
 
 def column_stats(name: str, col: pa.ChunkedArray, num_rows: int) -> ColumnStats:
-    t = col.type
+    t = stored = col.type
     if pa.types.is_dictionary(t):
         col = col.cast(t.value_type)
         t = col.type
@@ -53,8 +64,8 @@ def column_stats(name: str, col: pa.ChunkedArray, num_rows: int) -> ColumnStats:
     if _orderable(t) and num_rows:
         try:
             mm = pc.min_max(col).as_py()
-            stats["min"] = _scalar(mm["min"])
-            stats["max"] = _scalar(mm["max"])
+            stats["min"] = _bounded(_scalar(mm["min"]))
+            stats["max"] = _bounded(_scalar(mm["max"]))
         except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
             pass
         if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
@@ -67,7 +78,7 @@ def column_stats(name: str, col: pa.ChunkedArray, num_rows: int) -> ColumnStats:
                 stats["distinct"] = int(pc.count_distinct(col, mode="only_valid").as_py())
             except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
                 pass
-    return ColumnStats(name=name, type=str(t), **stats)
+    return ColumnStats(name=name, type=str(stored), **stats)
 
 
 def summarize(table: pa.Table) -> TableInfo:

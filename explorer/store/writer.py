@@ -56,11 +56,26 @@ def _to_arrow(value: Any) -> pa.Table | None:
         import pandas as pd
     except ImportError:  # pragma: no cover
         return None
-    if isinstance(value, pd.DataFrame):
-        return pa.Table.from_pandas(value, preserve_index=False)
     if isinstance(value, pd.Series):
-        return pa.Table.from_pandas(value.to_frame(), preserve_index=False)
+        value = value.to_frame()
+    if isinstance(value, pd.DataFrame):
+        try:
+            return pa.Table.from_pandas(value, preserve_index=False)
+        except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
+            raise WriteError(_unconvertible(value, exc)) from None
     return None
+
+
+def _unconvertible(df, exc: Exception) -> str:
+    """One line naming the column Arrow cannot store (a column mixing types, as object columns can)."""
+    for name in df.columns:
+        try:
+            pa.Table.from_pandas(df[[name]], preserve_index=False)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            kinds = sorted({type(v).__name__ for v in df[name].dropna()})
+            return (f"column {str(name)!r} cannot be stored as a table column: it mixes values of types "
+                    f"{', '.join(kinds)} (convert it to one type, e.g. .astype(str))")
+    return f"the DataFrame cannot be stored as a table: {str(exc).splitlines()[0]}"
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
@@ -219,7 +234,10 @@ def write_version(
     """
     clock = clock or fmt.now
     key = fmt.check_asset_key(key)
-    data_format = data_format or _infer_format(value)
+    try:
+        data_format = data_format or _infer_format(value)
+    except WriteError as exc:
+        raise WriteError(f"cannot write {key!r}: {exc}") from None
     if data_format not in fmt.DATA_FORMATS:
         raise WriteError(f"unknown format {data_format!r}; known: {', '.join(fmt.DATA_FORMATS)}")
     if data_rel is None:

@@ -35,9 +35,12 @@ def _records(rows: list[dict], limit: int = 10) -> Table:
     return t
 
 
-def render_diff(d: dict[str, Any], summary: list[str]) -> list[Any]:
-    """Rich renderables for a ``VersionDiff``: its summary, then changed columns, samples and
-    the lineage explanation as tables (everything from ``to_dict()``, nothing recomputed)."""
+def render_diff(result: Any) -> list[Any]:
+    """Rich renderables for a ``VersionDiff``: its summary, then schema, rows, changed columns,
+    samples, metadata and the lineage explanation as tables (read from its attributes, nothing recomputed)."""
+    from ...diff.result import around
+
+    summary = result.summary()
     out: list[Any] = []
     head = Text()
     for line in summary:
@@ -46,75 +49,68 @@ def render_diff(d: dict[str, Any], summary: list[str]) -> list[Any]:
             "bold" if line.endswith(":") or line is summary[0] else ""
         head.append(line + "\n", style=style)
     out.append(head)
-    schema = d.get("schema") or {}
-    if any(schema.get(k) for k in ("added", "removed", "changed")):
+    t = result.table
+    if t is not None and t.schema.differs:
         out.append(_section("schema"))
-        t = Table(box=None, padding=(0, 2), header_style="bold")
+        tab = Table(box=None, padding=(0, 2), header_style="bold")
         for c in ("change", "column", "type"):
-            t.add_column(c)
-        for item in schema.get("added") or []:
-            t.add_row(Text("added", style="green"), item.get("column", ""), str(item.get("type", "")))
-        for item in schema.get("removed") or []:
-            t.add_row(Text("removed", style="red"), item.get("column", ""), str(item.get("type", "")))
-        for item in schema.get("changed") or []:
-            t.add_row(Text("type changed", style="yellow"), item.get("column", ""),
-                      f"{item.get('from')} → {item.get('to')}")
-        out.append(t)
-    rows = d.get("rows")
-    if isinstance(rows, dict) and rows:
+            tab.add_column(c)
+        for item in t.schema.added:
+            tab.add_row(Text("added", style="green"), item.column, item.type)
+        for item in t.schema.removed:
+            tab.add_row(Text("removed", style="red"), item.column, item.type)
+        for ch in t.schema.changed:
+            tab.add_row(Text("type changed", style="yellow"), ch.column, f"{ch.a} → {ch.b}: {ch.describe()}")
+        out.append(tab)
+    if t is not None:
         out.append(_section("rows"))
-        out.append(Text("   ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in rows.items())))
-    cols = d.get("columns_changed")
-    if cols:
-        out.append(_section("changed columns (rows whose value differs)"))
-        t = Table(box=None, padding=(0, 2), header_style="bold")
-        t.add_column("column")
-        t.add_column("rows changed", justify="right")
-        for name, n in cols.items():
-            t.add_row(name, f"{n:,}" if isinstance(n, int) else _cell(n))
-        out.append(t)
-    samples = d.get("samples")
-    if isinstance(samples, dict) and any(samples.values()):
-        for name in ("added", "removed"):
-            if samples.get(name):
+        out.append(Text("   ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in t.rows.to_dict().items())))
+        if t.columns_changed:
+            out.append(_section("changed columns (rows whose value differs)"))
+            tab = Table(box=None, padding=(0, 2), header_style="bold")
+            tab.add_column("column")
+            tab.add_column("rows changed", justify="right")
+            for name, n in t.columns_changed.items():
+                tab.add_row(name, f"{n:,}")
+            out.append(tab)
+        for name, rows in (("added", t.samples.added), ("removed", t.samples.removed)):
+            if rows:
                 out.append(_section(f"sample of {name} rows"))
-                out.append(_records(samples[name]))
-        if samples.get("changed"):
+                out.append(_records(list(rows)))
+        if t.samples.changed:
             out.append(_section("sample of changed rows"))
-            t = Table(box=None, padding=(0, 2), header_style="bold")
+            tab = Table(box=None, padding=(0, 2), header_style="bold")
             for c in ("key", "column", "from", "to"):
-                t.add_column(c)
-            for item in samples["changed"][:10]:
-                key = ", ".join(f"{k}={_cell(v)}" for k, v in (item.get("key") or {}).items())
-                for col, ch in (item.get("changes") or {}).items():
-                    t.add_row(key, col, Text(_cell(ch.get("from")), style="red"), Text(_cell(ch.get("to")), style="green"))
-            out.append(t)
-    elif samples and not isinstance(samples, dict):
-        out.append(_section("samples"))
-        out.append(Text(json.dumps(samples, default=str, indent=1)[:4000]))
-    meta = d.get("metadata")
-    if meta:
+                tab.add_column(c)
+            for item in t.samples.changed[:10]:
+                key = ", ".join(f"{k}={_cell(v)}" for k, v in item.key.items())
+                for ch in item.changes:
+                    x, y = (around(ch.a, ch.b, 60) if isinstance(ch.a, str) and isinstance(ch.b, str)
+                            else (_cell(ch.a), _cell(ch.b)))
+                    tab.add_row(key, ch.column, Text(x, style="red"), Text(y, style="green"))
+            out.append(tab)
+        d = t.duplicates
+        if d is not None:
+            for side, rows in (("A", d.unmatched_a), ("B", d.unmatched_b)):
+                if rows:
+                    out.append(_section(f"rows of repeated keys only in {side}"))
+                    out.append(_records(list(rows)))
+    if result.metadata:
         out.append(_section("metadata"))
-        t = Table(box=None, padding=(0, 2), header_style="bold")
+        tab = Table(box=None, padding=(0, 2), header_style="bold")
         for c in ("field", "from", "to"):
-            t.add_column(c)
-        for k, ch in meta.items():
-            if isinstance(ch, dict) and "from" in ch:
-                t.add_row(k, _cell(ch.get("from")), _cell(ch.get("to")))
-            else:
-                t.add_row(k, _cell(ch), "")
-        out.append(t)
-    steps = d.get("lineage")
-    if steps:
+            tab.add_column(c)
+        for k, ch in result.metadata.items():
+            tab.add_row(k, _cell(ch.get("from")), _cell(ch.get("to")))
+        out.append(tab)
+    if result.lineage:
         out.append(_section("lineage: why they differ"))
-        t = Table(box=None, padding=(0, 2), header_style="bold")
+        tab = Table(box=None, padding=(0, 2), header_style="bold")
         for c in ("asset", "from run", "to run", "status", "changes"):
-            t.add_column(c)
-        for st in steps:
-            indent = "  " * int(st.get("depth") or 0)
-            t.add_row(indent + str(st.get("asset")), str(st.get("a") or "-"), str(st.get("b") or "-"),
-                      str(st.get("status") or ""), "; ".join(st.get("changes") or []))
-        out.append(t)
+            tab.add_column(c)
+        for st in result.lineage:
+            tab.add_row("  " * st.depth + st.asset, st.a or "-", st.b or "-", st.status, "; ".join(st.changes))
+        out.append(tab)
     return out
 
 
@@ -125,16 +121,28 @@ class DiffScreen(Screen):
 
     BINDINGS = [Binding("escape", "app.back", "back")]
 
-    def __init__(self, key: str, a: str, b: str) -> None:
+    def __init__(self, key: str, a: str, b: str, **options: Any) -> None:
+        """``options``: those of ``Store.diff`` (keys, abs_tol, rel_tol, ignore_spaces, ignore_case,
+        ignore_column_case, exclude, columns, redact, limit), shown in the title."""
         super().__init__()
         self.key, self.a, self.b = key, a, b
+        self.options = options
         self.parts: list[Any] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(safe(Text.assemble(("diff ", "bold"), (self.key, "bold cyan"), f"  {self.a}  →  {self.b}")),
+        yield Static(safe(Text.assemble(("diff ", "bold"), (self.key, "bold cyan"), f"  {self.a}  →  {self.b}",
+                                        ("  " + self._options_text()) if self.options else "")),
                      classes="title", id="title")
         yield VerticalScroll(id="diff-body")
         yield Footer()
+
+    def _options_text(self) -> str:
+        parts = []
+        for name, value in self.options.items():
+            if value in (None, False, (), [], {}):
+                continue
+            parts.append(name.replace("_", "-") if value is True else f"{name.replace('_', '-')} {value}")
+        return "(" + ", ".join(parts) + ")" if parts else ""
 
     def on_mount(self) -> None:
         body = self.query_one("#diff-body")
@@ -146,8 +154,8 @@ class DiffScreen(Screen):
     def compute(self) -> None:
         store = self.app.store
         try:
-            d = store.diff(self.key, a=self.a, b=self.b)
-            parts = render_diff(d.to_dict(), d.summary())
+            d = store.diff(self.key, a=self.a, b=self.b, **self.options)
+            parts = render_diff(d)
         except Exception as exc:  # noqa: BLE001
             self.app.call_from_thread(self._show, None, describe_error(exc))
             return

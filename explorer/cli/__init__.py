@@ -13,11 +13,11 @@ import sys
 from ..errors import ExplorerError
 
 # The subcommand modules, imported only when a subcommand runs (opening the app stays fast).
-COMMAND_MODULE_NAMES = ["foundation", "stale", "diff", "history", "catalogue", "trace", "verify", "stores", "dagster_cli", "completion"]
+COMMAND_MODULE_NAMES = ["foundation", "stale", "diff", "history", "catalogue", "trace", "verify", "stores", "dagster_cli", "completion", "share"]
 # Every subcommand name, so that ``frontier-explore STORE`` is told apart from a command without
 # importing the modules; tests/test_cli_foundation.py checks it against the parser.
 COMMAND_NAMES = frozenset({
-    "__complete", "assets", "cache", "completion", "dagster-consolidate", "demo", "diff", "export", "find", "flag", "flags", "history", "impact",
+    "__complete", "assets", "cache", "catalog", "completion", "dagster-consolidate", "demo", "diff", "export", "find", "flag", "flags", "history", "impact",
     "lineage", "provenance", "runs", "show", "sql", "stale", "stores", "trace", "unflag", "verify", "versions",
 })
 

@@ -1,0 +1,81 @@
+"""catalog, report, serve: the store for people who do not use a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from ..humanize import counted
+from .common import UsageError, add_format_arg, add_store_args, console, err_console, open_store, print_json, text
+
+
+def _check_output_option(args: argparse.Namespace) -> None:
+    """``-o FILE`` is the storage-option flag everywhere: say so instead of "not KEY=VALUE"."""
+    for pair in args.storage_option:
+        if "=" not in pair:
+            raise UsageError(f"-o is --storage-option KEY=VALUE; to write {pair!r} use --output {pair}")
+    if not args.output:
+        raise UsageError(f"{args.command} needs --output FILE")
+
+
+def _store_state(store) -> tuple:
+    """What a rewrite of the catalog depends on: the runs (status, assets) and the flags."""
+    runs = tuple((r.run_id, r.status, r.asset_count) for r in store.runs)
+    return runs, tuple(f.id for f in store.flags())
+
+
+# ---------------------------------------------------------------------- catalog
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from ..catalog_db import check_shareable, describe_s3_access, write_catalog
+
+    _check_output_option(args)
+    if args.watch is not None and args.watch <= 0:
+        raise UsageError("--watch needs a positive number of seconds")
+    store = open_store(args)
+    check_shareable(store)
+    summary = write_catalog(store, args.output)
+    _report_catalog(summary, args)
+    if args.format != "json":
+        hint = describe_s3_access(store)
+        if hint:
+            console().print(text(hint))
+    if args.watch is None:
+        return 0
+    state = _store_state(store)
+    try:
+        while True:
+            time.sleep(args.watch)
+            store.refresh()
+            now = _store_state(store)
+            if now != state:
+                summary = write_catalog(store, args.output)
+                state = now
+                _report_catalog(summary, args)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _report_catalog(summary, args: argparse.Namespace) -> None:
+    if args.format == "json":
+        print_json(summary.to_dict())
+        return
+    kinds = {k: sum(1 for v in summary.views if v.kind == k) for k in ("latest", "version", "all")}
+    console().print(text(
+        f"wrote {summary.path}: {counted(kinds['latest'], 'asset')} at their latest version, "
+        f"{counted(kinds['version'], 'version')}, {kinds['all']} all-versions views; "
+        f"tables {', '.join(t for t in summary.tables if '.' in t)}"
+    ), soft_wrap=True)
+    for line in summary.skipped:
+        err_console().print(text(f"warning: view not made: {line}", "yellow"))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("catalog", help="write a DuckDB database of views over the store, for BI tools (Superset, Metabase, DBeaver)")
+    add_store_args(p)
+    p.add_argument("--output", metavar="FILE", help="the DuckDB database file to write (replaced whole)")
+    p.add_argument("--watch", type=float, default=None, metavar="SECONDS",
+                   help="keep running: check the store every SECONDS and rewrite FILE when runs or flags change")
+    add_format_arg(p)
+    p.set_defaults(func=cmd_catalog)

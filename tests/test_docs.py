@@ -46,6 +46,7 @@ NEEDS = {
     ("docs/dagster.md", "defs = dg.Definitions("): "a sketch of a Dagster project (its assets are elided)",
     ("docs/catalogue.md", "| dot -Tsvg"): "Graphviz",
     ("docs/bi.md", "--watch 60"): "keeps running until stopped (tests/test_catalog_db.py runs --watch)",
+    ("docs/report.md", "--format svg"): "Graphviz (tests/test_report.py checks both with and without it)",
     ("docs/staleness.md", "|| mail -s"): "a cron line: the team's own store and a mail command",
 }
 FINDINGS = ("stale", "diff", "verify")  # commands whose exit code 1 means "found something"

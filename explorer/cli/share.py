@@ -71,7 +71,40 @@ def _report_catalog(summary, args: argparse.Namespace) -> None:
         err_console().print(text(f"warning: view not made: {line}", "yellow"))
 
 
+# ---------------------------------------------------------------------- report
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .. import report
+
+    _check_output_option(args)
+    store = open_store(args)
+    if args.format in ("svg", "png"):
+        if args.asset or args.redact:
+            raise UsageError(f"--format {args.format} draws the asset graph alone: --asset and --redact are for html")
+        from ..export import asset_statuses
+
+        report.graph_file(store.asset_graph(), asset_statuses(store), args.output, args.format)
+    else:
+        document = report.html_report(store, assets=args.asset, as_of=args.as_of, redact=args.redact)
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(document)
+    console().print(text(f"wrote {args.output}"), soft_wrap=True)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="one self-contained HTML report: asset graph, staleness, runs, provenance and history")
+    add_store_args(p)
+    p.add_argument("--output", metavar="FILE", help="the file to write (report.html)")
+    p.add_argument("--asset", action="append", default=[], metavar="KEY",
+                   help="add this asset's provenance, metadata and history (repeatable)")
+    p.add_argument("--as-of", metavar="RUN|TIME", default=None, help="the store as it was after a run or at an ISO time")
+    p.add_argument("--redact", action="store_true", help="hide metadata and tag values (keys stay)")
+    p.add_argument("--format", "-f", choices=["html", "svg", "png"], default="html",
+                   help="html (default), or the asset graph alone as svg/png through Graphviz's dot")
+    p.set_defaults(func=cmd_report)
+
     p = sub.add_parser("catalog", help="write a DuckDB database of views over the store, for BI tools (Superset, Metabase, DBeaver)")
     add_store_args(p)
     p.add_argument("--output", metavar="FILE", help="the DuckDB database file to write (replaced whole)")

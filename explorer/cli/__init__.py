@@ -18,7 +18,7 @@ COMMAND_MODULE_NAMES = ["foundation", "stale", "diff", "history", "catalogue", "
 # importing the modules; tests/test_cli_foundation.py checks it against the parser.
 COMMAND_NAMES = frozenset({
     "__complete", "assets", "cache", "catalog", "completion", "dagster-consolidate", "demo", "diff", "export", "find", "flag", "flags", "history", "impact",
-    "lineage", "provenance", "report", "runs", "show", "sql", "stale", "stores", "trace", "unflag", "verify", "versions",
+    "lineage", "provenance", "report", "runs", "serve", "show", "sql", "stale", "stores", "trace", "unflag", "verify", "versions",
 })
 
 DESCRIPTION = (

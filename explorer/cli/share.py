@@ -93,7 +93,53 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- serve
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("textual_serve") is None:
+        raise UsageError("serve needs textual-serve: pip install 'frontier-explore[serve]'")
+    from ..bundled import DEMO_STORE
+    from ..config import resolve_store
+    from ..store.fs import parse_storage_options
+    from . import env_dagster_home
+    from .serve import serve
+
+    if not 0 < args.port < 65536:
+        raise UsageError("--port needs a number from 1 to 65535")
+    if args.watch is not None and args.watch <= 0:
+        raise UsageError("--watch needs a positive number of seconds")
+    try:
+        options = parse_storage_options(args.storage_option)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    label = args.store or "demo store"
+    url, options = resolve_store(args.store, options) if args.store else (str(DEMO_STORE), options)
+    open_options = {"cache": not getattr(args, "no_cache", False), "dagster_home": args.dagster_home,
+                    "stock_dagster_home": env_dagster_home()}
+    from ..store import Store
+
+    Store.open(url, options, **open_options)  # a bad store: one line here, not in every browser tab
+    return serve(url, options, host=args.host, port=args.port, allow_flags=args.allow_flags, watch=args.watch,
+                 open_options=open_options, label=label, public_url=args.public_url)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="the terminal app in a web browser (textual-serve); read-only unless --allow-flags")
+    add_store_args(p)
+    p.set_defaults(store=None)
+    next(a for a in p._actions if a.dest == "store").nargs = "?"  # the bundled demo store when omitted
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only; "
+                                                       "any other address needs the printed token)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--public-url", default=None, metavar="URL",
+                   help="the address browsers reach the server at, when not http://HOST:PORT (a proxy)")
+    p.add_argument("--allow-flags", action="store_true", help="let the browser flag and unflag versions (writes to the store)")
+    p.add_argument("--watch", type=float, default=None, metavar="SECONDS", help="poll the store every SECONDS")
+    p.set_defaults(func=cmd_serve)
+
     p = sub.add_parser("report", help="one self-contained HTML report: asset graph, staleness, runs, provenance and history")
     add_store_args(p)
     p.add_argument("--output", metavar="FILE", help="the file to write (report.html)")

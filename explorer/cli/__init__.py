@@ -13,12 +13,12 @@ import sys
 from ..errors import ExplorerError
 
 # The subcommand modules, imported only when a subcommand runs (opening the app stays fast).
-COMMAND_MODULE_NAMES = ["foundation", "stale", "diff", "history", "catalogue", "trace", "verify", "stores", "dagster_cli", "completion", "compare"]
+COMMAND_MODULE_NAMES = ["foundation", "stale", "diff", "history", "catalogue", "trace", "verify", "stores", "dagster_cli", "completion", "compare", "share"]
 # Every subcommand name, so that ``frontier-explore STORE`` is told apart from a command without
 # importing the modules; tests/test_cli_foundation.py checks it against the parser.
 COMMAND_NAMES = frozenset({
-    "__complete", "assets", "cache", "compare", "completion", "dagster-consolidate", "demo", "diff", "diff-runs", "export", "find", "flag", "flags", "history", "impact",
-    "lineage", "provenance", "runs", "show", "sql", "stale", "stores", "trace", "unflag", "verify", "versions",
+    "__complete", "assets", "cache", "catalog", "compare", "completion", "dagster-consolidate", "demo", "diff", "diff-runs", "export", "find", "flag", "flags", "history", "impact",
+    "lineage", "provenance", "report", "runs", "serve", "show", "sql", "stale", "stores", "trace", "unflag", "verify", "versions",
 })
 
 DESCRIPTION = (

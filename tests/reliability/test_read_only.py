@@ -38,6 +38,10 @@ WRITE_COMMANDS = {"flag", "unflag", "dagster-consolidate"}
 # demo writes a new copy of the bundled demo store (tests/test_packaging.py); completion prints a
 # script; __complete opens the store on the line read-only (tests/test_completion.py checks it)
 NOT_STORE_COMMANDS = {"cache", "stores", "demo", "completion", "__complete"}
+# write a file of their own outside the store (test_output_commands_change_nothing)
+OUTPUT_COMMANDS = {"catalog": ["--output", "{out}/store.duckdb"], "report": ["--output", "{out}/report.html"]}
+# serves the app, read-only unless --allow-flags (tests/test_serve.py presses f and finds no flag written)
+SERVER_COMMANDS = {"serve"}
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, int, int]]:
@@ -65,7 +69,7 @@ def test_every_command_is_classified():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     names = set(sub.choices)
-    unclassified = names - set(READ_COMMANDS) - WRITE_COMMANDS - NOT_STORE_COMMANDS
+    unclassified = names - set(READ_COMMANDS) - WRITE_COMMANDS - NOT_STORE_COMMANDS - set(OUTPUT_COMMANDS) - SERVER_COMMANDS
     assert unclassified == set(), f"add these subcommands to the read-only test: {unclassified}"
 
 
@@ -76,6 +80,17 @@ def test_read_commands_change_nothing(store_copy, cli):
             r = cli(command, store_copy, *args)
             assert r.code in (0, 1), (command, args, r.err)
     assert snapshot(store_copy) == before
+
+
+def test_output_commands_change_nothing(store_copy, cli, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    before = snapshot(store_copy)
+    for command, args in OUTPUT_COMMANDS.items():
+        r = cli(command, store_copy, *(a.format(out=out) for a in args))
+        assert r.code == 0, (command, r.err)
+    assert snapshot(store_copy) == before
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "store.duckdb"]
 
 
 def test_library_reads_change_nothing(store_copy):

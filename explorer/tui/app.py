@@ -7,6 +7,8 @@ the library (``Store``) for everything else.
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Iterable
 
 from textual import work
@@ -68,6 +70,33 @@ class ExplorerApp(App):
         self._signature: tuple | None = None
         self._manual_refresh = False
         self._loading = threading.Lock()
+        self.crash: tuple[BaseException, Path | None] | None = None  # an unhandled error and its log
+        self._crash_told = False
+
+    # ------------------------------------------------------------------ crashes
+    def _handle_exception(self, error: Exception) -> None:
+        """A bug in the app: the traceback goes to a log file, the terminal gets one line after the
+        app closes, and the command exits non-zero (``run``)."""
+        if self.crash is None:
+            self.crash = (error, write_crash_log(error))
+        super()._handle_exception(error)
+
+    def _print_error_renderables(self) -> None:
+        if self.crash is None:
+            super()._print_error_renderables()
+            return
+        from ..visible import one_line
+
+        self._exit_renderables.clear()
+        if self._crash_told:
+            return
+        self._crash_told = True
+        error, log = self.crash
+        where = f"the traceback is in {log}" if log is not None else "no log file could be written"
+        import sys
+
+        print(f"frontier-explore: the app crashed: {one_line(f'{type(error).__name__}: {error}')} ({where})",
+              file=sys.stderr)
 
     # ------------------------------------------------------------------ screens
     def get_default_screen(self) -> Screen:
@@ -271,8 +300,43 @@ class ExplorerApp(App):
             self.pop_screen()
 
 
+def crash_log_path() -> Path:
+    """Where a crash's traceback goes: ``$FRONTIER_EXPLORE_LOG_DIR``, else the XDG state
+    folder (``~/.local/state/frontier-explore``), one file per crash."""
+    import os
+
+    base = os.environ.get("FRONTIER_EXPLORE_LOG_DIR") or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "frontier-explore")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path(base) / f"crash-{stamp}-{os.getpid()}.log"
+
+
+def write_crash_log(error: BaseException) -> Path | None:
+    """The whole traceback in a log file (the terminal gets one line); None if no log could be written."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    for path in (crash_log_path(), Path(tempfile.gettempdir()) / crash_log_path().name):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def run(app: "ExplorerApp", headless: bool = False) -> int:
+    """Run the app until it exits: 0 when the user quit, 1 after a crash (which printed one line
+    naming its log file)."""
+    app.run(headless=headless)
+    if app.crash is not None:
+        return 1
+    return app.return_code or 0
+
+
 def run_app(url: str, storage_options: dict[str, Any] | None = None, watch: float | None = None,
             label: str | None = None, open_options: dict[str, Any] | None = None,
             choices: list[tuple[str, str, str, dict[str, Any]]] | None = None) -> int:
-    ExplorerApp(url, storage_options, watch, label=label, open_options=open_options, choices=choices).run()
-    return 0
+    return run(ExplorerApp(url, storage_options, watch, label=label, open_options=open_options, choices=choices))

@@ -337,19 +337,20 @@ class LineageGraph(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         line = y + scroll_y
         width = self.scrollable_content_region.width
+        base = self.rich_style  # never a segment without a style: NO_COLOR's filter reads every style
         if line >= len(self._lines):
-            return Strip.blank(width)
+            return Strip.blank(width, base)
         # a line only changes when the focus moves onto, off or along it, or the highlight changes
         nodes = self._line_nodes[line]
         hot = self.hot_cells().get(line)
         stamp = (self._generation, self.focused_node if (self.focused_node in nodes or hot) else None,
-                 self._highlight_gen if nodes else 0)
+                 self._highlight_gen if nodes else 0, base)
         cached = self._strips.get((line, scroll_x, width))
         if cached is not None and cached[0] == stamp:
             return cached[1]
         runs = self._runs_with_hot(line, hot) if hot else self._lines[line]
         segments = [Segment(text, self._style(kind, node)) for text, kind, node in runs]
-        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, None)
+        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
         self._strips[(line, scroll_x, width)] = (stamp, strip)
         return strip
 

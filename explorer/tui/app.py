@@ -36,13 +36,15 @@ class ExplorerApp(App):
 
     CSS_PATH = "app.tcss"
     TITLE = "frontier-explore"
+    # the status line names ? and q on every screen; the footer keeps its room for the screen's keys
     BINDINGS = [
-        Binding("q", "quit", "quit"),
+        Binding("q", "quit", "quit", show=False),
         Binding("ctrl+q", "quit", "quit", show=False),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("r", "refresh_store", "refresh"),
-        Binding("s", "staleness", "staleness"),
-        Binding("L", "lineage", "lineage", key_display="L"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+        Binding("question_mark", "help", "help", key_display="?", show=False),
+        Binding("r", "refresh_store", "refresh", show=False),
+        Binding("s", "staleness", "staleness", show=False),
+        Binding("L", "lineage", "lineage", key_display="L", show=False),
     ]
 
     def __init__(
@@ -72,13 +74,14 @@ class ExplorerApp(App):
         self._loading = threading.Lock()
         self.crash: tuple[BaseException, Path | None] | None = None  # an unhandled error and its log
         self._crash_told = False
+        self.log_crashes = False  # set by ``run``: a test's app raises into the test instead
 
     # ------------------------------------------------------------------ crashes
     def _handle_exception(self, error: Exception) -> None:
         """A bug in the app: the traceback goes to a log file, the terminal gets one line after the
         app closes, and the command exits non-zero (``run``)."""
         if self.crash is None:
-            self.crash = (error, write_crash_log(error))
+            self.crash = (error, write_crash_log(error) if self.log_crashes else None)
         super()._handle_exception(error)
 
     def _print_error_renderables(self) -> None:
@@ -295,6 +298,19 @@ class ExplorerApp(App):
                 yield SystemCommand(f"Run {run.run_id}", f"{run.job or ''} {run.status}", lambda r=run.run_id: self.open_run(r))
         yield SystemCommand("Quit", "leave the app (q)", self.exit)
 
+    def copy_value(self, value: str, what: str = "") -> None:
+        """Put a store's value on the clipboard (OSC 52, through the app's driver) and say so in the
+        status line. A value holding control characters (a terminal escape, a bidi override) is
+        copied in its visible form: pasting must not drive anyone's terminal."""
+        from ..visible import visible
+        from .widgets.bars import StatusLine
+
+        shown = visible(value)
+        self.copy_to_clipboard(shown)
+        note = f"copied {what + ' ' if what else ''}{shown}" + ("" if shown == value else " (control characters made visible)")
+        for line in self.screen.query(StatusLine):
+            line.note = note
+
     def _to_home(self) -> None:
         while len(self.screen_stack) > 1:
             self.pop_screen()
@@ -330,6 +346,7 @@ def write_crash_log(error: BaseException) -> Path | None:
 def run(app: "ExplorerApp", headless: bool = False) -> int:
     """Run the app until it exits: 0 when the user quit, 1 after a crash (which printed one line
     naming its log file)."""
+    app.log_crashes = True
     app.run(headless=headless)
     if app.crash is not None:
         return 1

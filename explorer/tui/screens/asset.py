@@ -12,8 +12,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tree
+from .base import AppScreen
+from ..widgets.bars import Breadcrumbs, bottom_bars
+from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
 
 from ...lineage import LineageResult
 from ...models import AssetVersion, InputRef
@@ -89,7 +90,7 @@ class PreviewTable(Table):
 TREE_DEPTH = 200  # provenance / impact levels drawn (`frontier-explore provenance -f json` lists them all)
 
 
-class AssetScreen(Screen):
+class AssetScreen(AppScreen):
     """An asset version and everything known about it."""
 
     AUTO_FOCUS = "#schema"
@@ -116,10 +117,15 @@ class AssetScreen(Screen):
         self.integrity: dict[str, Any] = {}  # run id -> explorer.verify.Integrity, after V
 
     @property
+    def crumb(self) -> str:
+        return f"{self.key}" + (f" @ {short_run(self.run)}" if self.run else "")
+
+    @property
     def version(self) -> AssetVersion:
         return self.app.store.version(self.key, self.run)
 
     def compose(self) -> ComposeResult:
+        yield Breadcrumbs()
         yield Static(id="title", classes="title")
         with TabbedContent(id="tabs", initial="overview"):
             with TabPane("1 overview", id="overview"):
@@ -139,7 +145,7 @@ class AssetScreen(Screen):
                 yield Tree("provenance", id="provenance-tree")
             with TabPane("6 impact", id="impact"):
                 yield Tree("impact", id="impact-tree")
-        yield Footer()
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         self.query_one("#preview-scroll").display = False

@@ -10,11 +10,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from .base import AppScreen
+from ..widgets.bars import Breadcrumbs, bottom_bars
+from textual.widgets import Static
 
 from ..app import describe_error
 from ..text import RichTable as Table, safe
+from ..widgets.lineage_graph import short_run
 
 
 def _section(title: str) -> Text:
@@ -118,7 +120,7 @@ def render_diff(d: dict[str, Any], summary: list[str]) -> list[Any]:
     return out
 
 
-class DiffScreen(Screen):
+class DiffScreen(AppScreen):
     """The diff of two versions of an asset, computed in a worker."""
 
     AUTO_FOCUS = "#diff-body"
@@ -130,11 +132,16 @@ class DiffScreen(Screen):
         self.key, self.a, self.b = key, a, b
         self.parts: list[Any] = []
 
+    @property
+    def crumb(self) -> str:
+        return f"diff {short_run(self.a)} → {short_run(self.b)}"
+
     def compose(self) -> ComposeResult:
+        yield Breadcrumbs()
         yield Static(safe(Text.assemble(("diff ", "bold"), (self.key, "bold cyan"), f"  {self.a}  →  {self.b}")),
                      classes="title", id="title")
         yield VerticalScroll(id="diff-body")
-        yield Footer()
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         body = self.query_one("#diff-body")

@@ -6,8 +6,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from .base import AppScreen
+from ..widgets.bars import Breadcrumbs, bottom_bars
+from textual.widgets import DataTable, Static
 
 from ..widgets.tables import Table
 from ..widgets.detail import DetailBar
@@ -15,8 +16,10 @@ from ..status import tainted_versions
 from ..text import safe, status_text
 
 
-class StalenessScreen(Screen):
+class StalenessScreen(AppScreen):
     """The staleness report as a table."""
+
+    crumb = "staleness"
 
     AUTO_FOCUS = "#stale"
 
@@ -27,13 +30,14 @@ class StalenessScreen(Screen):
     ]
 
     def compose(self) -> ComposeResult:
+        yield Breadcrumbs()
         yield Static(id="title", classes="title")
         table: Table = Table(id="stale", cursor_type="row", zebra_stripes=True)
         for c in ("asset", "status", "version of run", "root cause", "causes"):
             table.add_column(c, key=c)
         yield table
         yield DetailBar(id="detail")
-        yield Footer()
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         self.query_one("#stale").focus()

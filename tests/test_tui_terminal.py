@@ -141,3 +141,183 @@ def test_a_crash_exits_non_zero_with_one_line_and_the_traceback_in_a_log(tmp_pat
     assert text.startswith("Traceback (most recent call last):")
     assert "in explode" in text and text.rstrip().endswith("RuntimeError: a bug in the app")
     assert "Traceback" not in res.stdout
+
+
+# ---------------------------------------------------------------------- what fits at 80x24 and 120x40
+
+RUN_COLUMNS = ["run id", "job", "status", "started", "duration", "assets", "code version", "tags"]
+
+
+def header_and_status(app) -> tuple[str, str]:
+    lines = screen_lines(app)
+    header = next(line for line in lines if "run id" in line)
+    return header, lines[-2]
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_runs_keep_the_run_id_whole_and_name_the_columns_off_screen(demo_path, size):
+    runs = manifests(demo_path)
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        for rid in runs:  # identity column never cut
+            assert rid in text
+        for _ in range(3):
+            header, status = header_and_status(app)
+            named = status.split("→ off screen:")[-1].split("(h/l")[0] if "→ off screen:" in status else ""
+            last = header.split()[-1]
+            for label in RUN_COLUMNS[1:]:
+                if label not in header:
+                    assert label in named, (label, header, status)  # off screen: named
+                elif label in named:
+                    assert header.rstrip().endswith(last) and label.endswith(last), (label, header)  # cut at the edge
+            await pilot.press("l")  # one column to the right
+            await settle(app, pilot)
+            for rid in runs:  # the run id stays while the others scroll
+                assert rid in screen_text(app)
+        if size == SMALL:
+            assert "→ off screen:" in screen_text(app) or "tags" in header_and_status(app)[0]
+
+
+@drive
+async def test_y_copies_the_focused_run_id_and_says_so(demo_path):
+    runs = manifests(demo_path)
+    newest = max(runs, key=lambda r: runs[r]["started_at"])
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert app.clipboard == newest
+        assert f"copied {newest}" in screen_lines(app)[-2]
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_slash_filters_the_staleness_table(demo_path, size):
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        table = app.screen.query_one("#stale")
+        before = table.row_count
+        await pilot.press("slash", *"drift")
+        await settle(app, pilot)
+        keys = [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+        assert keys == ["reports/drift"]  # the demo's planned, never written report: nothing reads it
+        assert f"1 of {before} rows match “drift”" in screen_text(app)
+        await pilot.press("enter")
+        assert app.focused is table
+        await pilot.press("slash", "escape")  # clears
+        await settle(app, pilot)
+        assert table.row_count == before
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_help_keys_never_run_into_their_descriptions(demo_path, size):
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        help_text = str(app.screen.query_one("#help-table").render())
+        assert "pagedownmove" not in help_text
+        lines = help_text.splitlines()
+        at = next(i for i, line in enumerate(lines) if line.strip() == "up down pageup pagedown")
+        assert lines[at + 1].strip() == "move"  # a long key list: its description on the next line
+        for line in lines[:at] + lines[at + 1:]:
+            if line.startswith("  ") and not line.startswith("   ") and len(line) > 19:
+                assert line[18] == " ", line  # a key, a space, its description
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_run_screen_starts_on_its_table_with_one_cursor(demo_path, size):
+    from explorer.tui.widgets.lineage_graph import LineageGraph
+
+    runs = manifests(demo_path)
+    newest = max(runs, key=lambda r: runs[r]["started_at"])
+    written = sorted(sidecars(demo_path, newest))
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        table = app.screen.query_one("#versions")
+        graph = app.screen.query_one("#graph", LineageGraph)
+        assert app.focused is table
+        assert graph.cursor is None  # the graph draws no focused node while the table has the focus
+        node = graph.focused_node
+        await pilot.press("j")
+        assert table.cursor_row == 1 and graph.focused_node == node
+        await pilot.press("tab")
+        assert app.focused is graph and graph.cursor == node and not table.show_cursor
+        first = screen_lines(app)[0]
+        assert f"runs › run {newest}" in first
+        assert sorted(str(k.value) for k in table.rows) == written
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_graph_info_bar_filled_on_open_and_after_a_jump_from_staleness(demo_path, size):
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        graph = app.screen.query_one("#graph")
+        detail = str(app.screen.query_one("#detail").text)
+        assert graph.focused_node and detail.startswith(graph.focused_node)
+        await pilot.press("escape", "s")
+        await settle(app, pilot)
+        assert str(app.screen.query_one("#stale").coordinate_to_cell_key((0, 0)).row_key.value) == "clean/applications"
+        await pilot.press("enter")  # to the root cause: raw/applications changed in r8 (the demo story)
+        await settle(app, pilot)
+        detail = str(app.screen.query_one("#detail").text)
+        assert detail.startswith("raw/applications")
+        assert "raw/applications" in screen_text(app)
+        assert "esc back" in screen_lines(app)[-1]  # the footer's last key is not cut
+
+
+@pytest.mark.parametrize("size,whole", [((220, 60), True), (SMALL, False)])
+@drive
+async def test_graph_boxes_fit_their_labels_when_the_terminal_allows(demo_path, size, whole):
+    from explorer.demo import PLAN_FULL
+
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        text = screen_text(app)
+        keys = set(PLAN_FULL) | {i for ins in PLAN_FULL.values() for i in ins}
+        if whole:
+            for key in keys:
+                assert f"│ {key} " in text or f"│ {key}│" in text, key
+        else:
+            for key in ("raw/applications", "raw/bureau"):  # the sources, on screen at 80 columns
+                assert f"│ {key} " in text
+
+
+@drive
+async def test_breadcrumbs_follow_the_screen_stack_and_ctrl_c_quits(demo_path):
+    runs = manifests(demo_path)
+    newest = max(runs, key=lambda r: runs[r]["started_at"])
+    asset = sorted(sidecars(demo_path, newest))[0]
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter", "enter")
+        await settle(app, pilot)
+        assert screen_lines(app)[0].startswith(f" demo › runs › run {newest} › {asset}")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert screen_lines(app)[0].startswith(f" demo › runs › run {newest} ")
+        assert app.return_code is None
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0 and app.crash is None

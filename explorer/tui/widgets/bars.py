@@ -29,9 +29,11 @@ class Breadcrumbs(Widget):
         for i, c in enumerate(crumbs):
             text.append(" › ")
             text.append(visible(c), style="bold" if i == len(crumbs) - 1 else "")
-        if len(crumbs) > 1:
-            text.append("   esc: back to " + visible(crumbs[-2]), style="dim")
         width = self.size.width - 2
+        if len(crumbs) > 1:
+            hint = "   esc: back to " + visible(crumbs[-2])
+            if text.cell_len + len(hint) <= width:  # the path first; the hint where it fits
+                text.append(hint, style="dim")
         if width > 0 and text.cell_len > width:  # keep the end (where you are), cut the start
             text = Text("…") + text[text.cell_len - width + 1:]
         return text

@@ -220,7 +220,8 @@ class Table(DataTable):
         """Tell the status line which columns are off screen (and how the filter stands)."""
         from .bars import StatusLine
 
-        if not self.is_attached or self.app.focused is not self:
+        focused = self.app.focused
+        if not self.is_attached or not (focused is self or (isinstance(focused, FilterInput) and focused.table is self)):
             return
         hidden = self.hidden_columns()
         parts = [self.filter_note()] if self.filter_note() else []

@@ -259,7 +259,11 @@ class AssetScreen(AppScreen):
         marks = {ver.run_id: self.flag_mark(ver.run_id) for ver in versions}
         # the run is the key; the empty-most columns (flag, check) only when a row has one
         columns = ["run", "mark", "created", "rows", "size", "hash", "run status", "job", "code"]
-        if any(marks.values()):
+        try:
+            any_flags = bool(store.flags())  # flagged once, even if retracted since: the column stays
+        except Exception:  # noqa: BLE001
+            any_flags = False
+        if any_flags or any(marks.values()):
             columns.insert(2, "flag")
         if self.integrity:
             columns.insert(2, "check")

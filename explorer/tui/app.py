@@ -7,6 +7,8 @@ the library (``Store``) for everything else.
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Iterable
 
 from textual import work
@@ -34,13 +36,15 @@ class ExplorerApp(App):
 
     CSS_PATH = "app.tcss"
     TITLE = "frontier-explore"
+    # the status line names ? and q on every screen; the footer keeps its room for the screen's keys
     BINDINGS = [
-        Binding("q", "quit", "quit"),
+        Binding("q", "quit", "quit", show=False),
         Binding("ctrl+q", "quit", "quit", show=False),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("r", "refresh_store", "refresh"),
-        Binding("s", "staleness", "staleness"),
-        Binding("L", "lineage", "lineage", key_display="L"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+        Binding("question_mark", "help", "help", key_display="?", show=False),
+        Binding("r", "refresh_store", "refresh", show=False),
+        Binding("s", "staleness", "staleness", show=False),
+        Binding("L", "lineage", "lineage", key_display="L", show=False),
     ]
 
     def __init__(
@@ -68,6 +72,34 @@ class ExplorerApp(App):
         self._signature: tuple | None = None
         self._manual_refresh = False
         self._loading = threading.Lock()
+        self.crash: tuple[BaseException, Path | None] | None = None  # an unhandled error and its log
+        self._crash_told = False
+        self.log_crashes = False  # set by ``run``: a test's app raises into the test instead
+
+    # ------------------------------------------------------------------ crashes
+    def _handle_exception(self, error: Exception) -> None:
+        """A bug in the app: the traceback goes to a log file, the terminal gets one line after the
+        app closes, and the command exits non-zero (``run``)."""
+        if self.crash is None:
+            self.crash = (error, write_crash_log(error) if self.log_crashes else None)
+        super()._handle_exception(error)
+
+    def _print_error_renderables(self) -> None:
+        if self.crash is None:
+            super()._print_error_renderables()
+            return
+        from ..visible import one_line
+
+        self._exit_renderables.clear()
+        if self._crash_told:
+            return
+        self._crash_told = True
+        error, log = self.crash
+        where = f"the traceback is in {log}" if log is not None else "no log file could be written"
+        import sys
+
+        print(f"frontier-explore: the app crashed: {one_line(f'{type(error).__name__}: {error}')} ({where})",
+              file=sys.stderr)
 
     # ------------------------------------------------------------------ screens
     def get_default_screen(self) -> Screen:
@@ -266,13 +298,62 @@ class ExplorerApp(App):
                 yield SystemCommand(f"Run {run.run_id}", f"{run.job or ''} {run.status}", lambda r=run.run_id: self.open_run(r))
         yield SystemCommand("Quit", "leave the app (q)", self.exit)
 
+    def copy_value(self, value: str, what: str = "") -> None:
+        """Put a store's value on the clipboard (OSC 52, through the app's driver) and say so in the
+        status line. A value holding control characters (a terminal escape, a bidi override) is
+        copied in its visible form: pasting must not drive anyone's terminal."""
+        from ..visible import visible
+        from .widgets.bars import StatusLine
+
+        shown = visible(value)
+        self.copy_to_clipboard(shown)
+        note = f"copied {what + ' ' if what else ''}{shown}" + ("" if shown == value else " (control characters made visible)")
+        for line in self.screen.query(StatusLine):
+            line.note = note
+
     def _to_home(self) -> None:
         while len(self.screen_stack) > 1:
             self.pop_screen()
 
 
+def crash_log_path() -> Path:
+    """Where a crash's traceback goes: ``$FRONTIER_EXPLORE_LOG_DIR``, else the XDG state
+    folder (``~/.local/state/frontier-explore``), one file per crash."""
+    import os
+
+    base = os.environ.get("FRONTIER_EXPLORE_LOG_DIR") or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "frontier-explore")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path(base) / f"crash-{stamp}-{os.getpid()}.log"
+
+
+def write_crash_log(error: BaseException) -> Path | None:
+    """The whole traceback in a log file (the terminal gets one line); None if no log could be written."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    for path in (crash_log_path(), Path(tempfile.gettempdir()) / crash_log_path().name):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def run(app: "ExplorerApp", headless: bool = False) -> int:
+    """Run the app until it exits: 0 when the user quit, 1 after a crash (which printed one line
+    naming its log file)."""
+    app.log_crashes = True
+    app.run(headless=headless)
+    if app.crash is not None:
+        return 1
+    return app.return_code or 0
+
+
 def run_app(url: str, storage_options: dict[str, Any] | None = None, watch: float | None = None,
             label: str | None = None, open_options: dict[str, Any] | None = None,
             choices: list[tuple[str, str, str, dict[str, Any]]] | None = None) -> int:
-    ExplorerApp(url, storage_options, watch, label=label, open_options=open_options, choices=choices).run()
-    return 0
+    return run(ExplorerApp(url, storage_options, watch, label=label, open_options=open_options, choices=choices))

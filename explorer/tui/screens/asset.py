@@ -12,8 +12,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tree
+from .base import AppScreen
+from ..widgets.bars import Breadcrumbs, bottom_bars
+from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
 
 from ...lineage import LineageResult
 from ...models import AssetVersion, InputRef
@@ -89,7 +90,7 @@ class PreviewTable(Table):
 TREE_DEPTH = 200  # provenance / impact levels drawn (`frontier-explore provenance -f json` lists them all)
 
 
-class AssetScreen(Screen):
+class AssetScreen(AppScreen):
     """An asset version and everything known about it."""
 
     AUTO_FOCUS = "#schema"
@@ -116,10 +117,15 @@ class AssetScreen(Screen):
         self.integrity: dict[str, Any] = {}  # run id -> explorer.verify.Integrity, after V
 
     @property
+    def crumb(self) -> str:
+        return f"{self.key}" + (f" @ {short_run(self.run)}" if self.run else "")
+
+    @property
     def version(self) -> AssetVersion:
         return self.app.store.version(self.key, self.run)
 
     def compose(self) -> ComposeResult:
+        yield Breadcrumbs()
         yield Static(id="title", classes="title")
         with TabbedContent(id="tabs", initial="overview"):
             with TabPane("1 overview", id="overview"):
@@ -139,7 +145,7 @@ class AssetScreen(Screen):
                 yield Tree("provenance", id="provenance-tree")
             with TabPane("6 impact", id="impact"):
                 yield Tree("impact", id="impact-tree")
-        yield Footer()
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         self.query_one("#preview-scroll").display = False
@@ -198,7 +204,7 @@ class AssetScreen(Screen):
         t = Text()
 
         def line(label: str, value: Any, style: str = "") -> None:
-            t.append(f"{label:>13}  ", style="bold")
+            t.append(f"{label:>12} ", style="bold")
             t.append(bounded(visible(str(value))) + "\n", style=style)  # one line each, however long
 
         line("run", f"{v.run_id}" + (f"  ({run.job}, {run.status})" if run else ""))
@@ -249,25 +255,37 @@ class AssetScreen(Screen):
         table = self.query_one("#versions-table", VersionsTable)
         keep = table.selected()
         table.clear(columns=True)
-        for c in ("mark", "run", "job", "run status", "flag", "check", "created", "rows", "size", "hash", "code"):
-            table.add_column(c, key=c)
         versions = store.index.asset_versions(self.key)
+        marks = {ver.run_id: self.flag_mark(ver.run_id) for ver in versions}
+        # the run is the key; the empty-most columns (flag, check) only when a row has one
+        columns = ["run", "mark", "created", "rows", "size", "hash", "run status", "job", "code"]
+        try:
+            any_flags = bool(store.flags())  # flagged once, even if retracted since: the column stays
+        except Exception:  # noqa: BLE001
+            any_flags = False
+        if any_flags or any(marks.values()):
+            columns.insert(2, "flag")
+        if self.integrity:
+            columns.insert(2, "check")
+        table.copy_column = "run"
+        for c in columns:
+            table.add_column("●" if c == "mark" else c, key=c)
         for ver in reversed(versions):
             run = store.index.runs.get(ver.run_id)
-            table.add_row(
-                "●" if ver.run_id in table.marked else "",
-                Text(ver.run_id, style="bold" if ver.run_id == v.run_id else ""),
-                run.job if run else "",
-                status_text(run.status) if run else "",
-                status_text(mark) if (mark := self.flag_mark(ver.run_id)) else "",
-                integrity_text(self.integrity[ver.run_id].status) if ver.run_id in self.integrity else "",
-                when(ver.created_at),
-                Text(f"{ver.table.num_rows:,}" if ver.table else "", justify="right"),
-                Text(human_size(ver.size_bytes), justify="right"),
-                ver.short_hash,
-                ver.code_version or "",
-                key=ver.run_id,
-            )
+            cells = {
+                "mark": "●" if ver.run_id in table.marked else "",
+                "run": Text(ver.run_id, style="bold" if ver.run_id == v.run_id else ""),
+                "job": run.job if run else "",
+                "run status": status_text(run.status) if run else "",
+                "flag": status_text(marks[ver.run_id]) if marks[ver.run_id] else "",
+                "check": integrity_text(self.integrity[ver.run_id].status) if ver.run_id in self.integrity else "",
+                "created": when(ver.created_at),
+                "rows": Text(f"{ver.table.num_rows:,}" if ver.table else "", justify="right"),
+                "size": Text(human_size(ver.size_bytes), justify="right"),
+                "hash": ver.short_hash,
+                "code": ver.code_version or "",
+            }
+            table.add_row(*(cells[c] for c in columns), key=ver.run_id)
         target = keep or v.run_id
         try:
             table.move_cursor(row=table.get_row_index(target), animate=False)

@@ -10,11 +10,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from .base import AppScreen
+from ..widgets.bars import Breadcrumbs, bottom_bars
+from textual.widgets import Static
 
 from ..app import describe_error
 from ..text import RichTable as Table, safe
+from ..widgets.lineage_graph import short_run
 
 
 def _section(title: str) -> Text:
@@ -114,7 +116,7 @@ def render_diff(result: Any) -> list[Any]:
     return out
 
 
-class DiffScreen(Screen):
+class DiffScreen(AppScreen):
     """The diff of two versions of an asset, computed in a worker."""
 
     AUTO_FOCUS = "#diff-body"
@@ -129,12 +131,17 @@ class DiffScreen(Screen):
         self.options = options
         self.parts: list[Any] = []
 
+    @property
+    def crumb(self) -> str:
+        return f"diff {short_run(self.a)} → {short_run(self.b)}"
+
     def compose(self) -> ComposeResult:
+        yield Breadcrumbs()
         yield Static(safe(Text.assemble(("diff ", "bold"), (self.key, "bold cyan"), f"  {self.a}  →  {self.b}",
                                         ("  " + self._options_text()) if self.options else "")),
                      classes="title", id="title")
         yield VerticalScroll(id="diff-body")
-        yield Footer()
+        yield from bottom_bars()
 
     def _options_text(self) -> str:
         parts = []

@@ -6,8 +6,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from .base import AppScreen
+from ..widgets.bars import Breadcrumbs, bottom_bars
+from textual.widgets import Static
 
 from ..status import store_graph
 from ..widgets.detail import DetailBar
@@ -15,8 +16,10 @@ from ..text import safe, status_text, when
 from ..widgets.lineage_graph import LineageGraph
 
 
-class GraphScreen(Screen):
+class GraphScreen(AppScreen):
     """Every asset at its latest version."""
+
+    crumb = "lineage"
 
     AUTO_FOCUS = "#graph"
 
@@ -27,10 +30,11 @@ class GraphScreen(Screen):
         self.initial_focus = focus
 
     def compose(self) -> ComposeResult:
+        yield Breadcrumbs()
         yield Static(id="title", classes="title")
         yield LineageGraph(id="graph")
         yield DetailBar(id="detail")
-        yield Footer()
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         self.app.safely(self.store_changed)
@@ -50,14 +54,17 @@ class GraphScreen(Screen):
         graph = self.query_one("#graph", LineageGraph)
         graph.set_graph(g, info, focus=self.initial_focus)
         self.initial_focus = None
+        self.query_one("#detail", DetailBar).update(self.describe(graph.focused_node))
 
     def focus_asset(self, key: str) -> None:
         graph = self.query_one("#graph", LineageGraph)
         graph.focus_node(key)
         graph.focus()
+        self.query_one("#detail", DetailBar).update(self.describe(graph.focused_node))
 
     def on_lineage_graph_node_focused(self, event: LineageGraph.NodeFocused) -> None:
-        self.query_one("#detail", DetailBar).update(self.describe(event.key))
+        # the node focused now: a message posted before the graph was filled names no node
+        self.query_one("#detail", DetailBar).update(self.describe(event.graph.focused_node))
 
     def describe(self, key: str | None) -> Text:
         store = self.app.store

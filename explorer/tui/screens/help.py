@@ -25,7 +25,8 @@ def binding_sections() -> list[tuple[str, list[Binding]]]:
 
     return [
         ("everywhere", ExplorerApp.BINDINGS + [Binding("ctrl+p", "command_palette", "command palette: actions, runs, assets")]),
-        ("tables", [Binding("up,down,pageup,pagedown", "", "move")] + Table.BINDINGS),
+        ("tables", [Binding("up,down,pageup,pagedown", "", "move")] + Table.BINDINGS
+                    + [Binding("left,right", "", "a column left / right")]),
         ("runs (home)", RunsScreen.BINDINGS + [Binding("click header", "", "sort by that column")]),
         ("run", RunScreen.BINDINGS + [Binding("tab", "", "switch between versions table and graph")]),
         ("lineage graph", LineageGraph.BINDINGS + GraphScreen.BINDINGS),
@@ -47,6 +48,9 @@ def key_label(b: Binding) -> str:
     return " ".join(names.get(k.strip(), k.strip()) for k in b.key.split(","))
 
 
+KEY_WIDTH = 16
+
+
 class HelpScreen(ModalScreen):
     """Keys of every screen."""
 
@@ -64,7 +68,9 @@ class HelpScreen(ModalScreen):
                 if (label, b.description) in seen:
                     continue
                 seen.add((label, b.description))
-                text.append(f"  {label:<16}", style="bold cyan")
+                text.append(f"  {label:<{KEY_WIDTH}} ", style="bold cyan")
+                if len(label) > KEY_WIDTH:  # a long key list gets its own line
+                    text.append("\n" + " " * (KEY_WIDTH + 3))
                 text.append(b.description + "\n")
             text.append("\n")
         with VerticalScroll(id="help-box"):

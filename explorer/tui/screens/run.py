@@ -6,8 +6,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from .base import AppScreen
+from ..widgets.bars import Breadcrumbs, bottom_bars
+from textual.widgets import DataTable, Static
 
 from ...errors import ExplorerError
 from ..status import run_graph
@@ -16,10 +17,10 @@ from ..text import human_duration, human_size, safe, status_text, when
 from ..widgets.lineage_graph import LineageGraph, short_run
 
 
-class RunScreen(Screen):
+class RunScreen(AppScreen):
     """A run's versions table and lineage graph (tab switches between them)."""
 
-    AUTO_FOCUS = "#graph"
+    AUTO_FOCUS = "#versions"
 
     BINDINGS = [
         Binding("escape", "app.back", "back"),
@@ -30,19 +31,25 @@ class RunScreen(Screen):
         super().__init__()
         self.run_id = run_id
 
+    @property
+    def crumb(self) -> str:
+        return f"run {self.run_id}"
+
     def compose(self) -> ComposeResult:
+        yield Breadcrumbs()
         yield Static(id="title", classes="title")
         yield Static(id="facts", classes="facts")
-        table: Table = Table(id="versions", cursor_type="row", zebra_stripes=True)
+        table: Table = Table(id="versions", cursor_type="row", zebra_stripes=True, noun="versions")
+        table.hide_cursor_unfocused = True
         for key in ("asset", "format", "rows", "size", "hash", "code", "inputs"):
             table.add_column(key, key=key)
         yield table
         yield LineageGraph(id="graph")
-        yield Footer()
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         self.app.safely(self.store_changed)
-        self.query_one("#graph").focus()
+        self.query_one("#versions").focus()
 
     def store_changed(self) -> None:
         store = self.app.store

@@ -8,8 +8,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from .base import AppScreen
+from ..widgets.bars import Breadcrumbs, bottom_bars
+from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey
 
 from ...models import Run
@@ -59,8 +60,10 @@ def matches(run: Run, terms: list[str]) -> bool:
     return all(t in hay for t in terms)
 
 
-class RunsScreen(Screen):
+class RunsScreen(AppScreen):
     """Runs of the store, newest first."""
+
+    crumb = "runs"
 
     AUTO_FOCUS = "#runs"
 
@@ -86,13 +89,15 @@ class RunsScreen(Screen):
         self._title_tail = ""
 
     def compose(self) -> ComposeResult:
+        yield Breadcrumbs()
         yield Static("opening the store…", id="title", classes="title")
         yield Input(placeholder="filter runs: words in id, job, status, date, code version or tags", id="filter")
-        table: Table = Table(id="runs", cursor_type="row", zebra_stripes=True)
+        table: Table = Table(id="runs", cursor_type="row", zebra_stripes=True, noun="runs")
+        table.filters = False  # rows come in batches: the screen filters (filter_text)
         for key, label, _ in COLUMNS:
             table.add_column(label, key=key)
         yield table
-        yield Footer()
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         self.query_one("#filter").display = False

@@ -6,17 +6,21 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from .base import AppScreen
+from ..widgets.bars import Breadcrumbs, bottom_bars
+from textual.widgets import DataTable, Static
 
 from ..widgets.tables import Table
 from ..widgets.detail import DetailBar
 from ..status import tainted_versions
 from ..text import safe, status_text
+from ..widgets.lineage_graph import short_run
 
 
-class StalenessScreen(Screen):
+class StalenessScreen(AppScreen):
     """The staleness report as a table."""
+
+    crumb = "staleness"
 
     AUTO_FOCUS = "#stale"
 
@@ -27,13 +31,14 @@ class StalenessScreen(Screen):
     ]
 
     def compose(self) -> ComposeResult:
+        yield Breadcrumbs()
         yield Static(id="title", classes="title")
         table: Table = Table(id="stale", cursor_type="row", zebra_stripes=True)
-        for c in ("asset", "status", "version of run", "root cause", "causes"):
+        for c in ("asset", "status", "run", "root cause", "causes"):
             table.add_column(c, key=c)
         yield table
         yield DetailBar(id="detail")
-        yield Footer()
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         self.query_one("#stale").focus()
@@ -57,7 +62,7 @@ class StalenessScreen(Screen):
             roots = ", ".join(dict.fromkeys(c.asset for c in a.root_causes)) or "-"
             causes = "; ".join(c.describe() for c in a.causes)
             status = status_text(a.status, " ⚑tainted" if (a.asset, a.run_id) in tainted else "")
-            table.add_row(a.asset, status, a.run_id or "-", roots, causes, key=a.asset)
+            table.add_row(a.asset, status, short_run(a.run_id) or "-", roots, causes, key=a.asset)
         if keep is not None and keep in {a.asset for a in rows}:
             table.move_cursor(row=table.get_row_index(keep), animate=False)
         self._show_detail()
@@ -79,7 +84,7 @@ class StalenessScreen(Screen):
             detail.update(safe(Text("every asset is fresh", style="green") if key is None else ""))
             return
         st = self.app.report.get(key)
-        t = Text.assemble((key, "bold"), "  ", status_text(st.status))
+        t = Text.assemble((key, "bold"), "  ", status_text(st.status), f"  version of run {st.run_id or '-'}")
         for c in st.causes:
             t.append("\n  • " + c.describe(), style="yellow")
         roots = list(dict.fromkeys(c.asset for c in st.root_causes))

@@ -9,8 +9,9 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, Static, Tree
+from .base import AppScreen
+from ..widgets.bars import Breadcrumbs, bottom_bars
+from textual.widgets import Static, Tree
 
 from ..app import describe_error
 from ..text import human_size, safe
@@ -31,7 +32,7 @@ def where_text(where: dict[str, Any]) -> str:
     return " and ".join(parts)
 
 
-class TraceScreen(Screen):
+class TraceScreen(AppScreen):
     """A tree: the traced rows, then every upstream version from the decision to the sources."""
 
     AUTO_FOCUS = "#trace-tree"
@@ -45,10 +46,13 @@ class TraceScreen(Screen):
         self.result: Any = None
         self.error: str | None = None
 
+    crumb = "trace"
+
     def compose(self) -> ComposeResult:
+        yield Breadcrumbs()
         yield Static(id="title", classes="title")
         yield Tree("trace", id="trace-tree")
-        yield Footer()
+        yield from bottom_bars()
 
     def on_mount(self) -> None:
         self.query_one("#title", Static).update(safe(Text.assemble(

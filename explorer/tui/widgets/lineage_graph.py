@@ -76,11 +76,12 @@ class LineageGraph(ScrollView, can_focus=True):
     BINDINGS = [
         Binding("left,h", "move('left')", "upstream", show=True, key_display="←/h"),
         Binding("right,l", "move('right')", "downstream", show=True, key_display="→/l"),
+        Binding("y", "copy", "copy key", show=False),
         Binding("up,k", "move('up')", "up", show=False),
         Binding("down,j", "move('down')", "down", show=False),
         Binding("enter", "open", "open"),
-        Binding("u", "closure('upstream')", "all upstream"),
-        Binding("d", "closure('downstream')", "all downstream"),
+        Binding("u", "closure('upstream')", "all up"),
+        Binding("d", "closure('downstream')", "all down"),
         Binding("g", "toggle_group", "group"),
     ]
 
@@ -145,10 +146,7 @@ class LineageGraph(ScrollView, can_focus=True):
                 g, info, members = grouped
         self.shown, self.shown_info, self.members = g, info, members
         self._back.clear()
-        width = max((len(str(n)) for n in g.nodes), default=10)
-        runs = max((len(f"{i.badge} · {short_run(i.run_id)}") for i in info.values()), default=10)
-        cap = 31 if any(i.tainted for i in info.values()) else 28  # room for "stale ⚑tainted · 10-20 r6"
-        self.lay = layout(g, box_w=max(20, min(cap, max(width, runs) + 3)))
+        self.lay = self._fit_layout(g, info)
         self._draw()
         self.virtual_size = Size(self.lay.width + 1, self.lay.height)
         if keep is not None and keep not in g:
@@ -163,6 +161,34 @@ class LineageGraph(ScrollView, can_focus=True):
             self._highlight_gen += 1
         self.focused_node = keep
         self.refresh()
+
+    MIN_BOX = 18  # "clean/applicati…" still reads
+    MAX_BOX = 48  # a longer key ends in … (whole in the info bar)
+
+    def _fit_layout(self, g: nx.DiGraph, info: dict[str, NodeInfo]) -> Layout:
+        """Boxes as wide as the longest key needs (up to ``MAX_BOX``); narrower when that lets every
+        layer fit the widget's width, never so narrow that a status and run are cut (a cut key
+        ends in … and is whole in the info bar); when even that does not fit, the view scrolls."""
+        labels = max((len(self.label(n)) + (2 if g.has_edge(n, n) else 0) for n in g.nodes), default=10)  # " ↻"
+        badges = max((len(f"{i.badge} · {short_run(i.run_id)}") for i in info.values()), default=10)
+        floor = max(self.MIN_BOX, badges + 3)
+        needed = max(floor, min(self.MAX_BOX, max(labels, badges) + 3))
+        lay = layout(g, box_w=needed)
+        width = self.scrollable_content_region.width if self.is_attached else 0
+        layers = len(lay.layers)
+        if not width or lay.width < width or not layers:
+            return lay
+        fit = (width - 1 - (lay.width - layers * needed)) // layers
+        if fit < floor:
+            return lay  # does not fit however narrow: keep the labels whole and scroll
+        return layout(g, box_w=fit)
+
+    def on_resize(self) -> None:
+        if self.lay is None:
+            return
+        box = self._fit_layout(self.shown, self.shown_info).box_w
+        if box != self.lay.box_w:
+            self._rebuild(self.focused_node)
 
     def _grouped(self):
         """The graph with assets sharing a key prefix drawn as one node. If merging a prefix
@@ -268,9 +294,24 @@ class LineageGraph(ScrollView, can_focus=True):
         self._styles.clear()
 
     # ------------------------------------------------------------------ rendering
+    @property
+    def cursor(self) -> str | None:
+        """The node drawn as focused: none while another widget of the screen has the focus
+        (one cursor on screen at a time)."""
+        if self.has_focus or not self.is_attached or self.screen.focused is None:
+            return self.focused_node
+        return None
+
+    def on_focus(self) -> None:
+        self._generation += 1
+        self._styles.clear()
+        self.refresh()
+
+    on_blur = on_focus
+
     def _style(self, kind: str, node: str | None) -> Style:
         info = self.shown_info.get(node) if node is not None else None
-        key = (kind, info.status if info else None, node == self.focused_node, node in self.highlight,
+        key = (kind, info.status if info else None, node == self.cursor, node in self.highlight,
                bool(self.highlight_kind))
         style = self._styles.get(key)
         if style is None:
@@ -286,7 +327,7 @@ class LineageGraph(ScrollView, can_focus=True):
             return Style(color="bright_white", bold=True)
         info = self.shown_info.get(node, NodeInfo("fresh")) if node is not None else NodeInfo("fresh")
         colour = STATUS_COLOUR.get(info.status, "white")
-        focused = node == self.focused_node
+        focused = node == self.cursor
         lit = node in self.highlight
         dim = bool(self.highlight_kind) and not lit and not focused
         if kind == "border":
@@ -308,16 +349,16 @@ class LineageGraph(ScrollView, can_focus=True):
     def hot_cells(self) -> dict[int, set[int]]:
         """Edge cells of the focused node's edges, by line: drawn brighter so that you can see
         where its edges go."""
-        if self._hot_for == (self.focused_node, self._generation):
+        if self._hot_for == (self.cursor, self._generation):
             return self._hot
         hot: dict[int, set[int]] = {}
-        node, lay = self.focused_node, self.lay
+        node, lay = self.cursor, self.lay
         if node is not None and lay is not None:
             for (a, b), cells in lay.edge_cells.items():
                 if a == node or b == node:
                     for x, y in cells:
                         hot.setdefault(y, set()).add(x)
-        self._hot, self._hot_for = hot, (self.focused_node, self._generation)
+        self._hot, self._hot_for = hot, (self.cursor, self._generation)
         return hot
 
     def _runs_with_hot(self, line: int, hot: set[int]) -> list[tuple[str, str, str | None]]:
@@ -337,19 +378,20 @@ class LineageGraph(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         line = y + scroll_y
         width = self.scrollable_content_region.width
+        base = self.rich_style  # never a segment without a style: NO_COLOR's filter reads every style
         if line >= len(self._lines):
-            return Strip.blank(width)
+            return Strip.blank(width, base)
         # a line only changes when the focus moves onto, off or along it, or the highlight changes
         nodes = self._line_nodes[line]
         hot = self.hot_cells().get(line)
-        stamp = (self._generation, self.focused_node if (self.focused_node in nodes or hot) else None,
-                 self._highlight_gen if nodes else 0)
+        stamp = (self._generation, self.cursor if (self.cursor in nodes or hot) else None,
+                 self._highlight_gen if nodes else 0, base)
         cached = self._strips.get((line, scroll_x, width))
         if cached is not None and cached[0] == stamp:
             return cached[1]
         runs = self._runs_with_hot(line, hot) if hot else self._lines[line]
         segments = [Segment(text, self._style(kind, node)) for text, kind, node in runs]
-        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, None)
+        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
         self._strips[(line, scroll_x, width)] = (stamp, strip)
         return strip
 
@@ -452,6 +494,10 @@ class LineageGraph(ScrollView, can_focus=True):
         self._compute_highlight(node)
         self.refresh()
         self._announce(node)
+
+    def action_copy(self) -> None:
+        if self.focused_node is not None:
+            self.app.copy_value(str(self.focused_node))
 
     def action_toggle_group(self) -> None:
         self.grouped = not self.grouped

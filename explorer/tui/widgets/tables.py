@@ -1,13 +1,48 @@
-"""``DataTable`` with the vi keys users of k9s and lazygit expect, whose cells are never markup."""
+"""``DataTable`` with the keys users of k9s, lazygit and VisiData expect, whose cells are never markup.
+
+Every table here: ``j``/``k`` move, ``g``/``G`` jump, ``h``/``l`` (and the arrows) move a whole
+column sideways, the first column stays put while the others scroll, the columns that do not fit
+are named in the status line, ``/`` filters the rows as you type and ``y`` copies the focused key.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
+from textual import events
 from textual.binding import Binding
-from textual.widgets import DataTable
+from textual.message import Message
+from textual.widgets import DataTable, Input
 
 from ..text import safe
+
+
+class FilterInput(Input):
+    """The box ``/`` opens above a table: filters as you type, ``enter`` keeps the filter and
+    returns to the table, ``escape`` clears it."""
+
+    BINDINGS = [Binding("escape", "clear", "clear filter")]
+
+    def __init__(self, table: "Table") -> None:
+        super().__init__(placeholder=f"filter {table.noun}: words that every row shown must contain",
+                         classes="table-filter")
+        self.table = table
+
+    def action_clear(self) -> None:
+        self.table.set_filter("")
+        self.table.focus()
+        self.remove()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.table.set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.table.focus()
+        if not event.value.strip():
+            self.remove()
 
 
 class Table(DataTable):
@@ -19,13 +54,53 @@ class Table(DataTable):
         Binding("k", "cursor_up", "up", show=False),
         Binding("g", "scroll_top", "first row", show=False),
         Binding("G", "scroll_bottom", "last row", show=False),
+        Binding("h", "cursor_left", "column left", show=False),
+        Binding("l", "cursor_right", "column right", show=False),
+        Binding("slash", "filter", "filter", key_display="/"),
+        Binding("y", "copy", "copy", show=False),
     ]
 
+    class Filtered(Message):
+        """The rows shown changed because of the filter."""
+
+        def __init__(self, table: "Table") -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> "Table":
+            return self.table
+
+    noun = "rows"
+    filters = True  # False: the screen filters (the runs table, whose rows come in batches)
+    copy_column: str | int = 0  # the column ``y`` copies (a key, or an index)
+
+    def __init__(self, *args: Any, noun: str | None = None, **kw: Any) -> None:
+        kw.setdefault("fixed_columns", 1 if kw.get("cursor_type") == "row" else 0)
+        super().__init__(*args, **kw)
+        if noun:
+            self.noun = noun
+        self.filter_text = ""
+        self._all: list[tuple[tuple, dict[str, Any]]] = []  # every row added, shown or not
+        self._refilling = False
+
+    # ------------------------------------------------------------------ cells (never markup)
     def add_column(self, label: Any, **kw: Any):  # type: ignore[override]
         return super().add_column(safe(label), **kw)
 
     def add_row(self, *cells: Any, label: Any = None, **kw: Any):  # type: ignore[override]
-        return super().add_row(*(safe(c) for c in cells), label=None if label is None else safe(label), **kw)
+        cells = tuple(safe(c) for c in cells)
+        label = None if label is None else safe(label)
+        if not self._refilling and self.filters:
+            self._all.append((cells, dict(kw, label=label)))
+            if not self.matches(cells):
+                return kw.get("key")
+        return super().add_row(*cells, label=label, **kw)
+
+    def clear(self, columns: bool = False):  # type: ignore[override]
+        if not self._refilling:
+            self._all = []
+        return super().clear(columns)
 
     def update_cell(self, row_key: Any, column_key: Any, value: Any, **kw: Any) -> None:  # type: ignore[override]
         super().update_cell(row_key, column_key, safe(value), **kw)
@@ -33,3 +108,168 @@ class Table(DataTable):
     def update_cell_at(self, coordinate: Any, value: Any, **kw: Any) -> None:  # type: ignore[override]
         super().update_cell_at(coordinate, safe(value), **kw)
 
+    # ------------------------------------------------------------------ filter
+    def matches(self, cells: tuple) -> bool:
+        terms = self.filter_text.lower().split()
+        if not terms:
+            return True
+        hay = " ".join(c.plain if isinstance(c, Text) else str(c) for c in cells).lower()
+        return all(t in hay for t in terms)
+
+    @property
+    def total_rows(self) -> int:
+        return len(self._all) if self.filters else self.row_count
+
+    def set_filter(self, text: str) -> None:
+        """Show only the rows holding every word of ``text`` (case-insensitive), keeping the cursor's row."""
+        if text == self.filter_text or not self.filters:
+            self.filter_text = text
+            return
+        self.filter_text = text
+        keep = self.cursor_key()
+        self._refilling = True
+        try:
+            super().clear()
+            for cells, kw in self._all:
+                if self.matches(cells):
+                    super().add_row(*cells, **kw)
+        finally:
+            self._refilling = False
+        if keep is not None:
+            try:
+                self.move_cursor(row=self.get_row_index(keep), animate=False)
+            except Exception:  # noqa: BLE001 - filtered out
+                pass
+        self.post_message(self.Filtered(self))
+        self.report_columns()
+
+    def action_filter(self) -> None:
+        if not self.filters:  # the screen filters this one
+            action = getattr(self.screen, "action_filter", None)
+            if action is not None:
+                action()
+            return
+        box = next((b for b in self.screen.query(FilterInput) if b.table is self), None)
+        if box is None:
+            box = FilterInput(self)
+            box.value = self.filter_text
+            self.parent.mount(box, before=self)
+        box.focus()
+
+    def filter_note(self) -> str:
+        if not self.filter_text.strip():
+            return ""
+        return f"{self.row_count} of {self.total_rows} {self.noun} match “{self.filter_text.strip()}”"
+
+    # ------------------------------------------------------------------ columns sideways
+    def column_starts(self) -> list[tuple[int, int]]:
+        """(x, width) of every column, in content coordinates."""
+        out, x = [], 0
+        for col in self.ordered_columns:
+            w = col.get_render_width(self)
+            out.append((x, w))
+            x += w
+        return out
+
+    def _fixed_width(self) -> int:
+        return sum(w for _, w in self.column_starts()[: self.fixed_columns])
+
+    def hidden_columns(self) -> list[str]:
+        """Labels of the columns not wholly on screen (scrolled off or cut at the right edge)."""
+        width = self.scrollable_content_region.width
+        if not width:
+            return []
+        left = self.scroll_x + self._fixed_width()
+        right = self.scroll_x + width
+        out = []
+        for i, (col, (x, w)) in enumerate(zip(self.ordered_columns, self.column_starts())):
+            if i < self.fixed_columns:
+                continue
+            if x < left or x + w > right:
+                out.append(col.label.plain.rstrip(" ▲▼"))
+        return out
+
+    def _sideways(self, step: int) -> None:
+        starts = self.column_starts()[self.fixed_columns:]
+        fixed = self._fixed_width()
+        left = self.scroll_x + fixed
+        if step > 0:
+            nxt = [x for x, _ in starts if x > left]
+            target = (nxt[0] - fixed) if nxt else self.max_scroll_x
+        else:
+            prev = [x for x, _ in starts if x < left]
+            target = (prev[-1] - fixed) if prev else 0
+        self.scroll_to(x=max(0, min(target, self.max_scroll_x)), animate=False)
+        self.call_after_refresh(self.report_columns)
+
+    def action_cursor_right(self) -> None:
+        if self.cursor_type == "row":
+            self._sideways(1)
+        else:
+            super().action_cursor_right()
+            self.call_after_refresh(self.report_columns)
+
+    def action_cursor_left(self) -> None:
+        if self.cursor_type == "row":
+            self._sideways(-1)
+        else:
+            super().action_cursor_left()
+            self.call_after_refresh(self.report_columns)
+
+    def report_columns(self) -> None:
+        """Tell the status line which columns are off screen (and how the filter stands)."""
+        from .bars import StatusLine
+
+        focused = self.app.focused
+        if not self.is_attached or not (focused is self or (isinstance(focused, FilterInput) and focused.table is self)):
+            return
+        hidden = self.hidden_columns()
+        parts = [self.filter_note()] if self.filter_note() else []
+        if hidden:
+            parts.append("→ off screen: " + ", ".join(hidden) + " (h/l scroll)")
+        for line in self.screen.query(StatusLine):
+            line.note = " · ".join(parts)
+
+    hide_cursor_unfocused = False  # True where another widget of the screen has a cursor too
+
+    def on_focus(self, event: events.Focus) -> None:
+        if self.hide_cursor_unfocused:
+            self.show_cursor = True
+        self.call_after_refresh(self.report_columns)
+
+    def on_blur(self, event: events.Blur) -> None:
+        if self.hide_cursor_unfocused:
+            self.show_cursor = False
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self.report_columns)
+
+    def watch_scroll_x(self, old: float, new: float) -> None:
+        super().watch_scroll_x(old, new)
+        self.call_after_refresh(self.report_columns)
+
+    # ------------------------------------------------------------------ copy
+    def cursor_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+        except Exception:  # noqa: BLE001 - empty or moving table
+            return None
+
+    def copy_value(self) -> str | None:
+        """What ``y`` copies: the focused cell of a cell table, else the row's key column."""
+        if not self.row_count:
+            return None
+        if self.cursor_type == "cell":
+            cell = self.get_cell_at(self.cursor_coordinate)
+        else:
+            col = self.copy_column
+            index = col if isinstance(col, int) else [str(c.key.value) for c in self.ordered_columns].index(col)
+            cell = self.get_cell_at((self.cursor_row, index))
+        return cell.plain if isinstance(cell, Text) else str(cell)
+
+    def action_copy(self) -> None:
+        value = self.copy_value()
+        if value is not None:
+            self.app.copy_value(value)

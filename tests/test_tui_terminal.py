@@ -1,0 +1,323 @@
+"""The app at the sizes people use (80x24, 120x40) and without colour: what is on the screen,
+what has the focus, and what happens when the app itself breaks. Truth comes from the store's
+files and the demo story, never from the app's own tables."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from explorer.tui.app import ExplorerApp
+
+SMALL = (80, 24)
+MEDIUM = (120, 40)
+
+
+def drive(test):
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def screen_lines(app) -> list[str]:
+    """The terminal's lines as the user sees them (every layer, notifications included)."""
+    return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]
+
+
+def screen_text(app) -> str:
+    return "\n".join(screen_lines(app))
+
+
+def manifests(root: Path) -> dict[str, dict]:
+    out = {}
+    for d in sorted(root.iterdir()):
+        m = d / "_frontier" / "run.json"
+        if m.exists():
+            out[d.name] = json.loads(m.read_text())
+    return out
+
+
+def sidecars(root: Path, run_id: str) -> dict[str, dict]:
+    out = {}
+    for f in sorted((root / run_id / "_frontier" / "versions").glob("*.json")):
+        doc = json.loads(f.read_text())
+        out[doc["asset"]] = doc
+    return out
+
+
+# ---------------------------------------------------------------------- NO_COLOR and crashes
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_no_color_through_every_screen(demo_path, monkeypatch, size):
+    """NO_COLOR=1 swaps in Textual's monochrome filter, which reads the style of every segment
+    drawn: the lineage graph used to yield unstyled blanks and crashed the app."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    runs = manifests(demo_path)
+    newest = max(runs, key=lambda r: runs[r]["started_at"])
+    app = ExplorerApp(str(demo_path), label="demo")
+    seen = []
+    async with app.run_test(size=size) as pilot:
+        assert app.no_color
+        await settle(app, pilot)
+
+        async def press(*keys):
+            for k in keys:
+                await pilot.press(k)
+                await settle(app, pilot)
+            seen.append(type(app.screen).__name__)
+            assert screen_lines(app)  # something drawn, nothing raised
+
+        await press("enter")  # the newest run: its graph
+        assert newest in screen_text(app)
+        await press("tab", "j", "k")
+        await press("escape", "L")
+        await press("l", "l", "j", "u", "d", "g")
+        await press("g", "escape")  # ungroup, back to the runs
+        await press("s")
+        await press("escape")
+        assert type(app.screen).__name__ == "RunsScreen"
+        app.open_asset("scores")
+        await settle(app, pilot)
+        for tab in "123456":
+            await press(tab)
+        await press("3", "space", "down", "space", "D")  # diff
+        await press("escape", "2", "t")  # trace
+        await press("escape", "escape", "question_mark")
+        await press("escape")
+    assert app.crash is None, seen
+    assert {"RunScreen", "GraphScreen", "StalenessScreen", "AssetScreen", "DiffScreen", "TraceScreen",
+            "HelpScreen", "RunsScreen"} <= set(seen), seen
+
+
+CRASHING = """
+import os, sys
+import explorer.tui.app as m
+from explorer.tui.app import ExplorerApp, run
+
+class Broken(ExplorerApp):
+    CSS_PATH = os.path.join(os.path.dirname(m.__file__), "app.tcss")
+
+    def on_mount(self):
+        super().on_mount()
+        self.call_after_refresh(self.explode)
+
+    def explode(self):
+        raise RuntimeError("a bug in the app")
+
+sys.exit(run(Broken(sys.argv[1]), headless=True))
+"""
+
+
+def test_a_crash_exits_non_zero_with_one_line_and_the_traceback_in_a_log(tmp_path, demo_path):
+    logs = tmp_path / "logs"
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHING)
+    env = {"FRONTIER_EXPLORE_LOG_DIR": str(logs), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    res = subprocess.run([sys.executable, str(script), str(demo_path)], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert res.returncode == 1
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, res.stderr
+    (log,) = logs.iterdir()
+    assert lines[0] == f"frontier-explore: the app crashed: RuntimeError: a bug in the app (the traceback is in {log})"
+    text = log.read_text()
+    assert text.startswith("Traceback (most recent call last):")
+    assert "in explode" in text and text.rstrip().endswith("RuntimeError: a bug in the app")
+    assert "Traceback" not in res.stdout
+
+
+# ---------------------------------------------------------------------- what fits at 80x24 and 120x40
+
+RUN_COLUMNS = ["run id", "job", "status", "started", "duration", "assets", "code version", "tags"]
+
+
+def header_and_status(app) -> tuple[str, str]:
+    lines = screen_lines(app)
+    header = next(line for line in lines if "run id" in line)
+    return header, lines[-2]
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_runs_keep_the_run_id_whole_and_name_the_columns_off_screen(demo_path, size):
+    runs = manifests(demo_path)
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        for rid in runs:  # identity column never cut
+            assert rid in text
+        for _ in range(3):
+            header, status = header_and_status(app)
+            named = status.split("→ off screen:")[-1].split("(h/l")[0] if "→ off screen:" in status else ""
+            last = header.split()[-1]
+            for label in RUN_COLUMNS[1:]:
+                if label not in header:
+                    assert label in named, (label, header, status)  # off screen: named
+                elif label in named:
+                    assert header.rstrip().endswith(last) and label.endswith(last), (label, header)  # cut at the edge
+            await pilot.press("l")  # one column to the right
+            await settle(app, pilot)
+            for rid in runs:  # the run id stays while the others scroll
+                assert rid in screen_text(app)
+        if size == SMALL:
+            assert "→ off screen:" in screen_text(app) or "tags" in header_and_status(app)[0]
+
+
+@drive
+async def test_y_copies_the_focused_run_id_and_says_so(demo_path):
+    runs = manifests(demo_path)
+    newest = max(runs, key=lambda r: runs[r]["started_at"])
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert app.clipboard == newest
+        assert f"copied {newest}" in screen_lines(app)[-2]
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_slash_filters_the_staleness_table(demo_path, size):
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        table = app.screen.query_one("#stale")
+        before = table.row_count
+        await pilot.press("slash", *"drift")
+        await settle(app, pilot)
+        keys = [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+        assert keys == ["reports/drift"]  # the demo's planned, never written report: nothing reads it
+        assert f"1 of {before} rows match “drift”" in screen_text(app)
+        await pilot.press("enter")
+        assert app.focused is table
+        await pilot.press("slash", "escape")  # clears
+        await settle(app, pilot)
+        assert table.row_count == before
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_help_keys_never_run_into_their_descriptions(demo_path, size):
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        help_text = str(app.screen.query_one("#help-table").render())
+        assert "pagedownmove" not in help_text
+        lines = help_text.splitlines()
+        at = next(i for i, line in enumerate(lines) if line.strip() == "up down pageup pagedown")
+        assert lines[at + 1].strip() == "move"  # a long key list: its description on the next line
+        for line in lines[:at] + lines[at + 1:]:
+            if line.startswith("  ") and not line.startswith("   ") and len(line) > 19:
+                assert line[18] == " ", line  # a key, a space, its description
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_run_screen_starts_on_its_table_with_one_cursor(demo_path, size):
+    from explorer.tui.widgets.lineage_graph import LineageGraph
+
+    runs = manifests(demo_path)
+    newest = max(runs, key=lambda r: runs[r]["started_at"])
+    written = sorted(sidecars(demo_path, newest))
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        table = app.screen.query_one("#versions")
+        graph = app.screen.query_one("#graph", LineageGraph)
+        assert app.focused is table
+        assert graph.cursor is None  # the graph draws no focused node while the table has the focus
+        node = graph.focused_node
+        await pilot.press("j")
+        assert table.cursor_row == 1 and graph.focused_node == node
+        await pilot.press("tab")
+        assert app.focused is graph and graph.cursor == node and not table.show_cursor
+        first = screen_lines(app)[0]
+        assert f"runs › run {newest}" in first
+        assert sorted(str(k.value) for k in table.rows) == written
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_graph_info_bar_filled_on_open_and_after_a_jump_from_staleness(demo_path, size):
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        graph = app.screen.query_one("#graph")
+        detail = str(app.screen.query_one("#detail").text)
+        assert graph.focused_node and detail.startswith(graph.focused_node)
+        await pilot.press("escape", "s")
+        await settle(app, pilot)
+        assert str(app.screen.query_one("#stale").coordinate_to_cell_key((0, 0)).row_key.value) == "clean/applications"
+        await pilot.press("enter")  # to the root cause: raw/applications changed in r8 (the demo story)
+        await settle(app, pilot)
+        detail = str(app.screen.query_one("#detail").text)
+        assert detail.startswith("raw/applications")
+        assert "raw/applications" in screen_text(app)
+        assert "esc back" in screen_lines(app)[-1]  # the footer's last key is not cut
+
+
+@pytest.mark.parametrize("size,whole", [((220, 60), True), (SMALL, False)])
+@drive
+async def test_graph_boxes_fit_their_labels_when_the_terminal_allows(demo_path, size, whole):
+    from explorer.demo import PLAN_FULL
+
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        text = screen_text(app)
+        keys = set(PLAN_FULL) | {i for ins in PLAN_FULL.values() for i in ins}
+        if whole:
+            for key in keys:
+                assert f"│ {key} " in text or f"│ {key}│" in text, key
+        else:
+            for key in ("raw/applications", "raw/bureau"):  # the sources, on screen at 80 columns
+                assert f"│ {key} " in text
+
+
+@drive
+async def test_breadcrumbs_follow_the_screen_stack_and_ctrl_c_quits(demo_path):
+    runs = manifests(demo_path)
+    newest = max(runs, key=lambda r: runs[r]["started_at"])
+    asset = sorted(sidecars(demo_path, newest))[0]
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter", "enter")
+        await settle(app, pilot)
+        assert screen_lines(app)[0].startswith(f" demo › runs › run {newest} › {asset}")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert screen_lines(app)[0].startswith(f" demo › runs › run {newest} ")
+        assert app.return_code is None
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0 and app.crash is None

@@ -155,6 +155,9 @@ def test_11_mixed_object_column_is_a_one_line_error(store_path):
     with RunWriter(store_path, run_id="r1") as run:
         with pytest.raises(ExplorerError, match=r"cannot write 't': column 'm' .*int, str"):
             run.write("t", pd.DataFrame({"id": [1, 2], "m": [1, "x"]}))
+        for given in ("parquet", "csv", "directory"):  # with format= given the asset is named too
+            with pytest.raises(ExplorerError, match=rf"cannot write 't_{given}': column 'm' .*int, str"):
+                run.write(f"t_{given}", pd.DataFrame({"id": [1, 2], "m": [1, "x"]}), format=given)
 
 
 def test_12_wording_and_row_order(store_path):

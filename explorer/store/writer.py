@@ -252,7 +252,10 @@ def write_version(
     if fs.exists(fmt.join(root, rel)) or fs.exists(fmt.join(root, side)):
         raise WriteError(f"{rel} already exists; versions are never overwritten")
 
-    table = _to_arrow(value) if data_format in fmt.TABLE_FORMATS else None
+    try:
+        table = _to_arrow(value) if data_format in fmt.TABLE_FORMATS else None
+    except WriteError as exc:  # a mixed-type column, say: name the asset, with format= too
+        raise WriteError(f"cannot write {key!r}: {exc}") from None
     try:
         if data_format == "directory":
             if table is None:

@@ -1,6 +1,7 @@
 """Writers racing for the same run id or the same version: exactly one wins, every time.
 
-Two forked processes are released by one barrier per trial and both try to start the run with
+Two processes (spawned: forking a worker whose threads hold locks, such as fsspec's event loop
+or DuckDB's pool, can hang the child) are released by one barrier per trial and both try to start the run with
 the same explicit id (or, in a shared run, to commit the same asset). The winner's manifest and
 data are what the store holds, byte for byte; the loser is told with one line naming the run.
 On S3 (moto's server) the exclusive create is a conditional PUT (``If-None-Match: *``).
@@ -45,7 +46,7 @@ def _race_commits(url, options, name, barrier, results):
 
 
 def _race(target, url, options) -> dict[int, dict[str, str]]:
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(len(NAMES)), ctx.Queue()
     procs = [ctx.Process(target=target, args=(url, options, n, barrier, results)) for n in NAMES]
     for p in procs:

@@ -62,6 +62,7 @@ class Index:
     versions: dict[tuple[str, str], AssetVersion] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     _by_asset: dict[str, list[AssetVersion]] = field(default_factory=dict)
+    _by_run: dict[str, list[AssetVersion]] = field(default_factory=dict, compare=False, repr=False)
     # reserved names (``_...``) the root listing showed, e.g. the flags folder; None: unknown
     reserved: frozenset[str] | None = field(default=None, compare=False)
 
@@ -91,12 +92,17 @@ class Index:
         places = [order.get(v.run_id, 0) for v in versions]
         if any(a > b for a, b in zip(places, places[1:])):
             versions = [versions[i] for _, i in sorted(zip(places, range(len(versions))))]
+        by_run: dict[str, list[AssetVersion]] = {}
         for v in versions:
             by_asset.setdefault(v.asset, []).append(v)
+            by_run.setdefault(v.run_id, []).append(v)
         created = attrgetter("created_at")
         for vs in by_asset.values():
             vs.sort(key=created)
+        for vs in by_run.values():
+            vs.sort(key=created)
         self._by_asset = dict(sorted(by_asset.items()))
+        self._by_run = by_run
 
     # ------------------------------------------------------------------ queries
     def run_list(self) -> list[Run]:
@@ -111,7 +117,8 @@ class Index:
         return list(self._by_asset.get(key, ()))
 
     def run_versions(self, run_id: str) -> list[AssetVersion]:
-        return sorted((v for (a, r), v in self.versions.items() if r == run_id), key=lambda v: v.created_at)
+        """A run's committed versions, oldest first (a map lookup: no scan of the store)."""
+        return list(self._by_run.get(run_id, ()))
 
     def latest(self, key: str) -> AssetVersion | None:
         vs = self._by_asset.get(key)
@@ -144,7 +151,7 @@ class LazyIndex(Index):
         self._lock = threading.Lock()  # a TUI worker and the UI may both ask first
 
     def __getattr__(self, name: str) -> Any:  # only called for attributes not yet set
-        if name in ("versions", "_by_asset"):
+        if name in ("versions", "_by_asset", "_by_run"):
             self._materialize()
             return object.__getattribute__(self, name)
         raise AttributeError(name)

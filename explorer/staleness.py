@@ -347,7 +347,7 @@ def resolve_as_of(index: Index, as_of: str | datetime | None) -> tuple[datetime 
 def run_cutoff(index: Index, run: Run) -> datetime:
     if run.finished_at is not None:
         return run.finished_at
-    times = [v.created_at for (a, r), v in index.versions.items() if r == run.run_id]
+    times = [v.created_at for v in index.run_versions(run.run_id)]
     return max([run.started_at, *times])
 
 

@@ -99,17 +99,13 @@ def until(index, moment: datetime):
     still going at that moment is ``running`` with no finish time."""
     from .index import Index, RunRecord
 
-    by_run: dict[str, list[AssetVersion]] = {}
-    for (_, run_id), v in index.versions.items():  # one pass: no scan per run
-        if v.created_at <= moment:
-            by_run.setdefault(run_id, []).append(v)
     records = []
     for run in index.run_list():
         if run.started_at > moment:
             continue
         if run.finished_at is not None and run.finished_at > moment:
             run = replace(run, status="running", finished_at=None)
-        records.append(RunRecord(run, by_run.get(run.run_id, [])))
+        records.append(RunRecord(run, [v for v in index.run_versions(run.run_id) if v.created_at <= moment]))
     out = Index.from_records(records, warnings=list(index.warnings))
     out.reserved = index.reserved
     return out

@@ -411,9 +411,9 @@ class Store:
 
     def runs_frame(self) -> "pd.DataFrame":
         """The runs as a DataFrame, oldest first: the ``runs`` table of SQL."""
-        from .sql import metadata_tables
+        from .sql import runs_table
 
-        frame = metadata_tables(self)[0].to_pandas()
+        frame = runs_table(self.index).to_pandas()  # the runs only: no versions table, no flags read
         frame["tags"] = [r.tags for r in self.runs]
         return frame
 
@@ -423,8 +423,10 @@ class Store:
         ``metrics`` as ``"ASSET:PATH"`` read from JSON assets."""
         from . import compare as cmp
 
-        chosen = [self.run(r) for r in runs] if runs else self.runs[::-1][:10]
+        chosen = [self.run(r) for r in runs] if runs else self.runs[::-1][: cmp.DEFAULT_RUNS]
         parsed = [cmp.parse_metric(m, self.assets()) for m in metrics]
+        for a in assets or ():
+            self.latest(a)  # unknown asset -> one clear error
         return cmp.compare(self.index, chosen, assets, parsed, load=lambda v: self.load(v.asset, v.run_id, allow_tainted=True))
 
     @reachable

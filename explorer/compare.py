@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterable, Sequence
 from .errors import ExplorerError
 from .models import AssetVersion, Run
 
+DEFAULT_RUNS = 10
+"""Runs compared when none are named: the newest."""
 MISSING = None  # a cell with no value: the asset is not in that run, or has no such fact
 
 # the kinds of a run diff's entries, in the order they are listed
@@ -81,7 +83,6 @@ class GridRow:
         return {"asset": self.asset, "fact": self.fact, "values": list(self.values), "changed": self.changed}
 
 
-
 @dataclass(frozen=True)
 class RunGrid:
     runs: tuple[Run, ...]
@@ -103,14 +104,11 @@ class RunGrid:
         except KeyError:
             raise ExplorerError(f"nothing to sort by: no fact {name!r} in the grid") from None
 
-        def key(i: int):
-            v = row.values[i]
-            return (v is None, _sortable(v))
-
-        order = sorted(range(len(self.runs)), key=key, reverse=False)
+        values = row.values
+        present = sorted((i for i in range(len(values)) if values[i] is not MISSING), key=lambda i: _sortable(values[i]))
         if descending:
-            present = [i for i in order if row.values[i] is not None][::-1]
-            order = present + [i for i in order if row.values[i] is None]
+            present.reverse()
+        order = present + [i for i in range(len(values)) if values[i] is MISSING]
         return RunGrid(tuple(self.runs[i] for i in order),
                        tuple(GridRow(r.asset, r.fact, tuple(r.values[i] for i in order)) for r in self.rows))
 

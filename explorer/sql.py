@@ -518,8 +518,12 @@ class SqlCatalog:
 
 def metadata_tables(store: "Source") -> tuple[pa.Table, pa.Table]:
     """The ``runs`` and ``versions`` tables as Arrow (JSON columns as strings)."""
-    index = store.index
-    runs = pa.Table.from_pylist(
+    return runs_table(store.index), versions_table(store)
+
+
+def runs_table(index) -> pa.Table:
+    """The ``runs`` table as Arrow (``tags`` as a JSON string): from the index alone."""
+    return pa.Table.from_pylist(
         [
             {
                 "run_id": r.run_id,
@@ -550,17 +554,19 @@ def metadata_tables(store: "Source") -> tuple[pa.Table, pa.Table]:
             ]
         ),
     )
+
+
+def versions_table(store: "Source") -> pa.Table:
+    """The ``versions`` table as Arrow (``metadata`` as a JSON string); reads the flags for taint."""
+    index = store.index
     tainted = store.tainted()
     input_type = pa.struct([("asset", pa.string()), ("run_id", pa.string()), ("content_hash", pa.string())])
     from .catalogue import same_content_as
 
     same = {(key, run): first for key in index.asset_keys() for run, first in same_content_as(index.asset_versions(key)).items()}
-    by_run: dict[str, list[AssetVersion]] = {}
-    for v in index.versions.values():  # one pass (index.run_versions scans every version)
-        by_run.setdefault(v.run_id, []).append(v)
     rows = []
     for r in index.run_list():
-        for v in sorted(by_run.get(r.run_id, ()), key=lambda v: v.created_at):
+        for v in index.run_versions(r.run_id):
             rows.append(
                 {
                     "asset": v.asset,
@@ -581,7 +587,7 @@ def metadata_tables(store: "Source") -> tuple[pa.Table, pa.Table]:
                     "keys": list(v.keys),
                 }
             )
-    versions = pa.Table.from_pylist(
+    return pa.Table.from_pylist(
         rows,
         schema=pa.schema(
             [
@@ -604,7 +610,6 @@ def metadata_tables(store: "Source") -> tuple[pa.Table, pa.Table]:
             ]
         ),
     )
-    return runs, versions
 
 
-__all__ = ["ReadOnlyFiles", "SqlCatalog", "SqlError", "check_query", "connect", "data_url", "literal_glob", "metadata_tables", "refusal", "source_sql"]
+__all__ = ["ReadOnlyFiles", "SqlCatalog", "SqlError", "check_query", "connect", "data_url", "literal_glob", "metadata_tables", "refusal", "runs_table", "source_sql", "versions_table"]

@@ -8,12 +8,11 @@ from typing import Any
 
 from rich.text import Text
 
-from ..compare import CHANGED, EQUAL, KIND_TEXT, ONLY_A, ONLY_B, RunGrid, RunsDiff, compare, diff_runs, parse_metric
+from ..compare import CHANGED, DEFAULT_RUNS, EQUAL, KIND_TEXT, ONLY_A, ONLY_B, RunGrid, RunsDiff
 from ..humanize import counted
 from ..names import run_label
 from .common import console, add_format_arg, add_store_args, open_store, print_document, print_json, print_table, table, text
 
-DEFAULT_RUNS = 10
 WIDE = 100
 """Below this many columns ``diff-runs`` lists each asset with its details on their own lines."""
 KIND_STYLE = {CHANGED: "yellow", EQUAL: "green", ONLY_A: "red", ONLY_B: "cyan"}
@@ -55,15 +54,7 @@ def _grid_table(grid: RunGrid, args: argparse.Namespace):
 
 def cmd_compare(args: argparse.Namespace) -> int:
     store = open_store(args)
-    if args.runs:
-        runs = [store.run(r) for r in args.runs]
-    else:
-        runs = store.runs[::-1][:DEFAULT_RUNS]  # newest first
-    metrics = [parse_metric(m, store.assets()) for m in args.metric]
-    for a in args.asset:
-        store.latest(a)  # unknown asset -> one line
-    grid = compare(store.index, runs, args.asset or None, metrics,
-                   load=lambda v: store.load(v.asset, v.run_id, allow_tainted=True))
+    grid = store.compare(args.runs or None, args.asset or None, args.metric)
     if args.sort:
         grid = grid.sorted_by(args.sort, descending=args.desc)
     if args.changed:
@@ -132,13 +123,7 @@ def _render_runs_diff(diff: RunsDiff, args: argparse.Namespace) -> None:
 
 def cmd_diff_runs(args: argparse.Namespace) -> int:
     store = open_store(args)
-    a, b = store.run(args.run_a), store.run(args.run_b)
-    tables = None
-    if args.tables:
-        def tables(va, vb):
-            d = store.diff(va.asset, va.run_id, vb.run_id).to_dict()
-            return {k: d[k] for k in ("same_content", "keys", "rows", "columns_changed") if k in d}
-    result = diff_runs(store.index, a, b, tables=tables)
+    result = store.diff_runs(args.run_a, args.run_b, tables=args.tables)
     if args.format == "json":
         print_json(result.to_dict())
     else:

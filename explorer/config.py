@@ -10,7 +10,8 @@ storage options, so that ``@prod`` stands for a store everywhere a URL is accept
     url = "s3://acme-ml-staging/pipelines/credit"
     storage_options = { endpoint_url = "https://minio.internal:9000" }
 
-``$FRONTIER_EXPLORE_CONFIG`` points at another file. Secrets are best left to the AWS
+``@demo`` always names the bundled (read-only) demo store, unless the config defines a store
+called ``demo``. ``$FRONTIER_EXPLORE_CONFIG`` points at another file. Secrets are best left to the AWS
 profile or environment variables; if a config holds them, they are never printed.
 """
 
@@ -27,6 +28,8 @@ from .store.fs import redact_options
 
 APP_NAME = "frontier-explore"
 ENV_CONFIG = "FRONTIER_EXPLORE_CONFIG"
+DEMO_NAME = "demo"
+"""``@demo``: the bundled demo store, wherever the package is installed."""
 
 
 class ConfigError(ExplorerError):
@@ -116,7 +119,11 @@ def resolve_store(
     name = name_or_url[1:]
     cfg = config if config is not None else load_config()
     store = cfg.stores.get(name)
+    if store is None and name == DEMO_NAME:
+        from .bundled import DEMO_STORE
+
+        return str(DEMO_STORE), given
     if store is None:
         known = ", ".join("@" + n for n in cfg.stores) or "none"
-        raise ConfigError(f"unknown store @{name} (configured in {cfg.path}: {known})")
+        raise ConfigError(f"unknown store @{name} (configured in {cfg.path}: {known}; @{DEMO_NAME} is the bundled demo store)")
     return store.url, {**store.storage_options, **given}

@@ -118,3 +118,11 @@ def test_config_file_from_environment(tmp_path, monkeypatch, pipeline, cli):
     monkeypatch.setenv("FRONTIER_EXPLORE_CONFIG", str(p))
     assert load_config().path == p
     assert cli("runs", "@x", "-f", "json").code == 0
+
+
+def test_at_demo_names_the_bundled_demo_store_unless_configured(config):
+    from explorer.bundled import DEMO_STORE
+
+    assert resolve_store("@demo", {}) == (str(DEMO_STORE), {})
+    config('[stores.demo]\nurl = "s3://team/demo"\n')
+    assert resolve_store("@demo", {}) == ("s3://team/demo", {})  # a configured store of that name wins

@@ -47,7 +47,7 @@ NEEDS = {
     ("docs/catalogue.md", "| dot -Tsvg"): "Graphviz",
     ("docs/bi.md", "--watch 60"): "keeps running until stopped (tests/test_catalog_db.py runs --watch)",
     ("docs/report.md", "--format svg"): "Graphviz (tests/test_report.py checks both with and without it)",
-    ("README.md", "frontier-explore serve demo_store"): "a web server that runs until stopped (tests/test_serve.py)",
+    ("README.md", "frontier-explore serve @demo"): "a web server that runs until stopped (tests/test_serve.py)",
     ("docs/serve.md", "frontier-explore serve"): "a web server that runs until stopped (tests/test_serve.py drives it in Chromium)",
     ("docs/serve.md", "pip install 'frontier-explore[serve]'"): "an install",
     ("docs/staleness.md", "|| mail -s"): "a cron line: the team's own store and a mail command",

@@ -68,6 +68,13 @@ def test_the_installed_cli_reads_the_bundled_demo_from_outside_the_checkout(inst
     assert res.returncode == 0, res.stderr
     expected = sorted(p.name for p in (ROOT / "demo_store").iterdir() if p.is_dir() and not p.name.startswith("_"))
     assert sorted(r["run_id"] for r in json.loads(res.stdout)) == expected
+    # the README's examples name it @demo, which works wherever the package is installed
+    by_name = _run(installed, "runs", "@demo", "--format", "json")
+    assert by_name.returncode == 0, by_name.stderr
+    assert sorted(r["run_id"] for r in json.loads(by_name.stdout)) == expected
+    # the name a checkout uses, outside one: one line pointing at @demo
+    missing = _run(installed, "runs", "demo_store")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "@demo" in missing.stderr
 
 
 def test_the_app_without_a_terminal_exits_2_with_one_line(installed):

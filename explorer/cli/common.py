@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, Callable, Iterable
 
@@ -11,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import ExplorerError
+from ..errors import ExplorerError, StoreNotFound
 from ..format import finite
 from ..api import Store
 from ..store.fs import parse_storage_options
@@ -65,11 +66,16 @@ def open_store(args: argparse.Namespace) -> Store:
 
     homes = {"dagster_home": getattr(args, "dagster_home", None), "stock_dagster_home": env_dagster_home(),
              "freeze_gc": True}  # this process is the CLI's own: a large index is frozen (index.bulk_load)
-    if sys.stderr.isatty() and not getattr(args, "quiet", False):
-        with index_progress() as progress:
-            store = Store.open(url, options, progress=progress, cache=cache, **homes)
-    else:
-        store = Store.open(url, options, cache=cache, **homes)
+    try:
+        if sys.stderr.isatty() and not getattr(args, "quiet", False):
+            with index_progress() as progress:
+                store = Store.open(url, options, progress=progress, cache=cache, **homes)
+        else:
+            store = Store.open(url, options, cache=cache, **homes)
+    except StoreNotFound as exc:
+        if os.path.basename(url.rstrip("/")) == "demo_store":  # the README's examples, run outside a checkout
+            raise StoreNotFound(f"{exc} (the bundled demo store is @demo)") from None
+        raise
     _opened.append([store, 0, getattr(args, "quiet", False)])
     print_warnings()
     return store

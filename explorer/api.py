@@ -99,6 +99,7 @@ class Store:
         dagster_home: str | None = None,
         stock_dagster_home: str | None = None,
         freeze_gc: bool = False,
+        read_only: bool | str = False,
     ) -> "Store":
         """Open a store by URL (any fsspec URL or a local path).
 
@@ -110,7 +111,8 @@ class Store:
         is used the same way, but only when the store is a stock one: a frontier store never
         opens a Dagster instance unless asked. ``freeze_gc=True`` (the CLI's own process) moves
         a large index to the garbage collector's permanent generation (``explorer.index.bulk_load``):
-        a choice for the whole process, never made for the caller otherwise.
+        a choice for the whole process, never made for the caller otherwise. ``read_only``
+        (True, or the reason to give) makes ``flag`` and ``unflag`` refuse with :class:`ReadOnlyStore`.
         """
         fs, root = open_fs(url, storage_options)
         shown = display_url(fs, root)
@@ -127,6 +129,7 @@ class Store:
             dagster_home = stock_dagster_home  # a stock store: refresh reads the same instance
         store = cls(fs, root, index, shown, storage_options, dagster_home)
         store._indexer = indexer
+        store.read_only = read_only
         return store
 
     @reachable
@@ -341,6 +344,8 @@ class Store:
 
         if self.as_of is not None:
             raise ReadOnlyStore("a view of the store's past (Store.at) is read-only: flag the store itself")
+        if self.read_only:
+            raise ReadOnlyStore(self.read_only if isinstance(self.read_only, str) else f"{self.url} was opened read-only")
         if is_bundled_demo(self.fs, self.root):
             raise ReadOnlyStore(
                 "the bundled demo store is read-only; `frontier-explore demo PATH` writes a copy you can flag"
@@ -408,6 +413,8 @@ class Store:
 
     as_of = None
     """The moment a store made by ``at()`` shows (None: the store as it is)."""
+    read_only: bool | str = False
+    """Opened with ``read_only=``: flagging refused (a string is the reason given)."""
 
     def runs_frame(self) -> "pd.DataFrame":
         """The runs as a DataFrame, oldest first: the ``runs`` table of SQL."""

@@ -57,6 +57,20 @@ def test_flag_unflag_round_trip_is_append_only(writable_store, monkeypatch):
     assert len(flag_files(writable_store)) == 3
 
 
+def test_a_store_opened_read_only_refuses_flags_also_after_refresh(writable_store):
+    from explorer.errors import ReadOnlyStore
+
+    store = Store.open(writable_store, cache=False, read_only="served read-only")
+    for attempt in (lambda: store.flag("features", R2, reason="x"), lambda: store.refresh().flag("features", R2, reason="x")):
+        with pytest.raises(ReadOnlyStore, match="served read-only"):
+            attempt()
+    with pytest.raises(ReadOnlyStore, match="opened read-only"):
+        Store.open(writable_store, cache=False, read_only=True).unflag("features", R2, reason="x")
+    assert flag_files(writable_store) == []
+    Store.open(writable_store, cache=False).flag("features", R2, reason="x")  # the store itself stays writable
+    assert len(flag_files(writable_store)) == 1
+
+
 def test_author_falls_back_to_login_name(monkeypatch):
     monkeypatch.delenv("FRONTIER_EXPLORE_AUTHOR", raising=False)
     monkeypatch.setenv("USER", "carol")

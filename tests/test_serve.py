@@ -119,15 +119,48 @@ def test_the_app_in_a_browser(browser, demo_path, tmp_path):
         assert all(a in text for a in stale)
         w.page.screenshot(path=os.environ.get("FRONTIER_SERVE_SCREENSHOT", str(tmp_path / "serve.png")))
         # read-only: flagging the asset is refused on screen, and the store holds no flag
-        w.page.keyboard.press("o")
-        wait_for_text(w.page, screen, "flag")
-        w.page.keyboard.press("f")
-        wait_for_text(w.page, screen, "Why?")
-        w.page.keyboard.type("bad batch")
-        w.page.keyboard.press("Enter")
+        _flag_focused_asset(w.page, screen)
         wait_for_text(w.page, screen, "served read-only")
         w.page.screenshot(path=str(tmp_path / "serve-refused.png"))
         assert Store.open(str(copy), cache=False).flags() == []
+    finally:
+        w.close()
+        served.close()
+
+
+def _flag_focused_asset(page, screen: Screen) -> None:
+    """From the staleness panel: open the focused asset, press f and give a reason."""
+    page.keyboard.press("o")
+    wait_for_text(page, screen, "flag")
+    page.keyboard.press("f")
+    wait_for_text(page, screen, "Why?")
+    page.keyboard.type("bad batch")
+    page.keyboard.press("Enter")
+
+
+def test_allow_flags_lets_the_browser_flag(browser, demo_path, tmp_path):
+    import shutil
+
+    copy = tmp_path / "store"
+    shutil.copytree(demo_path, copy)
+    first = Store.open(str(copy), cache=False).staleness().assets[0]  # the staleness panel's first row
+    served = Served(str(copy), "--allow-flags")
+    w = Watched(browser)
+    try:
+        assert "(read-only)" not in served.banner
+        screen = Screen(w.page)
+        w.page.goto(f"http://127.0.0.1:{served.port}/")
+        wait_for_text(w.page, screen, "runs")
+        w.page.locator(".textual-terminal").click()
+        w.page.keyboard.press("s")
+        wait_for_text(w.page, screen, "need attention")
+        _flag_focused_asset(w.page, screen)
+        for _ in range(600):  # the app writes the flag file: wait for it, not a timed assertion
+            flags = Store.open(str(copy), cache=False).flags()
+            if flags:
+                break
+            time.sleep(0.1)
+        assert [(f.asset, f.reason) for f in flags] == [(first.asset, "bad batch")]
     finally:
         w.close()
         served.close()

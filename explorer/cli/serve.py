@@ -93,34 +93,19 @@ def serve(url: str, storage_options: dict, *, host: str, port: int, allow_flags:
 
 def app_main() -> int:
     """Run in each browser tab's process: the app on the store named in the environment."""
-    from ..errors import ReadOnlyStore
-    from ..store import Store
     from ..tui import app as tui_app
     from ..tui.app import ExplorerApp
 
     spec = json.loads(os.environ[ENV])
+    open_options = dict(spec["open_options"])
+    if not spec["allow_flags"]:  # every store the app opens or refreshes is then read-only
+        open_options["read_only"] = "this app is served read-only: flagging needs frontier-explore serve --allow-flags"
 
-    class ServedStore(Store):
-        """The store as a read-only server shows it: flagging is refused."""
-
-        def flag(self, *args, **kwargs):
-            raise ReadOnlyStore("this app is served read-only: flagging needs frontier-explore serve --allow-flags")
-
-        unflag = flag
-
-    allow_flags = spec["allow_flags"]
-
-    class ServedApp(ExplorerApp):
+    class ServedApp(ExplorerApp):  # run by textual-serve from any folder: the stylesheet by absolute path
         CSS_PATH = [os.path.join(os.path.dirname(tui_app.__file__), p) for p in
                     ([ExplorerApp.CSS_PATH] if isinstance(ExplorerApp.CSS_PATH, str) else ExplorerApp.CSS_PATH)]
 
-        def _loaded(self, store, report):  # every store the app opens or refreshes comes here first
-            if not allow_flags and not isinstance(store, ServedStore):
-                store.__class__ = ServedStore
-            super()._loaded(store, report)
-
-    ServedApp(spec["url"], spec["storage_options"], spec["watch"], label=spec["label"],
-              open_options=spec["open_options"]).run()
+    ServedApp(spec["url"], spec["storage_options"], spec["watch"], label=spec["label"], open_options=open_options).run()
     return 0
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -42,6 +42,7 @@ from . import format as fmt
 from .errors import ExplorerError
 from .lineage import acyclic
 from .models import AssetVersion, InputRef, iso
+from .values import json_value
 from .store import data
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,7 +78,7 @@ class TraceRoot:
             "asset": self.asset,
             "run_id": self.run_id,
             "content_hash": self.content_hash,
-            "where": {k: [_jsonable(v) for v in vals] for k, vals in self.where.items()},
+            "where": {k: [json_value(v) for v in vals] for k, vals in self.where.items()},
             "rows": [dict(r) for r in self.rows],
             "facts": self.facts,
         }
@@ -135,33 +136,8 @@ class TraceResult:
 # --------------------------------------------------------------------------- values
 
 
-def _jsonable(value: Any) -> Any:
-    """A plain JSON value for a cell read from a table."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, datetime):
-        return iso(value) if value.tzinfo else value.isoformat()
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item"):
-        return _jsonable(value.item())
-    return str(value)
-
-
 def _rows(table: pa.Table) -> tuple[dict[str, Any], ...]:
-    return tuple({k: _jsonable(v) for k, v in r.items()} for r in table.to_pylist())
+    return tuple({k: json_value(v) for k, v in r.items()} for r in table.to_pylist())
 
 
 def _type_kind(type_name: str) -> str:
@@ -409,7 +385,7 @@ def _where_expression(v: AssetVersion, schema: pa.Schema, where: Mapping[str, An
 def _describe_where(where: Mapping[str, list[Any]]) -> str:
     parts = []
     for col, vals in where.items():
-        parts.append(f"{col}=" + "|".join(str(_jsonable(v)) for v in vals))
+        parts.append(f"{col}=" + "|".join(str(json_value(v)) for v in vals))
     return " and ".join(parts)
 
 

@@ -21,13 +21,14 @@ from explorer.trace import NoMatchingRows, TraceError
 
 
 def records(df: pd.DataFrame) -> list[dict]:
-    """Rows as JSON would carry them (timestamps as ISO strings with Z)."""
+    """Rows as JSON would carry them (timestamps as ISO strings in UTC with its offset, as
+    docs/catalogue.md defines for every JSON output)."""
     out = []
     for row in df.to_dict("records"):
         clean = {}
         for k, v in row.items():
             if isinstance(v, pd.Timestamp):
-                v = v.isoformat().replace("+00:00", "Z")
+                v = v.tz_convert("UTC").isoformat() if v.tzinfo else v.isoformat()
             elif isinstance(v, np.generic):
                 v = v.item()
             clean[k] = v
@@ -554,7 +555,7 @@ def test_a_row_from_a_preview_traces_as_is_including_nulls(store_path):
     store = Store.open(store_path)
     row = store.preview("t").iloc[1].to_dict()
     result = store.trace("t", where=row)
-    assert result.root.rows == ({"id": 2, "at": "2026-01-01T01:00:00Z", "x": None, "s": None},)
+    assert result.root.rows == ({"id": 2, "at": "2026-01-01T01:00:00+00:00", "x": None, "s": None},)
     assert store.trace("t", where={"s": None}).root.rows[0]["id"] == 2
 
 

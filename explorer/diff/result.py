@@ -2,45 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
 from ..humanize import counted
 from ..models import AssetVersion, iso
+from ..values import json_value
 
 
-def jsonable(value: Any) -> Any:
-    """A value as plain JSON data: NaN/inf as strings, times as ISO strings, bytes described."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
-    if isinstance(value, Decimal):  # exactly: a float would hide a change in the 17th digit
-        return int(value) if value == value.to_integral_value() and value.is_finite() else str(value)
-    if isinstance(value, datetime):
-        return iso(value) if value.tzinfo else value.isoformat()
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return f"<{len(value)} bytes>"
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        return jsonable(value.item())
-    if hasattr(value, "tolist"):
-        return jsonable(value.tolist())
-    return str(value)
+jsonable = json_value
+"""A value as plain JSON data (:func:`explorer.values.json_value`: one representation for every output)."""
 
 
 def short(value: Any, width: int = 40) -> str:

@@ -43,6 +43,7 @@ from .errors import ExplorerError
 from .lineage import acyclic
 from .models import AssetVersion, InputRef, iso
 from .values import json_value
+from .markdown import records_table
 from .store import data
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -519,28 +520,6 @@ def trace(store: "Source", key: str, run: str | None = None, where: Mapping[str,
 # --------------------------------------------------------------------------- markdown
 
 
-def _md_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(rows: Iterable[Mapping[str, Any]]) -> str:
-    rows = list(rows)
-    if not rows:
-        return "_no rows_"
-    cols: list[str] = []
-    for r in rows:
-        for c in r:
-            if c not in cols:
-                cols.append(c)
-    lines = ["| " + " | ".join(_md_cell(c) for c in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for r in rows:
-        lines.append("| " + " | ".join(_md_cell(r.get(c)) for c in cols) + " |")
-    return "\n".join(lines)
-
-
 def _run_line(facts: Mapping[str, Any]) -> str:
     bits = [f"`{facts.get('run_id')}`"]
     detail = []
@@ -574,7 +553,7 @@ def render_markdown(result: TraceResult, store_url: str | None = None) -> str:
         "",
         "## Decision",
         "",
-        markdown_table(root.rows),
+        records_table(root.rows),
         "",
     ]
     for n, s in enumerate(result.steps, 1):
@@ -607,7 +586,7 @@ def render_markdown(result: TraceResult, store_url: str | None = None) -> str:
             out.append(f"- Note: {s.note}")
         out.append("")
         if s.kind == "table" and s.traceable:
-            out += [markdown_table(s.rows), ""]
+            out += [records_table(s.rows), ""]
         if "content" in s.facts:
             out += ["```json", json.dumps(s.facts["content"], indent=1, sort_keys=True, default=str), "```", ""]
         if "array" in s.facts:

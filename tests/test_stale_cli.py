@@ -145,3 +145,26 @@ def test_assets_table_shows_status(cli, demo_path):
     assert "stale" in line
     line = next(ln for ln in res.out.splitlines() if " raw/bureau " in ln)
     assert "fresh" in line
+
+
+def test_markdown_table_keeps_its_columns_whatever_the_asset_names(cli, tmp_path):
+    """Asset keys with | and backticks, a cause naming them: every row still has four cells
+    (GitHub splits cells at each unescaped |, also inside code)."""
+    import re
+
+    import pandas as pd
+
+    store = str(tmp_path / "s")
+    odd = "raw/a|b`c"
+    with RunWriter(store, run_id="r1") as run:
+        run.write(odd, pd.DataFrame({"a": [1]}))
+        run.write("out|x", pd.DataFrame({"a": [1]}), inputs=[odd])
+    with RunWriter(store, run_id="r2") as run:
+        run.write(odd, pd.DataFrame({"a": [2]}))
+    res = cli("stale", store, "--format", "markdown")
+    assert res.code == 1, res.err
+    rows = [line for line in res.out.splitlines() if line.startswith("| ")]
+    assert len(rows) == 2  # the header and out|x, the one stale asset
+    for line in rows:
+        assert len(re.split(r"(?<!\\)\|", line)) == 6, line  # 4 cells between 5 bars
+    assert "out\\|x" in rows[1] and "raw/a\\|b`c" in rows[1]

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..diff import diff_versions
 from ..diff.result import VersionDiff, short
+from ..markdown import cell as md_cell, table as md_table
 from .common import UsageError, add_format_arg, add_store_args, console, open_store, print_document, print_json, table
 
 
@@ -87,16 +88,6 @@ def render_table(result: VersionDiff) -> None:
         out.print(table("column statistics that changed (from the sidecars)", ["column", "nulls", "min", "max", "mean"], stats))
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _md_table(cols: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(_md_escape(c) for c in cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_md_escape(str(c)) for c in r) + " |" for r in rows]
-    return lines
-
-
 def render_markdown(result: VersionDiff) -> str:
     summary = result.summary()
     lines = [f"## {summary[0]}", ""]
@@ -104,12 +95,12 @@ def render_markdown(result: VersionDiff) -> str:
         if s in ("metadata:", "why:"):
             lines += ["", f"**{s[:-1]}**", ""]
         elif s.strip():
-            lines.append(f"- {_md_escape(s.strip())}")
+            lines.append(f"- {md_cell(s.strip())}")
     for title, cols, rows in _sample_tables(result):
-        lines += ["", f"### {title}", ""] + _md_table(cols, rows)
+        lines += ["", f"### {title}", ""] + md_table(cols, rows)
     stats = _stats_rows(result)
     if stats:
-        lines += ["", "### column statistics that changed", ""] + _md_table(["column", "nulls", "min", "max", "mean"], stats)
+        lines += ["", "### column statistics that changed", ""] + md_table(["column", "nulls", "min", "max", "mean"], stats)
     return "\n".join(lines) + "\n"
 
 

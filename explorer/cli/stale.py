@@ -8,6 +8,7 @@ from rich.text import Text
 
 from ..models import iso
 from ..humanize import counted
+from ..markdown import cell as md_cell, code as md_code
 from ..plan import RerunPlan, rerun_plan
 from ..staleness import StalenessReport
 from ..visible import visible
@@ -67,10 +68,6 @@ def _render_list(report: StalenessReport) -> None:
             out.print(Padding(Text.assemble(text(label, "dim"), text(visible(line))), (0, 0, 0, 2)))
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", "<br>")
-
-
 def render_markdown(report: StalenessReport) -> str:
     lines = [f"**Staleness:** {_summary(report)}", ""]
     bad = report.with_status("stale", "missing")
@@ -79,17 +76,17 @@ def render_markdown(report: StalenessReport) -> str:
         return "\n".join(lines) + "\n"
     lines += ["| asset | status | run | causes |", "|---|---|---|---|"]
     for a in bad:
-        causes = ("<br>".join([*(_md(c.describe()) for c in a.causes), *filter(None, [a.causes_summary()])])
-                  if a.status == "stale" else _md(_missing_note(a)))
-        lines.append(f"| `{a.asset}` | {a.status} | {a.run_id or ''} | {causes} |")
+        causes = ("<br>".join([*(md_cell(c.describe(), "<br>") for c in a.causes), *filter(None, [a.causes_summary()])])
+                  if a.status == "stale" else md_cell(_missing_note(a), "<br>"))
+        lines.append(f"| {md_code(a.asset)} | {a.status} | {a.run_id or ''} | {causes} |")
     stale = report.with_status("stale")
     if stale:
         lines += ["", "**Root causes**", ""]
         for a in stale:
             for c in a.root_causes:
-                lines.append(f"- {c.chain_text(lambda k: f'`{k}`')} <- {_md(c.describe())}")
+                lines.append(f"- {c.chain_text(md_code)} <- {md_cell(c.describe(), '<br>')}")
             if a.root_causes_omitted:
-                lines.append(f"- `{a.asset}`: {a.root_causes_summary()}")
+                lines.append(f"- {md_code(a.asset)}: {a.root_causes_summary()}")
     return "\n".join(lines) + "\n"
 
 
@@ -105,7 +102,7 @@ def render_plan(plan: RerunPlan, fmt: str) -> None:
     if fmt == "markdown":
         lines = [f"**Rerun plan:** {counted(len(plan.steps), 'asset')} to rematerialize, in this order", "",
                  "| # | asset | job | why |", "|---|---|---|---|"]
-        lines += [f"| {i} | `{s.asset}` | {_md(s.job or '?')} | {', '.join(s.reasons)} |" for i, s in enumerate(plan.steps, 1)]
+        lines += [f"| {i} | {md_code(s.asset)} | {md_cell(s.job or '?', '<br>')} | {', '.join(s.reasons)} |" for i, s in enumerate(plan.steps, 1)]
         lines += ["", "```sh", plan.command(), "```"]
         print_document("\n".join(lines) + "\n")
         return

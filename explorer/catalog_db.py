@@ -39,7 +39,7 @@ import pyarrow as pa
 from . import format as fmt
 from .errors import ExplorerError, one_line
 from .sql import META_SCHEMA, ReadOnlyFiles, _allow_list, _quote_ident, _quote_str, metadata_tables, source_sql
-from .store.fs import is_local
+from .store.fs import is_local, protocol as fs_protocol
 
 if TYPE_CHECKING:
     from .models import AssetVersion
@@ -83,15 +83,11 @@ class CatalogSummary:
         }
 
 
-def _protocol(fs) -> str:
-    return fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-
-
 def check_shareable(store) -> None:
     """Raise unless another process can read the store's files by the URLs the views name."""
     if is_local(store.fs):
         return
-    protocol = _protocol(store.fs)
+    protocol = fs_protocol(store.fs)
     if protocol not in REMOTE_PROTOCOLS:
         raise ExplorerError(
             f"cannot write a catalog of {store.url}: DuckDB reads only local paths and s3:// or gs:// URLs, "

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -209,3 +210,9 @@ def test_cli_options_match_the_library(cli, store_path):
     r = cli("diff", store_path, "t", "r1", "r2", "--key", "id", "--abs-tol", "x=0.1", "--format", "json")
     assert json.loads(r.out)["rows"] == store.diff("t", keys=["id"], abs_tol={"x": 0.1}).to_dict()["rows"]
     assert json.loads(r.out)["rows"]["changed"] == 0
+    options = json.loads(r.out)["options"]
+    assert options["abs_tol_columns"] == {"x": 0.1} and options["keys"] == ["id"]
+    # every entry of "options" is the one docs/diff.md names
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "diff.md").read_text()
+    said = doc[doc.index('`"options"` records'):].split("\n\n")[0]
+    assert all(f"`{k}`" in said for k in options), [k for k in options if f"`{k}`" not in said]

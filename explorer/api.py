@@ -31,6 +31,7 @@ def _ephemeral(fs) -> bool:
 
 if TYPE_CHECKING:
     import pandas as pd
+    from .store.checkpoint import Outcome
 
 
 def _read_index(
@@ -289,6 +290,20 @@ class Store:
         if self._sql is None or self._sql.allow_files != allow_files:
             self._sql = SqlCatalog(self, allow_files=allow_files)
         return self._sql.arrow(query) if as_arrow else self._sql.df(query)
+
+    # ------------------------------------------------------------------ checkpoints
+    @reachable
+    def checkpoint(self) -> "Outcome":
+        """Write a checkpoint: every finished run's manifest in one new object under
+        ``_frontier_checkpoints/``, so that a cold open reads it instead of one object per run
+        (``explorer.store.checkpoint``). An explicit write, like ``flag``; nothing is written
+        when the newest checkpoint already holds every finished run."""
+        from .store import checkpoint as ckpt
+
+        self._check_writable()
+        if self._indexer is None:
+            raise ExplorerError(f"{self.url} is a Dagster store read through its instance: checkpoints are for frontier stores")
+        return ckpt.write(self.fs, self.root)
 
     # ------------------------------------------------------------------ flags
     @reachable

@@ -10,6 +10,7 @@ Layout (``<root>`` is the store URL)::
     <root>/<run_id>/_frontier/versions/<key>.json       one sidecar per asset version
     <root>/<run_id>/<asset key path>[.<ext>]            the data (file or directory)
     <root>/_frontier_flags/...                          reserved for flags
+    <root>/_frontier_checkpoints/<name>.json.gz         checkpoints: finished runs' manifests in one object
 
 ``<key>`` in a sidecar name is the asset key percent-encoded (``/`` -> ``%2F``) so
 that all sidecars of a run sit in one flat folder, listable with one request.
@@ -39,12 +40,14 @@ RUN_KIND = "frontier-explore/run"
 SIDECAR_KIND = "frontier-explore/sidecar"
 STORE_KIND = "frontier-explore/store"
 FLAG_KIND = "frontier-explore/flag"
+CHECKPOINT_KIND = "frontier-explore/checkpoint"
 
 STORE_MARKER = "_frontier_store.json"
 META_DIR = "_frontier"
 RUN_MANIFEST = "run.json"
 VERSIONS_DIR = "versions"
 FLAGS_DIR = "_frontier_flags"
+CHECKPOINTS_DIR = "_frontier_checkpoints"
 
 DATA_FORMATS = ("parquet", "csv", "json", "npy", "pickle", "bytes", "directory")
 EXTENSIONS = {
@@ -277,6 +280,27 @@ def flag_path(name: str) -> str:
     if "/" in name or name.startswith(".") or not name:
         raise FormatError(f"invalid flag name {name!r}")
     return join(FLAGS_DIR, name + ".json")
+
+
+_CHECKPOINT_NAME = re.compile(r"^(\d{10})-(\d{8}T\d{6}Z)-([0-9a-f]{8})\.json\.gz$")
+
+
+def checkpoint_name(runs: int, at: datetime, token: str) -> str:
+    """``<runs covered, 10 digits>-<UTC time>-<8 hex>.json.gz``: names sort by how many runs
+    they cover, then by time, so the newest is the last of one listing."""
+    return f"{runs:010d}-{at.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{token}.json.gz"
+
+
+def checkpoint_runs(name: str) -> int | None:
+    """How many runs the checkpoint named ``name`` covers (None: not a checkpoint's name)."""
+    m = _CHECKPOINT_NAME.match(name)
+    return int(m.group(1)) if m else None
+
+
+def checkpoint_path(name: str) -> str:
+    if checkpoint_runs(name) is None:
+        raise FormatError(f"invalid checkpoint name {name!r}")
+    return join(CHECKPOINTS_DIR, name)
 
 
 # --------------------------------------------------------------------------- time

@@ -17,7 +17,7 @@ COMMAND_MODULE_NAMES = ["foundation", "stale", "diff", "history", "catalogue", "
 # Every subcommand name, so that ``frontier-explore STORE`` is told apart from a command without
 # importing the modules; tests/test_cli_foundation.py checks it against the parser.
 COMMAND_NAMES = frozenset({
-    "__complete", "assets", "cache", "catalog", "compare", "completion", "dagster-consolidate", "demo", "diff", "diff-runs", "export", "find", "flag", "flags", "history", "impact",
+    "__complete", "assets", "cache", "catalog", "checkpoint", "compare", "completion", "dagster-consolidate", "demo", "diff", "diff-runs", "export", "find", "flag", "flags", "history", "impact",
     "lineage", "provenance", "report", "runs", "serve", "show", "sql", "stale", "stores", "trace", "unflag", "verify", "versions",
 })
 

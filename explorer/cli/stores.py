@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..humanize import counted
-from .common import add_format_arg, console, human_size, print_json, table
+from .common import add_format_arg, add_store_args, console, human_size, print_json, table, text
 
 
 def cmd_stores(args: argparse.Namespace) -> int:
@@ -60,10 +60,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    from .common import open_store
+
+    store = open_store(args)
+    outcome = store.checkpoint()
+    if args.format == "json":
+        print_json(outcome.to_dict())
+        return 0
+    out = console()
+    for w in outcome.warnings:
+        out.print(text(f"warning: {w}"))
+    if outcome.written is None:
+        held = outcome.base
+        out.print(text(f"nothing to add: checkpoint {held.name} holds every finished run" if held
+                       else "no finished run to checkpoint"))
+        return 0
+    added = len(outcome.written.manifests) - (len(outcome.base.manifests) if outcome.base else 0)
+    out.print(text(f"wrote {outcome.written.to_dict()['path']}: {counted(len(outcome.written.manifests), 'finished run')}"
+                   + (f" ({added} more than {outcome.base.name})" if outcome.base else "")))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stores", help="list the named stores of the config file (use them as @name)")
     add_format_arg(p)
     p.set_defaults(func=cmd_stores)
+
+    p = sub.add_parser("checkpoint", help="write a checkpoint: every finished run's manifest in one object, "
+                                          "so that cold opens on object stores read one object, not one per run")
+    add_store_args(p)
+    add_format_arg(p)
+    p.set_defaults(func=cmd_checkpoint)
 
     p = sub.add_parser("cache", help="the local index cache: where it is, or empty it")
     csub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)

@@ -13,7 +13,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Callable, Iterable
 
 import fsspec
 
@@ -21,6 +21,7 @@ from .. import format as fmt
 from ..errors import FormatError, StoreNotFound, StoreUnavailable
 from ..index import Index, LazyIndex, Progress, RunRecord, _run_order, bulk_load
 from ..models import AssetVersion, Run, replace
+from . import checkpoint as checkpoint_mod
 from .fsspec_adapter import cat_many, strip_protocol
 
 
@@ -196,8 +197,14 @@ def read_runs(
     batch: int = 256,
     keep_raw: Callable[[str, bytes], None] | None = None,
     unreachable: Unreachable | None = None,
+    checkpoints: bool = False,
 ) -> tuple[list[RunRecord], list[str], list[str]]:
     """Read the given runs. Returns (records, warnings, ids of folders without a manifest).
+
+    With many runs to read and ``checkpoints`` (the root listing showed the checkpoints
+    folder), the finished runs the store's newest checkpoint
+    holds come from it (one listing and one GET: see ``store/checkpoint.py``), the others from
+    their manifests.
 
     ``keep_raw(run_id, manifest bytes)``, when given, is called for every consolidated run read.
     Runs that could not be read because the endpoint stopped answering are left out, with one
@@ -207,6 +214,8 @@ def read_runs(
     records: list[RunRecord] = []
     warnings: list[str] = []
     no_manifest: list[str] = []
+    if checkpoints and len(run_ids) >= checkpoint_mod.USE_FROM:
+        run_ids = _from_checkpoint(fs, root, run_ids, records, warnings, keep_raw)
     pending: list[RunRecord] = []
     torn: list[tuple[RunRecord, str]] = []  # manifests that are not JSON: their sidecars decide
     lost: list[str] = []
@@ -274,6 +283,36 @@ def read_runs(
             unreachable.run_ids.extend(lost)
             unreachable.error = unavailable(fs, root, lost_exc)
     return records, warnings, no_manifest
+
+
+def _from_checkpoint(fs: fsspec.AbstractFileSystem, root: str, run_ids: list[str], records: list[RunRecord],
+                     warnings: list[str], keep_raw: Callable[[str, bytes], None] | None) -> list[str]:
+    """Take the finished runs of ``run_ids`` that the newest valid checkpoint holds (parsed as
+    manifests read from the runs are); returns the runs still to read."""
+    try:
+        ckpt = checkpoint_mod.newest(fs, root, warnings)
+    except OSError as exc:  # the listing or GET failed: the runs themselves are read
+        warnings.append(f"{fmt.CHECKPOINTS_DIR}: cannot read ({type(exc).__name__}: {exc}); runs read one by one")
+        return run_ids
+    if ckpt is None:
+        return run_ids
+    rest: list[str] = []
+    for run_id in run_ids:
+        raw = ckpt.manifests.get(run_id)
+        if raw is None:
+            rest.append(run_id)
+            continue
+        try:
+            rec, complete = parse_manifest(raw, run_id)
+        except FormatError:
+            complete = False
+        if not complete or rec.run.status == "running":
+            rest.append(run_id)  # (a checkpoint holds only finished runs; this one is read itself)
+            continue
+        records.append(rec)
+        if keep_raw is not None:
+            keep_raw(run_id, raw)
+    return rest
 
 
 def _read_sidecars(fs: fsspec.AbstractFileSystem, root: str, recs: list[RunRecord]) -> list[tuple[RunRecord, BaseException]]:
@@ -378,7 +417,8 @@ def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | N
     run_ids, escaping = _outside_root(fs, root, list_run_ids(fs, root, reserved))
     with bulk_load(freeze_gc):
         unreachable = Unreachable()
-        records, warnings, no_manifest = read_runs(fs, root, run_ids, progress, unreachable=unreachable)
+        records, warnings, no_manifest = read_runs(fs, root, run_ids, progress, unreachable=unreachable,
+                                                   checkpoints=fmt.CHECKPOINTS_DIR in reserved)
         if unreachable.error is not None and not records:
             raise unreachable.error  # nothing read: an error, not an empty store
         warnings.extend(_escaping_warnings(escaping))
@@ -476,7 +516,7 @@ class Indexer:
             unreachable = Unreachable()
             records, warnings, no_manifest = read_runs(
                 self.fs, self.root, to_read, progress, keep_raw=writer.add if writer is not None else None,
-                unreachable=unreachable,
+                unreachable=unreachable, checkpoints=fmt.CHECKPOINTS_DIR in reserved,
             )
             located = writer.located if writer is not None else {}
             for r in to_read:

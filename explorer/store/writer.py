@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import secrets
 from datetime import datetime
@@ -350,9 +351,13 @@ class RunWriter:
         plan: Mapping[str, Sequence[str] | None] | Iterable[str] | None = None,
         started_at: datetime | None = None,
         clock: Callable[[], datetime] | None = None,
+        checkpoint_every: int | None = None,
     ) -> None:
         self.fs, self.root = open_fs(url, dict(storage_options or {}))
         self.clock = clock or fmt.now
+        if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 1):
+            raise WriteError(f"checkpoint_every must be a positive number of runs, not {checkpoint_every!r}")
+        self.checkpoint_every = checkpoint_every
         started = started_at or self.clock()
         self.run_id = fmt.check_run_id(run_id or new_run_id(started))
         self._run = Run(
@@ -450,7 +455,23 @@ class RunWriter:
         finished = replace(self._run, status=status, finished_at=self.clock())
         self._run = write_run_manifest(self.fs, self.root, finished, consolidate=True)
         self._finished = True
+        if self.checkpoint_every:
+            self._maybe_checkpoint()
         return self._run
+
+    def _maybe_checkpoint(self) -> None:
+        """With ``checkpoint_every=N``: write a checkpoint once N runs are listed beyond the newest
+        one (two listings per finished run). The run is already safe: a failure here is a log
+        line, never an error of the run."""
+        from . import checkpoint
+        from .read import list_run_ids
+
+        try:
+            if len(list_run_ids(self.fs, self.root)) - checkpoint.covered(self.fs, self.root) >= self.checkpoint_every:
+                checkpoint.write(self.fs, self.root, self.clock)
+        except Exception as exc:  # noqa: BLE001 - the run is committed whatever happens here
+            logging.getLogger("explorer").warning("run %s: no checkpoint written (%s: %s)", self.run_id,
+                                                  type(exc).__name__, exc)
 
     # ------------------------------------------------------------------ inputs
     def _resolve_input(self, spec: InputSpec) -> InputRef:

@@ -34,7 +34,7 @@ READ_COMMANDS: dict[str, list[list[str]]] = {
     "compare": [[], ["r5", "r6", "--metric", "metrics/evaluation:auc", "--format", "json"]],
     "diff-runs": [["r5", "r6", "--tables"], ["r2", "r4", "--format", "json"]],
 }
-WRITE_COMMANDS = {"flag", "unflag", "dagster-consolidate"}
+WRITE_COMMANDS = {"flag", "unflag", "dagster-consolidate", "checkpoint"}
 # demo writes a new copy of the bundled demo store (tests/test_packaging.py); completion prints a
 # script; __complete opens the store on the line read-only (tests/test_completion.py checks it)
 NOT_STORE_COMMANDS = {"cache", "stores", "demo", "completion", "__complete"}

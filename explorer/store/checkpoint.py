@@ -1,0 +1,174 @@
+"""Checkpoints: the consolidated manifests of many finished runs in one object, so that a cold
+open of a large store on an object store reads one object instead of one per run.
+
+A checkpoint is written only on request (``frontier-explore checkpoint STORE``, or a writer
+given ``checkpoint_every=N``) under ``_frontier_checkpoints/``, once, under a new name
+(exclusive create: never overwritten, so concurrent writers cannot damage one another's). It
+copies each finished run's manifest byte for byte; readers parse those bytes exactly as they
+parse a manifest read from its run, keep only runs the store still lists, and read everything
+else (newer runs, runs unfinished when it was written) from the runs themselves. A checkpoint
+that does not validate is reported in a warning and skipped: the next older one, or the runs,
+are read instead.
+
+The object is gzip-compressed: a first line of JSON (kind, format version, creation time and
+the ``[run_id, size]`` of every manifest), then the manifests, concatenated in that order.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+import fsspec
+
+from .. import format as fmt
+from ..errors import FormatError
+from ..models import iso
+from .fs import create_exclusive
+
+MAX_UNPACKED = 8 << 30
+"""A checkpoint unpacking to more than this many bytes is refused (a damaged or hostile one)."""
+USE_FROM = 32
+"""Readers fetch a checkpoint only when at least this many listed runs still need reading."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    name: str
+    created_at: datetime
+    manifests: dict[str, bytes]  # run id -> its consolidated manifest, as the run wrote it
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "path": fmt.checkpoint_path(self.name), "created_at": iso(self.created_at),
+                "runs": len(self.manifests)}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``write`` did: the checkpoint written (None: nothing new to add), the one it
+    started from, and the warnings of reading the runs."""
+
+    written: Checkpoint | None
+    base: Checkpoint | None
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"written": self.written.to_dict() if self.written else None,
+                "previous": self.base.to_dict() if self.base else None, "warnings": list(self.warnings)}
+
+
+def names(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
+    """The store's checkpoints, newest (most runs covered) first: one listing."""
+    folder = fmt.join(root, fmt.CHECKPOINTS_DIR)
+    try:
+        fs.invalidate_cache(folder)
+    except Exception:  # noqa: BLE001 - a filesystem without a listing cache
+        pass
+    try:
+        listed = fs.ls(folder, detail=False)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    found = [p.rstrip("/").rsplit("/", 1)[-1] for p in listed]
+    return sorted((n for n in found if fmt.checkpoint_runs(n) is not None), reverse=True)
+
+
+def encode(manifests: dict[str, bytes], created_at: datetime) -> bytes:
+    order = sorted(manifests)
+    header = {"kind": fmt.CHECKPOINT_KIND, "format_version": fmt.FORMAT_VERSION, "created_at": iso(created_at),
+              "runs": [[r, len(manifests[r])] for r in order]}
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as gz:
+        gz.write(json.dumps(header, separators=(",", ":")).encode() + b"\n")
+        for r in order:
+            gz.write(manifests[r])
+    return out.getvalue()
+
+
+def decode(raw: bytes, name: str) -> Checkpoint:
+    """Raises FormatError naming the checkpoint when it does not validate."""
+    where = fmt.checkpoint_path(name)
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw), mode="rb") as gz:
+            line = gz.readline(1 << 30)
+            header = json.loads(line)
+            if not isinstance(header, dict) or header.get("kind") != fmt.CHECKPOINT_KIND:
+                raise FormatError(f"{where}: not a checkpoint")
+            major = str(header.get("format_version", "")).split(".")[0]
+            if major != str(fmt.FORMAT_MAJOR):
+                raise FormatError(f"{where}: format version {header.get('format_version')!r} is not supported")
+            entries = header.get("runs")
+            if not isinstance(entries, list) or not all(
+                    isinstance(e, list) and len(e) == 2 and isinstance(e[0], str) and isinstance(e[1], int) and e[1] >= 0
+                    for e in entries):
+                raise FormatError(f"{where}: its list of runs is malformed")
+            if sum(e[1] for e in entries) > MAX_UNPACKED:
+                raise FormatError(f"{where}: larger than {MAX_UNPACKED} bytes unpacked")
+            manifests: dict[str, bytes] = {}
+            for run_id, size in entries:
+                body = gz.read(size)
+                if len(body) != size:
+                    raise FormatError(f"{where}: cut short in the manifest of run {fmt.printable(run_id)}")
+                manifests[run_id] = body
+            if gz.read(1):
+                raise FormatError(f"{where}: bytes after the last manifest")
+            created = datetime.fromisoformat(str(header.get("created_at")).replace("Z", "+00:00"))
+    except FormatError:
+        raise
+    except (OSError, EOFError, ValueError, UnicodeDecodeError) as exc:  # gzip CRC, truncation, JSON
+        raise FormatError(f"{where}: damaged ({type(exc).__name__}: {exc})") from None
+    if len(manifests) != len(entries):
+        raise FormatError(f"{where}: a run is listed twice")
+    return Checkpoint(name, created, manifests)
+
+
+def newest(fs: fsspec.AbstractFileSystem, root: str, warnings: list[str]) -> Checkpoint | None:
+    """The newest checkpoint that validates (one listing, one GET; one more per damaged one)."""
+    for name in names(fs, root):
+        try:
+            return decode(fs.cat_file(fmt.join(root, fmt.checkpoint_path(name))), name)
+        except FileNotFoundError:
+            continue
+        except FormatError as exc:
+            warnings.append(f"{exc}; checkpoint skipped (the runs are read instead)")
+    return None
+
+
+def write(fs: fsspec.AbstractFileSystem, root: str,
+          clock: Callable[[], datetime] | None = None) -> Outcome:
+    """Write a checkpoint of every finished run the store lists, starting from the newest one
+    (only runs it lacks are read)."""
+    from .read import list_run_ids, read_runs
+
+    warnings: list[str] = []
+    reserved: set[str] = set()
+    listed = list_run_ids(fs, root, reserved)
+    base = newest(fs, root, warnings) if fmt.CHECKPOINTS_DIR in reserved else None
+    manifests = {r: raw for r, raw in (base.manifests.items() if base else ()) if r in set(listed)}
+    fresh: dict[str, bytes] = {}
+    records, read_warnings, _ = read_runs(fs, root, [r for r in listed if r not in manifests],
+                                          keep_raw=fresh.__setitem__, checkpoints=False)
+    warnings.extend(read_warnings)
+    for rec in records:  # only finished, consolidated runs: the ones that never change again
+        raw = fresh.get(rec.run.run_id)
+        if raw is not None and rec.run.status != "running":
+            manifests[rec.run.run_id] = raw
+    if not manifests or (base is not None and set(manifests) <= set(base.manifests)):
+        return Outcome(None, base, tuple(warnings))
+    now = (clock or (lambda: datetime.now(timezone.utc)))()
+    name = fmt.checkpoint_name(len(manifests), now, os.urandom(4).hex())
+    create_exclusive(fs, fmt.join(root, fmt.checkpoint_path(name)), encode(manifests, now))
+    return Outcome(Checkpoint(name, now, manifests), base, tuple(warnings))
+
+
+def covered(fs: fsspec.AbstractFileSystem, root: str) -> int:
+    """How many runs the newest checkpoint covers, from its name alone (0: none)."""
+    found = names(fs, root)
+    return fmt.checkpoint_runs(found[0]) if found else 0
+
+
+__all__ = ["Checkpoint", "Outcome", "MAX_UNPACKED", "USE_FROM", "covered", "decode", "encode", "names", "newest", "write"]

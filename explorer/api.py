@@ -246,6 +246,14 @@ class Store:
         """Every version in any run built from this version."""
         return lineage.impact(self.index, key, run, self.version_graph)
 
+    def column_lineage(self, key: str, column: str, run: str | None = None, direction: str = "upstream"):
+        """Where ``column`` of this version comes from (``direction="upstream"``, recursively) or
+        where it goes (``"downstream"``): declared ``dagster/column_lineage`` edges and certain
+        pass-throughs (``explorer.column_lineage``)."""
+        from . import column_lineage
+
+        return column_lineage.trace(self.index, self.version(key, run), column, direction)
+
     # ------------------------------------------------------------------ staleness
     @reachable
     def staleness(self, as_of=None, max_age=None):

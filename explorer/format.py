@@ -303,6 +303,36 @@ def checkpoint_path(name: str) -> str:
     return join(CHECKPOINTS_DIR, name)
 
 
+COLUMN_LINEAGE_KEY = "dagster/column_lineage"
+"""The metadata entry of column lineage (Dagster's own key): see ``explorer.column_lineage``."""
+
+
+def column_lineage_entry(spec: Any) -> dict[str, Any]:
+    """``{column: [(asset, column) or "asset.column" or {"asset_key", "column_name"}, ...]}`` as the
+    stored ``dagster/column_lineage`` entry. Raises FormatError on anything else."""
+    if not hasattr(spec, "items"):
+        raise FormatError("column_lineage must map each column to the (asset, column) pairs it comes from")
+    out: dict[str, list[dict[str, str]]] = {}
+    for column, deps in spec.items():
+        if not isinstance(column, str) or not column:
+            raise FormatError(f"column_lineage: invalid column name {column!r}")
+        if isinstance(deps, (str, bytes)) or not hasattr(deps, "__iter__"):
+            raise FormatError(f"column_lineage[{column!r}] must be a list of (asset, column) pairs")
+        entries = []
+        for dep in deps:
+            if isinstance(dep, dict) and isinstance(dep.get("asset_key"), str) and isinstance(dep.get("column_name"), str):
+                asset, col = dep["asset_key"], dep["column_name"]
+            elif isinstance(dep, (tuple, list)) and len(dep) == 2 and all(isinstance(x, str) for x in dep):
+                asset, col = dep
+            elif isinstance(dep, str) and "." in dep:
+                asset, col = dep.rsplit(".", 1)
+            else:
+                raise FormatError(f"column_lineage[{column!r}]: {dep!r} is not an (asset, column) pair")
+            entries.append({"asset_key": asset, "column_name": col})
+        out[column] = entries
+    return {"deps_by_column": out}
+
+
 # --------------------------------------------------------------------------- time
 
 

@@ -18,6 +18,7 @@ from explorer import Store, export
 
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
+    column_lineage_dataset,
     dataset_version_dataset,
     job_type_job,
     output_statistics_output_dataset,
@@ -65,6 +66,13 @@ FACET_MODELS = {
     "tags": lambda d: tags_run.TagsRunFacet(tags=[tags_run.TagsRunFacetFields(**t) for t in d["tags"]]),
     "jobType": lambda d: job_type_job.JobTypeJobFacet(
         processingType=d["processingType"], integration=d["integration"], jobType=d.get("jobType")),
+    "columnLineage": lambda d: column_lineage_dataset.ColumnLineageDatasetFacet(fields={
+        col: column_lineage_dataset.Fields(inputFields=[
+            column_lineage_dataset.InputField(
+                namespace=i["namespace"], name=i["name"], field=i["field"],
+                transformations=[column_lineage_dataset.Transformation(**t) for t in i.get("transformations", [])])
+            for i in f["inputFields"]])
+        for col, f in d["fields"].items()}),
 }
 
 

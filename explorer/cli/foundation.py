@@ -25,6 +25,7 @@ from .common import (
     styled_status,
     table,
     text,
+    UsageError,
 )
 
 
@@ -122,6 +123,8 @@ def cmd_assets(args: argparse.Namespace) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
+    if args.column is not None:
+        return _column_lineage(args)
     store = open_store(args)
     g = store.asset_graph(all_runs=args.all_runs, run=args.run)
     if args.asset:
@@ -146,6 +149,28 @@ def cmd_lineage(args: argparse.Namespace) -> int:
                 ups = sorted(g.predecessors(n))
                 rows.append((depth, n + (" (missing)" if g.nodes[n].get("missing") else ""), ", ".join(ups)))
         console().print(table(f"{g.number_of_nodes()} assets, {g.number_of_edges()} edges", ["layer", "asset", "inputs"], rows))
+    return 0
+
+
+def _column_lineage(args: argparse.Namespace) -> int:
+    if not args.asset:
+        raise UsageError("--column needs an ASSET: lineage STORE ASSET --column COLUMN")
+    if args.format not in ("table", "json") or args.all_runs:
+        raise UsageError("--column gives a table or JSON, of one version (--run), not --all-runs")
+    store = open_store(args)
+    direction = "downstream" if args.downstream else "upstream"
+    result = store.column_lineage(args.asset, args.column, args.run, direction)
+    if args.format == "json":
+        print_json(result.to_dict())
+        return 0
+    rows = [(f"{e.asset}.{e.column}", e.run_id, f"{e.source_asset}.{e.source_column}", e.source_run_id or "(not in the store)", e.kind)
+            for e in result.edges]
+    title = (f"{args.asset}.{args.column} in run {result.run_id}: "
+             + ("derived from" if direction == "upstream" else "used by") + f" {len(rows)} column edge{'s' if len(rows) != 1 else ''}")
+    if not rows:
+        console().print(text(title + " (no declared column lineage and no certain pass-through)"))
+        return 0
+    console().print(table(title, ["column", "run", "from column", "from run", "how"], rows))
     return 0
 
 
@@ -274,6 +299,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     direction = p.add_mutually_exclusive_group()
     direction.add_argument("--upstream", action="store_true", help="only what ASSET depends on")
     direction.add_argument("--downstream", action="store_true", help="only what depends on ASSET")
+    p.add_argument("--column", metavar="COLUMN", help="column lineage of ASSET's COLUMN (upstream, or --downstream)")
     add_format_arg(p, ("table", "json", "mermaid", "dot"))
     p.set_defaults(func=cmd_lineage)
 

@@ -331,6 +331,25 @@ def write_run_manifest(fs, root: str, run: Run, consolidate: bool = False, creat
     return run
 
 
+def _column_lineage_entry(key: str, value: Any, spec: Mapping[str, Iterable[Any]], inputs: Sequence[InputRef]) -> dict[str, Any]:
+    """``column_lineage=`` checked against the inputs and the table's columns, as metadata."""
+    try:
+        entry = fmt.column_lineage_entry(spec)
+    except FormatError as exc:
+        raise WriteError(f"{key}: {exc}") from None
+    consumed = {i.asset for i in inputs}
+    columns = getattr(value, "column_names", None)
+    if columns is None and hasattr(value, "columns"):
+        columns = [str(c) for c in value.columns]
+    for column, deps in entry["deps_by_column"].items():
+        if columns is not None and column not in columns:
+            raise WriteError(f"{key}: column_lineage names column {column!r}, which the table does not have")
+        for d in deps:
+            if d["asset_key"] not in consumed:
+                raise WriteError(f"{key}: column_lineage of {column!r} names {d['asset_key']!r}, which is not among its inputs")
+    return {fmt.COLUMN_LINEAGE_KEY: entry}
+
+
 class RunWriter:
     """Write one run of a pipeline to a store.
 
@@ -509,12 +528,15 @@ class RunWriter:
         code_version: str | None = None,
         keys: Sequence[str] = (),
         partition_by: Sequence[str] = (),
+        column_lineage: Mapping[str, Iterable[Any]] | None = None,
     ) -> AssetVersion:
         """Write one asset version: data first, then its sidecar. Returns the committed version.
 
         ``format`` is inferred (parquet for tables, json for dicts and lists, npy for arrays,
         bytes for bytes); pickle is used only when asked by name. ``format='directory'``
         writes a table as a directory of parquet files, hive-partitioned by ``partition_by``.
+        ``column_lineage`` maps columns of the table to the ``(input asset, column)`` pairs each
+        is derived from (recorded as Dagster's ``dagster/column_lineage`` metadata entry).
         """
         if self._finished:
             raise WriteError(f"run {self.run_id} is finished; start a new run")
@@ -523,6 +545,8 @@ class RunWriter:
         if key in self._written:
             raise WriteError(f"{key!r} was already written in run {self.run_id}; versions are never overwritten")
         resolved = tuple(self._resolve_input(i) for i in inputs)
+        if column_lineage is not None:
+            metadata = {**(metadata or {}), **_column_lineage_entry(key, value, column_lineage, resolved)}
         if self._joined:
             self._check_still_running(key)
         version = write_version(

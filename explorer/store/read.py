@@ -125,6 +125,16 @@ def _torn_record(run_id: str) -> RunRecord | None:
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+_LISTING_ERRORS = (FileNotFoundError, NotADirectoryError, PermissionError)
+_WHY = {FileNotFoundError: "it does not exist", NotADirectoryError: "it is a file, not a folder",
+        PermissionError: "permission denied"}
+
+
+def _not_listable(where: str, exc: OSError) -> StoreNotFound:
+    why = next(text for kind, text in _WHY.items() if isinstance(exc, kind))
+    return StoreNotFound(f"no frontier store at {where}: {why}")
+
+
 def list_run_ids(fs: fsspec.AbstractFileSystem, root: str, reserved: set[str] | None = None) -> list[str]:
     """One listing of the store root (a delimiter listing on object stores): the folders
     that may be runs. The filesystem's listing cache is bypassed, so new runs are seen.
@@ -138,12 +148,8 @@ def list_run_ids(fs: fsspec.AbstractFileSystem, root: str, reserved: set[str] | 
             if reserved is not None:
                 reserved.update(n for n in names if n.startswith("_"))
             return sorted([n for n in names if not n.startswith("_")])
-        except FileNotFoundError:
-            raise StoreNotFound(f"no frontier store at {root}: it does not exist") from None
-        except NotADirectoryError:
-            raise StoreNotFound(f"no frontier store at {root}: it is a file, not a folder") from None
-        except PermissionError:
-            raise StoreNotFound(f"no frontier store at {root}: permission denied") from None
+        except _LISTING_ERRORS as exc:
+            raise _not_listable(root, exc) from None
     from .fs import display_url
 
     where = display_url(fs, root)  # s3://bucket/prefix, as the user wrote it
@@ -153,12 +159,8 @@ def list_run_ids(fs: fsspec.AbstractFileSystem, root: str, reserved: set[str] | 
         pass
     try:
         entries = fs.ls(root, detail=True)
-    except FileNotFoundError:
-        raise StoreNotFound(f"no frontier store at {where}: it does not exist") from None
-    except NotADirectoryError:
-        raise StoreNotFound(f"no frontier store at {where}: it is a file, not a folder") from None
-    except PermissionError:
-        raise StoreNotFound(f"no frontier store at {where}: permission denied") from None
+    except _LISTING_ERRORS as exc:
+        raise _not_listable(where, exc) from None
     except Exception as exc:  # noqa: BLE001 - e.g. botocore's NoCredentialsError, ProfileNotFound
         if is_connection_error(exc):
             raise unavailable(fs, root, exc) from None

@@ -143,14 +143,15 @@ def test_allow_flags_lets_the_browser_flag(browser, demo_path, tmp_path):
 
     copy = tmp_path / "store"
     shutil.copytree(demo_path, copy)
-    first = Store.open(str(copy), cache=False).staleness().assets[0]  # the staleness panel's first row
+    opened = Store.open(str(copy), cache=False)
+    first = opened.staleness().assets[0]  # the staleness panel's first row
     served = Served(str(copy), "--allow-flags")
     w = Watched(browser)
     try:
         assert "(read-only)" not in served.banner
         screen = Screen(w.page)
         w.page.goto(f"http://127.0.0.1:{served.port}/")
-        wait_for_text(w.page, screen, "runs")
+        wait_for_text(w.page, screen, opened.runs[0].run_id)  # the runs table is drawn: the app takes keys
         w.page.locator(".textual-terminal").click()
         w.page.keyboard.press("s")
         wait_for_text(w.page, screen, "need attention")

@@ -105,7 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ..config import resolve_store
     from ..store.fs import parse_storage_options
     from . import env_dagster_home
-    from .serve import serve
+    from ..tui.serve import serve
 
     if not 0 < args.port < 65536:
         raise UsageError("--port needs a number from 1 to 65535")

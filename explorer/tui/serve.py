@@ -1,6 +1,6 @@
 """``frontier-explore serve``: the terminal app in a browser, through textual-serve (an optional extra).
 
-The server runs ``python -m explorer.cli.serve STORE`` for each browser tab (textual-serve's
+The server runs ``python -m explorer.tui.serve`` for each browser tab (textual-serve's
 way): what to open comes in the environment variable ``FRONTIER_EXPLORE_SERVE`` (JSON), so that
 storage options (credentials) never appear on a command line. The page is textual-serve's own
 (its JavaScript, CSS and fonts are served by the server), with the one link it makes to Google's
@@ -82,7 +82,7 @@ def serve(url: str, storage_options: dict, *, host: str, port: int, allow_flags:
     token = None if is_loopback(host) else secrets.token_urlsafe(24)
     os.environ[ENV] = json.dumps({"url": url, "storage_options": storage_options, "allow_flags": allow_flags,
                                   "watch": watch, "open_options": open_options, "label": label})
-    command = f"{shlex.quote(sys.executable)} -m explorer.cli.serve"
+    command = f"{shlex.quote(sys.executable)} -m explorer.tui.serve"
     shown = public_url or f"http://{host if ':' not in host else '[' + host + ']'}:{port}"
     server = make_server(command, host, port, token, public_url, f"frontier-explore: {label}")
     print(f"serving {label} on {shown}/" + (f"?token={token}" if token else "")
@@ -93,8 +93,8 @@ def serve(url: str, storage_options: dict, *, host: str, port: int, allow_flags:
 
 def app_main() -> int:
     """Run in each browser tab's process: the app on the store named in the environment."""
-    from ..tui import app as tui_app
-    from ..tui.app import ExplorerApp
+    from . import app as tui_app
+    from .app import ExplorerApp
 
     spec = json.loads(os.environ[ENV])
     open_options = dict(spec["open_options"])

@@ -296,9 +296,5 @@ def openlineage_events(store: "Source") -> list[dict]:
 
 
 def to_openlineage(store: "Source") -> str:
-    """The events as JSON lines (one event per line), the OpenLineage file transport's format.
-    Built with the cyclic collector paused (``index.bulk_load``: the events hold no cycles)."""
-    from .index import bulk_load
-
-    with bulk_load():
-        return "".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in openlineage_events(store))
+    """The events as JSON lines (one event per line), the OpenLineage file transport's format."""
+    return "".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in openlineage_events(store))

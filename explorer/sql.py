@@ -517,13 +517,8 @@ class SqlCatalog:
 
 
 def metadata_tables(store: "Source") -> tuple[pa.Table, pa.Table]:
-    """The ``runs`` and ``versions`` tables as Arrow (JSON columns as strings). A row per
-    version is built in Python first, with the cyclic collector paused (``index.bulk_load``:
-    the rows hold no cycles; at 10,000 runs x 20 assets collections were a quarter of the time)."""
-    from .index import bulk_load
-
-    with bulk_load():
-        return runs_table(store.index), versions_table(store)
+    """The ``runs`` and ``versions`` tables as Arrow (JSON columns as strings)."""
+    return runs_table(store.index), versions_table(store)
 
 
 def runs_table(index) -> pa.Table:

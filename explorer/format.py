@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from functools import lru_cache
 from itertools import chain
 from operator import attrgetter
@@ -635,9 +636,15 @@ def checked_plan(planned: tuple[PlannedAsset, ...]) -> tuple[PlannedAsset, ...]:
 
 def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
     """The versions of one manifest (one loop with its lookups bound: it runs 200,000 times
-    for a store of 10,000 runs)."""
+    for a store of 10,000 runs).
+
+    The strings that repeat across versions (asset keys, formats, code versions, the run ids
+    and content hashes inputs name, column names and types) are interned (``sys.intern``:
+    freed with the last version that holds them), so the index holds one copy of each: about
+    half the memory of a version, whose strings the decoder makes afresh each time."""
+    keys, run_ids, ext, utc, fromiso, intern = _VALID_KEYS, _VALID_RUN_IDS, EXTENSIONS, _UTC, datetime.fromisoformat, sys.intern
+    run_id = intern(run_id)
     prefix = run_id + "/"
-    keys, run_ids, ext, utc, fromiso = _VALID_KEYS, _VALID_RUN_IDS, EXTENSIONS, _UTC, datetime.fromisoformat
     containers = _CONTAINERS
     seen: set[str] = set()
     out = []
@@ -665,15 +672,23 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
         if key in seen:
             raise _Unusual  # listed twice: the general path keeps the first and warns
         seen.add(key)
-        md, table = d.metadata, d.table
+        md, table, inputs, code = d.metadata, d.table, d.inputs, d.code_version
         if md:
             for x in md.values():
                 if type(x) in containers:
                     check_value_depth(md, "")
                     break
+        key = intern(key)
+        if inputs:
+            inputs = tuple([InputRef(intern(i.asset), intern(i.run_id), i.content_hash and intern(i.content_hash))
+                            for i in inputs])
+        if table is not None:
+            table = TableInfo(table.num_rows, tuple([
+                ColumnStats(intern(c.name), intern(c.type), c.null_count, c.min, c.max, c.mean, c.distinct)
+                for c in table.columns]))
         append(AssetVersion(
-            key, run_id, created, path, d.data_format, d.size_bytes, d.content_hash,
-            d.code_version, d.metadata, d.inputs, d.table, d.keys, sidecar_path(run_id, key),
+            key, run_id, created, path, intern(d.data_format), d.size_bytes, intern(d.content_hash),
+            code and intern(code), md, inputs, table, d.keys, sidecar_path(run_id, key),
         ))
     # column statistics hold scalars as the writer records them; any container (which could
     # nest too deep) sends the manifest to the general path, which checks it (one pass in C)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
-
-import pandas as pd
-
-from .. import export
+import math
+import sys
 from ..models import iso
 from ..names import run_label
 from ..humanize import counted
@@ -32,9 +30,14 @@ MAX_TABLE_ROWS = 1000
 
 
 def _cell(value) -> str:
-    """A value as shown in a table cell: empty for nulls (``table`` makes it visible text)."""
+    """A value as shown in a table cell: empty for nulls (``table`` makes it visible text).
+    A pandas null (``NA``, ``NaT``) can only come from pandas, so pandas is asked only when
+    something imported it (flags and query results are shown without importing it)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    pd = sys.modules.get("pandas")
     try:
-        if value is None or (not isinstance(value, (list, dict, tuple)) and bool(pd.isna(value))):
+        if pd is not None and not isinstance(value, (list, dict, tuple)) and bool(pd.isna(value)):
             return ""
     except (TypeError, ValueError):
         pass
@@ -80,6 +83,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from .. import export
+
     store = open_store(args)
     if args.format == "openlineage":
         _write(export.to_openlineage(store), args.output, "json")
@@ -107,7 +112,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
             r["content_hash"].split(":", 1)[-1][:12],
             (run_label(r["same_as"]) or r["same_as"]) if isinstance(r["same_as"], str) else "",
             human_size(r["size_bytes"]),
-            "" if pd.isna(r["rows"]) else r["rows"],
+            _cell(r["rows"]),
             r["code_version"] or "",
             *(_cell(r[c]) for c in meta),
         )

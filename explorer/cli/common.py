@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from rich.console import Console
 from rich.table import Table
@@ -14,9 +14,10 @@ from rich.text import Text
 
 from ..errors import ExplorerError, StoreNotFound
 from ..format import finite
-from ..api import Store
-from ..store.fs import parse_storage_options
 from ..visible import json_safe, one_line, visible_lines
+
+if TYPE_CHECKING:  # the library is imported when a command opens a store, not to build the parser
+    from ..api import Store
 
 
 class UsageError(ExplorerError):
@@ -54,7 +55,9 @@ def add_format_arg(p: argparse.ArgumentParser, choices: Iterable[str] = ("table"
 
 
 def open_store(args: argparse.Namespace) -> Store:
+    from ..api import Store
     from ..config import resolve_store
+    from ..store.fs import parse_storage_options
 
     try:
         options = parse_storage_options(args.storage_option)

@@ -6,7 +6,6 @@ import argparse
 import os
 
 from ..models import iso
-from ..store.fs import parse_storage_options
 from ..humanize import counted
 from .common import UsageError, add_format_arg, add_store_args, console, print_json, short_time, styled_status, table
 
@@ -15,6 +14,8 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
     home = args.dagster_home or os.environ.get("DAGSTER_HOME")
     if not home:
         raise UsageError("dagster-consolidate needs --dagster-home PATH (or DAGSTER_HOME)")
+    from ..store.fs import parse_storage_options
+
     try:
         options = parse_storage_options(args.storage_option)
     except ValueError as exc:

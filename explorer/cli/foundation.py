@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.text import Text
-from rich.tree import Tree
 
-from .. import export, lineage
 from ..models import iso
 from ..humanize import counted
 from .common import (
@@ -27,6 +25,11 @@ from .common import (
     text,
     UsageError,
 )
+
+if TYPE_CHECKING:  # pandas, networkx: imported by the commands that use them
+    from rich.tree import Tree
+
+    from ..lineage import LineageResult
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -125,6 +128,8 @@ def cmd_assets(args: argparse.Namespace) -> int:
 def cmd_lineage(args: argparse.Namespace) -> int:
     if args.column is not None:
         return _column_lineage(args)
+    from .. import export, lineage
+
     store = open_store(args)
     g = store.asset_graph(all_runs=args.all_runs, run=args.run)
     if args.asset:
@@ -199,6 +204,8 @@ def _facts(v) -> list[tuple[str, str]]:
 def cmd_show(args: argparse.Namespace) -> int:
     store = open_store(args)
     v = store.version(args.asset, args.run)
+    import pandas as pd
+
     from ..store import data
 
     if v.data_format == "pickle" and args.trust_pickle:
@@ -242,7 +249,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tree(result: lineage.LineageResult, store) -> Tree:
+def _tree(result: LineageResult, store) -> Tree:
+    from rich.tree import Tree
+
     def label(r) -> Text:
         v = store.index.versions.get((r.asset, r.run_id))
         suffix = text(" (missing)", "red") if v is None else text(f" {(r.content_hash or '')[7:19]}", "dim")

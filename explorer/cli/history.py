@@ -5,22 +5,23 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from ..history import history
 from ..models import iso
 from ..visible import visible
 from ..humanize import counted
 from .common import add_format_arg, add_store_args, console, open_store, print_document, print_json, short_time, table, print_table
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def _cell(value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    if isinstance(value, pd.Timestamp):
-        return iso(value.to_pydatetime())
+    if isinstance(value, datetime):  # a pandas Timestamp is one
+        return iso(value.to_pydatetime() if hasattr(value, "to_pydatetime") else value)
     if hasattr(value, "item"):
         return value.item()
     return value
@@ -47,6 +48,7 @@ def _spaced_ticks(x: list[float], labels: list[str], gap: float) -> list[tuple[f
 
 def plot(df: pd.DataFrame, title: str, width: int = 100, height: int = 16, color: bool = False) -> str:
     """The numeric statistics over the versions, drawn with plotext 5.x (one chart per statistic)."""
+    import pandas as pd
     import plotext as plt
 
     stats = [c for c in df.columns[4:] if pd.to_numeric(df[c], errors="coerce").notna().any()]
@@ -82,6 +84,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         asset, _, path = asset.rpartition(":")
         stats = [f"value.{path}"] + stats
     args.asset = asset
+    from ..history import history
+
     df = history(store, asset, stats or None)
     if args.format == "json":
         print_json(records(df))

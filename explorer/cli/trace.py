@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 
-from ..trace import TraceResult, render_markdown
 from ..humanize import counted
 from .common import UsageError, add_format_arg, add_store_args, console, human_size, open_store, print_document, print_json, table, text
+
+if TYPE_CHECKING:
+    from ..trace import TraceResult
 
 MAX_SHOWN_ROWS = 50  # per step in the table view; json and markdown carry every row
 
@@ -98,6 +102,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(result.to_dict())
     elif args.format == "markdown":
+        from ..trace import render_markdown
+
         print_document(render_markdown(result, store.url))
     else:
         render_table(result)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from ..verify import verify
 from ..humanize import counted
 from .common import add_format_arg, add_store_args, console, open_store, print_json, styled_status, table
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     store = open_store(args)
+    from ..verify import verify
+
     results = verify(store, run=args.run)
     bad = [r for r in results if not r.passes(args.allow_unverifiable)]
     if args.format == "json":

@@ -17,7 +17,6 @@ from typing import Iterable
 
 from ..errors import ExplorerError
 from ..models import AssetVersion
-from .array import diff_arrays
 from .explain import explain, metadata_diff
 from .opaque import diff_opaque
 from .result import (
@@ -30,7 +29,8 @@ from .result import (
     VersionDiff,
 )
 from .structured import diff_json
-from .table import diff_tables, identical
+
+# .table (DuckDB) and .array (numpy) are imported by the diff that needs them.
 
 KINDS = {
     "parquet": "table",
@@ -155,6 +155,8 @@ def diff_versions(
     same_bytes = va.content_hash == vb.content_hash
     parts: dict = {}
     if kind == "table":
+        from .table import diff_tables, identical
+
         if same_bytes:
             parts["table"] = identical(va, vb, keys, opts)
         else:
@@ -172,6 +174,8 @@ def diff_versions(
     elif kind == "array":
         a = store.load(key, va.run_id)
         b = a if same_bytes else store.load(key, vb.run_id)
+        from .array import diff_arrays
+
         parts["array"] = diff_arrays(a, b, a_glob)
         differs = parts["array"].differs
     else:
@@ -211,3 +215,11 @@ __all__ = [
     "metadata_diff",
     "resolve_ref",
 ]
+
+
+def __getattr__(name: str):
+    if name == "diff_arrays":
+        from .array import diff_arrays
+
+        return diff_arrays
+    raise AttributeError(f"module 'explorer.diff' has no attribute {name!r}")

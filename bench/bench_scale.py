@@ -1,0 +1,145 @@
+"""Benchmark: whole ``frontier-explore`` processes on synthetic stores of 1k and 10k runs x 20 assets.
+
+Each measurement is a fresh process, as a user at a prompt or a cron line runs it, timed from
+spawn to exit with its peak resident memory (``os.wait4``). The floor is ``python -c pass``,
+measured in the same run, interleaved with the commands (the machine is shared: a ratio to
+the floor of the same moment means more than a time). Per size (``bench/gen_store.py``: the
+project's own manifest format, no data files):
+
+- cold open:  ``Store.open(path)`` with an empty local index cache, every version materialized;
+- warm open:  the same again (runs and versions from the cache);
+- the commands ``runs``, ``assets``, ``stale``, ``lineage``, ``sql "select count(*) from versions"``,
+  ``export --format openlineage`` (warm cache, output to /dev/null), and ``--help``;
+- peak memory per version: (peak of the cold open - peak of a process that only imports the
+  library) / versions.
+
+    PYTHONPATH=. python bench/bench_scale.py                       # 1,000 and 10,000 runs, 3 repeats
+    PYTHONPATH=. python bench/bench_scale.py --runs 1000 --repeat 5
+    PYTHONPATH=. python bench/bench_scale.py --runs 1000 10000 50000 --repeat 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+ASSETS = 20
+OPEN = "import sys; from explorer import Store; s = Store.open(sys.argv[1]); print(len(s.index.versions))"
+IMPORT_ONLY = "import explorer.api, explorer.index, explorer.store.read, explorer.store.cache"
+EXE = str(Path(sys.executable).with_name("frontier-explore"))
+
+
+def measure(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Seconds from spawn to exit and peak RSS (bytes) of one process; output discarded."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):  # stale exits 1 when something is stale
+        raise SystemExit(f"{argv} exited {code}: {proc.stderr.read().decode()[-500:]}")
+    proc.stderr.close()
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def commands(store: str) -> dict[str, list[str]]:
+    return {
+        "runs": [EXE, "runs", store, "--format", "json"],
+        "assets": [EXE, "assets", store, "--format", "json"],
+        "stale": [EXE, "stale", store, "--format", "json"],
+        "lineage": [EXE, "lineage", store, "--format", "json"],
+        "sql count(*) versions": [EXE, "sql", store, "select count(*) from versions", "--format", "json"],
+        "export openlineage": [EXE, "export", store, "--format", "openlineage"],
+        "--help": [EXE, "--help"],
+    }
+
+
+def bench_size(runs: int, repeat: int, work: Path) -> dict:
+    store = work / f"store-{runs}"
+    if not (store / "_frontier_store.json").exists():
+        t0 = time.perf_counter()
+        # in its own process: this one stays small (a child's peak memory counts its parent's
+        # pages until it execs)
+        subprocess.run([sys.executable, str(HERE / "gen_store.py"), str(store), "--runs", str(runs),
+                        "--assets", str(ASSETS)], check=True, stdout=subprocess.DEVNULL)
+        print(f"  generated {runs} runs x {ASSETS} assets in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    cache = work / f"cache-{runs}"
+    env = {**os.environ, "FRONTIER_EXPLORE_CACHE_DIR": str(cache), "COLUMNS": "200"}
+    floor, cold, warm, imports = [], [], [], []
+    for _ in range(repeat):
+        shutil.rmtree(cache, ignore_errors=True)
+        floor.append(measure([sys.executable, "-c", "pass"], env))
+        cold.append(measure([sys.executable, "-c", OPEN, str(store)], env))
+        warm.append(measure([sys.executable, "-c", OPEN, str(store)], env))
+        imports.append(measure([sys.executable, "-c", IMPORT_ONLY], env))
+    timed: dict[str, list[tuple[float, int]]] = {name: [] for name in commands(str(store))}
+    for _ in range(repeat):  # warm cache from here on
+        for name, argv in commands(str(store)).items():
+            floor.append(measure([sys.executable, "-c", "pass"], env))
+            timed[name].append(measure(argv, env))
+    base = statistics.median(t for t, _ in floor)
+    floor_peak = statistics.median(m for _, m in floor)
+    versions = runs * ASSETS
+    peak_cold = statistics.median(m for _, m in cold)
+    peak_import = statistics.median(m for _, m in imports)
+    rows = {"cold open": cold, "warm open": warm, **timed}
+    return {
+        "runs": runs, "versions": versions, "repeat": repeat, "floor_s": base, "floor_peak_bytes": floor_peak,
+        "bytes_per_version": (peak_cold - peak_import) / versions,
+        "peak_cold_bytes": peak_cold,
+        "rows": {name: {"median_s": statistics.median(t for t, _ in ms), "ratio": statistics.median(t for t, _ in ms) / base,
+                        "peak_bytes": max(m for _, m in ms)} for name, ms in rows.items()},
+    }
+
+
+def report(results: list[dict]) -> str:
+    sizes = [r["runs"] for r in results]
+    head = "| command | " + " | ".join(f"{n:,} runs: s (x floor)" for n in sizes) + " | peak MiB at " + f"{sizes[-1]:,} |"
+    lines = [head, "|---|" + "---:|" * (len(sizes) + 1)]
+    lines.append("| floor: `python -c pass` | " + " | ".join(f"{r['floor_s']:.3f} (1)" for r in results)
+                 + f" | {results[-1]['floor_peak_bytes'] / 2**20:.0f} |")
+    for name in results[0]["rows"]:
+        cells = [f"{r['rows'][name]['median_s']:.2f} ({r['rows'][name]['ratio']:.0f})" for r in results]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {results[-1]['rows'][name]['peak_bytes'] / 2**20:.0f} |")
+    if len(results) > 1:
+        lines.append("")
+        lines.append("growth of the median time per 10x runs: " + ", ".join(
+            f"{name} x{(results[-1]['rows'][name]['median_s'] / results[0]['rows'][name]['median_s']) ** (1 / max(1e-9, math.log10(sizes[-1] / sizes[0]))):.1f}"
+            for name in results[0]["rows"]))
+    lines.append("")
+    lines.append("peak memory per version (cold open): " + ", ".join(
+        f"{r['runs']:,} runs {r['bytes_per_version'] / 1024:.2f} KiB" for r in results))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--work", default=None, help="folder for the stores and caches (default: a temporary one)")
+    ap.add_argument("--json", default=None, help="also write the figures to this file")
+    a = ap.parse_args()
+    work = Path(a.work) if a.work else Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results = []
+    for runs in a.runs:
+        print(f"{runs} runs x {ASSETS} assets ...", file=sys.stderr)
+        results.append(bench_size(runs, a.repeat, work))
+    if a.json:
+        Path(a.json).write_text(json.dumps(results, indent=2))
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()

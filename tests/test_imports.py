@@ -1,0 +1,94 @@
+"""Start in a blink (issue 15): each command imports only what it needs.
+
+Every check runs the CLI in a fresh Python process and reads ``sys.modules`` when the command
+has finished: the mechanism (which heavy libraries were imported), never a timing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from explorer.cli import COMMAND_NAMES
+
+HEAVY = ("pandas", "pyarrow", "duckdb", "networkx", "textual")
+
+# Runs each argv of a JSON list through explorer.cli.main in this one process (a --help ends
+# with SystemExit, caught), then prints the exit codes and the heavy modules loaded, as JSON, on
+# the last line of stderr. Output of the commands goes to stdout, each ended by a NUL.
+WRAPPER = r"""
+import json, sys
+from explorer.cli import main
+codes = []
+for argv in json.loads(sys.argv[1]):
+    try:
+        codes.append(main(argv))
+    except SystemExit as exc:
+        codes.append(exc.code)
+    sys.stdout.write("\0")  # the end of this command's output
+sys.stdout.flush()
+print(json.dumps({"codes": codes, "loaded": sorted(m for m in json.loads(sys.argv[2]) if m in sys.modules)}),
+      file=sys.stderr)
+"""
+
+
+def run_commands(*argvs: list[str], cwd=None) -> tuple[list, list[str], list[str]]:
+    """Exit codes, heavy modules imported and standard outputs of ``argvs`` run in one fresh process."""
+    env = dict(os.environ, COLUMNS="200")
+    proc = subprocess.run([sys.executable, "-c", WRAPPER, json.dumps([list(a) for a in argvs]), json.dumps(HEAVY)],
+                          capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+    report = json.loads(proc.stderr.strip().splitlines()[-1])
+    return report["codes"], report["loaded"], proc.stdout.split("\0")[:-1]
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["stores"], ["cache", "info"]])
+def test_commands_without_a_store_import_nothing_heavy(argv):
+    codes, loaded, out = run_commands(argv)
+    assert codes == [0]
+    assert out[0].strip()  # it did print its answer
+    assert loaded == []
+
+
+def test_every_subcommands_help_imports_nothing_heavy():
+    """All the subcommands' --help in one process: not even their union imports a heavy module."""
+    commands = sorted(c for c in COMMAND_NAMES if not c.startswith("_"))
+    argvs = [[c, "--help"] for c in commands] + [["cache", "clear", "--help"]]
+    codes, loaded, out = run_commands(*argvs)
+    assert codes == [0] * len(argvs)
+    assert all(o.startswith("usage: frontier-explore") for o in out)
+    assert loaded == []
+
+
+def demo_run_ids(demo_path) -> list[str]:
+    return sorted(p.name for p in demo_path.iterdir() if p.is_dir() and not p.name.startswith("_"))
+
+
+@pytest.mark.parametrize("command", ["runs", "assets", "stale", "lineage"])
+def test_store_commands_need_no_pandas_nor_duckdb(command, demo_path, tmp_path):
+    """Cold (the index cache is empty) and then warm (read from the cache): pandas and DuckDB
+    are never imported."""
+    os.environ["FRONTIER_EXPLORE_CACHE_DIR"] = str(tmp_path / "cache")  # the fixture's, set again for the child
+    argv = [command, str(demo_path), "--format", "json"]
+    codes, loaded, out = run_commands(argv, argv)
+    assert codes[0] == codes[1] and codes[0] in (0, 1)  # stale exits 1 when something is stale
+    assert "pandas" not in loaded and "duckdb" not in loaded and "textual" not in loaded
+    assert any((tmp_path / "cache").iterdir())  # the second open was the warm one
+    data = json.loads(out[0])
+    assert json.loads(out[1]) == data
+    if command == "runs":
+        assert sorted(r["run_id"] for r in data) == demo_run_ids(demo_path)
+    else:
+        assert data  # something was answered
+
+
+def test_the_commands_that_need_them_still_get_them(demo_path):
+    """The lazy imports are real imports: ``sql`` loads DuckDB, ``versions`` pandas."""
+    codes, loaded, out = run_commands(["sql", str(demo_path), "select count(*) as n from runs", "--format", "json"])
+    assert codes == [0] and "duckdb" in loaded
+    assert json.loads(out[0]) == [{"n": len(demo_run_ids(demo_path))}]
+    codes, loaded, _ = run_commands(["versions", str(demo_path), "features", "--format", "json"])
+    assert codes == [0] and "pandas" in loaded

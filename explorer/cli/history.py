@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..models import iso
 from ..visible import visible
 from ..humanize import counted
-from .common import add_format_arg, add_store_args, console, open_store, print_document, print_json, short_time, table, print_table
+from .common import add_format_arg, add_store_args, open_store, print_document, print_json, short_time, table, print_table
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -34,7 +34,8 @@ from .models import RUN_STATUSES, AssetVersion, ColumnStats, InputRef, PlannedAs
 from .visible import visible
 
 FORMAT_MAJOR = 1
-FORMAT_VERSION = "1.1"  # 1.1: partitioned versions (``partition``, ``partition_dimensions``)
+FORMAT_VERSION = "1.1"  # the newest minor version read and written; 1.1: partitioned versions
+BASE_VERSION = "1.0"  # what a document that uses nothing newer says (so 1.0 readers read it unchanged)
 RUN_KIND = "frontier-explore/run"
 SIDECAR_KIND = "frontier-explore/sidecar"
 STORE_KIND = "frontier-explore/store"
@@ -355,13 +356,17 @@ def format_time(ts: datetime) -> str:
 
 
 def store_marker_doc() -> dict[str, Any]:
-    return {"format": STORE_KIND, "format_version": FORMAT_VERSION}
+    return {"format": STORE_KIND, "format_version": BASE_VERSION}
+
+
+def _partitioned(v: AssetVersion) -> bool:
+    return v.partition is not None or any(i.partition is not None for i in v.inputs)
 
 
 def run_doc(run: Run, versions: list[AssetVersion] | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "format": RUN_KIND,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if versions and any(map(_partitioned, versions)) else BASE_VERSION,
         "run_id": run.run_id,
         "job": run.job,
         "status": run.status,
@@ -381,7 +386,7 @@ def run_doc(run: Run, versions: list[AssetVersion] | None = None) -> dict[str, A
 def sidecar_doc(v: AssetVersion) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "format": SIDECAR_KIND,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if _partitioned(v) else BASE_VERSION,
         "asset": v.asset,
         "run_id": v.run_id,
         "created_at": format_time(v.created_at),

@@ -46,7 +46,8 @@ def test_partitioned_versions_written_and_read(partitioned):
     docs = {(d["asset"], d.get("partition")): d for d in _sidecars(root, backfill)}
     assert set(docs) == {("events", d) for d in DAYS} | {("stats", d) for d in DAYS} | {
         ("multi", "blue|2022-01-01"), ("static", "eu"), ("plain", None)}
-    assert {d["format_version"] for d in docs.values()} == {"1.1"}
+    assert {k: d["format_version"] for k, d in docs.items()}[("plain", None)] == "1.0"
+    assert {d["format_version"] for k, d in docs.items() if k[1]} == {"1.1"}
     # the data below the asset key, one folder level per dimension of a multi-partition
     assert docs[("events", "2023-01-22")]["data_path"] == f"{backfill}/events/2023-01-22.parquet"
     assert docs[("multi", "blue|2022-01-01")]["data_path"] == f"{backfill}/multi/blue/2022-01-01.parquet"
@@ -145,3 +146,91 @@ def test_a_store_written_before_partitions_still_opens(tmp_path):
         run.write("a", [3], partition="p1")
     store = Store.open(str(root), cache=False)
     assert store.warnings == [] and list(store.index.partitions("a")) == ["p1"]
+
+
+# ---------------------------------------------------------------------- the library, per partition
+
+
+@pytest.fixture
+def daily(tmp_path):
+    """``events`` daily; ``stats[D]`` built from ``events[D-1]`` (TimeWindowPartitionMapping(-1)),
+    one run per day; then ``events[2023-01-21]`` is rewritten with new content."""
+    root = tmp_path / "daily"
+    runs = {}
+    with RunWriter(str(root), job="events") as r:
+        for day in DAYS:
+            r.write("events", _events(day, 2), partition=day)
+    runs["events"] = r.run_id
+    for prev, day in zip(DAYS, DAYS[1:]):
+        with RunWriter(str(root), job="stats", tags={"dagster/partition": day}, plan={"stats": ["events"]}) as r:
+            r.write("stats", {"day": day}, inputs=[("events", runs["events"], prev)], partition=day)
+        runs[day] = r.run_id
+    with RunWriter(str(root), job="events", tags={"dagster/partition": DAYS[0]}) as r:
+        r.write("events", _events(DAYS[0], 5), partition=DAYS[0])
+    runs["rewrite"] = r.run_id
+    return root, runs
+
+
+def test_staleness_follows_the_partition_each_input_recorded(daily):
+    root, runs = daily
+    store = Store.open(str(root), cache=False)
+    # stats[01-22] read events[01-21], which changed; stats[01-23] read events[01-22], unchanged
+    got = {p.partition: p.status for p in store.partitions("stats")}
+    assert got == {"2023-01-22": "stale", "2023-01-23": "fresh"}
+    cause = next(p for p in store.partitions("stats") if p.partition == "2023-01-22").causes[0]
+    assert (cause.kind, cause.asset, cause.partition, cause.run_id) == ("upstream_changed", "events", DAYS[0], runs["rewrite"])
+    assert "events[2023-01-21] changed" in cause.describe()
+    assert {p.partition: (p.status, p.versions) for p in store.partitions("events")} == {
+        DAYS[0]: ("fresh", 2), DAYS[1]: ("fresh", 1), DAYS[2]: ("fresh", 1)}
+    report = store.staleness()
+    assert report.status_of("stats") == "stale" and report.status_of("events") == "fresh"
+    assert [c.in_partition for c in report.get("stats").causes] == ["2023-01-22"]
+    # one node per asset in the lineage graph
+    assert sorted(store.asset_graph().nodes) == ["events", "stats"]
+    assert list(store.asset_graph().edges) == [("events", "stats")]
+
+
+def test_a_failed_run_of_a_partition_and_a_missing_one(daily):
+    root, runs = daily
+    with pytest.raises(RuntimeError):
+        with RunWriter(str(root), job="stats", tags={"dagster/partition": DAYS[2]}, plan={"stats": ["events"]}):
+            raise RuntimeError("boom")
+    with RunWriter(str(root), job="late") as r:  # consumed a partition of stats never written
+        r.write("report", [1], inputs=[("stats", runs[DAYS[1]], DAYS[1])])
+    store = Store.open(str(root), cache=False)
+    got = {p.partition: p.status for p in store.partitions("stats")}
+    assert got == {"2023-01-22": "stale", "2023-01-23": "failed"}
+
+
+def test_names_with_partitions_resolve(daily):
+    root, runs = daily
+    store = Store.open(str(root), cache=False)
+    v = store.version("events[2023-01-21]")
+    assert (v.partition, v.run_id, v.table.num_rows) == (DAYS[0], runs["rewrite"], 5)
+    assert store.version("events", runs["events"], partition=DAYS[1]).partition == DAYS[1]
+    assert [x.run_id for x in store.asset_versions("events[2023-01-21]")] == [runs["events"], runs["rewrite"]]
+    assert len(store.load("events[2023-01-22]")) == 2
+    prov = store.provenance(f"stats[{DAYS[1]}]")
+    assert [(r.asset, r.partition) for r in prov.versions] == [("stats", DAYS[1]), ("events", DAYS[0])]
+    assert prov.versions[1].run_id == runs["events"]
+    with pytest.raises(Exception, match="3 partitions of 'events'"):
+        store.version("events", runs["events"])
+    with pytest.raises(Exception, match="no partition '1999-01-01'"):
+        store.version("events[1999-01-01]")
+    diff = store.diff("events[2023-01-21]", "previous", "latest")
+    assert diff.to_dict()  # the two versions of one partition compared
+    hist = store.history("events[2023-01-21]")
+    assert list(hist["run_id"]) == [runs["events"], runs["rewrite"]]
+
+
+def test_partition_names_with_brackets(tmp_path):
+    from explorer.names import split_partition
+
+    keys = {"feat", "feat[1]", "a/b"}
+    assert split_partition("feat", keys) == ("feat", None)
+    assert split_partition("feat[1]", keys) == ("feat[1]", None)  # an asset key wins
+    assert split_partition("feat[x]y[1]]", keys) == ("feat", "x]y[1]")
+    assert split_partition("feat[1][2]", keys) == ("feat", "1][2")
+    assert split_partition("a/b[c/d]", keys) == ("a/b", "c/d")
+    assert split_partition("nope[x]", keys) == ("nope[x]", None)
+    assert split_partition("feat[]", keys) == ("feat[]", None)

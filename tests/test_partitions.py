@@ -234,3 +234,57 @@ def test_partition_names_with_brackets(tmp_path):
     assert split_partition("a/b[c/d]", keys) == ("a/b", "c/d")
     assert split_partition("nope[x]", keys) == ("nope[x]", None)
     assert split_partition("feat[]", keys) == ("feat[]", None)
+
+
+# ---------------------------------------------------------------------- the command line
+
+
+def test_cli_show_lists_partitions_and_takes_one(daily, cli):
+    root, runs = daily
+    r = cli("show", root, "stats", "--format", "json")
+    assert r.code == 0, r.err
+    assert [(p["partition"], p["status"]) for p in r.json()["partitions"]] == [(DAYS[1], "stale"), (DAYS[2], "fresh")]
+    r = cli("show", root, "stats")
+    assert r.code == 0 and "2 partitions of stats" in r.out and "stale" in r.out
+    for argv in (("events[2023-01-22]",), ("events", "--partition", "2023-01-22")):
+        r = cli("show", root, *argv, "--format", "json")
+        assert r.code == 0, r.err
+        assert r.json()["partition"] == "2023-01-22" and "partitions" not in r.json()
+    r = cli("versions", root, "events", "-p", DAYS[0], "--format", "json")
+    assert r.code == 0 and [v["run_id"] for v in r.json()] == [runs["rewrite"], runs["events"]]
+    r = cli("provenance", root, f"stats[{DAYS[1]}]")
+    assert r.code == 0 and f"events[{DAYS[0]}]" in r.out
+    r = cli("history", root, "events", "--partition", DAYS[0], "--format", "json")
+    assert r.code == 0 and len(r.json()) == 2
+    r = cli("show", root, "events[1999-01-01]")
+    assert r.code == 2 and "no partition '1999-01-01'" in r.err and "Traceback" not in r.err
+
+
+def test_cli_hostile_partitions_reach_the_terminal_as_text(tmp_path, cli):
+    root = tmp_path / "s"
+    with RunWriter(str(root)) as run:
+        for p in HOSTILE:
+            run.write("h", {"p": p}, partition=p)
+    r = cli("show", root, "h")
+    assert r.code == 0, r.err
+    for p in HOSTILE:
+        assert p in r.out  # "[bold]red[/bold]" printed as written, never taken as markup
+    r = cli("show", root, "h[[bold]red[/bold]]", "--format", "json")
+    assert r.code == 0 and r.json()["partition"] == "[bold]red[/bold]"
+    r = cli("show", root, "h", "--partition", "x]y[z", "--format", "json")
+    assert r.code == 0 and r.json()["partition"] == "x]y[z"
+    r = cli("show", root, "h[a/b]", "--partition", "..")
+    assert r.code == 2 and "Traceback" not in r.err
+    # a store edited by hand with an escape sequence in a partition: one warning, no crash
+    side = next((root / run.run_id / "_frontier" / "versions").glob("h@a%2Fb.json"))
+    doc = json.loads(side.read_text())
+    doc["partition"] = "evil\x1b]52;c;aGk=\x07"
+    side.write_text(json.dumps(doc))
+    manifest = root / run.run_id / "_frontier" / "run.json"
+    m = json.loads(manifest.read_text())
+    m["versions"] = [doc if v.get("partition") == "a/b" else v for v in m["versions"]]
+    manifest.write_text(json.dumps(m))
+    r = cli("show", root, "h", "--no-cache")
+    assert r.code == 0 and "\x1b" not in r.out + r.err
+    store = Store.open(str(root), cache=False)
+    assert len(store.index.partitions("h")) == len(HOSTILE) - 1 and "control" in store.warnings[0]

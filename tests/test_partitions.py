@@ -288,3 +288,25 @@ def test_cli_hostile_partitions_reach_the_terminal_as_text(tmp_path, cli):
     assert r.code == 0 and "\x1b" not in r.out + r.err
     store = Store.open(str(root), cache=False)
     assert len(store.index.partitions("h")) == len(HOSTILE) - 1 and "control" in store.warnings[0]
+
+
+# ---------------------------------------------------------------------- SQL
+
+
+def test_sql_gives_the_latest_version_of_every_partition(partitioned, cli):
+    root, backfill, daily = partitioned
+    store = Store.open(str(root), cache=False)
+    got = store.sql('select "partition", run_id, count(*) as n from events group by all order by 1')
+    assert got.values.tolist() == [[DAYS[0], backfill, 1], [DAYS[1], daily, 7], [DAYS[2], backfill, 3]]
+    pinned = store.sql(f'select "partition", count(*) as n from "events@{backfill}" group by 1 order by 1')
+    assert pinned.values.tolist() == [[DAYS[0], 1], [DAYS[1], 2], [DAYS[2], 3]]
+    every = store.sql('select "partition", run_id from "events@*" group by all order by 1, 2')
+    assert every.values.tolist() == sorted([[DAYS[0], backfill], [DAYS[1], backfill], [DAYS[1], daily], [DAYS[2], backfill]])
+    assert store.sql('select "partition", color from (select "partition" as color, * from multi) limit 1').values.tolist() == [
+        ["blue|2022-01-01", "blue|2022-01-01"]]
+    assert store.sql("select count(*) from versions where partition is not null").iloc[0, 0] == 9
+    latest = store.sql("select partition from versions where asset = 'events' and is_latest order by 1")
+    assert latest["partition"].tolist() == DAYS
+    r = cli("sql", root, 'select "partition", count(*) as n from events group by 1 order by 1', "--format", "json")
+    assert r.code == 0, r.err
+    assert [(row["partition"], row["n"]) for row in r.json()] == [(DAYS[0], 1), (DAYS[1], 7), (DAYS[2], 3)]

@@ -114,3 +114,70 @@ def test_cli_show_lists_the_partitions_the_instance_knows(project, cli):
     assert {p["partition"]: p["run_id"] for p in r.json()["partitions"]} == latest
     r = cli("show", project["base"], "paint", "--partition", "blue", "--format", "json", "--no-cache")
     assert r.code == 0 and r.json()["run_id"] == project["truth"]["paint"]["blue"]
+
+
+# ---------------------------------------------------------------------- Dagster's stock IO manager
+
+
+@pytest.fixture(scope="module")
+def stock(tmp_path_factory):
+    """The same shapes with Dagster's stock FilesystemIOManager (``<base>/<asset>/<partition>``,
+    overwritten each run) and a persisted instance."""
+    tmp = tmp_path_factory.mktemp("stock_partitions")
+    base, home = tmp / "storage", tmp / "dagster_home"
+    home.mkdir()
+    io = {"io_manager": dg.FilesystemIOManager(base_dir=str(base))}
+    mp = pytest.MonkeyPatch()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        try:
+            for day in DAYS:
+                assert dg.materialize([jobs.events], instance=instance, resources=io, partition_key=day).success
+            for day in DAYS[1:]:
+                assert dg.materialize([jobs.events, jobs.yesterday_stats], selection=[jobs.yesterday_stats],
+                                      instance=instance, resources=io, partition_key=day).success
+            mp.setenv("FRONTIER_TEST_EVENTS_BUMP", "10")
+            assert dg.materialize([jobs.events], instance=instance, resources=io, partition_key=DAYS[0]).success
+            mp.delenv("FRONTIER_TEST_EVENTS_BUMP")
+            for key in ({"date": DAYS[0], "color": "blue"}, {"date": DAYS[1], "color": "red"}):
+                assert dg.materialize([jobs.multi_partitions_asset], instance=instance, resources=io,
+                                      partition_key=dg.MultiPartitionKey(key)).success
+        finally:
+            mp.undo()
+        assets = [jobs.events, jobs.yesterday_stats, jobs.multi_partitions_asset]
+        truth = {}
+        for asset in assets:
+            for asset_key in asset.keys:
+                truth[_key(asset_key)] = {
+                    p: instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[p]),
+                                                       limit=1).records[0].run_id
+                    for p in instance.get_materialized_partitions(asset_key)}
+        # which partition of events each stats partition read, as Dagster recorded it
+        read = {}
+        for p in DAYS[1:]:
+            [rec] = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey("yesterday_stats"), asset_partitions=[p]), limit=1).records
+            pointer = int(rec.asset_materialization.tags["dagster/input_event_pointer/events"])
+            [up] = [r for r in instance.fetch_materializations(dg.AssetKey("events"), limit=100).records
+                    if r.storage_id == pointer]
+            read[p] = (up.asset_materialization.partition, up.run_id)
+    return {"base": base, "home": home, "truth": truth, "read": read}
+
+
+def test_stock_store_partitions_with_the_instance(stock, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    store = Store.open(str(stock["base"]), dagster_home=str(stock["home"]))
+    truth = stock["truth"]
+    assert {a: sorted(p) for a, p in truth.items()} == {
+        "events": DAYS, "yesterday_stats": DAYS[1:], "multi_partitions_asset": ["blue|2023-01-21", "red|2023-01-22"]}
+    assert sorted(a for a in store.assets() if not a.startswith(("compute_logs",))) >= sorted(truth)
+    for asset, latest in truth.items():
+        assert {p: vs[-1].run_id for p, vs in store.index.partitions(asset).items()} == latest, asset
+    multi = store.index.latest("multi_partitions_asset", "blue|2023-01-21")
+    assert multi.data_path == "multi_partitions_asset/blue/2023-01-21"
+    assert multi.partition_dimensions == {"color": "blue", "date": "2023-01-21"}
+    # each partition's input: the partition of events the mapping chose, from the event log
+    for p, (up_partition, up_run) in stock["read"].items():
+        [inp] = [i for i in store.version(f"yesterday_stats[{p}]").inputs if i.asset == "events"]
+        assert (inp.partition, inp.run_id) == (up_partition, up_run)
+    assert ("events", "yesterday_stats") in store.asset_graph().edges
+    assert "events/2023-01-21" not in store.assets()

@@ -93,6 +93,8 @@ def test_a_partition_is_written_once_per_run(tmp_path):
             run.write("events", [2], partition="bad\x1b[2J")
         with pytest.raises(WriteError, match="non-empty"):
             run.write("events", [2], partition="")
+        with pytest.raises(WriteError, match="longer than 255"):
+            run.write("events", [2], partition="é" * 100)  # 600 characters once percent-encoded
 
 
 def test_hostile_partition_keys_round_trip(tmp_path):

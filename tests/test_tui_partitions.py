@@ -51,5 +51,10 @@ def test_partitions_table_and_opening_a_partition(tmp_path):
             await pilot.pause()
             assert isinstance(app.screen, AssetScreen) and app.screen.key == f"events[{PARTS[2]}]"
             assert app.screen.query_one("#versions-table", DataTable).row_count == 1
+            app.open_asset("events", first.run_id)  # (from the graph: a run that wrote three partitions)
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.screen.version.run_id == first.run_id and app.screen.key.startswith("events[")
 
     asyncio.run(go())

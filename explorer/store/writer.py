@@ -270,6 +270,12 @@ def write_version(
         if not rel.startswith(run_id + "/"):
             raise WriteError(f"data path {rel!r} is outside run {run_id}")
     side = fmt.sidecar_path(run_id, key, partition)
+    if partition is not None:  # a long partition key could make a file name no file system takes
+        try:
+            fmt.check_relative_path(rel + fmt.EXTENSIONS["json"], "data path", key)
+            fmt.check_relative_path(side, "sidecar path", key)
+        except FormatError as exc:
+            raise WriteError(f"cannot write partition {fmt.printable(partition)!r} of {key!r}: {exc}") from None
     # the metadata as readers will see it (strict JSON, bounded nesting), checked before any write
     stored_metadata = fmt.check_value_depth(json.loads(fmt.dumps(dict(metadata or {}))), f"version {key!r} of run {run_id}")
     if fs.exists(fmt.join(root, rel)) or fs.exists(fmt.join(root, side)):

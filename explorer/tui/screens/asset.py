@@ -16,6 +16,7 @@ from .base import AppScreen
 from ..widgets.bars import Breadcrumbs, bottom_bars
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
 
+from ...errors import UnknownRun
 from ...lineage import LineageResult
 from ...models import AssetVersion, InputRef
 from ...names import with_partition
@@ -124,7 +125,14 @@ class AssetScreen(AppScreen):
 
     @property
     def version(self) -> AssetVersion:
-        return self.app.store.version(self.key, self.run)
+        store = self.app.store
+        try:
+            return store.version(self.key, self.run)
+        except UnknownRun:  # a run that wrote several partitions of the asset: its newest one
+            written = [v for v in store.run_versions(self.run) if v.asset == self.key] if self.run else []
+            if not written:
+                raise
+            return written[-1]
 
     def compose(self) -> ComposeResult:
         yield Breadcrumbs()

@@ -312,3 +312,14 @@ def test_sql_gives_the_latest_version_of_every_partition(partitioned, cli):
     r = cli("sql", root, 'select "partition", count(*) as n from events group by 1 order by 1', "--format", "json")
     assert r.code == 0, r.err
     assert [(row["partition"], row["n"]) for row in r.json()] == [(DAYS[0], 1), (DAYS[1], 7), (DAYS[2], 3)]
+
+
+def test_cli_trace_and_stale_with_partitions(daily, cli):
+    root, runs = daily
+    r = cli("trace", root, "events", "--partition", DAYS[0], "--where", "value=0", "--format", "json")
+    assert r.code == 0, r.err
+    r = cli("stale", root, "--format", "json")
+    assert r.code == 1  # stats[2023-01-22] read the events of 2023-01-21, which changed since
+    [stats] = [a for a in r.json()["assets"] if a["asset"] == "stats"]
+    assert [(c["kind"], c["partition"], c["in_partition"]) for c in stats["causes"]] == [
+        ("upstream_changed", DAYS[0], DAYS[1])]

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from ..trace import TraceResult, render_markdown
 from ..humanize import counted
-from .common import UsageError, add_format_arg, add_store_args, console, human_size, open_store, print_document, print_json, table, text
+from .common import add_partition_arg, UsageError, add_format_arg, add_store_args, console, human_size, open_store, print_document, print_json, table, text
 
 MAX_SHOWN_ROWS = 50  # per step in the table view; json and markdown carry every row
 
@@ -116,6 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_store_args(p)
     p.add_argument("asset", metavar="ASSET", help="asset key of a table, e.g. scores")
+    add_partition_arg(p)
     p.add_argument("--run", help="run id of the version (default: the latest)")
     p.add_argument(
         "--where",

@@ -31,6 +31,7 @@ def _ephemeral(fs) -> bool:
 
 if TYPE_CHECKING:
     import pandas as pd
+    from .staleness import PartitionStatus
     from .store.checkpoint import Outcome
 
 
@@ -190,9 +191,18 @@ class Store:
         return self.index.asset_keys()
 
     def asset_versions(self, key: str) -> list[AssetVersion]:
-        """Committed versions of ``key`` across runs, oldest first."""
-        lineage.resolve_version(self.index, key)  # unknown asset -> clear error
-        return self.index.asset_versions(key)
+        """Committed versions of ``key`` across runs, oldest first (of one partition when
+        ``key`` names one: ``features[2023-01-22]``)."""
+        return lineage.partition_versions(self.index, key)  # unknown asset -> clear error
+
+    def partitions(self, key: str) -> "list[PartitionStatus]":
+        """Each partition of ``key``: its latest version, how many versions, and its status
+        (fresh / stale / missing / failed, see ``staleness.partition_statuses``); [] when the
+        asset is not partitioned."""
+        from .staleness import partition_statuses
+
+        lineage.resolve_asset(self.index, key)
+        return partition_statuses(self.index, key)
 
     def run_versions(self, run_id: str) -> list[AssetVersion]:
         return self.index.run_versions(self.run(run_id).run_id)
@@ -200,9 +210,10 @@ class Store:
     def latest(self, key: str) -> AssetVersion:
         return lineage.resolve_version(self.index, key)
 
-    def version(self, key: str, run: str | None = None) -> AssetVersion:
-        """The version of ``key`` in ``run`` (the latest when ``run`` is None)."""
-        return lineage.resolve_version(self.index, key, run)
+    def version(self, key: str, run: str | None = None, partition: str | None = None) -> AssetVersion:
+        """The version of ``key`` in ``run`` (the latest when ``run`` is None); of one
+        partition with ``partition`` or ``key[partition]``."""
+        return lineage.resolve_version(self.index, key, run, partition)
 
     # ------------------------------------------------------------------ data
     @reachable

@@ -109,9 +109,10 @@ def catalog_views(store) -> list[CatalogView]:
     index = store.index
     views: list[CatalogView] = []
     by_asset: dict[str, list] = {}
-    for (asset, run_id), v in sorted(index.versions.items()):
-        if v.data_format not in fmt.TABLE_FORMATS:
+    for _, v in sorted(index.versions.items()):
+        if v.data_format not in fmt.TABLE_FORMATS or v.partition is not None:  # (partitions: not in catalogs yet)
             continue
+        asset, run_id = v.asset, v.run_id
         try:
             src = source_sql(store, v)
         except (ExplorerError, ValueError, OSError):

@@ -44,11 +44,21 @@ class ColumnEdge:
     source_run_id: str | None
     source_column: str
     kind: str  # DECLARED or INFERRED
+    partition: str | None = None  # of the version (partitioned assets)
+    source_partition: str | None = None  # of the input version it consumed
+
+    @property
+    def source_ident(self) -> tuple[str, ...] | None:
+        """The input version's key in ``Index.versions`` (None: not in the store)."""
+        if self.source_run_id is None:
+            return None
+        base = (self.source_asset, self.source_run_id)
+        return base if self.source_partition is None else (*base, self.source_partition)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"asset": self.asset, "run_id": self.run_id, "column": self.column,
+        return {"asset": self.asset, "run_id": self.run_id, "partition": self.partition, "column": self.column,
                 "source_asset": self.source_asset, "source_run_id": self.source_run_id,
-                "source_column": self.source_column, "kind": self.kind}
+                "source_partition": self.source_partition, "source_column": self.source_column, "kind": self.kind}
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,8 @@ def edges_of(index: Index, version: AssetVersion) -> list[ColumnEdge]:
     for column, pairs in stated.items():
         for asset, col in pairs:
             ref = by_asset.get(asset)
-            out.append(ColumnEdge(version.asset, version.run_id, column, asset, ref.run_id if ref else None, col, DECLARED))
+            out.append(ColumnEdge(version.asset, version.run_id, column, asset, ref.run_id if ref else None, col, DECLARED,
+                                  version.partition, ref.partition if ref else None))
     if version.table is None:
         return out
     for col in version.table.columns:
@@ -110,14 +121,16 @@ def edges_of(index: Index, version: AssetVersion) -> list[ColumnEdge]:
             continue
         matches = []
         for ref in version.inputs:
-            up = index.versions.get((ref.asset, ref.run_id))
+            up = index.versions.get(ref.ident)
             if up is None or up.table is None:
                 continue
             other = up.table.column(col.name)
             if other is not None and _same_column(col, other, version.table.num_rows, up.table.num_rows):
                 matches.append(ref)
         if len(matches) == 1:  # two inputs with the same column: which one is not certain
-            out.append(ColumnEdge(version.asset, version.run_id, col.name, matches[0].asset, matches[0].run_id, col.name, INFERRED))
+            m = matches[0]
+            out.append(ColumnEdge(version.asset, version.run_id, col.name, m.asset, m.run_id, col.name, INFERRED,
+                                  version.partition, m.partition))
     return out
 
 
@@ -130,7 +143,7 @@ def trace(index: Index, version: AssetVersion, column: str, direction: str = "up
         known = ", ".join(c.name for c in version.table.columns[:20])
         raise ExplorerError(f"{version.asset} in run {version.run_id} has no column {column!r} (columns: {known})")
     found: list[ColumnEdge] = []
-    seen = {(version.asset, version.run_id, column)}
+    seen = {(version.ident, column)}
     frontier = [(version, column)]
     consumers = _consumers(index) if direction == "downstream" else {}
     while frontier:
@@ -140,27 +153,27 @@ def trace(index: Index, version: AssetVersion, column: str, direction: str = "up
                 step = [e for e in edges_of(index, v) if e.column == col]
                 for e in step:
                     found.append(e)
-                    up = index.versions.get((e.source_asset, e.source_run_id)) if e.source_run_id else None
-                    if up is not None and (up.asset, up.run_id, e.source_column) not in seen:
-                        seen.add((up.asset, up.run_id, e.source_column))
+                    up = index.versions.get(e.source_ident) if e.source_ident else None
+                    if up is not None and (up.ident, e.source_column) not in seen:
+                        seen.add((up.ident, e.source_column))
                         nxt.append((up, e.source_column))
             else:
-                for down in consumers.get((v.asset, v.run_id), ()):
+                for down in consumers.get(v.ident, ()):
                     for e in edges_of(index, down):
-                        if e.source_asset == v.asset and e.source_run_id == v.run_id and e.source_column == col:
+                        if e.source_ident == v.ident and e.source_column == col:
                             found.append(e)
-                            if (down.asset, down.run_id, e.column) not in seen:
-                                seen.add((down.asset, down.run_id, e.column))
+                            if (down.ident, e.column) not in seen:
+                                seen.add((down.ident, e.column))
                                 nxt.append((down, e.column))
         frontier = nxt
     return ColumnLineage(version.asset, version.run_id, column, direction, tuple(found))
 
 
-def _consumers(index: Index) -> dict[tuple[str, str], list[AssetVersion]]:
+def _consumers(index: Index) -> dict[tuple[str, ...], list[AssetVersion]]:
     out: dict[tuple[str, str], list[AssetVersion]] = {}
     for v in index.versions.values():
         for i in v.inputs:
-            out.setdefault((i.asset, i.run_id), []).append(v)
+            out.setdefault(i.ident, []).append(v)
     return out
 
 

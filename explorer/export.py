@@ -141,7 +141,7 @@ def fallback_statuses(store: "Source") -> dict[str, str]:
         produced_by = index.runs.get(latest.run_id)
         if planners and produced_by is not None:
             last = planners[-1]  # runs are ordered by start time
-            if (last.status == "failed" and (key, last.run_id) not in index.versions
+            if (last.status == "failed" and not index.wrote(key, last.run_id)
                     and last.started_at > produced_by.started_at):
                 out[key] = "failed"
                 continue
@@ -220,7 +220,7 @@ def _facet(name: str, **fields) -> dict:
 
 def _dataset(store: "Source", ref, full: bool, output: bool) -> dict:
     """An OpenLineage dataset for a version (or a consumed version no longer in the store)."""
-    v = store.index.versions.get((ref.asset, ref.run_id))
+    v = store.index.versions.get(ref.ident)
     from . import format as fmt
 
     rel = v.data_path if v is not None else fmt.join(ref.run_id, ref.asset)
@@ -260,7 +260,7 @@ def _column_lineage(store: "Source", v) -> dict:
 
     fields: dict[str, dict] = {}
     for e in edges_of(store.index, v):
-        source = store.index.versions.get((e.source_asset, e.source_run_id)) if e.source_run_id else None
+        source = store.index.versions.get(e.source_ident) if e.source_ident else None
         rel = source.data_path if source is not None else fmt.join(e.source_run_id or v.run_id, e.source_asset)
         namespace, name = dataset_identity(store.fs, store.root, rel)
         field = {"namespace": namespace, "name": name, "field": e.source_column}

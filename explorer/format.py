@@ -36,7 +36,8 @@ from .models import RUN_STATUSES, AssetVersion, ColumnStats, InputRef, PlannedAs
 from .visible import visible
 
 FORMAT_MAJOR = 1
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # the newest minor version read and written; 1.1: partitioned versions
+BASE_VERSION = "1.0"  # what a document that uses nothing newer says (so 1.0 readers read it unchanged)
 RUN_KIND = "frontier-explore/run"
 SIDECAR_KIND = "frontier-explore/sidecar"
 STORE_KIND = "frontier-explore/store"
@@ -158,6 +159,35 @@ def check_asset_key(key: Any, where: str = "asset key") -> str:
     return key
 
 
+def check_partition(value: Any, where: str, what: str = "partition") -> str:
+    """A partition key read from a store or given to the writer: a non-empty string of at most
+    MAX_PATH characters without control, bidi or line-separator characters (brackets, slashes,
+    ``|`` and markup are allowed: they are escaped wherever a partition is shown)."""
+    if type(value) is not str or not value:
+        raise FormatError(f"{where}: {what} must be a non-empty string")
+    if len(value) > MAX_PATH:
+        raise FormatError(f"{where}: {what} longer than {MAX_PATH} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FormatError(f"{where}: {what} {printable(value)!r} is not valid UTF-8") from None
+    if _CONTROL.search(value):
+        raise FormatError(f"{where}: control, bidi or line-separator character in {what} {printable(value)!r}")
+    return value
+
+
+def check_dimensions(value: Any, where: str) -> dict[str, str] | None:
+    """The dimensions of a multi-partition key (``{"color": "blue", "date": "2022-01-01"}``), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not value:
+        raise FormatError(f"{where}: partition_dimensions must be a non-empty object")
+    for k, v in value.items():
+        check_partition(k, where, "partition dimension name")
+        check_partition(v, where, f"partition dimension {printable(k)!r}")
+    return dict(value)
+
+
 def _check_version(doc: Any, kind: str, where: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise FormatError(f"{where}: expected a JSON object")
@@ -261,13 +291,33 @@ def decode_key(name: str) -> str:
     return unquote(name)
 
 
-def sidecar_path(run_id: str, key: str) -> str:
+def sidecar_path(run_id: str, key: str, partition: str | None = None) -> str:
     # == join(versions_dir(run_id), encode_key(key) + ".json"): a run id has no "/" and an
-    # encoded key has none either, so the parts need no stripping
+    # encoded key has none either, so the parts need no stripping. A partitioned version's
+    # name adds "@" and the encoded partition ("@" is always encoded inside a key).
+    if partition is not None:
+        return f"{run_id}/{META_DIR}/{VERSIONS_DIR}/{encode_key(key)}@{encode_key(partition)}.json"
     return f"{run_id}/{META_DIR}/{VERSIONS_DIR}/{encode_key(key)}.json"
 
 
-def data_path(run_id: str, key: str, data_format: str) -> str:
+def _partition_segment(value: str) -> str:
+    """One path segment of a partition: percent-encoded, a leading dot too (so never ``..``)."""
+    seg = quote(value, safe="")
+    return "%2E" + seg[1:] if seg.startswith(".") else seg
+
+
+def partition_path(partition: str, dimensions: dict[str, str] | None = None) -> str:
+    """Where a partition's data goes below its asset key: ``2023-01-22``, or one segment per
+    dimension of a multi-partition (``blue/2022-01-01``, in the dimensions' order), each
+    percent-encoded (as Dagster's UPathIOManager lays partitions out)."""
+    parts = list(dimensions.values()) if dimensions else [partition]
+    return "/".join(_partition_segment(p) for p in parts)
+
+
+def data_path(run_id: str, key: str, data_format: str, partition: str | None = None,
+              dimensions: dict[str, str] | None = None) -> str:
+    if partition is not None:
+        return join(run_id, key, partition_path(partition, dimensions) + EXTENSIONS[data_format])
     return join(run_id, key + EXTENSIONS[data_format])
 
 
@@ -361,13 +411,17 @@ def format_time(ts: datetime) -> str:
 
 
 def store_marker_doc() -> dict[str, Any]:
-    return {"format": STORE_KIND, "format_version": FORMAT_VERSION}
+    return {"format": STORE_KIND, "format_version": BASE_VERSION}
+
+
+def _partitioned(v: AssetVersion) -> bool:
+    return v.partition is not None or any(i.partition is not None for i in v.inputs)
 
 
 def run_doc(run: Run, versions: list[AssetVersion] | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "format": RUN_KIND,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if versions and any(map(_partitioned, versions)) else BASE_VERSION,
         "run_id": run.run_id,
         "job": run.job,
         "status": run.status,
@@ -387,7 +441,7 @@ def run_doc(run: Run, versions: list[AssetVersion] | None = None) -> dict[str, A
 def sidecar_doc(v: AssetVersion) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "format": SIDECAR_KIND,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if _partitioned(v) else BASE_VERSION,
         "asset": v.asset,
         "run_id": v.run_id,
         "created_at": format_time(v.created_at),
@@ -403,6 +457,10 @@ def sidecar_doc(v: AssetVersion) -> dict[str, Any]:
         doc["table"] = _finite_stats(v.table.to_dict())
     if v.keys:
         doc["keys"] = list(v.keys)
+    if v.partition is not None:
+        doc["partition"] = v.partition
+        if v.partition_dimensions:
+            doc["partition_dimensions"] = dict(v.partition_dimensions)
     return doc
 
 
@@ -526,10 +584,12 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
     for i in inputs_raw:
         if not isinstance(i, dict):
             raise FormatError(f"{where}: invalid input {i!r}")
+        part = i.get("partition")
         inputs.append(InputRef(
             check_asset_key(i.get("asset"), where),
             check_run_id(i.get("run_id"), where),
             _str_or_none(i.get("content_hash"), where, "input content_hash"),
+            check_partition(part, where, "input partition") if part is not None else None,
         ))
     metadata = doc.get("metadata") or {}
     if not isinstance(metadata, dict):
@@ -538,6 +598,10 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
     keys = doc.get("keys") or []
     if not isinstance(keys, list) or (keys and not all(isinstance(k, str) for k in keys)):
         raise FormatError(f"{where}: keys must be a list of column names")
+    partition = doc.get("partition")
+    if partition is not None:
+        check_partition(partition, where)
+    dims = check_dimensions(doc.get("partition_dimensions"), where) if partition is not None else None
     return AssetVersion(
         asset=key,
         run_id=run_id,
@@ -551,7 +615,9 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
         inputs=tuple(inputs),
         table=_table(doc.get("table"), where),
         keys=tuple(keys),
-        sidecar_path=sidecar_path(run_id, key),
+        sidecar_path=sidecar_path(run_id, key, partition),
+        partition=partition,
+        partition_dimensions=dims,
     )
 
 
@@ -567,7 +633,7 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
 # same document or names what is wrong with it. So it never accepts what the general path
 # refuses, and when both accept they give equal results (tests/test_format_fast.py).
 
-_FormatVersion = Literal["1.0"]
+_FormatVersion = Literal["1.0", "1.1"]
 
 
 class _SidecarDoc(msgspec.Struct, gc=False):
@@ -585,6 +651,8 @@ class _SidecarDoc(msgspec.Struct, gc=False):
     inputs: tuple[InputRef, ...] = ()
     table: TableInfo | None = None
     keys: tuple[str, ...] = ()
+    partition: str | None = None
+    partition_dimensions: dict[str, str] | None = None
 
 
 class _RunDoc(msgspec.Struct, gc=False):
@@ -646,7 +714,7 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
     run_id = intern(run_id)
     prefix = run_id + "/"
     containers = _CONTAINERS
-    seen: set[str] = set()
+    seen: set = set()
     out = []
     append = out.append
     for d in docs:
@@ -666,12 +734,20 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
                 check_asset_key(i.asset)
             if i.run_id not in run_ids:
                 check_run_id(i.run_id)
+            if i.partition is not None:
+                check_partition(i.partition, "")
+        part = d.partition
+        if part is not None:
+            check_partition(part, "")
+            if d.partition_dimensions is not None:
+                check_dimensions(d.partition_dimensions, "")
+        ident = key if part is None else (key, part)
         created = fromiso(d.created_at)  # (3.11: accepts a trailing Z, like parse_time)
         if created.tzinfo is not utc:
             raise _Unusual
-        if key in seen:
+        if ident in seen:
             raise _Unusual  # listed twice: the general path keeps the first and warns
-        seen.add(key)
+        seen.add(ident)
         md, table, inputs, code = d.metadata, d.table, d.inputs, d.code_version
         if md:
             for x in md.values():
@@ -680,7 +756,8 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
                     break
         key = intern(key)
         if inputs:
-            inputs = tuple([InputRef(intern(i.asset), intern(i.run_id), i.content_hash and intern(i.content_hash))
+            inputs = tuple([InputRef(intern(i.asset), intern(i.run_id), i.content_hash and intern(i.content_hash),
+                                     i.partition)
                             for i in inputs])
         if table is not None:
             table = TableInfo(table.num_rows, tuple([
@@ -688,7 +765,8 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
                 for c in table.columns]))
         append(AssetVersion(
             key, run_id, created, path, intern(d.data_format), d.size_bytes, intern(d.content_hash),
-            code and intern(code), md, inputs, table, d.keys, sidecar_path(run_id, key),
+            code and intern(code), md, inputs, table, d.keys, sidecar_path(run_id, key, part),
+            part, d.partition_dimensions if part is not None else None,
         ))
     # column statistics hold scalars as the writer records them; any container (which could
     # nest too deep) sends the manifest to the general path, which checks it (one pass in C)

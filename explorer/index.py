@@ -59,7 +59,8 @@ class Index:
     """All runs and versions of a store, in memory. Pure queries, no I/O."""
 
     runs: dict[str, Run] = field(default_factory=dict)
-    versions: dict[tuple[str, str], AssetVersion] = field(default_factory=dict)
+    # by ``AssetVersion.ident``: (asset, run_id), or (asset, run_id, partition) for a partition
+    versions: dict[tuple[str, ...], AssetVersion] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     _by_asset: dict[str, list[AssetVersion]] = field(default_factory=dict)
     _by_run: dict[str, list[AssetVersion]] = field(default_factory=dict, compare=False, repr=False)
@@ -78,7 +79,7 @@ class Index:
         run = replace(rec.run, asset_count=len(rec.versions))
         self.runs[run.run_id] = run
         for v in rec.versions:
-            self.versions[(v.asset, v.run_id)] = v
+            self.versions[v.ident] = v
         self.warnings.extend(rec.warnings)
 
     def _sort(self) -> None:
@@ -120,9 +121,35 @@ class Index:
         """A run's committed versions, oldest first (a map lookup: no scan of the store)."""
         return list(self._by_run.get(run_id, ()))
 
-    def latest(self, key: str) -> AssetVersion | None:
+    def latest(self, key: str, partition: str | None = None) -> AssetVersion | None:
+        """The newest version of ``key`` (of any partition), or of one of its partitions."""
         vs = self._by_asset.get(key)
+        if partition is not None:
+            vs = self.partitions(key).get(partition)
         return vs[-1] if vs else None
+
+    def is_partitioned(self, key: str) -> bool:
+        """Whether any version of ``key`` carries a partition key."""
+        return any(v.partition is not None for v in self._by_asset.get(key, ()))
+
+    def partitions(self, key: str) -> dict[str, list[AssetVersion]]:
+        """The versions of each partition of ``key`` (oldest first), partitions sorted; {} when
+        the asset is not partitioned (its unpartitioned versions are not listed)."""
+        out: dict[str, list[AssetVersion]] = {}
+        for v in self._by_asset.get(key, ()):
+            if v.partition is not None:
+                out.setdefault(v.partition, []).append(v)
+        return dict(sorted(out.items()))
+
+    def version(self, key: str, run_id: str, partition: str | None = None) -> AssetVersion | None:
+        """The version of ``key`` (of its ``partition``) that run ``run_id`` wrote, or None."""
+        return self.versions.get((key, run_id) if partition is None else (key, run_id, partition))
+
+    def wrote(self, key: str, run_id: str) -> bool:
+        """Whether run ``run_id`` wrote any version of ``key`` (any partition)."""
+        if (key, run_id) in self.versions:
+            return True
+        return any(v.asset == key for v in self._by_run.get(run_id, ()))
 
     def latest_versions(self) -> dict[str, AssetVersion]:
         return {k: vs[-1] for k, vs in self._by_asset.items() if vs}
@@ -166,7 +193,7 @@ class LazyIndex(Index):
                 for run_id, run in corrected.items():
                     if run_id in self.runs:
                         self.runs[run_id] = run
-                self.versions = {(v.asset, v.run_id): v for v in versions}
+                self.versions = {v.ident: v for v in versions}
                 self._sort()
             del self.__dict__["_loader"]  # from now on every attribute is a plain one
 

@@ -11,10 +11,10 @@ import networkx as nx
 
 from .errors import UnknownAsset, UnknownRun
 from .models import AssetVersion, InputRef
-from .names import resolve_run, unknown_asset
+from .names import resolve_run, split_partition, suggestion, unknown_asset, with_partition
 from .index import Index
 
-VersionNode = tuple[str, str]  # (asset key, run id)
+VersionNode = tuple[str, ...]  # (asset key, run id[, partition]): AssetVersion.ident
 
 
 def asset_graph(index: Index, all_runs: bool = False, run_id: str | None = None) -> nx.DiGraph:
@@ -38,10 +38,10 @@ def asset_graph(index: Index, all_runs: bool = False, run_id: str | None = None)
     if run_id is not None:
         # in one run's graph, "missing" means planned by the run but not written by it
         def absent(key: str) -> bool:
-            return (key, run_id) not in index.versions and index.latest(key) is None
+            return not index.wrote(key, run_id) and index.latest(key) is None
 
         def absent_planned(key: str) -> bool:
-            return (key, run_id) not in index.versions
+            return not index.wrote(key, run_id)
     else:
         def absent(key: str) -> bool:
             return index.latest(key) is None
@@ -69,19 +69,20 @@ def asset_graph(index: Index, all_runs: bool = False, run_id: str | None = None)
 
 
 def version_graph(index: Index) -> nx.DiGraph:
-    """Nodes are ``(asset, run_id)`` versions; edges the inputs actually consumed, across runs.
+    """Nodes are ``(asset, run_id)`` versions (``(asset, run_id, partition)`` for a partition);
+    edges the inputs actually consumed, across runs.
 
     A consumed version that is no longer in the store is a node with ``missing=True``.
     """
     g = nx.DiGraph()
-    for (asset, run_id), v in index.versions.items():
-        g.add_node((asset, run_id), version=v, missing=False)
-    for (asset, run_id), v in index.versions.items():
+    for ident, v in index.versions.items():
+        g.add_node(ident, version=v, missing=False)
+    for ident, v in index.versions.items():
         for i in v.inputs:
-            node = (i.asset, i.run_id)
+            node = i.ident
             if node not in g:
                 g.add_node(node, version=None, missing=True, content_hash=i.content_hash)
-            g.add_edge(node, (asset, run_id))
+            g.add_edge(node, ident)
     return g
 
 
@@ -223,18 +224,50 @@ class TreeStep:
     cut: bool = False  # at max_depth: its children are not walked
 
 
-def resolve_version(index: Index, key: str, run_id: str | None = None) -> AssetVersion:
-    """The version of ``key`` in ``run_id`` (latest when None), with clear errors."""
+def resolve_asset(index: Index, name: str, partition: str | None = None) -> tuple[str, str | None]:
+    """(asset, partition) that ``name`` (``features`` or ``features[2023-01-22]``) and
+    ``partition`` name, with clear errors for an unknown asset or partition."""
+    key, part = split_partition(name, index._by_asset)
+    if partition is not None:
+        if part is not None and part != partition:
+            raise UnknownAsset(f"{name!r} names partition {part!r}, but {partition!r} was asked for")
+        part = partition
     if not index.asset_versions(key):
         raise unknown_asset(key, index.asset_keys())
+    if part is not None:
+        parts = index.partitions(key)
+        if part not in parts:
+            what = f"; it has {len(parts)} partitions" if parts else "; it is not partitioned"
+            raise UnknownAsset(f"asset {key!r} has no partition {part!r}" + (suggestion(part, parts) or what))
+    return key, part
+
+
+def partition_versions(index: Index, name: str, partition: str | None = None) -> list[AssetVersion]:
+    """The versions ``name`` names, oldest first: every version of an asset, or of one partition."""
+    key, part = resolve_asset(index, name, partition)
+    return list(index.partitions(key)[part]) if part is not None else index.asset_versions(key)
+
+
+def resolve_version(index: Index, key: str, run_id: str | None = None, partition: str | None = None) -> AssetVersion:
+    """The version of ``key`` (``features`` or ``features[2023-01-22]``) in ``run_id``
+    (latest when None), with clear errors. Without a partition, a partitioned asset's latest
+    version is the newest of any partition, and a run's version the one partition it wrote."""
+    key, part = resolve_asset(index, key, partition)
     if run_id is None:
-        v = index.latest(key)
+        v = index.latest(key, part)
         assert v is not None
         return v
     run_id = resolve_run(index.runs, run_id)
-    v = index.versions.get((key, run_id))
+    v = index.version(key, run_id, part)
+    if v is None and part is None:
+        written = [w for w in index.run_versions(run_id) if w.asset == key]
+        if len(written) == 1:
+            return written[0]
+        if written:
+            raise UnknownRun(f"run {run_id} wrote {len(written)} partitions of {key!r}: name one, "
+                             f"e.g. {with_partition(key, written[0].partition)!r}")
     if v is None:
-        raise UnknownRun(f"run {run_id} holds no version of {key!r}")
+        raise UnknownRun(f"run {run_id} holds no version of {with_partition(key, part)!r}")
     return v
 
 
@@ -244,7 +277,7 @@ def _result(index: Index, g: nx.DiGraph, root: VersionNode, nodes: set, directio
 
     def ref(n: VersionNode) -> InputRef:
         v = g.nodes[n].get("version")
-        return InputRef(n[0], n[1], v.content_hash if v else g.nodes[n].get("content_hash"))
+        return InputRef(n[0], n[1], v.content_hash if v else g.nodes[n].get("content_hash"), n[2] if len(n) > 2 else None)
 
     # deterministic across processes; a cycle (only in a hostile store) is broken at the
     # edge leading back towards the root, so the asked-about version still comes first
@@ -269,7 +302,7 @@ def provenance(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph 
     """Every version this version was built from, back to source data, across runs."""
     v = resolve_version(index, key, run_id)
     g = g if g is not None else version_graph(index)
-    root = (v.asset, v.run_id)
+    root = v.ident
     return _result(index, g, root, nx.ancestors(g, root), "provenance")
 
 
@@ -277,7 +310,7 @@ def impact(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph | No
     """Every version in any run built from this version, transitively."""
     v = resolve_version(index, key, run_id)
     g = g if g is not None else version_graph(index)
-    root = (v.asset, v.run_id)
+    root = v.ident
     return _result(index, g, root, nx.descendants(g, root), "impact")
 
 

@@ -40,9 +40,18 @@ class InputRef(msgspec.Struct, **_FROZEN):
     asset: str
     run_id: str
     content_hash: str | None = None
+    partition: str | None = None  # the partition of ``asset`` consumed (partitioned inputs)
+
+    @property
+    def ident(self) -> tuple[str, ...]:
+        """The version's key in ``Index.versions``: (asset, run_id[, partition])."""
+        return (self.asset, self.run_id) if self.partition is None else (self.asset, self.run_id, self.partition)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"asset": self.asset, "run_id": self.run_id, "content_hash": self.content_hash}
+        out = {"asset": self.asset, "run_id": self.run_id, "content_hash": self.content_hash}
+        if self.partition is not None:
+            out["partition"] = self.partition
+        return out
 
 
 class PlannedAsset(msgspec.Struct, **_FROZEN):
@@ -119,10 +128,19 @@ class AssetVersion(msgspec.Struct, **_FROZEN):
     table: TableInfo | None = None
     keys: tuple[str, ...] = ()
     sidecar_path: str | None = None
+    # the partition key (time window start, static or dynamic key; a multi-partition key is
+    # Dagster's "a|b" string, its dimensions by name in ``partition_dimensions``); None: unpartitioned
+    partition: str | None = None
+    partition_dimensions: dict[str, str] | None = None
 
     @property
     def ref(self) -> InputRef:
-        return InputRef(self.asset, self.run_id, self.content_hash)
+        return InputRef(self.asset, self.run_id, self.content_hash, self.partition)
+
+    @property
+    def ident(self) -> tuple[str, ...]:
+        """The version's key in ``Index.versions``: (asset, run_id[, partition])."""
+        return (self.asset, self.run_id) if self.partition is None else (self.asset, self.run_id, self.partition)
 
     @property
     def short_hash(self) -> str:
@@ -142,6 +160,8 @@ class AssetVersion(msgspec.Struct, **_FROZEN):
             "inputs": [i.to_dict() for i in self.inputs],
             "table": self.table.to_dict() if self.table else None,
             "keys": list(self.keys),
+            "partition": self.partition,
+            "partition_dimensions": self.partition_dimensions,
         }
 
 

@@ -50,3 +50,24 @@ def resolve_run(run_ids: Iterable[str], ref: str) -> str:
 
 def unknown_asset(key: str, keys: Iterable[str]) -> UnknownAsset:
     return UnknownAsset(f"unknown asset {key!r}" + suggestion(key, keys))
+
+
+def with_partition(key: str, partition: str | None) -> str:
+    """``features[2023-01-22]``: how a user names one partition of an asset (``key`` when None)."""
+    return key if partition is None else f"{key}[{partition}]"
+
+
+def split_partition(name: str, keys: Iterable[str]) -> tuple[str, str | None]:
+    """(asset, partition) of ``features[2023-01-22]``; (name, None) when ``name`` is an asset
+    key itself or names no partition. The partition is everything between the first ``[``
+    whose prefix is a known asset and the final ``]``, so a partition holding brackets
+    (``feat[x]y[1]]``) or slashes still names itself."""
+    known = keys if isinstance(keys, (dict, set, frozenset)) else set(keys)
+    if name in known or not name.endswith("]"):
+        return name, None
+    at = name.find("[")
+    while 0 < at < len(name) - 2:  # a non-empty partition between the brackets
+        if name[:at] in known:
+            return name[:at], name[at + 1:-1]
+        at = name.find("[", at + 1)
+    return name, None

@@ -371,24 +371,42 @@ class SqlCatalog:
         self._made: set[str] = set()
         self._lock = threading.Lock()
         self.relations = self._relations()
+        self.sets = self._partition_sets()
 
     # ------------------------------------------------------------------ names
     def _relations(self) -> dict[str, AssetVersion]:
         """View name -> version, for every tabular version and each tabular asset's latest."""
         index = self.store.index
         out: dict[str, AssetVersion] = {}
-        for (asset, run_id), v in index.versions.items():
-            if v.data_format in fmt.TABLE_FORMATS:
-                out[f"{asset}@{run_id}"] = v
+        for v in index.versions.values():
+            if v.data_format in fmt.TABLE_FORMATS and v.partition is None:
+                out[f"{v.asset}@{v.run_id}"] = v
         for key, v in index.latest_versions().items():
-            if v.data_format in fmt.TABLE_FORMATS:
+            if v.data_format in fmt.TABLE_FORMATS and v.partition is None:
                 out[key] = v
+        return out
+
+    def _partition_sets(self) -> dict[str, list[AssetVersion]]:
+        """View name -> the versions it stacks, for partitioned tabular assets: ``KEY`` the
+        latest version of every partition, ``KEY@RUN`` the partitions that run wrote."""
+        index = self.store.index
+        out: dict[str, list[AssetVersion]] = {}
+        for key in index.asset_keys():
+            parts = index.partitions(key)
+            latest = [vs[-1] for vs in parts.values() if vs[-1].data_format in fmt.TABLE_FORMATS]
+            if not latest:
+                continue
+            out[key] = latest
+            for vs in parts.values():
+                for v in vs:
+                    if v.data_format in fmt.TABLE_FORMATS:
+                        out.setdefault(f"{key}@{v.run_id}", []).append(v)
         return out
 
     def table_names(self) -> list[str]:
         """Every name a query can use: asset keys, ``KEY@RUN``, ``KEY@*`` and the metadata tables."""
-        stacks = {f"{k}@*" for k in self.relations if "@" not in k}
-        return sorted(set(self.relations) | stacks | set(META_TABLES)) + [f"{META_SCHEMA}.{t}" for t in META_TABLES]
+        stacks = {f"{k}@*" for k in (*self.relations, *self.sets) if "@" not in k}
+        return sorted(set(self.relations) | set(self.sets) | stacks | set(META_TABLES)) + [f"{META_SCHEMA}.{t}" for t in META_TABLES]
 
     # ------------------------------------------------------------------ views
     def _ensure(self, names: set[str]) -> None:
@@ -397,6 +415,9 @@ class SqlCatalog:
             self._made.add("__meta__")
         for name in sorted(names):
             if name in self._made:
+                continue
+            if name in self.sets:
+                self._make_stacked(name, self.sets[name])
                 continue
             if name not in self.relations:
                 stacked = self.stacked(name)
@@ -415,7 +436,7 @@ class SqlCatalog:
         """The versions a ``KEY@*`` or ``KEY@RUN1,RUN2`` name stacks, oldest first; None when
         ``name`` is not of that form or names no tabular asset."""
         key, at, runs = name.rpartition("@")
-        if not at or key not in self.relations:
+        if not at or (key not in self.relations and key not in self.sets):
             return None
         if runs == "*":
             return [v for v in self.store.index.asset_versions(key) if v.data_format in fmt.TABLE_FORMATS]
@@ -427,12 +448,16 @@ class SqlCatalog:
         for ref in (r.strip() for r in runs.split(",")):
             run_id = resolve_run(self.store.index.runs, ref)
             v = self.relations.get(f"{key}@{run_id}")
-            if v is None:
+            vs = [v] if v is not None else self.sets.get(f"{key}@{run_id}")
+            if not vs:
                 raise SqlError(f"{key} has no table version in run {run_id}")
-            chosen.append(v)
+            chosen.extend(vs)
         return chosen
 
     def _make_stacked(self, name: str, versions: list[AssetVersion]) -> None:
+        """One view stacking ``versions`` (by column name), each row with its version's run_id
+        and created_at, and ``partition`` first when any of them is a partition."""
+        partitioned = any(v.partition is not None for v in versions)
         parts = []
         for v in versions:
             try:
@@ -440,11 +465,13 @@ class SqlCatalog:
             except (duckdb.Error, ExplorerError, OSError) as exc:
                 why = refusal(exc) if isinstance(exc, duckdb.Error) else one_line(exc)
                 raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {why}") from None
-            clash = [c for c in ("run_id", "created_at") if c in names]
+            added = ("partition", "run_id", "created_at") if partitioned else ("run_id", "created_at")
+            clash = [c for c in added if c in names]
             if clash:
                 raise SqlError(f"{v.asset} has a column named {clash[0]!r}: \"{name}\" adds that column itself")
             created = v.created_at.isoformat()
-            parts.append(f"SELECT {_quote_str(v.run_id)} AS run_id, TIMESTAMPTZ {_quote_str(created)} AS created_at, * "
+            part = f"{_quote_str(v.partition)} AS \"partition\", " if v.partition is not None else ("NULL::VARCHAR AS \"partition\", " if partitioned else "")
+            parts.append(f"SELECT {part}{_quote_str(v.run_id)} AS run_id, TIMESTAMPTZ {_quote_str(created)} AS created_at, * "
                          f"FROM {source_sql(self.store, v)}")
         body = " UNION ALL BY NAME ".join(parts) if parts else "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS created_at WHERE false"
         try:
@@ -480,7 +507,7 @@ class SqlCatalog:
         except duckdb.Error:
             names = set()
         lowered = query.lower()
-        for name in self.relations:
+        for name in (*self.relations, *self.sets):
             low = name.lower()
             if f'"{low}"' in lowered or (_BARE.match(name) and re.search(rf"(?<![\w\"]){re.escape(low)}(?![\w\"@/])", lowered)):
                 names.add(name)
@@ -560,16 +587,21 @@ def versions_table(store: "Source") -> pa.Table:
     """The ``versions`` table as Arrow (``metadata`` as a JSON string); reads the flags for taint."""
     index = store.index
     tainted = store.tainted()
-    input_type = pa.struct([("asset", pa.string()), ("run_id", pa.string()), ("content_hash", pa.string())])
+    input_type = pa.struct([("asset", pa.string()), ("run_id", pa.string()), ("content_hash", pa.string()), ("partition", pa.string())])
     from .catalogue import same_content_as
 
-    same = {(key, run): first for key in index.asset_keys() for run, first in same_content_as(index.asset_versions(key)).items()}
+    same = {(key, run, None): first for key in index.asset_keys() if not index.is_partitioned(key)
+            for run, first in same_content_as(index.asset_versions(key)).items()}
+    for key in index.asset_keys():
+        for part, vs in index.partitions(key).items():
+            same.update({(key, run, part): first for run, first in same_content_as(vs).items()})
     rows = []
     for r in index.run_list():
         for v in index.run_versions(r.run_id):
             rows.append(
                 {
                     "asset": v.asset,
+                    "partition": v.partition,
                     "run_id": v.run_id,
                     "created_at": v.created_at,
                     "format": v.data_format,
@@ -577,10 +609,10 @@ def versions_table(store: "Source") -> pa.Table:
                     "size_bytes": v.size_bytes,
                     "rows": v.table.num_rows if v.table else None,
                     "content_hash": v.content_hash,
-                    "same_as_run_id": same.get((v.asset, v.run_id)),
+                    "same_as_run_id": same.get((v.asset, v.run_id, v.partition)),
                     "code_version": v.code_version,
                     "run_status": r.status,
-                    "is_latest": index.latest(v.asset) is v,
+                    "is_latest": index.latest(v.asset, v.partition) is v,
                     "tainted": (v.asset, v.run_id) in tainted,
                     "metadata": json.dumps(v.metadata, sort_keys=True, default=str),
                     "inputs": [i.to_dict() for i in v.inputs],
@@ -592,6 +624,7 @@ def versions_table(store: "Source") -> pa.Table:
         schema=pa.schema(
             [
                 ("asset", pa.string()),
+                ("partition", pa.string()),
                 ("run_id", pa.string()),
                 ("created_at", pa.timestamp("us", tz="UTC")),
                 ("format", pa.string()),

@@ -40,12 +40,14 @@ import re
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
+from dataclasses import replace as _copy
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from .errors import ExplorerError
 from .models import AssetVersion, Run, iso
 from .index import Index
+from .names import with_partition
 
 STATUSES = ("fresh", "stale", "missing")
 CAUSE_KINDS = (
@@ -124,9 +126,17 @@ class Cause:
     of: str | None = None
     chain: tuple[str, ...] = ()
     chain_omitted: int = 0
+    partition: str | None = None  # the partition of ``asset`` the cause is about (a partitioned input)
+    in_partition: str | None = None  # the partition of the reported asset whose version has the cause
 
     def describe(self) -> str:
         """One human line, e.g. ``raw_data changed in run R at T (sha 1234 -> 5678)``."""
+        text = self._describe()
+        return f"{text} (in partition {self.in_partition})" if self.in_partition is not None else text
+
+    def _describe(self) -> str:
+        if self.partition is not None:
+            return _copy(self, asset=with_partition(self.asset, self.partition), partition=None, in_partition=None)._describe()
         k = self.kind
         when = f" at {iso(self.at)}" if self.at else ""
         if k == "upstream_changed":
@@ -184,6 +194,8 @@ class Cause:
             "of": self.of,
             "chain": list(self.chain) or None,
             "chain_omitted": self.chain_omitted or None,
+            "partition": self.partition,
+            "in_partition": self.in_partition,
         }
         out.update({k: v for k, v in extra.items() if v is not None})
         if self.detail:
@@ -387,9 +399,18 @@ class _View:
     def keys(self) -> Iterable[str]:
         return self._versions.keys()
 
-    def has_version(self, asset: str, run_id: str) -> bool:
-        v = self.index.versions.get((asset, run_id))
+    def has_version(self, ident: tuple[str, ...]) -> bool:
+        v = self.index.versions.get(ident)
         return v is not None and (self.cutoff is None or v.created_at <= self.cutoff)
+
+    def partition_latest(self) -> dict[tuple[str, str], AssetVersion]:
+        """The latest version of every (asset, partition)."""
+        out: dict[tuple[str, str], AssetVersion] = {}
+        for vs in self._versions.values():
+            for v in vs:  # oldest first: the last one wins
+                if v.partition is not None:
+                    out[(v.asset, v.partition)] = v
+        return out
 
 
 def _change_point(vs: list[AssetVersion]) -> AssetVersion:
@@ -472,38 +493,18 @@ def compute(
                 if hits[1] > len(hits[0]):
                     flags_omitted[v.asset] = hits[1] - len(hits[0])
 
-    # -- direct causes (everything except upstream_stale)
+    # -- direct causes (everything except upstream_stale); a partitioned asset's are those of
+    # the latest version of each of its partitions, each input compared with the latest
+    # version of the partition it consumed
+    part_latest = view.partition_latest()
+    heads: dict[str, list[AssetVersion]] = {}
+    for (asset, _), pv in sorted(part_latest.items()):
+        heads.setdefault(asset, []).append(pv)
     own: dict[str, list[Cause]] = {}
     for key, v in current.items():
         causes: list[Cause] = []
-        for inp in v.inputs:
-            present = view.has_version(inp.asset, inp.run_id)
-            consumed_hash = inp.content_hash
-            if consumed_hash is None and present:
-                consumed_hash = index.versions[(inp.asset, inp.run_id)].content_hash
-            if not present:
-                causes.append(Cause("input_missing", inp.asset, inp.run_id, consumed_run_id=inp.run_id,
-                                    consumed_hash=consumed_hash))
-            if inp.asset == key:
-                # an incremental asset built from its own previous version: that version is not
-                # compared with the current one (which is this version), only with itself: stale
-                # when the version consumed no longer has the content it had when it was read
-                prev = index.versions.get((key, inp.run_id)) if present else None
-                if prev is not None and consumed_hash is not None and prev.content_hash != consumed_hash:
-                    causes.append(Cause(
-                        "upstream_changed", key, prev.run_id,
-                        detail=f"sha {_short(consumed_hash)} -> {_short(prev.content_hash)}",
-                        at=prev.created_at, consumed_run_id=inp.run_id, consumed_hash=consumed_hash,
-                        latest_run_id=prev.run_id, latest_hash=prev.content_hash))
-                continue
-            latest = current.get(inp.asset)
-            if latest is not None and consumed_hash is not None and latest.content_hash != consumed_hash:
-                changed = _change_point(view.versions(inp.asset))
-                causes.append(Cause(
-                    "upstream_changed", inp.asset, changed.run_id,
-                    detail=f"sha {_short(consumed_hash)} -> {_short(latest.content_hash)}",
-                    at=changed.created_at, consumed_run_id=inp.run_id, consumed_hash=consumed_hash,
-                    latest_run_id=latest.run_id, latest_hash=latest.content_hash))
+        for head in heads.get(key, [v]):
+            causes.extend(_input_causes(index, view, head, current, part_latest))
         run = index.runs.get(v.run_id)
         v_order = order_of.get(v.run_id, -1)
         if run is not None:
@@ -538,11 +539,62 @@ def compute(
         for fa, fr in flag_hits.get(key, ()):
             causes.append(Cause("flagged_upstream", fa, fr, detail=reasons.get((fa, fr), "")))
         own[key] = causes
+    inputs_of = {key: list(dict.fromkeys(i.asset for h in heads.get(key, [v]) for i in h.inputs if i.asset != key))
+                 for key, v in current.items()}
+    return _report(store, cutoff, as_of_run, age_limit, view, current, all_keys, own, inputs_of, flags_omitted)
 
+
+def _input_causes(index: Index, view: "_View", v: AssetVersion, current: dict[str, AssetVersion],
+                  part_latest: dict[tuple[str, str], AssetVersion]) -> list[Cause]:
+    """upstream_changed and input_missing of one version: each input compared with the current
+    version of what it consumed (of the partition it consumed, for a partitioned input)."""
+    key = v.asset
+    causes: list[Cause] = []
+    tag = {"in_partition": v.partition} if v.partition is not None else {}
+    for inp in v.inputs:
+        present = view.has_version(inp.ident)
+        consumed_hash = inp.content_hash
+        if consumed_hash is None and present:
+            consumed_hash = index.versions[inp.ident].content_hash
+        if not present:
+            causes.append(Cause("input_missing", inp.asset, inp.run_id, consumed_run_id=inp.run_id,
+                                consumed_hash=consumed_hash, partition=inp.partition, **tag))
+        if inp.asset == key:
+            # an incremental asset built from its own previous version: that version is not
+            # compared with the current one (which is this version), only with itself: stale
+            # when the version consumed no longer has the content it had when it was read
+            prev = index.versions.get(inp.ident) if present else None
+            if prev is not None and consumed_hash is not None and prev.content_hash != consumed_hash:
+                causes.append(Cause(
+                    "upstream_changed", key, prev.run_id,
+                    detail=f"sha {_short(consumed_hash)} -> {_short(prev.content_hash)}",
+                    at=prev.created_at, consumed_run_id=inp.run_id, consumed_hash=consumed_hash,
+                    latest_run_id=prev.run_id, latest_hash=prev.content_hash, partition=inp.partition, **tag))
+            continue
+        if inp.partition is not None:
+            latest = part_latest.get((inp.asset, inp.partition))
+            history = [w for w in view.versions(inp.asset) if w.partition == inp.partition]
+        else:
+            latest = current.get(inp.asset)
+            history = view.versions(inp.asset)
+        if latest is not None and consumed_hash is not None and latest.content_hash != consumed_hash:
+            changed = _change_point(history)
+            causes.append(Cause(
+                "upstream_changed", inp.asset, changed.run_id,
+                detail=f"sha {_short(consumed_hash)} -> {_short(latest.content_hash)}",
+                at=changed.created_at, consumed_run_id=inp.run_id, consumed_hash=consumed_hash,
+                latest_run_id=latest.run_id, latest_hash=latest.content_hash, partition=inp.partition, **tag))
+    return causes
+
+
+def _report(store, cutoff, as_of_run, age_limit, view, current, all_keys, own, inputs_of,
+            flags_omitted) -> "StalenessReport":
+    """Propagation over the current versions' inputs (every partition's, for a partitioned
+    asset), root causes, the report."""
     # -- propagation: stale = reachable downstream (over current versions' inputs) from a seed
     consumers_of: dict[str, list[str]] = {}
-    for key, v in current.items():
-        for inp_asset in dict.fromkeys(i.asset for i in v.inputs if i.asset != key):
+    for key in current:
+        for inp_asset in inputs_of[key]:
             consumers_of.setdefault(inp_asset, []).append(key)
     bad: set[str] = {k for k in all_keys if k not in current or own.get(k)}
     queue = deque(sorted(bad))
@@ -561,14 +613,14 @@ def compute(
     direct: dict[str, tuple[Cause, ...]] = {}
     for key, v in current.items():
         causes = list(own[key])
-        for inp_asset in dict.fromkeys(i.asset for i in v.inputs if i.asset != key):
+        for inp_asset in inputs_of[key]:
             if inp_asset in bad:
                 st = status(inp_asset)
                 causes.append(Cause("upstream_stale", inp_asset, current[inp_asset].run_id if st != "missing" else None,
                                     detail=st))
         direct[key] = tuple(causes)
 
-    roots = _root_causes(current, own, bad)
+    roots = _root_causes(current, own, bad, inputs_of)
 
     planned_by: dict[str, list[str]] = {k: [] for k in all_keys if k not in current}
     if planned_by:
@@ -599,6 +651,83 @@ def compute(
         as_of_run=as_of_run,
         max_age_seconds=age_limit.total_seconds() if age_limit is not None else None,
     )
+
+
+PARTITION_STATUSES = ("fresh", "stale", "missing", "failed")
+PARTITION_TAG = "dagster/partition"  # the run tag naming the one partition a run materializes
+
+
+@dataclass(frozen=True)
+class PartitionStatus:
+    """One partition of an asset: its latest version and status.
+
+    ``stale``: its latest version consumed a version that is no longer current (the input's
+    partition as the version recorded it: with ``TimeWindowPartitionMapping(-1)`` the day
+    before), or an input partition that is itself stale. ``failed``: a run of this partition
+    (tag ``dagster/partition``) newer than its latest version failed without writing it.
+    ``missing``: consumed by a downstream version, or planned by a failed run, but never written.
+    """
+
+    asset: str
+    partition: str
+    status: str
+    run_id: str | None  # the latest version's run, or the failed run
+    versions: int = 0
+    created_at: datetime | None = None
+    causes: tuple[Cause, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"asset": self.asset, "partition": self.partition, "status": self.status, "run_id": self.run_id,
+                "versions": self.versions, "created_at": iso(self.created_at),
+                "causes": [c.to_dict() for c in self.causes]}
+
+
+def partition_statuses(index: Index, key: str) -> list[PartitionStatus]:
+    """Every partition of ``key`` (written, consumed, or run and failed), sorted, with its status."""
+    view = _View(index, None)
+    part_latest = view.partition_latest()
+    current = {k: vs[-1] for k, vs in view._versions.items()}
+    memo: dict[tuple[str, ...], tuple[Cause, ...]] = {}
+
+    def causes_of(v: AssetVersion) -> tuple[Cause, ...]:
+        if v.ident in memo:
+            return memo[v.ident]
+        memo[v.ident] = ()  # a cycle (hostile store) ends here
+        out = _input_causes(index, view, v, current, part_latest)
+        for inp in v.inputs:
+            head = part_latest.get((inp.asset, inp.partition)) if inp.partition is not None else None
+            if head is not None and head.ident != v.ident and causes_of(head):
+                out.append(Cause("upstream_stale", inp.asset, head.run_id, detail="stale", partition=inp.partition))
+        memo[v.ident] = tuple(out)
+        return memo[v.ident]
+
+    parts = index.partitions(key)
+    out: dict[str, PartitionStatus] = {}
+    for p, vs in parts.items():
+        v = vs[-1]
+        causes = causes_of(v)
+        out[p] = PartitionStatus(key, p, "stale" if causes else "fresh", v.run_id, len(vs), v.created_at,
+                                 tuple(replace_cause(c) for c in causes))
+    for run in view.runs:  # oldest first: the newest failed run of a partition is kept
+        p = run.tags.get(PARTITION_TAG)
+        if (run.status != "failed" or p is None or not any(pa.asset == key for pa in run.planned)
+                or index.version(key, run.run_id, p) is not None):
+            continue
+        latest = parts.get(p, [None])[-1]
+        if latest is None or run.started_at > latest.created_at:
+            prior = out.get(p)
+            out[p] = PartitionStatus(key, p, "failed", run.run_id, prior.versions if prior else 0,
+                                     prior.created_at if prior else None, prior.causes if prior else ())
+    for v in index.versions.values():
+        for inp in v.inputs:
+            if inp.asset == key and inp.partition is not None and inp.partition not in out:
+                out[inp.partition] = PartitionStatus(key, inp.partition, "missing", None)
+    return [out[p] for p in sorted(out)]
+
+
+def replace_cause(c: Cause) -> Cause:
+    """A cause as a partition's own: without ``in_partition`` (the partition is the row)."""
+    return _copy(c, in_partition=None) if c.in_partition is not None else c
 
 
 def _flagged_ancestors(index: Index, flagged: frozenset, roots: list[Flag],
@@ -712,7 +841,7 @@ def _condensation(nodes: list[str], inputs: dict[str, list[str]],
             [{at[p] for p in cond.predecessors(c)} for c in topo])
 
 
-def _root_causes(current, own, bad) -> dict[str, tuple[tuple[Cause, ...], int]]:
+def _root_causes(current, own, bad, inputs_of) -> dict[str, tuple[tuple[Cause, ...], int]]:
     """For every stale asset, the causes at the top of its chains, each with its shortest
     chain, the first ``ROOT_CAUSE_LIMIT`` of them (by chain length, then ``of``, kind and
     asset), and how many more there are.
@@ -737,7 +866,7 @@ def _root_causes(current, own, bad) -> dict[str, tuple[tuple[Cause, ...], int]]:
                 table.append(c)
             mine.append(i)
         ids[k] = mine
-    inputs = {k: sorted(a for a in {i.asset for i in current[k].inputs} if a in stale_set and a != k) for k in stale}
+    inputs = {k: sorted(a for a in inputs_of[k] if a in stale_set) for k in stale}
     users: dict[str, list[str]] = {}
     for k in stale:
         for a in inputs[k]:

@@ -26,14 +26,17 @@ ADDED = ("run_id", "created_at")
 
 def chosen_versions(index, key: str, runs: Sequence[str] | None = None) -> list[AssetVersion]:
     """The versions of ``key`` in ``runs`` (run ids, in the order given), or all of them, oldest first."""
+    from .lineage import partition_versions
+
+    versions = partition_versions(index, key)  # ``key[part]``: the versions of that partition
     if runs is None:
-        return index.asset_versions(key)
+        return versions
     out = []
     for run_id in runs:
-        v = index.versions.get((key, run_id))
-        if v is None:
+        found = [v for v in versions if v.run_id == run_id]
+        if not found:
             raise ExplorerError(f"{key} has no version in run {run_id}")
-        out.append(v)
+        out.extend(found)
     return out
 
 

@@ -471,7 +471,7 @@ def trace(store: "Source", key: str, run: str | None = None, where: Mapping[str,
         for c in consumers:
             if c in outgoing:
                 ctx.merge(outgoing[c])
-        v = store.index.versions.get((ref.asset, ref.run_id))
+        v = store.index.versions.get(ref.ident)
         if v is None or ref in missing:
             steps.append(
                 TraceStep(ref.asset, ref.run_id, ref.content_hash, "missing", consumers,

@@ -157,6 +157,52 @@ def sales_total(sales: pd.DataFrame) -> float:
     return float(sales["amount"].sum())
 
 
+DAILY = dg.DailyPartitionsDefinition(start_date="2023-01-20", end_date="2023-01-25")
+COLORS = dg.StaticPartitionsDefinition(["red", "blue"])
+DATE_COLOR = dg.MultiPartitionsDefinition({"date": DAILY, "color": COLORS})
+RELEASES = dg.DynamicPartitionsDefinition(name="releases")
+
+
+@dg.asset(partitions_def=DAILY)
+def events(context) -> pd.DataFrame:
+    """A day's events; FRONTIER_TEST_EVENTS_BUMP changes the content of every day."""
+    day = context.partition_key
+    bump = int(os.environ.get("FRONTIER_TEST_EVENTS_BUMP", "0"))
+    return pd.DataFrame({"day": [day] * 3, "value": [1 + bump, 2, int(day[-2:])]})
+
+
+@dg.asset(partitions_def=DAILY,
+          ins={"events": dg.AssetIn(partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1))})
+def yesterday_stats(context, events: pd.DataFrame) -> pd.DataFrame:
+    """Built from the day before (as Dagster's docs' ``yesterday_event_stats``)."""
+    return pd.DataFrame({"day": [context.partition_key], "total": [int(events["value"].sum())]})
+
+
+@dg.asset(partitions_def=COLORS)
+def paint(context) -> pd.DataFrame:
+    return pd.DataFrame({"color": [context.partition_key]})
+
+
+@dg.asset(partitions_def=DATE_COLOR)
+def multi_partitions_asset(context) -> pd.DataFrame:
+    keys = context.partition_key.keys_by_dimension
+    return pd.DataFrame({"date": [keys["date"]], "color": [keys["color"]]})
+
+
+@dg.asset(partitions_def=RELEASES)
+def releases_metadata(context) -> pd.DataFrame:
+    return pd.DataFrame({"release": [context.partition_key]})
+
+
+@dg.asset(partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run())
+def daily_range(context) -> dict:
+    """One run for a range of days: {partition key: value}, as UPathIOManager takes it."""
+    return {day: pd.DataFrame({"day": [day]}) for day in context.partition_keys}
+
+
+PARTITIONED = [events, yesterday_stats, paint, multi_partitions_asset, releases_metadata, daily_range]
+
+
 # ---------------------------------------------------------------------- switching an existing project over
 
 

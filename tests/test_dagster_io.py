@@ -264,13 +264,14 @@ def test_partitioned_assets(tmp_path, instance):
         runs[region] = result.run_id
 
     store = Store.open(base)
-    # <base>/<run_id>/<asset key path>/<partition>, keyed "<asset>/<partition>"
+    # <base>/<run_id>/<asset key path>/<partition>: versions of the asset's partitions
     for region, run_id in runs.items():
         assert (tmp_path / "store" / run_id / "sales" / region).is_file()
-        assert {v.asset for v in store.run_versions(run_id)} == {f"sales/{region}", f"sales_total/{region}"}
-    assert set(store.asset_graph().edges) == {("sales/emea", "sales_total/emea"), ("sales/apac", "sales_total/apac")}
-    assert store.load("sales_total/apac", allow_pickle=True) == 12.0
-    assert list(store.load("sales/emea")["amount"]) == [1.0, 2.0]
+        assert {(v.asset, v.partition) for v in store.run_versions(run_id)} == {("sales", region), ("sales_total", region)}
+    assert set(store.asset_graph().edges) == {("sales", "sales_total")}
+    assert store.load("sales_total[apac]", allow_pickle=True) == 12.0
+    assert list(store.load("sales[emea]")["amount"]) == [1.0, 2.0]
+    assert [i.partition for i in store.version("sales_total[emea]").inputs] == ["emea"]
 
 
 def test_staleness_by_content_hash(tmp_path, instance):

@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from . import common
 
+    common.with_partition_arg(args)
     common._opened.clear()
     try:
         return _run(args)

@@ -11,6 +11,7 @@ from ..models import iso
 from ..names import run_label
 from ..humanize import counted
 from .common import (
+    add_partition_arg,
     print_table,
     UsageError,
     add_format_arg,
@@ -203,6 +204,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("versions", help="every version of an asset, newest first")
     add_store_args(p)
     p.add_argument("asset", metavar="ASSET")
+    add_partition_arg(p)
     add_format_arg(p, ("table", "json", "tsv"))
     p.set_defaults(func=cmd_versions)
 

@@ -24,6 +24,19 @@ class UsageError(ExplorerError):
     """Bad command-line usage (exit 2)."""
 
 
+def add_partition_arg(p: argparse.ArgumentParser) -> None:
+    """``--partition PART``: one partition of ASSET (the same as ``ASSET[PART]``)."""
+    p.add_argument("--partition", "-p", metavar="PART", help="one partition of ASSET (the same as ASSET[PART])")
+
+
+def with_partition_arg(args: argparse.Namespace) -> None:
+    """Fold ``--partition`` into ``args.asset`` (``ASSET[PART]``), the one name the library reads."""
+    from ..names import with_partition
+
+    if getattr(args, "partition", None) is not None and getattr(args, "asset", None):
+        args.asset = with_partition(args.asset, args.partition)
+
+
 def add_store_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("store", metavar="STORE", help="store URL or path (s3://bucket/prefix, ./store, ...) or @name of a configured store")
     p.add_argument(

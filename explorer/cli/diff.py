@@ -8,7 +8,7 @@ from typing import Any
 from ..diff import diff_versions
 from ..diff.result import VersionDiff, short
 from ..markdown import cell as md_cell, table as md_table
-from .common import UsageError, add_format_arg, add_store_args, console, open_store, print_document, print_json, table
+from .common import UsageError, add_format_arg, add_partition_arg, add_store_args, console, open_store, print_document, print_json, table
 
 
 def _cell_pair(cell) -> tuple[str, str]:
@@ -152,6 +152,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_store_args(p)
     p.add_argument("asset", metavar="ASSET")
+    add_partition_arg(p)
     p.add_argument("run_a", metavar="RUN_A", help="run id, 'latest' or 'previous'")
     p.add_argument("run_b", metavar="RUN_B", help="run id, 'latest' or 'previous'")
     p.add_argument("--key", "-k", action="append", default=[], metavar="COL",

@@ -9,7 +9,9 @@ from rich.text import Text
 
 from ..models import iso
 from ..humanize import counted
+from ..names import with_partition
 from .common import (
+    add_partition_arg,
     print_table,
     add_format_arg,
     add_store_args,
@@ -182,6 +184,8 @@ def _column_lineage(args: argparse.Namespace) -> int:
 def _facts(v) -> list[tuple[str, str]]:
     facts = [
         ("asset", v.asset),
+        *([("partition", v.partition)] if v.partition is not None else []),
+        *([(f"partition.{d}", k) for d, k in v.partition_dimensions.items()] if v.partition_dimensions else []),
         ("run", v.run_id),
         ("created", iso(v.created_at)),
         ("format", v.data_format),
@@ -195,7 +199,7 @@ def _facts(v) -> list[tuple[str, str]]:
     if v.keys:
         facts.append(("key columns", ", ".join(v.keys)))
     for i in v.inputs:
-        facts.append(("input", f"{i.asset} @ {i.run_id} ({(i.content_hash or '')[:19]})"))
+        facts.append(("input", f"{with_partition(i.asset, i.partition)} @ {i.run_id} ({(i.content_hash or '')[:19]})"))
     for k, val in v.metadata.items():
         facts.append((f"metadata.{k}", str(val)))
     return facts
@@ -206,7 +210,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     v = store.version(args.asset, args.run)
     import pandas as pd
 
+    from .. import lineage
     from ..store import data
+
+    # a partitioned asset named without a partition: its partitions are listed too
+    partitions = store.partitions(v.asset) if lineage.resolve_asset(store.index, args.asset)[1] is None else []
 
     if v.data_format == "pickle" and args.trust_pickle:
         value = data.load(store.data_fs, store.root, v, allow_pickle=True)
@@ -222,10 +230,18 @@ def cmd_show(args: argparse.Namespace) -> int:
             out["preview"] = value
         else:
             out["preview"] = repr(value)
+        if partitions:
+            out["partitions"] = [p.to_dict() for p in partitions]
         print_json(out)
         return 0
     c = console()
     c.print(table(None, ["fact", "value"], _facts(v), show_header=False, box=None))
+    if partitions:
+        c.print(table(f"{counted(len(partitions), 'partition')} of {v.asset} (the facts above: the latest written)",
+                      ["partition", "status", "run", "versions", "created", "why"],
+                      [(p.partition, styled_status(p.status), p.run_id or "", p.versions, short_time(iso(p.created_at)) if p.created_at else "",
+                        "; ".join(c.describe() for c in p.causes)) for p in partitions],
+                      drop=("why", "created", "versions"), no_wrap=("partition", "run")))
     if v.table:
         c.print(
             table(
@@ -253,9 +269,9 @@ def _tree(result: LineageResult, store) -> Tree:
     from rich.tree import Tree
 
     def label(r) -> Text:
-        v = store.index.versions.get((r.asset, r.run_id))
+        v = store.index.versions.get(r.ident)
         suffix = text(" (missing)", "red") if v is None else text(f" {(r.content_hash or '')[7:19]}", "dim")
-        return Text.assemble(text(r.asset, "bold"), text(f" @ {r.run_id}"), suffix)
+        return Text.assemble(text(with_partition(r.asset, r.partition), "bold"), text(f" @ {r.run_id}"), suffix)
 
     root = Tree(label(result.root))
     branches = {result.root: root}
@@ -315,6 +331,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("show", help="facts, schema and a preview of one asset version")
     add_store_args(p)
     p.add_argument("asset", metavar="ASSET")
+    add_partition_arg(p)
     p.add_argument("--run", help="the version written by this run (default: latest)")
     p.add_argument("--rows", type=int, default=20, help="preview rows (default 20)")
     p.add_argument("--trust-pickle", action="store_true", help="allow unpickling this version (runs code from the store)")
@@ -324,6 +341,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("provenance", help="every version an asset version was built from")
     add_store_args(p)
     p.add_argument("asset", metavar="ASSET")
+    add_partition_arg(p)
     p.add_argument("--run", help="the version written by this run (default: latest)")
     add_format_arg(p)
     p.set_defaults(func=_lineage_cmd("provenance"))
@@ -331,6 +349,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("impact", help="every version built from an asset version")
     add_store_args(p)
     p.add_argument("asset", metavar="ASSET")
+    add_partition_arg(p)
     p.add_argument("--run", help="the version written by this run (default: latest)")
     add_format_arg(p)
     p.set_defaults(func=_lineage_cmd("impact"))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..models import iso
 from ..visible import visible
 from ..humanize import counted
-from .common import add_format_arg, add_store_args, open_store, print_document, print_json, short_time, table, print_table
+from .common import add_format_arg, add_partition_arg, add_store_args, open_store, print_document, print_json, short_time, table, print_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -116,6 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_store_args(p)
     p.add_argument("asset", metavar="ASSET")
+    add_partition_arg(p)
     p.add_argument("--stat", "-s", action="append", default=[], metavar="STAT",
                    help="a statistic to show (repeatable): num_rows, size_bytes, COLUMN.mean|min|max|null_count|distinct, "
                         "metadata.KEY, value.PATH (inside a JSON asset; ASSET:PATH says the same); default num_rows and size_bytes")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from ..humanize import counted
-from .common import UsageError, add_format_arg, add_store_args, console, human_size, open_store, print_document, print_json, table, text
+from .common import add_partition_arg, UsageError, add_format_arg, add_store_args, console, human_size, open_store, print_document, print_json, table, text
 
 if TYPE_CHECKING:
     from ..trace import TraceResult
@@ -122,6 +122,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_store_args(p)
     p.add_argument("asset", metavar="ASSET", help="asset key of a table, e.g. scores")
+    add_partition_arg(p)
     p.add_argument("--run", help="run id of the version (default: the latest)")
     p.add_argument(
         "--where",

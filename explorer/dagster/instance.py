@@ -25,6 +25,9 @@ class Materialization:
     timestamp: float
     partition: str | None = None
     data_version: str | None = None
+    dimensions: dict[str, str] | None = None  # a multi-partition's keys by dimension name
+    inputs: dict[str, int] = field(default_factory=dict)  # upstream asset -> storage id of the materialization read
+    storage_id: int | None = None
 
 
 @dataclass
@@ -79,6 +82,45 @@ def open_instance(dagster_home: str):
         return dg.DagsterInstance.from_config(home)
     except Exception as exc:  # noqa: BLE001 - any configuration problem becomes one line
         raise StoreNotFound(f"cannot open the Dagster instance at {dagster_home}: {exc}") from None
+
+
+_POINTER = "dagster/input_event_pointer/"
+_DIMENSION = "dagster/partition/"
+
+
+def _partition_facts(tags: dict[str, str]) -> dict:
+    """A materialization's dimensions (``dagster/partition/<dim>`` tags) and the upstream
+    materializations it read (``dagster/input_event_pointer/<asset>``: their storage ids)."""
+    dims = {k[len(_DIMENSION):]: v for k, v in tags.items() if k.startswith(_DIMENSION)}
+    inputs = {}
+    for k, v in tags.items():
+        if k.startswith(_POINTER):
+            try:
+                inputs[k[len(_POINTER):]] = int(v)
+            except ValueError:
+                continue
+    return {"dimensions": dict(sorted(dims.items())) or None, "inputs": inputs}
+
+
+def _storage_ids(instance, dg, infos: dict[str, DagsterRunInfo]) -> None:
+    """The storage id of each materialization that input event pointers name (ids of the
+    asset index, not of a run's own event log), read per upstream asset."""
+    named = {a for info in infos.values() for m in info.materializations for a in m.inputs}
+    ids: dict[tuple, int] = {}
+    for asset in sorted(named):
+        cursor = None
+        while True:
+            page = instance.fetch_materializations(dg.AssetKey.from_user_string(asset), limit=1000, cursor=cursor)
+            for r in page.records:
+                mat = r.asset_materialization
+                part = None if mat is None or mat.partition is None else str(mat.partition)
+                ids[(r.run_id, asset, part, r.timestamp)] = r.storage_id
+            if not page.has_more:
+                break
+            cursor = page.cursor
+    for info in infos.values():
+        for m in info.materializations:
+            m.storage_id = ids.get((info.run_id, m.asset, m.partition, m.timestamp))
 
 
 def read_instance(dagster_home: str, run_ids: Iterable[str] | None = None) -> dict[str, DagsterRunInfo]:
@@ -136,11 +178,13 @@ def read_instance(dagster_home: str, run_ids: Iterable[str] | None = None) -> di
                             asset="/".join(mat.asset_key.path),
                             step_key=event.step_key,
                             timestamp=entry.timestamp,
-                            partition=mat.partition,
+                            partition=None if mat.partition is None else str(mat.partition),
                             data_version=tags.get("dagster/data_version"),
+                            **_partition_facts(tags),
                         )
                     )
             out[run.run_id] = info
+        _storage_ids(instance, dg, out)
     finally:
         instance.dispose()
     return out

@@ -4,10 +4,12 @@ Layout (``<base>`` is ``base_path``)::
 
     <base>/<run_id>/<step_key>/<output_name>[/<mapping_key>]   op outputs (Dagster's own layout)
     <base>/<run_id>/<asset key path>[/<partition>]             asset outputs, one copy per run
+                                                               (a multi-partition: /<key>/<key>, by dimension name)
     <base>/<run_id>/_frontier/...                              manifest and sidecars
 
 The explorer's asset key of an op output is ``<step_key>/<output_name>[/<mapping_key>]``; of an
-asset output its key path joined with ``/`` (plus ``/<partition>`` for a partition).
+asset output its key path joined with ``/``; a partition is the version's ``partition``
+(a multi-partition with its dimension names), never part of the key.
 
 Pandas DataFrames and Arrow tables are written as parquet (a DataFrame's index is kept), every
 other value as a pickle. ``load_input`` reads back what was written, unpickling pickles: they
@@ -117,6 +119,25 @@ def _python_type(obj: Any) -> str:
     return f"{t.__module__}.{t.__qualname__}"
 
 
+def _partition_of(key: Any, partitions_def: Any) -> tuple[str, dict[str, str] | None]:
+    """(partition key, dimensions by name for a multi-partition) of one Dagster partition key."""
+    dims = getattr(key, "keys_by_dimension", None)
+    if dims is None and isinstance(partitions_def, dg.MultiPartitionsDefinition):
+        try:
+            dims = partitions_def.get_partition_key_from_str(str(key)).keys_by_dimension
+        except Exception:  # noqa: BLE001 - then a plain key
+            dims = None
+    return str(key), (dict(sorted(dims.items())) if dims else None)
+
+
+def _output_partitions(context: dg.OutputContext) -> dict[str, dict[str, str] | None] | None:
+    """The partitions an asset output holds (one, or a range in a backfill run), or None."""
+    if not (context.has_asset_key and context.has_asset_partitions):
+        return None
+    pdef = getattr(context, "asset_partitions_def", None)
+    return dict(_partition_of(k, pdef) for k in context.asset_partition_keys)
+
+
 def _utc(ts: float | None) -> datetime | None:
     return datetime.fromtimestamp(ts, tz=timezone.utc) if ts else None
 
@@ -155,8 +176,8 @@ def _planned(context: dg.OutputContext) -> tuple[PlannedAsset, ...]:
                 asset_key = getattr(getattr(o, "properties", None), "asset_key", None)
                 if asset_key is not None:
                     key = _asset_path(asset_key)
-                    if layer.get(asset_key).partitions_def is not None:
-                        key = f"{key}/{partition}" if partition else None  # a range: not planned
+                    if layer.get(asset_key).partitions_def is not None and not partition:
+                        key = None  # a range: not planned
                     out_keys[(step.key, o.name)] = key
                 elif o.is_dynamic or mapped:
                     out_keys[(step.key, o.name)] = None
@@ -210,14 +231,6 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
     def _output_key(self, context: dg.OutputContext) -> str:
         if context.has_asset_key:
             key = _asset_path(context.asset_key)
-            if context.has_asset_partitions:
-                partitions = context.asset_partition_keys
-                if len(partitions) != 1:
-                    raise WriteError(
-                        f"{key}: one output holds {len(partitions)} partitions; "
-                        "RunPrefixedIOManager writes one partition per output"
-                    )
-                key = f"{key}/{partitions[0]}"
         else:
             key = f"{context.step_key}/{context.name}"
             if context.mapping_key:
@@ -254,12 +267,12 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
         with _LOCK:
             _MANIFESTS.add((root, run_id))
 
-    def _find_version(self, key: str, run_ids: list[str]) -> AssetVersion | None:
+    def _find_version(self, key: str, run_ids: list[str], partition: str | None = None) -> AssetVersion | None:
         fs, root = self._store
         for run_id in run_ids:
             if not run_id:
                 continue
-            rel = fmt.sidecar_path(run_id, key)
+            rel = fmt.sidecar_path(run_id, key, partition)
             try:
                 raw = fs.cat_file(fmt.join(root, rel))
             except FileNotFoundError:
@@ -267,30 +280,39 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
             return fmt.parse_sidecar(fmt.loads(raw, rel), rel, run_id)
         return None
 
-    def _latest_in_store(self, key: str) -> AssetVersion | None:
+    def _latest_in_store(self, key: str, partition: str | None = None) -> AssetVersion | None:
         from ..api import Store
 
         try:
             store = Store.open(self.base_path, dict(self.storage_options))
-            return store.index.latest(key)
+            return store.index.latest(key, partition)
         except ExplorerError:
             return None
 
     def _asset_version(
-        self, key: str, asset_key: dg.AssetKey, run_id: str, instance: Any, scan_store: bool = True
+        self, key: str, asset_key: dg.AssetKey, run_id: str, instance: Any, scan_store: bool = True,
+        partition: str | None = None,
     ) -> AssetVersion | None:
-        """The version of an asset an input reads: this run's, else the latest materialization
-        the Dagster instance knows, else (``scan_store``) the latest in the store."""
+        """The version of an asset (of one partition) an input reads: this run's, else the
+        latest materialization the Dagster instance knows, else (``scan_store``) the latest in
+        the store."""
         candidates = [run_id]
         try:
-            event = instance.get_latest_materialization_event(asset_key) if instance else None
-            if event is not None:
-                candidates.append(event.run_id)
+            if instance is None:
+                pass
+            elif partition is None:
+                event = instance.get_latest_materialization_event(asset_key)
+                if event is not None:
+                    candidates.append(event.run_id)
+            else:
+                found = instance.fetch_materializations(
+                    dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1).records
+                candidates.extend(r.run_id for r in found)
         except Exception:  # noqa: BLE001
             pass
-        found = self._find_version(key, candidates)
+        found = self._find_version(key, candidates, partition)
         if found is None and scan_store:
-            found = self._latest_in_store(key)
+            found = self._latest_in_store(key, partition)
         return found
 
     def _remember(self, run_id: str, step_key: str, ref: InputRef) -> None:
@@ -326,10 +348,36 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
         if context.has_asset_key:
             inputs += self._unloaded_deps(context, inputs)
 
+        partitions = _output_partitions(context)
+        if partitions is None or len(partitions) == 1:
+            partition, dims = next(iter(partitions.items())) if partitions else (None, None)
+            version = self._write(context, key, obj, inputs, partition, dims)
+            context.add_output_metadata(
+                {
+                    "path": dg.MetadataValue.path(fmt.join(display_url(fs, root), version.data_path)),
+                    "content_hash": version.content_hash,
+                    "frontier_key": key,
+                }
+            )
+            return
+        # one output of many partitions (a backfill run of a range): as Dagster's UPathIOManager,
+        # the value is {partition key: value}, one version per partition
+        if not isinstance(obj, dict) or set(map(str, obj)) != set(partitions):
+            raise WriteError(f"{key}: an output of {len(partitions)} partitions must be a dict "
+                             "{partition key: value} with one entry per partition")
+        values = {str(k): v for k, v in obj.items()}
+        for partition, dims in partitions.items():
+            self._write(context, key, values[partition], inputs, partition, dims)
+        context.add_output_metadata({"frontier_key": key, "frontier_partitions": len(partitions)})
+
+    def _write(self, context: dg.OutputContext, key: str, obj: Any, inputs: list[InputRef],
+               partition: str | None = None, dims: dict[str, str] | None = None) -> AssetVersion:
+        fs, root = self._store
+        run_id = context.run_id
         table = _as_table(obj)
         metadata = _metadata(context)
         metadata[PYTHON_TYPE] = _python_type(obj)
-        existing = self._find_version(key, [run_id])
+        existing = self._find_version(key, [run_id], partition)
         if existing is not None:  # a retried step of the same run writes its output again
             for rel in (existing.data_path, existing.sidecar_path):
                 if rel and fs.exists(fmt.join(root, rel)):
@@ -344,15 +392,11 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
             data_format="parquet" if table is not None else "pickle",
             metadata=metadata,
             code_version=_code_version(context),
-            data_rel=f"{run_id}/{key}",
+            data_rel=f"{run_id}/{key}" + (f"/{fmt.partition_path(partition, dims)}" if partition is not None else ""),
+            partition=partition,
+            partition_dimensions=dims,
         )
-        context.add_output_metadata(
-            {
-                "path": dg.MetadataValue.path(fmt.join(display_url(fs, root), version.data_path)),
-                "content_hash": version.content_hash,
-                "frontier_key": key,
-            }
-        )
+        return version
 
     def _unloaded_deps(self, context: dg.OutputContext, inputs: list[InputRef]) -> list[InputRef]:
         """Upstream assets declared with ``deps=`` (not loaded through an IO manager)."""
@@ -381,16 +425,14 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
             raise WriteError(f"input {context.name!r} has no upstream output to load")
         step = context.step_context
         if up.has_asset_key:
-            base = _asset_path(up.asset_key)
-            if context.has_asset_partitions:
-                keys = {p: f"{base}/{p}" for p in context.asset_partition_keys}
-            else:
-                keys = {None: base}
+            key = _asset_path(up.asset_key)
+            partitions = [str(p) for p in context.asset_partition_keys] if context.has_asset_partitions else [None]
             values = {}
-            for partition, key in keys.items():
-                v = self._asset_version(key, up.asset_key, up.run_id, context.instance)
+            for partition in partitions:
+                v = self._asset_version(key, up.asset_key, up.run_id, context.instance, partition=partition)
                 if v is None:
-                    raise ExplorerError(f"no version of {key} in {self.base_path}")
+                    what = key + (f"[{partition}]" if partition is not None else "")
+                    raise ExplorerError(f"no version of {what} in {self.base_path}")
                 values[partition] = self._load(v)
                 self._remember(step.run_id, step.step.key, v.ref)
             if len(values) == 1:  # as Dagster's UPathIOManager: one partition -> its value

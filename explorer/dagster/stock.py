@@ -169,6 +169,25 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
         v = keys_by_run.get(source, {}).get(asset)
         return InputRef(asset, source, v.content_hash if v else None)
 
+    # the materialization each version is, and what storage ids name (input event pointers)
+    mat_of = {(info.run_id, m.asset, m.partition): m for info in infos.values() for m in info.materializations}
+    by_storage = {m.storage_id: (info.run_id, m) for info in infos.values() for m in info.materializations
+                  if m.storage_id is not None}
+    version_of = {(v.run_id, v.asset, v.partition): v for rec in records.values() for v in rec.versions}
+
+    def pointed(v: AssetVersion) -> list[InputRef]:
+        """Partitioned inputs as the materialization recorded them (the partition mapping applied)."""
+        m = mat_of.get((v.run_id, v.asset, v.partition))
+        out = []
+        for up_asset, sid in sorted((m.inputs if m else {}).items()):
+            hit = by_storage.get(sid)
+            if hit is None or (hit[1].partition is None and v.partition is None):
+                continue
+            up_run, um = hit
+            uv = version_of.get((up_run, up_asset, um.partition))
+            out.append(InputRef(up_asset, up_run, uv.content_hash if uv else None, um.partition))
+        return out
+
     for run_id, rec in records.items():
         info = infos.get(run_id)
         if info is None:
@@ -199,37 +218,61 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
                         break
                 else:
                     refs.append(InputRef(base, run_id, None))  # loaded, but not in the store
+            exact = pointed(v)
+            refs = exact + [r for r in refs if r.asset not in {e.asset for e in exact}]
             meta = dict(v.metadata, **{"frontier/lineage": "dagster instance events"})
             new_versions.append(replace(v, inputs=tuple(dict.fromkeys(refs)), metadata=meta))
         rec.versions = new_versions
 
 
+def _stock_paths(asset: str, m: Any) -> list[str]:
+    """Where UPathIOManager puts a materialization: ``<asset>``, ``<asset>/<partition>``, or
+    for a multi-partition ``<asset>/<key>/<key>`` (the keys ordered by dimension name)."""
+    if m.partition is None:
+        return [asset]
+    paths = []
+    if m.dimensions:
+        paths.append("/".join([asset, *(m.dimensions[d] for d in sorted(m.dimensions))]))
+    elif "|" in m.partition:
+        paths.append("/".join([asset, *m.partition.split("|")]))
+    return paths + [f"{asset}/{m.partition}"]
+
+
 def _asset_records(fs, root: str, infos: dict[str, "DagsterRunInfo"], records: dict[str, RunRecord]) -> None:
     """Stock asset files (``<base>/<asset path>[/<partition>]``, overwritten each run): the
-    current file is the version of the run that materialized it last."""
-    latest: dict[str, tuple[float, str, Any]] = {}
+    current file is the version of the run that materialized it last (of each partition: a
+    version of the asset's partition, multi-partitions at ``<asset>/<key>/<key>``)."""
+    latest: dict[tuple[str, str], tuple[float, str, Any]] = {}
     for info in infos.values():
         for m in info.materializations:
-            key = m.asset + (f"/{m.partition}" if m.partition else "")
-            if key not in latest or m.timestamp > latest[key][0]:
-                latest[key] = (m.timestamp, info.run_id, m)
-    for key, (ts, run_id, m) in sorted(latest.items()):
-        info, rel, data_format = None, key, "pickle"
-        for ext in ("",) + tuple(_EXTENSIONS):  # UPathIOManager subclasses add an extension
-            try:
-                info = fs.info(fmt.join(root, key + ext))
-            except (FileNotFoundError, OSError):
-                continue
-            rel, data_format = key + ext, _EXTENSIONS.get(ext, "pickle")
-            break
+            slot = (m.asset, m.partition or "")
+            if slot not in latest or m.timestamp > latest[slot][0]:
+                latest[slot] = (m.timestamp, info.run_id, m)
+    for (asset, _), (ts, run_id, m) in sorted(latest.items()):
+        info, rel, data_format = None, asset, "pickle"
+        for key in _stock_paths(asset, m):
+            for ext in ("",) + tuple(_EXTENSIONS):  # UPathIOManager subclasses add an extension
+                try:
+                    info = fs.info(fmt.join(root, key + ext))
+                except (FileNotFoundError, OSError):
+                    continue
+                rel, data_format = key + ext, _EXTENSIONS.get(ext, "pickle")
+                break
+            if info is not None:
+                break
         if info is None:
             continue  # stored elsewhere (another IO manager) or deleted
         if info.get("type") == "directory" or run_id not in records:
             continue
         chash = f"{DATA_VERSION}{m.data_version}" if m.data_version else f"{UNHASHED}{run_id}/{key}"
+        try:
+            part = fmt.check_partition(m.partition, rel) if m.partition is not None else None
+        except Exception as exc:  # noqa: BLE001 - an odd partition key is a warning
+            records[run_id].warnings.append(f"{rel}: skipped ({exc})")
+            continue
         records[run_id].versions.append(
             AssetVersion(
-                asset=key,
+                asset=asset,
                 run_id=run_id,
                 created_at=_mtime(info),
                 data_path=rel,
@@ -242,6 +285,8 @@ def _asset_records(fs, root: str, infos: dict[str, "DagsterRunInfo"], records: d
                     "frontier/step": m.step_key or "",
                     "frontier/overwritten_each_run": True,
                 },
+                partition=part,
+                partition_dimensions=m.dimensions if part is not None else None,
             )
         )
 

@@ -72,19 +72,18 @@ def _unreachable_warning(fs: fsspec.AbstractFileSystem, root: str, run_ids: list
 def _parse_versions(docs: Iterable[tuple[str, object]], run_id: str, rec: RunRecord) -> None:
     """Append each valid version to ``rec`` (a bad one is a warning naming it). An asset listed
     twice in one manifest counts once: the first entry is kept, the others are warnings."""
-    seen = {v.asset for v in rec.versions}
+    seen = {v.ident for v in rec.versions}
     for where, doc in docs:
         try:
             version = fmt.parse_sidecar(doc, where, run_id)
         except FormatError as exc:
             rec.warnings.append(str(exc))
             continue
-        if version.asset in seen:
-            rec.warnings.append(
-                f"{where}: asset {version.asset!r} is listed twice in run {run_id}; the first entry is kept"
-            )
+        if version.ident in seen:
+            what = f"asset {version.asset!r}" + (f" partition {version.partition!r}" if version.partition is not None else "")
+            rec.warnings.append(f"{where}: {what} is listed twice in run {run_id}; the first entry is kept")
             continue
-        seen.add(version.asset)
+        seen.add(version.ident)
         rec.versions.append(version)
 
 

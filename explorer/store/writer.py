@@ -27,7 +27,26 @@ from ..models import AssetVersion, InputRef, PlannedAsset, Run, replace
 from .fs import create_exclusive, is_local, open_fs
 from .tables import summarize
 
-InputSpec = str | tuple[str, str] | InputRef | AssetVersion
+InputSpec = str | tuple[str, str] | tuple[str, str, str] | InputRef | AssetVersion
+PartitionSpec = str | Mapping[str, str] | None
+
+
+def partition_key(partition: PartitionSpec, dimensions: Mapping[str, str] | None = None,
+                  where: str = "partition") -> tuple[str | None, dict[str, str] | None]:
+    """(partition key, dimensions) of what a writer is given: a key (``"2023-01-22"``), or a
+    multi-partition as ``{dimension: key}`` whose key is Dagster's: the keys ordered by
+    dimension name, joined by ``|`` (``"blue|2022-01-01"``)."""
+    if partition is None:
+        if dimensions:
+            raise WriteError("partition_dimensions given without a partition")
+        return None, None
+    try:
+        if isinstance(partition, Mapping):
+            dims = fmt.check_dimensions(dict(sorted((str(k), v) for k, v in partition.items())), where)
+            return "|".join(dims.values()), dims
+        return fmt.check_partition(partition, where), fmt.check_dimensions(dict(dimensions), where) if dimensions else None
+    except FormatError as exc:
+        raise WriteError(str(exc)) from None
 
 
 def new_run_id(when: datetime | None = None) -> str:
@@ -226,15 +245,19 @@ def write_version(
     partition_by: Sequence[str] = (),
     clock: Callable[[], datetime] | None = None,
     data_rel: str | None = None,
+    partition: str | None = None,
+    partition_dimensions: Mapping[str, str] | None = None,
 ) -> AssetVersion:
     """Write one version into an existing run: data first, then its sidecar (which commits it).
 
     The lower level of ``RunWriter.write``, also used by the Dagster IO manager. ``data_rel``
     overrides where the data goes (it must stay inside the run's prefix); by default it is
-    ``<run_id>/<key>.<ext>``. Never overwrites a version.
+    ``<run_id>/<key>.<ext>`` (``<run_id>/<key>/<partition>.<ext>`` for a partition, see
+    ``fmt.partition_path``). Never overwrites a version.
     """
     clock = clock or fmt.now
     key = fmt.check_asset_key(key)
+    partition, dims = partition_key(partition, partition_dimensions, f"partition of {key!r}")
     try:
         data_format = data_format or _infer_format(value)
     except WriteError as exc:
@@ -242,12 +265,18 @@ def write_version(
     if data_format not in fmt.DATA_FORMATS:
         raise WriteError(f"unknown format {data_format!r}; known: {', '.join(fmt.DATA_FORMATS)}")
     if data_rel is None:
-        rel = fmt.data_path(run_id, key, data_format)
+        rel = fmt.data_path(run_id, key, data_format, partition, dims)
     else:
         rel = fmt.check_relative_path(data_rel, "data path", key)
         if not rel.startswith(run_id + "/"):
             raise WriteError(f"data path {rel!r} is outside run {run_id}")
-    side = fmt.sidecar_path(run_id, key)
+    side = fmt.sidecar_path(run_id, key, partition)
+    if partition is not None:  # a long partition key could make a file name no file system takes
+        try:
+            fmt.check_relative_path(rel + fmt.EXTENSIONS["json"], "data path", key)
+            fmt.check_relative_path(side, "sidecar path", key)
+        except FormatError as exc:
+            raise WriteError(f"cannot write partition {fmt.printable(partition)!r} of {key!r}: {exc}") from None
     # the metadata as readers will see it (strict JSON, bounded nesting), checked before any write
     stored_metadata = fmt.check_value_depth(json.loads(fmt.dumps(dict(metadata or {}))), f"version {key!r} of run {run_id}")
     if fs.exists(fmt.join(root, rel)) or fs.exists(fmt.join(root, side)):
@@ -286,6 +315,8 @@ def write_version(
         table=summarize(table) if table is not None else None,
         keys=tuple(keys),
         sidecar_path=side,
+        partition=partition,
+        partition_dimensions=dims,
     )
     try:
         put(fs, root, side, fmt.dumps(fmt.sidecar_doc(version)), exclusive=True)
@@ -389,7 +420,7 @@ class RunWriter:
             parent_run_id=fmt.check_run_id(parent_run_id) if parent_run_id else None,
             planned=self._plan(plan, code_version),
         )
-        self._written: dict[str, AssetVersion] = {}
+        self._written: dict[tuple[str, str | None], AssetVersion] = {}
         self._started = False
         self._finished = False
         self._joined = False
@@ -442,9 +473,9 @@ class RunWriter:
         return self._run
 
     @property
-    def versions(self) -> dict[str, AssetVersion]:
-        """The versions this writer committed, by asset key."""
-        return dict(self._written)
+    def versions(self) -> dict[str | tuple[str, str], AssetVersion]:
+        """The versions this writer committed, by asset key ((key, partition) for a partition)."""
+        return {(k if p is None else (k, p)): v for (k, p), v in self._written.items()}
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "RunWriter":
@@ -498,23 +529,27 @@ class RunWriter:
             return spec.ref
         if isinstance(spec, InputRef):
             return spec
+        partition = None
         if isinstance(spec, str):
             key, run_id = spec, self.run_id
-        elif isinstance(spec, tuple) and len(spec) == 2:
-            key, run_id = spec
+        elif isinstance(spec, tuple) and len(spec) in (2, 3):
+            key, run_id, partition = spec if len(spec) == 3 else (*spec, None)
+            run_id = run_id or self.run_id
         else:
-            raise WriteError(f"invalid input {spec!r}: use a key, (key, run_id) or an AssetVersion")
+            raise WriteError(f"invalid input {spec!r}: use a key, (key, run_id), (key, run_id, partition) or an AssetVersion")
         key = fmt.check_asset_key(key)
-        if run_id == self.run_id and key in self._written:
-            return self._written[key].ref
+        partition, _ = partition_key(partition, None, f"partition of input {key!r}")
+        if run_id == self.run_id and (key, partition) in self._written:
+            return self._written[(key, partition)].ref
         run_id = fmt.check_run_id(run_id)
-        path = self._abs(fmt.sidecar_path(run_id, key))
+        path = self._abs(fmt.sidecar_path(run_id, key, partition))
+        what = repr(key) + (f" partition {partition!r}" if partition is not None else "")
         try:
             doc = fmt.loads(self.fs.cat_file(path), path)
         except FileNotFoundError:
             if run_id == self.run_id:
-                raise WriteError(f"input {key!r} has not been written in run {run_id}") from None
-            raise WriteError(f"input {key!r} has no version in run {run_id}") from None
+                raise WriteError(f"input {what} has not been written in run {run_id}") from None
+            raise WriteError(f"input {what} has no version in run {run_id}") from None
         return fmt.parse_sidecar(doc, path, run_id).ref
 
     # ------------------------------------------------------------------ write
@@ -528,9 +563,15 @@ class RunWriter:
         code_version: str | None = None,
         keys: Sequence[str] = (),
         partition_by: Sequence[str] = (),
+        partition: PartitionSpec = None,
+        partition_dimensions: Mapping[str, str] | None = None,
         column_lineage: Mapping[str, Iterable[Any]] | None = None,
     ) -> AssetVersion:
         """Write one asset version: data first, then its sidecar. Returns the committed version.
+
+        ``partition`` makes it a version of one partition of the asset (a key, or a
+        multi-partition as ``{dimension: key}``); a run may write many partitions of one asset
+        (a backfill), each once.
 
         ``format`` is inferred (parquet for tables, json for dicts and lists, npy for arrays,
         bytes for bytes); pickle is used only when asked by name. ``format='directory'``
@@ -542,8 +583,10 @@ class RunWriter:
             raise WriteError(f"run {self.run_id} is finished; start a new run")
         self.start()
         key = fmt.check_asset_key(key)
-        if key in self._written:
-            raise WriteError(f"{key!r} was already written in run {self.run_id}; versions are never overwritten")
+        part, dims = partition_key(partition, partition_dimensions, f"partition of {key!r}")
+        if (key, part) in self._written:
+            what = repr(key) + (f" partition {part!r}" if part is not None else "")
+            raise WriteError(f"{what} was already written in run {self.run_id}; versions are never overwritten")
         resolved = tuple(self._resolve_input(i) for i in inputs)
         if column_lineage is not None:
             metadata = {**(metadata or {}), **_column_lineage_entry(key, value, column_lineage, resolved)}
@@ -562,13 +605,15 @@ class RunWriter:
             keys=keys,
             partition_by=partition_by,
             clock=self.clock,
+            partition=part,
+            partition_dimensions=dims,
         )
-        self._written[key] = version
+        self._written[(key, part)] = version
         if self._joined:
-            self._check_still_running(key, committed=True)
+            self._check_still_running(key, committed=True, partition=part)
         return version
 
-    def _check_still_running(self, key: str, committed: bool = False) -> None:
+    def _check_still_running(self, key: str, committed: bool = False, partition: str | None = None) -> None:
         """A joined writer's versions count only while the run's owner has not finished it
         (the owner's consolidated manifest lists the versions of the run): before writing, and
         again after committing (the owner may have finished meanwhile), a finished run that
@@ -577,7 +622,8 @@ class RunWriter:
         if got is None or got[0].status == "running":
             return
         run, doc = got
-        listed = any(isinstance(d, dict) and d.get("asset") == key for d in doc.get("versions") or ())
+        listed = any(isinstance(d, dict) and d.get("asset") == key and d.get("partition") == partition
+                     for d in doc.get("versions") or ())
         if committed and listed:
             return
         if committed:

@@ -276,8 +276,16 @@ class ExplorerApp(App):
 
         if self.store is None:
             return
-        if not self.store.index.asset_versions(key):
-            self.notify(f"{key} has no committed version in the store", severity="warning")
+        try:
+            found = self.store.asset_versions(key)  # an asset, or one partition (``key[part]``)
+        except ExplorerError:
+            found = []
+        if not found:
+            from rich.markup import escape
+
+            from ..visible import visible
+
+            self.notify(escape(visible(f"{key} has no committed version in the store")), severity="warning")
             return
         self.push_screen(AssetScreen(key, run))
 

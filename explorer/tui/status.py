@@ -39,7 +39,7 @@ def _failed_attempts(store: Store) -> set[str]:
             last_plan[p.asset] = run
     out = set()
     for key, run in last_plan.items():
-        if run.status != "failed" or (key, run.run_id) in store.index.versions:
+        if run.status != "failed" or store.index.wrote(key, run.run_id):
             continue
         latest = store.index.latest(key)
         if latest is None or store.index.runs.get(latest.run_id, run).started_at <= run.started_at:
@@ -79,7 +79,7 @@ def run_graph(store: Store, run_id: str, report: Any | None = None) -> tuple[nx.
                 inputs[i.asset] = i.run_id
     info: dict[str, NodeInfo] = {}
     for key in g.nodes:
-        v = store.index.versions.get((key, run_id))
+        v = store.index.versions.get((key, run_id)) or next((w for w in store.run_versions(run_id) if w.asset == key), None)
         if v is not None:
             latest = store.index.latest(key)
             if latest is not None and latest.run_id == run_id:

@@ -16,8 +16,10 @@ from .base import AppScreen
 from ..widgets.bars import Breadcrumbs, bottom_bars
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tree
 
+from ...errors import UnknownRun
 from ...lineage import LineageResult
 from ...models import AssetVersion, InputRef
+from ...names import with_partition
 from ...visible import bounded, visible
 from ..app import describe_error
 from ..widgets.tables import Table
@@ -107,7 +109,8 @@ class AssetScreen(AppScreen):
 
     def __init__(self, key: str, run: str | None = None) -> None:
         super().__init__()
-        self.key = key
+        self.key = key  # an asset key, or one partition of it (``events[2023-01-22]``)
+        self.asset = key  # the asset key itself (set from the version shown)
         self.run = run
         self.stat_index = 0
         self.history: pd.DataFrame | None = None
@@ -122,7 +125,14 @@ class AssetScreen(AppScreen):
 
     @property
     def version(self) -> AssetVersion:
-        return self.app.store.version(self.key, self.run)
+        store = self.app.store
+        try:
+            return store.version(self.key, self.run)
+        except UnknownRun:  # a run that wrote several partitions of the asset: its newest one
+            written = [v for v in store.run_versions(self.run) if v.asset == self.key] if self.run else []
+            if not written:
+                raise
+            return written[-1]
 
     def compose(self) -> ComposeResult:
         yield Breadcrumbs()
@@ -131,6 +141,7 @@ class AssetScreen(AppScreen):
             with TabPane("1 overview", id="overview"):
                 with VerticalScroll():
                     yield Static(id="facts", classes="facts")
+                    yield Table(id="partitions", cursor_type="row", zebra_stripes=True)
                     yield Table(id="schema", cursor_type="row", zebra_stripes=True)
             with TabPane("2 preview", id="preview"):
                 yield PreviewTable(id="preview-table", zebra_stripes=True)
@@ -158,8 +169,12 @@ class AssetScreen(AppScreen):
         except Exception as exc:  # noqa: BLE001 - the version vanished on refresh
             self.notify(describe_error(exc), severity="error")
             return
+        self.asset = v.asset
+        if v.partition is not None:  # a partitioned asset: this screen shows one partition
+            self.key = with_partition(v.asset, v.partition)
         self.fill_title(v)
         self.fill_facts(v)
+        self.fill_partitions(v)
         self.fill_schema(v)
         self.fill_versions(v)
         self.show_marks()
@@ -171,13 +186,13 @@ class AssetScreen(AppScreen):
 
     def fill_title(self, v: AssetVersion) -> None:
         store = self.app.store
-        latest = store.index.latest(self.key)
+        latest = store.index.latest(v.asset, v.partition)
         title = Text.assemble(("asset ", "bold"), (self.key, "bold cyan"), f"  version of run {v.run_id}")
         if latest is not None and latest.run_id == v.run_id:
             title.append("  (latest)  ")
             report = self.app.report
             if report is not None:
-                title.append_text(status_text(report.status_of(self.key)))
+                title.append_text(status_text(report.status_of(self.asset)))
         else:
             title.append("  (superseded)", style="bright_black")
         mark = self.flag_mark(v.run_id)
@@ -218,7 +233,9 @@ class AssetScreen(AppScreen):
             line("rows", f"{v.table.num_rows:,}")
         if v.keys:
             line("keys", ", ".join(v.keys))
-        line("inputs", ", ".join(f"{i.asset}@{i.run_id}" for i in v.inputs) or "none (a source)")
+        if v.partition is not None:
+            line("partition", v.partition)
+        line("inputs", ", ".join(f"{with_partition(i.asset, i.partition)}@{i.run_id}" for i in v.inputs) or "none (a source)")
         try:
             flag = store.active_flags().get((v.asset, v.run_id))
             tainted_by = store.tainted().get((v.asset, v.run_id), ())
@@ -231,12 +248,34 @@ class AssetScreen(AppScreen):
         for k, val in sorted(v.metadata.items()):
             line("metadata", f"{k}: " + (json.dumps(val) if not isinstance(val, str) else val))
         report = self.app.report
-        latest = store.index.latest(self.key)
+        latest = store.index.latest(v.asset, v.partition)
         if report is not None and latest is not None and latest.run_id == v.run_id:
-            st = report.get(self.key)
+            st = report.get(self.asset)
             for c in getattr(st, "causes", ()) or ():
                 line("cause", c.describe(), "yellow")
         self.query_one("#facts", Static).update(safe(t))
+
+    def fill_partitions(self, v: AssetVersion) -> None:
+        """A partitioned asset's partitions: status, latest run, versions (enter opens one)."""
+        table = self.query_one("#partitions", DataTable)
+        table.clear(columns=True)
+        rows = self.app.store.partitions(v.asset) if v.partition is not None else []
+        table.display = bool(rows)
+        if not rows:
+            return
+        for c in ("partition", "status", "latest run", "versions", "created"):
+            table.add_column(c, key=c)
+        for i, p in enumerate(rows):
+            name = Text(visible(p.partition), style="bold" if p.partition == v.partition else "")
+            table.add_row(name, status_text(p.status), p.run_id or "", str(p.versions),
+                          when(p.created_at) if p.created_at else "", key=str(i))
+        self._partition_rows = [p.partition for p in rows]
+
+    @on(DataTable.RowSelected, "#partitions")
+    def _partition_selected(self, event: DataTable.RowSelected) -> None:
+        part = self._partition_rows[int(event.row_key.value)]
+        if with_partition(self.asset, part) != self.key:
+            self.app.open_asset(with_partition(self.asset, part))
 
     def fill_schema(self, v: AssetVersion) -> None:
         table = self.query_one("#schema", DataTable)
@@ -255,7 +294,7 @@ class AssetScreen(AppScreen):
         table = self.query_one("#versions-table", VersionsTable)
         keep = table.selected()
         table.clear(columns=True)
-        versions = store.index.asset_versions(self.key)
+        versions = store.asset_versions(self.key)  # (of this partition: one per run)
         marks = {ver.run_id: self.flag_mark(ver.run_id) for ver in versions}
         # the run is the key; the empty-most columns (flag, check) only when a row has one
         columns = ["run", "mark", "created", "rows", "size", "hash", "run status", "job", "code"]
@@ -295,7 +334,7 @@ class AssetScreen(AppScreen):
     def history_frame(self) -> pd.DataFrame:
         """Row count, size, column means and numeric metadata of every version (``store.history``)."""
         store = self.app.store
-        versions = store.index.asset_versions(self.key)
+        versions = store.asset_versions(self.key)
         stats = (["num_rows"] if any(v.table for v in versions) else []) + ["size_bytes"]
         for v in versions:
             for c in v.table.columns if v.table else ():
@@ -395,7 +434,7 @@ class AssetScreen(AppScreen):
     def _tree_selected(self, event: Tree.NodeSelected) -> None:
         ref = event.node.data
         if isinstance(ref, InputRef) and (ref.asset, ref.run_id) != (self.key, self.version.run_id):
-            if (ref.asset, ref.run_id) in self.app.store.index.versions:
+            if self.app.store.index.wrote(ref.asset, ref.run_id):
                 self.app.open_asset(ref.asset, ref.run_id)
 
     @work(thread=True, exclusive=True, group="preview")
@@ -493,7 +532,7 @@ class AssetScreen(AppScreen):
         self.app.push_screen(DiffScreen(self.key, a, b))
 
     def open_diff_previous(self, run_id: str) -> None:
-        versions = [v.run_id for v in self.app.store.index.asset_versions(self.key)]
+        versions = [v.run_id for v in self.app.store.asset_versions(self.key)]
         i = versions.index(run_id)
         if i == 0:
             self.notify(f"{run_id} holds the first version of {self.key}: nothing before it", severity="warning")
@@ -607,7 +646,7 @@ class AssetScreen(AppScreen):
 
         store = self.app.store
         try:
-            results = {v.run_id: check_version(store.data_fs, store.root, v) for v in store.index.asset_versions(self.key)}
+            results = {v.run_id: check_version(store.data_fs, store.root, v) for v in store.asset_versions(self.key)}
         except Exception as exc:  # noqa: BLE001
             self.app.call_from_thread(self.notify, describe_error(exc), title="cannot verify", severity="error")
             return

@@ -121,6 +121,6 @@ class RunScreen(AppScreen):
         info = event.graph.shown_info.get(event.key)
         run = info.run_id if info else None
         store = self.app.store
-        if run is not None and (event.key, run) not in store.index.versions:
+        if run is not None and not store.index.wrote(event.key, run):
             run = None
         self.app.open_asset(event.key, run)

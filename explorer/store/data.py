@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import format as fmt
-from ..errors import ExplorerError, FormatError, UnsafeLoad
+from ..errors import ExplorerError, FormatError, UnsafeLoad, one_line
 from ..models import AssetVersion
 from .fs import RefusedFile, check_readable, is_local, shown_path
 
@@ -131,7 +131,7 @@ def _frame(version: AssetVersion, table: pa.Table, warnings: list[str] | None) -
         meta = table.schema.metadata or {}
         if b"pandas" not in meta:
             raise
-        note = (f"{version.data_path}: broken pandas metadata ignored ({type(exc).__name__}: {exc}); "
+        note = (f"{version.data_path}: broken pandas metadata ignored ({type(exc).__name__}: {one_line(exc)}); "
                 "read as a plain Arrow table")
         if warnings is not None and note not in warnings:
             warnings.append(note)
@@ -163,7 +163,7 @@ def _read_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion,
     except FileNotFoundError:
         raise _missing(version) from None
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
+        raise ExplorerError(f"{version.data_path}: cannot read table ({one_line(exc)})") from None
     raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
 
 
@@ -230,7 +230,7 @@ def _read_matching(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersi
     except FileNotFoundError:
         raise _missing(version) from None
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
+        raise ExplorerError(f"{version.data_path}: cannot read table ({one_line(exc)})") from None
 
 
 def table_schema(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> pa.Schema:
@@ -255,7 +255,7 @@ def _table_schema(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersio
     except FileNotFoundError:
         raise _missing(version) from None
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
+        raise ExplorerError(f"{version.data_path}: cannot read table ({one_line(exc)})") from None
     raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
 
 
@@ -283,7 +283,7 @@ def load(
         try:
             return json.loads(raw)
         except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-            raise ExplorerError(f"{version.data_path}: invalid JSON ({exc})") from None
+            raise ExplorerError(f"{version.data_path}: invalid JSON ({one_line(exc)})") from None
     if version.data_format == "npy":
         import numpy as np
 
@@ -291,7 +291,7 @@ def load(
             return np.load(io.BytesIO(raw), allow_pickle=False)
         except Exception as exc:  # noqa: BLE001 - a damaged header fails in ast/tokenize (SyntaxError,
             # TokenError), a short body in reshape (ValueError) or EOFError: all mean "not a valid array"
-            raise ExplorerError(f"{version.data_path}: cannot read array ({type(exc).__name__}: {exc})") from None
+            raise ExplorerError(f"{version.data_path}: cannot read array ({type(exc).__name__}: {one_line(exc)})") from None
     if version.data_format == "pickle":
         import pickle
 
@@ -330,7 +330,7 @@ def _preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersi
     except FileNotFoundError:
         raise _missing(version) from None
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise ExplorerError(f"{version.data_path}: cannot read table ({exc})") from None
+        raise ExplorerError(f"{version.data_path}: cannot read table ({one_line(exc)})") from None
     raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
 
 
@@ -379,13 +379,13 @@ def preview(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, row
     except FileNotFoundError:
         raise _missing(version) from None
     except OSError as exc:
-        raise ExplorerError(f"{version.data_path}: cannot read ({exc})") from None
+        raise ExplorerError(f"{version.data_path}: cannot read ({one_line(exc)})") from None
     if version.data_format == "json":
         if len(head) <= PREVIEW_BYTES:
             try:
                 return json.loads(head)
             except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-                raise ExplorerError(f"{version.data_path}: invalid JSON ({exc})") from None
+                raise ExplorerError(f"{version.data_path}: invalid JSON ({one_line(exc)})") from None
         return (f"preview truncated: the first {PREVIEW_BYTES} bytes of {version.size_bytes} bytes of JSON "
                 f"(load the version to read it whole)\n" + head[:PREVIEW_BYTES].decode("utf-8", errors="replace"))
     return f"{version.size_bytes} bytes; first bytes: {head[:64]!r}"
@@ -423,7 +423,7 @@ def _preview_array(fh: Any, version: AssetVersion, rows: int) -> Any:
         array = np.frombuffer(raw, dtype=dtype, count=count).reshape(out_shape, order="F" if fortran and count == total else "C")
     except Exception as exc:  # noqa: BLE001 - a damaged header fails in ast/tokenize (SyntaxError,
         # TokenError), a short body in reshape (ValueError) or EOFError: all mean "not a valid array"
-        raise ExplorerError(f"{version.data_path}: cannot read array ({type(exc).__name__}: {exc})") from None
+        raise ExplorerError(f"{version.data_path}: cannot read array ({type(exc).__name__}: {one_line(exc)})") from None
     if count == total:
         return array
     what = f"first {out_shape[0]} rows" if len(out_shape) == len(shape) else f"first {count} values as stored"

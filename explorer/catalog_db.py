@@ -5,8 +5,13 @@ store's own files, never copies of their data:
 
 - one view per tabular asset at its latest version (``features``, ``"raw/applications"``),
 - one per version (``"features@RUN_ID"``),
-- one per asset over all its versions (``"features@*"``, a ``run_id`` column added; a
-  directory version's hive partitions are columns as in ``Store.sql``),
+- one per asset over all its versions (``"features@*"``, with ``run_id`` and ``created_at``
+  columns added; a directory version's hive partitions are columns),
+- for a partitioned asset, ``features`` stacks the latest version of every partition and
+  ``"features@RUN_ID"`` the partitions that run wrote, with a ``partition`` column,
+
+each view the very query ``Store.sql`` reads under the same name (one definition,
+``explorer.sql.SqlCatalog.view_sql``), so a BI tool and ``frontier-explore sql`` agree,
 
 and, in schema ``frontier`` (also under their bare names unless an asset has that name),
 the small metadata tables ``runs``, ``versions``, ``flags`` and ``views`` (what each view
@@ -30,19 +35,24 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from . import format as fmt
-from .errors import ExplorerError, one_line
-from .sql import META_SCHEMA, ReadOnlyFiles, _allow_list, _quote_ident, _quote_str, metadata_tables, source_sql
-from .store.fs import is_local, protocol as fs_protocol
-
-if TYPE_CHECKING:
-    from .models import AssetVersion
+from .errors import ExplorerError, SqlError, one_line
+from .sql import (
+    META_SCHEMA,
+    ReadOnlyFiles,
+    SqlCatalog,
+    _allow_list,
+    _quote_ident,
+    _quote_str,
+    metadata_tables,
+)
+from .store.fs import is_local
+from .store.fs import protocol as fs_protocol
 
 CATALOG_TABLES = ("runs", "versions", "flags", "views")
 # protocols whose URLs DuckDB itself can read (httpfs); a memory:// store lives in one process only
@@ -95,43 +105,29 @@ def check_shareable(store) -> None:
         )
 
 
-def _run_column(versions: list["AssetVersion"]) -> str:
-    """The name of the column ``KEY@*`` adds: ``run_id``, unless the asset has a column of that name."""
-    names = {c.name for v in versions if v.table for c in v.table.columns}
-    name = "run_id"
-    while name in names:
-        name = "frontier_" + name
-    return name
-
-
-def catalog_views(store) -> list[CatalogView]:
-    """Every view the catalog of ``store`` holds, in the order they are created."""
-    index = store.index
+def catalog_views(store) -> tuple[list[CatalogView], list[str]]:
+    """Every view the catalog of ``store`` holds, in the order they are created, each the
+    query ``Store.sql`` reads under the same name (``explorer.sql.SqlCatalog.view_sql``);
+    and the views left out, each with its reason."""
+    catalog = SqlCatalog(store)
     views: list[CatalogView] = []
-    by_asset: dict[str, list] = {}
-    for _, v in sorted(index.versions.items()):
-        if v.data_format not in fmt.TABLE_FORMATS or v.partition is not None:  # (partitions: not in catalogs yet)
-            continue
-        asset, run_id = v.asset, v.run_id
-        try:
-            src = source_sql(store, v)
-        except (ExplorerError, ValueError, OSError):
-            continue  # an unsafe or empty version: left out (write_catalog names it)
-        by_asset.setdefault(asset, []).append((v, src))
-        views.append(CatalogView(f"{asset}@{run_id}", "version", asset, run_id, f"SELECT * FROM {src}"))
-    latest = index.latest_versions()
-    for asset in sorted(by_asset):
-        v = latest.get(asset)
-        sources = dict((w.run_id, s) for w, s in by_asset[asset])
-        if v is not None and v.run_id in sources:
-            views.append(CatalogView(asset, "latest", asset, v.run_id, f"SELECT * FROM {sources[v.run_id]}"))
-        ordered = sorted(by_asset[asset], key=lambda p: (p[0].created_at, p[0].run_id))
-        column = _quote_ident(_run_column([w for w, _ in ordered]))
-        union = "\nUNION ALL BY NAME\n".join(
-            f"SELECT {_quote_str(w.run_id)} AS {column}, * FROM {s}" for w, s in ordered
-        )
-        views.append(CatalogView(f"{asset}@*", "all", asset, None, union))
-    return views
+    skipped: list[str] = []
+    try:
+        for name in catalog.data_view_names():
+            asset, at, run = name.rpartition("@")
+            if not at:
+                asset, kind, run_id = name, "latest", None
+                v = catalog.relations.get(name)
+                run_id = v.run_id if v is not None else None  # a partitioned asset: several runs
+            else:
+                kind, run_id = ("all", None) if run == "*" else ("version", run)
+            try:
+                views.append(CatalogView(name, kind, asset, run_id, catalog.view_sql(name)))
+            except SqlError as exc:
+                skipped.append(f"{name}: {exc}")
+    finally:
+        catalog.con.close()
+    return views, skipped
 
 
 def _flags_table(store) -> pa.Table:
@@ -183,11 +179,11 @@ def write_catalog(store, path: str | os.PathLike) -> CatalogSummary:
     os.close(fd)
     os.unlink(tmp)  # DuckDB makes the file itself
     made: list[CatalogView] = []
-    skipped: list[str] = []
     try:
         con = _connect(tmp, store)
         try:
-            for view in catalog_views(store):
+            views, skipped = catalog_views(store)
+            for view in views:
                 try:
                     con.execute(f"CREATE VIEW {_quote_ident(view.name)} AS {view.sql}")
                 except duckdb.Error as exc:
@@ -215,7 +211,7 @@ def _write_metadata(con, store, views: list[CatalogView], names: set[str]) -> tu
     con.execute(f"CREATE SCHEMA {META_SCHEMA}")
     info = pa.Table.from_pylist([{
         "store": store.url,
-        "written_at": datetime.now(timezone.utc),
+        "written_at": datetime.now(UTC),
         "runs": len(store.index.runs),
         "views": len(views),
     }])

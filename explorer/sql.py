@@ -85,7 +85,7 @@ def _unglob(pattern: str) -> str | None:
     return path if literal_glob(path) == pattern else None
 
 
-def data_url(store: "Source", v: AssetVersion) -> str:
+def data_url(store: Source, v: AssetVersion) -> str:
     """The URL DuckDB reads a version's data at (a local path, or PROTOCOL://PATH)."""
     path = resolve(store.fs, store.root, v)
     if is_local(store.fs):
@@ -93,7 +93,7 @@ def data_url(store: "Source", v: AssetVersion) -> str:
     return f"{protocol(store.fs)}://{path}"
 
 
-def source_sql(store: "Source", v: AssetVersion) -> str:
+def source_sql(store: Source, v: AssetVersion) -> str:
     """The DuckDB table expression reading one version in place (lazy until queried),
     for a connection made by ``connect``: exactly the version's file (or the parquet
     files of a directory version), whatever characters its path holds."""
@@ -117,7 +117,7 @@ def source_sql(store: "Source", v: AssetVersion) -> str:
     raise ExplorerError(f"{v.asset} in run {v.run_id} is {v.data_format}, not a table")
 
 
-def _allow_list(store: "Source", versions=None) -> tuple[list[str], list[str], set[str], set[str]]:
+def _allow_list(store: Source, versions=None) -> tuple[list[str], list[str], set[str], set[str]]:
     """What DuckDB may open: (allowed paths, allowed directories) in DuckDB's terms, and
     the plain files and directories they stand for. DuckDB checks both the pattern a
     query names and each file it expands to, so both are listed. ``versions``: only those
@@ -159,7 +159,7 @@ class ReadOnlyFiles(fsspec.AbstractFileSystem):
         self.files = {strip_protocol(fs, f) for f in files}
         self.folders = {strip_protocol(fs, f) for f in folders}
 
-    def _strip_protocol(self, path):  # noqa: D102 - the store's own rules
+    def _strip_protocol(self, path):
         return strip_protocol(self.fs, path)
 
     def unstrip_protocol(self, name: str) -> str:
@@ -222,7 +222,7 @@ class ReadOnlyFiles(fsspec.AbstractFileSystem):
 
 
 def connect(
-    store: "Source",
+    store: Source,
     *,
     allow_files: bool = False,
     temp_directory: str | None = None,
@@ -364,7 +364,7 @@ def refusal(exc: duckdb.Error) -> str:
 class SqlCatalog:
     """One locked-down DuckDB connection over one store; views are made on demand."""
 
-    def __init__(self, store: "Source", allow_files: bool = False) -> None:
+    def __init__(self, store: Source, allow_files: bool = False) -> None:
         self.store = store
         self.allow_files = allow_files
         self.con = connect(store, allow_files=allow_files)
@@ -405,8 +405,7 @@ class SqlCatalog:
 
     def table_names(self) -> list[str]:
         """Every name a query can use: asset keys, ``KEY@RUN``, ``KEY@*`` and the metadata tables."""
-        stacks = {f"{k}@*" for k in (*self.relations, *self.sets) if "@" not in k}
-        return sorted(set(self.relations) | set(self.sets) | stacks | set(META_TABLES)) + [f"{META_SCHEMA}.{t}" for t in META_TABLES]
+        return sorted(set(self.data_view_names()) | set(META_TABLES)) + [f"{META_SCHEMA}.{t}" for t in META_TABLES]
 
     # ------------------------------------------------------------------ views
     def _ensure(self, names: set[str]) -> None:
@@ -416,21 +415,44 @@ class SqlCatalog:
         for name in sorted(names):
             if name in self._made:
                 continue
-            if name in self.sets:
-                self._make_stacked(name, self.sets[name])
-                continue
-            if name not in self.relations:
-                stacked = self.stacked(name)
-                if stacked is not None:
-                    self._make_stacked(name, stacked)
-                continue
-            v = self.relations[name]
+            if name not in self.relations and name not in self.sets and self.stacked(name) is None:
+                continue  # not a view of this store: DuckDB says so in its own words
+            body = self.view_sql(name)
             try:
-                self.con.execute(f"CREATE VIEW {_quote_ident(name)} AS SELECT * FROM {source_sql(self.store, v)}")
-            except (duckdb.Error, ExplorerError, OSError) as exc:
-                why = refusal(exc) if isinstance(exc, duckdb.Error) else one_line(exc)
-                raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {why}") from None
+                self.con.execute(f"CREATE VIEW {_quote_ident(name)} AS {body}")
+            except duckdb.Error as exc:
+                raise SqlError(self._unreadable(name, exc)) from None
             self._made.add(name)
+
+    def data_view_names(self) -> list[str]:
+        """Every view over data this store holds: each tabular asset (``KEY``, its latest
+        version, or the latest version of every partition), ``KEY@RUN`` and ``KEY@*``."""
+        stacks = {f"{k}@*" for k in (*self.relations, *self.sets) if "@" not in k}
+        return sorted(set(self.relations) | set(self.sets) | stacks)
+
+    def view_sql(self, name: str) -> str:
+        """The query a view of this store stands for (``KEY``, ``KEY@RUN``, ``KEY@*``,
+        ``KEY@RUN1,RUN2``): what ``Store.sql`` reads under that name, and what the catalog
+        file (``explorer.catalog_db``) stores, so that both give the same rows."""
+        v = self.relations.get(name)
+        if v is not None:
+            try:
+                return f"SELECT * FROM {source_sql(self.store, v)}"
+            except (ExplorerError, OSError) as exc:
+                raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {one_line(exc)}") from None
+        versions = self.sets.get(name)
+        if versions is None:
+            versions = self.stacked(name)
+        if versions is None:
+            raise SqlError(f"no table or view named {name!r} in this store")
+        return self._stack_sql(name, versions)
+
+    def _unreadable(self, name: str, exc: Exception) -> str:
+        v = self.relations.get(name)
+        why = refusal(exc) if isinstance(exc, duckdb.Error) else one_line(exc)
+        if v is not None:
+            return f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {why}"
+        return f"cannot stack the versions of {name}: {why}"
 
     def stacked(self, name: str) -> list[AssetVersion] | None:
         """The versions a ``KEY@*`` or ``KEY@RUN1,RUN2`` name stacks, oldest first; None when
@@ -454,14 +476,15 @@ class SqlCatalog:
             chosen.extend(vs)
         return chosen
 
-    def _make_stacked(self, name: str, versions: list[AssetVersion]) -> None:
-        """One view stacking ``versions`` (by column name), each row with its version's run_id
+    def _stack_sql(self, name: str, versions: list[AssetVersion]) -> str:
+        """One query stacking ``versions`` (by column name), each row with its version's run_id
         and created_at, and ``partition`` first when any of them is a partition."""
         partitioned = any(v.partition is not None for v in versions)
         parts = []
         for v in versions:
             try:
-                names = self.con.sql(f"SELECT * FROM {source_sql(self.store, v)} LIMIT 0").columns
+                src = source_sql(self.store, v)
+                names = self.con.sql(f"SELECT * FROM {src} LIMIT 0").columns
             except (duckdb.Error, ExplorerError, OSError) as exc:
                 why = refusal(exc) if isinstance(exc, duckdb.Error) else one_line(exc)
                 raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {why}") from None
@@ -472,13 +495,8 @@ class SqlCatalog:
             created = v.created_at.isoformat()
             part = f"{_quote_str(v.partition)} AS \"partition\", " if v.partition is not None else ("NULL::VARCHAR AS \"partition\", " if partitioned else "")
             parts.append(f"SELECT {part}{_quote_str(v.run_id)} AS run_id, TIMESTAMPTZ {_quote_str(created)} AS created_at, * "
-                         f"FROM {source_sql(self.store, v)}")
-        body = " UNION ALL BY NAME ".join(parts) if parts else "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS created_at WHERE false"
-        try:
-            self.con.execute(f"CREATE VIEW {_quote_ident(name)} AS {body}")
-        except duckdb.Error as exc:
-            raise SqlError(f"cannot stack the versions of {name}: {refusal(exc)}") from None
-        self._made.add(name)
+                         f"FROM {src}")
+        return " UNION ALL BY NAME ".join(parts) if parts else "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS created_at WHERE false"
 
     def _make_meta(self) -> None:
         runs, versions = metadata_tables(self.store)
@@ -543,7 +561,7 @@ class SqlCatalog:
         return self._run(query, lambda rel: rel.df())
 
 
-def metadata_tables(store: "Source") -> tuple[pa.Table, pa.Table]:
+def metadata_tables(store: Source) -> tuple[pa.Table, pa.Table]:
     """The ``runs`` and ``versions`` tables as Arrow (JSON columns as strings)."""
     return runs_table(store.index), versions_table(store)
 
@@ -583,7 +601,7 @@ def runs_table(index) -> pa.Table:
     )
 
 
-def versions_table(store: "Source") -> pa.Table:
+def versions_table(store: Source) -> pa.Table:
     """The ``versions`` table as Arrow (``metadata`` as a JSON string); reads the flags for taint."""
     index = store.index
     tainted = store.tainted()

@@ -90,11 +90,12 @@ def test_demo_catalog_through_sqlalchemy_matches_store_sql(cli, demo_path, tmp_p
     assert views == set(names) | {"runs", "versions", "flags", "views"}
     for name, (asset, run) in names.items():
         got = query(eng, f"select * from {q(name)}")
-        if run is None:  # every version, one after the other, with its run
-            parts = [store.load(asset, v.run_id).assign(run_id=v.run_id)
+        if run is None:  # every version, one after the other, with its run and its time
+            parts = [store.load(asset, v.run_id).assign(run_id=v.run_id, created_at=v.created_at)
                      for v in store.asset_versions(asset) if v.data_format in TABLES]
             truth = pd.concat(parts, ignore_index=True)
             assert_same(got, truth)
+            assert_same(got, store.sql(f"select * from {q(name)}"))
             continue
         assert_same(got, store.sql(f"select * from {q(name)}"))
         assert_same(got, store.load(asset, run))  # and what the library reads itself
@@ -139,6 +140,41 @@ def test_partitions_csv_and_schema_changes(cli, lineage_store, tmp_path):
     per_run = query(eng, 'select run_id, count(*) as n from "raw@*" group by 1')
     assert dict(zip(per_run.run_id, per_run.n)) == {
         v.run_id: len(store.load("raw", v.run_id)) for v in store.asset_versions("raw")}
+
+
+def test_partitioned_assets_are_views_of_their_partitions(cli, tmp_path):
+    """A backfill writes three days, a later run rewrites one: ``events`` is the latest
+    version of every day, ``events@RUN`` the days that run wrote, ``events@*`` every
+    version; each with the partition as a column, as ``Store.sql`` gives them."""
+    root = tmp_path / "store"
+    days = ["2023-01-21", "2023-01-22", "2023-01-23"]
+    frames = {}
+    with RunWriter(str(root), job="backfill") as backfill:
+        for i, day in enumerate(days):
+            frames[(backfill.run_id, day)] = pd.DataFrame({"day": [day] * (i + 1), "value": list(range(i + 1))})
+            backfill.write("events", frames[(backfill.run_id, day)], partition=day)
+        backfill.write("plain", pd.DataFrame({"x": [1, 2]}))
+    with RunWriter(str(root), job="daily") as daily:
+        frames[(daily.run_id, days[1])] = pd.DataFrame({"day": [days[1]] * 7, "value": list(range(10, 17))})
+        daily.write("events", frames[(daily.run_id, days[1])], partition=days[1])
+    out = tmp_path / "c.duckdb"
+    r = cli("catalog", root, "--output", out)
+    assert r.code == 0, r.err
+    eng = engine(out)
+    latest = {day: daily.run_id if day == days[1] else backfill.run_id for day in days}
+    truth = pd.concat([frames[(run, day)].assign(partition=day) for day, run in latest.items()], ignore_index=True)
+    got = query(eng, "select * from events")
+    assert_same(got.drop(columns=["run_id", "created_at"]), truth)
+    assert dict(zip(got.partition, got.run_id)) == latest
+    got = query(eng, f'select * from "events@{backfill.run_id}"')
+    assert_same(got.drop(columns=["run_id", "created_at"]),
+                pd.concat([frames[(backfill.run_id, d)].assign(partition=d) for d in days], ignore_index=True))
+    assert len(query(eng, 'select * from "events@*"')) == sum(len(f) for f in frames.values())
+    store = Store.open(str(root))
+    for name in ("events", f"events@{backfill.run_id}", f"events@{daily.run_id}", "events@*", "plain"):
+        assert_same(query(eng, f"select * from {q(name)}"), store.sql(f"select * from {q(name)}"))
+    kinds = dict(zip(*query(eng, "select name, kind from views").to_dict("list").values()))
+    assert kinds["events"] == "latest" and kinds["events@*"] == "all" and kinds[f"events@{daily.run_id}"] == "version"
 
 
 def test_hostile_keys_are_views_by_their_own_names(cli, tmp_path):

@@ -67,7 +67,6 @@ def make_run(i: int, keys: list[str], rng: random.Random, prev: dict[str, InputR
             size_bytes=rng.randint(10**3, 10**8), content_hash=_hash(rng), code_version=code,
             metadata={"rows_dropped": rng.randint(0, 100), "source": "synthetic"} if rng.random() < 0.5 else {},
             inputs=tuple(inputs), table=table, keys=("col_0",) if table and rng.random() < 0.3 else (),
-            sidecar_path=fmt.sidecar_path(run_id, key),
         )
         versions.append(v)
         here[key] = v.ref

@@ -32,7 +32,7 @@ from urllib.parse import quote, unquote
 import msgspec
 
 from .errors import FormatError
-from .models import RUN_STATUSES, AssetVersion, ColumnStats, InputRef, PlannedAsset, Run, TableInfo
+from .models import RUN_STATUSES, AssetVersion, ColumnStats, InputRef, PackedColumns, PlannedAsset, Run, TableInfo
 from .visible import visible
 
 FORMAT_MAJOR = 1
@@ -555,7 +555,7 @@ def _table(raw: Any, where: str) -> TableInfo | None:
     num_rows = raw.get("num_rows")
     if not isinstance(num_rows, int):
         raise FormatError(f"{where}: table.num_rows must be an integer")
-    return TableInfo(num_rows=num_rows, columns=tuple(columns))
+    return TableInfo(num_rows=num_rows, columns=PackedColumns.pack(columns))
 
 
 def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> AssetVersion:
@@ -615,7 +615,6 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
         inputs=tuple(inputs),
         table=_table(doc.get("table"), where),
         keys=tuple(keys),
-        sidecar_path=sidecar_path(run_id, key, partition),
         partition=partition,
         partition_dimensions=dims,
     )
@@ -711,6 +710,7 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
     freed with the last version that holds them), so the index holds one copy of each: about
     half the memory of a version, whose strings the decoder makes afresh each time."""
     keys, run_ids, ext, utc, fromiso, intern = _VALID_KEYS, _VALID_RUN_IDS, EXTENSIONS, _UTC, datetime.fromisoformat, sys.intern
+    pack = PackedColumns.pack
     run_id = intern(run_id)
     prefix = run_id + "/"
     containers = _CONTAINERS
@@ -760,12 +760,10 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
                                      i.partition)
                             for i in inputs])
         if table is not None:
-            table = TableInfo(table.num_rows, tuple([
-                ColumnStats(intern(c.name), intern(c.type), c.null_count, c.min, c.max, c.mean, c.distinct)
-                for c in table.columns]))
+            table = TableInfo(table.num_rows, pack(table.columns))
         append(AssetVersion(
             key, run_id, created, path, intern(d.data_format), d.size_bytes, intern(d.content_hash),
-            code and intern(code), md, inputs, table, d.keys, sidecar_path(run_id, key, part),
+            code and intern(code), md, inputs, table, d.keys,
             part, d.partition_dimensions if part is not None else None,
         ))
     # column statistics hold scalars as the writer records them; any container (which could

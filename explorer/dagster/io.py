@@ -379,7 +379,7 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
         metadata[PYTHON_TYPE] = _python_type(obj)
         existing = self._find_version(key, [run_id], partition)
         if existing is not None:  # a retried step of the same run writes its output again
-            for rel in (existing.data_path, existing.sidecar_path):
+            for rel in (existing.data_path, fmt.sidecar_path(existing.run_id, existing.asset, existing.partition)):
                 if rel and fs.exists(fmt.join(root, rel)):
                     fs.rm(fmt.join(root, rel), recursive=True)
         version = write_version(

@@ -31,7 +31,7 @@ def resolve(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> 
     On local disk a data file must also be a regular file (a FIFO would make any reader, DuckDB
     included, wait forever) that no symbolic link takes out of the store; a missing one is
     left to the reader to report."""
-    rel = fmt.check_relative_path(version.data_path, "data_path", version.sidecar_path or version.asset)
+    rel = fmt.check_relative_path(version.data_path, "data_path", fmt.sidecar_path(version.run_id, version.asset, version.partition))
     path = fmt.join(root, rel)
     if is_local(fs):
         real_root = os.path.realpath(root)

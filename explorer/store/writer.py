@@ -314,7 +314,6 @@ def write_version(
         inputs=tuple(inputs),
         table=summarize(table) if table is not None else None,
         keys=tuple(keys),
-        sidecar_path=side,
         partition=partition,
         partition_dimensions=dims,
     )

@@ -36,9 +36,10 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pyarrow as pa
 
-from . import format as fmt
+from . import formats
 from .errors import ExplorerError, one_line
-from .sql import META_SCHEMA, ReadOnlyFiles, _allow_list, _quote_ident, _quote_str, metadata_tables, source_sql
+from .formats.base import quote_ident, quote_literal
+from .sql import META_SCHEMA, ReadOnlyFiles, _allow_list, metadata_tables, source_sql
 from .store.fs import is_local, protocol as fs_protocol
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def catalog_views(store) -> list[CatalogView]:
     views: list[CatalogView] = []
     by_asset: dict[str, list] = {}
     for _, v in sorted(index.versions.items()):
-        if v.data_format not in fmt.TABLE_FORMATS or v.partition is not None:  # (partitions: not in catalogs yet)
+        if not formats.is_table(v.data_format) or v.partition is not None:  # (partitions: not in catalogs yet)
             continue
         asset, run_id = v.asset, v.run_id
         try:
@@ -126,9 +127,9 @@ def catalog_views(store) -> list[CatalogView]:
         if v is not None and v.run_id in sources:
             views.append(CatalogView(asset, "latest", asset, v.run_id, f"SELECT * FROM {sources[v.run_id]}"))
         ordered = sorted(by_asset[asset], key=lambda p: (p[0].created_at, p[0].run_id))
-        column = _quote_ident(_run_column([w for w, _ in ordered]))
+        column = quote_ident(_run_column([w for w, _ in ordered]))
         union = "\nUNION ALL BY NAME\n".join(
-            f"SELECT {_quote_str(w.run_id)} AS {column}, * FROM {s}" for w, s in ordered
+            f"SELECT {quote_literal(w.run_id)} AS {column}, * FROM {s}" for w, s in ordered
         )
         views.append(CatalogView(f"{asset}@*", "all", asset, None, union))
     return views
@@ -189,7 +190,7 @@ def write_catalog(store, path: str | os.PathLike) -> CatalogSummary:
         try:
             for view in catalog_views(store):
                 try:
-                    con.execute(f"CREATE VIEW {_quote_ident(view.name)} AS {view.sql}")
+                    con.execute(f"CREATE VIEW {quote_ident(view.name)} AS {view.sql}")
                 except duckdb.Error as exc:
                     skipped.append(f"{view.name}: {one_line(exc)}")
                     continue
@@ -247,7 +248,7 @@ def describe_s3_access(store) -> str | None:
 
         parts = urlsplit(str(endpoint))
         ssl = "" if parts.scheme != "http" else ", USE_SSL false"
-        lines.append(f"  (this store's endpoint: add ENDPOINT {_quote_str(parts.netloc or str(endpoint))}, URL_STYLE 'path'{ssl} to the secret)")
+        lines.append(f"  (this store's endpoint: add ENDPOINT {quote_literal(parts.netloc or str(endpoint))}, URL_STYLE 'path'{ssl} to the secret)")
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Iterable
 
+from .. import formats
 from ..errors import ExplorerError
 from ..models import AssetVersion
 from .explain import explain, metadata_diff
@@ -31,17 +32,6 @@ from .result import (
 from .structured import diff_json
 
 # .table (DuckDB) and .array (numpy) are imported by the diff that needs them.
-
-KINDS = {
-    "parquet": "table",
-    "csv": "table",
-    "directory": "table",
-    "json": "json",
-    "npy": "array",
-    "pickle": "opaque",
-    "bytes": "opaque",
-}
-
 
 def resolve_ref(store, key: str, ref: str) -> AssetVersion:
     """A version of ``key`` from a run id, ``latest`` or ``previous`` (the version before the latest)."""
@@ -138,7 +128,7 @@ def diff_versions(
             f"cannot diff {key}: version A (run {va.run_id}) is {va.data_format} "
             f"but version B (run {vb.run_id}) is {vb.data_format}"
         )
-    kind = KINDS[va.data_format]
+    kind = formats.get(va.data_format).kind
     keys = tuple(keys or ())
     if keys and kind != "table":
         raise ExplorerError(f"--key applies to tables; {key} is {va.data_format}")

@@ -25,8 +25,12 @@ from .result import (
     DiffOptions,
     LineageStep,
     OpaqueDiff,
+    Pair,
+    PathChange,
+    PathValue,
     StructuredDiff,
     TableDiff,
+    ValueChange,
     VersionDiff,
 )
 from .structured import diff_json
@@ -194,6 +198,9 @@ __all__ = [
     "DiffOptions",
     "LineageStep",
     "OpaqueDiff",
+    "Pair",
+    "PathChange",
+    "PathValue",
     "StructuredDiff",
     "TableDiff",
     "VersionDiff",

@@ -203,6 +203,7 @@ __all__ = [
     "PathValue",
     "StructuredDiff",
     "TableDiff",
+    "ValueChange",
     "VersionDiff",
     "diff_arrays",
     "diff_json",

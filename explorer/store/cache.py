@@ -36,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Literal, NamedTuple, Sequence
 
@@ -45,7 +44,7 @@ import msgspec
 from .. import format as fmt
 from ..errors import FormatError
 from ..models import AssetVersion, PlannedAsset, Run, replace
-from .fs import public_options
+from .fs import public_options, replace_local
 
 CACHE_KIND = "frontier-explore/index-cache"
 CACHE_VERSION = 3
@@ -324,21 +323,8 @@ def _write_index(path: Path, url: str, live: list[Entry], log: ManifestLog | Non
 
 
 def _replace(path: Path, suffix: str, write: Callable[[Any], Any]) -> Any:
-    """Write a file through a temporary one beside it, renamed over ``path`` once complete
-    (readers see the old file or the new one, never a part); returns what ``write`` returns."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            out = write(f)
-        os.replace(tmp, path)
-        return out
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write a cache file atomically (``fs.replace_local``); returns what ``write`` returns."""
+    return replace_local(path, write)
 
 
 def discard(path: Path) -> None:

@@ -22,7 +22,7 @@ from ..errors import ExplorerError, FormatError, WriteError
 from ..formats.base import sha256, to_arrow
 from ..formats.directory import directory_hash
 from ..models import AssetVersion, InputRef, PlannedAsset, Run, replace
-from .fs import create_exclusive, is_local, open_fs
+from .fs import create_exclusive, open_fs, write_atomic
 
 InputSpec = str | tuple[str, str] | tuple[str, str, str] | InputRef | AssetVersion
 PartitionSpec = str | Mapping[str, str] | None
@@ -73,19 +73,7 @@ def put(fs, root: str, rel: str, data: bytes, exclusive: bool = False) -> None:
     if exclusive:
         create_exclusive(fs, path, data)
         return
-    if is_local(fs):
-        folder, name = os.path.split(path)
-        os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f".{name}.tmp-{secrets.token_hex(4)}")
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return
-    fs.pipe_file(path, data)
+    write_atomic(fs, path, data)
 
 
 def _write_tree(fs, root: str, rel: str, files: Mapping[str, bytes]) -> tuple[int, str]:

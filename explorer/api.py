@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from . import lineage
 from . import format as fmt
+from . import formats
 from .errors import ExplorerError, ReadOnlyStore, StoreNotFound
 from .index import Index, Progress
 from .models import AssetVersion, Run
@@ -167,7 +168,7 @@ class Store:
             return self.fs
         files = {}
         for v in self.index.versions.values():
-            if v.data_format != "directory":
+            if not formats.get(v.data_format).directory:
                 files[strip_protocol(self.fs, fmt.join(self.root, v.data_path))] = (v.size_bytes, v.created_at)
         return KnownFiles(self.fs, files)
 
@@ -233,9 +234,9 @@ class Store:
         return catalogue.load(self, key, run, allow_pickle, as_arrow, allow_tainted)
 
     @reachable
-    def preview(self, key: str, run: str | None = None, rows: int = 50) -> Any:
+    def preview(self, key: str, run: str | None = None, rows: int = 50, offset: int = 0) -> Any:
         """The first rows of a table (reading only those), or a small view of other formats."""
-        return data.preview(self.data_fs, self.root, self.version(key, run), rows, self.index.warnings)
+        return data.preview(self.data_fs, self.root, self.version(key, run), rows, self.index.warnings, offset)
 
     @reachable
     def read_table(self, key: str, run: str | None = None, columns=None, filter=None) -> pa.Table:
@@ -428,7 +429,7 @@ class Store:
         chosen = study.chosen_versions(self.index, key, run_ids)
 
         def read(v, cols):
-            if v.data_format in fmt.TABLE_FORMATS:
+            if formats.is_table(v.data_format):
                 return data.read_table(self.data_fs, self.root, v, cols)
             return data.load(self.data_fs, self.root, v, False, False, self.index.warnings)
 

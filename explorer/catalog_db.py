@@ -42,15 +42,8 @@ import duckdb
 import pyarrow as pa
 
 from .errors import ExplorerError, SqlError, one_line
-from .sql import (
-    META_SCHEMA,
-    ReadOnlyFiles,
-    SqlCatalog,
-    _allow_list,
-    _quote_ident,
-    _quote_str,
-    metadata_tables,
-)
+from .formats.base import quote_ident, quote_literal
+from .sql import META_SCHEMA, ReadOnlyFiles, SqlCatalog, _allow_list, metadata_tables
 from .store.fs import is_local
 from .store.fs import protocol as fs_protocol
 
@@ -185,7 +178,7 @@ def write_catalog(store, path: str | os.PathLike) -> CatalogSummary:
             views, skipped = catalog_views(store)
             for view in views:
                 try:
-                    con.execute(f"CREATE VIEW {_quote_ident(view.name)} AS {view.sql}")
+                    con.execute(f"CREATE VIEW {quote_ident(view.name)} AS {view.sql}")
                 except duckdb.Error as exc:
                     skipped.append(f"{view.name}: {one_line(exc)}")
                     continue
@@ -243,7 +236,7 @@ def describe_s3_access(store) -> str | None:
 
         parts = urlsplit(str(endpoint))
         ssl = "" if parts.scheme != "http" else ", USE_SSL false"
-        lines.append(f"  (this store's endpoint: add ENDPOINT {_quote_str(parts.netloc or str(endpoint))}, URL_STYLE 'path'{ssl} to the secret)")
+        lines.append(f"  (this store's endpoint: add ENDPOINT {quote_literal(parts.netloc or str(endpoint))}, URL_STYLE 'path'{ssl} to the secret)")
     return "\n".join(lines)
 
 

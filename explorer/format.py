@@ -31,6 +31,7 @@ from urllib.parse import quote, unquote
 
 import msgspec
 
+from . import formats
 from .errors import FormatError
 from .models import RUN_STATUSES, AssetVersion, ColumnStats, InputRef, PackedColumns, PlannedAsset, Run, TableInfo
 from .visible import visible
@@ -51,17 +52,19 @@ VERSIONS_DIR = "versions"
 FLAGS_DIR = "_frontier_flags"
 CHECKPOINTS_DIR = "_frontier_checkpoints"
 
-DATA_FORMATS = ("parquet", "csv", "json", "npy", "pickle", "bytes", "directory")
-EXTENSIONS = {
-    "parquet": ".parquet",
-    "csv": ".csv",
-    "json": ".json",
-    "npy": ".npy",
-    "pickle": ".pkl",
-    "bytes": ".bin",
-    "directory": "",
-}
-TABLE_FORMATS = ("parquet", "csv", "directory")
+
+
+def __getattr__(name: str) -> Any:
+    """``DATA_FORMATS``, ``TABLE_FORMATS`` and ``EXTENSIONS`` as they were before the formats
+    moved to ``explorer.formats`` (computed from its registry, so a registered format is in them)."""
+    if name == "DATA_FORMATS":
+        return formats.names()
+    if name == "TABLE_FORMATS":
+        return tuple(n for n in formats.names() if formats.is_table(n))
+    if name == "EXTENSIONS":
+        return dict(formats.written_extensions())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 MAX_NAME = 255
 MAX_PATH = 1024
@@ -317,8 +320,8 @@ def partition_path(partition: str, dimensions: dict[str, str] | None = None) -> 
 def data_path(run_id: str, key: str, data_format: str, partition: str | None = None,
               dimensions: dict[str, str] | None = None) -> str:
     if partition is not None:
-        return join(run_id, key, partition_path(partition, dimensions) + EXTENSIONS[data_format])
-    return join(run_id, key + EXTENSIONS[data_format])
+        return join(run_id, key, partition_path(partition, dimensions) + formats.extension(data_format))
+    return join(run_id, key + formats.extension(data_format))
 
 
 def flags_dir() -> str:
@@ -569,7 +572,7 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
     if not dpath.startswith(run_id + "/"):
         raise FormatError(f"{where}: data_path {dpath!r} is outside its run's prefix")
     fmt = doc.get("data_format")
-    if fmt not in DATA_FORMATS:
+    if not formats.known(fmt):
         raise FormatError(f"{where}: unknown data_format {fmt!r}")
     size = doc.get("size_bytes")
     if not isinstance(size, int) or size < 0:
@@ -642,7 +645,7 @@ class _SidecarDoc(msgspec.Struct, gc=False):
     run_id: str
     created_at: str
     data_path: str
-    data_format: Literal["parquet", "csv", "json", "npy", "pickle", "bytes", "directory"]
+    data_format: str  # one of the registered formats (checked in ``_versions``)
     size_bytes: Annotated[int, msgspec.Meta(ge=0)]
     content_hash: Annotated[str, msgspec.Meta(min_length=1)]
     code_version: str | None = None
@@ -709,7 +712,7 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
     and content hashes inputs name, column names and types) are interned (``sys.intern``:
     freed with the last version that holds them), so the index holds one copy of each: about
     half the memory of a version, whose strings the decoder makes afresh each time."""
-    keys, run_ids, ext, utc, fromiso, intern = _VALID_KEYS, _VALID_RUN_IDS, EXTENSIONS, _UTC, datetime.fromisoformat, sys.intern
+    keys, run_ids, ext, utc, fromiso, intern = _VALID_KEYS, _VALID_RUN_IDS, formats.written_extensions(), _UTC, datetime.fromisoformat, sys.intern
     pack = PackedColumns.pack
     run_id = intern(run_id)
     prefix = run_id + "/"
@@ -725,7 +728,10 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
             check_asset_key(key)
         path = d.data_path
         # the path the writer gives a version is safe because its key is; any other is checked
-        if path != prefix + key + ext[d.data_format] or len(path) > MAX_PATH or len(path) - path.rfind("/") > MAX_NAME:
+        written = ext.get(d.data_format)
+        if written is None:
+            raise _Unusual  # an unknown format: the general path names it
+        if path != prefix + key + written or len(path) > MAX_PATH or len(path) - path.rfind("/") > MAX_NAME:
             check_relative_path(path, "data_path", "")
             if not path.startswith(prefix):
                 raise _Unusual

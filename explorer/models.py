@@ -15,17 +15,22 @@ equality, hashing, and ``replace`` (below) for a changed copy.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import msgspec
 from msgspec.structs import astuple, replace
 
-__all__ = ["AssetVersion", "ColumnStats", "InputRef", "PackedColumns", "PlannedAsset", "Run", "TableInfo", "iso", "replace"]
+__all__ = ["AssetVersion", "ColumnStats", "InputRef", "PackedColumns", "PlannedAsset", "Run", "TableInfo", "iso", "replace", "utc"]
 
 _FROZEN = {"frozen": True, "gc": False}
 
 RUN_STATUSES = ("running", "success", "failed")
+
+
+def utc(ts: float | None) -> datetime | None:
+    """A POSIX timestamp (Dagster's event and run times) as an aware UTC datetime; None for none (or 0)."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc) if ts else None
 
 
 def iso(ts: datetime | None) -> str | None:

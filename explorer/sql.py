@@ -42,11 +42,12 @@ import duckdb
 import fsspec
 import pyarrow as pa
 
-from . import format as fmt
+from . import formats
 from .errors import ExplorerError, SqlError, one_line
+from .formats.base import literal_glob, quote_ident, quote_literal
 from .models import AssetVersion
-from .store.data import directory_files, resolve
-from .store.fs import is_local, protocol
+from .store.data import duckdb_source, location
+from .store.fs import is_local
 from .store.fsspec_adapter import strip_protocol
 
 if TYPE_CHECKING:
@@ -56,27 +57,10 @@ META_SCHEMA = "frontier"
 META_TABLES = ("runs", "versions")
 _BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _QUOTED = re.compile(r'"((?:[^"]|"")+)"')
-_GLOB = re.compile(r"([*?\[])")
 _LOCAL_FILES = "/"  # with allow_files: every local absolute path (object stores' URLs do not start with /)
 
 
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _quote_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-
 # ---------------------------------------------------------------------- paths and sources
-
-
-def literal_glob(path: str) -> str:
-    """``path`` as a DuckDB glob pattern that matches only ``path`` itself: DuckDB reads
-    every path it is given as a pattern, so ``*``, ``?`` and ``[`` are each put in a
-    character class (``team*`` -> ``team[*]``). Braces are not special to DuckDB."""
-    return _GLOB.sub(r"[\1]", path)
 
 
 def _unglob(pattern: str) -> str | None:
@@ -87,34 +71,16 @@ def _unglob(pattern: str) -> str | None:
 
 def data_url(store: Source, v: AssetVersion) -> str:
     """The URL DuckDB reads a version's data at (a local path, or PROTOCOL://PATH)."""
-    path = resolve(store.fs, store.root, v)
-    if is_local(store.fs):
-        return path
-    return f"{protocol(store.fs)}://{path}"
+    loc = location(store.fs, store.root, v)
+    return loc.url(loc.path)
 
 
-def source_sql(store: Source, v: AssetVersion) -> str:
+def source_sql(store: "Source", v: AssetVersion, con: Any = None) -> str:
     """The DuckDB table expression reading one version in place (lazy until queried),
     for a connection made by ``connect``: exactly the version's file (or the parquet
-    files of a directory version), whatever characters its path holds."""
-    url = data_url(store, v)
-    if v.data_format in ("parquet", "csv") and not store.data_fs.exists(resolve(store.fs, store.root, v)):
-        raise ExplorerError(f"data of {v.asset} in run {v.run_id} is missing ({v.data_path})")
-    if v.data_format == "parquet":
-        return f"read_parquet({_quote_str(literal_glob(url))})"
-    if v.data_format == "directory":
-        # the files of the one listing every reader uses (it refuses symbolic links), never a
-        # glob of DuckDB's own, which would follow a link out of the store or round a loop
-        files = directory_files(store.fs, store.root, v)
-        if not files:
-            raise ExplorerError(f"directory version {v.asset} of run {v.run_id} holds no parquet files")
-        if not is_local(store.fs):
-            files = [f"{protocol(store.fs)}://{f}" for f in files]
-        listed = ", ".join(_quote_str(literal_glob(f)) for f in files)
-        return f"read_parquet([{listed}], hive_partitioning=true)"
-    if v.data_format == "csv":
-        return f"read_csv({_quote_str(literal_glob(url))}, auto_detect=true)"
-    raise ExplorerError(f"{v.asset} in run {v.run_id} is {v.data_format}, not a table")
+    files of a directory version), whatever characters its path holds; its format's
+    ``duckdb_source`` (``explorer.store.data.duckdb_source``, the one builder)."""
+    return duckdb_source(store.data_fs, store.root, v, url_fs=store.fs, con=con)
 
 
 def _allow_list(store: Source, versions=None) -> tuple[list[str], list[str], set[str], set[str]]:
@@ -127,19 +93,19 @@ def _allow_list(store: Source, versions=None) -> tuple[list[str], list[str], set
     files: set[str] = set()
     folders: set[str] = set()
     for v in store.index.versions.values() if versions is None else versions:
-        if v.data_format not in fmt.TABLE_FORMATS:
+        if not formats.is_table(v.data_format):
             continue
         try:
-            url = data_url(store, v)
+            loc = location(store.fs, store.root, v)
         except (ExplorerError, ValueError):  # an unsafe data path: its view reports it
             continue
-        if v.data_format == "directory":
-            url = url.rstrip("/")
+        its_files, its_folders = formats.get(v.data_format).allowed(loc)
+        for url in its_folders:
             # the directory itself, and its name as the literal pattern that starts each of
             # its files' patterns (source_sql lists the files; their expansions fall in url/)
             dirs.extend({url + "/", literal_glob(url) + "/"})
             folders.add(url)
-        else:
+        for url in its_files:
             paths.extend({url, literal_glob(url)})
             files.add(url)
     return paths, dirs, files, folders
@@ -258,9 +224,9 @@ def connect(
             dirs.append(_LOCAL_FILES)
         if temp_directory is None:
             temp_directory = os.path.join(tempfile.gettempdir(), f"frontier-sql-{uuid.uuid4().hex}")
-        con.execute(f"SET temp_directory = {_quote_str(temp_directory)}")
+        con.execute(f"SET temp_directory = {quote_literal(temp_directory)}")
         for name, value in (settings or {}).items():
-            con.execute(f"SET {_quote_ident(name)} = ?", [value])
+            con.execute(f"SET {quote_ident(name)} = ?", [value])
         con.execute("SET allowed_paths = ?", [paths])  # (a parameter: 3x faster than a literal list)
         con.execute("SET allowed_directories = ?", [dirs])
         con.execute("SET enable_external_access = false")
@@ -379,10 +345,10 @@ class SqlCatalog:
         index = self.store.index
         out: dict[str, AssetVersion] = {}
         for v in index.versions.values():
-            if v.data_format in fmt.TABLE_FORMATS and v.partition is None:
+            if formats.is_table(v.data_format) and v.partition is None:
                 out[f"{v.asset}@{v.run_id}"] = v
         for key, v in index.latest_versions().items():
-            if v.data_format in fmt.TABLE_FORMATS and v.partition is None:
+            if formats.is_table(v.data_format) and v.partition is None:
                 out[key] = v
         return out
 
@@ -393,13 +359,13 @@ class SqlCatalog:
         out: dict[str, list[AssetVersion]] = {}
         for key in index.asset_keys():
             parts = index.partitions(key)
-            latest = [vs[-1] for vs in parts.values() if vs[-1].data_format in fmt.TABLE_FORMATS]
+            latest = [vs[-1] for vs in parts.values() if formats.is_table(vs[-1].data_format)]
             if not latest:
                 continue
             out[key] = latest
             for vs in parts.values():
                 for v in vs:
-                    if v.data_format in fmt.TABLE_FORMATS:
+                    if formats.is_table(v.data_format):
                         out.setdefault(f"{key}@{v.run_id}", []).append(v)
         return out
 
@@ -419,7 +385,7 @@ class SqlCatalog:
                 continue  # not a view of this store: DuckDB says so in its own words
             body = self.view_sql(name)
             try:
-                self.con.execute(f"CREATE VIEW {_quote_ident(name)} AS {body}")
+                self.con.execute(f"CREATE VIEW {quote_ident(name)} AS {body}")
             except duckdb.Error as exc:
                 raise SqlError(self._unreadable(name, exc)) from None
             self._made.add(name)
@@ -437,7 +403,7 @@ class SqlCatalog:
         v = self.relations.get(name)
         if v is not None:
             try:
-                return f"SELECT * FROM {source_sql(self.store, v)}"
+                return f"SELECT * FROM {source_sql(self.store, v, self.con)}"
             except (ExplorerError, OSError) as exc:
                 raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {one_line(exc)}") from None
         versions = self.sets.get(name)
@@ -461,7 +427,7 @@ class SqlCatalog:
         if not at or (key not in self.relations and key not in self.sets):
             return None
         if runs == "*":
-            return [v for v in self.store.index.asset_versions(key) if v.data_format in fmt.TABLE_FORMATS]
+            return [v for v in self.store.index.asset_versions(key) if formats.is_table(v.data_format)]
         if "," not in runs:
             return None
         from .names import resolve_run
@@ -483,7 +449,7 @@ class SqlCatalog:
         parts = []
         for v in versions:
             try:
-                src = source_sql(self.store, v)
+                src = source_sql(self.store, v, self.con)
                 names = self.con.sql(f"SELECT * FROM {src} LIMIT 0").columns
             except (duckdb.Error, ExplorerError, OSError) as exc:
                 why = refusal(exc) if isinstance(exc, duckdb.Error) else one_line(exc)
@@ -493,8 +459,8 @@ class SqlCatalog:
             if clash:
                 raise SqlError(f"{v.asset} has a column named {clash[0]!r}: \"{name}\" adds that column itself")
             created = v.created_at.isoformat()
-            part = f"{_quote_str(v.partition)} AS \"partition\", " if v.partition is not None else ("NULL::VARCHAR AS \"partition\", " if partitioned else "")
-            parts.append(f"SELECT {part}{_quote_str(v.run_id)} AS run_id, TIMESTAMPTZ {_quote_str(created)} AS created_at, * "
+            part = f"{quote_literal(v.partition)} AS \"partition\", " if v.partition is not None else ("NULL::VARCHAR AS \"partition\", " if partitioned else "")
+            parts.append(f"SELECT {part}{quote_literal(v.run_id)} AS run_id, TIMESTAMPTZ {quote_literal(created)} AS created_at, * "
                          f"FROM {src}")
         return " UNION ALL BY NAME ".join(parts) if parts else "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS created_at WHERE false"
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
-from . import format as fmt
+from . import formats
 from .errors import ExplorerError
 from .models import AssetVersion, replace
 
@@ -63,9 +63,9 @@ def frame(
     import pyarrow as pa
 
     versions = list(versions)
-    kinds = {("table" if v.data_format in fmt.TABLE_FORMATS else v.data_format) for v in versions}
+    kinds = {("table" if formats.is_table(v.data_format) else v.data_format) for v in versions}
     if kinds - {"table", "json"}:
-        other = next(v for v in versions if v.data_format not in fmt.TABLE_FORMATS and v.data_format != "json")
+        other = next(v for v in versions if not formats.is_table(v.data_format) and v.data_format != "json")
         raise ExplorerError(f"{other.asset} in run {other.run_id} is {other.data_format}: only tables and JSON objects stack into a frame")
     if len(kinds) > 1:
         raise ExplorerError(f"{versions[0].asset} is a table in some runs and JSON in others: choose runs of one kind")

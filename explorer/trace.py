@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from . import format as fmt
+from . import formats
 from .errors import ExplorerError
 from .lineage import acyclic
 from .models import AssetVersion, InputRef, iso
@@ -49,7 +49,6 @@ from .store import data
 if TYPE_CHECKING:  # pragma: no cover
     from .store.source import Source
 
-JSON_CONTENT_LIMIT = 1_000_000  # bytes: larger JSON objects are described, not inlined
 
 
 class TraceError(ExplorerError):
@@ -325,32 +324,11 @@ def _version_facts(store: "Source", v: AssetVersion) -> dict[str, Any]:
 
 
 def _object_facts(store: "Source", v: AssetVersion, facts: dict[str, Any]) -> str | None:
-    """Add what can be said of a non-table version without running code; returns a note."""
-    if v.data_format == "json":
-        if v.size_bytes > JSON_CONTENT_LIMIT:
-            return f"JSON of {v.size_bytes} bytes: content not inlined (limit {JSON_CONTENT_LIMIT})"
-        try:
-            facts["content"] = data.load(store.data_fs, store.root, v)
-        except ExplorerError as exc:
-            return str(exc)
-        return None
-    if v.data_format == "npy":
-        try:
-            import numpy as np
-
-            with store.data_fs.open(data.resolve(store.fs, store.root, v), "rb") as fh:
-                major, _minor = np.lib.format.read_magic(fh)
-                reader = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-                shape, fortran, dtype = reader(fh)
-            facts["array"] = {"shape": list(shape), "dtype": str(dtype)}
-        except FileNotFoundError:
-            return f"data of {v.asset} in run {v.run_id} is missing ({v.data_path})"
-        except (ValueError, OSError) as exc:
-            return f"cannot read the array header ({exc})"
-        return None
-    if v.data_format == "pickle":
-        return "pickle: not unpickled (its facts are shown; unpickling would run code from the store)"
-    return None
+    """Add what can be said of a non-table version without running code (its format's
+    ``facts``: a JSON value, an array's shape and dtype); returns a note."""
+    more, note = data.facts(store.data_fs, store.root, v)
+    facts.update(more)
+    return note
 
 
 def _where_expression(v: AssetVersion, schema: pa.Schema, where: Mapping[str, Any]) -> tuple[ds.Expression, dict[str, list[Any]]]:
@@ -439,7 +417,7 @@ def trace(store: "Source", key: str, run: str | None = None, where: Mapping[str,
     """Trace the rows of ``key`` (in ``run``, the latest when None) selected by ``where``
     back through the exact upstream versions they were built from."""
     root_v = store.version(key, run)
-    if root_v.data_format not in fmt.TABLE_FORMATS:
+    if not formats.is_table(root_v.data_format):
         raise TraceError(f"{key} is {root_v.data_format}, not a table: a trace starts from rows of a table")
     schema = data.table_schema(store.data_fs, store.root, root_v)
     expr, parsed = _where_expression(root_v, schema, dict(where or {}))
@@ -481,7 +459,7 @@ def trace(store: "Source", key: str, run: str | None = None, where: Mapping[str,
             outgoing[ref] = ctx
             continue
         facts = _version_facts(store, v)
-        if v.data_format not in fmt.TABLE_FORMATS:
+        if not formats.is_table(v.data_format):
             note = _object_facts(store, v, facts)
             steps.append(TraceStep(v.asset, v.run_id, v.content_hash, "object", consumers, facts=facts, note=note))
             outgoing[ref] = ctx  # an object passes on what is known of the entity

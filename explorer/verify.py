@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -10,12 +9,9 @@ from .errors import ExplorerError
 from .models import AssetVersion
 from .store import data as data_mod
 from .store.fs import KnownFiles
-from .store.writer import directory_hash
 
 if TYPE_CHECKING:  # pragma: no cover
     from .store.source import Source
-
-CHUNK = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -55,31 +51,6 @@ class Integrity:
         }
 
 
-def _hash_file(fs, path: str) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with fs.open(path, "rb") as fh:
-        while True:
-            chunk = fh.read(CHUNK)
-            if not chunk:
-                break
-            h.update(chunk)
-            size += len(chunk)
-    return "sha256:" + h.hexdigest(), size
-
-
-def _hash_directory(fs, root: str, v: AssetVersion, path: str) -> tuple[str, int]:
-    files = data_mod.directory_files(fs, root, v, data_only=False)  # a symlink inside is refused
-    hashes: dict[str, str] = {}
-    total = 0
-    base = path.rstrip("/") + "/"
-    for f in files:
-        digest, size = _hash_file(fs, f)
-        hashes[f[len(base):] if f.startswith(base) else f] = digest
-        total += size
-    return directory_hash(hashes), total
-
-
 def check_version(fs, root: str, v: AssetVersion) -> Integrity:
     """Recompute one version's hash from the object as the store holds it now: every byte it
     has, however many (never the size the sidecar or the index recorded). Never raises for
@@ -100,10 +71,7 @@ def check_version(fs, root: str, v: AssetVersion) -> Integrity:
     except Exception:  # noqa: BLE001 - a filesystem without a listings cache
         pass
     try:
-        if v.data_format == "directory":
-            actual, size = _hash_directory(fs, root, v, path)
-        else:
-            actual, size = _hash_file(fs, path)
+        actual, size = data_mod.content_hash(fs, root, v, path)
     except FileNotFoundError:
         return Integrity(v.asset, v.run_id, "missing", v.content_hash, None, v.size_bytes, None,
                          f"{v.data_path} does not exist")

@@ -13,6 +13,7 @@ import pytest
 
 from explorer import Store
 from explorer.store import RunWriter, cache
+from explorer.store.read import cached_versions
 from s3_support import BASE, RUN_IDS, Clock, bucket, moto_endpoint, write_pipeline  # noqa: F401 - fixtures
 
 
@@ -204,7 +205,7 @@ def test_a_corrupt_cache_is_discarded_and_rebuilt(request, cache_dir, kind, dama
     healthy, healthy_log = cache.load(cache_file(cache_dir), reopened.url)
     assert sorted(healthy) == sorted(RUN_IDS)
     if kind == "s3":
-        assert all(cache.parse_entry_versions(e) for e in healthy.values())
+        assert all(cached_versions(e) for e in healthy.values())
         healthy_log.release()
     else:
         assert healthy_log is None and all(e.source is None for e in healthy.values())

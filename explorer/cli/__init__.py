@@ -201,15 +201,6 @@ def env_dagster_home() -> str | None:
     return home if home and os.path.isdir(home) and has_instance(home) else None
 
 
-def one_line(exc: BaseException) -> str:
-    """An error message as one printable, bounded line (``explorer.visible.one_line``): bytes
-    quoted from a damaged file cannot break the line or drive the terminal, and a message
-    naming 10,000 columns is cut with a count of what was left out."""
-    from ..visible import one_line as visible_line
-
-    return visible_line(str(exc))
-
-
 def error(message: str) -> None:
     """``frontier-explore: error: MESSAGE`` on stderr, as one visible line."""
     from ..visible import one_line as visible_line
@@ -255,6 +246,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
         from ..store.read import is_connection_error
+        from ..visible import one_line
 
         if is_connection_error(exc):  # the endpoint went away in a code path the library does not wrap
             error(f"cannot reach the store: {exc}")
@@ -262,7 +254,7 @@ def _run(args: argparse.Namespace) -> int:
         if os.environ.get("FRONTIER_EXPLORE_DEBUG"):
             raise
         print(
-            f"frontier-explore: internal error: {type(exc).__name__}: {one_line(exc)} "
+            f"frontier-explore: internal error: {type(exc).__name__}: {one_line(str(exc))} "
             "(set FRONTIER_EXPLORE_DEBUG=1 for a traceback)",
             file=sys.stderr,
         )

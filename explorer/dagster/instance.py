@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 from ..errors import StoreNotFound
+from ..models import utc
 
 
 @dataclass
@@ -46,10 +47,6 @@ class DagsterRunInfo:
     # downstream step key -> [(upstream step key, upstream output name)], in load order
     loaded: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     materializations: list[Materialization] = field(default_factory=list)
-
-
-def _utc(ts: float | None) -> datetime | None:
-    return datetime.fromtimestamp(ts, tz=timezone.utc) if ts else None
 
 
 def explorer_status(dagster_status: str) -> str:
@@ -148,8 +145,8 @@ def read_instance(dagster_home: str, run_ids: Iterable[str] | None = None) -> di
                 job=run.job_name,
                 status=explorer_status(status),
                 dagster_status=status,
-                started_at=_utc(record.start_time),
-                finished_at=_utc(record.end_time),
+                started_at=utc(record.start_time),
+                finished_at=utc(record.end_time),
                 created_at=record.create_timestamp.astimezone(timezone.utc) if record.create_timestamp else None,
                 tags={str(k): str(v) for k, v in (run.tags or {}).items()},
                 parent_run_id=run.parent_run_id,

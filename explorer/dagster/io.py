@@ -22,14 +22,13 @@ from __future__ import annotations
 import json
 import threading
 import warnings
-from datetime import datetime, timezone
 from typing import Any
 
 import dagster as dg
 
 from .. import format as fmt
 from ..errors import ExplorerError, WriteError
-from ..models import AssetVersion, InputRef, PlannedAsset, Run
+from ..models import AssetVersion, InputRef, PlannedAsset, Run, utc
 from ..store import data as store_data
 from ..store.fs import display_url, open_fs
 from ..store.writer import write_version
@@ -136,10 +135,6 @@ def _output_partitions(context: dg.OutputContext) -> dict[str, dict[str, str] | 
         return None
     pdef = getattr(context, "asset_partitions_def", None)
     return dict(_partition_of(k, pdef) for k in context.asset_partition_keys)
-
-
-def _utc(ts: float | None) -> datetime | None:
-    return datetime.fromtimestamp(ts, tz=timezone.utc) if ts else None
 
 
 def _step_code_version(context: dg.OutputContext, step: Any, output: Any) -> str | None:
@@ -250,7 +245,7 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
             started = None
             try:
                 record = context.step_context.instance.get_run_record_by_id(run_id)
-                started = _utc(record.start_time) if record else None
+                started = utc(record.start_time) if record else None
             except Exception:  # noqa: BLE001
                 pass
             run = Run(
@@ -513,7 +508,7 @@ def consolidate_finished_runs(
             if status == "running":
                 continue
             done.append(
-                consolidate_run(base_path, run_id, status, storage_options, finished_at=_utc(record.end_time))
+                consolidate_run(base_path, run_id, status, storage_options, finished_at=utc(record.end_time))
             )
         return done
     finally:

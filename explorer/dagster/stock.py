@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .. import format as fmt
+from .. import formats
 from ..errors import StoreNotFound
 from ..models import AssetVersion, InputRef, Run, replace
 from ..store import read as _index
@@ -38,15 +39,6 @@ DAGSTER_RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 UNHASHED = "unhashed:"
 DATA_VERSION = "dagster-data-version:"
 UNKNOWN_STATUS = "unknown"
-_EXTENSIONS = {
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".csv": "csv",
-    ".json": "json",
-    ".npy": "npy",
-    ".pkl": "pickle",
-    ".pickle": "pickle",
-}
 
 
 def comparison_basis(version: AssetVersion) -> str:
@@ -76,7 +68,7 @@ def _mtime(info: dict[str, Any]) -> datetime:
 
 
 def _key_and_format(rel: str) -> tuple[str, str]:
-    for ext, data_format in _EXTENSIONS.items():
+    for ext, data_format in formats.stock_extensions().items():  # (the registry's: every format's extensions)
         if rel.endswith(ext) and len(rel) > len(ext):
             return rel[: -len(ext)], data_format
     return rel, "pickle"  # the stock fs_io_manager / s3_pickle_io_manager write bare pickles
@@ -251,12 +243,13 @@ def _asset_records(fs, root: str, infos: dict[str, "DagsterRunInfo"], records: d
     for (asset, _), (ts, run_id, m) in sorted(latest.items()):
         info, rel, data_format = None, asset, "pickle"
         for key in _stock_paths(asset, m):
-            for ext in ("",) + tuple(_EXTENSIONS):  # UPathIOManager subclasses add an extension
+            extensions = formats.stock_extensions()
+            for ext in ("",) + tuple(extensions):  # UPathIOManager subclasses add an extension
                 try:
                     info = fs.info(fmt.join(root, key + ext))
                 except (FileNotFoundError, OSError):
                     continue
-                rel, data_format = key + ext, _EXTENSIONS.get(ext, "pickle")
+                rel, data_format = key + ext, extensions.get(ext, "pickle")
                 break
             if info is not None:
                 break

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Iterable
 
+from .. import formats
 from ..errors import ExplorerError
 from ..models import AssetVersion
 from .explain import explain, metadata_diff
@@ -24,24 +25,17 @@ from .result import (
     DiffOptions,
     LineageStep,
     OpaqueDiff,
+    Pair,
+    PathChange,
+    PathValue,
     StructuredDiff,
     TableDiff,
+    ValueChange,
     VersionDiff,
 )
 from .structured import diff_json
 
 # .table (DuckDB) and .array (numpy) are imported by the diff that needs them.
-
-KINDS = {
-    "parquet": "table",
-    "csv": "table",
-    "directory": "table",
-    "json": "json",
-    "npy": "array",
-    "pickle": "opaque",
-    "bytes": "opaque",
-}
-
 
 def resolve_ref(store, key: str, ref: str) -> AssetVersion:
     """A version of ``key`` from a run id, ``latest`` or ``previous`` (the version before the latest)."""
@@ -138,7 +132,7 @@ def diff_versions(
             f"cannot diff {key}: version A (run {va.run_id}) is {va.data_format} "
             f"but version B (run {vb.run_id}) is {vb.data_format}"
         )
-    kind = KINDS[va.data_format]
+    kind = formats.get(va.data_format).kind
     keys = tuple(keys or ())
     if keys and kind != "table":
         raise ExplorerError(f"--key applies to tables; {key} is {va.data_format}")
@@ -204,8 +198,12 @@ __all__ = [
     "DiffOptions",
     "LineageStep",
     "OpaqueDiff",
+    "Pair",
+    "PathChange",
+    "PathValue",
     "StructuredDiff",
     "TableDiff",
+    "ValueChange",
     "VersionDiff",
     "diff_arrays",
     "diff_json",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .result import ArrayDiff
+from .result import ArrayDiff, Pair
 
 
 def diff_arrays(a: np.ndarray, b: np.ndarray, tolerance: float = 0.0) -> ArrayDiff:
     """Elements compare equal when equal, both NaN, or (numbers) within ``tolerance``."""
-    shape = {"a": list(a.shape), "b": list(b.shape)}
-    dtype = {"a": str(a.dtype), "b": str(b.dtype)}
+    shape = Pair(tuple(int(n) for n in a.shape), tuple(int(n) for n in b.shape))
+    dtype = Pair(str(a.dtype), str(b.dtype))
     if a.shape != b.shape:
         return ArrayDiff(shape, dtype, None, None, None)
     numeric = all(np.issubdtype(x.dtype, np.number) or x.dtype == bool for x in (a, b))

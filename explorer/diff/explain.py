@@ -11,18 +11,17 @@ from typing import Any
 from ..humanize import counted
 from ..models import AssetVersion, InputRef
 from ..index import Index
-from .result import LineageStep, jsonable, short
-
-Change = dict[str, Any]
+from .result import LineageStep, ValueChange, jsonable, short
 
 
-def metadata_diff(index: Index, va: AssetVersion, vb: AssetVersion) -> dict[str, Change]:
+
+def metadata_diff(index: Index, va: AssetVersion, vb: AssetVersion) -> dict[str, ValueChange]:
     """Sidecar and run facts that differ: code version, user metadata, job, status, run tags."""
-    out: dict[str, Change] = {}
+    out: dict[str, ValueChange] = {}
 
     def put(name: str, x: Any, y: Any) -> None:
         if x != y:
-            out[name] = {"from": jsonable(x), "to": jsonable(y)}
+            out[name] = ValueChange(jsonable(x), jsonable(y))
 
     put("code_version", va.code_version, vb.code_version)
     for k in sorted(set(va.metadata) | set(vb.metadata)):
@@ -116,7 +115,7 @@ def explain(
         if depth == 0:
             meta = metadata_diff(index, xa, xb)
             changes.extend(
-                f"changed {name} {short(ch['from'])} -> {short(ch['to'])}"
+                f"changed {name} {short(ch.a)} -> {short(ch.b)}"
                 for name, ch in meta.items()
                 if name.startswith("metadata.")
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from ..humanize import counted
 from ..models import AssetVersion, iso
@@ -330,39 +330,90 @@ class TableDiff:
 
 
 @dataclass(frozen=True)
+class Pair:
+    """One fact of version A and of version B (an array's shape, a file's size)."""
+
+    a: Any
+    b: Any
+
+    @property
+    def differs(self) -> bool:
+        return self.a != self.b
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": list(self.a) if isinstance(self.a, tuple) else self.a,
+                "b": list(self.b) if isinstance(self.b, tuple) else self.b}
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    """A value that differs between A and B (``from``/``to`` in JSON)."""
+
+    a: Any
+    b: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from": self.a, "to": self.b}
+
+
+@dataclass(frozen=True)
+class PathValue:
+    """A JSON path present on one side only, with its value."""
+
+    path: str
+    value: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "value": self.value}
+
+
+@dataclass(frozen=True)
+class PathChange:
+    """A JSON path whose value differs."""
+
+    path: str
+    a: Any
+    b: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "from": self.a, "to": self.b}
+
+
+@dataclass(frozen=True)
 class StructuredDiff:
     """Paths added, removed and changed between two JSON documents."""
 
-    added: tuple[dict[str, Any], ...]  # {"path", "value"}
-    removed: tuple[dict[str, Any], ...]
-    changed: tuple[dict[str, Any], ...]  # {"path", "from", "to"}
+    added: tuple[PathValue, ...]
+    removed: tuple[PathValue, ...]
+    changed: tuple[PathChange, ...]
 
     @property
     def differs(self) -> bool:
         return bool(self.added or self.removed or self.changed)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"added": list(self.added), "removed": list(self.removed), "changed": list(self.changed)}
+        return {"added": [e.to_dict() for e in self.added], "removed": [e.to_dict() for e in self.removed],
+                "changed": [e.to_dict() for e in self.changed]}
 
 
 @dataclass(frozen=True)
 class ArrayDiff:
     """Shape, dtype and element differences of two arrays."""
 
-    shape: dict[str, list[int]]  # {"a", "b"}
-    dtype: dict[str, str]
+    shape: Pair  # tuples of ints
+    dtype: Pair  # dtype names
     elements: int | None  # number of elements compared (None when shapes differ)
     differing: int | None  # elements that differ (None when shapes differ)
     max_abs_diff: float | None
 
     @property
     def differs(self) -> bool:
-        return self.shape["a"] != self.shape["b"] or self.dtype["a"] != self.dtype["b"] or bool(self.differing)
+        return self.shape.differs or self.dtype.differs or bool(self.differing)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "shape": self.shape,
-            "dtype": self.dtype,
+            "shape": self.shape.to_dict(),
+            "dtype": self.dtype.to_dict(),
             "elements": self.elements,
             "differing": self.differing,
             "max_abs_diff": self.max_abs_diff,
@@ -374,15 +425,15 @@ class OpaqueDiff:
     """Pickles and bytes: compared by content hash and size, never read."""
 
     equal: bool
-    size: dict[str, int]
-    content_hash: dict[str, str]
+    size: Pair
+    content_hash: Pair
 
     @property
     def differs(self) -> bool:
         return not self.equal
 
     def to_dict(self) -> dict[str, Any]:
-        return {"equal": self.equal, "size": self.size, "content_hash": self.content_hash}
+        return {"equal": self.equal, "size": self.size.to_dict(), "content_hash": self.content_hash.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -435,7 +486,7 @@ class VersionDiff:
     kind: str  # "table", "json", "array", "opaque"
     same_content: bool
     identical_bytes: bool
-    metadata: dict[str, dict[str, Any]]  # field -> {"from", "to"}
+    metadata: Mapping[str, ValueChange]  # field -> its change
     lineage: tuple[LineageStep, ...]
     explanation: tuple[str, ...]
     table: TableDiff | None = None
@@ -475,7 +526,7 @@ class VersionDiff:
             out["array"] = self.array.to_dict()
         if self.opaque is not None:
             out["opaque"] = self.opaque.to_dict()
-        out["metadata"] = self.metadata
+        out["metadata"] = {name: ch.to_dict() for name, ch in self.metadata.items()}
         out["lineage"] = [s.to_dict() for s in self.lineage]
         out["explanation"] = list(self.explanation)
         return out
@@ -483,7 +534,7 @@ class VersionDiff:
     # ------------------------------------------------------------------ human lines
     def summary(self) -> list[str]:
         """Human-readable lines: what differs, then why."""
-        va, vb = self.version_a, self.version_b
+        va = self.version_a
         lines = [f"{self.asset} ({self.kind}, {va.data_format}): {self.a} -> {self.b}"]
         if self.identical_bytes:
             lines.append(f"same content: identical bytes ({va.short_hash})")
@@ -497,14 +548,14 @@ class VersionDiff:
             j = self.json
             lines.append(f"json: {len(j.added)} paths added, {len(j.removed)} removed, {len(j.changed)} changed")
             for e in j.added:
-                lines.append(f"  + {e['path']} = {short(e['value'])}")
+                lines.append(f"  + {e.path} = {short(e.value)}")
             for e in j.removed:
-                lines.append(f"  - {e['path']} = {short(e['value'])}")
-            for e in j.changed:
-                lines.append(f"  ~ {e['path']}: {short(e['from'])} -> {short(e['to'])}")
+                lines.append(f"  - {e.path} = {short(e.value)}")
+            for c in j.changed:
+                lines.append(f"  ~ {c.path}: {short(c.a)} -> {short(c.b)}")
         if self.array is not None:
             r = self.array
-            lines.append(f"shape {tuple(r.shape['a'])} -> {tuple(r.shape['b'])}, dtype {r.dtype['a']} -> {r.dtype['b']}")
+            lines.append(f"shape {tuple(r.shape.a)} -> {tuple(r.shape.b)}, dtype {r.dtype.a} -> {r.dtype.b}")
             if r.differing is not None:
                 lines.append(
                     f"{r.differing} of {r.elements} elements differ"
@@ -513,13 +564,13 @@ class VersionDiff:
         if self.opaque is not None:
             o = self.opaque
             lines.append(
-                f"{'equal' if o.equal else 'different'} by content hash; size {o.size['a']} -> {o.size['b']} bytes"
+                f"{'equal' if o.equal else 'different'} by content hash; size {o.size.a} -> {o.size.b} bytes"
                 " (not unpickled or parsed)"
             )
         if self.metadata:
             lines.append("metadata:")
             for name, ch in self.metadata.items():
-                lines.append(f"  {name}: {short(ch['from'])} -> {short(ch['to'])}")
+                lines.append(f"  {name}: {short(ch.a)} -> {short(ch.b)}")
         if self.explanation:
             lines.append("why:")
             lines.extend(f"  {line}" for line in self.explanation)

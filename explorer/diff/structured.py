@@ -6,7 +6,7 @@ import math
 import re
 from typing import Any
 
-from .result import StructuredDiff, jsonable
+from .result import PathChange, PathValue, StructuredDiff, jsonable
 
 MAX_ENTRIES = 10_000  # per class; a diff of two huge documents stays printable
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -35,9 +35,9 @@ def _equal_scalar(a: Any, b: Any, tolerance: float) -> bool:
 
 def diff_json(a: Any, b: Any, tolerance: float = 0.0) -> StructuredDiff:
     """Compare two JSON values. Dicts compare by key, lists by position."""
-    added: list[dict[str, Any]] = []
-    removed: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
+    added: list[PathValue] = []
+    removed: list[PathValue] = []
+    changed: list[PathChange] = []
 
     def walk(x: Any, y: Any, path: str) -> None:
         if isinstance(x, dict) and isinstance(y, dict):
@@ -45,24 +45,24 @@ def diff_json(a: Any, b: Any, tolerance: float = 0.0) -> StructuredDiff:
                 if k in y:
                     walk(x[k], y[k], _child(path, k))
                 elif len(removed) < MAX_ENTRIES:
-                    removed.append({"path": _child(path, k), "value": jsonable(x[k])})
+                    removed.append(PathValue(_child(path, k), jsonable(x[k])))
             for k in y:
                 if k not in x and len(added) < MAX_ENTRIES:
-                    added.append({"path": _child(path, k), "value": jsonable(y[k])})
+                    added.append(PathValue(_child(path, k), jsonable(y[k])))
             return
         if isinstance(x, list) and isinstance(y, list):
             for i in range(min(len(x), len(y))):
                 walk(x[i], y[i], _child(path, i))
             for i in range(len(y), len(x)):
                 if len(removed) < MAX_ENTRIES:
-                    removed.append({"path": _child(path, i), "value": jsonable(x[i])})
+                    removed.append(PathValue(_child(path, i), jsonable(x[i])))
             for i in range(len(x), len(y)):
                 if len(added) < MAX_ENTRIES:
-                    added.append({"path": _child(path, i), "value": jsonable(y[i])})
+                    added.append(PathValue(_child(path, i), jsonable(y[i])))
             return
         if isinstance(x, (dict, list)) or isinstance(y, (dict, list)) or not _equal_scalar(x, y, tolerance):
             if len(changed) < MAX_ENTRIES:
-                changed.append({"path": path or "$", "from": jsonable(x), "to": jsonable(y)})
+                changed.append(PathChange(path or "$", jsonable(x), jsonable(y)))
 
     walk(a, b, "")
     return StructuredDiff(tuple(added), tuple(removed), tuple(changed))

@@ -35,6 +35,7 @@ import duckdb
 
 from .. import sql as sqlsrc
 from ..errors import ExplorerError, one_line
+from ..formats.base import quote_ident, quote_literal
 from ..models import AssetVersion, TableInfo
 from .result import (
     CUT,
@@ -68,14 +69,8 @@ _DECIMAL = re.compile(r"^DECIMAL\((\d+),\s*(\d+)\)$")
 _SPACES = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
 
 
-def q(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
+q = quote_ident  # a quoted SQL identifier (the one quoting, explorer.formats.base)
+lit = quote_literal  # a SQL string literal
 
 
 def _family(t: str) -> str:
@@ -256,7 +251,7 @@ class _Names:
 
 
 def _resolve_side(s: "Session", v: AssetVersion, what: str) -> Side:
-    src = sqlsrc.source_sql(s.store, v)
+    src = sqlsrc.source_sql(s.store, v, s.con)
     described = s.run(f"DESCRIBE SELECT * FROM {src}", what)
     duck = [(r[0], r[1]) for r in described]
     sidecar = list(v.table.columns) if v.table is not None else []
@@ -817,7 +812,7 @@ def _repeated(s: Session, p: Plan, cl: _Classes, redact: set[str]) -> Duplicates
         rows = s.records(
             f"SELECT {sel}h.{cnt} - coalesce(o.{cnt}, 0) AS {n('count')} FROM {here} h LEFT JOIN {there} o "
             f"ON {m_on('h', 'o')} WHERE h.{cnt} > coalesce(o.{cnt}, 0) "
-            f"ORDER BY {', '.join(f'h.' + n(f'm{i}') for i in range(m))} LIMIT {limit}",
+            f"ORDER BY {', '.join('h.' + n(f'm{i}') for i in range(m))} LIMIT {limit}",
             p.what,
         )
         unmatched[side] = _counted_rows(rows, p, [name for _, name in cols], redact)

@@ -36,16 +36,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, Literal, NamedTuple, Sequence
 
 import msgspec
 
 from .. import format as fmt
 from ..errors import FormatError
 from ..models import AssetVersion, PlannedAsset, Run, replace
-from .fs import public_options
+from .fs import public_options, replace_local
 
 CACHE_KIND = "frontier-explore/index-cache"
 CACHE_VERSION = 3
@@ -60,6 +59,17 @@ class CorruptCache(FormatError):
     """The cache file failed validation."""
 
 
+class Slice(NamedTuple):
+    """Where one run's manifest is in the cache's manifest log: the log, offset and size."""
+
+    log: "ManifestLog"
+    at: int
+    size: int
+
+    def read(self) -> bytes:
+        return self.log.get(self.at, self.size)
+
+
 class Entry(msgspec.Struct, gc=False):
     """One run as the indexer knows it: the run, and its versions parsed or still in the log.
     (A mutable struct rather than a dataclass, outside the garbage collector's watch: a warm
@@ -67,7 +77,7 @@ class Entry(msgspec.Struct, gc=False):
 
     run: Run  # asset_count set
     versions: list[AssetVersion] | None = None  # None: not parsed yet (see source)
-    source: tuple | None = None  # (ManifestLog, offset, size): the run's manifest in the log
+    source: Slice | None = None  # the run's manifest in the log
     stamp: tuple[int, int] | None = None  # local stores: (mtime_ns, size) of the manifest when read
     warnings: Sequence[str] = ()
 
@@ -210,7 +220,7 @@ class LogWriter:
 
     def __init__(self, index_file: Path, current: ManifestLog | None) -> None:
         self.log = current or ManifestLog(log_path(index_file))
-        self.located: dict[str, tuple] = {}
+        self.located: dict[str, Slice] = {}
 
     def add(self, run_id: str, raw: bytes) -> None:
         got = self.log.append(raw)
@@ -218,7 +228,7 @@ class LogWriter:
             self.log = ManifestLog(self.log.path)  # the loaded log was replaced: append to the new one
             got = self.log.append(raw)
         if got is not None:
-            self.located[run_id] = (self.log, *got)
+            self.located[run_id] = Slice(self.log, *got)
 
 
 _ENC = msgspec.json.Encoder()
@@ -245,11 +255,11 @@ def save(path: Path, url: str, entries: list[Entry], log: ManifestLog | None, lo
         for e in entries:
             if not e.cacheable:
                 continue
-            if e.source is None or e.source[0] is not log:
+            if e.source is None or e.source.log is not log:
                 raw = None
                 if e.source is not None:
                     try:
-                        raw = e.source[0].get(*e.source[1:])
+                        raw = e.source.read()
                     except (OSError, CorruptCache):
                         raw = None
                 if raw is None and e.versions is not None:
@@ -257,11 +267,11 @@ def save(path: Path, url: str, entries: list[Entry], log: ManifestLog | None, lo
                 got = log.append(raw) if raw is not None else None
                 if got is None:
                     continue
-                if e.source is not None and e.source[0] is not log:
-                    e.source[0].release()
-                e.source = (log, *got)
+                if e.source is not None and e.source.log is not log:
+                    e.source.log.release()
+                e.source = Slice(log, *got)
             live.append(e)
-        live_bytes = sum(e.source[2] for e in live)
+        live_bytes = sum(e.source.size for e in live)
         total = log.size()
         if total - live_bytes > max(live_bytes, COMPACT_MIN_BYTES):
             log = _compact(log, live)
@@ -282,15 +292,14 @@ def _compact(log: ManifestLog, live: list[Entry]) -> ManifestLog:
         places = []
         f.write(_LOG_MAGIC + token.encode("ascii") + b"\n")
         for e in live:
-            src, at, size = e.source
             places.append(f.tell())
-            f.write(src.get(at, size))
+            f.write(e.source.read())
         return places
 
     places = _replace(log.path, LOG_SUFFIX, write)
     new = ManifestLog(log.path, token)
     for e, at in zip(live, places):
-        e.source = (new, at, e.source[2])
+        e.source = Slice(new, at, e.source.size)
     log.release()
     return new
 
@@ -304,7 +313,7 @@ def _write_index(path: Path, url: str, live: list[Entry], log: ManifestLog | Non
         plan = plan_of_id.get(id(run.planned))
         if plan is None:
             plan = plan_of_id[id(run.planned)] = plans.setdefault(run.planned, len(plans))
-        _, at, size = e.source if log is not None else (None, 0, 0)
+        at, size = (e.source.at, e.source.size) if log is not None else (0, 0)
         parts.append(b'{"run":%s,"plan":%d,"stamp":%s,"warnings":%s,"at":%d,"size":%d}' % (
             _ENC.encode(replace(run, planned=())), plan, _ENC.encode(e.stamp), _ENC.encode(e.warnings), at, size))
     header = _ENC.encode({"format": CACHE_KIND, "cache_version": CACHE_VERSION, "url": url,
@@ -314,21 +323,8 @@ def _write_index(path: Path, url: str, live: list[Entry], log: ManifestLog | Non
 
 
 def _replace(path: Path, suffix: str, write: Callable[[Any], Any]) -> Any:
-    """Write a file through a temporary one beside it, renamed over ``path`` once complete
-    (readers see the old file or the new one, never a part); returns what ``write`` returns."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            out = write(f)
-        os.replace(tmp, path)
-        return out
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write a cache file atomically (``fs.replace_local``); returns what ``write`` returns."""
+    return replace_local(path, write)
 
 
 def discard(path: Path) -> None:
@@ -403,34 +399,11 @@ def _parse(raw: bytes, path: Path, url: str) -> tuple[dict[str, Entry], Manifest
             raise CorruptCache(f"{where} (run {i}): invalid manifest location")
         out[run.run_id] = Entry(
             replace(run, planned=plans[c.plan]), None,
-            (log, c.at, c.size) if log is not None else None,
+            Slice(log, c.at, c.size) if log is not None else None,
             c.stamp,
             c.warnings,
         )
     return out, log
-
-
-def parse_entry_versions(entry: Entry) -> list[AssetVersion]:
-    """Parse and validate a cached run's versions (raises CorruptCache if they do not match
-    what the cache recorded about the run)."""
-    from .read import parse_manifest
-
-    run_id = entry.run.run_id
-    try:
-        if entry.source is None:
-            raise CorruptCache(f"no cached manifest of {run_id}")
-        log, at, size = entry.source
-        raw = log.get(at, size)
-        rec, complete = parse_manifest(raw, run_id)
-    except FormatError as exc:
-        raise CorruptCache(f"cached manifest of {run_id}: {exc}") from None
-    if (
-        not complete
-        or len(rec.versions) != entry.run.asset_count
-        or replace(rec.run, asset_count=entry.run.asset_count) != entry.run
-    ):
-        raise CorruptCache(f"cached manifest of {run_id} does not match its run line")
-    return rec.versions
 
 
 def clear() -> int:

@@ -1,28 +1,29 @@
-"""Reading the data of a version: whole loads and cheap previews. Never unpickles unless asked."""
+"""Reading the data of a version: whole loads and cheap previews. Never unpickles unless asked.
+
+What differs between formats is in ``explorer.formats`` (one module each); this module checks
+where a version's data is (``resolve``, ``directory_files``), hands the format a ``Location``,
+and maps reading errors to one-line messages naming the version, once for every format."""
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import stat
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import fsspec
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .. import format as fmt
+from .. import formats
 from ..errors import ExplorerError, FormatError, UnsafeLoad, one_line
+from ..formats.base import PREVIEW_BYTES, Location
+from ..formats.pickle import REFUSAL as PICKLE_REFUSAL
+from ..formats.pickle import refusal
 from ..models import AssetVersion
-from .fs import RefusedFile, check_readable, is_local, shown_path
+from .fs import RefusedFile, check_readable, is_local, protocol, shown_path
 
-PREVIEW_BYTES = 1 << 20  # the most a preview of JSON, an array or raw bytes reads (1 MiB)
-
-PICKLE_REFUSAL = (
-    "{what} is a pickle; unpickling runs code from the store, so it is not loaded "
-    "(opt in with --trust-pickle or allow_pickle=True)"
-)
+__all__ = ["PICKLE_REFUSAL", "PREVIEW_BYTES", "directory_files", "facts", "load", "location", "preview",
+           "preview_table", "read_matching", "read_table", "resolve", "table_schema"]
 
 
 def resolve(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> str:
@@ -38,7 +39,7 @@ def resolve(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> 
         real = os.path.realpath(path)
         if real != real_root and not real.startswith(real_root + os.sep):
             raise FormatError(f"{rel}: resolves outside the store (symlink?); refused")
-        if version.data_format != "directory":
+        if not formats.get(version.data_format).directory:
             try:
                 check_readable(path, root, real_root)
             except RefusedFile as exc:
@@ -86,12 +87,21 @@ def directory_files(fs: fsspec.AbstractFileSystem, root: str, version: AssetVers
     return files
 
 
-def _dataset(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, path: str):
-    """A directory version as a pyarrow dataset over exactly ``directory_files``."""
-    import pyarrow.dataset as ds
+def location(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, url_fs: Any = None) -> Location:
+    """Where a version's data is, checked (``resolve``), as its format reads it. ``url_fs``:
+    the filesystem whose protocol names paths for DuckDB (default ``fs``)."""
+    path = resolve(fs, root, version)
+    named = url_fs or fs
+    local = is_local(named)
+    scheme = protocol(named)
 
-    return ds.dataset(directory_files(fs, root, version), filesystem=fs, format="parquet",
-                      partitioning="hive", partition_base_dir=path)
+    def files(data_only: bool) -> list[str]:
+        return directory_files(fs, root, version, data_only)
+
+    def url(p: str) -> str:
+        return p if local else f"{scheme}://{p}"
+
+    return Location(fs, path, version, files, url)
 
 
 def _missing(version: AssetVersion) -> ExplorerError:
@@ -100,20 +110,32 @@ def _missing(version: AssetVersion) -> ExplorerError:
     )
 
 
-def read_table(
-    fs: fsspec.AbstractFileSystem,
-    root: str,
-    version: AssetVersion,
-    columns: list[str] | None = None,
-    filter: Any = None,
-) -> pa.Table:
-    """Read a tabular version as an Arrow table (optionally a column subset / row filter)."""
-    return _named(version, _read_table(fs, root, version, columns, filter))
+@contextmanager
+def _reading(version: AssetVersion, what: str = "cannot read table") -> Iterator[None]:
+    """The one mapping of reading errors: a missing file names the version, damaged data
+    (Arrow, the filesystem, undecodable text) is one line quoting the reader."""
+    import pyarrow as pa
+
+    try:
+        yield
+    except FileNotFoundError:
+        raise _missing(version) from None
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+        raise ExplorerError(f"{version.data_path}: {what} ({one_line(exc)})") from None
+
+
+def _table_format(version: AssetVersion) -> formats.Format:
+    f = formats.get(version.data_format)
+    if not f.table:
+        raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
+    return f
 
 
 def _named(version: AssetVersion, table: Any) -> Any:
     """A table or schema, once its column names are known to be text: a damaged CSV header
     can hold bytes that are not UTF-8, which pyarrow reports only when a name is asked for."""
+    import pyarrow as pa
+
     try:
         (table.schema if isinstance(table, pa.Table) else table).names
     except UnicodeDecodeError:
@@ -121,7 +143,7 @@ def _named(version: AssetVersion, table: Any) -> Any:
     return table
 
 
-def _frame(version: AssetVersion, table: pa.Table, warnings: list[str] | None) -> Any:
+def _frame(version: AssetVersion, table: Any, warnings: list[str] | None) -> Any:
     """``table.to_pandas()``; when the file's ``pandas`` metadata breaks that (not JSON, wrong
     types, missing keys), the table is converted as plain Arrow without it, and a warning
     naming the file goes to ``warnings``. (Nothing is checked when the conversion works.)"""
@@ -138,52 +160,18 @@ def _frame(version: AssetVersion, table: pa.Table, warnings: list[str] | None) -
         return table.replace_schema_metadata({k: v for k, v in meta.items() if k != b"pandas"} or None).to_pandas()
 
 
-def _read_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, columns: list[str] | None, filter: Any) -> pa.Table:
-    path = resolve(fs, root, version)
-    try:
-        if version.data_format == "parquet":
-            return pq.read_table(path, filesystem=fs, columns=columns, filters=filter)
-        if version.data_format == "directory":
-            return _dataset(fs, root, version, path).to_table(columns=columns, filter=filter)
-        if version.data_format == "csv":
-            import pyarrow.csv as pacsv
-
-            if filter is not None:
-                try:
-                    return _read_csv_filtered(fs, path, columns, filter)
-                except pa.ArrowInvalid:
-                    pass  # a later block did not fit the first block's types: read it whole
-            with fs.open(path, "rb") as fh:
-                table = pacsv.read_csv(fh)
-            if filter is not None:
-                table = table.filter(filter)
-            if columns:
-                table = table.select(columns)
-            return table
-    except FileNotFoundError:
-        raise _missing(version) from None
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise ExplorerError(f"{version.data_path}: cannot read table ({one_line(exc)})") from None
-    raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
-
-
-def _read_csv_filtered(fs: fsspec.AbstractFileSystem, path: str, columns: list[str] | None, filter: Any) -> pa.Table:
-    """Stream a CSV block by block, keeping only the rows that pass ``filter``: memory holds
-    one block and the matches, never the whole file."""
-    import pyarrow.csv as pacsv
-
-    with fs.open(path, "rb") as fh:
-        reader = pacsv.open_csv(fh)
-        schema = reader.schema
-        parts = []
-        for batch in reader:
-            part = pa.Table.from_batches([batch]).filter(filter)
-            if part.num_rows:
-                parts.append(part.select(columns) if columns else part)
-    if parts:
-        return pa.concat_tables(parts)
-    empty = schema.empty_table()
-    return empty.select(columns) if columns else empty
+def read_table(
+    fs: fsspec.AbstractFileSystem,
+    root: str,
+    version: AssetVersion,
+    columns: list[str] | None = None,
+    filter: Any = None,
+) -> Any:
+    """Read a tabular version as an Arrow table (optionally a column subset / row filter)."""
+    f = _table_format(version)
+    loc = location(fs, root, version)
+    with _reading(version):
+        return _named(version, f.read(loc, columns, filter))
 
 
 def read_matching(
@@ -192,71 +180,23 @@ def read_matching(
     version: AssetVersion,
     filter: Any,
     filter_columns: list[str],
-) -> pa.Table:
+) -> Any:
     """The rows of a tabular version passing ``filter`` (an expression over ``filter_columns``),
-    reading as little as possible.
-
-    For a parquet file, row groups whose statistics exclude the filter are skipped (as
-    ``read_table`` does); of the row groups left, only ``filter_columns`` are read first, and
-    the other columns only of the row groups that hold a match. When the values are spread
-    over the whole file (no clustering), this reads the key column plus a few row groups
-    instead of everything. Other formats: ``read_table`` with the filter.
-    """
-    if version.data_format != "parquet":
-        return read_table(fs, root, version, None, filter)
-    return _named(version, _read_matching(fs, root, version, filter, filter_columns))
+    reading as little as its format allows (a parquet file: only the row groups that can
+    match, and of those first only ``filter_columns``)."""
+    f = _table_format(version)
+    loc = location(fs, root, version)
+    with _reading(version):
+        return _named(version, f.read_matching(loc, filter, filter_columns))
 
 
-def _read_matching(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, filter: Any, filter_columns: list[str]) -> pa.Table:
-    import pyarrow.dataset as ds
-
-    path = resolve(fs, root, version)
-    try:
-        dataset = ds.dataset(path, filesystem=fs, format="parquet")
-        parts = []
-        for fragment in dataset.get_fragments():
-            groups = fragment.split_by_row_group(filter, schema=dataset.schema)
-            if len(groups) <= 2:  # pruning did the work: one read of what is left
-                parts += [g.to_table(schema=dataset.schema, filter=filter) for g in groups]
-                continue
-            for group in groups:
-                probe = group.to_table(schema=dataset.schema, columns=list(filter_columns), filter=filter)
-                if probe.num_rows:
-                    parts.append(group.to_table(schema=dataset.schema, filter=filter))
-        parts = [p for p in parts if p.num_rows]
-        if parts:
-            return pa.concat_tables(parts)
-        return dataset.schema.empty_table()
-    except FileNotFoundError:
-        raise _missing(version) from None
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise ExplorerError(f"{version.data_path}: cannot read table ({one_line(exc)})") from None
-
-
-def table_schema(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> pa.Schema:
+def table_schema(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> Any:
     """The Arrow schema of a tabular version, as a reader sees it (parquet footer, dataset
     schema, or the types inferred from a CSV's first block)."""
-    return _named(version, _table_schema(fs, root, version))
-
-
-def _table_schema(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> pa.Schema:
-    path = resolve(fs, root, version)
-    try:
-        if version.data_format == "parquet":
-            with fs.open(path, "rb") as fh:
-                return pq.read_schema(fh)
-        if version.data_format == "directory":
-            return _dataset(fs, root, version, path).schema
-        if version.data_format == "csv":
-            import pyarrow.csv as pacsv
-
-            with fs.open(path, "rb") as fh:
-                return pacsv.open_csv(fh).schema
-    except FileNotFoundError:
-        raise _missing(version) from None
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise ExplorerError(f"{version.data_path}: cannot read table ({one_line(exc)})") from None
-    raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
+    f = _table_format(version)
+    loc = location(fs, root, version)
+    with _reading(version):
+        return _named(version, f.schema(loc))
 
 
 def load(
@@ -269,163 +209,76 @@ def load(
 ) -> Any:
     """The value of a version: DataFrame (or Arrow table), dict/list, ndarray, bytes. Notes on
     the data (broken pandas metadata, ignored) go to ``warnings``."""
-    if version.data_format in fmt.TABLE_FORMATS:
+    f = formats.get(version.data_format)
+    if f.table:
         table = read_table(fs, root, version)
         return table if as_arrow else _frame(version, table, warnings)
-    if version.data_format == "pickle" and not allow_pickle:
-        raise UnsafeLoad(PICKLE_REFUSAL.format(what=f"{version.asset} in run {version.run_id}"))
-    path = resolve(fs, root, version)
+    if f.trusted and not allow_pickle:
+        raise UnsafeLoad(refusal(version))
+    loc = location(fs, root, version)
     try:
-        raw = fs.cat_file(path)
+        return f.load(loc)
     except FileNotFoundError:
         raise _missing(version) from None
-    if version.data_format == "json":
-        try:
-            return json.loads(raw)
-        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-            raise ExplorerError(f"{version.data_path}: invalid JSON ({one_line(exc)})") from None
-    if version.data_format == "npy":
-        import numpy as np
-
-        try:
-            return np.load(io.BytesIO(raw), allow_pickle=False)
-        except Exception as exc:  # noqa: BLE001 - a damaged header fails in ast/tokenize (SyntaxError,
-            # TokenError), a short body in reshape (ValueError) or EOFError: all mean "not a valid array"
-            raise ExplorerError(f"{version.data_path}: cannot read array ({type(exc).__name__}: {one_line(exc)})") from None
-    if version.data_format == "pickle":
-        import pickle
-
-        return pickle.loads(raw)  # noqa: S301 - the user opted in
-    return raw
 
 
-def preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, rows: int = 50) -> pa.Table:
-    """The first ``rows`` rows, reading only what is shown (first row groups / first CSV block)."""
-    return _named(version, _preview_table(fs, root, version, rows))
-
-
-def _preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, rows: int) -> pa.Table:
-    path = resolve(fs, root, version)
-    try:
-        if version.data_format == "parquet":
-            with fs.open(path, "rb") as fh:
-                pf = pq.ParquetFile(fh, pre_buffer=False)
-                parts = []
-                got = 0
-                for group in range(pf.metadata.num_row_groups):  # one row group at a time
-                    if got >= rows:
-                        break
-                    for batch in pf.iter_batches(batch_size=max(rows, 1), row_groups=[group]):
-                        parts.append(batch)
-                        got += batch.num_rows
-                        if got >= rows:
-                            break
-                if not parts:
-                    return pf.schema_arrow.empty_table()
-                return pa.Table.from_batches(parts).slice(0, rows)
-        if version.data_format == "directory":
-            return _dataset(fs, root, version, path).head(rows)
-        if version.data_format == "csv":
-            return _preview_csv(fs, path, rows)
-    except FileNotFoundError:
-        raise _missing(version) from None
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise ExplorerError(f"{version.data_path}: cannot read table ({one_line(exc)})") from None
-    raise ExplorerError(f"{version.asset} is {version.data_format}, not a table")
-
-
-def _preview_csv(fs: fsspec.AbstractFileSystem, path: str, rows: int) -> pa.Table:
-    """The first ``rows`` rows of a CSV file, reading a few small blocks: pyarrow's streaming
-    reader reads some 32 blocks ahead of the one it parses, so blocks are 64 KiB (2 MiB read);
-    a row longer than that (a very wide header) is read again with 16 MiB blocks."""
-    import pyarrow.csv as pacsv
-
-    for block in (1 << 16, 1 << 24):
-        try:
-            with fs.open(path, "rb", block_size=PREVIEW_BYTES) as fh:
-                reader = pacsv.open_csv(fh, read_options=pacsv.ReadOptions(use_threads=False, block_size=block))
-                batches = []
-                got = 0
-                for batch in reader:
-                    batches.append(batch)
-                    got += batch.num_rows
-                    if got >= rows:
-                        break
-                if not batches:
-                    return reader.schema.empty_table()
-                return pa.Table.from_batches(batches).slice(0, rows)
-        except pa.ArrowInvalid as exc:
-            if block == 1 << 24 or "straddl" not in str(exc):
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover - the last block size re-raises
+def preview_table(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, rows: int = 50,
+                  offset: int = 0) -> Any:
+    """Rows ``offset`` .. ``offset + rows``, reading only what is shown (first row groups / CSV blocks)."""
+    f = _table_format(version)
+    loc = location(fs, root, version)
+    with _reading(version):
+        return _named(version, f.preview(loc, rows, offset))
 
 
 def preview(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, rows: int = 50,
-            warnings: list[str] | None = None) -> Any:
-    """A small view of any version, reading only what it shows: a DataFrame of the first rows
-    for tables; for JSON the value, or (past ``PREVIEW_BYTES``) the text of its first bytes with
-    a "preview truncated" note; for arrays the array, or its first rows with a note; for bytes
-    and pickles (never unpickled here) a description with the first bytes."""
-    if version.data_format in fmt.TABLE_FORMATS:
-        return _frame(version, preview_table(fs, root, version, rows), warnings)
-    if version.data_format == "pickle":
-        return PICKLE_REFUSAL.format(what=f"{version.asset} in run {version.run_id}")
-    path = resolve(fs, root, version)
+            warnings: list[str] | None = None, offset: int = 0) -> Any:
+    """A small view of any version, reading only what it shows: a DataFrame of rows ``offset``
+    .. ``offset + rows`` for tables; for JSON the value, or (past ``PREVIEW_BYTES``) the text of
+    its first bytes with a "preview truncated" note; for arrays the array, or its rows from
+    ``offset`` with a note; for bytes (from byte ``offset``) and pickles (never unpickled here)
+    a description with the first bytes."""
+    f = formats.get(version.data_format)
+    if f.table:
+        return _frame(version, preview_table(fs, root, version, rows, offset), warnings)
+    if f.trusted:
+        return refusal(version)
+    loc = location(fs, root, version)
     try:
-        with fs.open(path, "rb", block_size=PREVIEW_BYTES) as fh:  # (s3fs would read 50 MB ahead)
-            if version.data_format == "npy":
-                return _preview_array(fh, version, rows)
-            head = fh.read(PREVIEW_BYTES + 1 if version.data_format == "json" else 256)
+        return f.preview(loc, rows, offset)
     except FileNotFoundError:
         raise _missing(version) from None
     except OSError as exc:
         raise ExplorerError(f"{version.data_path}: cannot read ({one_line(exc)})") from None
-    if version.data_format == "json":
-        if len(head) <= PREVIEW_BYTES:
-            try:
-                return json.loads(head)
-            except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-                raise ExplorerError(f"{version.data_path}: invalid JSON ({one_line(exc)})") from None
-        return (f"preview truncated: the first {PREVIEW_BYTES} bytes of {version.size_bytes} bytes of JSON "
-                f"(load the version to read it whole)\n" + head[:PREVIEW_BYTES].decode("utf-8", errors="replace"))
-    return f"{version.size_bytes} bytes; first bytes: {head[:64]!r}"
 
 
-def _preview_array(fh: Any, version: AssetVersion, rows: int) -> Any:
-    """The array in an open ``.npy`` file, or only its first rows: the header is parsed, then
-    at most ``rows`` rows (and at most ``PREVIEW_BYTES``) are read, never the whole file."""
-    import numpy as np
-    from numpy.lib import format as npformat
-
+def facts(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> tuple[dict[str, Any], str | None]:
+    """What can be said of a non-table version without running code: (facts, note); an error
+    reading it is the note."""
     try:
-        major, _minor = npformat.read_magic(fh)
-        if major == 1:
-            shape, fortran, dtype = npformat.read_array_header_1_0(fh)
-        elif major in (2, 3):
-            shape, fortran, dtype = npformat.read_array_header_2_0(fh)
-        else:
-            raise ValueError(f"unsupported .npy format version {major}")
-        if dtype.hasobject:
-            raise ValueError("an object array (a pickle); not loaded")
-        total = int(np.prod(shape, dtype=np.int64))
-        itemsize = max(dtype.itemsize, 1)
-        budget = max(PREVIEW_BYTES // itemsize, 1)
-        if shape and not fortran:
-            per_row = int(np.prod(shape[1:], dtype=np.int64))
-            keep_rows = min(shape[0], rows, budget // per_row if per_row else shape[0])
-            count, out_shape = keep_rows * per_row, (keep_rows, *shape[1:])
-        else:  # a scalar, or Fortran order (rows are not contiguous): the first values as stored
-            count = min(total, budget)
-            out_shape = shape if count == total else (count,)
-        raw = fh.read(count * itemsize)
-        if len(raw) < count * itemsize:
-            raise ValueError(f"the file holds fewer values than its header says ({len(raw) // itemsize} of {count})")
-        array = np.frombuffer(raw, dtype=dtype, count=count).reshape(out_shape, order="F" if fortran and count == total else "C")
-    except Exception as exc:  # noqa: BLE001 - a damaged header fails in ast/tokenize (SyntaxError,
-        # TokenError), a short body in reshape (ValueError) or EOFError: all mean "not a valid array"
-        raise ExplorerError(f"{version.data_path}: cannot read array ({type(exc).__name__}: {one_line(exc)})") from None
-    if count == total:
-        return array
-    what = f"first {out_shape[0]} rows" if len(out_shape) == len(shape) else f"first {count} values as stored"
-    return (f"preview truncated: {what} of a {'x'.join(map(str, shape))} {dtype} array "
-            f"(load the version to read it whole)\n{np.array_repr(array)}")
+        return formats.get(version.data_format).facts(location(fs, root, version))
+    except FileNotFoundError:
+        return {}, str(_missing(version))
+    except ExplorerError as exc:
+        return {}, str(exc)
+
+
+def content_hash(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, path: str) -> tuple[str, int]:
+    """(content hash, size) of the version's bytes as the store holds them now (``verify``)."""
+    def files(data_only: bool) -> list[str]:
+        return directory_files(fs, root, version, data_only)
+
+    return formats.get(version.data_format).hash(fs, path, files)
+
+
+def duckdb_source(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, url_fs: Any = None,
+                  con: Any = None) -> str:
+    """The one DuckDB table expression reading a version in place: its format's reader over
+    exactly its file (or a directory's listed files), after checking the file is there."""
+    f = formats.get(version.data_format)
+    if not f.table:
+        raise ExplorerError(f"{version.asset} in run {version.run_id} is {version.data_format}, not a table")
+    loc = location(fs, root, version, url_fs)
+    if not f.directory and not fs.exists(loc.path):
+        raise _missing(version)
+    return f.duckdb_source(loc, con)

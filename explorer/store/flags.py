@@ -29,7 +29,7 @@ import networkx as nx
 from .. import format as fmt
 from ..errors import ExplorerError, FormatError
 from ..models import iso
-from .fs import inside, is_local
+from .fs import inside, is_local, write_atomic
 
 ACTIONS = ("flag", "unflag")
 FLAG_FORMAT_VERSION = "1.0"
@@ -153,15 +153,7 @@ def write_flag(
     )
     path = fmt.join(root, fmt.flag_path(flag.id))
     data = fmt.dumps(flag_doc(flag))
-    if is_local(fs):
-        # write then rename, so a reader listing the folder never sees half a flag
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    else:
-        fs.pipe_file(path, data)  # an object PUT is atomic
+    write_atomic(fs, path, data)  # a reader listing the folder never sees half a flag
     return flag
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import Any
+import tempfile
+from typing import Any, Callable
 
 import fsspec
 from fsspec.core import url_to_fs
@@ -278,6 +279,35 @@ class StoreFiles(LocalFileSystem):
         if "r" in mode and "+" not in mode:
             check_readable(strip_protocol(self, path), self.store_root, self.real_root)
         return super()._open(path, mode, block_size=block_size, **kwargs)
+
+
+def replace_local(path: "str | os.PathLike[str]", write: Callable[[Any], Any]) -> Any:
+    """Write a local file through a hidden temporary one beside it (``write(file)``), renamed
+    over ``path`` once complete: a reader sees the old file or the new one, never a part.
+    Returns what ``write`` returns; the temporary file never outlives a failure."""
+    folder, name = os.path.split(os.fspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            out = write(fh)
+        os.replace(tmp, path)
+        return out
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_atomic(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:
+    """Put ``data`` at ``path`` so that no reader sees half of it: on local disk through
+    ``replace_local``; an object store's PUT is atomic already."""
+    if is_local(fs):
+        replace_local(path, lambda fh: fh.write(data))
+    else:
+        fs.pipe_file(path, data)
 
 
 def create_exclusive(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> None:

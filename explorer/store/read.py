@@ -13,7 +13,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import fsspec
 
@@ -23,6 +23,9 @@ from ..index import Index, LazyIndex, Progress, RunRecord, _run_order, bulk_load
 from ..models import AssetVersion, Run, replace
 from . import checkpoint as checkpoint_mod
 from .fsspec_adapter import cat_many, strip_protocol
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import cache
 
 
 # ---------------------------------------------------------------------- reading
@@ -95,6 +98,28 @@ def parse_manifest(raw: bytes, run_id: str) -> tuple[RunRecord, bool]:
         run, versions = fast
         return RunRecord(run, versions if versions is not None else []), versions is not None
     return parse_manifest_general(raw, run_id)
+
+
+def cached_versions(entry: "cache.Entry") -> list[AssetVersion]:
+    """Parse and validate a cached run's versions from the cache's log (CorruptCache if they
+    do not match what the cache recorded about the run). Here rather than in ``cache``, which
+    only stores bytes and so never imports the reader back."""
+    from . import cache
+
+    run_id = entry.run.run_id
+    try:
+        if entry.source is None:
+            raise cache.CorruptCache(f"no cached manifest of {run_id}")
+        rec, complete = parse_manifest(entry.source.read(), run_id)
+    except FormatError as exc:
+        raise cache.CorruptCache(f"cached manifest of {run_id}: {exc}") from None
+    if (
+        not complete
+        or len(rec.versions) != entry.run.asset_count
+        or replace(rec.run, asset_count=entry.run.asset_count) != entry.run
+    ):
+        raise cache.CorruptCache(f"cached manifest of {run_id} does not match its run line")
+    return rec.versions
 
 
 def parse_manifest_general(raw: bytes, run_id: str) -> tuple[RunRecord, bool]:
@@ -577,14 +602,14 @@ class Indexer:
                     unlogged.append(e.run.run_id)
                     continue
                 try:
-                    e.versions = cache.parse_entry_versions(e)
+                    e.versions = cached_versions(e)
                 except (cache.CorruptCache, OSError):
                     bad.append(e.run.run_id)
                     continue
             out.extend(e.versions)
         for e in entries:
             if e.source is not None:
-                e.source[0].release()  # keep the location (a later save copies from it)
+                e.source.log.release()  # keep the location (a later save copies from it)
         corrected: dict[str, Run] = {}
         if bad and self.cache_file is not None:
             cache.discard(self.cache_file)

@@ -9,23 +9,19 @@ Protocol (see docs/store-format.md):
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import logging
-import os
 import secrets
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from .. import format as fmt
+from .. import formats
 from ..errors import ExplorerError, FormatError, WriteError
+from ..formats.base import sha256, to_arrow
+from ..formats.directory import directory_hash
 from ..models import AssetVersion, InputRef, PlannedAsset, Run, replace
-from .fs import create_exclusive, is_local, open_fs
-from .tables import summarize
+from .fs import create_exclusive, open_fs, write_atomic
 
 InputSpec = str | tuple[str, str] | tuple[str, str, str] | InputRef | AssetVersion
 PartitionSpec = str | Mapping[str, str] | None
@@ -55,114 +51,13 @@ def new_run_id(when: datetime | None = None) -> str:
     return when.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def _sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def directory_hash(files: Mapping[str, str]) -> str:
-    """Hash of a directory from ``{relative path: file content hash}``, order independent."""
-    h = hashlib.sha256()
-    for rel in sorted(files):
-        h.update(rel.encode("utf-8") + b"\0" + files[rel].encode("ascii") + b"\n")
-    return "sha256:" + h.hexdigest()
-
-
-def _to_arrow(value: Any) -> pa.Table | None:
-    if isinstance(value, pa.Table):
-        return value
-    if isinstance(value, pa.RecordBatch):
-        return pa.Table.from_batches([value])
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover
-        return None
-    if isinstance(value, pd.Series):
-        value = value.to_frame()
-    if isinstance(value, pd.DataFrame):
-        try:
-            return pa.Table.from_pandas(value, preserve_index=False)
-        except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
-            raise WriteError(_unconvertible(value, exc)) from None
-    return None
-
-
-def _unconvertible(df, exc: Exception) -> str:
-    """One line naming the column Arrow cannot store (a column mixing types, as object columns can)."""
-    for name in df.columns:
-        try:
-            pa.Table.from_pandas(df[[name]], preserve_index=False)
-        except (pa.ArrowTypeError, pa.ArrowInvalid):
-            kinds = sorted({type(v).__name__ for v in df[name].dropna()})
-            return (f"column {str(name)!r} cannot be stored as a table column: it mixes values of types "
-                    f"{', '.join(kinds)} (convert it to one type, e.g. .astype(str))")
-    return f"the DataFrame cannot be stored as a table: {str(exc).splitlines()[0]}"
-
-
-def _parquet_bytes(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd", row_group_size=128 * 1024)
-    return sink.getvalue().to_pybytes()
-
-
-def _infer_format(value: Any) -> str:
-    if _to_arrow(value) is not None:
-        return "parquet"
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return "bytes"
-    if isinstance(value, (dict, list)):
-        return "json"
-    try:
-        import numpy as np
-
-        if isinstance(value, np.ndarray):
-            return "npy"
-    except ImportError:  # pragma: no cover
-        pass
-    raise WriteError(
-        f"cannot store a {type(value).__name__} without format=: pass format='pickle' to pickle it"
-    )
-
-
 def serialize(value: Any, data_format: str) -> bytes:
     """Bytes of a single-file version in the given format."""
-    if data_format == "parquet":
-        table = _to_arrow(value)
-        if table is None:
-            raise WriteError(f"format parquet needs a DataFrame or Arrow table, got {type(value).__name__}")
-        return _parquet_bytes(table)
-    if data_format == "csv":
-        table = _to_arrow(value)
-        if table is None:
-            raise WriteError(f"format csv needs a DataFrame or Arrow table, got {type(value).__name__}")
-        import pyarrow.csv as pacsv
-
-        sink = io.BytesIO()
-        pacsv.write_csv(table, sink)
-        return sink.getvalue()
-    if data_format == "json":
-        try:
-            return json.dumps(value, indent=1, sort_keys=True, allow_nan=False).encode("utf-8")
-        except (TypeError, ValueError) as exc:
-            raise WriteError(f"value is not JSON serialisable: {exc}") from None
-    if data_format == "npy":
-        import numpy as np
-
-        if not isinstance(value, np.ndarray):
-            value = np.asarray(value)
-        if value.dtype == object:
-            raise WriteError("object arrays cannot be stored as npy (they would need pickle)")
-        sink = io.BytesIO()
-        np.save(sink, value, allow_pickle=False)
-        return sink.getvalue()
-    if data_format == "bytes":
-        if not isinstance(value, (bytes, bytearray, memoryview)):
-            raise WriteError(f"format bytes needs bytes, got {type(value).__name__}")
-        return bytes(value)
-    if data_format == "pickle":
-        import pickle
-
-        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    raise WriteError(f"unknown format {data_format!r}; known: {', '.join(fmt.DATA_FORMATS)}")
+    try:
+        f = formats.get(data_format)
+    except FormatError as exc:
+        raise WriteError(str(exc)) from None
+    return f.write(value)
 
 
 def put(fs, root: str, rel: str, data: bytes, exclusive: bool = False) -> None:
@@ -177,41 +72,15 @@ def put(fs, root: str, rel: str, data: bytes, exclusive: bool = False) -> None:
     if exclusive:
         create_exclusive(fs, path, data)
         return
-    if is_local(fs):
-        folder, name = os.path.split(path)
-        os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f".{name}.tmp-{secrets.token_hex(4)}")
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return
-    fs.pipe_file(path, data)
+    write_atomic(fs, path, data)
 
 
-def _write_directory(fs, root: str, rel: str, table: pa.Table, partition_by: Sequence[str]) -> tuple[int, str]:
-    files: dict[str, bytes] = {}
-    if partition_by:
-        import pyarrow.compute as pc
-
-        combos = table.select(list(partition_by)).group_by(list(partition_by)).aggregate([])
-        for row in combos.to_pylist():
-            mask = None
-            for col, val in row.items():
-                cond = pc.is_null(table[col]) if val is None else pc.equal(table[col], val)
-                mask = cond if mask is None else pc.and_(mask, cond)
-            part = table.filter(mask).drop_columns(list(partition_by))
-            sub = "/".join(f"{c}={'__HIVE_DEFAULT_PARTITION__' if v is None else v}" for c, v in row.items())
-            files[f"{sub}/part-0.parquet"] = _parquet_bytes(part)
-    else:
-        files["part-0.parquet"] = _parquet_bytes(table)
+def _write_tree(fs, root: str, rel: str, files: Mapping[str, bytes]) -> tuple[int, str]:
+    """A directory version's files (each exclusive), and its (size, content hash)."""
     hashes = {}
     for sub, data in files.items():
         put(fs, root, fmt.join(rel, sub), data, exclusive=True)
-        hashes[sub] = _sha256(data)
+        hashes[sub] = sha256(data)
     return sum(len(d) for d in files.values()), directory_hash(hashes)
 
 
@@ -259,11 +128,17 @@ def write_version(
     key = fmt.check_asset_key(key)
     partition, dims = partition_key(partition, partition_dimensions, f"partition of {key!r}")
     try:
-        data_format = data_format or _infer_format(value)
+        inferred = formats.infer(value) if data_format is None else None
     except WriteError as exc:
         raise WriteError(f"cannot write {key!r}: {exc}") from None
-    if data_format not in fmt.DATA_FORMATS:
-        raise WriteError(f"unknown format {data_format!r}; known: {', '.join(fmt.DATA_FORMATS)}")
+    if data_format is None and inferred is None:
+        raise WriteError(f"cannot write {key!r}: cannot store a {type(value).__name__} without format=: "
+                         "pass format='pickle' to pickle it")
+    try:
+        f = inferred or formats.get(data_format)
+    except FormatError as exc:
+        raise WriteError(str(exc)) from None
+    data_format = f.name
     if data_rel is None:
         rel = fmt.data_path(run_id, key, data_format, partition, dims)
     else:
@@ -273,7 +148,7 @@ def write_version(
     side = fmt.sidecar_path(run_id, key, partition)
     if partition is not None:  # a long partition key could make a file name no file system takes
         try:
-            fmt.check_relative_path(rel + fmt.EXTENSIONS["json"], "data path", key)
+            fmt.check_relative_path(rel + ".json", "data path", key)  # (the longest extension written)
             fmt.check_relative_path(side, "sidecar path", key)
         except FormatError as exc:
             raise WriteError(f"cannot write partition {fmt.printable(partition)!r} of {key!r}: {exc}") from None
@@ -283,18 +158,18 @@ def write_version(
         raise WriteError(f"{rel} already exists; versions are never overwritten")
 
     try:
-        table = _to_arrow(value) if data_format in fmt.TABLE_FORMATS else None
+        table = to_arrow(value) if f.table else None
     except WriteError as exc:  # a mixed-type column, say: name the asset, with format= too
         raise WriteError(f"cannot write {key!r}: {exc}") from None
     try:
-        if data_format == "directory":
+        if f.directory:
             if table is None:
-                raise WriteError("format directory needs a DataFrame or Arrow table")
-            size, chash = _write_directory(fs, root, rel, table, partition_by)
+                raise WriteError(f"format {f.name} needs a DataFrame or Arrow table")
+            size, chash = _write_tree(fs, root, rel, f.write_tree(table, partition_by))
         else:
-            data = serialize(value, data_format)
+            data = f.write(value)
             put(fs, root, rel, data, exclusive=True)
-            size, chash = len(data), _sha256(data)
+            size, chash = len(data), sha256(data)
     except FileExistsError:
         raise WriteError(f"{rel} was written by another writer of run {run_id}; versions are never overwritten") from None
     missing_keys = [k for k in keys if table is not None and k not in table.column_names]
@@ -312,7 +187,7 @@ def write_version(
         code_version=code_version,
         metadata=stored_metadata,
         inputs=tuple(inputs),
-        table=summarize(table) if table is not None else None,
+        table=f.statistics(table) if table is not None else None,
         keys=tuple(keys),
         partition=partition,
         partition_dimensions=dims,

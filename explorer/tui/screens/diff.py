@@ -103,7 +103,7 @@ def render_diff(result: Any) -> list[Any]:
         for c in ("field", "from", "to"):
             tab.add_column(c)
         for k, ch in result.metadata.items():
-            tab.add_row(k, _cell(ch.get("from")), _cell(ch.get("to")))
+            tab.add_row(k, _cell(ch.a), _cell(ch.b))
         out.append(tab)
     if result.lineage:
         out.append(_section("lineage: why they differ"))

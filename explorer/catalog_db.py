@@ -41,7 +41,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from .errors import ExplorerError, SqlError, one_line
+from .errors import ExplorerError, SqlError, message_line
 from .formats.base import quote_ident, quote_literal
 from .sql import META_SCHEMA, ReadOnlyFiles, SqlCatalog, _allow_list, metadata_tables
 from .store.fs import is_local
@@ -180,7 +180,7 @@ def write_catalog(store, path: str | os.PathLike) -> CatalogSummary:
                 try:
                     con.execute(f"CREATE VIEW {quote_ident(view.name)} AS {view.sql}")
                 except duckdb.Error as exc:
-                    skipped.append(f"{view.name}: {one_line(exc)}")
+                    skipped.append(f"{view.name}: {message_line(exc)}")
                     continue
                 made.append(view)
             names = {v.name for v in made}

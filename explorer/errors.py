@@ -52,7 +52,7 @@ class SqlError(ExplorerError):
     """DuckDB rejected a query, or the query was not read-only (the message is DuckDB's)."""
 
 
-def one_line(exc: BaseException) -> str:
+def message_line(exc: BaseException) -> str:
     """An exception's message on one line. DuckDB embeds the Python traceback of a read that
     failed in Python (its fsspec calls): of that, only the last line (the exception) is kept."""
     out, in_traceback = [], False

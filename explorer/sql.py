@@ -43,7 +43,7 @@ import fsspec
 import pyarrow as pa
 
 from . import formats
-from .errors import ExplorerError, SqlError, one_line
+from .errors import ExplorerError, SqlError, message_line
 from .formats.base import literal_glob, quote_ident, quote_literal
 from .models import AssetVersion
 from .store.data import duckdb_source, location
@@ -295,7 +295,7 @@ def check_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
     try:
         statements = con.extract_statements(query)
     except duckdb.Error as exc:
-        raise SqlError(one_line(exc)) from None
+        raise SqlError(message_line(exc)) from None
     for st in statements:
         kind = _statement_kind(con, st)
         if kind is not None:
@@ -310,7 +310,7 @@ _PERMISSION = re.compile(r'Cannot access (file|directory) "(.*?)" - file system 
 
 def refusal(exc: duckdb.Error) -> str:
     """DuckDB's error as one line; its permission errors said in the explorer's terms."""
-    text = one_line(exc)
+    text = message_line(exc)
     if not isinstance(exc, duckdb.PermissionException):
         return text
     m = _PERMISSION.search(text)
@@ -405,7 +405,7 @@ class SqlCatalog:
             try:
                 return f"SELECT * FROM {source_sql(self.store, v, self.con)}"
             except (ExplorerError, OSError) as exc:
-                raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {one_line(exc)}") from None
+                raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {message_line(exc)}") from None
         versions = self.sets.get(name)
         if versions is None:
             versions = self.stacked(name)
@@ -415,7 +415,7 @@ class SqlCatalog:
 
     def _unreadable(self, name: str, exc: Exception) -> str:
         v = self.relations.get(name)
-        why = refusal(exc) if isinstance(exc, duckdb.Error) else one_line(exc)
+        why = refusal(exc) if isinstance(exc, duckdb.Error) else message_line(exc)
         if v is not None:
             return f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {why}"
         return f"cannot stack the versions of {name}: {why}"
@@ -452,7 +452,7 @@ class SqlCatalog:
                 src = source_sql(self.store, v, self.con)
                 names = self.con.sql(f"SELECT * FROM {src} LIMIT 0").columns
             except (duckdb.Error, ExplorerError, OSError) as exc:
-                why = refusal(exc) if isinstance(exc, duckdb.Error) else one_line(exc)
+                why = refusal(exc) if isinstance(exc, duckdb.Error) else message_line(exc)
                 raise SqlError(f"cannot read {v.asset} in run {v.run_id} ({v.data_path}): {why}") from None
             added = ("partition", "run_id", "created_at") if partitioned else ("run_id", "created_at")
             clash = [c for c in added if c in names]

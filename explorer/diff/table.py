@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 import duckdb
 
 from .. import sql as sqlsrc
-from ..errors import ExplorerError, one_line
+from ..errors import ExplorerError, message_line
 from ..formats.base import quote_ident, quote_literal
 from ..models import AssetVersion, TableInfo
 from .result import (
@@ -340,14 +340,14 @@ class Session:
         try:
             return self.con.execute(sql).fetchall()
         except duckdb.Error as exc:
-            raise ExplorerError(f"cannot diff {what}: {one_line(exc)}") from None
+            raise ExplorerError(f"cannot diff {what}: {message_line(exc)}") from None
 
     def records(self, sql: str, what: str) -> list[dict[str, Any]]:
         """Rows as dicts of plain values (through Arrow: DuckDB's own conversion of zoned timestamps needs pytz)."""
         try:
             table = self.con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
-            raise ExplorerError(f"cannot diff {what}: {one_line(exc)}") from None
+            raise ExplorerError(f"cannot diff {what}: {message_line(exc)}") from None
         return table.to_pylist()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..errors import ExplorerError, WriteError, one_line
+from ..errors import ExplorerError, WriteError, message_line
 from . import register
 from .base import PREVIEW_BYTES, Format, Location
 
@@ -16,7 +16,7 @@ def _parse(raw: bytes, loc: Location) -> Any:
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-        raise ExplorerError(f"{loc.version.data_path}: invalid JSON ({one_line(exc)})") from None
+        raise ExplorerError(f"{loc.version.data_path}: invalid JSON ({message_line(exc)})") from None
 
 
 class Json(Format):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from ..errors import ExplorerError, WriteError, one_line
+from ..errors import ExplorerError, WriteError, message_line
 from . import register
 from .base import PREVIEW_BYTES, Format, Location
 
 
 def _unreadable(loc: Location, exc: Exception) -> ExplorerError:
-    return ExplorerError(f"{loc.version.data_path}: cannot read array ({type(exc).__name__}: {one_line(exc)})")
+    return ExplorerError(f"{loc.version.data_path}: cannot read array ({type(exc).__name__}: {message_line(exc)})")
 
 
 def _header(fh: Any) -> tuple[tuple[int, ...], bool, Any]:
@@ -72,7 +72,7 @@ class Npy(Format):
         except FileNotFoundError:
             raise
         except Exception as exc:  # noqa: BLE001 - SyntaxError/TokenError from a damaged header too
-            return {}, f"cannot read the array header ({type(exc).__name__}: {one_line(exc)})"
+            return {}, f"cannot read the array header ({type(exc).__name__}: {message_line(exc)})"
         return {"array": {"shape": list(shape), "dtype": str(dtype)}}, None
 
 

@@ -15,7 +15,7 @@ import fsspec
 
 from .. import format as fmt
 from .. import formats
-from ..errors import ExplorerError, FormatError, UnsafeLoad, one_line
+from ..errors import ExplorerError, FormatError, UnsafeLoad, message_line
 from ..formats.base import PREVIEW_BYTES, Location
 from ..formats.pickle import REFUSAL as PICKLE_REFUSAL
 from ..formats.pickle import refusal
@@ -121,7 +121,7 @@ def _reading(version: AssetVersion, what: str = "cannot read table") -> Iterator
     except FileNotFoundError:
         raise _missing(version) from None
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise ExplorerError(f"{version.data_path}: {what} ({one_line(exc)})") from None
+        raise ExplorerError(f"{version.data_path}: {what} ({message_line(exc)})") from None
 
 
 def _table_format(version: AssetVersion) -> formats.Format:
@@ -153,7 +153,7 @@ def _frame(version: AssetVersion, table: Any, warnings: list[str] | None) -> Any
         meta = table.schema.metadata or {}
         if b"pandas" not in meta:
             raise
-        note = (f"{version.data_path}: broken pandas metadata ignored ({type(exc).__name__}: {one_line(exc)}); "
+        note = (f"{version.data_path}: broken pandas metadata ignored ({type(exc).__name__}: {message_line(exc)}); "
                 "read as a plain Arrow table")
         if warnings is not None and note not in warnings:
             warnings.append(note)
@@ -249,7 +249,7 @@ def preview(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion, row
     except FileNotFoundError:
         raise _missing(version) from None
     except OSError as exc:
-        raise ExplorerError(f"{version.data_path}: cannot read ({one_line(exc)})") from None
+        raise ExplorerError(f"{version.data_path}: cannot read ({message_line(exc)})") from None
 
 
 def facts(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> tuple[dict[str, Any], str | None]:

@@ -355,7 +355,8 @@ class Store:
         versions it comes from."""
         flagged = frozenset(self.flagged())
         if self._taint is None or self._taint[0] != flagged:
-            self._taint = (flagged, flags_mod.taint(self.version_graph, flagged))
+            # (nothing flagged taints nothing: the version graph is not built for it)
+            self._taint = (flagged, flags_mod.taint(self.version_graph, flagged) if flagged else {})
         return dict(self._taint[1])
 
     @reachable

@@ -119,6 +119,35 @@ def test_only_referenced_data_is_read(lineage_store, tmp_path):
         store.sql(f'select * from "features@{R1}"')
 
 
+def test_files_are_checked_only_for_the_views_a_query_names(lineage_store, monkeypatch):
+    """DuckDB is allowed a version's file when a query first names it (issue 15: checking
+    every data file of the store made a query on the metadata tables pay one path
+    resolution per version). Counted at the one place a file's location is resolved."""
+    import explorer.sql as sqlmod
+
+    checked: list[tuple[str, str]] = []
+    real = sqlmod.location
+
+    def counting(fs, root, v, *args, **kwargs):
+        checked.append((v.asset, v.run_id))
+        return real(fs, root, v, *args, **kwargs)
+
+    monkeypatch.setattr(sqlmod, "location", counting)
+    store = Store.open(lineage_store)
+    assert store.sql("select count(*) as n from versions")["n"][0] == len(store.index.versions)
+    assert checked == []
+    raw = pd.read_parquet(Path(lineage_store) / R1 / "raw.parquet")
+    assert store.sql(f'select count(*) as n from "raw@{R1}"')["n"][0] == len(raw)
+    assert set(checked) == {("raw", R1)}
+    # a store file named by its path is allowed too (and nothing else)
+    path = Path(lineage_store) / R2 / "raw.parquet"
+    n = store.sql(f"select count(*) as n from read_parquet('{path}')")["n"][0]
+    assert n == len(pd.read_parquet(path))
+    assert ("raw", R2) in checked and {a for a, _ in checked} == {"raw"}
+    # the views made before are still there after DuckDB is given the new file
+    assert store.sql(f'select count(*) as n from "raw@{R1}"')["n"][0] == len(raw)
+
+
 def test_bad_queries(cli, lineage_store):
     store = Store.open(lineage_store)
     with pytest.raises(SqlError, match="Binder Error.*nope"):

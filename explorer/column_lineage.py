@@ -116,16 +116,19 @@ def edges_of(index: Index, version: AssetVersion) -> list[ColumnEdge]:
                                   version.partition, ref.partition if ref else None))
     if version.table is None:
         return out
+    # each input's columns by name, decoded once (statistics are held packed in the index)
+    upstream = []
+    for ref in version.inputs:
+        up = index.versions.get(ref.ident)
+        if up is not None and up.table is not None:
+            upstream.append((ref, up.table.num_rows, {c.name: c for c in up.table.columns}))
     for col in version.table.columns:
-        if col.name in stated:
+        if col.name in stated or not upstream:
             continue
         matches = []
-        for ref in version.inputs:
-            up = index.versions.get(ref.ident)
-            if up is None or up.table is None:
-                continue
-            other = up.table.column(col.name)
-            if other is not None and _same_column(col, other, version.table.num_rows, up.table.num_rows):
+        for ref, up_rows, up_columns in upstream:
+            other = up_columns.get(col.name)
+            if other is not None and _same_column(col, other, version.table.num_rows, up_rows):
                 matches.append(ref)
         if len(matches) == 1:  # two inputs with the same column: which one is not certain
             m = matches[0]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -188,6 +189,7 @@ FACET_SCHEMAS = {
 RUN_NAMESPACE = uuid.UUID("6f1c2a4e-9d1b-5c7e-8a3f-2b4d6e8f0a1c")
 
 
+@functools.lru_cache(maxsize=1)
 def producer() -> str:
     from . import __version__
 

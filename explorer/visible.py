@@ -53,6 +53,8 @@ def visible(text: str) -> str:
 def visible_lines(text: str) -> str:
     """As ``visible``, but newlines and tabs are kept: for text shown as a block (a preview,
     a markdown report, a table cell spanning lines)."""
+    if _plain_ascii(text):
+        return text
     return _INVISIBLE_KEEP_LINES.sub(_escape, text)
 
 
@@ -69,6 +71,19 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
     return bounded(visible(" ".join(text.split())), limit)
 
 
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
+
+
+def _plain_ascii(text: str) -> bool:
+    """Whether a long ``text`` is ASCII without a control character but tab and newline:
+    nothing to escape, told in a pass over bytes instead of the escaping pattern's slower
+    scan (a 300 MB export: about 0.3 s instead of 7)."""
+    if len(text) < 65536 or not text.isascii():
+        return False
+    raw = text.encode("ascii")
+    return len(raw.translate(None, _CONTROL_BYTES)) == len(raw)
+
+
 def _json_escape(m: re.Match) -> str:
     c = ord(m.group())
     if c < 0x10000:
@@ -81,4 +96,6 @@ def json_safe(document: str) -> str:
     """A JSON document with the characters ``visible`` escapes written as JSON ``\\uXXXX``
     escapes (the ones ``json.dumps`` leaves raw: DEL, C1, bidi, separators, format
     characters, lone surrogates; a string's own newlines are already ``\\n``): safe on a terminal, and it loads back to the same data."""
+    if _plain_ascii(document):
+        return document
     return _INVISIBLE_KEEP_LINES.sub(_json_escape, document)  # newlines and tabs: layout

@@ -229,3 +229,17 @@ def test_every_json_output_is_strict_json(tmp_path, cli):
     assert [row["x"] for row in shown["preview"]] == [1.5, "NaN", "Infinity"]
     assert [row["y"] for row in shown["preview"]] == ["NaN", "-Infinity", 0.0]
     assert shown["metadata"]["loss"] == "NaN" and shown["metadata"]["best"] == "-Infinity"
+
+
+@pytest.mark.parametrize("tail", ["", "\x1b[2J", "\x7f", "\x00", "\t\n", "\u202e", "é"])
+def test_a_long_document_is_escaped_as_a_short_one(tail):
+    """Long texts take a fast path when they are plain ASCII; a control character anywhere
+    (here at the very end of 100,000 characters) still comes out escaped."""
+    from explorer.visible import json_safe, visible_lines
+
+    body = '{"a": "' + "x" * 100_000 + tail.replace("\t\n", "") + '"}' + ("\t\n" if tail == "\t\n" else "")
+    for fn in (json_safe, visible_lines):
+        out = fn(body)
+        assert out.startswith(fn(body[:50]))  # the same function on a short text: no fast path
+        assert out.endswith(fn(body[-20:]))
+        assert ("\x1b" in out, "\x7f" in out, "\x00" in out, "\u202e" in out) == (False, False, False, False)

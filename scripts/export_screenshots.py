@@ -16,6 +16,8 @@ sys.path.insert(0, str(ROOT))
 from explorer.demo import DEMO_STORE  # noqa: E402
 from explorer.tui.app import ExplorerApp  # noqa: E402
 
+SIZE = (120, 36)  # the README's pictures
+
 # name -> (asset to open first, as KEY or KEY@RUN, or None; keys to press)
 SHOTS: dict[str, tuple[str | None, list[str]]] = {
     "runs": (None, []),
@@ -61,7 +63,7 @@ async def shoot(name: str, asset: str | None, keys: list[str], out: Path, size: 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=str(ROOT / "screenshots"))
-    ap.add_argument("--size", default="120x36")
+    ap.add_argument("--size", default="x".join(map(str, SIZE)))
     ap.add_argument("names", nargs="*", help=f"only these ({', '.join(SHOTS)})")
     args = ap.parse_args()
     out = Path(args.out)

@@ -61,3 +61,38 @@ SCREENS = {
 @pytest.mark.parametrize("name", list(SCREENS))
 def test_screen(name, snap_compare):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=SCREENS[name])
+
+
+# ---------------------------------------------------------------------- README screenshots
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _export_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("export_screenshots", ROOT / "scripts" / "export_screenshots.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EXPORT = _export_script()
+
+
+@pytest.mark.parametrize("name", list(EXPORT.SHOTS))
+def test_committed_screenshot_is_what_the_script_draws(name, tmp_path):
+    """The SVGs the README shows are exactly what ``python scripts/export_screenshots.py`` writes
+    today, so they cannot go stale: after a visual change, run the script and look at them."""
+    import asyncio
+
+    asset, keys = EXPORT.SHOTS[name]
+    drawn = asyncio.run(EXPORT.shoot(name, asset, keys, tmp_path, EXPORT.SIZE))
+    committed = ROOT / "screenshots" / f"{name}.svg"
+    assert committed.exists(), f"screenshots/{name}.svg is missing: run scripts/export_screenshots.py"
+    assert drawn.read_text() == committed.read_text(), (
+        f"screenshots/{name}.svg is stale: run python scripts/export_screenshots.py {name} and look at it")
+
+
+def test_every_committed_screenshot_comes_from_the_script():
+    assert {p.stem for p in (ROOT / "screenshots").glob("*.svg")} == set(EXPORT.SHOTS)

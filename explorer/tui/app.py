@@ -19,16 +19,11 @@ from textual.screen import Screen
 from ..errors import ExplorerError
 from typing import TYPE_CHECKING
 
+from .errors import describe_error, staleness_or_none
+from .messages import StoreChanged, StoreFailed
+
 if TYPE_CHECKING:  # the store (pyarrow, networkx, fsspec) loads in the worker, after first paint
     from ..api import Store
-
-
-def describe_error(exc: BaseException) -> str:
-    if isinstance(exc, ExplorerError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        return f"{type(exc).__name__}: {exc}"
-    return f"{type(exc).__name__}: {exc}"
 
 
 class ExplorerApp(App):
@@ -140,22 +135,13 @@ class ExplorerApp(App):
                 store = Store.open(self.url, self.storage_options, **self.open_options)
             else:
                 store = self.store.refresh()
-            report = self._report(store)
+            report = staleness_or_none(self, store)
         except Exception as exc:  # noqa: BLE001 - shown to the user, the app keeps running
             self.call_from_thread(self._load_failed, describe_error(exc))
             return
         finally:
             self._loading.release()
         self.call_from_thread(self._loaded, store, report)
-
-    def _report(self, store: Store) -> Any | None:
-        from .status import staleness_report
-
-        try:
-            return staleness_report(store)
-        except Exception as exc:  # noqa: BLE001
-            self.call_from_thread(self.notify, f"staleness: {describe_error(exc)}", severity="error")
-            return None
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",  # type: ignore[override]
                timeout: float | None = None, markup: bool = True) -> None:
@@ -168,12 +154,7 @@ class ExplorerApp(App):
                        severity=severity, markup=False, **kw)
 
     def _compute_report_and_notify(self) -> None:
-        from .status import staleness_report
-
-        try:
-            self.report = staleness_report(self.store)
-        except Exception as exc:  # noqa: BLE001
-            self.notify(f"staleness: {describe_error(exc)}", severity="error")
+        self.report = staleness_or_none(self, self.store)
         self._loaded(self.store, self.report)
 
     @staticmethod
@@ -204,13 +185,8 @@ class ExplorerApp(App):
             n = len(store.warnings)
             self.notify("\n".join(store.warnings[:3]) + (f"\n… and {n - 3} more" if n > 3 else ""),
                         title=f"{n} store warning{'s' if n != 1 else ''}", severity="warning")
-        for screen in list(self.screen_stack):
-            hook = getattr(screen, "store_changed", None)
-            if hook is not None:
-                try:
-                    hook()
-                except Exception as exc:  # noqa: BLE001
-                    self.notify(f"{type(screen).__name__}: {describe_error(exc)}", severity="error")
+        for screen in list(self.screen_stack):  # each screen redraws in its handler (AppScreen)
+            screen.post_message(StoreChanged(self.generation))
 
     def after_write(self, store: Store, report: Any | None, message: str) -> None:
         """Redraw every screen after the app wrote a flag (the only write it makes)."""
@@ -222,16 +198,7 @@ class ExplorerApp(App):
         self.load_error = message
         self.notify(message, title="cannot read the store", severity="error", timeout=10)
         for screen in list(self.screen_stack):
-            hook = getattr(screen, "store_failed", None)
-            if hook is not None:
-                hook(message)
-
-    def safely(self, fn, *args) -> None:
-        """Run a screen's fill-in; an error becomes a notification, never a crash."""
-        try:
-            fn(*args)
-        except Exception as exc:  # noqa: BLE001
-            self.notify(describe_error(exc), title="cannot show this", severity="error")
+            screen.post_message(StoreFailed(message))
 
     def poll(self) -> None:
         self.load_store()

@@ -18,11 +18,6 @@ if TYPE_CHECKING:  # the store (pyarrow, networkx, fsspec) loads in the worker, 
 from .widgets.lineage_graph import NodeInfo
 
 
-def staleness_report(store: Store) -> Any:
-    """The store's staleness report (``explorer.staleness``)."""
-    return store.staleness()
-
-
 def tainted_versions(store: Store) -> set[tuple[str, str]]:
     """Flagged versions and every version built from one; empty if flags cannot be read."""
     try:

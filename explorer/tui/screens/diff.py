@@ -14,7 +14,7 @@ from .base import AppScreen
 from ..widgets.bars import Breadcrumbs, bottom_bars
 from textual.widgets import Static
 
-from ..app import describe_error
+from ..errors import describe_error
 from ..text import RichTable as Table, safe
 from ..widgets.lineage_graph import short_run
 

@@ -7,6 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from .base import AppScreen
+from ..errors import safely
 from ..widgets.bars import Breadcrumbs, bottom_bars
 from textual.widgets import Static
 
@@ -37,10 +38,10 @@ class GraphScreen(AppScreen):
         yield from bottom_bars()
 
     def on_mount(self) -> None:
-        self.app.safely(self.store_changed)
+        safely(self.app, self.show_store)
         self.query_one("#graph").focus()
 
-    def store_changed(self) -> None:
+    def show_store(self) -> None:
         store = self.app.store
         g, info = store_graph(store, self.app.report)
         counts: dict[str, int] = {}

@@ -7,6 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from .base import AppScreen
+from ..errors import safely
 from ..widgets.bars import Breadcrumbs, bottom_bars
 from textual.widgets import DataTable, Static
 
@@ -48,10 +49,10 @@ class RunScreen(AppScreen):
         yield from bottom_bars()
 
     def on_mount(self) -> None:
-        self.app.safely(self.store_changed)
+        safely(self.app, self.show_store)
         self.query_one("#versions").focus()
 
-    def store_changed(self) -> None:
+    def show_store(self) -> None:
         store = self.app.store
         try:
             run = store.run(self.run_id)

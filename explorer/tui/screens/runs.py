@@ -106,10 +106,10 @@ class RunsScreen(AppScreen):
         if self.app.store is None:
             table.loading = True
         else:
-            self.store_changed()
+            self.show_store()
 
     # ------------------------------------------------------------------ data
-    def store_changed(self) -> None:
+    def show_store(self) -> None:
         store = self.app.store
         if store is None:
             return

@@ -7,6 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from .base import AppScreen
+from ..errors import safely
 from ..widgets.bars import Breadcrumbs, bottom_bars
 from textual.widgets import DataTable, Static
 
@@ -42,9 +43,9 @@ class StalenessScreen(AppScreen):
 
     def on_mount(self) -> None:
         self.query_one("#stale").focus()
-        self.app.safely(self.store_changed)
+        safely(self.app, self.show_store)
 
-    def store_changed(self) -> None:
+    def show_store(self) -> None:
         report = self.app.report
         table = self.query_one("#stale", DataTable)
         title = self.query_one("#title", Static)

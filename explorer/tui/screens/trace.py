@@ -13,7 +13,7 @@ from .base import AppScreen
 from ..widgets.bars import Breadcrumbs, bottom_bars
 from textual.widgets import Static, Tree
 
-from ..app import describe_error
+from ..errors import describe_error
 from ..text import human_size, safe
 
 ROWS_SHOWN = 5

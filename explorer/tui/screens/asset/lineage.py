@@ -1,0 +1,65 @@
+"""The asset screen's provenance and impact tabs: every version this one was built from, and
+every version built from it, as trees (``enter`` opens a version)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import TabPane, Tree
+
+from ....lineage import LineageResult
+from ....models import InputRef
+from ...errors import describe_error
+from ...text import safe
+
+if TYPE_CHECKING:
+    from ....api import Store
+
+TREE_DEPTH = 200  # provenance / impact levels drawn (`frontier-explore provenance -f json` lists them all)
+
+
+def ref_label(ref: InputRef, result: LineageResult) -> Text:
+    t = Text.assemble((ref.asset, "bold"), "  ", (ref.run_id, "cyan"))
+    if ref in set(result.missing):
+        t.append("  missing from the store", style="red")
+    return t
+
+
+class LineagePane(TabPane):
+    """One tree: ``direction`` is ``provenance`` (upstream) or ``impact`` (downstream)."""
+
+    def __init__(self, direction: str, number: int) -> None:
+        super().__init__(f"{number} {direction}", id=direction)
+        self.direction = direction
+
+    def compose(self) -> ComposeResult:
+        yield Tree(self.direction, id=f"{self.direction}-tree")
+
+    def show(self, store: "Store", key: str, run_id: str) -> None:
+        tree = self.query_one(Tree)
+        tree.clear()
+        try:
+            result: LineageResult = getattr(store, self.direction)(key, run_id)
+        except Exception as exc:  # noqa: BLE001
+            tree.root.set_label(safe(Text(describe_error(exc), style="red")))
+            return
+        tree.root.set_label(safe(ref_label(result.root, result)))
+        tree.root.data = result.root
+        nodes = {result.root: tree.root}
+        for step in result.walk(max_depth=TREE_DEPTH):  # Textual's Tree draws by recursion: bounded
+            label = ref_label(step.child, result)
+            parent = nodes[step.parent]
+            if step.repeated:
+                parent.add_leaf(safe(label + Text(" (shown above)", style="dim")), data=step.child)
+            elif step.cut:
+                parent.add(safe(label), data=step.child).add_leaf(Text("… deeper levels not drawn here", style="dim"))
+            elif step.has_children:
+                nodes[step.child] = parent.add(safe(label), data=step.child, expand=True)
+            else:
+                parent.add_leaf(safe(label), data=step.child)
+        tree.root.expand()
+        if len(result.versions) == 1:
+            tree.root.add_leaf(safe(Text("nothing upstream: a source" if self.direction == "provenance"
+                                         else "nothing built from this version yet", style="dim")))

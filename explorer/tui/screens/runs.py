@@ -71,6 +71,8 @@ class RunsScreen(AppScreen):
         Binding("enter", "open_run", "open run", priority=False),
         Binding("slash", "filter", "filter", key_display="/"),
         Binding("escape", "clear_filter", "clear filter", show=False),
+        Binding("space", "mark", "mark run", key_display="space"),
+        Binding("c", "compare", "compare marked"),
         Binding("o", "next_sort", "sort"),
         Binding("O", "reverse_sort", "reverse sort", show=False, key_display="O"),
         *[Binding(str(i + 1), f"sort({i})", f"sort by {c[1]} (again: reverse)", show=False)
@@ -87,6 +89,8 @@ class RunsScreen(AppScreen):
         self._batch_gen = 0
         self._pending = False
         self._title_tail = ""
+        self._matching = 0
+        self.marked: list[str] = []  # runs marked for comparison, in the order marked
 
     def compose(self) -> ComposeResult:
         yield Breadcrumbs()
@@ -169,24 +173,30 @@ class RunsScreen(AppScreen):
             for r in runs:
                 old = self._shown.get(r.run_id)
                 if old is None:
-                    table.add_row(*row_cells(r), key=r.run_id)
+                    table.add_row(*self._cells(r), key=r.run_id)
                     self._shown[r.run_id] = r
                 elif old != r:
-                    for (key, _, _), value in zip(COLUMNS, row_cells(r)):
+                    for (key, _, _), value in zip(COLUMNS, self._cells(r)):
                         table.update_cell(r.run_id, key, value)
                     self._shown[r.run_id] = r
             if [str(k.value) for k in table.rows] != wanted:
                 order = {safe(rid).plain: i for i, rid in enumerate(wanted)}  # cells are Text
-                table.sort("run", key=lambda cell: order[cell.plain])
+                table.sort("run", key=lambda cell: order[cell.plain.removeprefix("● ")])
         self._label_columns(table)
         self._restore(table, selected, wanted_set)
-        shown = f"{len(runs)} of {len(self._runs)} runs match" if self.filter_text.strip() else f"{len(self._runs)} runs"
+        self._matching = len(runs)
+        self.populate_title()
+
+    def populate_title(self) -> None:
+        n = self._matching
+        shown = f"{n} of {len(self._runs)} runs match" if self.filter_text.strip() else f"{len(self._runs)} runs"
+        marked = f" · {len(self.marked)} marked (c: compare)" if self.marked else ""
         self.query_one("#title", Static).update(safe(
-            Text.assemble(("frontier-explore ", "bold"), (self.app.label, "cyan"), f" · {shown}{self._title_tail}")))
+            Text.assemble(("frontier-explore ", "bold"), (self.app.label, "cyan"), f" · {shown}{marked}{self._title_tail}")))
 
     def _add_rows(self, table: DataTable, runs: list[Run]) -> None:
         for r in runs:
-            table.add_row(*row_cells(r), key=r.run_id)
+            table.add_row(*self._cells(r), key=r.run_id)
             self._shown[r.run_id] = r
 
     def _add_batches(self, gen: int, rest: list[Run], selected: str | None) -> None:
@@ -233,6 +243,43 @@ class RunsScreen(AppScreen):
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.app.open_run(str(event.row_key.value))
+
+    def action_mark(self) -> None:
+        """Mark (or unmark) the focused run for ``c``; marked runs show ● before their id."""
+        rid = self.selected_run_id()
+        if rid is None:
+            return
+        if rid in self.marked:
+            self.marked.remove(rid)
+        else:
+            self.marked.append(rid)
+        run = self._shown.get(rid)
+        if run is not None:
+            self.query_one("#runs", DataTable).update_cell(rid, "run", self._run_cell(run))
+        self.populate_title()
+        table = self.query_one("#runs", DataTable)
+        if table.cursor_coordinate.row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_coordinate.row + 1)
+
+    def action_compare(self) -> None:
+        """Compare the marked runs (with fewer than two marked: the focused one and the one
+        before it in time)."""
+        from .compare import CompareScreen
+
+        runs = [r for r in self.marked if r in self._runs]
+        if len(runs) < 2:
+            self.notify("mark two runs or more with space, then press c", severity="warning")
+            return
+        self.app.push_screen(CompareScreen(sorted(runs, key=lambda r: (self._runs[r].started_at, r))))
+
+    def _cells(self, run: Run) -> tuple:
+        cells = row_cells(run)
+        return (self._run_cell(run), *cells[1:]) if run.run_id in self.marked else cells
+
+    def _run_cell(self, run: Run) -> Text:
+        """The run id cell: marked runs start with ● (the sort reads the id after it)."""
+        mark = "● " if run.run_id in self.marked else ""
+        return Text.assemble((mark, "bold magenta"), run.run_id)
 
     def action_sort(self, column: int) -> None:
         if self.sort_column == column:

@@ -1,0 +1,89 @@
+"""The app's run comparison (issue 20): mark runs with space in the runs table, press c, and
+the grid shows each asset's facts per run, checked against the run manifests read here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from textual.widgets import DataTable
+
+from explorer.tui.app import ExplorerApp
+from explorer.tui.screens.asset import AssetScreen
+from explorer.tui.screens.compare import CompareScreen
+from explorer.tui.screens.runs import RunsScreen
+
+
+def manifest_versions(root: Path, run_id: str) -> dict[str, dict]:
+    doc = json.loads((root / run_id / "_frontier" / "run.json").read_text())
+    return {v["asset"]: v for v in doc["versions"]}
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def grid_rows(table: DataTable) -> dict[tuple[str, str], list[str]]:
+    out = {}
+    for i in range(table.row_count):
+        cells = [str(c) for c in table.get_row_at(i)]
+        out[(cells[0], cells[1])] = cells[2:]
+    return out
+
+
+def test_mark_two_runs_and_compare_them(demo_path):
+    async def go():
+        runs = sorted(p.name for p in demo_path.iterdir() if (p / "_frontier" / "run.json").exists())
+        newest, before = runs[-1], runs[-2]  # the runs table starts at the newest
+        app = ExplorerApp(str(demo_path))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(app, pilot)
+            assert isinstance(app.screen, RunsScreen)
+            await pilot.press("c")  # nothing marked: a hint, no screen
+            await settle(app, pilot)
+            assert isinstance(app.screen, RunsScreen)
+            await pilot.press("space", "space")  # marks the newest, then the one below it
+            await settle(app, pilot)
+            assert app.screen.marked == [newest, before]
+            table = app.screen.query_one("#runs", DataTable)
+            assert str(table.get_cell(newest, "run")) == f"● {newest}"
+            await pilot.press("c")
+            await settle(app, pilot)
+            assert isinstance(app.screen, CompareScreen)
+            grid = app.screen.query_one("#grid", DataTable)
+            rows = grid_rows(grid)
+            a, b = manifest_versions(demo_path, before), manifest_versions(demo_path, newest)
+            for asset in sorted(set(a) | set(b)):
+                want = [v[asset]["content_hash"][7:19] if asset in v else "-" for v in (a, b)]  # oldest first
+                assert rows[(asset, "hash")] == want
+                if any(asset in v and v[asset].get("table") for v in (a, b)):
+                    assert rows[(asset, "rows")] == [str(v[asset]["table"]["num_rows"]) if asset in v else "-" for v in (a, b)]
+            changed = {asset for asset in set(a) & set(b) if a[asset]["content_hash"] != b[asset]["content_hash"]}
+            # c keeps only the facts that changed: every changed hash is among them, no equal one
+            await pilot.press("c")
+            await settle(app, pilot)
+            only = grid_rows(grid)
+            assert {k[0] for k in only if k[1] == "hash"} == changed
+            assert all(len({c for c in cells if c != "-"}) > 1 for cells in only.values())
+            # enter on a cell opens that asset at that run
+            await pilot.press("c")
+            await settle(app, pilot)
+            first = sorted(set(a) & set(b))[0]
+            keys = list(grid_rows(grid))
+            grid.move_cursor(row=keys.index((first, "hash")), column=3)
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert isinstance(app.screen, AssetScreen)
+            assert (app.screen.key, app.screen.run) == (first, newest)  # column 3: the newer run
+            await pilot.press("escape")
+            await settle(app, pilot)
+            assert isinstance(app.screen, CompareScreen)
+            await pilot.press("escape")
+            await settle(app, pilot)
+            assert isinstance(app.screen, RunsScreen)
+
+    asyncio.run(go())

@@ -1,14 +1,20 @@
 """Benchmark: a keyed diff of two parquet versions vs DuckDB's bare hash-and-join count query.
 
     python bench/bench_diff.py --rows 10000000
+    python bench/bench_diff.py --rows 2000000 --columns 200     # wide
 
-Generates two versions of an N-row, 10-column table (B: 1% of rows changed, 0.5% removed,
-0.5% added), then times, each in a fresh subprocess (so peak RSS is per measurement):
+Generates two versions of an N-row table of 10 columns (or ``--columns``: the 10, then ints,
+floats, strings and bools in turn), B with 1% of rows changed, 0.5% removed, 0.5% added, then
+times, each in a fresh subprocess (so peak RSS is per measurement):
 
 * ``baseline``: DuckDB's bare query on the same files: hash each row, full outer join on the
   key, count added / removed / changed. The least any correct keyed diff has to do.
+* ``except``: DuckDB's plain ``EXCEPT ALL`` of the two files, both ways (rows of A not in B, rows
+  of B not in A): what a user would write by hand; no key, no per-column counts.
 * ``diff``: ``explorer.diff.table.diff_tables`` with ``keys=["id"]``: counts, duplicate-key
   check, per-column changed counts, samples.
+
+The counts of the three are checked against each other (A EXCEPT B = removed + changed rows).
 
 Prints a table and the ratio diff / baseline (target: under 3x). Timings are best of ``--repeat``.
 """
@@ -30,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 1_000_000
 
 
-def _chunk(start: int, stop: int, version: str):
+def _chunk(start: int, stop: int, version: str, columns: int = 10):
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -50,6 +56,16 @@ def _chunk(start: int, stop: int, version: str):
         "ts": pa.array(1_700_000_000_000 + ids * 1000, pa.timestamp("ms", tz="UTC")),
         "ratio": np.where(rng.random(n) < 0.05, np.nan, rng.random(n)),
     }
+    for j in range(columns - len(cols)):  # wide: ints, floats, strings, bools in turn
+        kind = j % 4
+        if kind == 0:
+            cols[f"i{j}"] = rng.integers(0, 1000, n)
+        elif kind == 1:
+            cols[f"f{j}"] = np.round(rng.random(n) * 100, 2)
+        elif kind == 2:
+            cols[f"s{j}"] = pa.array(rng.choice(["alpha", "beta", "gamma", "delta"], n))
+        else:
+            cols[f"b{j}"] = rng.random(n) < 0.5
     table = pa.table(cols)
     if version == "b":
         keep = (ids % 200) != 7  # 0.5% removed
@@ -59,22 +75,24 @@ def _chunk(start: int, stop: int, version: str):
     return table
 
 
-def generate(folder: Path, rows: int) -> tuple[Path, Path]:
+def generate(folder: Path, rows: int, columns: int = 10) -> tuple[Path, Path]:
     import pyarrow.parquet as pq
 
+    chunk = max(10_000, min(CHUNK, 20_000_000 // columns))  # bounded memory when wide
     paths = {}
     for version in ("a", "b"):
         path = folder / version / "t.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = None
-        for start in range(0, rows, CHUNK):
-            t = _chunk(start, min(rows, start + CHUNK), version)
+        for start in range(0, rows, chunk):
+            t = _chunk(start, min(rows, start + chunk), version, columns)
             writer = writer or pq.ParquetWriter(path, t.schema, compression="zstd")
             writer.write_table(t, row_group_size=128 * 1024)
         if version == "b":  # 0.5% added rows, new keys
             extra = rows // 200
-            for start in range(rows, rows + extra, CHUNK):
-                writer.write_table(_chunk(start, min(rows + extra, start + CHUNK), "a"), row_group_size=128 * 1024)
+            for start in range(rows, rows + extra, chunk):
+                writer.write_table(_chunk(start, min(rows + extra, start + chunk), "a", columns),
+                                   row_group_size=128 * 1024)
         writer.close()
         paths[version] = path
     return paths["a"], paths["b"]
@@ -86,6 +104,12 @@ SELECT count(*) FILTER (WHERE a.id IS NULL) AS added,
        count(*) FILTER (WHERE a.h <> b.h) AS changed
 FROM (SELECT id, hash({cols}) AS h FROM read_parquet('{a}')) a
 FULL OUTER JOIN (SELECT id, hash({cols}) AS h FROM read_parquet('{b}')) b ON a.id = b.id
+"""
+
+
+EXCEPT_SQL = """
+SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet('{a}') EXCEPT ALL SELECT * FROM read_parquet('{b}'))),
+       (SELECT count(*) FROM (SELECT * FROM read_parquet('{b}') EXCEPT ALL SELECT * FROM read_parquet('{a}')))
 """
 
 
@@ -102,7 +126,10 @@ def measure(kind: str, folder: Path) -> dict:
     from explorer.models import AssetVersion
 
     a, b = folder / "a" / "t.parquet", folder / "b" / "t.parquet"
-    cols = "qty, price, score, region, \"user\", flag, \"count\", ts, ratio"
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(a).names
+    cols = ", ".join('"' + c + '"' for c in names if c != "id")
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu0 = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
@@ -115,6 +142,15 @@ def measure(kind: str, folder: Path) -> dict:
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)
         result = {"added": added, "removed": removed, "changed": changed}
+    elif kind == "except":
+        con = duckdb.connect(":memory:")
+        tmp = tempfile.mkdtemp(prefix="bench-diff-")
+        con.execute(f"SET temp_directory='{tmp}'")
+        con.execute("SET preserve_insertion_order=false")
+        only_a, only_b = con.execute(EXCEPT_SQL.format(a=a, b=b)).fetchone()
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        result = {"only_a": only_a, "only_b": only_b}
     else:
 
         def version(run: str, path: Path) -> AssetVersion:
@@ -122,9 +158,10 @@ def measure(kind: str, folder: Path) -> dict:
                                 data_path=f"{run}/t.parquet", data_format="parquet",
                                 size_bytes=path.stat().st_size, content_hash=f"sha256:{run}")
 
-        store = SimpleNamespace(fs=LocalFileSystem(), root=str(folder))
+        fs = LocalFileSystem()
+        store = SimpleNamespace(fs=fs, data_fs=fs, root=str(folder))  # the least a diff reads of a Store
         d = diff_tables(store, version("a", a), version("b", b), keys=("id",), limit=10)
-        result = {k: d.rows[k] for k in ("added", "removed", "changed", "unchanged")}
+        result = {k: getattr(d.rows, k) for k in ("added", "removed", "changed", "unchanged")}
         result["columns_changed"] = d.columns_changed
     seconds = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -141,12 +178,16 @@ def run_child(kind: str, folder: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+KINDS = ("baseline", "except", "diff")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=10_000_000)
+    p.add_argument("--columns", type=int, default=10, help="columns of the table (at least 10)")
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--dir", help="work folder, kept (files already there are reused; default: a temporary folder)")
-    p.add_argument("--measure", choices=["baseline", "diff"], help=argparse.SUPPRESS)
+    p.add_argument("--measure", choices=KINDS, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure, Path(args.dir))))
@@ -156,24 +197,28 @@ def main() -> None:
         t0 = time.perf_counter()
         a, b = folder / "a" / "t.parquet", folder / "b" / "t.parquet"
         if not (args.dir and a.exists() and b.exists()):  # --dir keeps the files between runs
-            a, b = generate(folder, args.rows)
+            a, b = generate(folder, args.rows, max(10, args.columns))
         gen = time.perf_counter() - t0
-        print(f"rows: {args.rows:,}  files: A {a.stat().st_size / 1e6:.0f} MB, B {b.stat().st_size / 1e6:.0f} MB "
+        print(f"rows: {args.rows:,}  columns: {len(__import__('pyarrow.parquet').parquet.read_schema(a).names)}  files: A {a.stat().st_size / 1e6:.0f} MB, B {b.stat().st_size / 1e6:.0f} MB "
               f"(generated in {gen:.1f}s); cpus: {os.cpu_count()}")
-        runs: dict[str, list[dict]] = {"baseline": [], "diff": []}
+        runs: dict[str, list[dict]] = {k: [] for k in KINDS}
         for _ in range(args.repeat):
-            for kind in ("baseline", "diff"):
+            for kind in KINDS:
                 runs[kind].append(run_child(kind, folder))
         best = {k: min(v, key=lambda m: m["seconds"]) for k, v in runs.items()}
         cpu = {k: min(m["cpu_seconds"] for m in v) for k, v in runs.items()}
-        for kind in ("baseline", "diff"):
+        for kind in KINDS:
             m = best[kind]
             print(f"{kind:9s} wall {m['seconds']:7.2f} s  cpu {cpu[kind]:7.2f} s  peak RSS {m['peak_rss_mb']:6.0f} MB  "
                   f"{m['result']}")
         base, diff = best["baseline"]["result"], best["diff"]["result"]
+        exc = best["except"]["result"]
         assert (base["added"], base["removed"], base["changed"]) == (diff["added"], diff["removed"], diff["changed"]), (base, diff)
-        print(f"ratio diff / baseline: wall {best['diff']['seconds'] / best['baseline']['seconds']:.2f}x, "
-              f"cpu {cpu['diff'] / cpu['baseline']:.2f}x (target < 3x); load average {os.getloadavg()[0]:.1f}")
+        assert (exc["only_a"], exc["only_b"]) == (diff["removed"] + diff["changed"], diff["added"] + diff["changed"]), (exc, diff)
+        for other in ("baseline", "except"):
+            print(f"ratio diff / {other}: wall {best['diff']['seconds'] / best[other]['seconds']:.2f}x, "
+                  f"cpu {cpu['diff'] / cpu[other]:.2f}x")
+        print(f"load average {os.getloadavg()[0]:.1f}")
     finally:
         if not args.dir:
             shutil.rmtree(folder, ignore_errors=True)

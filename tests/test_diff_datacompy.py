@@ -85,3 +85,68 @@ def test_deliberately_different_repeated_keys(store_path):
     assert peer["changed"] + peer["unchanged"] == 3  # datacompy counts the key-2 rows as pairs
     assert (mine.rows.changed, mine.rows.unchanged) == (0, 1)
     assert (mine.duplicates.matched, mine.duplicates.only_a, mine.duplicates.only_b) == (1, 1, 1)
+
+
+def peer_columns(a, b, keys, **kw) -> dict:
+    c = datacompy.PandasCompare(a, b, join_columns=keys, **kw)
+    return {s["column"]: int(s["unequal_cnt"]) for s in c.column_stats if int(s["unequal_cnt"]) and s["column"] not in keys}
+
+
+WIDE = BASE.assign(day=pd.Timestamp("2025-01-01") + pd.to_timedelta(BASE.acct % 9, unit="D"),
+                   ok=BASE.acct % 2 == 0, note=np.where(BASE.acct % 5 == 0, None, BASE.name))
+MORE = {
+    # name: (A, B, keys, keyword arguments for both)
+    "two columns change": (WIDE, WIDE.assign(qty=WIDE.qty + (WIDE.acct % 4 == 0), name=np.where(WIDE.acct % 9 == 0, "Zed", WIDE.name)),
+                           ["acct"], {}),
+    "bools change": (WIDE, WIDE.assign(ok=np.where(WIDE.acct % 7 == 0, ~WIDE.ok, WIDE.ok)), ["acct"], {}),
+    "text nulls on both sides": (WIDE, WIDE.assign(note=np.where(WIDE.acct % 10 == 0, "new", WIDE.note)), ["acct"], {}),
+    "composite key": (WIDE.assign(part=WIDE.acct % 3), WIDE.assign(part=WIDE.acct % 3, qty=WIDE.qty * (1 + (WIDE.acct % 8 == 0))),
+                      ["acct", "part"], {}),
+    "abs and rel together": (WIDE, WIDE.assign(amount=WIDE.amount * 1.004 + 0.3 * (WIDE.acct % 3 == 0)), ["acct"],
+                             {"abs_tol": 0.05, "rel_tol": 0.005}),
+    "per-column relative": (WIDE, WIDE.assign(amount=WIDE.amount * 1.02, qty=WIDE.qty * 1.02), ["acct"], {"rel_tol": {"amount": 0.05}}),
+    "spaces in keys": (WIDE.assign(code=" c" + WIDE.acct.astype(str)), WIDE.assign(code="c" + WIDE.acct.astype(str) + " ",
+                                                                                  qty=WIDE.qty + (WIDE.acct % 5 == 0)),
+                       ["code"], {"ignore_spaces": True}),
+}
+
+
+@pytest.mark.parametrize("name", list(MORE))
+def test_row_and_column_counts_equal_datacompy(store_path, name):
+    a, b, keys, kw = MORE[name]
+    store = store_of(store_path, a, b)
+    d = store.diff("t", keys=keys, **kw).table
+    assert ours(store, keys, **kw) == peer_counts(a, b, keys, **kw)
+    assert d.columns_changed == peer_columns(a, b, keys, **kw)
+
+
+def test_column_names_matched_whatever_their_case(store_path):
+    """datacompy lower-cases column names by default; ``ignore_column_case`` does the same matching."""
+    a = BASE.rename(columns={"amount": "Amount"})
+    b = BASE.assign(amount=BASE.amount + (BASE.acct % 6 == 0))
+    store = store_of(store_path, a, b)
+    d = store.diff("t", keys=["acct"], ignore_column_case=True).table
+    assert ours(store, ["acct"], ignore_column_case=True) == peer_counts(a, b, ["acct"])
+    assert {k.lower(): v for k, v in d.columns_changed.items()} == peer_columns(a, b, ["acct"])
+
+
+def test_deliberately_different_case_in_keys(store_path):
+    """datacompy's ignore_case leaves join columns as they are; frontier-explore applies it to keys
+    too (docs/diff.md, Options), so 'B' and 'b' are one key."""
+    a = pd.DataFrame({"k": ["a", "B", "c"], "v": [1, 2, 3]})
+    b = pd.DataFrame({"k": ["a", "b", "c"], "v": [1, 2, 4]})
+    store = store_of(store_path, a, b)
+    peer = peer_counts(a, b, ["k"], ignore_case=True)
+    assert (peer["added"], peer["removed"]) == (1, 1)
+    assert ours(store, ["k"], ignore_case=True) == {"added": 0, "removed": 0, "changed": 1, "unchanged": 2}
+
+
+def test_where_datacompy_is_wrong_equal_microsecond_timestamps(store_path):
+    """datacompy 1.1 (with pandas 3) counts equal ``datetime64[us]`` values as unequal; the truth is
+    pandas' own comparison of the two columns."""
+    b = WIDE.assign(day=WIDE.day + pd.to_timedelta((WIDE.acct % 6 == 0).astype(int), unit="h"))
+    store = store_of(store_path, WIDE, b)
+    d = store.diff("t", keys=["acct"]).table
+    truth = int((WIDE.day != b.day).sum())
+    assert d.columns_changed == {"day": truth} and d.rows.changed == truth
+    assert peer_columns(WIDE, b, ["acct"]).get("day") != truth  # datacompy: every row

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ..diff import diff_versions
-from ..diff.result import VersionDiff, short
+from ..diff.result import VersionDiff, inline_change, short
 from ..markdown import cell as md_cell, table as md_table
 from .common import UsageError, add_format_arg, add_partition_arg, add_store_args, console, open_store, print_document, print_json, table
 
@@ -18,6 +18,12 @@ def _cell_pair(cell) -> tuple[str, str]:
     if isinstance(cell.a, str) and isinstance(cell.b, str):
         return around(cell.a, cell.b, 40)
     return short(cell.a), short(cell.b)
+
+
+def _is_long(cell) -> bool:
+    """Two strings too long for a 40-character column: the table adds their first difference in place."""
+    return (isinstance(cell.a, str) and isinstance(cell.b, str)
+            and (max(len(cell.a), len(cell.b)) > 40 or cell.length_a is not None or cell.length_b is not None))
 
 
 def _sample_tables(result: VersionDiff) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -36,11 +42,14 @@ def _sample_tables(result: VersionDiff) -> list[tuple[str, list[str], list[list[
             out.append((title, cols, [[short(r.get(c)) for c in cols] for r in rows]))
     if t.samples.changed:
         rows = []
+        long = any(_is_long(cell) for ch in t.samples.changed for cell in ch.changes)
         for ch in t.samples.changed:
             key = ", ".join(short(ch.key[k]) for k in keys)
             for i, cell in enumerate(ch.changes):
-                rows.append([key if i == 0 else "", cell.column, *_cell_pair(cell)])
-        out.append((f"changed rows (first {len(t.samples.changed)})", [", ".join(keys) or "key", "column", "A", "B"], rows))
+                rows.append([key if i == 0 else "", cell.column, *_cell_pair(cell)]
+                            + ([inline_change(cell.a, cell.b, 40) if _is_long(cell) else ""] if long else []))
+        out.append((f"changed rows (first {len(t.samples.changed)})",
+                    [", ".join(keys) or "key", "column", "A", "B"] + (["first difference"] if long else []), rows))
     d = t.duplicates
     if d and d.examples:
         rows = [[", ".join(short(e.key[k]) for k in keys), str(e.rows_a), str(e.rows_b)] for e in d.examples]

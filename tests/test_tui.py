@@ -110,7 +110,7 @@ async def test_runs_newest_first_and_open_a_run(demo_path):
         assert not_written == ["reports/drift"]
         assert "reports/drift" in facts
         graph = app.screen.query_one("#graph", LineageGraph)
-        assert graph.shown_info["reports/drift"].status == "failed"
+        assert graph.shown_info["reports/drift"].status == "missing"  # the title says the run failed
         assert graph.shown_info["features"].status == "input"  # read from R6
         await pilot.press("escape")
         await settle(app, pilot)
@@ -230,15 +230,25 @@ async def test_upstream_closure_and_grouping(demo_path):
         await pilot.press("d")
         await pilot.press("g")
         await pilot.pause()
-        shown = set(graph.shown.nodes)
-        assert shown == {"raw/*", "clean/*", "features", "models/*", "metrics/*", "scores", "reports/*"}
+        store_assets = set(g) | {"reports/drift"}
+        prefixes: dict[str, set] = {}
+        for a in store_assets:
+            prefixes.setdefault(a.split("/")[0] + "/*" if "/" in a else a, set()).add(a)
+        # a prefix shared by several assets is one node; a prefix of one asset stays that asset (its name shown)
+        expected = {p if len(ms) > 1 else next(iter(ms)) for p, ms in prefixes.items()}
+        assert set(graph.shown.nodes) == expected
+        assert "clean/applications" in expected and "raw/*" in expected  # the demo has both kinds
         assert graph.focused_node == "features"
         assert set(graph.members["reports/*"]) == {"reports/score_distribution", "reports/drift"}
         graph.focus_node("raw/*")
-        await pilot.press("enter")  # expands the group, focusing its first member
+        await pilot.press("enter")  # expands that group only, focusing its first member
         await pilot.pause()
-        assert not graph.grouped
+        assert graph.grouped
         assert graph.focused_node == "raw/applications"
+        assert set(graph.shown.nodes) == (expected - {"raw/*"}) | prefixes["raw/*"]
+        await pilot.press("g", "g")  # ungroup and group again: every group closed
+        await pilot.pause()
+        assert set(graph.shown.nodes) == expected
 
 
 @drive
@@ -254,7 +264,7 @@ async def test_graph_drawing_shows_every_asset_with_status_and_run(demo_path):
         assert latest_scores_run.endswith("-r7")
         for key in PLAN_FULL:
             assert key[:20] in drawing
-        assert "failed" in drawing  # reports/drift: its last attempt (R7) failed
+        assert "missing" in drawing  # reports/drift: planned by R7, which failed, and never written
         assert "10-27 r7" in drawing  # scores, made by R7
         assert "▶" in drawing and "┌" in drawing
         # every edge of the plan (and R7's planned drift report) is drawn, with an arrow into its target
@@ -334,6 +344,26 @@ async def test_open_an_asset_from_the_graph(demo_path):
         assert "features" in plot and "by run" in plot
 
 
+async def pick_in_palette(app, pilot, typed: str, wanted: str) -> None:
+    """Type into the open command palette, wait until ``wanted`` is the highlighted command, run it."""
+    from textual.command import CommandList, CommandPalette
+
+    for _ in range(40):
+        await pilot.pause(0.05)
+        if isinstance(app.screen, CommandPalette):
+            break
+    assert isinstance(app.screen, CommandPalette)
+    await pilot.press(*typed)
+    for _ in range(100):
+        await pilot.pause(0.05)
+        options = app.screen.query_one(CommandList)
+        if options.highlighted is not None and options.option_count:
+            prompt = options.get_option_at_index(options.highlighted).prompt
+            if str(getattr(prompt, "plain", prompt)).startswith(wanted):
+                break
+    await pilot.press("enter")
+
+
 @drive
 async def test_help_and_palette(demo_path):
     app = ExplorerApp(str(demo_path))
@@ -343,18 +373,22 @@ async def test_help_and_palette(demo_path):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-table").render())
-        for words in ("filter", "downstream", "diff marked", "go to root cause", "refresh", "command palette"):
+        for words in ("filter", "downstream", "diff marked", "root cause in graph", "refresh", "command palette",
+                      "next tab", "copy data path"):
             assert words in text
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, RunsScreen)
         await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"asset scores")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await pick_in_palette(app, pilot, "asset scores", "Asset scores")
         await settle(app, pilot)
         assert isinstance(app.screen, AssetScreen) and app.screen.key == "scores"
+        runs = manifests(demo_path)
+        oldest = min(runs, key=lambda r: runs[r]["started_at"])
+        await pilot.press("colon")  # ':' opens the same command line (vi, k9s)
+        await pick_in_palette(app, pilot, f"run {oldest}", f"Run {oldest}")
+        await settle(app, pilot)
+        assert isinstance(app.screen, RunScreen) and app.screen.run_id == oldest
 
 
 # ---------------------------------------------------------------------- live
@@ -508,14 +542,26 @@ async def test_staleness_panel_jumps_to_the_root_cause(demo_path):
         assert {k for k, v in statuses.items() if "stale" in v} == expected_stale
         assert {k for k, v in statuses.items() if "missing" in v} == {"reports/drift"}
         table.move_cursor(row=row_keys(table).index("scores"))
-        await pilot.press("enter")
+        await pilot.press("enter")  # enter opens the asset, as on every screen
+        await settle(app, pilot)
+        assert isinstance(app.screen, AssetScreen) and app.screen.key == "scores"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await pilot.press("L")  # L: the root cause in the lineage graph
         await settle(app, pilot)
         assert isinstance(app.screen, GraphScreen)
         graph = app.screen.query_one("#graph", LineageGraph)
         assert graph.focused_node in sources & nx.ancestors(g, "scores")
         assert app.focused is graph
         assert graph.shown_info["scores"].status == "stale"
-        assert graph.shown_info["reports/drift"].status == "failed"
+        # the graph says what the staleness table says, and why: R7 planned it and failed
+        assert graph.shown_info["reports/drift"].status == "missing"
+        r7 = next(r for r, m in manifests(demo_path).items() if m["status"] == "failed"
+                  and "reports/drift" in [p["asset"] for p in m["planned_assets"]])
+        graph.focus_node("reports/drift")
+        await settle(app, pilot)
+        detail = str(app.screen.query_one("#detail").text)
+        assert f"never materialized; planned by {r7}" in detail
 
 
 @drive

@@ -42,3 +42,43 @@ def test_picking_a_store_opens_it(tmp_path, demo_path):
             assert app.screen.query_one(DataTable).row_count == 2
 
     asyncio.run(flow())
+
+
+def test_a_broken_store_picked_asks_again_and_the_palette_switches_stores(tmp_path, demo_path):
+    missing = tmp_path / "nowhere"  # does not exist: cannot be read
+    choices = [
+        ("@gone", f"@gone  {missing}", str(missing), {}),
+        ("@demo", f"@demo  {demo_path}", str(demo_path), {}),
+    ]
+    runs = {p.name for p in demo_path.iterdir() if (p / "_frontier" / "run.json").exists()}
+
+    async def wait_for(pilot, ok):
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if ok():
+                return True
+        return False
+
+    async def flow():
+        from textual.command import CommandPalette
+
+        app = ExplorerApp("unused", choices=choices, open_options={"cache": False})
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert await wait_for(pilot, lambda: isinstance(app.screen, StorePicker))
+            await pilot.press("enter")  # @gone
+            # it cannot be read: the error is said and the picker comes back (no dead end)
+            assert await wait_for(pilot, lambda: app.load_error is not None and isinstance(app.screen, StorePicker))
+            assert app.store is None
+            await pilot.press("j", "enter")  # @demo
+            assert await wait_for(pilot, lambda: app.store is not None and isinstance(app.screen, RunsScreen)
+                                  and app.screen.query_one(DataTable).row_count == len(runs))
+            # the palette lists the configured stores: switching to @gone fails and asks again
+            await pilot.press("colon")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+            await pilot.press(*"store @gone")
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, StorePicker))
+            assert app.store is None and app.url == str(missing)
+
+    asyncio.run(flow())

@@ -275,7 +275,7 @@ async def test_graph_info_bar_filled_on_open_and_after_a_jump_from_staleness(dem
         await pilot.press("escape", "s")
         await settle(app, pilot)
         assert str(app.screen.query_one("#stale").coordinate_to_cell_key((0, 0)).row_key.value) == "clean/applications"
-        await pilot.press("enter")  # to the root cause: raw/applications changed in r8 (the demo story)
+        await pilot.press("L")  # to the root cause: raw/applications changed in r8 (the demo story)
         await settle(app, pilot)
         detail = str(app.screen.query_one("#detail").text)
         assert detail.startswith("raw/applications")
@@ -321,3 +321,76 @@ async def test_breadcrumbs_follow_the_screen_stack_and_ctrl_c_quits(demo_path):
         await pilot.press("ctrl+c")
         await pilot.pause()
     assert app.return_code == 0 and app.crash is None
+
+
+# ---------------------------------------------------------------------- keys users expect
+
+
+@drive
+async def test_brackets_cycle_the_asset_tabs_and_y_copies_what_is_focused(demo_path):
+    from explorer.tui.screens.asset import TABS
+
+    scores = {r: d for r, m in manifests(demo_path).items() if (d := sidecars(demo_path, r).get("scores"))}
+    newest = max(scores, key=lambda r: scores[r]["created_at"])
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        app.open_asset("scores")
+        await settle(app, pilot)
+        tabs = app.screen.query_one("#tabs")
+        seen = [tabs.active]
+        for _ in TABS:
+            await pilot.press("right_square_bracket")
+            await settle(app, pilot)
+            seen.append(tabs.active)
+        assert seen == TABS + TABS[:1]  # ] walks every tab in order and wraps
+        await pilot.press("left_square_bracket")
+        await settle(app, pilot)
+        assert tabs.active == TABS[-1]  # impact, its tree focused
+        await pilot.press("y")  # the tree's root: this version
+        await settle(app, pilot)
+        assert app.clipboard == f"scores@{newest}"
+        assert f"copied scores@{newest}" in screen_text(app)
+        await pilot.press("Y")
+        await settle(app, pilot)
+        assert app.clipboard == scores[newest]["data_path"]
+        await pilot.press("H")
+        await settle(app, pilot)
+        assert app.clipboard == scores[newest]["content_hash"]
+
+
+@drive
+async def test_trace_is_offered_for_table_rows_only(demo_path):
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=MEDIUM) as pilot:
+        await settle(app, pilot)
+        for key, offered in (("scores", True), ("reports/score_distribution", False)):  # parquet, npy
+            app.open_asset(key)
+            await settle(app, pilot)
+            await pilot.press("2")
+            await settle(app, pilot)
+            assert ("trace this row" in screen_lines(app)[-1]) is offered, (key, screen_lines(app)[-1])
+            await pilot.press("t")
+            await settle(app, pilot)
+            assert (type(app.screen).__name__ == "TraceScreen") is offered
+            await pilot.press("escape")
+            await settle(app, pilot)
+            if offered:
+                await pilot.press("escape")
+                await settle(app, pilot)
+
+
+@drive
+async def test_runs_title_counts_the_assets_the_graph_draws(demo_path):
+    runs = manifests(demo_path)
+    written = {a for r in runs for a in sidecars(demo_path, r)}
+    planned = {p["asset"] for m in runs.values() for p in m.get("planned_assets", [])}
+    never = planned - written
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        title = screen_lines(app)[1]
+        assert f"{len(written | planned)} assets ({len(never)} never written)" in title, title
+        await pilot.press("L")
+        await settle(app, pilot)
+        assert f"{len(written | planned)} assets" in screen_lines(app)[1]

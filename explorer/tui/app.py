@@ -37,6 +37,10 @@ class ExplorerApp(App):
         Binding("ctrl+q", "quit", "quit", show=False),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("question_mark", "help", "help", key_display="?", show=False),
+        Binding("ctrl+p", "command_palette", "command palette: screens, runs, assets, stores", key_display="^p",
+                show=False, priority=True),
+        Binding("colon", "command_palette", "the same (typed into a filter box, : stays a colon)", key_display=":",
+                show=False),
         Binding("r", "refresh_store", "refresh", show=False),
         Binding("s", "staleness", "staleness", show=False),
         Binding("L", "lineage", "lineage", key_display="L", show=False),
@@ -57,6 +61,7 @@ class ExplorerApp(App):
         self.open_options = dict(open_options or {})  # cache=, dagster_home= for Store.open
         # configured stores to pick from before loading: (key, label, url, storage options)
         self.choices = list(choices or [])
+        self.stores = list(self.choices)  # kept: the palette switches between them, a failed one re-asks
         self.label = label or url  # the store as the user named it, shown in titles
         self.storage_options = dict(storage_options or {})
         self.watch_seconds = watch
@@ -105,9 +110,7 @@ class ExplorerApp(App):
     def on_mount(self) -> None:
         self.sub_title = self.label
         if self.store is None and self.choices:
-            from .screens.picker import StorePicker
-
-            self.push_screen(StorePicker([(key, label) for key, label, _, _ in self.choices]), self._picked)
+            self.ask_store()
         elif self.store is None:
             self.load_store()
         else:
@@ -116,12 +119,27 @@ class ExplorerApp(App):
             self.set_interval(self.watch_seconds, self.poll)
 
     def _picked(self, key: str | None) -> None:
-        for k, label, url, options in self.choices:
+        for k, label, url, options in self.stores:
             if k == key:
                 self.url, self.label, self.storage_options = url, label.split("  ")[0], dict(options)
                 self.sub_title = self.label
         self.choices = []
         self.load_store()
+
+    def ask_store(self) -> None:
+        """The store picker over the configured stores."""
+        from .screens.picker import StorePicker
+
+        self.push_screen(StorePicker([(key, label) for key, label, _, _ in self.stores]), self._picked)
+
+    def switch_store(self, key: str) -> None:
+        """Open another configured store in place of this one (from the palette or the picker)."""
+        self._to_home()
+        self.store, self.report, self.generation, self._signature = None, None, 0, None
+        for screen in self.screen_stack:
+            for table in screen.query("#runs"):
+                table.loading = True
+        self._picked(key)
 
     # ------------------------------------------------------------------ loading
     @work(thread=True, group="store")
@@ -199,6 +217,8 @@ class ExplorerApp(App):
         self.notify(message, title="cannot read the store", severity="error", timeout=10)
         for screen in list(self.screen_stack):
             screen.post_message(StoreFailed(message))
+        if self.store is None and self.stores:  # a broken store picked: choose another, never a dead end
+            self.ask_store()
 
     def poll(self) -> None:
         self.load_store()
@@ -271,6 +291,8 @@ class ExplorerApp(App):
                 yield SystemCommand(f"Asset {key}", "open this asset's latest version", lambda k=key: self.open_asset(k))
             for run in reversed(self.store.runs):
                 yield SystemCommand(f"Run {run.run_id}", f"{run.job or ''} {run.status}", lambda r=run.run_id: self.open_run(r))
+        for key, label, _, _ in self.stores:
+            yield SystemCommand(f"Store {label}", "open this configured store instead", lambda k=key: self.switch_store(k))
         yield SystemCommand("Quit", "leave the app (q)", self.exit)
 
     def copy_value(self, value: str, what: str = "") -> None:

@@ -1,8 +1,9 @@
 """What each node of a drawn graph shows: a status word and the run of the version drawn.
 
-The words come from the library (``store.staleness()``); this module only adds what a
-picture needs on top: ``failed`` when the most recent run that planned an asset failed
-without writing it, and, in one run's graph, ``superseded`` / ``pending`` / ``input``.
+The words come from the library (``store.staleness()``: fresh, stale, missing), the same the
+staleness screen, the runs and the CLI show; this module only adds what one run's graph needs on
+top: ``superseded`` (a later run wrote it), ``pending`` (its running run has not written it yet)
+and ``input`` (read from another run).
 """
 
 from __future__ import annotations
@@ -26,26 +27,9 @@ def tainted_versions(store: Store) -> set[tuple[str, str]]:
         return set()
 
 
-def _failed_attempts(store: Store) -> set[str]:
-    """Assets whose most recent planning run failed without writing them."""
-    last_plan: dict[str, Any] = {}
-    for run in store.runs:  # oldest first: the last one wins
-        for p in run.planned:
-            last_plan[p.asset] = run
-    out = set()
-    for key, run in last_plan.items():
-        if run.status != "failed" or store.index.wrote(key, run.run_id):
-            continue
-        latest = store.index.latest(key)
-        if latest is None or store.index.runs.get(latest.run_id, run).started_at <= run.started_at:
-            out.add(key)
-    return out
-
-
 def store_graph(store: Store, report: Any | None = None) -> tuple[nx.DiGraph, dict[str, NodeInfo]]:
     """The asset graph at the latest versions and each node's status and run."""
     g = store.asset_graph()
-    failed = _failed_attempts(store)
     tainted = tainted_versions(store)
     info: dict[str, NodeInfo] = {}
     for key in g.nodes:
@@ -54,8 +38,6 @@ def store_graph(store: Store, report: Any | None = None) -> tuple[nx.DiGraph, di
             status = report.status_of(key)
         else:
             status = "missing" if g.nodes[key].get("missing") else "fresh"
-        if key in failed:
-            status = "failed"
         info[key] = NodeInfo(status, latest.run_id if latest else None,
                              latest is not None and (key, latest.run_id) in tainted)
     return g, info
@@ -85,7 +67,7 @@ def run_graph(store: Store, run_id: str, report: Any | None = None) -> tuple[nx.
         elif key in inputs:
             info[key] = NodeInfo("input", inputs[key])
         elif key in planned:
-            status = {"failed": "failed", "running": "pending"}.get(run.status, "missing")
+            status = "pending" if run.status == "running" else "missing"  # the run's title says it failed
             info[key] = NodeInfo(status, run_id)
         else:
             latest = store.index.latest(key)

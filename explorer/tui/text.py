@@ -22,6 +22,16 @@ def status_text(status: str, suffix: str = "") -> Text:
     return Text(f"{mark} {status}{suffix}", style=STATUS_COLOUR.get(status, ""))
 
 
+def cause_lines(status: Any) -> list[str]:
+    """The causes of an ``AssetStatus`` as lines; a missing asset with none says why it is missing
+    (as ``frontier-explore stale`` does)."""
+    lines = [c.describe() for c in getattr(status, "causes", ()) or ()]
+    if not lines and getattr(status, "status", None) == "missing":
+        planned = getattr(status, "planned_by", ()) or ()
+        lines.append("never materialized" + (f"; planned by {', '.join(planned)}" if planned else ""))
+    return lines
+
+
 def when(ts: datetime | None) -> str:
     return ts.strftime("%Y-%m-%d %H:%M:%S") if ts else ""
 

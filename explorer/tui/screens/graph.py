@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from ..status import store_graph
 from ..widgets.detail import DetailBar
-from ..text import safe, status_text, when
+from ..text import cause_lines, safe, status_text, when
 from ..widgets.lineage_graph import LineageGraph
 
 
@@ -87,9 +87,8 @@ class GraphScreen(AppScreen):
         report = self.app.report
         if report is not None:
             status = report.get(key) if hasattr(report, "get") else None
-            causes = getattr(status, "causes", ()) if status is not None else ()
-            for c in list(causes)[:2]:
-                text.append("\n  " + c.describe(), style="yellow")
+            for line in cause_lines(status)[:2] if status is not None else ():
+                text.append("\n  " + line, style="yellow")
         return text
 
     @on(LineageGraph.NodeOpened)

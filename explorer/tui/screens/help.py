@@ -24,7 +24,7 @@ def binding_sections() -> list[tuple[str, list[Binding]]]:
     from .staleness import StalenessScreen
 
     return [
-        ("everywhere", ExplorerApp.BINDINGS + [Binding("ctrl+p", "command_palette", "command palette: actions, runs, assets")]),
+        ("everywhere", ExplorerApp.BINDINGS),
         ("tables", [Binding("up,down,pageup,pagedown", "", "move")] + Table.BINDINGS
                     + [Binding("left,right", "", "a column left / right")]),
         ("runs (home)", RunsScreen.BINDINGS + [Binding("click header", "", "sort by that column")]),

@@ -120,12 +120,18 @@ class RunsScreen(AppScreen):
         table = self.query_one("#runs", DataTable)
         table.loading = False
         self._runs = {r.run_id: r for r in store.runs}
-        n_assets = len(store.assets())
+        report = self.app.report
+        if report is not None:  # every asset the graph draws: written, and planned or read but never written
+            n_assets = len(report.assets)
+            missing = sum(1 for a in report.assets if a.status == "missing")
+        else:
+            n_assets, missing = len(store.assets()), 0
         running = sum(1 for r in self._runs.values() if r.status == "running")
         warn = f" · ⚠ {len(store.warnings)} warnings" if store.warnings else ""
         live = f" · {running} running" if running else ""
         watch = f" · watching every {self.app.watch_seconds:g}s" if self.app.watch_seconds else ""
-        self._title_tail = f" · {n_assets} assets{live}{warn}{watch}"
+        never = f" ({missing} never written)" if missing else ""
+        self._title_tail = f" · {n_assets} assets{never}{live}{warn}{watch}"
         self.populate()
 
     def store_failed(self, message: str) -> None:

@@ -1,4 +1,5 @@
-"""Stale and missing assets with their causes; enter jumps to the root cause in the graph."""
+"""Stale and missing assets with their causes; ``enter`` opens the asset (as on every screen),
+``L`` shows its root cause in the lineage graph."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from textual.widgets import DataTable, Static
 from ..widgets.tables import Table
 from ..widgets.detail import DetailBar
 from ..status import tainted_versions
-from ..text import safe, status_text
+from ..text import cause_lines, safe, status_text
 from ..widgets.lineage_graph import short_run
 
 
@@ -27,8 +28,8 @@ class StalenessScreen(AppScreen):
 
     BINDINGS = [
         Binding("escape", "app.back", "back"),
-        Binding("enter", "jump", "go to root cause"),
-        Binding("o", "open_asset", "open asset"),
+        Binding("enter", "open_asset", "open asset", show=False),
+        Binding("L", "jump", "root cause in graph", key_display="L"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -61,7 +62,7 @@ class StalenessScreen(AppScreen):
         tainted = tainted_versions(self.app.store)
         for a in rows:
             roots = ", ".join(dict.fromkeys(c.asset for c in a.root_causes)) or "-"
-            causes = "; ".join(c.describe() for c in a.causes)
+            causes = "; ".join(cause_lines(a))
             status = status_text(a.status, " ⚑tainted" if (a.asset, a.run_id) in tainted else "")
             table.add_row(a.asset, status, short_run(a.run_id) or "-", roots, causes, key=a.asset)
         if keep is not None and keep in {a.asset for a in rows}:
@@ -86,11 +87,11 @@ class StalenessScreen(AppScreen):
             return
         st = self.app.report.get(key)
         t = Text.assemble((key, "bold"), "  ", status_text(st.status), f"  version of run {st.run_id or '-'}")
-        for c in st.causes:
-            t.append("\n  • " + c.describe(), style="yellow")
+        for line in cause_lines(st):
+            t.append("\n  • " + line, style="yellow")
         roots = list(dict.fromkeys(c.asset for c in st.root_causes))
         if roots:
-            t.append(f"\n  root cause: {', '.join(roots)} (enter shows it in the graph)")
+            t.append(f"\n  root cause: {', '.join(roots)} (L shows it in the graph)")
         detail.update(safe(t))
 
     def root_cause(self, key: str) -> str:
@@ -107,7 +108,7 @@ class StalenessScreen(AppScreen):
     @on(DataTable.RowSelected, "#stale")
     def _selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_jump()
+        self.action_open_asset()
 
     def action_open_asset(self) -> None:
         key = self.selected()

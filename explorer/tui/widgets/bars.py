@@ -50,8 +50,8 @@ class StatusLine(Widget):
 
     def render(self) -> Text:
         width = self.size.width - 2
-        right = self.HELP if width >= 60 else "? help"
         note = visible(self.note)
+        right = self.HELP if width >= 60 and len(note) + len(self.HELP) + 2 <= width else "? help"
         room = max(0, width - len(right) - 2)
         if len(note) > room:
             note = note[: max(0, room - 1)] + "…"

@@ -1,8 +1,9 @@
 """The lineage graph: a layered DAG you walk with the keyboard.
 
 Left/right (``h``/``l``) follow edges upstream/downstream, up/down (``k``/``j``) move between
-the nodes of a layer, ``enter`` opens the asset, ``u``/``d`` highlight the upstream or
-downstream closure, ``g`` groups assets by key prefix.
+the nodes of a layer, ``enter`` opens the asset (or expands the focused group only), ``u``/``d`` highlight the
+upstream or downstream closure, ``g`` groups assets by key prefix (a prefix of one asset stays
+that asset).
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ class LineageGraph(ScrollView, can_focus=True):
         self._hot_for: tuple | None = None
         self._generation = 0  # bumped when the drawing changes
         self._highlight_gen = 0
+        self.expanded: set[str] = set()  # groups opened with enter while grouped
 
     # ------------------------------------------------------------------ data
     def set_graph(self, g: nx.DiGraph, info: dict[str, NodeInfo], focus: str | None = None) -> None:
@@ -206,6 +208,13 @@ class LineageGraph(ScrollView, can_focus=True):
                     grp = f"{grp} ·{layer_of[n] + 1}"
                 node_of[n] = grp
                 members.setdefault(grp, []).append(n)
+            # a group of one is drawn as its asset (its name matters), an expanded group as its assets
+            for grp, ms in list(members.items()):
+                if grp not in ms and (len(ms) == 1 or grp in self.expanded):
+                    del members[grp]
+                    for m in ms:
+                        node_of[m] = m
+                        members[m] = [m]
             q = nx.DiGraph()
             q.add_nodes_from(members)
             for a, b in self.graph.edges:
@@ -470,10 +479,10 @@ class LineageGraph(ScrollView, can_focus=True):
         node = self.focused_node
         if node is None:
             return
-        if node in self.members:
+        if node in self.members:  # expand this group only; the others stay grouped
             first = self.members[node][0]
-            self.grouped = False
-            self.focus_node(first)
+            self.expanded.add(node)
+            self._rebuild(first)
             return
         self.post_message(self.NodeOpened(self, node))
 
@@ -500,6 +509,7 @@ class LineageGraph(ScrollView, can_focus=True):
             self.app.copy_value(str(self.focused_node))
 
     def action_toggle_group(self) -> None:
+        self.expanded.clear()
         self.grouped = not self.grouped
 
     def watch_grouped(self, grouped: bool) -> None:

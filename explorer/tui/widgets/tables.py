@@ -186,7 +186,7 @@ class Table(DataTable):
             if i < self.fixed_columns:
                 continue
             if x < left or x + w > right:
-                out.append(col.label.plain.rstrip(" ▲▼"))
+                out.append(col.label.plain)  # with its ▲/▼ when the rows are sorted by it
         return out
 
     def _sideways(self, step: int) -> None:

@@ -45,6 +45,11 @@ class AssetScreen(AppScreen):
         Binding("V", "verify", "verify", key_display="V"),
         Binding("P", "load_pickle", "unpickle", key_display="P"),
         *[Binding(str(i + 1), f"tab('{t}')", t, show=False) for i, t in enumerate(TABS)],
+        Binding("left_square_bracket", "cycle_tab(-1)", "previous tab", key_display="[", show=False),
+        Binding("right_square_bracket", "cycle_tab(1)", "next tab", key_display="]", show=False),
+        Binding("y", "copy('ident')", "copy KEY@RUN", show=False),
+        Binding("Y", "copy('path')", "copy data path", key_display="Y", show=False),
+        Binding("H", "copy('hash')", "copy content hash", key_display="H", show=False),
     ]
 
     def __init__(self, key: str, run: str | None = None) -> None:
@@ -142,6 +147,16 @@ class AssetScreen(AppScreen):
         if target:
             self.query_one(target).focus()
 
+    def action_cycle_tab(self, step: int) -> None:
+        tabs = self.query_one("#tabs", TabbedContent)
+        self.action_tab(TABS[(TABS.index(tabs.active) + step) % len(TABS)])
+
+    def action_copy(self, what: str) -> None:
+        """``y`` where the focused widget copies nothing of its own (a tree copies its version)."""
+        v = self.version
+        value = {"ident": f"{self.key}@{v.run_id}", "path": v.data_path, "hash": v.content_hash}[what]
+        self.app.copy_value(value, {"ident": "", "path": "path", "hash": "hash"}[what])
+
     def action_next_stat(self) -> None:
         self.query_one(HistoryPane).next_stat()
         self.query_one("#tabs", TabbedContent).active = "history"
@@ -185,6 +200,12 @@ class AssetScreen(AppScreen):
         self.open_diff(versions[i - 1], run_id)
 
     # ------------------------------------------------------------------ trace
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "trace_row":  # trace follows table rows: not offered for JSON, arrays, bytes
+            pane = next(iter(self.query(PreviewPane)), None)
+            return pane is not None and pane.frame is not None and pane.version is not None and pane.version.table is not None
+        return super().check_action(action, parameters)
+
     def action_trace_row(self) -> None:
         from ..trace import TraceScreen
 

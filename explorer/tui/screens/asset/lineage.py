@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import TabPane, Tree
 
 from ....lineage import LineageResult
@@ -27,6 +28,18 @@ def ref_label(ref: InputRef, result: LineageResult) -> Text:
     return t
 
 
+class VersionTree(Tree):
+    """A provenance or impact tree; ``y`` copies the focused version as ``KEY@RUN``."""
+
+    BINDINGS = [Binding("y", "copy", "copy KEY@RUN", show=False)]
+
+    def action_copy(self) -> None:
+        node = self.cursor_node
+        ref = node.data if node is not None else None
+        if isinstance(ref, InputRef):
+            self.app.copy_value(f"{ref.asset}@{ref.run_id}")  # type: ignore[attr-defined]
+
+
 class LineagePane(TabPane):
     """One tree: ``direction`` is ``provenance`` (upstream) or ``impact`` (downstream)."""
 
@@ -35,7 +48,7 @@ class LineagePane(TabPane):
         self.direction = direction
 
     def compose(self) -> ComposeResult:
-        yield Tree(self.direction, id=f"{self.direction}-tree")
+        yield VersionTree(self.direction, id=f"{self.direction}-tree")
 
     def show(self, store: "Store", key: str, run_id: str) -> None:
         tree = self.query_one(Tree)

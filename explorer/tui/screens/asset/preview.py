@@ -28,7 +28,8 @@ PREVIEW_ROWS = 50
 
 
 class PreviewTable(Table):
-    """The data preview; ``t`` traces the row under the cursor to its sources."""
+    """The data preview; ``t`` traces the row under the cursor to its sources (offered only for a
+    table version: trace follows table rows)."""
 
     BINDINGS = [Binding("t", "screen.trace_row", "trace this row")]
 
@@ -100,6 +101,7 @@ class PreviewPane(TabPane):
         scroll = self.query_one("#preview-scroll")
         self.version = v
         self.frame = value if error is None and isinstance(value, pd.DataFrame) else None
+        self.screen.refresh_bindings()  # ``t`` is offered for a table only
         if error is not None or not isinstance(value, pd.DataFrame):
             table.display = False
             scroll.display = True

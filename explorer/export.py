@@ -7,7 +7,7 @@ import functools
 import json
 import re
 import uuid
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 import networkx as nx
 
@@ -276,9 +276,14 @@ def _column_lineage(store: "Source", v) -> dict:
 def openlineage_events(store: "Source") -> list[dict]:
     """One START and one COMPLETE (or FAIL) RunEvent per run, oldest run first. A run still
     running has only its START. Inputs are the versions a run read from other runs."""
+    return list(iter_openlineage_events(store))
+
+
+def iter_openlineage_events(store: "Source") -> Iterator[dict]:
+    """The events of ``openlineage_events`` one by one, built as they are asked for (a store
+    of a million versions is exported without holding its events)."""
     from .models import iso
 
-    events = []
     job_namespace = store.url if "://" in store.url else f"file://{store.url}"
     for run in store.index.run_list():
         versions = store.index.run_versions(run.run_id)
@@ -314,13 +319,18 @@ def openlineage_events(store: "Source") -> list[dict]:
                 "outputs": [_dataset(store, v.ref, full, True) for v in versions],
             }
 
-        events.append(event("START", run.started_at, False))
+        yield event("START", run.started_at, False)
         if run.status in ("success", "failed"):
             end = run.finished_at or max([v.created_at for v in versions], default=run.started_at)
-            events.append(event("COMPLETE" if run.status == "success" else "FAIL", end, True))
-    return events
+            yield event("COMPLETE" if run.status == "success" else "FAIL", end, True)
+
+
+def openlineage_lines(store: "Source") -> Iterator[str]:
+    """The events as JSON lines, one at a time (the OpenLineage file transport's format)."""
+    for e in iter_openlineage_events(store):
+        yield json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def to_openlineage(store: "Source") -> str:
     """The events as JSON lines (one event per line), the OpenLineage file transport's format."""
-    return "".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in openlineage_events(store))
+    return "".join(openlineage_lines(store))

@@ -106,6 +106,9 @@ class Index:
         self._by_run = by_run
 
     # ------------------------------------------------------------------ queries
+    materialized = True
+    """Whether the versions are parsed (always, but for a ``LazyIndex`` not yet asked for them)."""
+
     def run_list(self) -> list[Run]:
         """Runs ordered by start time, oldest first."""
         return list(self.runs.values())
@@ -176,6 +179,11 @@ class LazyIndex(Index):
         self._loader = loader
         self._freeze_gc = freeze_gc
         self._lock = threading.Lock()  # a TUI worker and the UI may both ask first
+
+    @property
+    def materialized(self) -> bool:
+        """Whether the versions have been parsed (asking for them parses them first)."""
+        return "_loader" not in self.__dict__
 
     def __getattr__(self, name: str) -> Any:  # only called for attributes not yet set
         if name in ("versions", "_by_asset", "_by_run"):

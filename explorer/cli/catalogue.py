@@ -54,6 +54,16 @@ def _write(text: str, output: str | None, kind: str = "text") -> None:
         print_document(text, kind)
 
 
+def _write_lines(lines, output: str | None, kind: str = "text") -> None:
+    """As ``_write``, a line at a time (a large export is never held whole)."""
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.writelines(lines)
+    else:
+        for line in lines:
+            print_document(line, kind)
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     store = open_store(args)
     if args.format == "parquet" and not args.output:
@@ -88,7 +98,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     store = open_store(args)
     if args.format == "openlineage":
-        _write(export.to_openlineage(store), args.output, "json")
+        _write_lines(export.openlineage_lines(store), args.output, "json")
         return 0
     g = store.asset_graph()
     statuses = export.asset_statuses(store)

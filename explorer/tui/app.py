@@ -151,6 +151,10 @@ class ExplorerApp(App):
                 from ..api import Store
 
                 store = Store.open(self.url, self.storage_options, **self.open_options)
+                if not store.index.materialized:
+                    # the runs are known before the versions are parsed (a large store takes
+                    # seconds): the runs table paints now, the rest once the report is there
+                    self.call_from_thread(self._runs_known, store)
             else:
                 store = self.store.refresh()
             report = staleness_or_none(self, store)
@@ -171,6 +175,16 @@ class ExplorerApp(App):
         super().notify(bounded(visible_lines(str(message)), 2000), title=one_line(str(title)),
                        severity=severity, markup=False, **kw)
 
+    def _runs_known(self, store: Store) -> None:
+        """The first paint of a store whose versions are still being parsed: only the runs
+        screen draws (from the runs alone); every screen redraws when ``_loaded`` follows."""
+        if self.store is not None:
+            return
+        self.store = store
+        for screen in list(self.screen_stack):
+            if getattr(screen, "draws_from_runs", False):
+                screen.post_message(StoreChanged(self.generation))
+
     def _compute_report_and_notify(self) -> None:
         self.report = staleness_or_none(self, self.store)
         self._loaded(self.store, self.report)
@@ -187,6 +201,8 @@ class ExplorerApp(App):
 
     def _loaded(self, store: Store, report: Any | None) -> None:
         first = self.generation == 0
+        if first:
+            self.store = None  # (set by _runs_known for the first paint only)
         signature = self.signature(store)
         if not first and signature == self._signature and self.load_error is None:
             if self._manual_refresh:

@@ -64,6 +64,7 @@ class RunsScreen(AppScreen):
     """Runs of the store, newest first."""
 
     crumb = "runs"
+    draws_from_runs = True  # painted as soon as the runs are known (ExplorerApp._runs_known)
 
     AUTO_FOCUS = "#runs"
 
@@ -124,14 +125,17 @@ class RunsScreen(AppScreen):
         if report is not None:  # every asset the graph draws: written, and planned or read but never written
             n_assets = len(report.assets)
             missing = sum(1 for a in report.assets if a.status == "missing")
-        else:
+        elif store.index.materialized:
             n_assets, missing = len(store.assets()), 0
+        else:  # the versions are still being parsed (the first paint of a large store)
+            n_assets, missing = None, 0
         running = sum(1 for r in self._runs.values() if r.status == "running")
         warn = f" · ⚠ {len(store.warnings)} warnings" if store.warnings else ""
         live = f" · {running} running" if running else ""
         watch = f" · watching every {self.app.watch_seconds:g}s" if self.app.watch_seconds else ""
         never = f" ({missing} never written)" if missing else ""
-        self._title_tail = f" · {n_assets} assets{never}{live}{warn}{watch}"
+        assets = f"{n_assets} assets" if n_assets is not None else "reading versions…"
+        self._title_tail = f" · {assets}{never}{live}{warn}{watch}"
         self.populate()
 
     def store_failed(self, message: str) -> None:

@@ -135,3 +135,28 @@ def test_runs_paint_before_the_versions_are_parsed(demo_path, monkeypatch):
         asyncio.run(go())
     finally:
         release.set()
+
+
+def test_the_runs_table_holds_a_page_and_the_filter_sees_every_run(demo_path, monkeypatch):
+    """The table holds PAGE rows at most (a DataTable measures every cell it holds: 14 s for
+    50,000 runs); + shows another page, and the filter and sort still see every run."""
+    monkeypatch.setattr(RunsScreen, "PAGE", 3)
+    runs = sorted(p.name for p in demo_path.iterdir() if (p / "_frontier" / "run.json").exists())
+
+    async def go():
+        app = ExplorerApp(str(demo_path))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(app, pilot)
+            table = app.screen.query_one("#runs", DataTable)
+            keys = lambda: [str(k.value) for k in table.rows]  # noqa: E731
+            assert keys() == runs[::-1][:3]
+            assert f"{len(runs)} runs, newest 3 shown (+: more)" in str(app.screen.query_one("#title").render())
+            await pilot.press("+")
+            await settle(app, pilot)
+            assert keys() == runs[::-1][:6]
+            # the oldest run is not in the table, but the filter finds it
+            await pilot.press("slash", *runs[0][-2:])
+            await settle(app, pilot)
+            assert keys() == [runs[0]]
+
+    asyncio.run(go())

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, Callable, Iterable
 
-from .models import AssetVersion, Run, replace
+from .models import AssetVersion, CheckResult, Observation, Run, replace
 
 Progress = Callable[[int, int], None]
 
@@ -78,6 +78,7 @@ class Index:
     def add(self, rec: RunRecord) -> None:
         run = replace(rec.run, asset_count=len(rec.versions))
         self.runs[run.run_id] = run
+        self.__dict__.pop("_event_cache", None)
         for v in rec.versions:
             self.versions[v.ident] = v
         self.warnings.extend(rec.warnings)
@@ -153,6 +154,77 @@ class Index:
 
     def latest_versions(self) -> dict[str, AssetVersion]:
         return {k: vs[-1] for k, vs in self._by_asset.items() if vs}
+
+    # ------------------------------------------------------------------ checks, observations
+    def _events(self) -> "_Events":
+        """Checks and observations of all runs, grouped once (recomputed after ``add``)."""
+        ev = self.__dict__.get("_event_cache")
+        if ev is None or ev.runs != len(self.runs):
+            ev = self.__dict__["_event_cache"] = _Events.of(self.runs.values())
+        return ev
+
+    def all_checks(self) -> list[CheckResult]:
+        """Every asset check evaluation of every run, oldest first."""
+        return list(self._events().checks)
+
+    def checks(self, key: str) -> list[CheckResult]:
+        """The evaluations of the checks of asset ``key``, oldest first."""
+        return list(self._events().checks_by_asset.get(key, ()))
+
+    def checks_of(self, version: AssetVersion) -> list[CheckResult]:
+        """The check evaluations attached to ``version`` (the checks that targeted it), oldest
+        first; a check evaluated twice on one version keeps both evaluations."""
+        return list(self._events().checks_by_target.get(version.ident, ()))
+
+    def latest_checks(self, version: AssetVersion) -> list[CheckResult]:
+        """The latest evaluation of each check of ``version``, by check name."""
+        latest: dict[str, CheckResult] = {}
+        for c in self.checks_of(version):
+            latest[c.name] = c
+        return [latest[n] for n in sorted(latest)]
+
+    def all_observations(self) -> list[Observation]:
+        return list(self._events().observations)
+
+    def observations(self, key: str, partition: str | None = None) -> list[Observation]:
+        """The observations of source asset ``key`` (of one partition), oldest first."""
+        obs = self._events().observations_by_asset.get(key, ())
+        return [o for o in obs if partition is None or o.partition == partition]
+
+    def latest_observation(self, key: str, partition: str | None = None) -> Observation | None:
+        obs = self.observations(key, partition)
+        return obs[-1] if obs else None
+
+    def observed_assets(self) -> list[str]:
+        """Assets that have observations (observable source assets)."""
+        return sorted(self._events().observations_by_asset)
+
+
+@dataclass
+class _Events:
+    runs: int
+    checks: list[CheckResult]
+    observations: list[Observation]
+    checks_by_asset: dict[str, list[CheckResult]]
+    checks_by_target: dict[tuple[str, ...], list[CheckResult]]
+    observations_by_asset: dict[str, list[Observation]]
+
+    @classmethod
+    def of(cls, runs: Iterable[Run]) -> "_Events":
+        runs = list(runs)
+        created = attrgetter("created_at")
+        checks = sorted((c for r in runs for c in r.checks), key=created)
+        observations = sorted((o for r in runs for o in r.observations), key=created)
+        by_asset: dict[str, list[CheckResult]] = {}
+        by_target: dict[tuple[str, ...], list[CheckResult]] = {}
+        for c in checks:
+            by_asset.setdefault(c.asset, []).append(c)
+            if c.target is not None:
+                by_target.setdefault(c.target, []).append(c)
+        obs: dict[str, list[Observation]] = {}
+        for o in observations:
+            obs.setdefault(o.asset, []).append(o)
+        return cls(len(runs), checks, observations, by_asset, by_target, obs)
 
 
 class LazyIndex(Index):

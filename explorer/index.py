@@ -64,6 +64,8 @@ class Index:
     warnings: list[str] = field(default_factory=list)
     _by_asset: dict[str, list[AssetVersion]] = field(default_factory=dict)
     _by_run: dict[str, list[AssetVersion]] = field(default_factory=dict, compare=False, repr=False)
+    # op outputs internal to graph-backed assets (``AssetVersion.inside``): not assets
+    _internal: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     # reserved names (``_...``) the root listing showed, e.g. the flags folder; None: unknown
     reserved: frozenset[str] | None = field(default=None, compare=False)
 
@@ -105,6 +107,7 @@ class Index:
             vs.sort(key=created)
         self._by_asset = dict(sorted(by_asset.items()))
         self._by_run = by_run
+        self._internal = frozenset(k for k, vs in by_asset.items() if vs and vs[-1].inside)
 
     # ------------------------------------------------------------------ queries
     def run_list(self) -> list[Run]:
@@ -112,7 +115,14 @@ class Index:
         return list(self.runs.values())
 
     def asset_keys(self) -> list[str]:
-        return list(self._by_asset)
+        """The assets (op outputs internal to graph-backed assets are not among them)."""
+        if not self._internal:
+            return list(self._by_asset)
+        return [k for k in self._by_asset if k not in self._internal]
+
+    def is_internal(self, key: str) -> bool:
+        """Whether ``key`` is an op output internal to graph-backed assets (not an asset)."""
+        return key in self._internal
 
     def asset_versions(self, key: str) -> list[AssetVersion]:
         """Committed versions of an asset, oldest first."""
@@ -153,7 +163,9 @@ class Index:
         return any(v.asset == key for v in self._by_run.get(run_id, ()))
 
     def latest_versions(self) -> dict[str, AssetVersion]:
-        return {k: vs[-1] for k, vs in self._by_asset.items() if vs}
+        """The latest version of each asset (see ``asset_keys``)."""
+        internal = self._internal
+        return {k: vs[-1] for k, vs in self._by_asset.items() if vs and k not in internal}
 
     # ------------------------------------------------------------------ checks, observations
     def _events(self) -> "_Events":
@@ -250,7 +262,7 @@ class LazyIndex(Index):
         self._lock = threading.Lock()  # a TUI worker and the UI may both ask first
 
     def __getattr__(self, name: str) -> Any:  # only called for attributes not yet set
-        if name in ("versions", "_by_asset", "_by_run"):
+        if name in ("versions", "_by_asset", "_by_run", "_internal"):
             self._materialize()
             return object.__getattribute__(self, name)
         raise AttributeError(name)

@@ -28,6 +28,9 @@ _FROZEN = {"frozen": True, "gc": False}
 
 RUN_STATUSES = ("running", "success", "failed")
 CHECK_SEVERITIES = ("ERROR", "WARN")
+INSIDE = "frontier/inside"
+"""The metadata entry of an op output internal to graph-backed assets (the assets' keys): an op
+output of its run, never a node of the asset graph."""
 EXTERNAL = "external"
 """The ``data_format`` of a version whose value is not in the store (Dagster recorded the
 materialization, the asset wrote its data elsewhere or returned nothing): it has no data file."""
@@ -226,6 +229,12 @@ class AssetVersion(msgspec.Struct, **_FROZEN):
     @property
     def short_hash(self) -> str:
         return self.content_hash.split(":", 1)[-1][:12]
+
+    @property
+    def inside(self) -> tuple[str, ...]:
+        """The graph-backed assets this op output is internal to (empty for anything else)."""
+        got = self.metadata.get(INSIDE) if self.metadata else None
+        return tuple(x for x in got if isinstance(x, str)) if isinstance(got, list) else ()
 
     @property
     def stored(self) -> bool:

@@ -12,7 +12,7 @@ used by tests/test_dagster_projects.py.
 - ``AssetIn`` with a key prefix;
 - a graph-backed asset whose internal ops hand values through the IO manager.
 
-Module level so that ``dg.reconstructable`` finds the job for the multiprocess executor.
+Module level so that the multiprocess executor's processes find the jobs (``reconstructable``).
 """
 
 from __future__ import annotations
@@ -163,14 +163,25 @@ CHECKS = [orders_id_has_no_nulls, orders_not_empty, orders_amounts_positive]
 SOURCES = [source_file]
 
 everything = dg.define_asset_job("everything", selection=dg.AssetSelection.assets(*MAIN), hooks=frontier_hooks())
+# the quickstart assets and a, c and d (b is read from its latest materialization)
+quickstart = dg.define_asset_job("quickstart", selection=dg.AssetSelection.groups("hackernews") | dg.AssetSelection.assets("a", "c", "d"),
+                                 hooks=frontier_hooks())
 observe_sources = dg.define_asset_job("observe_sources", selection=dg.AssetSelection.assets("source_file"))
 
 
 def definitions(base: str) -> dg.Definitions:
-    return dg.Definitions(assets=[*MAIN, *SOURCES], asset_checks=CHECKS, jobs=[everything, observe_sources],
+    return dg.Definitions(assets=[*MAIN, *SOURCES], asset_checks=CHECKS, jobs=[everything, quickstart, observe_sources],
                           resources={"io_manager": RunPrefixedIOManager(base_path=base)})
 
 
-def everything_job() -> dg.JobDefinition:
-    """The job with the store of ``FRONTIER_TEST_BASE`` (for ``dg.reconstructable``)."""
-    return definitions(os.environ["FRONTIER_TEST_BASE"]).get_job_def("everything")
+def project_definitions() -> dg.Definitions:
+    """The definitions with the store of ``FRONTIER_TEST_BASE`` (what the multiprocess
+    executor's step processes load, by file: see ``reconstructable``)."""
+    return definitions(os.environ["FRONTIER_TEST_BASE"])
+
+
+def reconstructable(job_name: str):
+    """A job the multiprocess executor can rebuild in each step's process (from this file)."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    return ReconstructableRepository.for_file(__file__, "project_definitions").get_reconstructable_job(job_name)

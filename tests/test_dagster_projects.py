@@ -160,5 +160,18 @@ def test_observations_and_staleness_against_dagsters(project, store):
     assert "asset1" in project["dagster_stale"] and "asset1" in ours
     [cause] = [c for c in report.get("asset1").causes if c.kind == "source_changed"]
     assert cause.asset == "source_file" and "new data version" in cause.describe()
-    # the one difference, named: most_frequent_words did not rematerialize after its input did
-    assert ours == project["dagster_stale"]
+    assert cause.consumed_hash == "dagster-data-version:v1 alpha beta"
+    assert cause.latest_hash == "dagster-data-version:v2 alpha beta gamma"
+    assert report.get("source_file").status == "fresh"  # observed: a source, never missing
+    # where ours and Dagster's differ, on purpose, the report says why for that asset
+    dagster = project["dagster_stale"]
+    assert dagster - ours == {"e", "f"}  # c and d were rematerialized with identical content
+    assert ours - dagster == {"orders"}  # its failed ERROR check
+    for asset in ours ^ dagster:
+        assert report.get(asset).dagster_differs, asset
+    assert "identical content" in report.get("e").dagster_differs[0]
+    assert "check" in report.get("orders").dagster_differs[0]
+    [failed] = [c for c in report.get("orders").causes if c.kind == "check_failed"]
+    assert failed.check == "orders_id_has_no_nulls"  # the WARN check's failure is no cause
+    for asset in ours & dagster:
+        assert not report.get(asset).dagster_differs, asset

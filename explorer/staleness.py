@@ -790,12 +790,16 @@ def _report(store, cutoff, as_of_run, age_limit, view, current, all_keys, own, i
 
 def _dagster_differs(view: "_View", current: dict[str, AssetVersion], own: dict[str, list[Cause]],
                      stale: set[str]) -> dict[str, tuple[str, ...]]:
-    """Per asset, where these rules differ on purpose from Dagster's stale status, and why: an
-    identical rematerialization of an input (same content hash) keeps it fresh here; staleness
-    is transitive here; a failed ERROR check is a cause here."""
+    """Per asset written by a Dagster run, where these rules differ on purpose from Dagster's
+    stale status, and why: an identical rematerialization of an input (same content hash) keeps
+    it fresh here; staleness is transitive here; a failed ERROR check is a cause here."""
+    from .dagster.stock import DAGSTER_RUN_ID
+
     part_latest = view.partition_latest()
     out: dict[str, tuple[str, ...]] = {}
     for key, v in current.items():
+        if not DAGSTER_RUN_ID.match(v.run_id):
+            continue
         notes = []
         for inp in v.inputs:
             latest = part_latest.get((inp.asset, inp.partition)) if inp.partition is not None else current.get(inp.asset)

@@ -175,3 +175,64 @@ def test_observations_and_staleness_against_dagsters(project, store):
     assert failed.check == "orders_id_has_no_nulls"  # the WARN check's failure is no cause
     for asset in ours & dagster:
         assert not report.get(asset).dagster_differs, asset
+
+
+def test_cli_show_assets_and_stale_say_what_dagster_recorded(project, cli):
+    base = project["base"]
+    run_id, metadata, _ = project["latest"]["topstories"]
+    r = cli("show", base, "topstories", "--format", "json", "--no-cache")
+    assert r.code == 0, r.err
+    shown = r.json()
+    assert (shown["stored"], shown["preview"], shown["run_id"], shown["metadata"]) == (False, None, run_id, metadata)
+    r = cli("show", base, "topstories", "--no-cache")
+    assert r.code == 0 and "stored outside the store" in r.out and "num_records" in r.out
+    r = cli("show", base, "orders", "--format", "json", "--no-cache")
+    truth = {(name, passed) for (_, asset, name, passed, _, target) in project["checks"]
+             if asset == "orders" and target == project["latest"]["orders"][0]}
+    assert {(c["check"], c["passed"]) for c in r.json()["checks"]} == truth
+    r = cli("show", base, "orders", "--no-cache")
+    assert "orders_id_has_no_nulls" in r.out and "failed" in r.out
+    r = cli("assets", base, "--format", "json", "--no-cache")
+    rows = {row["asset"]: row for row in r.json()}
+    assert set(rows) == project["materializable"]
+    assert rows["topstories"]["stored"] is False and rows["orders"]["stored"] is True
+    assert sum(not c["passed"] for c in rows["orders"]["checks"]) == 2
+    r = cli("stale", base, "--format", "json", "--no-cache")
+    assets = {a["asset"]: a for a in r.json()["assets"]}
+    assert "identical content" in assets["e"]["dagster_differs"][0]
+    assert any(c["kind"] == "check_failed" for c in assets["orders"]["causes"])
+    assert any(c["kind"] == "source_changed" and c["asset"] == "source_file" for c in assets["asset1"]["causes"])
+    r = cli("stale", base, "--format", "markdown", "--no-cache")
+    assert "differs from Dagster" in r.out and "has a new data version since asset1 was built" in r.out
+
+
+def test_the_app_says_stored_outside_the_store_and_shows_checks(project):
+    import asyncio
+
+    from textual.widgets import Static
+
+    from explorer.tui.app import ExplorerApp
+    from explorer.tui.screens.asset import AssetScreen
+
+    async def go():
+        app = ExplorerApp(str(project["base"]))
+        async with app.run_test(size=(120, 36)) as pilot:
+            for _ in range(3):
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+            app.open_asset("topstories")
+            for _ in range(2):
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+            screen = app.screen
+            assert isinstance(screen, AssetScreen)
+            assert "stored outside the store" in str(screen.query_one("#facts", Static).render())
+            assert "stored outside the store" in str(screen.query_one("#preview-text", Static).render())
+            app.open_asset("orders")
+            for _ in range(2):
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+            facts = str(app.screen.query_one("#facts", Static).render())
+            assert "orders_id_has_no_nulls: failed (ERROR)" in facts and "orders_not_empty: passed" in facts
+
+    asyncio.run(go())

@@ -236,3 +236,21 @@ def test_the_app_says_stored_outside_the_store_and_shows_checks(project):
             assert "orders_id_has_no_nulls: failed (ERROR)" in facts and "orders_not_empty: passed" in facts
 
     asyncio.run(go())
+
+
+def test_diff_compares_what_dagster_recorded_of_versions_stored_elsewhere(project, store):
+    a, b = project["runs"]["in process"], project["runs"]["multiprocess"]
+    d = store.diff("topstories", a, b)
+    assert d.kind == "external" and not d.same_content
+    assert {c.path: (c.a, c.b) for c in d.json.changed}["num_records"] == (5, 7)
+    assert any("stored outside the store" in line for line in d.summary())
+
+
+def test_sql_checks_and_observations_tables(project, store):
+    got = store.sql('SELECT run_id, asset, "check", passed, severity, target_run_id FROM checks')
+    assert set(map(tuple, got.itertuples(index=False))) == project["checks"]
+    latest = store.sql("SELECT \"check\", passed FROM checks WHERE of_latest AND asset = 'orders' ORDER BY 1")
+    assert list(map(tuple, latest.itertuples(index=False))) == [
+        ("orders_amounts_positive", False), ("orders_id_has_no_nulls", False), ("orders_not_empty", True)]
+    obs = store.sql("SELECT run_id, data_version FROM observations ORDER BY created_at")
+    assert list(map(tuple, obs.itertuples(index=False))) == project["observations"]

@@ -61,10 +61,14 @@ class OverviewPane(TabPane):
         line("run", f"{v.run_id}" + (f"  ({run.job}, {run.status})" if run else ""))
         line("created", when(v.created_at))
         line("code version", v.code_version or "-")
-        line("format", v.data_format)
-        line("size", human_size(v.size_bytes))
+        if v.stored:
+            line("format", v.data_format)
+            line("size", human_size(v.size_bytes))
         line("hash", v.content_hash)
-        line("path", v.data_path)
+        if v.stored:
+            line("path", v.data_path)
+        else:
+            line("data", "stored outside the store (Dagster recorded the materialization)")
         if v.table is not None:
             line("rows", f"{v.table.num_rows:,}")
         if v.keys:
@@ -83,6 +87,10 @@ class OverviewPane(TabPane):
             line("tainted", "built from " + ", ".join(f"{a}@{r}" for a, r in sorted(tainted_by)), "bright_magenta")
         for k, val in sorted(v.metadata.items()):
             line("metadata", f"{k}: " + (json.dumps(val) if not isinstance(val, str) else val))
+        for c in store.index.latest_checks(v):
+            style = "green" if c.passed else ("red" if c.severity == "ERROR" else "yellow")
+            line("check", f"{c.name}: {c.outcome} ({c.severity})" + (f" - {c.description}" if c.description else "")
+                 + "".join(f", {k}={val}" for k, val in c.metadata.items()), style)
         latest = store.index.latest(v.asset, v.partition)
         if report is not None and latest is not None and latest.run_id == v.run_id:
             st = report.get(v.asset)

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from ....api import Store
 
 PREVIEW_ROWS = 50
+NOT_STORED = ("stored outside the store: Dagster recorded this materialization (its metadata, data version "
+              "and inputs are in the overview); its data is wherever the asset wrote it, so there is nothing to preview")
 
 
 class PreviewTable(Table):
@@ -82,6 +84,9 @@ class PreviewPane(TabPane):
     @work(thread=True, exclusive=True, group="preview")
     def load(self, store: "Store", v: AssetVersion) -> None:
         self.app.call_from_thread(self._loading)
+        if not v.stored:
+            self.app.call_from_thread(self._show, NOT_STORED, None, v)
+            return
         try:
             value = store.preview(v.asset, v.run_id, rows=PREVIEW_ROWS)
         except Exception as exc:  # noqa: BLE001

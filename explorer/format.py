@@ -905,7 +905,7 @@ def _run_from(doc: _RunDoc) -> Run:
         run_id, doc.job, doc.status, _utc(doc.started_at),
         _utc(doc.finished_at) if doc.finished_at is not None else None,
         doc.tags, doc.code_version, check_run_id(parent) if parent is not None else None,
-        checked_plan(doc.planned_assets), doc.consolidated, 0, checks, observations,
+        checked_plan(doc.planned_assets), doc.consolidated, checks=checks, observations=observations,
     )
 
 

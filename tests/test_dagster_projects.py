@@ -124,6 +124,9 @@ def test_edges_are_dagsters(project, store):
     assert not any("filter_big" in n for n in g.nodes)
     # the graph-backed asset's internal op output is an op output of its run
     assert any(v.asset == "big_count.filter_big/result" for v in store.run_versions(project["runs"]["in process"]))
+    # in process too, the plan names the assets only: no checks, no ops inside the graph-backed asset
+    assert {p.asset for p in store.run(project["runs"]["in process"]).planned} == project["materializable"]
+    assert not any("filter_big" in a.asset for a in store.staleness().assets)
 
 
 def test_the_hook_records_versions_before_the_run_is_finished(project):

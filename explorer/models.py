@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 from msgspec.structs import astuple, replace
 
-__all__ = ["AssetVersion", "ColumnStats", "InputRef", "PackedColumns", "PlannedAsset", "Run", "TableInfo", "iso", "replace", "utc"]
+__all__ = ["AssetVersion", "ColumnStats", "InputRef", "OpOutput", "PackedColumns", "PlannedAsset", "Run", "TableInfo", "iso", "replace", "short_hash", "short_value", "utc"]
 
 _FROZEN = {"frozen": True, "gc": False}
 
@@ -31,6 +31,37 @@ RUN_STATUSES = ("running", "success", "failed")
 def utc(ts: float | None) -> datetime | None:
     """A POSIX timestamp (Dagster's event and run times) as an aware UTC datetime; None for none (or 0)."""
     return datetime.fromtimestamp(ts, tz=timezone.utc) if ts else None
+
+
+_HEX = frozenset("0123456789abcdef")
+_BOUNDARIES = "-_.:/ "
+_SHORT_PREFIXES = {"sha256:": "", "dagster-data-version:": "dv:", "unhashed:": None}
+
+
+def short_value(value: str, width: int = 12) -> str:
+    """``value`` shortened for a table cell, keeping it recognizable: whole when it is short (up
+    to ``width`` + 4), hex digests to their first ``width`` digits, anything else cut at its last
+    separator (``-``, ``_``, ``.``, ``:``, ``/``, space) within ``width`` characters, with ``…``
+    (a UUID-like Dagster data version ``eea435bc-6f1e-...`` -> ``eea435bc…``)."""
+    if len(value) <= width + 4:
+        return value
+    if set(value.lower()) <= _HEX:
+        return value[:width]
+    cut = max(value.rfind(sep, 0, width + 1) for sep in _BOUNDARIES)
+    return (value[:cut] if cut >= 4 else value[:width]) + "…"
+
+
+def short_hash(content_hash: str | None, width: int = 12) -> str:
+    """A content hash as tables show it: a sha256 as its first ``width`` hex digits, a Dagster
+    data version as ``dv:`` and the version shortened at a boundary (``short_value``), a stock
+    output that has no hash as ``no hash``, any other ``algo:value`` as its value shortened;
+    ``""`` for none. Views show the whole hash wherever there is room (``show``, JSON)."""
+    if not content_hash:
+        return ""
+    for prefix, label in _SHORT_PREFIXES.items():
+        if content_hash.startswith(prefix):
+            return "no hash" if label is None else label + short_value(content_hash[len(prefix):], width)
+    return short_value(content_hash.split(":", 1)[-1], width)
 
 
 def iso(ts: datetime | None) -> str | None:
@@ -220,7 +251,7 @@ class AssetVersion(msgspec.Struct, **_FROZEN):
 
     @property
     def short_hash(self) -> str:
-        return self.content_hash.split(":", 1)[-1][:12]
+        return short_hash(self.content_hash)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -241,6 +272,21 @@ class AssetVersion(msgspec.Struct, **_FROZEN):
         }
 
 
+class OpOutput(msgspec.Struct, **_FROZEN):
+    """An output of an op inside a graph-backed asset (``layover_breakdown_2022.filter_for_2022``
+    / ``result``): data the run stored on the way to its assets, which is no asset itself."""
+
+    key: str  # <step_key>/<output_name>[/<mapping_key>]
+    data_path: str
+    data_format: str
+    size_bytes: int
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "data_path": self.data_path, "format": self.data_format,
+                "size_bytes": self.size_bytes, "created_at": iso(self.created_at)}
+
+
 class Run(msgspec.Struct, **_FROZEN):
     """One run: the facts of its manifest."""
 
@@ -255,6 +301,7 @@ class Run(msgspec.Struct, **_FROZEN):
     planned: tuple[PlannedAsset, ...] = ()
     consolidated: bool = False
     asset_count: int = 0
+    op_outputs: tuple[OpOutput, ...] = ()  # outputs of ops inside graph-backed assets (no assets)
 
     @property
     def duration_seconds(self) -> float | None:
@@ -275,4 +322,5 @@ class Run(msgspec.Struct, **_FROZEN):
             "parent_run_id": self.parent_run_id,
             "planned_assets": [p.to_dict() for p in self.planned],
             "assets": self.asset_count,
+            **({"op_outputs": [o.to_dict() for o in self.op_outputs]} if self.op_outputs else {}),
         }

@@ -10,6 +10,7 @@ The result is plain data (:class:`DagsterRunInfo`) for ``explorer.dagster.stock`
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,6 +30,9 @@ class Materialization:
     dimensions: dict[str, str] | None = None  # a multi-partition's keys by dimension name
     inputs: dict[str, int] = field(default_factory=dict)  # upstream asset -> storage id of the materialization read
     storage_id: int | None = None
+    code_version: str | None = None  # Dagster's ``dagster/code_version`` (the run id when the asset declares none)
+    input_data_versions: dict[str, str] = field(default_factory=dict)  # upstream asset -> data version read
+    metadata: dict = field(default_factory=dict)  # the materialization's metadata as plain JSON
 
 
 @dataclass
@@ -47,6 +51,10 @@ class DagsterRunInfo:
     # downstream step key -> [(upstream step key, upstream output name)], in load order
     loaded: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     materializations: list[Materialization] = field(default_factory=list)
+    # from the run's execution plan: "step/output" of every output that is an asset, and of the
+    # outputs of a plan that has assets that are not (ops inside graph-backed assets)
+    asset_outputs: dict[str, str] = field(default_factory=dict)  # "step/output" -> asset key
+    internal_outputs: set[str] = field(default_factory=set)
 
 
 def explorer_status(dagster_status: str) -> str:
@@ -82,13 +90,59 @@ def open_instance(dagster_home: str):
 
 
 _POINTER = "dagster/input_event_pointer/"
+_INPUT_DATA_VERSION = "dagster/input_data_version/"
 _DIMENSION = "dagster/partition/"
+
+
+def json_metadata(metadata) -> dict:
+    """Dagster metadata (``MetadataValue``s by name) as plain JSON: ints, floats, text,
+    markdown, JSON, paths and URLs as their value, table schemas as their columns, anything
+    else as its text."""
+    import dagster as dg
+
+    from .. import format as fmt
+
+    out = {}
+    for k, value in (metadata or {}).items():
+        if isinstance(value, dg.MetadataValue):
+            value = value.value
+        if isinstance(value, dg.TableSchema):
+            value = {"columns": [{"name": c.name, "type": c.type} for c in value.columns]}
+        try:
+            out[str(k)] = json.loads(fmt.dumps({"v": value}))["v"]
+        except Exception:  # noqa: BLE001 - a value JSON cannot hold (or nested too deep): its text
+            out[str(k)] = str(value)
+    return out
+
+
+def _plan_outputs(instance, run, info: "DagsterRunInfo") -> None:
+    """Which outputs of the run's execution plan are assets and which are op outputs inside a
+    graph-backed asset (an output that is no asset, in a plan that has assets)."""
+    snap_id = getattr(run, "execution_plan_snapshot_id", None)
+    if not snap_id:
+        return
+    try:
+        snap = instance.get_execution_plan_snapshot(snap_id)
+    except Exception:  # noqa: BLE001 - an instance without the snapshot: nothing known
+        return
+    others = []
+    for step in snap.steps:
+        for out in step.outputs:
+            props = getattr(out, "properties", None)
+            key = f"{step.key}/{out.name}"
+            if props is not None and props.is_asset and props.asset_key is not None:
+                info.asset_outputs[key] = "/".join(props.asset_key.path)
+            elif props is None or props.asset_check_key is None:
+                others.append(key)
+    if info.asset_outputs:
+        info.internal_outputs.update(others)
 
 
 def _partition_facts(tags: dict[str, str]) -> dict:
     """A materialization's dimensions (``dagster/partition/<dim>`` tags) and the upstream
     materializations it read (``dagster/input_event_pointer/<asset>``: their storage ids)."""
     dims = {k[len(_DIMENSION):]: v for k, v in tags.items() if k.startswith(_DIMENSION)}
+    versions = {k[len(_INPUT_DATA_VERSION):]: str(v) for k, v in tags.items() if k.startswith(_INPUT_DATA_VERSION)}
     inputs = {}
     for k, v in tags.items():
         if k.startswith(_POINTER):
@@ -96,7 +150,7 @@ def _partition_facts(tags: dict[str, str]) -> dict:
                 inputs[k[len(_POINTER):]] = int(v)
             except ValueError:
                 continue
-    return {"dimensions": dict(sorted(dims.items())) or None, "inputs": inputs}
+    return {"dimensions": dict(sorted(dims.items())) or None, "inputs": inputs, "input_data_versions": versions}
 
 
 def _storage_ids(instance, dg, infos: dict[str, DagsterRunInfo]) -> None:
@@ -177,9 +231,12 @@ def read_instance(dagster_home: str, run_ids: Iterable[str] | None = None) -> di
                             timestamp=entry.timestamp,
                             partition=None if mat.partition is None else str(mat.partition),
                             data_version=tags.get("dagster/data_version"),
+                            code_version=tags.get("dagster/code_version"),
+                            metadata=json_metadata(getattr(mat, "metadata", None)),
                             **_partition_facts(tags),
                         )
                     )
+            _plan_outputs(instance, run, info)
             out[run.run_id] = info
         _storage_ids(instance, dg, out)
     finally:
@@ -187,4 +244,4 @@ def read_instance(dagster_home: str, run_ids: Iterable[str] | None = None) -> di
     return out
 
 
-__all__ = ["DagsterRunInfo", "Materialization", "has_instance", "open_instance", "read_instance", "explorer_status"]
+__all__ = ["DagsterRunInfo", "Materialization", "has_instance", "json_metadata", "open_instance", "read_instance", "explorer_status"]

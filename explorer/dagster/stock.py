@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .. import format as fmt
 from .. import formats
 from ..errors import StoreNotFound
-from ..models import AssetVersion, InputRef, Run, replace
+from ..models import AssetVersion, InputRef, OpOutput, Run, replace
 from ..store import read as _index
 from ..index import Index, Progress, RunRecord
 from ..store.read import has_marker, list_run_ids, read_runs
@@ -74,6 +74,29 @@ def _key_and_format(rel: str) -> tuple[str, str]:
     return rel, "pickle"  # the stock fs_io_manager / s3_pickle_io_manager write bare pickles
 
 
+# Dagster's LocalComputeLogManager writes each step's stdout and stderr (and a marker that the
+# capture is complete) to <storage>/<run_id>/compute_logs/<key>.out|.err|.complete (".partial"
+# while a step runs), and daemon ticks' and backfills' logs to other folders of <storage>: never data
+COMPUTE_LOG_DIR = "compute_logs"
+COMPUTE_LOG_SUFFIXES = (".out", ".err", ".complete", ".out.partial", ".err.partial")
+
+
+def is_compute_log(rel: str) -> bool:
+    """Whether ``rel`` (a path inside a run folder) is one of Dagster's compute-log files."""
+    parts = rel.split("/")
+    return len(parts) == 2 and parts[0] == COMPUTE_LOG_DIR and parts[1].endswith(COMPUTE_LOG_SUFFIXES)
+
+
+def _only_logs(fs, root: str, name: str) -> bool:
+    """Whether the top-level folder ``name`` holds only Dagster's log files (the compute logs of
+    a run that stored no op output in its folder, or of daemon ticks and backfills)."""
+    try:
+        found = fs.find(fmt.join(root, name))
+    except (FileNotFoundError, PermissionError, OSError):
+        return False
+    return bool(found) and all(p.endswith(COMPUTE_LOG_SUFFIXES) for p in found)
+
+
 def _list_run(fs, root: str, run_id: str, rec: RunRecord) -> None:
     prefix = fmt.join(root, run_id)
     try:
@@ -85,7 +108,7 @@ def _list_run(fs, root: str, run_id: str, rec: RunRecord) -> None:
         if info.get("type") == "directory":
             continue
         rel = path[len(prefix) + 1 :] if path.startswith(prefix + "/") else path.rsplit("/", 1)[-1]
-        if rel.split("/")[0].startswith(("_", ".")):
+        if rel.split("/")[0].startswith(("_", ".")) or is_compute_log(rel):
             continue
         key, data_format = _key_and_format(rel)
         try:
@@ -105,6 +128,22 @@ def _list_run(fs, root: str, run_id: str, rec: RunRecord) -> None:
                 metadata={"frontier/content_hash": "absent", "frontier/compare": "timestamps"},
             )
         )
+
+
+def _is_internal(key: str, internal: set[str]) -> bool:
+    return any(key == k or key.startswith(k + "/") for k in internal)
+
+
+def _split_op_outputs(rec: RunRecord, info: "DagsterRunInfo") -> None:
+    """Outputs of ops inside graph-backed assets (no assets, as the run's plan says) become op
+    outputs of the run, never versions of an asset."""
+    if not info.internal_outputs:
+        return
+    ops = [v for v in rec.versions if _is_internal(v.asset, info.internal_outputs)]
+    if ops:
+        rec.versions = [v for v in rec.versions if not _is_internal(v.asset, info.internal_outputs)]
+        rec.run = replace(rec.run, op_outputs=tuple(
+            OpOutput(v.asset, v.data_path, v.data_format, v.size_bytes, v.created_at) for v in ops))
 
 
 def _run_from_listing(run_id: str, versions: list[AssetVersion]) -> Run:
@@ -167,17 +206,24 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
                   if m.storage_id is not None}
     version_of = {(v.run_id, v.asset, v.partition): v for rec in records.values() for v in rec.versions}
 
-    def pointed(v: AssetVersion) -> list[InputRef]:
-        """Partitioned inputs as the materialization recorded them (the partition mapping applied)."""
+    def pointed(v: AssetVersion) -> list[InputRef] | None:
+        """The inputs as the materialization recorded them (``dagster/input_event_pointer/<asset>``:
+        the upstream materialization read, its partition as the partition mapping chose; with
+        ``dagster/input_data_version/<asset>``: the data version read). These are exact, also for
+        graph-backed assets and ``deps=``; None when the materialization recorded none."""
         m = mat_of.get((v.run_id, v.asset, v.partition))
+        if m is None or not (m.inputs or m.input_data_versions):
+            return None
         out = []
-        for up_asset, sid in sorted((m.inputs if m else {}).items()):
+        for up_asset, sid in sorted(m.inputs.items()):
             hit = by_storage.get(sid)
-            if hit is None or (hit[1].partition is None and v.partition is None):
+            if hit is None:
                 continue
             up_run, um = hit
             uv = version_of.get((up_run, up_asset, um.partition))
-            out.append(InputRef(up_asset, up_run, uv.content_hash if uv else None, um.partition))
+            read = m.input_data_versions.get(up_asset) or um.data_version
+            chash = uv.content_hash if uv else (f"{DATA_VERSION}{read}" if read else None)
+            out.append(InputRef(up_asset, up_run, chash, um.partition))
         return out
 
     for run_id, rec in records.items():
@@ -189,7 +235,14 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
             step = v.metadata.get("frontier/step") or v.asset.split("/")[0]
             mapping = re.search(r"\[([^\]]+)\]$", step)
             refs: list[InputRef] = []
+            exact = pointed(v)
+            if exact is not None:
+                meta = dict(v.metadata, **{"frontier/lineage": "dagster instance events"})
+                new_versions.append(replace(v, inputs=tuple(dict.fromkeys(exact)), metadata=meta))
+                continue
             for up_step, up_output in info.loaded.get(step, ()):
+                if f"{up_step}/{up_output}" in info.internal_outputs:
+                    continue  # an op inside a graph-backed asset: its inputs are the asset's
                 if up_step in assets_of_step:
                     for asset in sorted(assets_of_step[up_step]):
                         ref = asset_ref(asset, v.created_at.timestamp() + 1, run_id)
@@ -210,8 +263,6 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
                         break
                 else:
                     refs.append(InputRef(base, run_id, None))  # loaded, but not in the store
-            exact = pointed(v)
-            refs = exact + [r for r in refs if r.asset not in {e.asset for e in exact}]
             meta = dict(v.metadata, **{"frontier/lineage": "dagster instance events"})
             new_versions.append(replace(v, inputs=tuple(dict.fromkeys(refs)), metadata=meta))
         rec.versions = new_versions
@@ -272,7 +323,9 @@ def _asset_records(fs, root: str, infos: dict[str, "DagsterRunInfo"], records: d
                 data_format=data_format,
                 size_bytes=int(info.get("size") or 0),
                 content_hash=chash,
+                code_version=m.code_version,
                 metadata={
+                    **m.metadata,
                     "frontier/content_hash": "absent",
                     "frontier/compare": "data versions" if m.data_version else "timestamps",
                     "frontier/step": m.step_key or "",
@@ -322,6 +375,8 @@ def open_index(fs, root: str, progress: Progress | None = None, dagster_home: st
         _list_run(fs, root, run_id, rec)
         info = infos.get(run_id)
         rec.run = _run_from_info(info, rec.run.started_at) if info else _run_from_listing(run_id, rec.versions)
+        if info:
+            _split_op_outputs(rec, info)
         records[run_id] = rec
     if infos:
         for run_id, info in infos.items():  # runs whose outputs are all stock asset files
@@ -342,18 +397,16 @@ def open_index(fs, root: str, progress: Progress | None = None, dagster_home: st
         )
     asset_roots = {m.asset.split("/")[0] for info in infos.values() for m in info.materializations}
     for run_id in no_manifest:
-        if run_id not in records and run_id not in asset_roots:  # asset folders are not runs
+        if run_id not in records and run_id not in asset_roots and not _only_logs(fs, root, run_id):  # asset folders are not runs
             warnings.append(f"{run_id}/: folder without a run manifest, skipped")
     if records:
         how = (
+            f"versions compared by Dagster's data versions (by timestamps where none was recorded); "
             f"lineage, status and times from the Dagster instance at {dagster_home}"
             if infos
-            else "no lineage (pass --dagster-home to read it from the Dagster instance)"
+            else "versions compared by timestamps; no lineage (pass --dagster-home to read it from the Dagster instance)"
         )
-        warnings.append(
-            f"{len(records)} runs in Dagster's stock layout (no sidecars): content hashes absent, "
-            f"versions compared by timestamps; {how}"
-        )
+        warnings.append(f"{len(records)} runs in Dagster's stock layout (no sidecars): content hashes absent, {how}")
     return Index.from_records(all_records, warnings)
 
 

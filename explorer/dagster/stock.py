@@ -202,6 +202,13 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
 
     # the materialization each version is, and what storage ids name (input event pointers)
     mat_of = {(info.run_id, m.asset, m.partition): m for info in infos.values() for m in info.materializations}
+    history: dict[str, list[tuple[float, str, Any]]] = {}  # asset -> its materializations, oldest first
+    for info in infos.values():
+        for m in info.materializations:
+            history.setdefault(m.asset, []).append((m.timestamp, info.run_id, m))
+    for h in history.values():
+        h.sort(key=lambda t: (t[0], t[1]))
+    partitioned = {a for a, h in history.items() if any(m.partition is not None for _, _, m in h)}
     by_storage = {m.storage_id: (info.run_id, m) for info in infos.values() for m in info.materializations
                   if m.storage_id is not None}
     version_of = {(v.run_id, v.asset, v.partition): v for rec in records.values() for v in rec.versions}
@@ -220,11 +227,19 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
             if hit is None:
                 continue
             up_run, um = hit
-            uv = version_of.get((up_run, up_asset, um.partition))
-            read = m.input_data_versions.get(up_asset) or um.data_version
-            chash = uv.content_hash if uv else (f"{DATA_VERSION}{read}" if read else None)
-            out.append(InputRef(up_asset, up_run, chash, um.partition))
+            read = m.input_data_versions.get(up_asset)
+            if up_asset in partitioned and read:
+                found = _partitions_read(history.get(up_asset, []), read, m.timestamp, m.partition)
+                if found:
+                    out.extend(InputRef(up_asset, run, ref_hash(run, up_asset, pm), pm.partition) for run, pm in found)
+                    continue
+            out.append(InputRef(up_asset, up_run, ref_hash(up_run, up_asset, um, read), um.partition))
         return out
+
+    def ref_hash(run: str, asset: str, um: Any, read: str | None = None) -> str | None:
+        uv = version_of.get((run, asset, um.partition))
+        dv = read or um.data_version
+        return uv.content_hash if uv else (f"{DATA_VERSION}{dv}" if dv else None)
 
     for run_id, rec in records.items():
         info = infos.get(run_id)
@@ -266,6 +281,42 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
             meta = dict(v.metadata, **{"frontier/lineage": "dagster instance events"})
             new_versions.append(replace(v, inputs=tuple(dict.fromkeys(refs)), metadata=meta))
         rec.versions = new_versions
+
+
+MAX_WINDOW = 64  # the longest run of upstream partitions tried when matching an input data version
+
+
+def _partitions_read(history: list[tuple[float, str, Any]], read: str, before: float,
+                     prefer: str | None) -> list[tuple[str, Any]] | None:
+    """Which partitions of a partitioned upstream asset a materialization read, from the input
+    data version Dagster recorded (``dagster/input_data_version/<asset>``): Dagster hashes the
+    data versions of the upstream partitions the partition mapping chose, in partition key
+    order (sha256 of their concatenation). The partitions as they were just before the
+    materialization are tried: the same key first, then each one, then runs of consecutive
+    keys. ``[(run_id, materialization)]``, or None when no choice gives that version (the
+    input event pointer, which names the upstream asset's latest materialization of any
+    partition, is then all that is known)."""
+    import hashlib
+
+    state: dict[str, tuple[str, Any]] = {}
+    for ts, run_id, m in history:
+        if ts <= before and m.partition is not None and m.data_version:
+            state[m.partition] = (run_id, m)
+    keys = sorted(state)
+
+    def digest(window: list[str]) -> str:
+        return hashlib.sha256("".join(state[k][1].data_version for k in window).encode("utf-8")).hexdigest()
+
+    order = ([prefer] if prefer in state else []) + [k for k in keys if k != prefer]
+    for k in order:
+        if digest([k]) == read:
+            return [state[k]]
+    for size in range(2, min(len(keys), MAX_WINDOW) + 1):
+        for start in range(len(keys) - size + 1):
+            window = keys[start:start + size]
+            if digest(window) == read:
+                return [state[k] for k in window]
+    return None
 
 
 def _stock_paths(asset: str, m: Any) -> list[str]:

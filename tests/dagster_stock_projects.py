@@ -1,0 +1,129 @@
+"""Dagster projects in the shapes of Dagster's own examples, for tests/test_dagster_stock_projects.py,
+run with Dagster's stock FilesystemIOManager (the default ``io_manager``: files under
+``$DAGSTER_HOME/storage``, beside Dagster's compute logs).
+
+- ``hackernews``: the older quickstart_etl style, DataFrames passed through the IO manager and
+  metadata attached at run time (``num_records``, a markdown ``preview``);
+- ``airlines``: graph-backed assets, a graph with two asset outputs (``us_assets``) and a graph
+  with one whose first op's output is internal (``layover_breakdown_2022.filter_for_2022``);
+- daily events read by ``yesterday_stats`` through ``TimeWindowPartitionMapping(-1, -1)``
+  (``dagster_jobs``), a multi-partitioned asset and a multi-partitioned consumer of it.
+
+Module level, so that the multiprocess executor's step processes can import the definitions.
+``FRONTIER_TEST_FAIL`` names an op that raises.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+import pandas as pd
+
+import dagster_jobs as jobs
+
+# ---------------------------------------------------------------------- hackernews (quickstart_etl, older style)
+
+
+@dg.asset(group_name="hackernews")
+def topstory_ids() -> list:
+    return list(range(9100, 9110))
+
+
+@dg.asset(group_name="hackernews")
+def topstories(context, topstory_ids: list) -> pd.DataFrame:
+    n = int(os.environ.get("FRONTIER_TEST_STORIES", str(len(topstory_ids))))
+    df = pd.DataFrame({"id": topstory_ids[:n], "title": [f"story {i} about pipelines" for i in topstory_ids[:n]]})
+    context.add_output_metadata({
+        "num_records": len(df),
+        "preview": dg.MetadataValue.md("| id | title |\n|---|---|\n" + "\n".join(f"| {r.id} | {r.title} |" for r in df.head(3).itertuples())),
+    })
+    return df
+
+
+@dg.asset(group_name="hackernews")
+def most_frequent_words(context, topstories: pd.DataFrame) -> dict:
+    counts: dict[str, int] = {}
+    for title in topstories["title"]:
+        for word in title.split():
+            counts[word] = counts.get(word, 0) + 1
+    top = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+    context.add_output_metadata({"top_words": dg.MetadataValue.json(top), "distinct_words": len(counts)})
+    return top
+
+
+HACKERNEWS = [topstory_ids, topstories, most_frequent_words]
+
+# ---------------------------------------------------------------------- airlines (graph-backed assets)
+
+
+@dg.asset(group_name="airlines")
+def passenger_flights() -> pd.DataFrame:
+    return pd.DataFrame({
+        "year": [2021, 2022, 2022, 2022],
+        "country": ["USA", "USA", "USA", "FR"],
+        "num_layovers": [0, 1, 2, 1],
+    })
+
+
+@dg.op
+def us_only(passenger_flights: pd.DataFrame) -> pd.DataFrame:
+    return passenger_flights[passenger_flights["country"] == "USA"]
+
+
+@dg.op
+def layover_share(flights: pd.DataFrame) -> pd.DataFrame:
+    share = flights.groupby("num_layovers").size() / len(flights)
+    return share.rename("share").reset_index()
+
+
+@dg.graph(out={"us_flights": dg.GraphOut(), "us_layover_percentages": dg.GraphOut()})
+def us_assets(passenger_flights):
+    flights = us_only(passenger_flights)
+    return {"us_flights": flights, "us_layover_percentages": layover_share(flights)}
+
+
+@dg.op
+def filter_for_2022(flights: pd.DataFrame) -> pd.DataFrame:
+    jobs._maybe_fail("filter_for_2022")
+    return flights[flights["year"] == 2022]
+
+
+@dg.graph
+def layover_breakdown_2022(us_flights):
+    return layover_share(filter_for_2022(us_flights))
+
+
+AIRLINES = [passenger_flights, dg.AssetsDefinition.from_graph(us_assets),
+            dg.AssetsDefinition.from_graph(layover_breakdown_2022)]
+
+# ---------------------------------------------------------------------- partitions
+
+
+@dg.asset(partitions_def=jobs.DATE_COLOR)
+def multi_partition_summary(context, multi_partitions_asset: pd.DataFrame) -> pd.DataFrame:
+    """Each (date, color) partition from the same partition of ``multi_partitions_asset``."""
+    return multi_partitions_asset.assign(rows=len(multi_partitions_asset))
+
+
+PARTITIONED = [jobs.events, jobs.yesterday_stats, jobs.multi_partitions_asset, multi_partition_summary]
+
+# ---------------------------------------------------------------------- the project
+
+# forkserver: the step processes fork from one process that imported Dagster and this module once
+MULTIPROCESS = dg.multiprocess_executor.configured(
+    {"max_concurrent": 2, "start_method": {"forkserver": {"preload_modules": ["dagster", "dagster_stock_projects"]}}})
+
+ASSETS = HACKERNEWS + AIRLINES
+airline_job = dg.define_asset_job("airline_job", selection=dg.AssetSelection.assets(*AIRLINES), executor_def=MULTIPROCESS)
+airline_job_in_process = dg.define_asset_job("airline_job_in_process", selection=dg.AssetSelection.assets(*AIRLINES),
+                                             executor_def=dg.in_process_executor)
+defs = dg.Definitions(assets=ASSETS + PARTITIONED, jobs=[airline_job, airline_job_in_process])
+
+
+def get_airline_job():
+    return defs.resolve_job_def("airline_job")
+
+
+def get_airline_job_in_process():
+    return defs.resolve_job_def("airline_job_in_process")

@@ -1,0 +1,262 @@
+"""Dagster projects in the shapes of Dagster's examples (tests/dagster_stock_projects.py: hackernews in
+quickstart_etl's older style, graph-backed airlines assets, daily and multi-partitions) run for
+real with Dagster's stock FilesystemIOManager and a persisted instance (DAGSTER_HOME in a tmp
+folder: asset files and Dagster's compute logs side by side in ``$DAGSTER_HOME/storage``), under
+the multiprocess executor and in process, with a failure, its re-execution from failure and a
+subset run. What the explorer shows is compared with the instance's own records."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+dg = pytest.importorskip("dagster")
+
+import dagster_stock_projects as projects  # noqa: E402
+from explorer import Store  # noqa: E402
+
+DAYS = ["2023-01-21", "2023-01-22", "2023-01-23"]
+INTERNAL = "layover_breakdown_2022.filter_for_2022/result"  # an op inside a graph-backed asset
+
+
+def _key(asset_key) -> str:
+    return "/".join(asset_key.path)
+
+
+def _latest(instance, asset_key, partition=None):
+    flt = dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition] if partition is not None else None)
+    [record] = instance.fetch_materializations(flt, limit=1).records
+    return record
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    tmp = tmp_path_factory.mktemp("projects")
+    home = tmp / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DAGSTER_HOME", str(home))
+    tests = str(Path(__file__).parent)  # the multiprocess executor's step processes import the project
+    mp.setenv("PYTHONPATH", os.pathsep.join(p for p in (tests, os.environ.get("PYTHONPATH")) if p))
+    runs: dict[str, str] = {}
+    instance = dg.DagsterInstance.get()
+    try:
+        in_process = dg.reconstructable(projects.get_airline_job_in_process)
+        result = dg.execute_job(dg.reconstructable(projects.get_airline_job), instance=instance)  # multiprocess
+        assert result.success
+        runs["airlines"] = result.run_id
+        runs["hackernews"] = dg.materialize(projects.HACKERNEWS, instance=instance).run_id
+        mp.setenv("FRONTIER_TEST_FAIL", "filter_for_2022")
+        failed = dg.execute_job(in_process, instance=instance)
+        mp.delenv("FRONTIER_TEST_FAIL")
+        assert not failed.success
+        retried = dg.execute_job(in_process, instance=instance,
+                                 reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance))
+        assert retried.success
+        runs["failed"], runs["retried"] = failed.run_id, retried.run_id
+        mp.setenv("FRONTIER_TEST_STORIES", "6")  # a subset run that changes topstories
+        runs["subset"] = dg.materialize(projects.HACKERNEWS, selection=[projects.topstories], instance=instance).run_id
+        mp.delenv("FRONTIER_TEST_STORIES")
+        for day in DAYS:
+            assert dg.materialize([projects.jobs.events], instance=instance, partition_key=day).success
+        for day in DAYS[1:]:
+            assert dg.materialize(projects.PARTITIONED, selection=[projects.jobs.yesterday_stats], instance=instance,
+                                  partition_key=day).success
+        mp.setenv("FRONTIER_TEST_EVENTS_BUMP", "10")  # the day stats[DAYS[1]] read gets new data
+        assert dg.materialize([projects.jobs.events], instance=instance, partition_key=DAYS[0]).success
+        mp.delenv("FRONTIER_TEST_EVENTS_BUMP")
+        for color, day in (("blue", DAYS[0]), ("red", DAYS[1])):
+            key = dg.MultiPartitionKey({"color": color, "date": day})
+            assert dg.materialize([projects.jobs.multi_partitions_asset], instance=instance, partition_key=key).success
+        key = dg.MultiPartitionKey({"color": "blue", "date": DAYS[0]})
+        assert dg.materialize(projects.PARTITIONED, selection=[projects.multi_partition_summary], instance=instance,
+                              partition_key=key).success
+
+        # ---- the instance's records: truth for every comparison below
+        definitions = projects.ASSETS + projects.PARTITIONED
+        graph = dg.Definitions(assets=definitions).resolve_asset_graph()
+        keys = graph.get_all_asset_keys()
+        resolver = get_stale_status_resolver(instance, definitions)
+        latest, stale, metadata, data_versions = {}, {}, {}, {}
+        for k in keys:
+            if graph.get(k).is_partitioned:
+                parts = instance.get_materialized_partitions(k)
+                latest[_key(k)] = {p: _latest(instance, k, p).run_id for p in parts}
+                stale[_key(k)] = {p: resolver.get_status(k, p).value.lower() for p in parts}
+            else:
+                record = _latest(instance, k)
+                latest[_key(k)] = record.run_id
+                stale[_key(k)] = resolver.get_status(k).value.lower()
+                mat = record.asset_materialization
+                metadata[_key(k)] = {n: v.value for n, v in mat.metadata.items()}
+                data_versions[_key(k)] = mat.tags["dagster/data_version"]
+        truth = {
+            "assets": sorted(_key(k) for k in keys),
+            "edges": {(_key(up), _key(k)) for k in keys for up in graph.get(k).parent_keys},
+            "runs": {r.dagster_run.run_id: r.dagster_run for r in instance.get_run_records()},
+            "latest": latest, "stale": stale, "metadata": metadata, "data_versions": data_versions,
+        }
+    finally:
+        instance.dispose()
+        mp.undo()
+    return {"home": home, "storage": home / "storage", "runs": runs, "truth": truth}
+
+
+def _open(project, with_instance=True):
+    return Store.open(str(project["storage"]), dagster_home=str(project["home"]) if with_instance else None, cache=False)
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def test_compute_logs_are_never_assets(project, cli):
+    storage = project["storage"]
+    logs = sorted(storage.glob("*/compute_logs/*"))
+    assert {p.suffix for p in logs} >= {".out", ".err", ".complete"}  # Dagster wrote them beside the data
+    outputs = {f"{run}/{f}" for run in project["truth"]["runs"] if (storage / run).is_dir()
+               for f in _files(storage / run) if not f.startswith("compute_logs/")}
+    for with_instance in (False, True):
+        store = _open(project, with_instance)
+        paths = {v.data_path for v in store.index.versions.values()}
+        paths |= {o.data_path for r in store.runs for o in r.op_outputs}
+        assert not any("compute_logs" in p for p in paths)
+        assert not any("compute_logs" in a for a in store.assets())
+        assert not any("compute_logs" in w for w in store.warnings)
+        if not with_instance:  # from the files alone: the run folders' op outputs, nothing else
+            assert paths == outputs and store.assets() == [INTERNAL]
+    out = cli("assets", storage, "--format", "json")
+    assert out.code == 0 and [r["asset"] for r in out.json()] == [INTERNAL]
+    log = logs[0].relative_to(storage / logs[0].parent.parent.name)
+    shown = cli("show", storage, str(log), "--trust-pickle")
+    assert shown.code != 0 and "Traceback" not in shown.err  # not an asset: nothing to unpickle
+
+
+def test_assets_edges_and_runs_as_the_instance_recorded_them(project, cli):
+    truth = project["truth"]
+    store = _open(project)
+    assert store.assets() == truth["assets"]
+    assert set(store.asset_graph(all_runs=True).edges) == truth["edges"]
+    assert set(store.asset_graph(all_runs=True).nodes) == set(truth["assets"])
+    runs = {r.run_id: r for r in store.runs}
+    assert set(runs) == set(truth["runs"])
+    for run_id, dagster_run in truth["runs"].items():
+        expected = {"SUCCESS": "success", "FAILURE": "failed"}[dagster_run.status.value]
+        assert (runs[run_id].status, runs[run_id].parent_run_id, runs[run_id].job) == (
+            expected, dagster_run.parent_run_id, dagster_run.job_name)
+    for asset, latest in truth["latest"].items():
+        if isinstance(latest, dict):
+            assert {p: vs[-1].run_id for p, vs in store.index.partitions(asset).items()} == latest, asset
+        else:
+            assert store.version(asset).run_id == latest, asset
+    edges = cli("lineage", project["storage"], "--dagster-home", project["home"], "--all-runs", "--format", "json").json()
+    assert {(e["from"], e["to"]) for e in edges["edges"]} == truth["edges"]
+
+
+def test_ops_inside_graph_backed_assets_are_op_outputs_of_their_run(project, cli):
+    storage, runs = project["storage"], project["runs"]
+    store = _open(project)
+    for name in ("airlines", "retried"):  # the multiprocess run and the re-execution wrote the internal output
+        run_id = runs[name]
+        on_disk = [f for f in _files(storage / run_id) if not f.startswith("compute_logs/")]
+        assert on_disk == [INTERNAL]
+        run = store.index.runs[run_id]
+        assert [(o.key, o.data_path, o.size_bytes) for o in run.op_outputs] == [
+            (INTERNAL, f"{run_id}/{INTERNAL}", (storage / run_id / INTERNAL).stat().st_size)]
+    assert not store.index.runs[runs["failed"]].op_outputs  # filter_for_2022 failed: nothing written
+    assert INTERNAL not in store.assets() and INTERNAL not in store.asset_graph(all_runs=True)
+    listed = {r["run_id"]: r for r in cli("runs", storage, "--dagster-home", project["home"], "--format", "json").json()}
+    assert [o["key"] for o in listed[runs["retried"]]["op_outputs"]] == [INTERNAL]
+    # the graph-backed asset's input is the asset its graph read, not the op output
+    v = store.version("layover_breakdown_2022")
+    assert [(i.asset, i.run_id) for i in v.inputs] == [("us_flights", runs["failed"])]  # reused from the parent run
+
+
+def test_materialization_metadata_is_shown(project, cli):
+    storage, home, truth = project["storage"], project["home"], project["truth"]
+    md = truth["metadata"]["topstories"]
+    assert md["num_records"] == 6  # the subset run's
+    shown = cli("show", storage, "topstories", "--dagster-home", home, "--format", "json")
+    assert shown.code == 0, shown.err
+    meta = shown.json()["metadata"]
+    assert meta["num_records"] == md["num_records"] and meta["preview"] == md["preview"]
+    words = cli("show", storage, "most_frequent_words", "--dagster-home", home, "--format", "json").json()["metadata"]
+    assert words["top_words"] == truth["metadata"]["most_frequent_words"]["top_words"]
+    table = cli("show", storage, "topstories", "--dagster-home", home)
+    assert "metadata.num_records" in table.out and "| id | title |" in table.out
+
+    from textual.widgets import Static
+
+    from explorer.tui.app import ExplorerApp
+    from explorer.tui.screens.asset import AssetScreen
+
+    async def go():
+        app = ExplorerApp(str(storage), open_options={"cache": False, "dagster_home": str(home)})
+        async with app.run_test(size=(140, 50)) as pilot:
+            for _ in range(3):
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+            app.open_asset("topstories")
+            for _ in range(3):
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+            assert isinstance(app.screen, AssetScreen)
+            facts = str(app.screen.query_one("#facts", Static).render())
+            assert f"num_records: {md['num_records']}" in facts
+
+    asyncio.run(go())
+
+
+def test_staleness_agrees_with_dagster(project):
+    """Dagster's stale status (its CachingStaleStatusResolver, over the same Definitions) and the
+    explorer's, asset by asset and partition by partition."""
+    truth = project["truth"]["stale"]
+    assert truth["most_frequent_words"] == "stale"  # the subset run changed topstories
+    assert truth["yesterday_stats"] == {DAYS[1]: "stale", DAYS[2]: "fresh"}
+    store = _open(project)
+    report = store.staleness()
+    for asset, expected in truth.items():
+        if isinstance(expected, dict):
+            assert {p.partition: p.status for p in store.partitions(asset)} == expected, asset
+        else:
+            assert report.status_of(asset) == expected, asset
+
+
+def test_partition_inputs_from_the_event_log(project):
+    storage, runs = project["storage"], project["truth"]["runs"]
+    store = _open(project)
+    multi = store.index.latest("multi_partitions_asset", f"blue|{DAYS[0]}")
+    assert (storage / multi.data_path).is_file() and multi.data_path == f"multi_partitions_asset/blue/{DAYS[0]}"
+    assert multi.partition_dimensions == {"color": "blue", "date": DAYS[0]}
+    summary = store.version(f"multi_partition_summary[blue|{DAYS[0]}]")
+    [inp] = summary.inputs
+    assert (inp.asset, inp.partition, inp.run_id) == ("multi_partitions_asset", f"blue|{DAYS[0]}", multi.run_id)
+    assert runs[multi.run_id].tags["dagster/partition"] == f"blue|{DAYS[0]}"
+    # each day of stats read the day before, from the run that wrote it then
+    latest = project["truth"]["latest"]["events"]
+    for day, yesterday in zip(DAYS[1:], DAYS):
+        [inp] = store.version(f"yesterday_stats[{day}]").inputs
+        assert inp.partition == yesterday and runs[inp.run_id].tags["dagster/partition"] == yesterday
+        assert (inp.run_id == latest[yesterday]) == (day != DAYS[1])  # DAYS[0] was written again since
+
+
+def test_data_versions_are_shown_recognizably(project, cli):
+    storage, home, truth = project["storage"], project["home"], project["truth"]
+    store = _open(project)
+    v = store.version("topstories")
+    dv = truth["data_versions"]["topstories"]
+    assert v.content_hash == f"dagster-data-version:{dv}"
+    assert v.code_version == truth["runs"][v.run_id].run_id  # Dagster's default code version: the run id
+    tree = cli("provenance", storage, "most_frequent_words", "--dagster-home", home)
+    assert tree.code == 0, tree.err
+    read = store.version("most_frequent_words").inputs[0].content_hash.split(":", 1)[1]
+    assert f"dv:{read[:12]}" in tree.out and "-data-versio" not in tree.out
+    shown = cli("show", storage, "topstories", "--dagster-home", home)
+    assert dv in shown.out.replace("\n", "") or dv[:40] in shown.out  # whole where there is room
+    assert v.code_version in shown.out.replace("\n", "")

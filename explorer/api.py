@@ -19,7 +19,7 @@ from . import format as fmt
 from . import formats
 from .errors import ExplorerError, ReadOnlyStore, StoreNotFound
 from .index import Index, Progress
-from .models import AssetVersion, Run
+from .models import AssetVersion, CheckResult, Observation, Run
 from .store import data
 from .store import flags as flags_mod
 from .store.fs import display_url, open_fs, protocol
@@ -215,6 +215,17 @@ class Store:
         """The version of ``key`` in ``run`` (the latest when ``run`` is None); of one
         partition with ``partition`` or ``key[partition]``."""
         return lineage.resolve_version(self.index, key, run, partition)
+
+    def checks(self, key: str, run: str | None = None, partition: str | None = None,
+               latest: bool = True) -> "list[CheckResult]":
+        """The asset check results attached to a version (the latest evaluation of each check,
+        or every evaluation with ``latest=False``)."""
+        v = self.version(key, run, partition)
+        return self.index.latest_checks(v) if latest else self.index.checks_of(v)
+
+    def observations(self, key: str) -> "list[Observation]":
+        """The observations (data versions) of an observable source asset, oldest first."""
+        return self.index.observations(key)
 
     # ------------------------------------------------------------------ data
     @reachable

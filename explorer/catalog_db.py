@@ -43,11 +43,11 @@ import pyarrow as pa
 
 from .errors import ExplorerError, SqlError, message_line
 from .formats.base import quote_ident, quote_literal
-from .sql import META_SCHEMA, ReadOnlyFiles, SqlCatalog, _allow_list, metadata_tables
+from .sql import META_SCHEMA, ReadOnlyFiles, SqlCatalog, _allow_list, checks_table, metadata_tables, observations_table
 from .store.fs import is_local
 from .store.fs import protocol as fs_protocol
 
-CATALOG_TABLES = ("runs", "versions", "flags", "views")
+CATALOG_TABLES = ("runs", "versions", "checks", "observations", "flags", "views")
 # protocols whose URLs DuckDB itself can read (httpfs); a memory:// store lives in one process only
 REMOTE_PROTOCOLS = ("s3", "s3a", "gs", "gcs")
 
@@ -199,8 +199,9 @@ def write_catalog(store, path: str | os.PathLike) -> CatalogSummary:
 
 def _write_metadata(con, store, views: list[CatalogView], names: set[str]) -> tuple[str, ...]:
     runs, versions = metadata_tables(store)
-    sources = {"runs": runs, "versions": versions, "flags": _flags_table(store), "views": _views_table(views)}
-    json_columns = {"runs": ["tags"], "versions": ["metadata"]}
+    sources = {"runs": runs, "versions": versions, "checks": checks_table(store.index),
+               "observations": observations_table(store.index), "flags": _flags_table(store), "views": _views_table(views)}
+    json_columns = {"runs": ["tags"], "versions": ["metadata"], "checks": ["metadata"], "observations": ["metadata"]}
     con.execute(f"CREATE SCHEMA {META_SCHEMA}")
     info = pa.Table.from_pylist([{
         "store": store.url,

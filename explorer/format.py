@@ -33,11 +33,16 @@ import msgspec
 
 from . import formats
 from .errors import FormatError
-from .models import RUN_STATUSES, AssetVersion, ColumnStats, InputRef, PackedColumns, PlannedAsset, Run, TableInfo
+from .models import (
+    CHECK_SEVERITIES, EXTERNAL, RUN_STATUSES, AssetVersion, CheckResult, ColumnStats, InputRef, Observation, PackedColumns,
+    PlannedAsset, Run, TableInfo,
+)
 from .visible import visible
 
 FORMAT_MAJOR = 1
-FORMAT_VERSION = "1.1"  # the newest minor version read and written; 1.1: partitioned versions
+FORMAT_VERSION = "1.2"  # the newest minor version read and written; 1.1: partitioned versions;
+# 1.2: versions stored outside the store (no data file), asset check results and observations in run manifests
+PARTITIONS_VERSION = "1.1"
 BASE_VERSION = "1.0"  # what a document that uses nothing newer says (so 1.0 readers read it unchanged)
 RUN_KIND = "frontier-explore/run"
 SIDECAR_KIND = "frontier-explore/sidecar"
@@ -421,10 +426,40 @@ def _partitioned(v: AssetVersion) -> bool:
     return v.partition is not None or any(i.partition is not None for i in v.inputs)
 
 
+def _sidecar_version(v: AssetVersion) -> str:
+    """The oldest minor version that holds ``v`` (so older readers read what they can)."""
+    if v.data_path is None:
+        return FORMAT_VERSION
+    return PARTITIONS_VERSION if _partitioned(v) else BASE_VERSION
+
+
+def _run_version(run: Run, versions: list[AssetVersion] | None) -> str:
+    if run.checks or run.observations:
+        return FORMAT_VERSION
+    return max((_sidecar_version(v) for v in versions or ()), key=lambda x: tuple(map(int, x.split("."))), default=BASE_VERSION)
+
+
+def check_doc(c: CheckResult) -> dict[str, Any]:
+    doc = {"asset": c.asset, "check": c.name, "run_id": c.run_id, "created_at": format_time(c.created_at),
+           "passed": c.passed, "severity": c.severity, "description": c.description, "metadata": c.metadata,
+           "target_run_id": c.target_run_id}
+    if c.partition is not None:
+        doc["partition"] = c.partition
+    return doc
+
+
+def observation_doc(o: Observation) -> dict[str, Any]:
+    doc = {"asset": o.asset, "run_id": o.run_id, "created_at": format_time(o.created_at),
+           "data_version": o.data_version, "metadata": o.metadata}
+    if o.partition is not None:
+        doc["partition"] = o.partition
+    return doc
+
+
 def run_doc(run: Run, versions: list[AssetVersion] | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "format": RUN_KIND,
-        "format_version": FORMAT_VERSION if versions and any(map(_partitioned, versions)) else BASE_VERSION,
+        "format_version": _run_version(run, versions),
         "run_id": run.run_id,
         "job": run.job,
         "status": run.status,
@@ -435,6 +470,10 @@ def run_doc(run: Run, versions: list[AssetVersion] | None = None) -> dict[str, A
         "parent_run_id": run.parent_run_id,
         "planned_assets": [p.to_dict() for p in run.planned],
     }
+    if run.checks:
+        doc["checks"] = [check_doc(c) for c in run.checks]
+    if run.observations:
+        doc["observations"] = [observation_doc(o) for o in run.observations]
     if versions is not None:
         doc["consolidated"] = True
         doc["versions"] = [sidecar_doc(v) for v in versions]
@@ -444,7 +483,7 @@ def run_doc(run: Run, versions: list[AssetVersion] | None = None) -> dict[str, A
 def sidecar_doc(v: AssetVersion) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "format": SIDECAR_KIND,
-        "format_version": FORMAT_VERSION if _partitioned(v) else BASE_VERSION,
+        "format_version": _sidecar_version(v),
         "asset": v.asset,
         "run_id": v.run_id,
         "created_at": format_time(v.created_at),
@@ -539,7 +578,70 @@ def parse_run(doc: Any, where: str, expected_run_id: str | None = None) -> Run:
         parent_run_id=check_run_id(parent, where) if parent else None,
         planned=_planned(doc.get("planned_assets"), where),
         consolidated=bool(doc.get("consolidated")),
+        checks=_checks(doc.get("checks"), where, run_id),
+        observations=_observations(doc.get("observations"), where, run_id),
     )
+
+
+def _list_of_objects(raw: Any, where: str, name: str) -> list[dict[str, Any]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
+        raise FormatError(f"{where}: {name} must be a list of objects")
+    return raw
+
+
+def _metadata_of(raw: Any, where: str) -> dict[str, Any]:
+    metadata = raw or {}
+    if not isinstance(metadata, dict):
+        raise FormatError(f"{where}: metadata must be an object")
+    return check_value_depth(metadata, where)
+
+
+def _checks(raw: Any, where: str, run_id: str) -> tuple[CheckResult, ...]:
+    out = []
+    for i, c in enumerate(_list_of_objects(raw, where, "checks")):
+        here = f"{where} (checks[{i}])"
+        name = c.get("check")
+        if not isinstance(name, str) or not name:
+            raise FormatError(f"{here}: check must be a non-empty string")
+        check_partition(name, here, "check name")
+        if not isinstance(c.get("passed"), bool):
+            raise FormatError(f"{here}: passed must be true or false")
+        severity = c.get("severity", "ERROR")
+        if severity not in CHECK_SEVERITIES:
+            raise FormatError(f"{here}: invalid severity {severity!r}")
+        target = c.get("target_run_id")
+        part = c.get("partition")
+        out.append(CheckResult(
+            asset=check_asset_key(c.get("asset"), here),
+            name=name,
+            run_id=check_run_id(c.get("run_id", run_id), here),
+            created_at=parse_time(c.get("created_at"), here, "created_at"),
+            passed=c["passed"],
+            severity=severity,
+            description=_str_or_none(c.get("description"), here, "description"),
+            metadata=_metadata_of(c.get("metadata"), here),
+            target_run_id=check_run_id(target, here) if target is not None else None,
+            partition=check_partition(part, here) if part is not None else None,
+        ))
+    return tuple(out)
+
+
+def _observations(raw: Any, where: str, run_id: str) -> tuple[Observation, ...]:
+    out = []
+    for i, o in enumerate(_list_of_objects(raw, where, "observations")):
+        here = f"{where} (observations[{i}])"
+        part = o.get("partition")
+        out.append(Observation(
+            asset=check_asset_key(o.get("asset"), here),
+            run_id=check_run_id(o.get("run_id", run_id), here),
+            created_at=parse_time(o.get("created_at"), here, "created_at"),
+            data_version=_str_or_none(o.get("data_version"), here, "data_version"),
+            metadata=_metadata_of(o.get("metadata"), here),
+            partition=check_partition(part, here) if part is not None else None,
+        ))
+    return tuple(out)
 
 
 def _table(raw: Any, where: str) -> TableInfo | None:
@@ -568,12 +670,15 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
     if expected_run_id is not None and run_id != expected_run_id:
         raise FormatError(f"{where}: run_id {run_id!r} does not match its run {expected_run_id!r}")
     key = check_asset_key(doc.get("asset"), where)
-    dpath = check_relative_path(doc.get("data_path"), "data_path", where)
-    if not dpath.startswith(run_id + "/"):
-        raise FormatError(f"{where}: data_path {dpath!r} is outside its run's prefix")
     fmt = doc.get("data_format")
-    if not formats.known(fmt):
-        raise FormatError(f"{where}: unknown data_format {fmt!r}")
+    if doc.get("data_path") is None and fmt == EXTERNAL:
+        dpath = None  # stored outside the store: no data file
+    else:
+        dpath = check_relative_path(doc.get("data_path"), "data_path", where)
+        if not dpath.startswith(run_id + "/"):
+            raise FormatError(f"{where}: data_path {dpath!r} is outside its run's prefix")
+        if not formats.known(fmt):
+            raise FormatError(f"{where}: unknown data_format {fmt!r}")
     size = doc.get("size_bytes")
     if not isinstance(size, int) or size < 0:
         raise FormatError(f"{where}: size_bytes must be a non-negative integer")
@@ -635,7 +740,7 @@ def parse_sidecar(doc: Any, where: str, expected_run_id: str | None = None) -> A
 # same document or names what is wrong with it. So it never accepts what the general path
 # refuses, and when both accept they give equal results (tests/test_format_fast.py).
 
-_FormatVersion = Literal["1.0", "1.1"]
+_FormatVersion = Literal["1.0", "1.1", "1.2"]
 
 
 class _SidecarDoc(msgspec.Struct, gc=False):
@@ -644,8 +749,8 @@ class _SidecarDoc(msgspec.Struct, gc=False):
     asset: str
     run_id: str
     created_at: str
-    data_path: str
-    data_format: str  # one of the registered formats (checked in ``_versions``)
+    data_path: str | None
+    data_format: str  # one of the registered formats, or EXTERNAL without a data_path (checked in ``_versions``)
     size_bytes: Annotated[int, msgspec.Meta(ge=0)]
     content_hash: Annotated[str, msgspec.Meta(min_length=1)]
     code_version: str | None = None
@@ -671,6 +776,8 @@ class _RunDoc(msgspec.Struct, gc=False):
     planned_assets: tuple[PlannedAsset, ...] = ()
     consolidated: bool = False
     versions: list[_SidecarDoc] | None = None
+    checks: tuple[dict[str, Any], ...] = ()
+    observations: tuple[dict[str, Any], ...] = ()
 
 
 _RUN_DECODER = msgspec.json.Decoder(_RunDoc)
@@ -729,9 +836,12 @@ def _versions(docs: list[_SidecarDoc], run_id: str) -> list[AssetVersion]:
         path = d.data_path
         # the path the writer gives a version is safe because its key is; any other is checked
         written = ext.get(d.data_format)
-        if written is None:
+        if path is None:
+            if d.data_format != EXTERNAL:
+                raise _Unusual
+        elif written is None:
             raise _Unusual  # an unknown format: the general path names it
-        if path != prefix + key + written or len(path) > MAX_PATH or len(path) - path.rfind("/") > MAX_NAME:
+        elif path != prefix + key + written or len(path) > MAX_PATH or len(path) - path.rfind("/") > MAX_NAME:
             check_relative_path(path, "data_path", "")
             if not path.startswith(prefix):
                 raise _Unusual
@@ -786,11 +896,16 @@ _MIN, _MAX = attrgetter("min"), attrgetter("max")
 
 def _run_from(doc: _RunDoc) -> Run:
     parent = doc.parent_run_id
+    run_id = check_run_id(doc.run_id)
+    where = run_manifest_path(run_id)
+    # checks and observations are few per run: the general parser checks them
+    checks = _checks(list(doc.checks), where, run_id) if doc.checks else ()
+    observations = _observations(list(doc.observations), where, run_id) if doc.observations else ()
     return Run(
-        check_run_id(doc.run_id), doc.job, doc.status, _utc(doc.started_at),
+        run_id, doc.job, doc.status, _utc(doc.started_at),
         _utc(doc.finished_at) if doc.finished_at is not None else None,
         doc.tags, doc.code_version, check_run_id(parent) if parent is not None else None,
-        checked_plan(doc.planned_assets), doc.consolidated,
+        checked_plan(doc.planned_assets), doc.consolidated, 0, checks, observations,
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, Callable, Iterable
 
-from .models import AssetVersion, Run, replace
+from .models import AssetVersion, CheckResult, Observation, Run, replace
 
 Progress = Callable[[int, int], None]
 
@@ -64,6 +64,8 @@ class Index:
     warnings: list[str] = field(default_factory=list)
     _by_asset: dict[str, list[AssetVersion]] = field(default_factory=dict)
     _by_run: dict[str, list[AssetVersion]] = field(default_factory=dict, compare=False, repr=False)
+    # op outputs internal to graph-backed assets (``AssetVersion.inside``): not assets
+    _internal: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     # reserved names (``_...``) the root listing showed, e.g. the flags folder; None: unknown
     reserved: frozenset[str] | None = field(default=None, compare=False)
 
@@ -78,6 +80,7 @@ class Index:
     def add(self, rec: RunRecord) -> None:
         run = replace(rec.run, asset_count=len(rec.versions))
         self.runs[run.run_id] = run
+        self.__dict__.pop("_event_cache", None)
         for v in rec.versions:
             self.versions[v.ident] = v
         self.warnings.extend(rec.warnings)
@@ -104,6 +107,7 @@ class Index:
             vs.sort(key=created)
         self._by_asset = dict(sorted(by_asset.items()))
         self._by_run = by_run
+        self._internal = frozenset(k for k, vs in by_asset.items() if vs and vs[-1].inside)
 
     # ------------------------------------------------------------------ queries
     def run_list(self) -> list[Run]:
@@ -111,7 +115,14 @@ class Index:
         return list(self.runs.values())
 
     def asset_keys(self) -> list[str]:
-        return list(self._by_asset)
+        """The assets (op outputs internal to graph-backed assets are not among them)."""
+        if not self._internal:
+            return list(self._by_asset)
+        return [k for k in self._by_asset if k not in self._internal]
+
+    def is_internal(self, key: str) -> bool:
+        """Whether ``key`` is an op output internal to graph-backed assets (not an asset)."""
+        return key in self._internal
 
     def asset_versions(self, key: str) -> list[AssetVersion]:
         """Committed versions of an asset, oldest first."""
@@ -152,7 +163,80 @@ class Index:
         return any(v.asset == key for v in self._by_run.get(run_id, ()))
 
     def latest_versions(self) -> dict[str, AssetVersion]:
-        return {k: vs[-1] for k, vs in self._by_asset.items() if vs}
+        """The latest version of each asset (see ``asset_keys``)."""
+        internal = self._internal
+        return {k: vs[-1] for k, vs in self._by_asset.items() if vs and k not in internal}
+
+    # ------------------------------------------------------------------ checks, observations
+    def _events(self) -> "_Events":
+        """Checks and observations of all runs, grouped once (recomputed after ``add``)."""
+        ev = self.__dict__.get("_event_cache")
+        if ev is None or ev.runs != len(self.runs):
+            ev = self.__dict__["_event_cache"] = _Events.of(self.runs.values())
+        return ev
+
+    def all_checks(self) -> list[CheckResult]:
+        """Every asset check evaluation of every run, oldest first."""
+        return list(self._events().checks)
+
+    def checks(self, key: str) -> list[CheckResult]:
+        """The evaluations of the checks of asset ``key``, oldest first."""
+        return list(self._events().checks_by_asset.get(key, ()))
+
+    def checks_of(self, version: AssetVersion) -> list[CheckResult]:
+        """The check evaluations attached to ``version`` (the checks that targeted it), oldest
+        first; a check evaluated twice on one version keeps both evaluations."""
+        return list(self._events().checks_by_target.get(version.ident, ()))
+
+    def latest_checks(self, version: AssetVersion) -> list[CheckResult]:
+        """The latest evaluation of each check of ``version``, by check name."""
+        latest: dict[str, CheckResult] = {}
+        for c in self.checks_of(version):
+            latest[c.name] = c
+        return [latest[n] for n in sorted(latest)]
+
+    def all_observations(self) -> list[Observation]:
+        return list(self._events().observations)
+
+    def observations(self, key: str, partition: str | None = None) -> list[Observation]:
+        """The observations of source asset ``key`` (of one partition), oldest first."""
+        obs = self._events().observations_by_asset.get(key, ())
+        return [o for o in obs if partition is None or o.partition == partition]
+
+    def latest_observation(self, key: str, partition: str | None = None) -> Observation | None:
+        obs = self.observations(key, partition)
+        return obs[-1] if obs else None
+
+    def observed_assets(self) -> list[str]:
+        """Assets that have observations (observable source assets)."""
+        return sorted(self._events().observations_by_asset)
+
+
+@dataclass
+class _Events:
+    runs: int
+    checks: list[CheckResult]
+    observations: list[Observation]
+    checks_by_asset: dict[str, list[CheckResult]]
+    checks_by_target: dict[tuple[str, ...], list[CheckResult]]
+    observations_by_asset: dict[str, list[Observation]]
+
+    @classmethod
+    def of(cls, runs: Iterable[Run]) -> "_Events":
+        runs = list(runs)
+        created = attrgetter("created_at")
+        checks = sorted((c for r in runs for c in r.checks), key=created)
+        observations = sorted((o for r in runs for o in r.observations), key=created)
+        by_asset: dict[str, list[CheckResult]] = {}
+        by_target: dict[tuple[str, ...], list[CheckResult]] = {}
+        for c in checks:
+            by_asset.setdefault(c.asset, []).append(c)
+            if c.target is not None:
+                by_target.setdefault(c.target, []).append(c)
+        obs: dict[str, list[Observation]] = {}
+        for o in observations:
+            obs.setdefault(o.asset, []).append(o)
+        return cls(len(runs), checks, observations, by_asset, by_target, obs)
 
 
 class LazyIndex(Index):
@@ -178,7 +262,7 @@ class LazyIndex(Index):
         self._lock = threading.Lock()  # a TUI worker and the UI may both ask first
 
     def __getattr__(self, name: str) -> Any:  # only called for attributes not yet set
-        if name in ("versions", "_by_asset", "_by_run"):
+        if name in ("versions", "_by_asset", "_by_run", "_internal"):
             self._materialize()
             return object.__getattribute__(self, name)
         raise AttributeError(name)

@@ -38,15 +38,16 @@ def asset_graph(index: Index, all_runs: bool = False, run_id: str | None = None)
     if run_id is not None:
         # in one run's graph, "missing" means planned by the run but not written by it
         def absent(key: str) -> bool:
-            return not index.wrote(key, run_id) and index.latest(key) is None
+            return not index.wrote(key, run_id) and index.latest(key) is None and not index.observations(key)
 
         def absent_planned(key: str) -> bool:
             return not index.wrote(key, run_id)
     else:
         def absent(key: str) -> bool:
-            return index.latest(key) is None
+            return index.latest(key) is None and not index.observations(key)
 
         absent_planned = absent
+    versions = [v for v in versions if not v.inside]  # op outputs inside graph-backed assets
     for v in versions:
         g.add_node(v.asset, missing=False)
         for i in v.inputs:
@@ -56,7 +57,7 @@ def asset_graph(index: Index, all_runs: bool = False, run_id: str | None = None)
     built = {v.asset for v in versions}
     wired: set[str] = set()
     for p in reversed(list(planned)):  # an asset without a version: the edges of its newest plan
-        if p.asset in built or p.asset in wired:
+        if p.asset in built or p.asset in wired or index.is_internal(p.asset):
             continue
         wired.add(p.asset)
         if p.asset not in g:

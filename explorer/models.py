@@ -21,11 +21,19 @@ from typing import Any
 import msgspec
 from msgspec.structs import astuple, replace
 
-__all__ = ["AssetVersion", "ColumnStats", "InputRef", "OpOutput", "PackedColumns", "PlannedAsset", "Run", "TableInfo", "iso", "replace", "short_hash", "short_value", "utc"]
+__all__ = ["AssetVersion", "CheckResult", "ColumnStats", "InputRef", "Observation", "PackedColumns", "PlannedAsset", "Run",
+           "TableInfo", "iso", "replace", "short_hash", "short_value", "utc"]
 
 _FROZEN = {"frozen": True, "gc": False}
 
 RUN_STATUSES = ("running", "success", "failed")
+CHECK_SEVERITIES = ("ERROR", "WARN")
+INSIDE = "frontier/inside"
+"""The metadata entry of an op output internal to graph-backed assets (the assets' keys): an op
+output of its run, never a node of the asset graph."""
+EXTERNAL = "external"
+"""The ``data_format`` of a version whose value is not in the store (Dagster recorded the
+materialization, the asset wrote its data elsewhere or returned nothing): it has no data file."""
 
 
 def utc(ts: float | None) -> datetime | None:
@@ -35,7 +43,7 @@ def utc(ts: float | None) -> datetime | None:
 
 _HEX = frozenset("0123456789abcdef")
 _BOUNDARIES = "-_.:/ "
-_SHORT_PREFIXES = {"sha256:": "", "dagster-data-version:": "dv:", "unhashed:": None}
+_SHORT_PREFIXES = {"sha256:": "", "dagster-data-version:": "dv:", "dagster-materialization:": "event ", "unhashed:": None}
 
 
 def short_value(value: str, width: int = 12) -> str:
@@ -226,8 +234,8 @@ class AssetVersion(msgspec.Struct, **_FROZEN):
     asset: str
     run_id: str
     created_at: datetime
-    data_path: str  # relative to the store root, always inside the run's prefix
-    data_format: str
+    data_path: str | None  # relative to the store root, always inside the run's prefix; None: stored outside the store
+    data_format: str  # a registered format, or EXTERNAL (no data file)
     size_bytes: int
     content_hash: str
     code_version: str | None = None
@@ -253,8 +261,20 @@ class AssetVersion(msgspec.Struct, **_FROZEN):
     def short_hash(self) -> str:
         return short_hash(self.content_hash)
 
+    @property
+    def inside(self) -> tuple[str, ...]:
+        """The graph-backed assets this op output is internal to (empty for anything else)."""
+        got = self.metadata.get(INSIDE) if self.metadata else None
+        return tuple(x for x in got if isinstance(x, str)) if isinstance(got, list) else ()
+
+    @property
+    def stored(self) -> bool:
+        """Whether the version's data is in the store (False: Dagster recorded it, the value
+        went elsewhere: "stored outside the store")."""
+        return self.data_path is not None
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "asset": self.asset,
             "run_id": self.run_id,
             "created_at": iso(self.created_at),
@@ -270,21 +290,92 @@ class AssetVersion(msgspec.Struct, **_FROZEN):
             "partition": self.partition,
             "partition_dimensions": self.partition_dimensions,
         }
+        if not self.stored:
+            out["stored"] = False  # "stored outside the store": no data file
+        return out
 
 
-class OpOutput(msgspec.Struct, **_FROZEN):
-    """An output of an op inside a graph-backed asset (``layover_breakdown_2022.filter_for_2022``
-    / ``result``): data the run stored on the way to its assets, which is no asset itself."""
+class CheckResult(msgspec.Struct, **_FROZEN):
+    """One evaluation of an asset check (Dagster's ``AssetCheckEvaluation``), attached to the
+    version it checked: the version of ``asset`` (of ``partition``) that run ``target_run_id``
+    wrote (None: the asset had no materialization when the check ran)."""
 
-    key: str  # <step_key>/<output_name>[/<mapping_key>]
-    data_path: str
-    data_format: str
-    size_bytes: int
+    asset: str
+    name: str
+    run_id: str  # the run that evaluated the check
     created_at: datetime
+    passed: bool
+    severity: str = "ERROR"  # ERROR or WARN (Dagster's AssetCheckSeverity)
+    description: str | None = None
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    target_run_id: str | None = None
+    partition: str | None = None
+
+    @property
+    def target(self) -> tuple[str, ...] | None:
+        """The ``ident`` of the version checked, or None."""
+        if self.target_run_id is None:
+            return None
+        return (self.asset, self.target_run_id) if self.partition is None else (self.asset, self.target_run_id, self.partition)
+
+    @property
+    def blocking(self) -> bool:
+        """A failed ERROR check: a reason to look at the asset."""
+        return not self.passed and self.severity == "ERROR"
+
+    @property
+    def outcome(self) -> str:
+        return "passed" if self.passed else "failed"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "data_path": self.data_path, "format": self.data_format,
-                "size_bytes": self.size_bytes, "created_at": iso(self.created_at)}
+        return {
+            "asset": self.asset,
+            "check": self.name,
+            "run_id": self.run_id,
+            "created_at": iso(self.created_at),
+            "passed": self.passed,
+            "outcome": self.outcome,
+            "severity": self.severity,
+            "description": self.description,
+            "metadata": self.metadata,
+            "target_run_id": self.target_run_id,
+            "partition": self.partition,
+        }
+
+
+class Observation(msgspec.Struct, **_FROZEN):
+    """One observation of a source asset (Dagster's ``AssetObservation``): the data version
+    Dagster recorded for data that lives outside any run."""
+
+    asset: str
+    run_id: str
+    created_at: datetime
+    data_version: str | None = None
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    partition: str | None = None
+
+    @property
+    def content_hash(self) -> str | None:
+        """How a consuming version's input records it (``dagster-data-version:<v>``)."""
+        return data_version_hash(self.data_version) if self.data_version is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "asset": self.asset,
+            "run_id": self.run_id,
+            "created_at": iso(self.created_at),
+            "data_version": self.data_version,
+            "metadata": self.metadata,
+            "partition": self.partition,
+        }
+
+
+DATA_VERSION_PREFIX = "dagster-data-version:"
+
+
+def data_version_hash(data_version: str) -> str:
+    """The content hash standing for a Dagster data version."""
+    return DATA_VERSION_PREFIX + data_version
 
 
 class Run(msgspec.Struct, **_FROZEN):
@@ -301,7 +392,8 @@ class Run(msgspec.Struct, **_FROZEN):
     planned: tuple[PlannedAsset, ...] = ()
     consolidated: bool = False
     asset_count: int = 0
-    op_outputs: tuple[OpOutput, ...] = ()  # outputs of ops inside graph-backed assets (no assets)
+    checks: tuple[CheckResult, ...] = ()  # asset check evaluations the run recorded
+    observations: tuple[Observation, ...] = ()  # source asset observations the run recorded
 
     @property
     def duration_seconds(self) -> float | None:
@@ -310,7 +402,7 @@ class Run(msgspec.Struct, **_FROZEN):
         return (self.finished_at - self.started_at).total_seconds()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "run_id": self.run_id,
             "job": self.job,
             "status": self.status,
@@ -322,5 +414,9 @@ class Run(msgspec.Struct, **_FROZEN):
             "parent_run_id": self.parent_run_id,
             "planned_assets": [p.to_dict() for p in self.planned],
             "assets": self.asset_count,
-            **({"op_outputs": [o.to_dict() for o in self.op_outputs]} if self.op_outputs else {}),
         }
+        if self.checks:
+            out["checks"] = [c.to_dict() for c in self.checks]
+        if self.observations:
+            out["observations"] = [o.to_dict() for o in self.observations]
+        return out

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from .store.source import Source
 
 META_SCHEMA = "frontier"
-META_TABLES = ("runs", "versions")
+META_TABLES = ("runs", "versions", "checks", "observations")
 _BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _QUOTED = re.compile(r'"((?:[^"]|"")+)"')
 _LOCAL_FILES = "/"  # with allow_files: every local absolute path (object stores' URLs do not start with /)
@@ -475,6 +475,10 @@ class SqlCatalog:
         self.con.execute(
             f"CREATE VIEW {META_SCHEMA}.versions AS SELECT * REPLACE (metadata::JSON AS metadata) FROM _frontier_versions"
         )
+        for name, table in (("checks", checks_table(self.store.index)), ("observations", observations_table(self.store.index))):
+            self.con.register(f"_frontier_{name}", table)
+            self.con.execute(f"CREATE VIEW {META_SCHEMA}.{name} AS SELECT * REPLACE (metadata::JSON AS metadata) "
+                             f"FROM _frontier_{name}")
         for t in META_TABLES:
             if t not in self.relations:  # an asset of that name keeps its name
                 self.con.execute(f"CREATE VIEW {t} AS SELECT * FROM {META_SCHEMA}.{t}")
@@ -530,6 +534,37 @@ class SqlCatalog:
 def metadata_tables(store: Source) -> tuple[pa.Table, pa.Table]:
     """The ``runs`` and ``versions`` tables as Arrow (JSON columns as strings)."""
     return runs_table(store.index), versions_table(store)
+
+
+def checks_table(index) -> pa.Table:
+    """The ``checks`` table: every asset check evaluation, with the version it checked
+    (``target_run_id``) and whether that version is the asset's latest (``metadata`` as JSON)."""
+    rows = []
+    for c in index.all_checks():
+        latest = index.latest(c.asset, c.partition)
+        rows.append({
+            "asset": c.asset, "partition": c.partition, "check": c.name, "run_id": c.run_id, "created_at": c.created_at,
+            "passed": c.passed, "severity": c.severity, "description": c.description,
+            "target_run_id": c.target_run_id,
+            "of_latest": latest is not None and c.target_run_id == latest.run_id,
+            "metadata": json.dumps(c.metadata, sort_keys=True, default=str),
+        })
+    return pa.Table.from_pylist(rows, schema=pa.schema([
+        ("asset", pa.string()), ("partition", pa.string()), ("check", pa.string()), ("run_id", pa.string()),
+        ("created_at", pa.timestamp("us", tz="UTC")), ("passed", pa.bool_()), ("severity", pa.string()),
+        ("description", pa.string()), ("target_run_id", pa.string()), ("of_latest", pa.bool_()), ("metadata", pa.string()),
+    ]))
+
+
+def observations_table(index) -> pa.Table:
+    """The ``observations`` table: every observation of a source asset (``metadata`` as JSON)."""
+    rows = [{"asset": o.asset, "partition": o.partition, "run_id": o.run_id, "created_at": o.created_at,
+             "data_version": o.data_version, "metadata": json.dumps(o.metadata, sort_keys=True, default=str)}
+            for o in index.all_observations()]
+    return pa.Table.from_pylist(rows, schema=pa.schema([
+        ("asset", pa.string()), ("partition", pa.string()), ("run_id", pa.string()),
+        ("created_at", pa.timestamp("us", tz="UTC")), ("data_version", pa.string()), ("metadata", pa.string()),
+    ]))
 
 
 def runs_table(index) -> pa.Table:
@@ -629,4 +664,5 @@ def versions_table(store: Source) -> pa.Table:
     )
 
 
-__all__ = ["ReadOnlyFiles", "SqlCatalog", "SqlError", "check_query", "connect", "data_url", "literal_glob", "metadata_tables", "refusal", "runs_table", "source_sql", "versions_table"]
+__all__ = ["ReadOnlyFiles", "SqlCatalog", "SqlError", "check_query", "checks_table", "connect", "data_url", "literal_glob",
+           "metadata_tables", "observations_table", "refusal", "runs_table", "source_sql", "versions_table"]

@@ -27,7 +27,11 @@ Statuses
     ``too_old``
         the version is older than ``max_age``;
     ``flagged_upstream``
-        the version, or any version in its provenance (across runs), is flagged bad.
+        the version, or any version in its provenance (across runs), is flagged bad;
+    ``check_failed``
+        the latest evaluation of an asset check of severity ERROR on the version failed;
+    ``source_changed``
+        an observed source asset it consumed has a new data version since it was built.
 ``fresh``
     otherwise.
 
@@ -58,6 +62,8 @@ CAUSE_KINDS = (
     "input_missing",
     "too_old",
     "flagged_upstream",
+    "check_failed",
+    "source_changed",
 )
 
 Flag = tuple[str, str]  # (asset, run_id)
@@ -128,6 +134,7 @@ class Cause:
     chain_omitted: int = 0
     partition: str | None = None  # the partition of ``asset`` the cause is about (a partitioned input)
     in_partition: str | None = None  # the partition of the reported asset whose version has the cause
+    check: str | None = None  # check_failed: the check's name
 
     def describe(self) -> str:
         """One human line, e.g. ``raw_data changed in run R at T (sha 1234 -> 5678)``."""
@@ -162,6 +169,11 @@ class Cause:
                     f"(max age {_human_seconds(self.max_age_seconds or 0)})")
         if k == "flagged_upstream":
             return f"{self.asset} @ {self.run_id} is flagged{(': ' + self.detail) if self.detail else ''}"
+        if k == "check_failed":
+            return f"check {self.check} of {self.asset} failed in run {self.run_id}{(': ' + self.detail) if self.detail else ''}"
+        if k == "source_changed":
+            return (f"{self.asset} has a new data version since {self.detail or 'it'} was built "
+                    f"(observed in run {self.latest_run_id}{when}: {_short(self.consumed_hash)} -> {_short(self.latest_hash)})")
         return f"{k}: {self.asset}"  # pragma: no cover - unknown kinds never built here
 
     def chain_text(self, name: Callable[[str], str] = str) -> str:
@@ -196,6 +208,7 @@ class Cause:
             "chain_omitted": self.chain_omitted or None,
             "partition": self.partition,
             "in_partition": self.in_partition,
+            "check": self.check,
         }
         out.update({k: v for k, v in extra.items() if v is not None})
         if self.detail:
@@ -216,6 +229,8 @@ class AssetStatus:
     planned_by: tuple[str, ...] = ()  # for missing assets: runs whose manifest planned it
     root_causes_omitted: int = 0  # root causes beyond the ROOT_CAUSE_LIMIT listed
     causes_omitted: int = 0  # flagged versions in its provenance beyond the FLAG_CAUSE_LIMIT listed
+    # where this status differs from what Dagster's stale status would say, on purpose: why
+    dagster_differs: tuple[str, ...] = ()
 
     def root_causes_summary(self) -> str:
         """``and 396 more`` when root causes were left out, else ``""``."""
@@ -239,6 +254,8 @@ class AssetStatus:
             out["root_causes_omitted"] = self.root_causes_omitted
         if self.planned_by:
             out["planned_by"] = list(self.planned_by)
+        if self.dagster_differs:
+            out["dagster_differs"] = list(self.dagster_differs)
         return out
 
 
@@ -403,6 +420,16 @@ class _View:
         v = self.index.versions.get(ident)
         return v is not None and (self.cutoff is None or v.created_at <= self.cutoff)
 
+    def observed(self, key: str) -> bool:
+        """Whether ``key`` is an observed source asset (at the cutoff)."""
+        return self.latest_observation(key) is not None
+
+    def latest_observation(self, key: str, partition: str | None = None):
+        obs = self.index.observations(key, partition)
+        if self.cutoff is not None:
+            obs = [o for o in obs if o.created_at <= self.cutoff]
+        return obs[-1] if obs else None
+
     def partition_latest(self) -> dict[tuple[str, str], AssetVersion]:
         """The latest version of every (asset, partition)."""
         out: dict[tuple[str, str], AssetVersion] = {}
@@ -481,7 +508,7 @@ def compute(
 
     all_keys = sorted(set(current) | mentioned)
 
-    # -- flagged provenance: the flagged versions among each current version's ancestors
+    # -- flagged provenance (the taint), computed once for every current version
     flag_hits: dict[str, list[Flag]] = {}
     flags_omitted: dict[str, int] = {}
     if flagged:
@@ -493,72 +520,171 @@ def compute(
                 if hits[1] > len(hits[0]):
                     flags_omitted[v.asset] = hits[1] - len(hits[0])
 
-    # -- direct causes (everything except upstream_stale); a partitioned asset's are those of
-    # the latest version of each of its partitions, each input compared with the latest
-    # version of the partition it consumed
+    # -- direct causes: every rule on every current version (a partitioned asset's are those of
+    # the latest version of each of its partitions, each input compared with the latest version
+    # of the partition it consumed)
     part_latest = view.partition_latest()
     heads: dict[str, list[AssetVersion]] = {}
     for (asset, _), pv in sorted(part_latest.items()):
         heads.setdefault(asset, []).append(pv)
-    own: dict[str, list[Cause]] = {}
-    for key, v in current.items():
-        causes: list[Cause] = []
-        for head in heads.get(key, [v]):
-            causes.extend(_input_causes(index, view, head, current, part_latest))
-        run = index.runs.get(v.run_id)
-        v_order = order_of.get(v.run_id, -1)
-        if run is not None:
-            newest = cover.get((run.job, key))
-            if run.job is not None and run.job in unplanned_run:
-                u_order, u_run = unplanned_run[run.job]
-                if newest is None or u_order > newest[0]:
-                    newest = (u_order, u_run.code_version, u_run)
-            if newest is not None and newest[0] > v_order:
-                _, new_code, new_run = newest
-                if new_code is not None and v.code_version is not None and new_code != v.code_version:
-                    causes.append(Cause("code_changed", key, new_run.run_id,
-                                        detail=f"{v.code_version} -> {new_code}", at=new_run.started_at,
-                                        old_code_version=v.code_version, new_code_version=new_code))
-        plan = newest_plan.get(key)
-        if plan is not None and plan[0] > v_order:
-            planned_inputs = set(plan[2])
-            consumed = {i.asset for i in v.inputs}
-            if planned_inputs != consumed:
-                added = tuple(sorted(planned_inputs - consumed))
-                removed = tuple(sorted(consumed - planned_inputs))
-                causes.append(Cause("dependencies_changed", key, plan[1].run_id,
-                                    detail="; ".join(filter(None, [
-                                        "added " + ", ".join(added) if added else "",
-                                        "removed " + ", ".join(removed) if removed else ""])),
-                                    at=plan[1].started_at, added=added, removed=removed))
-        if age_limit is not None:
-            age = (ref_time - v.created_at).total_seconds()
-            if age > age_limit.total_seconds():
-                causes.append(Cause("too_old", key, v.run_id, at=v.created_at, age_seconds=age,
-                                    max_age_seconds=age_limit.total_seconds()))
-        for fa, fr in flag_hits.get(key, ()):
-            causes.append(Cause("flagged_upstream", fa, fr, detail=reasons.get((fa, fr), "")))
-        own[key] = causes
+    facts = _Facts(index, view, current, part_latest, heads, order_of, cover, unplanned_run, newest_plan,
+                   age_limit, ref_time, flag_hits, reasons)
+    own = {key: [c for rule in RULES for c in rule(facts, key, v)] for key, v in current.items()}
     inputs_of = {key: list(dict.fromkeys(i.asset for h in heads.get(key, [v]) for i in h.inputs if i.asset != key))
                  for key, v in current.items()}
     return _report(store, cutoff, as_of_run, age_limit, view, current, all_keys, own, inputs_of, flags_omitted)
 
 
-def _input_causes(index: Index, view: "_View", v: AssetVersion, current: dict[str, AssetVersion],
-                  part_latest: dict[tuple[str, str], AssetVersion]) -> list[Cause]:
-    """upstream_changed and input_missing of one version: each input compared with the current
-    version of what it consumed (of the partition it consumed, for a partitioned input)."""
+# ---------------------------------------------------------------------- the rules
+#
+# Each rule is a function (facts, asset key, its current version) -> the causes it finds;
+# ``compute`` runs them all (``RULES``) on every current version and propagates the result.
+
+
+@dataclass
+class _Facts:
+    """What the rules read, computed once per ``compute``."""
+
+    index: Index
+    view: "_View"
+    current: dict[str, AssetVersion]
+    part_latest: dict[tuple[str, str], AssetVersion]
+    heads: dict[str, list[AssetVersion]]  # a partitioned asset's latest version of each partition
+    order_of: dict[str, int]
+    cover: dict[tuple[str | None, str], tuple[int, str | None, Run]]
+    unplanned_run: dict[str, tuple[int, Run]]
+    newest_plan: dict[str, tuple[int, Run, tuple[str, ...]]]
+    age_limit: timedelta | None
+    ref_time: datetime
+    flag_hits: dict[str, list[Flag]]
+    reasons: dict[Flag, str]
+
+    def heads_of(self, key: str, v: AssetVersion) -> list[AssetVersion]:
+        return self.heads.get(key, [v])
+
+
+def changed_inputs(f: _Facts, key: str, v: AssetVersion) -> list[Cause]:
+    """``upstream_changed``: an input's current version has other content than the one consumed."""
+    return [c for head in f.heads_of(key, v) for c in _changed_inputs_of(f.index, f.view, head, f.current, f.part_latest)]
+
+
+def missing_inputs(f: _Facts, key: str, v: AssetVersion) -> list[Cause]:
+    """``input_missing``: a consumed version is no longer in the store."""
+    return [c for head in f.heads_of(key, v) for c in _missing_inputs_of(f.index, f.view, head)]
+
+
+def changed_code(f: _Facts, key: str, v: AssetVersion) -> list[Cause]:
+    """``code_changed``: the newest run of the same job covering the asset has another code version."""
+    run = f.index.runs.get(v.run_id)
+    if run is None:
+        return []
+    v_order = f.order_of.get(v.run_id, -1)
+    newest = f.cover.get((run.job, key))
+    if run.job is not None and run.job in f.unplanned_run:
+        u_order, u_run = f.unplanned_run[run.job]
+        if newest is None or u_order > newest[0]:
+            newest = (u_order, u_run.code_version, u_run)
+    if newest is None or newest[0] <= v_order:
+        return []
+    _, new_code, new_run = newest
+    if new_code is None or v.code_version is None or new_code == v.code_version:
+        return []
+    return [Cause("code_changed", key, new_run.run_id, detail=f"{v.code_version} -> {new_code}", at=new_run.started_at,
+                  old_code_version=v.code_version, new_code_version=new_code)]
+
+
+def changed_dependencies(f: _Facts, key: str, v: AssetVersion) -> list[Cause]:
+    """``dependencies_changed``: the newest plan recording inputs lists other inputs than consumed."""
+    plan = f.newest_plan.get(key)
+    if plan is None or plan[0] <= f.order_of.get(v.run_id, -1):
+        return []
+    planned_inputs = set(plan[2])
+    consumed = {i.asset for i in v.inputs}
+    if planned_inputs == consumed:
+        return []
+    added = tuple(sorted(planned_inputs - consumed))
+    removed = tuple(sorted(consumed - planned_inputs))
+    return [Cause("dependencies_changed", key, plan[1].run_id,
+                  detail="; ".join(filter(None, ["added " + ", ".join(added) if added else "",
+                                                 "removed " + ", ".join(removed) if removed else ""])),
+                  at=plan[1].started_at, added=added, removed=removed)]
+
+
+def too_old(f: _Facts, key: str, v: AssetVersion) -> list[Cause]:
+    """``too_old``: the version is older than ``max_age``."""
+    if f.age_limit is None:
+        return []
+    age = (f.ref_time - v.created_at).total_seconds()
+    if age <= f.age_limit.total_seconds():
+        return []
+    return [Cause("too_old", key, v.run_id, at=v.created_at, age_seconds=age, max_age_seconds=f.age_limit.total_seconds())]
+
+
+def flagged_provenance(f: _Facts, key: str, v: AssetVersion) -> list[Cause]:
+    """``flagged_upstream``: the version or one in its provenance is flagged (the taint)."""
+    return [Cause("flagged_upstream", fa, fr, detail=f.reasons.get((fa, fr), "")) for fa, fr in f.flag_hits.get(key, ())]
+
+
+def failed_checks(f: _Facts, key: str, v: AssetVersion) -> list[Cause]:
+    """``check_failed``: the latest evaluation of an ERROR check on the version failed (a WARN
+    check's failure is shown with the version, not a cause)."""
+    out = []
+    for head in f.heads_of(key, v):
+        tag = {"in_partition": head.partition} if head.partition is not None else {}
+        for c in f.index.latest_checks(head):
+            if c.blocking and (f.view.cutoff is None or c.created_at <= f.view.cutoff):
+                out.append(Cause("check_failed", key, c.run_id, detail=c.description or "", at=c.created_at,
+                                 check=c.name, **tag))
+    return out
+
+
+def new_observations(f: _Facts, key: str, v: AssetVersion) -> list[Cause]:
+    """``source_changed``: an observed source the version consumed has a newer data version."""
+    out = []
+    for head in f.heads_of(key, v):
+        tag = {"in_partition": head.partition} if head.partition is not None else {}
+        for inp in head.inputs:
+            latest = f.view.latest_observation(inp.asset, inp.partition)
+            if latest is None or latest.content_hash is None or latest.content_hash == inp.content_hash:
+                continue
+            out.append(Cause("source_changed", inp.asset, latest.run_id, detail=key, at=latest.created_at,
+                             consumed_run_id=inp.run_id, consumed_hash=inp.content_hash, latest_run_id=latest.run_id,
+                             latest_hash=latest.content_hash, partition=inp.partition, **tag))
+    return out
+
+
+RULES: tuple[Callable[[_Facts, str, AssetVersion], list[Cause]], ...] = (
+    changed_inputs, missing_inputs, changed_code, changed_dependencies, too_old, flagged_provenance,
+    failed_checks, new_observations,
+)
+"""The cause rules, in the order their causes are listed."""
+
+
+def _consumed_hash(index: Index, view: "_View", inp: Any) -> str | None:
+    if inp.content_hash is None and view.has_version(inp.ident):
+        return index.versions[inp.ident].content_hash
+    return inp.content_hash
+
+
+def _missing_inputs_of(index: Index, view: "_View", v: AssetVersion) -> list[Cause]:
+    """input_missing of one version (an observed source's input is never missing: it has no
+    versions, only observations)."""
+    tag = {"in_partition": v.partition} if v.partition is not None else {}
+    return [Cause("input_missing", inp.asset, inp.run_id, consumed_run_id=inp.run_id,
+                  consumed_hash=_consumed_hash(index, view, inp), partition=inp.partition, **tag)
+            for inp in v.inputs if not view.has_version(inp.ident) and not view.observed(inp.asset)]
+
+
+def _changed_inputs_of(index: Index, view: "_View", v: AssetVersion, current: dict[str, AssetVersion],
+                       part_latest: dict[tuple[str, str], AssetVersion]) -> list[Cause]:
+    """upstream_changed of one version: each input compared with the current version of what it
+    consumed (of the partition it consumed, for a partitioned input)."""
     key = v.asset
     causes: list[Cause] = []
     tag = {"in_partition": v.partition} if v.partition is not None else {}
     for inp in v.inputs:
         present = view.has_version(inp.ident)
-        consumed_hash = inp.content_hash
-        if consumed_hash is None and present:
-            consumed_hash = index.versions[inp.ident].content_hash
-        if not present:
-            causes.append(Cause("input_missing", inp.asset, inp.run_id, consumed_run_id=inp.run_id,
-                                consumed_hash=consumed_hash, partition=inp.partition, **tag))
+        consumed_hash = _consumed_hash(index, view, inp)
         if inp.asset == key:
             # an incremental asset built from its own previous version: that version is not
             # compared with the current one (which is this version), only with itself: stale
@@ -587,6 +713,12 @@ def _input_causes(index: Index, view: "_View", v: AssetVersion, current: dict[st
     return causes
 
 
+def _input_causes(index: Index, view: "_View", v: AssetVersion, current: dict[str, AssetVersion],
+                  part_latest: dict[tuple[str, str], AssetVersion]) -> list[Cause]:
+    """The input rules on one version (a partition's own causes)."""
+    return _missing_inputs_of(index, view, v) + _changed_inputs_of(index, view, v, current, part_latest)
+
+
 def _report(store, cutoff, as_of_run, age_limit, view, current, all_keys, own, inputs_of,
             flags_omitted) -> "StalenessReport":
     """Propagation over the current versions' inputs (every partition's, for a partitioned
@@ -596,7 +728,8 @@ def _report(store, cutoff, as_of_run, age_limit, view, current, all_keys, own, i
     for key in current:
         for inp_asset in inputs_of[key]:
             consumers_of.setdefault(inp_asset, []).append(key)
-    bad: set[str] = {k for k in all_keys if k not in current or own.get(k)}
+    observed = {k for k in all_keys if k not in current and view.observed(k)}  # sources: no versions, not missing
+    bad: set[str] = {k for k in all_keys if (k not in current and k not in observed) or own.get(k)}
     queue = deque(sorted(bad))
     while queue:
         k = queue.popleft()
@@ -607,7 +740,7 @@ def _report(store, cutoff, as_of_run, age_limit, view, current, all_keys, own, i
 
     def status(k: str) -> str:
         if k not in current:
-            return "missing"
+            return "fresh" if k in observed else "missing"
         return "stale" if k in bad else "fresh"
 
     direct: dict[str, tuple[Cause, ...]] = {}
@@ -629,6 +762,7 @@ def _report(store, cutoff, as_of_run, age_limit, view, current, all_keys, own, i
                 if p.asset in planned_by:
                     planned_by[p.asset].append(run.run_id)
 
+    differs = _dagster_differs(view, current, own, {k for k in current if status(k) == "stale"})
     assets = []
     for k in all_keys:
         st = status(k)
@@ -637,12 +771,13 @@ def _report(store, cutoff, as_of_run, age_limit, view, current, all_keys, own, i
         assets.append(AssetStatus(
             asset=k,
             status=st,
-            run_id=v.run_id if v else None,
+            run_id=v.run_id if v else (view.latest_observation(k).run_id if k in observed else None),
             causes=direct.get(k, ()),
             root_causes=listed,
             planned_by=tuple(planned_by.get(k, ())),
             root_causes_omitted=omitted,
             causes_omitted=flags_omitted.get(k, 0),
+            dagster_differs=differs.get(k, ()),
         ))
     return StalenessReport(
         store=store,
@@ -651,6 +786,36 @@ def _report(store, cutoff, as_of_run, age_limit, view, current, all_keys, own, i
         as_of_run=as_of_run,
         max_age_seconds=age_limit.total_seconds() if age_limit is not None else None,
     )
+
+
+def _dagster_differs(view: "_View", current: dict[str, AssetVersion], own: dict[str, list[Cause]],
+                     stale: set[str]) -> dict[str, tuple[str, ...]]:
+    """Per asset written by a Dagster run, where these rules differ on purpose from Dagster's
+    stale status, and why: an identical rematerialization of an input (same content hash) keeps
+    it fresh here; staleness is transitive here; a failed ERROR check is a cause here."""
+    from .dagster.stock import DAGSTER_RUN_ID
+
+    part_latest = view.partition_latest()
+    out: dict[str, tuple[str, ...]] = {}
+    for key, v in current.items():
+        if not DAGSTER_RUN_ID.match(v.run_id):
+            continue
+        notes = []
+        for inp in v.inputs:
+            latest = part_latest.get((inp.asset, inp.partition)) if inp.partition is not None else current.get(inp.asset)
+            if (latest is not None and inp.asset != key and latest.run_id != inp.run_id and inp.content_hash is not None
+                    and latest.content_hash == inp.content_hash and latest.created_at > v.created_at):
+                notes.append(f"{inp.asset} was rematerialized in run {latest.run_id} with identical content: "
+                             f"{key} stays fresh here (content hashes), where Dagster compares data versions")
+        kinds = {c.kind for c in own.get(key, ())}
+        if key in stale and not kinds:
+            notes.append(f"{key} is stale here because an input is stale (staleness is transitive); "
+                         "Dagster's stale status looks at the asset's own inputs and code")
+        if "check_failed" in kinds:
+            notes.append("a failed ERROR check is a cause here; Dagster shows check results beside staleness, not in it")
+        if notes:
+            out[key] = tuple(notes)
+    return out
 
 
 PARTITION_STATUSES = ("fresh", "stale", "missing", "failed")

@@ -16,6 +16,7 @@ Module level, so that the multiprocess executor's step processes can import the 
 from __future__ import annotations
 
 import os
+import uuid
 
 import dagster as dg
 import pandas as pd
@@ -25,9 +26,11 @@ import dagster_jobs as jobs
 # ---------------------------------------------------------------------- hackernews (quickstart_etl, older style)
 
 
-@dg.asset(group_name="hackernews")
-def topstory_ids() -> list:
-    return list(range(9100, 9110))
+@dg.asset(group_name="hackernews", code_version="hn-ids-v1")
+def topstory_ids():
+    """With a data version of its own, a UUID of the ids (as an asset may give one)."""
+    ids = list(range(9100, 9110))
+    return dg.Output(ids, data_version=dg.DataVersion(str(uuid.uuid5(uuid.NAMESPACE_URL, ",".join(map(str, ids))))))
 
 
 @dg.asset(group_name="hackernews")

@@ -87,7 +87,7 @@ def test_demo_catalog_through_sqlalchemy_matches_store_sql(cli, demo_path, tmp_p
     names = expected_names(store)
     eng = engine(out)
     views = set(sqlalchemy.inspect(eng).get_view_names())
-    assert views == set(names) | {"runs", "versions", "flags", "views"}
+    assert views == set(names) | {"runs", "versions", "checks", "observations", "flags", "views"}
     for name, (asset, run) in names.items():
         got = query(eng, f"select * from {q(name)}")
         if run is None:  # every version, one after the other, with its run and its time
@@ -117,7 +117,8 @@ def test_views_read_the_store_files_in_place(cli, demo_path, tmp_path):
     assert cli("catalog", store_dir, "--output", out).code == 0
     con = duckdb.connect(str(out), read_only=True)
     tables = {f"{s}.{t}" for s, t in con.sql("select schema_name, table_name from duckdb_tables()").fetchall()}
-    assert tables == {"frontier.runs", "frontier.versions", "frontier.flags", "frontier.views", "frontier.catalog"}
+    assert tables == {"frontier.runs", "frontier.versions", "frontier.checks", "frontier.observations", "frontier.flags",
+                      "frontier.views", "frontier.catalog"}
     con.close()
     v = Store.open(str(store_dir)).latest("scores")
     path = store_dir / v.data_path

@@ -124,8 +124,7 @@ def test_compute_logs_are_never_assets(project, cli):
                for f in _files(storage / run) if not f.startswith("compute_logs/")}
     for with_instance in (False, True):
         store = _open(project, with_instance)
-        paths = {v.data_path for v in store.index.versions.values()}
-        paths |= {o.data_path for r in store.runs for o in r.op_outputs}
+        paths = {v.data_path for v in store.index.versions.values() if v.stored}
         assert not any("compute_logs" in p for p in paths)
         assert not any("compute_logs" in a for a in store.assets())
         assert not any("compute_logs" in w for w in store.warnings)
@@ -166,13 +165,13 @@ def test_ops_inside_graph_backed_assets_are_op_outputs_of_their_run(project, cli
         run_id = runs[name]
         on_disk = [f for f in _files(storage / run_id) if not f.startswith("compute_logs/")]
         assert on_disk == [INTERNAL]
-        run = store.index.runs[run_id]
-        assert [(o.key, o.data_path, o.size_bytes) for o in run.op_outputs] == [
-            (INTERNAL, f"{run_id}/{INTERNAL}", (storage / run_id / INTERNAL).stat().st_size)]
-    assert not store.index.runs[runs["failed"]].op_outputs  # filter_for_2022 failed: nothing written
+        ops = [v for v in store.run_versions(run_id) if v.inside]
+        assert [(v.asset, v.data_path, v.size_bytes, v.inside) for v in ops] == [
+            (INTERNAL, f"{run_id}/{INTERNAL}", (storage / run_id / INTERNAL).stat().st_size, ("layover_breakdown_2022",))]
+    assert not [v for v in store.run_versions(runs["failed"]) if v.inside]  # filter_for_2022 failed: nothing written
     assert INTERNAL not in store.assets() and INTERNAL not in store.asset_graph(all_runs=True)
-    listed = {r["run_id"]: r for r in cli("runs", storage, "--dagster-home", project["home"], "--format", "json").json()}
-    assert [o["key"] for o in listed[runs["retried"]]["op_outputs"]] == [INTERNAL]
+    listed = cli("assets", storage, "--dagster-home", project["home"], "--format", "json").json()
+    assert INTERNAL not in {r["asset"] for r in listed}
     # the graph-backed asset's input is the asset its graph read, not the op output
     v = store.version("layover_breakdown_2022")
     assert [(i.asset, i.run_id) for i in v.inputs] == [("us_flights", runs["failed"])]  # reused from the parent run
@@ -191,7 +190,7 @@ def test_materialization_metadata_is_shown(project, cli):
     table = cli("show", storage, "topstories", "--dagster-home", home)
     assert "metadata.num_records" in table.out and "| id | title |" in table.out
 
-    from textual.widgets import Static
+    from textual.widgets import DataTable, Static
 
     from explorer.tui.app import ExplorerApp
     from explorer.tui.screens.asset import AssetScreen
@@ -209,6 +208,13 @@ def test_materialization_metadata_is_shown(project, cli):
             assert isinstance(app.screen, AssetScreen)
             facts = str(app.screen.query_one("#facts", Static).render())
             assert f"num_records: {md['num_records']}" in facts
+            app.open_asset("topstory_ids")  # its data version (a UUID) in the versions table
+            for _ in range(3):
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+            table = app.screen.query_one("#versions-table", DataTable)
+            hashes = [str(table.get_cell(row, "hash")) for row in table.rows]
+            assert hashes == [f"dv:{truth['data_versions']['topstory_ids'].split('-')[0]}…"]
 
     asyncio.run(go())
 
@@ -252,11 +258,16 @@ def test_data_versions_are_shown_recognizably(project, cli):
     v = store.version("topstories")
     dv = truth["data_versions"]["topstories"]
     assert v.content_hash == f"dagster-data-version:{dv}"
-    assert v.code_version == truth["runs"][v.run_id].run_id  # Dagster's default code version: the run id
+    assert v.code_version is None  # Dagster's default (the run id) stood in: the asset declares none
     tree = cli("provenance", storage, "most_frequent_words", "--dagster-home", home)
     assert tree.code == 0, tree.err
     read = store.version("most_frequent_words").inputs[0].content_hash.split(":", 1)[1]
     assert f"dv:{read[:12]}" in tree.out and "-data-versio" not in tree.out
     shown = cli("show", storage, "topstories", "--dagster-home", home)
     assert dv in shown.out.replace("\n", "") or dv[:40] in shown.out  # whole where there is room
-    assert v.code_version in shown.out.replace("\n", "")
+    ids = store.version("topstory_ids")  # a data version of the asset's own (a UUID)
+    assert ids.content_hash == f"dagster-data-version:{truth['data_versions']['topstory_ids']}"
+    assert ids.code_version == "hn-ids-v1" and "hn-ids-v1" in cli("show", storage, "topstory_ids", "--dagster-home", home).out
+    uuid = truth["data_versions"]["topstory_ids"]
+    tree = cli("provenance", storage, "topstories", "--dagster-home", home)
+    assert f"dv:{uuid.split('-')[0]}…" in tree.out, tree.out

@@ -189,6 +189,6 @@ def test_array_preview_offset_reads_those_rows(store_path, monkeypatch):
 
 
 def test_the_registry_lists_every_built_in_format_once():
-    assert set(formats.names()) == {"parquet", "csv", "json", "npy", "pickle", "bytes", "directory", "feather"}
+    assert set(formats.names()) == {"parquet", "csv", "json", "npy", "pickle", "bytes", "directory", "feather", "external"}
     assert {n for n in formats.names() if formats.is_table(n)} == {"parquet", "csv", "directory", "feather"}
     assert formats.stock_extensions()[".pq"] == "parquet" and ".bin" not in formats.stock_extensions()

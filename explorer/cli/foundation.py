@@ -88,11 +88,27 @@ def asset_rows(store, run: str | None, verify: bool = False) -> list[dict]:
             "content_hash": v.content_hash,
             "code_version": v.code_version,
             "tainted": (v.asset, v.run_id) in tainted,
+            "stored": v.stored,
+            "checks": [c.to_dict() for c in store.index.latest_checks(v)],
         }
         if integrity is not None:
             row["integrity"] = integrity.to_dict()
         out.append(row)
     return out
+
+
+def _checks_summary(checks: list[dict]) -> str:
+    """``2 passed, 1 failed (ERROR)``: a version's latest check results."""
+    if not checks:
+        return ""
+    passed = sum(1 for c in checks if c["passed"])
+    failed = [c for c in checks if not c["passed"]]
+    parts = [f"{passed} passed"] if passed else []
+    for severity in ("ERROR", "WARN"):
+        n = sum(1 for c in failed if c["severity"] == severity)
+        if n:
+            parts.append(f"{n} failed ({severity})")
+    return ", ".join(parts)
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
@@ -108,13 +124,15 @@ def cmd_assets(args: argparse.Namespace) -> int:
     print_table(
         table(
             title,
-            ["asset", "status", "run", "versions", "format", "rows", "size", "created", "taint"],
+            ["asset", "status", "run", "versions", "format", "rows", "size", "created", "taint", "checks"],
             [
-                (r["asset"], styled_status(r["status"]), r["latest_run_id"], r["versions"], r["format"], r["rows"] if r["rows"] is not None else "",
-                 human_size(r["size_bytes"]), short_time(r["created_at"]), styled_status("tainted") if r["tainted"] else "")
+                (r["asset"], styled_status(r["status"]), r["latest_run_id"], r["versions"],
+                 r["format"] if r["stored"] else "outside the store", r["rows"] if r["rows"] is not None else "",
+                 human_size(r["size_bytes"]) if r["stored"] else "", short_time(r["created_at"]),
+                 styled_status("tainted") if r["tainted"] else "", _checks_summary(r["checks"]))
                 for r in rows
             ],
-            drop=("taint", "format", "versions", "created", "rows", "size"),
+            drop=("checks", "taint", "format", "versions", "created", "rows", "size"),
         ),
         args,
     )
@@ -192,7 +210,7 @@ def _facts(v) -> list[tuple[str, str]]:
         ("size", f"{human_size(v.size_bytes)} ({v.size_bytes} bytes)"),
         ("content hash", v.content_hash),
         ("code version", v.code_version or ""),
-        ("data path", v.data_path),
+        ("data path", v.data_path) if v.stored else ("data", "stored outside the store (Dagster recorded the materialization)"),
     ]
     if v.table:
         facts.append(("rows", str(v.table.num_rows)))
@@ -216,13 +234,19 @@ def cmd_show(args: argparse.Namespace) -> int:
     # a partitioned asset named without a partition: its partitions are listed too
     partitions = store.partitions(v.asset) if lineage.resolve_asset(store.index, args.asset)[1] is None else []
 
-    if v.data_format == "pickle" and args.trust_pickle:
+    checks = store.index.latest_checks(v)
+    if not v.stored:
+        value = None  # no data in the store: nothing to preview
+    elif v.data_format == "pickle" and args.trust_pickle:
         value = data.load(store.data_fs, store.root, v, allow_pickle=True)
     else:
         value = store.preview(args.asset, args.run, rows=args.rows)
     if args.format == "json":
         out = v.to_dict()
-        if isinstance(value, pd.DataFrame):
+        out["checks"] = [c.to_dict() for c in checks]
+        if not v.stored:
+            out["preview"] = None
+        elif isinstance(value, pd.DataFrame):
             out["preview"] = value.to_dict(orient="records")
         elif hasattr(value, "tolist"):
             out["preview"] = value.tolist()
@@ -236,6 +260,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     c = console()
     c.print(table(None, ["fact", "value"], _facts(v), show_header=False, box=None))
+    if checks:
+        c.print(table(f"checks of this version ({_checks_summary([x.to_dict() for x in checks])})",
+                      ["check", "result", "severity", "run", "description", "metadata"],
+                      [(x.name, styled_status("fresh" if x.passed else "failed", x.outcome), x.severity, x.run_id,
+                        x.description or "", ", ".join(f"{k}={val}" for k, val in x.metadata.items()))
+                       for x in checks],
+                      drop=("metadata", "description", "run"), no_wrap=("check",)))
     if partitions:
         c.print(table(f"{counted(len(partitions), 'partition')} of {v.asset} (the facts above: the latest written)",
                       ["partition", "status", "run", "versions", "created", "why"],
@@ -256,7 +287,10 @@ def cmd_show(args: argparse.Namespace) -> int:
                 no_wrap=("column", "type"),
             )
         )
-    if isinstance(value, pd.DataFrame):
+    if not v.stored:
+        c.print(text("stored outside the store: Dagster recorded this materialization (its metadata is above); "
+                     "its data is wherever the asset wrote it"))
+    elif isinstance(value, pd.DataFrame):
         names = [str(col) for col in value.columns]
         c.print(table(f"first {counted(len(value), 'row')}", names, value.itertuples(index=False),
                       drop=names[:0:-1], no_wrap=names))  # values whole; columns that do not fit left out from the right

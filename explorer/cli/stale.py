@@ -46,6 +46,7 @@ def render_table(report: StalenessReport) -> None:
         # one line per cause: each made visible on its own (a cause's text is never two lines)
         causes = ("\n".join([*(visible(c.describe()) for c in a.causes), a.causes_summary()]).rstrip("\n")
                   if a.status != "missing" else _missing_note(a))
+        causes = "\n".join(filter(None, [causes, *(f"vs Dagster: {visible(n)}" for n in a.dagster_differs)]))
         roots = "\n".join([*(visible(c.describe_chain()) for c in a.root_causes), a.root_causes_summary()]).rstrip("\n")
         rows.append((a.asset, styled_status(a.status), a.run_id or "", causes, roots))
     out.print(table(_summary(report), ["asset", "status", "run", "causes", "root causes"], rows, show_lines=True))
@@ -64,6 +65,7 @@ def _render_list(report: StalenessReport) -> None:
         lines += [("", a.causes_summary())] if a.causes_summary() else []
         lines += [("root cause: ", c.describe_chain()) for c in a.root_causes]
         lines += [("", a.root_causes_summary())] if a.root_causes_summary() else []
+        lines += [("vs Dagster: ", n) for n in a.dagster_differs]
         for label, line in lines:
             out.print(Padding(Text.assemble(text(label, "dim"), text(visible(line))), (0, 0, 0, 2)))
 
@@ -87,6 +89,10 @@ def render_markdown(report: StalenessReport) -> str:
                 lines.append(f"- {c.chain_text(md_code)} <- {md_cell(c.describe(), '<br>')}")
             if a.root_causes_omitted:
                 lines.append(f"- {md_code(a.asset)}: {a.root_causes_summary()}")
+    differs = [a for a in report.assets if a.dagster_differs]
+    if differs:
+        lines += ["", "**Where this differs from Dagster's stale status, on purpose**", ""]
+        lines += [f"- {md_code(a.asset)}: {md_cell(n, '<br>')}" for a in differs for n in a.dagster_differs]
     return "\n".join(lines) + "\n"
 
 

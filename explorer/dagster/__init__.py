@@ -21,6 +21,8 @@ _IO_NAMES = {
     "consolidate_finished_runs",
     "frontier_hooks",
     "consolidation_sensors",
+    "finish_run",
+    "record_run_events",
 }
 _INSTANCE_NAMES = {"read_instance", "DagsterRunInfo"}
 _MANIFEST_NAMES = {"consolidate_run", "mark_run_status"}

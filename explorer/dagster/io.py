@@ -28,10 +28,11 @@ import dagster as dg
 
 from .. import format as fmt
 from ..errors import ExplorerError, WriteError
-from ..models import AssetVersion, InputRef, PlannedAsset, Run, utc
+from ..models import INSIDE, AssetVersion, CheckResult, InputRef, Observation, PlannedAsset, Run, utc
 from ..store import data as store_data
 from ..store.fs import display_url, open_fs
-from ..store.writer import write_version
+from ..store.writer import write_external_version, write_version
+from . import events as dg_events
 from .manifest import consolidate_run, mark_run_status, read_manifest, write_manifest
 
 PYTHON_TYPE = "python_type"  # sidecar metadata key: how load_input gives the value back
@@ -57,16 +58,7 @@ def _asset_path(asset_key: dg.AssetKey) -> str:
     return "/".join(asset_key.path)
 
 
-def _json_value(value: Any) -> Any:
-    """Dagster metadata values as plain JSON."""
-    if isinstance(value, dg.MetadataValue):
-        value = value.value
-    if isinstance(value, dg.TableSchema):
-        return {"columns": [{"name": c.name, "type": c.type} for c in value.columns]}
-    try:
-        return json.loads(fmt.dumps({"v": value}))["v"]
-    except (TypeError, ValueError):
-        return str(value)
+_json_value = dg_events.json_value
 
 
 def _metadata(context: dg.OutputContext) -> dict[str, Any]:
@@ -113,6 +105,28 @@ def _as_table(obj: Any) -> Any:
     return None
 
 
+def _asset_parents(context: dg.OutputContext) -> set[str] | None:
+    """The keys of the asset's parents in the asset graph (None: unknown)."""
+    try:
+        node = context.step_context.job_def.asset_layer.get(context.asset_key)
+        return {_asset_path(k) for k in node.parent_keys}
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _latest_observation(instance: Any, asset_key: dg.AssetKey) -> tuple[str, str | None] | None:
+    """(run id, content hash) of the latest observation of a source asset, or None."""
+    try:
+        records = instance.fetch_observations(asset_key, limit=1).records
+    except Exception:  # noqa: BLE001
+        return None
+    for r in records:
+        obs = dg_events.observation(r.event_log_entry)
+        if obs is not None:
+            return r.run_id, obs.content_hash
+    return None
+
+
 def _python_type(obj: Any) -> str:
     t = type(obj)
     return f"{t.__module__}.{t.__qualname__}"
@@ -137,55 +151,88 @@ def _output_partitions(context: dg.OutputContext) -> dict[str, dict[str, str] | 
     return dict(_partition_of(k, pdef) for k in context.asset_partition_keys)
 
 
-def _step_code_version(context: dg.OutputContext, step: Any, output: Any) -> str | None:
+def _node_code_version(job_def: Any, asset_key: Any, node_handle: Any) -> str | None:
     """The code version a planned output will be written with (as _code_version does)."""
-    job_def = context.step_context.job_def
-    asset_key = getattr(getattr(output, "properties", None), "asset_key", None)
     try:
         if asset_key is not None:
             cv = job_def.asset_layer.get(asset_key).code_version
             if cv:
                 return cv
+        if node_handle is None:
+            return None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return job_def.graph.get_node(step.node_handle).definition.version
+            return job_def.graph.get_node(node_handle).definition.version
     except Exception:  # noqa: BLE001
         return None
+
+
+def _plan_steps(context: dg.OutputContext) -> tuple[list[Any], set[str]]:
+    """(steps, keys of the steps this run executes) of the run's whole execution plan.
+
+    Under the multiprocess executor each step's process holds a plan of its own step only, so
+    the plan is read from the snapshot the instance keeps of the run's plan (the same in every
+    process); the step's own plan is the fallback (in-process it is the whole plan)."""
+    step_context = context.step_context
+    dagster_run = step_context.dagster_run
+    try:
+        snap = step_context.instance.get_execution_plan_snapshot(dagster_run.execution_plan_snapshot_id)
+        steps = list(snap.steps)
+        to_run = set(snap.step_keys_to_execute or [s.key for s in steps])
+        if dagster_run.step_keys_to_execute:
+            to_run &= set(dagster_run.step_keys_to_execute)
+        return steps, to_run
+    except Exception:  # noqa: BLE001 - no snapshot (an ephemeral instance): the step's plan
+        plan = step_context.execution_plan
+        steps = list(plan.get_all_steps_in_topo_order())
+        return steps, set(getattr(plan, "step_keys_to_execute", None) or [s.key for s in steps])
+
+
+def _input_handles(step_input: Any) -> list[Any] | None:
+    handles = getattr(step_input, "upstream_output_handles", None)  # a snapshot's input
+    if handles is None:
+        handles = getattr(getattr(step_input, "source", None), "step_output_handle_dependencies", None)
+    return None if handles is None else list(handles)
 
 
 def _planned(context: dg.OutputContext) -> tuple[PlannedAsset, ...]:
     """What this run's execution plan intends to write, with the planned inputs.
 
-    Mapped (dynamic) steps are not known before they run and are left out; inputs from a
-    dynamic output are left unknown (``None``). Best effort: any surprise gives no plan.
+    An asset's planned inputs are its parents in the asset graph (so a ``multi_asset`` with
+    ``internal_asset_deps`` plans each output's own); asset checks and op outputs inside
+    graph-backed assets are not planned (they are no assets). Mapped (dynamic) steps are not
+    known before they run and are left out; inputs from a dynamic output are left unknown
+    (``None``). Best effort: any surprise gives no plan.
     """
     try:
-        plan = context.step_context.execution_plan
-        layer = context.step_context.job_def.asset_layer
+        job_def = context.step_context.job_def
+        layer = job_def.asset_layer
         partition = context.step_context.dagster_run.tags.get("dagster/partition")
-        steps = list(plan.get_all_steps_in_topo_order())
+        steps, to_run = _plan_steps(context)
         out_keys: dict[tuple[str, str], str | None] = {}
         for step in steps:
             mapped = "?" in step.key
-            for o in step.step_outputs:
-                asset_key = getattr(getattr(o, "properties", None), "asset_key", None)
-                if asset_key is not None:
+            for o in step.outputs if hasattr(step, "outputs") else step.step_outputs:
+                props = getattr(o, "properties", None)
+                asset_key = getattr(props, "asset_key", None)
+                if getattr(props, "asset_check_key", None) is not None:
+                    out_keys[(step.key, o.name)] = None  # an asset check: a result, not an asset
+                elif asset_key is not None:
                     key = _asset_path(asset_key)
                     if layer.get(asset_key).partitions_def is not None and not partition:
                         key = None  # a range: not planned
                     out_keys[(step.key, o.name)] = key
-                elif o.is_dynamic or mapped:
+                elif getattr(o, "is_dynamic", False) or getattr(props, "is_dynamic", False) or mapped:
                     out_keys[(step.key, o.name)] = None
                 else:
                     out_keys[(step.key, o.name)] = f"{step.key}/{o.name}"
-        to_run = set(getattr(plan, "step_keys_to_execute", None) or [s.key for s in steps])
         planned = []
         for step in steps:
             if step.key not in to_run:
                 continue  # a re-execution reuses this step's outputs from its parent run
             ins: list[str] | None = []
-            for i in step.step_inputs:
-                handles = getattr(i.source, "step_output_handle_dependencies", None)
+            for i in step.inputs if hasattr(step, "inputs") else step.step_inputs:
+                handles = _input_handles(i)
                 if handles is None:
                     ins = None
                     break
@@ -197,15 +244,35 @@ def _planned(context: dg.OutputContext) -> tuple[PlannedAsset, ...]:
                     ins.append(up)
                 if ins is None:
                     break
-            for o in step.step_outputs:
+            for o in step.outputs if hasattr(step, "outputs") else step.step_outputs:
                 key = out_keys.get((step.key, o.name))
-                if key is not None:
-                    planned.append(
-                        PlannedAsset(key, tuple(dict.fromkeys(ins)) if ins is not None else None, _step_code_version(context, step, o))
-                    )
+                if key is None:
+                    continue
+                props = getattr(o, "properties", None)
+                asset_key = getattr(props, "asset_key", None)
+                node_handle = getattr(o, "node_handle", None) or getattr(step, "node_handle", None)
+                if asset_key is None and node_handle is not None and _inside_assets(layer, node_handle):
+                    continue  # an op output inside graph-backed assets
+                mine = ins
+                if asset_key is not None:
+                    mine = sorted(_asset_path(k) for k in layer.get(asset_key).parent_keys)
+                planned.append(PlannedAsset(key, tuple(dict.fromkeys(mine)) if mine is not None else None,
+                                            _node_code_version(job_def, asset_key, node_handle)))
         return tuple(planned)
     except Exception:  # noqa: BLE001 - internal Dagster API; a missing plan is harmless
         return ()
+
+
+def _inside_assets(layer: Any, node_handle: Any) -> list[str]:
+    """The graph-backed assets an op (by its node handle) computes a part of; [] for an asset's
+    own op and for ops of op jobs."""
+    if getattr(node_handle, "parent", None) is None:
+        return []
+    try:
+        assets_def = layer.get_assets_def_for_node(node_handle)
+    except Exception:  # noqa: BLE001
+        return []
+    return sorted(_asset_path(k) for k in assets_def.keys) if assets_def is not None else []
 
 
 class RunPrefixedIOManager(dg.ConfigurableIOManager):
@@ -341,7 +408,15 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
         with _LOCK:
             inputs = list(_LOADED.get((root, run_id, context.step_key), ()))
         if context.has_asset_key:
+            # the asset's own parents only: a multi_asset's step loads the inputs of all its
+            # outputs (internal_asset_deps says which each used), a graph-backed asset's last op
+            # loads an op output inside the graph
+            parents = _asset_parents(context)
+            if parents is not None:
+                inputs = [i for i in inputs if i.asset in parents]
             inputs += self._unloaded_deps(context, inputs)
+            if obj is None:
+                return  # no value: recorded from the event log as a version stored outside the store
 
         partitions = _output_partitions(context)
         if partitions is None or len(partitions) == 1:
@@ -372,6 +447,10 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
         table = _as_table(obj)
         metadata = _metadata(context)
         metadata[PYTHON_TYPE] = _python_type(obj)
+        if not context.has_asset_key:
+            inside = _inside_assets(context.step_context.job_def.asset_layer, context.step_context.node_handle)
+            if inside:
+                metadata[INSIDE] = inside
         existing = self._find_version(key, [run_id], partition)
         if existing is not None:  # a retried step of the same run writes its output again
             for rel in (existing.data_path, fmt.sidecar_path(existing.run_id, existing.asset, existing.partition)):
@@ -408,9 +487,14 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
                 continue
             # no store scan per output: a dependency outside the store (an external source) is
             # simply not recorded
-            v = self._asset_version(pkey, parent, context.run_id, context.step_context.instance, scan_store=False)
+            instance = context.step_context.instance
+            v = self._asset_version(pkey, parent, context.run_id, instance, scan_store=False)
             if v is not None:
                 out.append(v.ref)
+                continue
+            observed = _latest_observation(instance, parent)  # an observable source asset
+            if observed is not None:
+                out.append(InputRef(pkey, *observed))
         return out
 
     # ------------------------------------------------------------------ input
@@ -441,6 +525,8 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
         return self._load(v)
 
     def _load(self, v: AssetVersion) -> Any:
+        if not v.stored:
+            return None  # an output that was None (recorded from the event log)
         fs, root = self._store
         value = store_data.load(fs, root, v, allow_pickle=True, as_arrow=True)
         if v.data_format in fmt.TABLE_FORMATS:
@@ -464,6 +550,158 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
         return pickle.loads(raw)  # noqa: S301 - written by this pipeline's own IO manager
 
 
+# ---------------------------------------------------------------------- what the IO manager does not see
+#
+# Dagster calls no IO manager for outputs typed None / MaterializeResult (the assets of the
+# current quickstart_etl), nor for asset checks and observations. The instance's event log is the
+# record of all of them: ``record_run_events`` reads one run's (or one step's) events and writes
+# what the store lacks: a version stored outside the store for each materialization that has no
+# sidecar, and returns the run's check evaluations and observations for its manifest. It is
+# called by ``finish_run`` (run end: sensors, ``consolidate_finished_runs``, scripts) and by the
+# success hook of ``frontier_hooks`` (per step, as soon as the step ends).
+
+_EVENT_KINDS = ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION", "ASSET_OBSERVATION")
+
+
+def _run_event_records(instance: Any, run_id: str) -> list[Any]:
+    kinds = {dg.DagsterEventType(k) for k in _EVENT_KINDS}
+    out, cursor = [], None
+    while True:
+        conn = instance.get_records_for_run(run_id, cursor=cursor, of_type=kinds, limit=1000)
+        out.extend(conn.records)
+        if not conn.has_more:
+            return out
+        cursor = conn.cursor
+
+
+def _pointed_run(instance: Any, asset: str, storage_id: int) -> tuple[str, str | None] | None:
+    """(run id, partition) of the materialization or observation with that storage id."""
+    key = dg.AssetKey.from_user_string(asset)
+    for fetch in (instance.fetch_materializations, instance.fetch_observations):
+        try:
+            found = fetch(dg.AssetRecordsFilter(asset_key=key, storage_ids=[storage_id]), limit=1).records
+        except Exception:  # noqa: BLE001 - an older instance: no such filter
+            found = []
+        for r in found:
+            event = r.event_log_entry.dagster_event
+            data = getattr(event, "event_specific_data", None)
+            item = getattr(data, "materialization", None) or getattr(data, "asset_observation", None)
+            part = getattr(item, "partition", None)
+            return r.run_id, None if part is None else str(part)
+    return None
+
+
+def _external_inputs(fs: Any, root: str, instance: Any, facts: dg_events.MaterializationFacts) -> tuple[InputRef, ...]:
+    """The upstream versions a materialization read, from its input event pointers: the run
+    that wrote (or observed) each, and its content hash (the store's sidecar when it has one,
+    else the data version Dagster read)."""
+    refs = []
+    for up, (pointer, data_version) in sorted(facts.inputs.items()):
+        if pointer is None:
+            continue
+        got = _pointed_run(instance, up, pointer)
+        if got is None:
+            continue
+        run_id, partition = got
+        content_hash = dg_events.data_version_hash(data_version) if data_version else None
+        try:
+            raw = fs.cat_file(fmt.join(root, fmt.sidecar_path(run_id, up, partition)))
+            content_hash = fmt.parse_sidecar(fmt.loads(raw, up), up, run_id).content_hash
+        except (FileNotFoundError, ExplorerError):
+            pass
+        try:
+            refs.append(InputRef(fmt.check_asset_key(up), fmt.check_run_id(run_id), content_hash, partition))
+        except ExplorerError:
+            continue
+    return tuple(refs)
+
+
+def record_run_events(
+    base_path: str,
+    run_id: str,
+    instance: Any,
+    storage_options: dict[str, Any] | None = None,
+    step_key: str | None = None,
+) -> tuple[list[AssetVersion], list[CheckResult], list[Observation]]:
+    """Read the event log of run ``run_id`` (of one step: ``step_key``) and write, for every
+    asset materialization the store has no version of, a version stored outside the store
+    (metadata, data version, code version, the inputs its event pointers name). Returns (the
+    versions written, the run's check evaluations, its observations)."""
+    fs, root = open_fs(base_path, dict(storage_options or {}))
+    fmt.check_run_id(run_id)
+    written, checks, observations = [], [], []
+    for record in _run_event_records(instance, run_id):
+        entry = record.event_log_entry
+        event = entry.dagster_event
+        if step_key is not None and event is not None and event.step_key != step_key:
+            continue
+        check = dg_events.check_result(entry)
+        if check is not None:
+            checks.append(check)
+            continue
+        obs = dg_events.observation(entry)
+        if obs is not None:
+            observations.append(obs)
+            continue
+        facts = dg_events.materialization(entry, storage_id=record.storage_id)
+        if facts is None:
+            continue
+        try:
+            key = fmt.check_asset_key(facts.asset)
+        except ExplorerError:
+            continue
+        if fs.exists(fmt.join(root, fmt.sidecar_path(run_id, key, facts.partition))):
+            continue  # the IO manager wrote it
+        try:
+            written.append(write_external_version(
+                fs, root, run_id, key, facts.content_hash, inputs=_external_inputs(fs, root, instance, facts),
+                metadata=facts.metadata, code_version=facts.code_version,
+                created_at=utc(facts.timestamp), partition=facts.partition, partition_dimensions=facts.dimensions,
+            ))
+        except WriteError:
+            continue  # committed meanwhile by another process (a hook and the run's end)
+    return written, checks, observations
+
+
+def finish_run(
+    base_path: str,
+    run_id: str,
+    instance: "dg.DagsterInstance | str",
+    storage_options: dict[str, Any] | None = None,
+) -> Run:
+    """End a run in the store as the Dagster instance recorded it: versions stored outside the
+    store for the materializations the IO manager did not see, the run's asset check
+    evaluations and observations, then consolidation with the run's final status, job, tags,
+    parent and times. A run the IO manager never saw (every asset returned ``MaterializeResult``,
+    an observation run) gets its manifest here. Safe to call again.
+
+    >>> result = job.execute_in_process(instance=instance)
+    >>> finish_run("s3://bucket/proj", result.run_id, instance)
+    """
+    owned = isinstance(instance, str)
+    if owned:
+        from .instance import open_instance
+
+        instance = open_instance(instance)
+    try:
+        record = instance.get_run_record_by_id(run_id)
+        if record is None:
+            raise ExplorerError(f"run {run_id} is not in the Dagster instance")
+        status = _status(record.dagster_run.status)
+        if status == "running":
+            raise WriteError(f"run {run_id} is still running; finish it when it ends")
+        _, checks, observations = record_run_events(base_path, run_id, instance, storage_options)
+        dagster_run = record.dagster_run
+        return consolidate_run(
+            base_path, run_id, status, storage_options, finished_at=utc(record.end_time),
+            job=dagster_run.job_name, started_at=utc(record.start_time), checks=tuple(checks),
+            observations=tuple(observations), tags=dagster_run.tags, parent_run_id=dagster_run.parent_run_id,
+        )
+    finally:
+        if owned:
+            instance.dispose()
+
+
 # ---------------------------------------------------------------------- finishing runs
 
 
@@ -480,10 +718,13 @@ def consolidate_finished_runs(
     base_path: str,
     instance: "dg.DagsterInstance | str",
     storage_options: dict[str, Any] | None = None,
+    jobs: "list[str] | None" = None,
 ) -> list[Run]:
-    """Consolidate every run of the store that the Dagster instance (an instance or the path of
-    a Dagster home) reports finished and whose manifest is not consolidated yet.
-    Returns the runs it consolidated."""
+    """Finish (``finish_run``) every run of the store that the Dagster instance (an instance or
+    the path of a Dagster home) reports finished and whose manifest is not consolidated yet;
+    and, for the job names in ``jobs``, every finished run of those jobs the store has no
+    manifest of (runs whose assets all wrote their data elsewhere, observation runs), since
+    the store alone cannot name them. Returns the runs it finished."""
     from ..store.read import list_run_ids
 
     owned = isinstance(instance, str)
@@ -504,12 +745,16 @@ def consolidate_finished_runs(
             record = instance.get_run_record_by_id(run_id)
             if record is None:
                 continue
-            status = _status(record.dagster_run.status)
-            if status == "running":
+            if _status(record.dagster_run.status) == "running":
                 continue
-            done.append(
-                consolidate_run(base_path, run_id, status, storage_options, finished_at=utc(record.end_time))
-            )
+            done.append(finish_run(base_path, run_id, instance, storage_options))
+        if jobs:
+            known = set(list_run_ids(fs, root))
+            for record in instance.get_run_records():
+                run = record.dagster_run
+                if run.job_name not in jobs or run.run_id in known or _status(run.status) == "running":
+                    continue
+                done.append(finish_run(base_path, run.run_id, instance, storage_options))
         return done
     finally:
         if owned:
@@ -520,9 +765,13 @@ def frontier_hooks(io_manager_key: str = "io_manager") -> set[dg.HookDefinition]
     """Hooks to attach to a job (``@job(hooks=frontier_hooks())``): when an op fails, its run is
     marked ``failed`` in the store of the job's :class:`RunPrefixedIOManager` at once.
 
-    The hook does not consolidate: other ops of the run may still write, and the explorer keeps
+    A second hook, when a step succeeds, records the materializations of that step the IO
+    manager did not see (``MaterializeResult``, ``-> None``, ``deps=`` assets) as versions stored
+    outside the store, read from the instance's event log.
+
+    The hooks do not consolidate: other ops of the run may still write, and the explorer keeps
     reading the run's sidecars. Success can only be known when the run ends: call
-    :func:`consolidate_run` after ``execute_in_process``, :func:`consolidate_finished_runs`
+    :func:`finish_run` after ``execute_in_process``, :func:`consolidate_finished_runs`
     from a schedule or script, or deploy :func:`consolidation_sensors`.
     """
 
@@ -532,7 +781,17 @@ def frontier_hooks(io_manager_key: str = "io_manager") -> set[dg.HookDefinition]
         if isinstance(iom, RunPrefixedIOManager):
             mark_run_status(iom.base_path, context.run_id, "failed", dict(iom.storage_options), job=context.job_name)
 
-    return {_mark_failed}
+    @dg.success_hook(name="frontier_record_step", required_resource_keys={io_manager_key})
+    def _record_step(context: dg.HookContext) -> None:
+        iom = getattr(context.resources, io_manager_key)
+        if isinstance(iom, RunPrefixedIOManager):
+            try:
+                record_run_events(iom.base_path, context.run_id, context.instance, dict(iom.storage_options),
+                                  step_key=context.step_key)
+            except ExplorerError as exc:  # the run's end records them again: a log line, not a failure
+                context.log.warning(f"frontier: {exc}")
+
+    return {_mark_failed, _record_step}
 
 
 def consolidation_sensors(
@@ -540,8 +799,9 @@ def consolidation_sensors(
     storage_options: dict[str, Any] | None = None,
     name: str = "frontier_consolidate",
 ) -> list[dg.SensorDefinition]:
-    """Run-status sensors (for deployments with the Dagster daemon) that consolidate each run
-    of the store when it succeeds or fails."""
+    """Run-status sensors (for deployments with the Dagster daemon) that finish each run of the
+    store (``finish_run``: versions stored outside the store, checks, observations, final
+    status) when it succeeds or fails."""
     options = dict(storage_options or {})
     sensors = []
     for dagster_status, status in ((dg.DagsterRunStatus.SUCCESS, "success"), (dg.DagsterRunStatus.FAILURE, "failed")):
@@ -549,7 +809,7 @@ def consolidation_sensors(
         def _make(st: str, ds: Any) -> dg.SensorDefinition:
             @dg.run_status_sensor(run_status=ds, name=f"{name}_{st}", monitor_all_code_locations=False)
             def _sensor(context: dg.RunStatusSensorContext) -> None:
-                consolidate_run(base_path, context.dagster_run.run_id, st, options)
+                finish_run(base_path, context.dagster_run.run_id, context.instance, options)
 
             return _sensor
 
@@ -559,6 +819,8 @@ def consolidation_sensors(
 
 __all__ = [
     "RunPrefixedIOManager",
+    "finish_run",
+    "record_run_events",
     "consolidate_run",
     "consolidate_finished_runs",
     "mark_run_status",

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from .. import format as fmt
 from ..errors import ExplorerError, FormatError, WriteError
-from ..models import Run, replace
+from ..models import CheckResult, Observation, Run, replace
 from ..store.fs import open_fs
 from ..store.writer import read_run_manifest, write_run_manifest
 
@@ -66,11 +66,18 @@ def consolidate_run(
     finished_at: datetime | None = None,
     job: str | None = None,
     started_at: datetime | None = None,
+    checks: tuple[CheckResult, ...] | None = None,
+    observations: tuple[Observation, ...] | None = None,
+    tags: Mapping[str, str] | None = None,
+    parent_run_id: str | None = None,
 ) -> Run:
     """Finalize a run: its final ``status`` (``success`` or ``failed``), finish time and all
     its sidecars in one manifest. Safe to call again (it re-reads the sidecars).
 
     A run that handled no output at all gets a manifest too, so that it is listed.
+    ``checks`` and ``observations`` (read from Dagster's event log by
+    ``explorer.dagster.io.finish_run``) replace those the manifest had; ``tags`` and
+    ``parent_run_id`` are used for a run that had no manifest yet.
     """
     if status not in FINAL_STATUSES:
         raise WriteError(f"invalid final status {status!r}: use 'success' or 'failed'")
@@ -82,6 +89,12 @@ def consolidate_run(
         raise ExplorerError(f"cannot consolidate run {run_id}: {exc}") from None
     finished = finished_at or fmt.now()
     if run is None:
-        run = Run(run_id=run_id, job=job, status=status, started_at=started_at or finished)
+        run = Run(run_id=run_id, job=job, status=status, started_at=started_at or finished,
+                  tags={str(k): str(v) for k, v in (tags or {}).items()},
+                  parent_run_id=fmt.check_run_id(parent_run_id) if parent_run_id else None)
     run = replace(run, status=status, finished_at=finished, job=run.job or job)
+    if checks is not None:
+        run = replace(run, checks=tuple(checks))
+    if observations is not None:
+        run = replace(run, observations=tuple(observations))
     return write_manifest(fs, root, run, consolidate=True)

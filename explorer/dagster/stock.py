@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .. import format as fmt
 from .. import formats
 from ..errors import StoreNotFound
-from ..models import AssetVersion, InputRef, OpOutput, Run, replace
+from ..models import EXTERNAL, INSIDE, AssetVersion, InputRef, Run, replace, utc
 from ..store import read as _index
 from ..index import Index, Progress, RunRecord
 from ..store.read import has_marker, list_run_ids, read_runs
@@ -130,20 +130,19 @@ def _list_run(fs, root: str, run_id: str, rec: RunRecord) -> None:
         )
 
 
-def _is_internal(key: str, internal: set[str]) -> bool:
-    return any(key == k or key.startswith(k + "/") for k in internal)
+def _inside(key: str, internal: dict[str, list[str]]) -> list[str]:
+    for k, assets in internal.items():
+        if key == k or key.startswith(k + "/"):
+            return assets
+    return []
 
 
-def _split_op_outputs(rec: RunRecord, info: "DagsterRunInfo") -> None:
-    """Outputs of ops inside graph-backed assets (no assets, as the run's plan says) become op
-    outputs of the run, never versions of an asset."""
-    if not info.internal_outputs:
-        return
-    ops = [v for v in rec.versions if _is_internal(v.asset, info.internal_outputs)]
-    if ops:
-        rec.versions = [v for v in rec.versions if not _is_internal(v.asset, info.internal_outputs)]
-        rec.run = replace(rec.run, op_outputs=tuple(
-            OpOutput(v.asset, v.data_path, v.data_format, v.size_bytes, v.created_at) for v in ops))
+def _mark_op_outputs(rec: RunRecord, info: "DagsterRunInfo") -> None:
+    """Outputs of ops inside graph-backed assets (no assets, as the run's plan says) are op
+    outputs of their run, never assets: marked with the graph's assets (``models.INSIDE``)."""
+    if info.internal_outputs:
+        rec.versions = [replace(v, metadata={**v.metadata, INSIDE: inside}) if (inside := _inside(v.asset, info.internal_outputs))
+                        else v for v in rec.versions]
 
 
 def _run_from_listing(run_id: str, versions: list[AssetVersion]) -> Run:
@@ -160,6 +159,8 @@ def _run_from_info(info: "DagsterRunInfo", fallback: datetime) -> Run:
         finished_at=info.finished_at,
         tags=dict(info.tags),
         parent_run_id=info.parent_run_id,
+        checks=tuple(info.checks),
+        observations=tuple(info.observations),
     )
 
 
@@ -212,6 +213,7 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
     by_storage = {m.storage_id: (info.run_id, m) for info in infos.values() for m in info.materializations
                   if m.storage_id is not None}
     version_of = {(v.run_id, v.asset, v.partition): v for rec in records.values() for v in rec.versions}
+    observed = {sid: (info.run_id, part) for info in infos.values() for sid, (_, part) in info.observation_ids.items()}
 
     def pointed(v: AssetVersion) -> list[InputRef] | None:
         """The inputs as the materialization recorded them (``dagster/input_event_pointer/<asset>``:
@@ -225,6 +227,10 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
         for up_asset, sid in sorted(m.inputs.items()):
             hit = by_storage.get(sid)
             if hit is None:
+                if sid in observed:  # an observable source: the observation read
+                    obs_run, obs_partition = observed[sid]
+                    read = m.input_data_versions.get(up_asset)
+                    out.append(InputRef(up_asset, obs_run, f"{DATA_VERSION}{read}" if read else None, obs_partition))
                 continue
             up_run, um = hit
             read = m.input_data_versions.get(up_asset)
@@ -332,60 +338,75 @@ def _stock_paths(asset: str, m: Any) -> list[str]:
     return paths + [f"{asset}/{m.partition}"]
 
 
+def _stock_file(fs, root: str, m: Any) -> tuple[dict | None, str, str]:
+    """The file a stock IO manager wrote for materialization ``m``: (its listing info or None,
+    its path relative to the store, its data format)."""
+    extensions = formats.stock_extensions()
+    for key in _stock_paths(m.asset, m):
+        for ext in ("",) + tuple(extensions):  # UPathIOManager subclasses add an extension
+            try:
+                info = fs.info(fmt.join(root, key + ext))
+            except (FileNotFoundError, OSError):
+                continue
+            if info.get("type") != "directory":
+                return info, key + ext, extensions.get(ext, "pickle")
+    return None, m.asset, "pickle"
+
+
 def _asset_records(fs, root: str, infos: dict[str, "DagsterRunInfo"], records: dict[str, RunRecord]) -> None:
-    """Stock asset files (``<base>/<asset path>[/<partition>]``, overwritten each run): the
-    current file is the version of the run that materialized it last (of each partition: a
-    version of the asset's partition, multi-partitions at ``<asset>/<key>/<key>``)."""
+    """Every materialization the instance recorded becomes a version of its run. A stock asset
+    file (``<base>/<asset path>[/<partition>]``, multi-partitions at ``<asset>/<key>/<key>``)
+    is overwritten each run, so it is the data of the run that materialized it last; the other
+    materializations are versions without data in the store (``models.EXTERNAL``): overwritten
+    since, or never written there (``MaterializeResult``, ``-> None``, an asset that stores its
+    data itself or through another IO manager). Their metadata says which."""
     latest: dict[tuple[str, str], tuple[float, str, Any]] = {}
     for info in infos.values():
         for m in info.materializations:
             slot = (m.asset, m.partition or "")
             if slot not in latest or m.timestamp > latest[slot][0]:
                 latest[slot] = (m.timestamp, info.run_id, m)
-    for (asset, _), (ts, run_id, m) in sorted(latest.items()):
-        info, rel, data_format = None, asset, "pickle"
-        for key in _stock_paths(asset, m):
-            extensions = formats.stock_extensions()
-            for ext in ("",) + tuple(extensions):  # UPathIOManager subclasses add an extension
-                try:
-                    info = fs.info(fmt.join(root, key + ext))
-                except (FileNotFoundError, OSError):
-                    continue
-                rel, data_format = key + ext, extensions.get(ext, "pickle")
-                break
-            if info is not None:
-                break
-        if info is None:
-            continue  # stored elsewhere (another IO manager) or deleted
-        if info.get("type") == "directory" or run_id not in records:
+    made: dict[tuple, AssetVersion] = {}
+    order = sorted(((m.timestamp, info.run_id, m) for info in infos.values() for m in info.materializations),
+                   key=lambda t: (t[0], t[1]))
+    for ts, run_id, m in order:
+        if run_id not in records:
             continue
-        chash = f"{DATA_VERSION}{m.data_version}" if m.data_version else f"{UNHASHED}{run_id}/{key}"
+        newest = latest[(m.asset, m.partition or "")]
+        found, rel, data_format = _stock_file(fs, root, m) if newest[2] is m else (None, m.asset, "pickle")
         try:
+            key = fmt.check_asset_key(m.asset)
             part = fmt.check_partition(m.partition, rel) if m.partition is not None else None
-        except Exception as exc:  # noqa: BLE001 - an odd partition key is a warning
+        except Exception as exc:  # noqa: BLE001 - an odd key or partition is a warning
             records[run_id].warnings.append(f"{rel}: skipped ({exc})")
             continue
-        records[run_id].versions.append(
-            AssetVersion(
-                asset=asset,
-                run_id=run_id,
-                created_at=_mtime(info),
-                data_path=rel,
-                data_format=data_format,
-                size_bytes=int(info.get("size") or 0),
-                content_hash=chash,
-                code_version=m.code_version,
-                metadata={
-                    **m.metadata,
-                    "frontier/content_hash": "absent",
-                    "frontier/compare": "data versions" if m.data_version else "timestamps",
-                    "frontier/step": m.step_key or "",
-                    "frontier/overwritten_each_run": True,
-                },
-                partition=part,
-                partition_dimensions=m.dimensions if part is not None else None,
-            )
-        )
+        common = {
+            "asset": key, "run_id": run_id, "code_version": m.code_version, "partition": part,
+            "partition_dimensions": m.dimensions if part is not None else None,
+        }
+        meta = {
+            **m.metadata,
+            "frontier/content_hash": "absent",
+            "frontier/compare": "data versions" if m.data_version else "timestamps",
+            "frontier/step": m.step_key or "",
+        }
+        if found is not None:
+            chash = f"{DATA_VERSION}{m.data_version}" if m.data_version else f"{UNHASHED}{run_id}/{key}"
+            v = AssetVersion(created_at=_mtime(found), data_path=rel, data_format=data_format,
+                             size_bytes=int(found.get("size") or 0), content_hash=chash,
+                             metadata={**meta, "frontier/overwritten_each_run": True}, **common)
+        else:
+            if newest[2] is m:
+                meta["frontier/not_in_store"] = "no file at the asset's path: its value went elsewhere"
+            else:
+                meta["frontier/not_in_store"] = f"overwritten by run {newest[1]}"
+            chash = (f"{DATA_VERSION}{m.data_version}" if m.data_version
+                     else f"dagster-materialization:{m.storage_id if m.storage_id is not None else f'{run_id}/{key}'}")
+            v = AssetVersion(created_at=utc(ts), data_path=None, data_format=EXTERNAL, size_bytes=0,
+                             content_hash=chash, metadata=meta, **common)
+        made[v.ident] = v  # a step retried within the run: its last materialization
+    for v in made.values():
+        records[v.run_id].versions.append(v)
 
 
 def open_index(fs, root: str, progress: Progress | None = None, dagster_home: str | None = None) -> Index:
@@ -427,15 +448,16 @@ def open_index(fs, root: str, progress: Progress | None = None, dagster_home: st
         info = infos.get(run_id)
         rec.run = _run_from_info(info, rec.run.started_at) if info else _run_from_listing(run_id, rec.versions)
         if info:
-            _split_op_outputs(rec, info)
+            _mark_op_outputs(rec, info)
         records[run_id] = rec
     if infos:
         for run_id, info in infos.items():  # runs whose outputs are all stock asset files
-            if run_id not in records and run_id not in run_ids and info.materializations:
+            if run_id not in records and run_id not in run_ids and (info.materializations or info.checks or info.observations):
                 records[run_id] = RunRecord(_run_from_info(info, fmt.now()))
         _asset_records(fs, root, infos, records)
         _lineage(records, infos)
-        records = {rid: rec for rid, rec in records.items() if rec.versions or rid in stock_ids}
+        records = {rid: rec for rid, rec in records.items()
+                   if rec.versions or rid in stock_ids or rec.run.checks or rec.run.observations}
         for rec in frontier:  # the instance knows how unconsolidated runs ended
             info = infos.get(rec.run.run_id)
             if info is not None and not rec.run.consolidated:

@@ -172,6 +172,11 @@ def diff_versions(
 
         parts["array"] = diff_arrays(a, b, a_glob)
         differs = parts["array"].differs
+    elif kind == "external":
+        # stored outside the store: what Dagster recorded is all there is to compare, the
+        # metadata (its paths as the JSON diff) and the data version (the content hash)
+        parts["json"] = diff_json(va.metadata, vb.metadata, a_glob)
+        differs = parts["json"].differs or not same_bytes
     else:
         parts["opaque"] = diff_opaque(va, vb)
         differs = parts["opaque"].differs

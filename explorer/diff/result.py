@@ -483,7 +483,7 @@ class VersionDiff:
     asset: str
     version_a: AssetVersion
     version_b: AssetVersion
-    kind: str  # "table", "json", "array", "opaque"
+    kind: str  # "table", "json", "array", "opaque", "external" (stored outside the store: metadata compared)
     same_content: bool
     identical_bytes: bool
     metadata: Mapping[str, ValueChange]  # field -> its change
@@ -536,7 +536,13 @@ class VersionDiff:
         """Human-readable lines: what differs, then why."""
         va = self.version_a
         lines = [f"{self.asset} ({self.kind}, {va.data_format}): {self.a} -> {self.b}"]
-        if self.identical_bytes:
+        if self.kind == "external":
+            lines.append("stored outside the store: the metadata Dagster recorded and the data version are compared")
+            lines.append(f"data version {'unchanged' if self.identical_bytes else 'changed'}: "
+                         f"{va.content_hash} -> {self.version_b.content_hash}")
+            if self.json is not None and self.json.differs:
+                lines.append("metadata differs")
+        elif self.identical_bytes:
             lines.append(f"same content: identical bytes ({va.short_hash})")
         elif self.same_content:
             lines.append("same content (different bytes, no differences in the data)")

@@ -31,7 +31,12 @@ def resolve(fs: fsspec.AbstractFileSystem, root: str, version: AssetVersion) -> 
 
     On local disk a data file must also be a regular file (a FIFO would make any reader, DuckDB
     included, wait forever) that no symbolic link takes out of the store; a missing one is
-    left to the reader to report."""
+    left to the reader to report. A version stored outside the store has no data: an
+    ExplorerError saying so."""
+    if version.data_path is None:
+        from ..formats.external import not_stored
+
+        raise not_stored(version)
     rel = fmt.check_relative_path(version.data_path, "data_path", fmt.sidecar_path(version.run_id, version.asset, version.partition))
     path = fmt.join(root, rel)
     if is_local(fs):

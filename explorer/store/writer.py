@@ -20,7 +20,7 @@ from .. import formats
 from ..errors import ExplorerError, FormatError, WriteError
 from ..formats.base import sha256, to_arrow
 from ..formats.directory import directory_hash
-from ..models import AssetVersion, InputRef, PlannedAsset, Run, replace
+from ..models import EXTERNAL, AssetVersion, InputRef, PlannedAsset, Run, replace
 from .fs import create_exclusive, open_fs, write_atomic
 
 InputSpec = str | tuple[str, str] | tuple[str, str, str] | InputRef | AssetVersion
@@ -196,6 +196,40 @@ def write_version(
         put(fs, root, side, fmt.dumps(fmt.sidecar_doc(version)), exclusive=True)
     except FileExistsError:
         raise WriteError(f"{side} was committed by another writer of run {run_id}; versions are never overwritten") from None
+    return version
+
+
+def write_external_version(
+    fs,
+    root: str,
+    run_id: str,
+    key: str,
+    content_hash: str,
+    inputs: Sequence[InputRef] = (),
+    metadata: Mapping[str, Any] | None = None,
+    code_version: str | None = None,
+    created_at: datetime | None = None,
+    partition: str | None = None,
+    partition_dimensions: Mapping[str, str] | None = None,
+) -> AssetVersion:
+    """Commit a version whose value is not in the store (the asset wrote it elsewhere, or
+    returned only metadata): a sidecar with no data file, ``data_format`` EXTERNAL. Its
+    ``content_hash`` stands for the data (a Dagster data version, say). Never overwrites."""
+    key = fmt.check_asset_key(key)
+    partition, dims = partition_key(partition, partition_dimensions, f"partition of {key!r}")
+    stored_metadata = fmt.check_value_depth(json.loads(fmt.dumps(dict(metadata or {}))), f"version {key!r} of run {run_id}")
+    if not isinstance(content_hash, str) or not content_hash:
+        raise WriteError(f"{key}: a version needs a content hash")
+    version = AssetVersion(
+        asset=key, run_id=fmt.check_run_id(run_id), created_at=created_at or fmt.now(), data_path=None,
+        data_format=EXTERNAL, size_bytes=0, content_hash=content_hash, code_version=code_version,
+        metadata=stored_metadata, inputs=tuple(inputs), partition=partition, partition_dimensions=dims,
+    )
+    side = fmt.sidecar_path(run_id, key, partition)
+    try:
+        put(fs, root, side, fmt.dumps(fmt.sidecar_doc(version)), exclusive=True)
+    except FileExistsError:
+        raise WriteError(f"{side} already exists; versions are never overwritten") from None
     return version
 
 
@@ -508,4 +542,4 @@ class RunWriter:
         raise WriteError(f"run {self.run_id} was finished ({run.status}) by its owner; a joined writer cannot add {key!r} to it")
 
 
-__all__ = ["RunWriter", "write_version", "read_run_sidecars", "read_run_manifest", "write_run_manifest", "put", "new_run_id", "serialize", "directory_hash", "ExplorerError"]
+__all__ = ["RunWriter", "write_version", "write_external_version", "read_run_sidecars", "read_run_manifest", "write_run_manifest", "put", "new_run_id", "serialize", "directory_hash", "ExplorerError"]

@@ -27,6 +27,8 @@ from ..text import human_size, integrity_text, safe, status_text, when
 from ..widgets.lineage_graph import short_run
 from ..widgets.plot import PlotView
 
+NOT_STORED = ("stored outside the store: Dagster recorded this materialization (its metadata, data version "
+              "and inputs are in the overview); its data is wherever the asset wrote it, so there is nothing to preview")
 TABS = ["overview", "preview", "versions", "history", "provenance", "impact"]
 META_COLUMNS = {"run_id", "started_at", "status", "hash"}
 
@@ -225,10 +227,14 @@ class AssetScreen(AppScreen):
         line("run", f"{v.run_id}" + (f"  ({run.job}, {run.status})" if run else ""))
         line("created", when(v.created_at))
         line("code version", v.code_version or "-")
-        line("format", v.data_format)
-        line("size", human_size(v.size_bytes))
+        if v.stored:
+            line("format", v.data_format)
+            line("size", human_size(v.size_bytes))
         line("hash", v.content_hash)
-        line("path", v.data_path)
+        if v.stored:
+            line("path", v.data_path)
+        else:
+            line("data", "stored outside the store (Dagster recorded the materialization)")
         if v.table is not None:
             line("rows", f"{v.table.num_rows:,}")
         if v.keys:
@@ -247,6 +253,10 @@ class AssetScreen(AppScreen):
             line("tainted", "built from " + ", ".join(f"{a}@{r}" for a, r in sorted(tainted_by)), "bright_magenta")
         for k, val in sorted(v.metadata.items()):
             line("metadata", f"{k}: " + (json.dumps(val) if not isinstance(val, str) else val))
+        for c in store.index.latest_checks(v):
+            style = "green" if c.passed else ("red" if c.severity == "ERROR" else "yellow")
+            line("check", f"{c.name}: {c.outcome} ({c.severity})" + (f" - {c.description}" if c.description else "")
+                 + "".join(f", {k}={val}" for k, val in c.metadata.items()), style)
         report = self.app.report
         latest = store.index.latest(v.asset, v.partition)
         if report is not None and latest is not None and latest.run_id == v.run_id:
@@ -440,6 +450,9 @@ class AssetScreen(AppScreen):
     @work(thread=True, exclusive=True, group="preview")
     def load_preview(self, v: AssetVersion) -> None:
         self.app.call_from_thread(self._preview_loading)
+        if not v.stored:
+            self.app.call_from_thread(self._show_preview, NOT_STORED, None, v)
+            return
         try:
             value = self.app.store.preview(v.asset, v.run_id, rows=50)
         except Exception as exc:  # noqa: BLE001

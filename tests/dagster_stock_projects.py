@@ -130,3 +130,24 @@ def get_airline_job():
 
 def get_airline_job_in_process():
     return defs.resolve_job_def("airline_job_in_process")
+
+
+# ---------------------------------------------------------------------- the event-log shapes on a stock store
+
+# tests/dagster_projects.py's definitions (quickstart_etl's current style with MaterializeResult,
+# -> None and deps=, asset checks, an observable source, multi_asset, a graph asset) with Dagster's
+# stock FilesystemIOManager in place of RunPrefixedIOManager, and jobs without frontier hooks
+import dagster_projects as events_project  # noqa: E402
+
+STOCK_MAIN = events_project.MAIN
+stock_everything = dg.define_asset_job("stock_everything", selection=dg.AssetSelection.assets(*STOCK_MAIN),
+                                       executor_def=dg.in_process_executor)
+stock_quickstart = dg.define_asset_job("stock_quickstart", selection=dg.AssetSelection.groups("hackernews"),
+                                       executor_def=dg.in_process_executor)
+stock_observe = dg.define_asset_job("stock_observe", selection=dg.AssetSelection.assets("source_file"),
+                                    executor_def=dg.in_process_executor)
+stock_events_defs = dg.Definitions(
+    assets=[*STOCK_MAIN, *events_project.SOURCES], asset_checks=events_project.CHECKS,
+    jobs=[stock_everything, stock_quickstart, stock_observe],
+    resources={"io_manager": dg.FilesystemIOManager()},  # under $DAGSTER_HOME/storage
+)

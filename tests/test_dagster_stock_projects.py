@@ -271,3 +271,129 @@ def test_data_versions_are_shown_recognizably(project, cli):
     uuid = truth["data_versions"]["topstory_ids"]
     tree = cli("provenance", storage, "topstories", "--dagster-home", home)
     assert f"dv:{uuid.split('-')[0]}…" in tree.out, tree.out
+
+
+# ---------------------------------------------------------------------- versions without data, checks, observations
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """tests/dagster_projects.py's shapes (MaterializeResult, -> None, deps=, asset checks, an
+    observable source) on a stock store: observe, everything, the quickstart again failing at
+    its last asset, observe a new source version."""
+    tmp = tmp_path_factory.mktemp("recorded")
+    home, outside = tmp / "dagster_home", tmp / "outside"
+    home.mkdir()
+    outside.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (outside / "source.txt").write_text("v1 alpha beta")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DAGSTER_HOME", str(home))
+    mp.setenv("FRONTIER_TEST_OUTSIDE", str(outside))
+    defs = projects.stock_events_defs
+    runs = {}
+    instance = dg.DagsterInstance.get()
+    try:
+        observe = defs.resolve_job_def("stock_observe")
+        runs["observe v1"] = observe.execute_in_process(instance=instance).run_id
+        result = defs.resolve_job_def("stock_everything").execute_in_process(instance=instance)
+        assert result.success
+        runs["everything"] = result.run_id
+        mp.setenv("FRONTIER_TEST_FAIL", "most_frequent_words")
+        mp.setenv("FRONTIER_TEST_STORIES", "7")
+        failed = defs.resolve_job_def("stock_quickstart").execute_in_process(instance=instance, raise_on_error=False)
+        mp.delenv("FRONTIER_TEST_FAIL")
+        assert not failed.success
+        runs["failed"] = failed.run_id
+        (outside / "source.txt").write_text("v2 alpha beta gamma")
+        runs["observe v2"] = observe.execute_in_process(instance=instance).run_id
+
+        from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+        from dagster._core.loader import LoadingContextForTest
+
+        graph = defs.resolve_asset_graph()
+        materializations = {}  # (asset, run) -> (metadata values, data version)
+        for k in graph.materializable_asset_keys:
+            for r in instance.fetch_materializations(k, limit=100).records:
+                mat = r.asset_materialization
+                materializations[(_key(k), r.run_id)] = (
+                    {n: getattr(v, "value", v) for n, v in mat.metadata.items()}, mat.tags.get("dagster/data_version"))
+        checks = set()
+        for run_id in runs.values():
+            for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+                ev = e.dagster_event.event_specific_data
+                checks.add((run_id, _key(ev.asset_key), ev.check_name, ev.passed, ev.severity.value,
+                            ev.target_materialization_data.run_id))
+        observations = [(r.run_id, r.asset_observation.tags["dagster/data_version"])
+                        for r in instance.fetch_observations(dg.AssetKey("source_file"), limit=10, ascending=True).records]
+        resolver = CachingStaleStatusResolver(instance, graph, LoadingContextForTest(instance))
+        stale = {_key(k) for k in graph.materializable_asset_keys if resolver.get_status(k) == StaleStatus.STALE}
+        edges = {(_key(up), _key(k)) for k in graph.get_all_asset_keys() for up in graph.get(k).parent_keys}
+    finally:
+        instance.dispose()
+        mp.undo()
+    return {"home": home, "storage": home / "storage", "runs": runs, "materializations": materializations,
+            "checks": checks, "observations": observations, "stale": stale, "edges": edges}
+
+
+def _recorded_store(recorded):
+    return Store.open(str(recorded["storage"]), dagster_home=str(recorded["home"]), cache=False)
+
+
+def test_every_materialization_is_a_version_with_or_without_data_in_the_store(recorded, cli):
+    storage, truth = recorded["storage"], recorded["materializations"]
+    store = _recorded_store(recorded)
+    got = {(v.asset, v.run_id): v for v in store.index.versions.values() if not v.inside}
+    assert set(got) == set(truth)
+    for (asset, run_id), (metadata, data_version) in truth.items():
+        v = got[(asset, run_id)]
+        latest = store.version(asset).run_id == run_id
+        on_disk = (storage / asset).is_file()
+        assert v.stored == (latest and on_disk), (asset, run_id)  # a stock file holds the latest only
+        assert v.content_hash == f"dagster-data-version:{data_version}"
+        for name, value in metadata.items():
+            if name != "path":
+                assert v.metadata[name] == value, (asset, name)
+        if not v.stored:
+            assert v.data_format == "external" and v.data_path is None
+    # quickstart's current style wrote nothing into the store: its versions say so
+    ids = store.version("topstory_ids")
+    assert not ids.stored and not (storage / "topstory_ids").exists()
+    assert "value went elsewhere" in ids.metadata["frontier/not_in_store"]
+    shown = cli("show", storage, "topstories", "--dagster-home", recorded["home"], "--format", "json")
+    assert shown.code == 0, shown.err
+    assert shown.json()["stored"] is False and shown.json()["metadata"]["num_records"] == 7
+    older = store.version("orders", recorded["runs"]["everything"])
+    assert older.stored  # orders ran once: its file is this version's
+    assert set(store.asset_graph(all_runs=True).edges) == recorded["edges"]
+
+
+def test_check_results_and_observations_from_the_event_log(recorded, cli):
+    store = _recorded_store(recorded)
+    got = {(c.run_id, c.asset, c.name, c.passed, c.severity, c.target_run_id) for c in store.index.all_checks()}
+    assert got == recorded["checks"]
+    assert {(c.name, c.passed) for c in store.checks("orders")} == {
+        (name, passed) for _, asset, name, passed, _, _ in recorded["checks"] if asset == "orders"}
+    assert not any(a.startswith("orders/") for a in store.assets())  # checks are no assets
+    assert [(o.run_id, o.data_version) for o in store.observations("source_file")] == recorded["observations"]
+    runs = {r["run_id"]: r for r in cli("runs", recorded["storage"], "--dagster-home", recorded["home"],
+                                        "--format", "json").json()}
+    assert [o["data_version"] for o in runs[recorded["runs"]["observe v2"]]["observations"]] == ["v2 alpha beta gamma"]
+    shown = cli("show", recorded["storage"], "orders", "--dagster-home", recorded["home"], "--format", "json").json()
+    assert {c["check"]: c["passed"] for c in shown["checks"]} == {
+        name: passed for _, asset, name, passed, _, _ in recorded["checks"] if asset == "orders"}
+
+
+def test_staleness_on_a_stock_store_against_dagsters(recorded):
+    store = _recorded_store(recorded)
+    report = store.staleness()
+    ours = {a.asset for a in report.assets if a.status == "stale"}
+    dagster = recorded["stale"]
+    assert {"asset1", "most_frequent_words"} <= dagster & ours  # a new source version; topstories rewritten
+    [cause] = [c for c in report.get("asset1").causes if c.kind == "source_changed"]
+    assert (cause.consumed_hash, cause.latest_hash) == ("dagster-data-version:v1 alpha beta",
+                                                         "dagster-data-version:v2 alpha beta gamma")
+    assert report.get("source_file").status == "fresh"
+    for asset in ours ^ dagster:  # where the rules differ on purpose, the report says why
+        assert report.get(asset).dagster_differs, asset
+    assert ours - dagster == {"orders"}  # its failed ERROR check

@@ -130,6 +130,12 @@ def test_compute_logs_are_never_assets(project, cli):
         assert not any("compute_logs" in w for w in store.warnings)
         if not with_instance:  # from the files alone: the run folders' op outputs, nothing else
             assert paths == outputs and store.assets() == [INTERNAL]
+            folders = [p.name for p in storage.iterdir() if p.is_dir() and p.name not in project["truth"]["runs"]]
+            assert folders and [w for w in store.warnings if "no run folders" in w] == [
+                w for w in store.warnings if f"{len(folders)} folders beside the runs" in w and "--dagster-home" in w]
+            assert len([w for w in store.warnings if "no run folders" in w]) == 1
+        else:
+            assert not any("run manifest" in w or "no run folders" in w for w in store.warnings)
     out = cli("assets", storage, "--format", "json")
     assert out.code == 0 and [r["asset"] for r in out.json()] == [INTERNAL]
     log = logs[0].relative_to(storage / logs[0].parent.parent.name)

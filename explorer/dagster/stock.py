@@ -469,9 +469,14 @@ def open_index(fs, root: str, progress: Progress | None = None, dagster_home: st
             "and no Dagster run folders found"
         )
     asset_roots = {m.asset.split("/")[0] for info in infos.values() for m in info.materializations}
-    for run_id in no_manifest:
-        if run_id not in records and run_id not in asset_roots and not _only_logs(fs, root, run_id):  # asset folders are not runs
-            warnings.append(f"{run_id}/: folder without a run manifest, skipped")
+    skipped = [r for r in no_manifest  # asset folders are not runs
+               if r not in records and r not in asset_roots and not _only_logs(fs, root, r)]
+    if skipped and records and not infos:  # beside stock runs: most likely stock asset files
+        shown = ", ".join(f"{fmt.printable(r)}/" for r in skipped[:3]) + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "")
+        warnings.append(f"{len(skipped)} folders beside the runs are no run folders, skipped ({shown}): Dagster's "
+                        "stock asset files are attributed to their runs with --dagster-home")
+    else:
+        warnings.extend(f"{r}/: folder without a run manifest, skipped" for r in skipped)
     if records:
         how = (
             f"versions compared by Dagster's data versions (by timestamps where none was recorded); "

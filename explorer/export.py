@@ -223,7 +223,8 @@ def _dataset(store: "Source", ref, full: bool, output: bool) -> dict:
     v = store.index.versions.get(ref.ident)
     from . import format as fmt
 
-    rel = v.data_path if v is not None else fmt.join(ref.run_id, ref.asset)
+    # a version stored outside the store is named as if at its place in the run (its data is elsewhere)
+    rel = v.data_path if v is not None and v.data_path is not None else fmt.join(ref.run_id, ref.asset)
     namespace, name = dataset_identity(store.fs, store.root, rel)
     ds: dict = {"namespace": namespace, "name": name, "facets": {}}
     chash = v.content_hash if v is not None else ref.content_hash
@@ -261,7 +262,8 @@ def _column_lineage(store: "Source", v) -> dict:
     fields: dict[str, dict] = {}
     for e in edges_of(store.index, v):
         source = store.index.versions.get(e.source_ident) if e.source_ident else None
-        rel = source.data_path if source is not None else fmt.join(e.source_run_id or v.run_id, e.source_asset)
+        rel = (source.data_path if source is not None and source.data_path is not None
+               else fmt.join(e.source_run_id or v.run_id, e.source_asset))
         namespace, name = dataset_identity(store.fs, store.root, rel)
         field = {"namespace": namespace, "name": name, "field": e.source_column}
         if e.kind == INFERRED:

@@ -897,61 +897,16 @@ def replace_cause(c: Cause) -> Cause:
 
 def _flagged_ancestors(index: Index, flagged: frozenset, roots: list[Flag],
                        limit: int) -> dict[Flag, tuple[list[Flag], int]]:
-    """For each root version, the flagged versions in its provenance (itself included, across
-    runs): at most ``limit`` of them (itself among them, the others first by asset and run;
-    listed by asset and run) and how many there are in all.
-
-    Over the versions in the provenance of the roots only, condensed to strongly connected
-    components: in a cycle of a hostile store every member reaches every other, so all get the
-    same answer, whatever order the roots come in. Sets are bitsets over the flagged versions
-    (sorted), united along the graph and dropped once no consumer needs them: a chain of N
-    versions each flagged costs N integers of N bits, not N sets of up to N tuples.
-    """
-    import networkx as nx
+    """The taint of each root version (``store.flags.flagged_sources``, the one implementation)."""
+    from .store.flags import flagged_sources
 
     versions = index.versions
-    g = nx.DiGraph()
-    stack = list(dict.fromkeys(roots))
-    g.add_nodes_from(stack)
-    while stack:
-        node = stack.pop()
+
+    def inputs(node: Flag) -> list[Flag]:
         v = versions.get(node)
-        for i in (v.inputs if v is not None else ()):
-            m = (i.asset, i.run_id)
-            if m not in g:
-                g.add_node(m)
-                stack.append(m)
-            g.add_edge(node, m)  # consumer -> input
-    order = sorted(flagged)
-    bit = {f: 1 << n for n, f in enumerate(order)}
-    cond = nx.condensation(g)
-    mapping = cond.graph["mapping"]
-    wanted = {mapping[r] for r in roots}
-    waiting = {c: cond.in_degree(c) for c in cond}  # consumers still to be computed
-    bits: dict[int, int] = {}
-    for scc in reversed(list(nx.topological_sort(cond))):  # inputs before their consumers
-        acc = 0
-        for m in cond.nodes[scc]["members"]:
-            acc |= bit.get(m, 0)
-        for below in cond.successors(scc):
-            acc |= bits[below]
-            waiting[below] -= 1
-            if not waiting[below] and below not in wanted:
-                del bits[below]
-        bits[scc] = acc
-    out: dict[Flag, tuple[list[Flag], int]] = {}
-    for r in roots:
-        acc = bits[mapping[r]]
-        if not acc:
-            continue
-        first = [r] if r in bit else []
-        rest = acc & ~bit.get(r, 0)
-        while rest and len(first) < limit:
-            low = rest & -rest
-            first.append(order[low.bit_length() - 1])
-            rest ^= low
-        out[r] = (sorted(first), acc.bit_count())  # listed in key order, as when nothing is left out
-    return out
+        return [(i.asset, i.run_id) for i in v.inputs] if v is not None else []
+
+    return flagged_sources(roots, inputs, flagged, limit)
 
 
 def _lift(cause: Cause, entry: tuple) -> Cause:

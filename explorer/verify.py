@@ -20,7 +20,7 @@ class Integrity:
 
     asset: str
     run_id: str
-    status: str  # ok, modified, truncated, missing, unreadable, unverifiable
+    status: str  # ok, modified, truncated, missing, unreadable, unverifiable, outside (no data in the store)
     expected_hash: str
     actual_hash: str | None
     expected_size: int
@@ -31,12 +31,12 @@ class Integrity:
     def ok(self) -> bool:
         """True unless the data no longer matches what was recorded (an unverifiable version,
         which has no hash to match, is not known to have changed)."""
-        return self.status in ("ok", "unverifiable")
+        return self.status in ("ok", "unverifiable", "outside")
 
     def passes(self, allow_unverifiable: bool = False) -> bool:
         """Whether ``verify`` accepts this version: its bytes match their sha256, or, only when
         ``allow_unverifiable``, it has no usable hash to check them against."""
-        return self.status == "ok" or (allow_unverifiable and self.status == "unverifiable")
+        return self.status in ("ok", "outside") or (allow_unverifiable and self.status == "unverifiable")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,7 +55,11 @@ def check_version(fs, root: str, v: AssetVersion) -> Integrity:
     """Recompute one version's hash from the object as the store holds it now: every byte it
     has, however many (never the size the sidecar or the index recorded). Never raises for
     damaged data: it reports it. A version without a sha256 (stock Dagster outputs have none;
-    ``none``, ``md5:...``) is ``unverifiable``."""
+    ``none``, ``md5:...``) is ``unverifiable``. A version stored outside the store has no bytes
+    here that could have changed: ``outside``, which passes."""
+    if not v.stored:
+        return Integrity(v.asset, v.run_id, "outside", v.content_hash, None, 0, None,
+                         "stored outside the store: no data in the store to check")
     if not v.content_hash.startswith("sha256:"):
         detail = ("no content hash was recorded for this version (written without a sidecar)" if not v.content_hash
                   else f"content hash {v.content_hash[:40]!r} is not a sha256; the bytes cannot be checked")

@@ -223,8 +223,24 @@ def _facts(v) -> list[tuple[str, str]]:
     return facts
 
 
+def _show_source(store, args: argparse.Namespace) -> int:
+    """An observable source asset: no versions, its observations (data versions)."""
+    observations = store.observations(args.asset)
+    if args.format == "json":
+        print_json({"asset": args.asset, "source": True, "observations": [o.to_dict() for o in observations]})
+        return 0
+    console().print(table(f"{args.asset}: an observed source asset ({counted(len(observations), 'observation')}, newest last)",
+                          ["run", "observed", "data version", "metadata"],
+                          [(o.run_id, short_time(iso(o.created_at)), o.data_version or "",
+                            ", ".join(f"{k}={val}" for k, val in o.metadata.items())) for o in observations],
+                          drop=("metadata",), no_wrap=("run",)))
+    return 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     store = open_store(args)
+    if args.run is None and args.asset not in store.index.asset_keys() and store.observations(args.asset):
+        return _show_source(store, args)
     v = store.version(args.asset, args.run)
     import pandas as pd
 

@@ -22,7 +22,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if shown:
             console().print(table(
                 None, ["asset", "run", "status", "detail"],
-                [(r.asset, r.run_id, styled_status("corrupt" if r.status != "ok" else "fresh", r.status), r.detail) for r in shown],
+                [(r.asset, r.run_id, styled_status("corrupt" if r.status not in ("ok", "outside") else "fresh", r.status), r.detail) for r in shown],
             ))
         console().print(f"{counted(len(results), 'version')} checked, {len(bad)} with problems")
     return 1 if bad else 0

@@ -21,7 +21,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import fsspec
 import networkx as nx
@@ -211,14 +211,70 @@ def active_flags(flags: Iterable[Flag]) -> set[VersionNode]:
 
 def taint(g: nx.DiGraph, flagged: Iterable[VersionNode]) -> dict[VersionNode, frozenset[VersionNode]]:
     """Every version that is flagged or built from a flagged version (transitively, across
-    runs), mapped to the flagged versions it comes from. ``g`` is the version graph."""
-    sources: dict[VersionNode, set[VersionNode]] = {}
-    for f in flagged:
-        sources.setdefault(f, set()).add(f)
-        if f in g:
-            for d in nx.descendants(g, f):
-                sources.setdefault(d, set()).add(f)
-    return {k: frozenset(v) for k, v in sources.items()}
+    runs), mapped to the flagged versions it comes from. ``g`` is the version graph (edges
+    input -> consumer). One implementation with the staleness rule: ``flagged_sources``."""
+    flagged = frozenset(flagged)
+    if not flagged:
+        return {}
+    found = flagged_sources([*g.nodes, *sorted(flagged - set(g.nodes))],
+                            lambda n: g.predecessors(n) if n in g else (), flagged)
+    return {n: frozenset(listed) for n, (listed, _) in found.items()}
+
+
+def flagged_sources(roots: Iterable[Any], inputs: Callable[[Any], Iterable[Any]], flagged: frozenset,
+                    limit: int | None = None) -> dict[Any, tuple[list[Any], int]]:
+    """The taint: for each root version, the flagged versions in its provenance (itself
+    included, across runs), at most ``limit`` of them (itself among them, the others first by
+    asset and run; listed by asset and run) and how many there are in all. ``inputs(node)``:
+    the versions a version was built from.
+
+    Over the versions in the provenance of the roots only, condensed to strongly connected
+    components: in a cycle of a hostile store every member reaches every other, so all get the
+    same answer, whatever order the roots come in. Sets are bitsets over the flagged versions
+    (sorted), united along the graph and dropped once no consumer needs them: a chain of N
+    versions each flagged costs N integers of N bits, not N sets of up to N tuples.
+    """
+    roots = list(dict.fromkeys(roots))
+    g = nx.DiGraph()
+    stack = list(roots)
+    g.add_nodes_from(stack)
+    while stack:
+        node = stack.pop()
+        for m in inputs(node):
+            if m not in g:
+                g.add_node(m)
+                stack.append(m)
+            g.add_edge(node, m)  # consumer -> input
+    order = sorted(flagged)
+    bit = {f: 1 << n for n, f in enumerate(order)}
+    cond = nx.condensation(g)
+    mapping = cond.graph["mapping"]
+    wanted = {mapping[r] for r in roots}
+    waiting = {c: cond.in_degree(c) for c in cond}  # consumers still to be computed
+    bits: dict[int, int] = {}
+    for scc in reversed(list(nx.topological_sort(cond))):  # inputs before their consumers
+        acc = 0
+        for m in cond.nodes[scc]["members"]:
+            acc |= bit.get(m, 0)
+        for below in cond.successors(scc):
+            acc |= bits[below]
+            waiting[below] -= 1
+            if not waiting[below] and below not in wanted:
+                del bits[below]
+        bits[scc] = acc
+    out: dict[Any, tuple[list[Any], int]] = {}
+    for r in roots:
+        acc = bits[mapping[r]]
+        if not acc:
+            continue
+        first = [r] if r in bit else []
+        rest = acc & ~bit.get(r, 0)
+        while rest and (limit is None or len(first) < limit):
+            low = rest & -rest
+            first.append(order[low.bit_length() - 1])
+            rest ^= low
+        out[r] = (sorted(first), acc.bit_count())  # listed in key order, as when nothing is left out
+    return out
 
 
 def describe_taint(node: VersionNode, sources: frozenset[VersionNode], flags: Mapping[VersionNode, Flag]) -> str:

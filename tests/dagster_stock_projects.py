@@ -151,3 +151,21 @@ stock_events_defs = dg.Definitions(
     jobs=[stock_everything, stock_quickstart, stock_observe],
     resources={"io_manager": dg.FilesystemIOManager()},  # under $DAGSTER_HOME/storage
 )
+
+
+# ---------------------------------------------------------------------- a UPathIOManager of one's own
+
+
+class ParquetIOManager(dg.UPathIOManager):
+    """A UPathIOManager subclass as projects write them (Dagster's docs' pattern): DataFrames as
+    ``<base>/<asset path>[/<partition>].parquet``, op outputs as ``<run>/<step>/<output>.parquet``."""
+
+    extension = ".parquet"
+
+    def dump_to_path(self, context, obj: pd.DataFrame, path) -> None:
+        with path.open("wb") as f:
+            obj.to_parquet(f)
+
+    def load_from_path(self, context, path) -> pd.DataFrame:
+        with path.open("rb") as f:
+            return pd.read_parquet(f)

@@ -403,3 +403,47 @@ def test_staleness_on_a_stock_store_against_dagsters(recorded):
     for asset in ours ^ dagster:  # where the rules differ on purpose, the report says why
         assert report.get(asset).dagster_differs, asset
     assert ours - dagster == {"orders"}  # its failed ERROR check
+
+
+# ---------------------------------------------------------------------- a UPathIOManager subclass
+
+
+@pytest.fixture(scope="module")
+def upath_store(tmp_path_factory):
+    from upath import UPath
+
+    tmp = tmp_path_factory.mktemp("upath")
+    base, home = tmp / "lake", tmp / "dagster_home"
+    home.mkdir()
+    io = {"io_manager": projects.ParquetIOManager(base_path=UPath(str(base)))}
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        airlines = dg.materialize(projects.AIRLINES, instance=instance, resources=io)
+        for day in DAYS[:2]:
+            assert dg.materialize([projects.jobs.events], instance=instance, resources=io, partition_key=day).success
+        stats = dg.materialize([projects.jobs.events, projects.jobs.yesterday_stats], selection=[projects.jobs.yesterday_stats],
+                               instance=instance, resources=io, partition_key=DAYS[1])
+        assert airlines.success and stats.success
+        keys = dg.Definitions(assets=projects.AIRLINES + [projects.jobs.events, projects.jobs.yesterday_stats]
+                              ).resolve_asset_graph().get_all_asset_keys()
+    return {"base": base, "home": home, "airlines": airlines.run_id, "assets": sorted(_key(k) for k in keys)}
+
+
+def test_a_upath_io_manager_store(upath_store, cli):
+    """Files with the IO manager's extension are read by it: parquet previews, loads and SQL."""
+    import pandas as pd
+
+    base = upath_store["base"]
+    store = Store.open(str(base), dagster_home=str(upath_store["home"]), cache=False)
+    assert store.assets() == upath_store["assets"]
+    flights = store.version("us_flights")
+    assert (flights.data_path, flights.data_format) == ("us_flights.parquet", "parquet")
+    pd.testing.assert_frame_equal(store.load("us_flights"), pd.read_parquet(base / "us_flights.parquet"))
+    day = store.version(f"events[{DAYS[0]}]")
+    assert day.data_path == f"events/{DAYS[0]}.parquet" and day.data_format == "parquet"
+    [inp] = store.version(f"yesterday_stats[{DAYS[1]}]").inputs
+    assert (inp.asset, inp.partition) == ("events", DAYS[0])
+    expected = sum(len(pd.read_parquet(p)) for p in (base / "events").glob("*.parquet"))
+    assert int(store.sql("select count(*) as n from events")["n"][0]) == expected
+    [internal] = [v for v in store.run_versions(upath_store["airlines"]) if v.inside]
+    assert (internal.asset, internal.data_format) == (INTERNAL, "parquet")
+    assert (base / upath_store["airlines"] / f"{INTERNAL}.parquet").is_file()

@@ -1,11 +1,14 @@
 """What a Dagster instance knows about runs, read through its public API.
 
 ``read_instance(dagster_home)`` opens the instance (``DagsterInstance.from_config``), reads its
-run records (job, status, tags, parent run, start and end times) and, per run, the event log
-entries that describe data flow: ``STEP_OUTPUT`` (which outputs a step produced, with mapping
-keys), ``LOADED_INPUT`` (which upstream step output each step loaded) and
-``ASSET_MATERIALIZATION`` (which assets a step materialized, with partition and data version).
-The result is plain data (:class:`DagsterRunInfo`) for ``explorer.dagster.stock``.
+run records (job, status, tags, parent run, start and end times), each run's execution plan
+snapshot (which outputs are assets, which belong to ops inside graph-backed assets) and, per
+run, the event log entries that describe data flow: ``STEP_OUTPUT`` (which outputs a step
+produced, with mapping keys), ``LOADED_INPUT`` (which upstream step output each step loaded),
+``ASSET_MATERIALIZATION`` (partition, data and code version, metadata, and the inputs read:
+event pointers and input data versions), ``ASSET_CHECK_EVALUATION`` and ``ASSET_OBSERVATION``
+(converted by ``explorer.dagster.events``, shared with the IO manager's side). The result is
+plain data (:class:`DagsterRunInfo`) for ``explorer.dagster.stock``.
 """
 
 from __future__ import annotations

@@ -3,13 +3,17 @@
 
 Does not import Dagster: a listing alone gives runs and step outputs with sizes and times.
 Given a Dagster instance (``dagster_home``), ``explorer.dagster.instance`` adds run status, job
-names, timings, tags, parent runs and the lineage edges (from ``LOADED_INPUT`` events), and
-attributes the non-run-scoped asset files to the run that last materialized them.
+names, timings, tags, parent runs, check results and observations; every materialization
+becomes a version (the non-run-scoped asset file is the data of the run that materialized it
+last, the others are versions stored outside the store), with the inputs each materialization
+recorded; ops inside graph-backed assets are marked (``models.INSIDE``).
 
 Stock layout::
 
     <base>/<run_id>/<step_key>/<output_name>[/<mapping_key>]   op outputs (pickles)
     <base>/<asset key path>[/<partition>]                      asset outputs, overwritten each run
+    <base>/<asset key path>/<key>/<key>                        a multi-partition (keys by dimension name)
+    <base>/<run_id>/compute_logs/<key>.out|.err|.complete      Dagster's compute logs (skipped)
 
 What cannot be known is said, not invented: versions have no content hash (their
 ``content_hash`` starts with ``unhashed:`` and their metadata says

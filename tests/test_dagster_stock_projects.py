@@ -60,6 +60,10 @@ def project(tmp_path_factory):
                                  reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance))
         assert retried.success
         runs["failed"], runs["retried"] = failed.run_id, retried.run_id
+        planned = {_key(e.dagster_event.event_specific_data.asset_key) for e in instance.all_logs(
+            failed.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)}
+        written = {_key(e.dagster_event.event_specific_data.materialization.asset_key) for e in instance.all_logs(
+            failed.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)}
         mp.setenv("FRONTIER_TEST_STORIES", "6")  # a subset run that changes topstories
         runs["subset"] = dg.materialize(projects.HACKERNEWS, selection=[projects.topstories], instance=instance).run_id
         mp.delenv("FRONTIER_TEST_STORIES")
@@ -101,6 +105,7 @@ def project(tmp_path_factory):
             "edges": {(_key(up), _key(k)) for k in keys for up in graph.get(k).parent_keys},
             "runs": {r.dagster_run.run_id: r.dagster_run for r in instance.get_run_records()},
             "latest": latest, "stale": stale, "metadata": metadata, "data_versions": data_versions,
+            "failed_planned": planned, "failed_written": written,
         }
     finally:
         instance.dispose()
@@ -175,6 +180,11 @@ def test_ops_inside_graph_backed_assets_are_op_outputs_of_their_run(project, cli
         assert [(v.asset, v.data_path, v.size_bytes, v.inside) for v in ops] == [
             (INTERNAL, f"{run_id}/{INTERNAL}", (storage / run_id / INTERNAL).stat().st_size, ("layover_breakdown_2022",))]
     assert not [v for v in store.run_versions(runs["failed"]) if v.inside]  # filter_for_2022 failed: nothing written
+    # what the failed run planned and did not write is missing in its graph
+    truth = project["truth"]
+    assert truth["failed_planned"] - truth["failed_written"] == {"layover_breakdown_2022"}
+    g = store.asset_graph(run=runs["failed"])
+    assert {n for n in g if g.nodes[n].get("missing")} == truth["failed_planned"] - truth["failed_written"]
     assert INTERNAL not in store.assets() and INTERNAL not in store.asset_graph(all_runs=True)
     listed = cli("assets", storage, "--dagster-home", project["home"], "--format", "json").json()
     assert INTERNAL not in {r["asset"] for r in listed}

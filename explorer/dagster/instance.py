@@ -54,6 +54,7 @@ class DagsterRunInfo:
     # downstream step key -> [(upstream step key, upstream output name)], in load order
     loaded: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     materializations: list[Materialization] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)  # assets the run planned (ASSET_MATERIALIZATION_PLANNED), in order
     checks: list[CheckResult] = field(default_factory=list)  # asset check evaluations of the run
     observations: list[Observation] = field(default_factory=list)  # source asset observations of the run
     observation_ids: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # storage id -> (asset, partition)
@@ -167,6 +168,7 @@ def read_instance(dagster_home: str, run_ids: Iterable[str] | None = None) -> di
         dg.DagsterEventType.ASSET_MATERIALIZATION,
         dg.DagsterEventType.ASSET_CHECK_EVALUATION,
         dg.DagsterEventType.ASSET_OBSERVATION,
+        dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
     }
     try:
         filters = dg.RunsFilter(run_ids=sorted(wanted)) if wanted else None
@@ -218,6 +220,10 @@ def read_instance(dagster_home: str, run_ids: Iterable[str] | None = None) -> di
                             metadata=facts.metadata,
                         )
                     )
+                elif kind == "ASSET_MATERIALIZATION_PLANNED":
+                    planned = dg_events.asset_path(data.asset_key)
+                    if planned not in info.planned:
+                        info.planned.append(planned)
                 elif kind == "ASSET_CHECK_EVALUATION":
                     info.checks.append(dg_events.check_result(entry))
                 elif kind == "ASSET_OBSERVATION":

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .. import format as fmt
 from .. import formats
 from ..errors import StoreNotFound
-from ..models import EXTERNAL, INSIDE, AssetVersion, InputRef, Run, replace, utc
+from ..models import EXTERNAL, INSIDE, AssetVersion, InputRef, PlannedAsset, Run, replace, utc
 from ..store import read as _index
 from ..index import Index, Progress, RunRecord
 from ..store.read import has_marker, list_run_ids, read_runs
@@ -165,6 +165,9 @@ def _run_from_info(info: "DagsterRunInfo", fallback: datetime) -> Run:
         parent_run_id=info.parent_run_id,
         checks=tuple(info.checks),
         observations=tuple(info.observations),
+        # what the run set out to materialize (Dagster's ASSET_MATERIALIZATION_PLANNED events, one
+        # per step to execute, whichever executor): a failed run's unwritten assets are missing
+        planned=tuple(PlannedAsset(a) for a in info.planned),
     )
 
 

@@ -22,7 +22,7 @@ import msgspec
 from msgspec.structs import astuple, replace
 
 __all__ = ["AssetVersion", "CheckResult", "ColumnStats", "InputRef", "Observation", "PackedColumns", "PlannedAsset", "Run",
-           "TableInfo", "iso", "replace", "utc"]
+           "TableInfo", "iso", "replace", "short_hash", "short_value", "utc"]
 
 _FROZEN = {"frozen": True, "gc": False}
 
@@ -39,6 +39,37 @@ materialization, the asset wrote its data elsewhere or returned nothing): it has
 def utc(ts: float | None) -> datetime | None:
     """A POSIX timestamp (Dagster's event and run times) as an aware UTC datetime; None for none (or 0)."""
     return datetime.fromtimestamp(ts, tz=timezone.utc) if ts else None
+
+
+_HEX = frozenset("0123456789abcdef")
+_BOUNDARIES = "-_.:/ "
+_SHORT_PREFIXES = {"sha256:": "", "dagster-data-version:": "dv:", "dagster-materialization:": "event ", "unhashed:": None}
+
+
+def short_value(value: str, width: int = 12) -> str:
+    """``value`` shortened for a table cell, keeping it recognizable: whole when it is short (up
+    to ``width`` + 4), hex digests to their first ``width`` digits, anything else cut at its last
+    separator (``-``, ``_``, ``.``, ``:``, ``/``, space) within ``width`` characters, with ``…``
+    (a UUID-like Dagster data version ``eea435bc-6f1e-...`` -> ``eea435bc…``)."""
+    if len(value) <= width + 4:
+        return value
+    if set(value.lower()) <= _HEX:
+        return value[:width]
+    cut = max(value.rfind(sep, 0, width + 1) for sep in _BOUNDARIES)
+    return (value[:cut] if cut >= 4 else value[:width]) + "…"
+
+
+def short_hash(content_hash: str | None, width: int = 12) -> str:
+    """A content hash as tables show it: a sha256 as its first ``width`` hex digits, a Dagster
+    data version as ``dv:`` and the version shortened at a boundary (``short_value``), a stock
+    output that has no hash as ``no hash``, any other ``algo:value`` as its value shortened;
+    ``""`` for none. Views show the whole hash wherever there is room (``show``, JSON)."""
+    if not content_hash:
+        return ""
+    for prefix, label in _SHORT_PREFIXES.items():
+        if content_hash.startswith(prefix):
+            return "no hash" if label is None else label + short_value(content_hash[len(prefix):], width)
+    return short_value(content_hash.split(":", 1)[-1], width)
 
 
 def iso(ts: datetime | None) -> str | None:
@@ -228,7 +259,7 @@ class AssetVersion(msgspec.Struct, **_FROZEN):
 
     @property
     def short_hash(self) -> str:
-        return self.content_hash.split(":", 1)[-1][:12]
+        return short_hash(self.content_hash)
 
     @property
     def inside(self) -> tuple[str, ...]:

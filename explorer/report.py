@@ -20,6 +20,7 @@ import networkx as nx
 
 from . import export
 from .errors import ExplorerError
+from .models import short_hash
 from .visible import visible
 
 STATUS_LABELS = {
@@ -205,7 +206,7 @@ def _asset_section(store, key: str, as_of_run_ids: set[str] | None, redact: bool
     missing = set(prov.missing)
     prov_rows = "\n".join(
         f'<tr><td class="key">{esc(p.asset)}</td><td class="mono">{esc(p.run_id)}</td>'
-        f'<td class="mono">{esc(p.content_hash.split(":", 1)[-1][:12] if p.content_hash else "")}</td>'
+        f'<td class="mono">{esc(short_hash(p.content_hash))}</td>'
         f'<td>{"missing" if p in missing else ""}</td></tr>'
         for p in prov.versions)
     meta = "".join(f"<tr><td>{esc(k)}</td><td>{REDACTED if redact else esc(val)}</td></tr>"

@@ -151,15 +151,20 @@ def stock(tmp_path_factory):
                     p: instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[p]),
                                                        limit=1).records[0].run_id
                     for p in instance.get_materialized_partitions(asset_key)}
-        # which partition of events each stats partition read, as Dagster recorded it
+        # which partition of events each stats partition read: the partition mapping of the
+        # Definitions (the day before), as materialized by the latest run before the stats run
+        # (the input event pointer names the latest materialization of *any* partition of events)
+        mapping = jobs.yesterday_stats.get_partition_mapping(dg.AssetKey("events"))
+        assert isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.start_offset == -1
         read = {}
         for p in DAYS[1:]:
             [rec] = instance.fetch_materializations(
                 dg.AssetRecordsFilter(asset_key=dg.AssetKey("yesterday_stats"), asset_partitions=[p]), limit=1).records
-            pointer = int(rec.asset_materialization.tags["dagster/input_event_pointer/events"])
-            [up] = [r for r in instance.fetch_materializations(dg.AssetKey("events"), limit=100).records
-                    if r.storage_id == pointer]
-            read[p] = (up.asset_materialization.partition, up.run_id)
+            yesterday = DAYS[DAYS.index(p) - 1]
+            ups = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey("events"), asset_partitions=[yesterday]), limit=100).records
+            up = max((r for r in ups if r.timestamp < rec.timestamp), key=lambda r: r.timestamp)
+            read[p] = (yesterday, up.run_id)
     return {"base": base, "home": home, "truth": truth, "read": read}
 
 

@@ -7,7 +7,7 @@ import io
 import json
 import math
 import sys
-from ..models import iso
+from ..models import iso, short_hash
 from ..names import run_label
 from ..humanize import counted
 from .common import (
@@ -120,7 +120,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
             short_time(iso(r["created_at"].to_pydatetime())),
             styled_status(r["status"] or ""),
             styled_status("tainted") if r["tainted"] else "",
-            r["content_hash"].split(":", 1)[-1][:12],
+            short_hash(r["content_hash"]),
             (run_label(r["same_as"]) or r["same_as"]) if isinstance(r["same_as"], str) else "",
             human_size(r["size_bytes"]),
             _cell(r["rows"]),

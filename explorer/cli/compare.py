@@ -10,6 +10,7 @@ from rich.text import Text
 
 from ..compare import CHANGED, DEFAULT_RUNS, EQUAL, KIND_TEXT, ONLY_A, ONLY_B, RunGrid, RunsDiff
 from ..humanize import counted
+from ..models import short_hash
 from ..names import run_label
 from .common import console, add_format_arg, add_store_args, open_store, print_document, print_json, print_table, table, text
 
@@ -20,8 +21,8 @@ KIND_STYLE = {CHANGED: "yellow", EQUAL: "green", ONLY_A: "red", ONLY_B: "cyan"}
 
 def _short(value: Any) -> Any:
     """Hashes as the rest of the CLI shows them (algorithm and 12 characters); floats compact."""
-    if isinstance(value, str) and value.startswith("sha256:") and len(value) > 19:
-        return value[7:19]
+    if isinstance(value, str) and value.startswith(("sha256:", "dagster-data-version:", "unhashed:")):
+        return short_hash(value)
     if isinstance(value, float):
         return f"{value:.6g}"
     return value

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from ..models import iso
+from ..models import iso, short_hash
 from ..humanize import counted
 from ..names import with_partition
 from .common import (
@@ -217,7 +217,7 @@ def _facts(v) -> list[tuple[str, str]]:
     if v.keys:
         facts.append(("key columns", ", ".join(v.keys)))
     for i in v.inputs:
-        facts.append(("input", f"{with_partition(i.asset, i.partition)} @ {i.run_id} ({(i.content_hash or '')[:19]})"))
+        facts.append(("input", f"{with_partition(i.asset, i.partition)} @ {i.run_id} ({short_hash(i.content_hash) or 'no hash recorded'})"))
     for k, val in v.metadata.items():
         facts.append((f"metadata.{k}", str(val)))
     return facts
@@ -320,7 +320,7 @@ def _tree(result: LineageResult, store) -> Tree:
 
     def label(r) -> Text:
         v = store.index.versions.get(r.ident)
-        suffix = text(" (missing)", "red") if v is None else text(f" {(r.content_hash or '')[7:19]}", "dim")
+        suffix = text(" (missing)", "red") if v is None else text(f" {short_hash(r.content_hash)}", "dim")
         return Text.assemble(text(with_partition(r.asset, r.partition), "bold"), text(f" @ {r.run_id}"), suffix)
 
     root = Tree(label(result.root))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from ..humanize import counted
+from ..models import short_hash
 from .common import add_partition_arg, UsageError, add_format_arg, add_store_args, console, human_size, open_store, print_document, print_json, table, text
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def render_table(result: TraceResult) -> None:
     where = " and ".join(f"{k}=" + "|".join(str(v) for v in vals) for k, vals in root.to_dict()["where"].items())
     out.print(text(f"Trace of {root.asset} where {where}", "bold"))
     out.print(
-        f"decision: {root.asset} @ {root.run_id}  {root.content_hash[:19]}  "
+        f"decision: {root.asset} @ {root.run_id}  {short_hash(root.content_hash)}  "
         f"code {root.facts.get('code_version') or '-'}  "
         + (f"job {root.facts['job']} " if root.facts.get("job") else "run ")
         + f"({root.facts.get('run_status')})  {counted(len(root.rows), 'row')}"
@@ -58,7 +59,7 @@ def render_table(result: TraceResult) -> None:
     out.print(_rows_table(None, list(root.rows)))
     for n, s in enumerate(result.steps, 1):
         out.print()
-        head = Text.assemble(text(f"{n}. {s.asset}", "bold"), text(f" @ {s.run_id}  {(s.content_hash or '')[:19]}  {s.kind}"))
+        head = Text.assemble(text(f"{n}. {s.asset}", "bold"), text(f" @ {s.run_id}  {short_hash(s.content_hash)}  {s.kind}"))
         out.print(head)
         readers = ", ".join(f"{c.asset} @ {c.run_id}" for c in s.consumers)
         if readers:

@@ -3,13 +3,17 @@
 
 Does not import Dagster: a listing alone gives runs and step outputs with sizes and times.
 Given a Dagster instance (``dagster_home``), ``explorer.dagster.instance`` adds run status, job
-names, timings, tags, parent runs and the lineage edges (from ``LOADED_INPUT`` events), and
-attributes the non-run-scoped asset files to the run that last materialized them.
+names, timings, tags, parent runs, check results and observations; every materialization
+becomes a version (the non-run-scoped asset file is the data of the run that materialized it
+last, the others are versions stored outside the store), with the inputs each materialization
+recorded; ops inside graph-backed assets are marked (``models.INSIDE``).
 
 Stock layout::
 
     <base>/<run_id>/<step_key>/<output_name>[/<mapping_key>]   op outputs (pickles)
     <base>/<asset key path>[/<partition>]                      asset outputs, overwritten each run
+    <base>/<asset key path>/<key>/<key>                        a multi-partition (keys by dimension name)
+    <base>/<run_id>/compute_logs/<key>.out|.err|.complete      Dagster's compute logs (skipped)
 
 What cannot be known is said, not invented: versions have no content hash (their
 ``content_hash`` starts with ``unhashed:`` and their metadata says
@@ -27,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .. import format as fmt
 from .. import formats
 from ..errors import StoreNotFound
-from ..models import AssetVersion, InputRef, Run, replace
+from ..models import EXTERNAL, INSIDE, AssetVersion, InputRef, PlannedAsset, Run, replace, utc
 from ..store import read as _index
 from ..index import Index, Progress, RunRecord
 from ..store.read import has_marker, list_run_ids, read_runs
@@ -74,6 +78,29 @@ def _key_and_format(rel: str) -> tuple[str, str]:
     return rel, "pickle"  # the stock fs_io_manager / s3_pickle_io_manager write bare pickles
 
 
+# Dagster's LocalComputeLogManager writes each step's stdout and stderr (and a marker that the
+# capture is complete) to <storage>/<run_id>/compute_logs/<key>.out|.err|.complete (".partial"
+# while a step runs), and daemon ticks' and backfills' logs to other folders of <storage>: never data
+COMPUTE_LOG_DIR = "compute_logs"
+COMPUTE_LOG_SUFFIXES = (".out", ".err", ".complete", ".out.partial", ".err.partial")
+
+
+def is_compute_log(rel: str) -> bool:
+    """Whether ``rel`` (a path inside a run folder) is one of Dagster's compute-log files."""
+    parts = rel.split("/")
+    return len(parts) == 2 and parts[0] == COMPUTE_LOG_DIR and parts[1].endswith(COMPUTE_LOG_SUFFIXES)
+
+
+def _only_logs(fs, root: str, name: str) -> bool:
+    """Whether the top-level folder ``name`` holds only Dagster's log files (the compute logs of
+    a run that stored no op output in its folder, or of daemon ticks and backfills)."""
+    try:
+        found = fs.find(fmt.join(root, name))
+    except (FileNotFoundError, PermissionError, OSError):
+        return False
+    return bool(found) and all(p.endswith(COMPUTE_LOG_SUFFIXES) for p in found)
+
+
 def _list_run(fs, root: str, run_id: str, rec: RunRecord) -> None:
     prefix = fmt.join(root, run_id)
     try:
@@ -85,7 +112,7 @@ def _list_run(fs, root: str, run_id: str, rec: RunRecord) -> None:
         if info.get("type") == "directory":
             continue
         rel = path[len(prefix) + 1 :] if path.startswith(prefix + "/") else path.rsplit("/", 1)[-1]
-        if rel.split("/")[0].startswith(("_", ".")):
+        if rel.split("/")[0].startswith(("_", ".")) or is_compute_log(rel):
             continue
         key, data_format = _key_and_format(rel)
         try:
@@ -107,6 +134,21 @@ def _list_run(fs, root: str, run_id: str, rec: RunRecord) -> None:
         )
 
 
+def _inside(key: str, internal: dict[str, list[str]]) -> list[str]:
+    for k, assets in internal.items():
+        if key == k or key.startswith(k + "/"):
+            return assets
+    return []
+
+
+def _mark_op_outputs(rec: RunRecord, info: "DagsterRunInfo") -> None:
+    """Outputs of ops inside graph-backed assets (no assets, as the run's plan says) are op
+    outputs of their run, never assets: marked with the graph's assets (``models.INSIDE``)."""
+    if info.internal_outputs:
+        rec.versions = [replace(v, metadata={**v.metadata, INSIDE: inside}) if (inside := _inside(v.asset, info.internal_outputs))
+                        else v for v in rec.versions]
+
+
 def _run_from_listing(run_id: str, versions: list[AssetVersion]) -> Run:
     started = min((v.created_at for v in versions), default=fmt.now())
     return Run(run_id=run_id, job=None, status=UNKNOWN_STATUS, started_at=started)
@@ -121,6 +163,11 @@ def _run_from_info(info: "DagsterRunInfo", fallback: datetime) -> Run:
         finished_at=info.finished_at,
         tags=dict(info.tags),
         parent_run_id=info.parent_run_id,
+        checks=tuple(info.checks),
+        observations=tuple(info.observations),
+        # what the run set out to materialize (Dagster's ASSET_MATERIALIZATION_PLANNED events, one
+        # per step to execute, whichever executor): a failed run's unwritten assets are missing
+        planned=tuple(PlannedAsset(a) for a in info.planned),
     )
 
 
@@ -163,22 +210,49 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
 
     # the materialization each version is, and what storage ids name (input event pointers)
     mat_of = {(info.run_id, m.asset, m.partition): m for info in infos.values() for m in info.materializations}
+    history: dict[str, list[tuple[float, str, Any]]] = {}  # asset -> its materializations, oldest first
+    for info in infos.values():
+        for m in info.materializations:
+            history.setdefault(m.asset, []).append((m.timestamp, info.run_id, m))
+    for h in history.values():
+        h.sort(key=lambda t: (t[0], t[1]))
+    partitioned = {a for a, h in history.items() if any(m.partition is not None for _, _, m in h)}
     by_storage = {m.storage_id: (info.run_id, m) for info in infos.values() for m in info.materializations
                   if m.storage_id is not None}
     version_of = {(v.run_id, v.asset, v.partition): v for rec in records.values() for v in rec.versions}
+    observed = {sid: (info.run_id, part) for info in infos.values() for sid, (_, part) in info.observation_ids.items()}
 
-    def pointed(v: AssetVersion) -> list[InputRef]:
-        """Partitioned inputs as the materialization recorded them (the partition mapping applied)."""
+    def pointed(v: AssetVersion) -> list[InputRef] | None:
+        """The inputs as the materialization recorded them (``dagster/input_event_pointer/<asset>``:
+        the upstream materialization read, its partition as the partition mapping chose; with
+        ``dagster/input_data_version/<asset>``: the data version read). These are exact, also for
+        graph-backed assets and ``deps=``; None when the materialization recorded none."""
         m = mat_of.get((v.run_id, v.asset, v.partition))
+        if m is None or not (m.inputs or m.input_data_versions):
+            return None
         out = []
-        for up_asset, sid in sorted((m.inputs if m else {}).items()):
+        for up_asset, sid in sorted(m.inputs.items()):
             hit = by_storage.get(sid)
-            if hit is None or (hit[1].partition is None and v.partition is None):
+            if hit is None:
+                if sid in observed:  # an observable source: the observation read
+                    obs_run, obs_partition = observed[sid]
+                    read = m.input_data_versions.get(up_asset)
+                    out.append(InputRef(up_asset, obs_run, f"{DATA_VERSION}{read}" if read else None, obs_partition))
                 continue
             up_run, um = hit
-            uv = version_of.get((up_run, up_asset, um.partition))
-            out.append(InputRef(up_asset, up_run, uv.content_hash if uv else None, um.partition))
+            read = m.input_data_versions.get(up_asset)
+            if up_asset in partitioned and read:
+                found = _partitions_read(history.get(up_asset, []), read, m.timestamp, m.partition)
+                if found:
+                    out.extend(InputRef(up_asset, run, ref_hash(run, up_asset, pm), pm.partition) for run, pm in found)
+                    continue
+            out.append(InputRef(up_asset, up_run, ref_hash(up_run, up_asset, um, read), um.partition))
         return out
+
+    def ref_hash(run: str, asset: str, um: Any, read: str | None = None) -> str | None:
+        uv = version_of.get((run, asset, um.partition))
+        dv = read or um.data_version
+        return uv.content_hash if uv else (f"{DATA_VERSION}{dv}" if dv else None)
 
     for run_id, rec in records.items():
         info = infos.get(run_id)
@@ -189,7 +263,14 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
             step = v.metadata.get("frontier/step") or v.asset.split("/")[0]
             mapping = re.search(r"\[([^\]]+)\]$", step)
             refs: list[InputRef] = []
+            exact = pointed(v)
+            if exact is not None:
+                meta = dict(v.metadata, **{"frontier/lineage": "dagster instance events"})
+                new_versions.append(replace(v, inputs=tuple(dict.fromkeys(exact)), metadata=meta))
+                continue
             for up_step, up_output in info.loaded.get(step, ()):
+                if f"{up_step}/{up_output}" in info.internal_outputs:
+                    continue  # an op inside a graph-backed asset: its inputs are the asset's
                 if up_step in assets_of_step:
                     for asset in sorted(assets_of_step[up_step]):
                         ref = asset_ref(asset, v.created_at.timestamp() + 1, run_id)
@@ -210,11 +291,45 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
                         break
                 else:
                     refs.append(InputRef(base, run_id, None))  # loaded, but not in the store
-            exact = pointed(v)
-            refs = exact + [r for r in refs if r.asset not in {e.asset for e in exact}]
             meta = dict(v.metadata, **{"frontier/lineage": "dagster instance events"})
             new_versions.append(replace(v, inputs=tuple(dict.fromkeys(refs)), metadata=meta))
         rec.versions = new_versions
+
+
+MAX_WINDOW = 64  # the longest run of upstream partitions tried when matching an input data version
+
+
+def _partitions_read(history: list[tuple[float, str, Any]], read: str, before: float,
+                     prefer: str | None) -> list[tuple[str, Any]] | None:
+    """Which partitions of a partitioned upstream asset a materialization read, from the input
+    data version Dagster recorded (``dagster/input_data_version/<asset>``): Dagster hashes the
+    data versions of the upstream partitions the partition mapping chose, in partition key
+    order (sha256 of their concatenation). The partitions as they were just before the
+    materialization are tried: the same key first, then each one, then runs of consecutive
+    keys. ``[(run_id, materialization)]``, or None when no choice gives that version (the
+    input event pointer, which names the upstream asset's latest materialization of any
+    partition, is then all that is known)."""
+    import hashlib
+
+    state: dict[str, tuple[str, Any]] = {}
+    for ts, run_id, m in history:
+        if ts <= before and m.partition is not None and m.data_version:
+            state[m.partition] = (run_id, m)
+    keys = sorted(state)
+
+    def digest(window: list[str]) -> str:
+        return hashlib.sha256("".join(state[k][1].data_version for k in window).encode("utf-8")).hexdigest()
+
+    order = ([prefer] if prefer in state else []) + [k for k in keys if k != prefer]
+    for k in order:
+        if digest([k]) == read:
+            return [state[k]]
+    for size in range(2, min(len(keys), MAX_WINDOW) + 1):
+        for start in range(len(keys) - size + 1):
+            window = keys[start:start + size]
+            if digest(window) == read:
+                return [state[k] for k in window]
+    return None
 
 
 def _stock_paths(asset: str, m: Any) -> list[str]:
@@ -230,58 +345,75 @@ def _stock_paths(asset: str, m: Any) -> list[str]:
     return paths + [f"{asset}/{m.partition}"]
 
 
+def _stock_file(fs, root: str, m: Any) -> tuple[dict | None, str, str]:
+    """The file a stock IO manager wrote for materialization ``m``: (its listing info or None,
+    its path relative to the store, its data format)."""
+    extensions = formats.stock_extensions()
+    for key in _stock_paths(m.asset, m):
+        for ext in ("",) + tuple(extensions):  # UPathIOManager subclasses add an extension
+            try:
+                info = fs.info(fmt.join(root, key + ext))
+            except (FileNotFoundError, OSError):
+                continue
+            if info.get("type") != "directory":
+                return info, key + ext, extensions.get(ext, "pickle")
+    return None, m.asset, "pickle"
+
+
 def _asset_records(fs, root: str, infos: dict[str, "DagsterRunInfo"], records: dict[str, RunRecord]) -> None:
-    """Stock asset files (``<base>/<asset path>[/<partition>]``, overwritten each run): the
-    current file is the version of the run that materialized it last (of each partition: a
-    version of the asset's partition, multi-partitions at ``<asset>/<key>/<key>``)."""
+    """Every materialization the instance recorded becomes a version of its run. A stock asset
+    file (``<base>/<asset path>[/<partition>]``, multi-partitions at ``<asset>/<key>/<key>``)
+    is overwritten each run, so it is the data of the run that materialized it last; the other
+    materializations are versions without data in the store (``models.EXTERNAL``): overwritten
+    since, or never written there (``MaterializeResult``, ``-> None``, an asset that stores its
+    data itself or through another IO manager). Their metadata says which."""
     latest: dict[tuple[str, str], tuple[float, str, Any]] = {}
     for info in infos.values():
         for m in info.materializations:
             slot = (m.asset, m.partition or "")
             if slot not in latest or m.timestamp > latest[slot][0]:
                 latest[slot] = (m.timestamp, info.run_id, m)
-    for (asset, _), (ts, run_id, m) in sorted(latest.items()):
-        info, rel, data_format = None, asset, "pickle"
-        for key in _stock_paths(asset, m):
-            extensions = formats.stock_extensions()
-            for ext in ("",) + tuple(extensions):  # UPathIOManager subclasses add an extension
-                try:
-                    info = fs.info(fmt.join(root, key + ext))
-                except (FileNotFoundError, OSError):
-                    continue
-                rel, data_format = key + ext, extensions.get(ext, "pickle")
-                break
-            if info is not None:
-                break
-        if info is None:
-            continue  # stored elsewhere (another IO manager) or deleted
-        if info.get("type") == "directory" or run_id not in records:
+    made: dict[tuple, AssetVersion] = {}
+    order = sorted(((m.timestamp, info.run_id, m) for info in infos.values() for m in info.materializations),
+                   key=lambda t: (t[0], t[1]))
+    for ts, run_id, m in order:
+        if run_id not in records:
             continue
-        chash = f"{DATA_VERSION}{m.data_version}" if m.data_version else f"{UNHASHED}{run_id}/{key}"
+        newest = latest[(m.asset, m.partition or "")]
+        found, rel, data_format = _stock_file(fs, root, m) if newest[2] is m else (None, m.asset, "pickle")
         try:
+            key = fmt.check_asset_key(m.asset)
             part = fmt.check_partition(m.partition, rel) if m.partition is not None else None
-        except Exception as exc:  # noqa: BLE001 - an odd partition key is a warning
+        except Exception as exc:  # noqa: BLE001 - an odd key or partition is a warning
             records[run_id].warnings.append(f"{rel}: skipped ({exc})")
             continue
-        records[run_id].versions.append(
-            AssetVersion(
-                asset=asset,
-                run_id=run_id,
-                created_at=_mtime(info),
-                data_path=rel,
-                data_format=data_format,
-                size_bytes=int(info.get("size") or 0),
-                content_hash=chash,
-                metadata={
-                    "frontier/content_hash": "absent",
-                    "frontier/compare": "data versions" if m.data_version else "timestamps",
-                    "frontier/step": m.step_key or "",
-                    "frontier/overwritten_each_run": True,
-                },
-                partition=part,
-                partition_dimensions=m.dimensions if part is not None else None,
-            )
-        )
+        common = {
+            "asset": key, "run_id": run_id, "code_version": m.code_version, "partition": part,
+            "partition_dimensions": m.dimensions if part is not None else None,
+        }
+        meta = {
+            **m.metadata,
+            "frontier/content_hash": "absent",
+            "frontier/compare": "data versions" if m.data_version else "timestamps",
+            "frontier/step": m.step_key or "",
+        }
+        if found is not None:
+            chash = f"{DATA_VERSION}{m.data_version}" if m.data_version else f"{UNHASHED}{run_id}/{key}"
+            v = AssetVersion(created_at=_mtime(found), data_path=rel, data_format=data_format,
+                             size_bytes=int(found.get("size") or 0), content_hash=chash,
+                             metadata={**meta, "frontier/overwritten_each_run": True}, **common)
+        else:
+            if newest[2] is m:
+                meta["frontier/not_in_store"] = "no file at the asset's path: its value went elsewhere"
+            else:
+                meta["frontier/not_in_store"] = f"overwritten by run {newest[1]}"
+            chash = (f"{DATA_VERSION}{m.data_version}" if m.data_version
+                     else f"dagster-materialization:{m.storage_id if m.storage_id is not None else f'{run_id}/{key}'}")
+            v = AssetVersion(created_at=utc(ts), data_path=None, data_format=EXTERNAL, size_bytes=0,
+                             content_hash=chash, metadata=meta, **common)
+        made[v.ident] = v  # a step retried within the run: its last materialization
+    for v in made.values():
+        records[v.run_id].versions.append(v)
 
 
 def open_index(fs, root: str, progress: Progress | None = None, dagster_home: str | None = None) -> Index:
@@ -322,14 +454,17 @@ def open_index(fs, root: str, progress: Progress | None = None, dagster_home: st
         _list_run(fs, root, run_id, rec)
         info = infos.get(run_id)
         rec.run = _run_from_info(info, rec.run.started_at) if info else _run_from_listing(run_id, rec.versions)
+        if info:
+            _mark_op_outputs(rec, info)
         records[run_id] = rec
     if infos:
         for run_id, info in infos.items():  # runs whose outputs are all stock asset files
-            if run_id not in records and run_id not in run_ids and info.materializations:
+            if run_id not in records and run_id not in run_ids and (info.materializations or info.checks or info.observations):
                 records[run_id] = RunRecord(_run_from_info(info, fmt.now()))
         _asset_records(fs, root, infos, records)
         _lineage(records, infos)
-        records = {rid: rec for rid, rec in records.items() if rec.versions or rid in stock_ids}
+        records = {rid: rec for rid, rec in records.items()
+                   if rec.versions or rid in stock_ids or rec.run.checks or rec.run.observations}
         for rec in frontier:  # the instance knows how unconsolidated runs ended
             info = infos.get(rec.run.run_id)
             if info is not None and not rec.run.consolidated:
@@ -341,19 +476,22 @@ def open_index(fs, root: str, progress: Progress | None = None, dagster_home: st
             "and no Dagster run folders found"
         )
     asset_roots = {m.asset.split("/")[0] for info in infos.values() for m in info.materializations}
-    for run_id in no_manifest:
-        if run_id not in records and run_id not in asset_roots:  # asset folders are not runs
-            warnings.append(f"{run_id}/: folder without a run manifest, skipped")
+    skipped = [r for r in no_manifest  # asset folders are not runs
+               if r not in records and r not in asset_roots and not _only_logs(fs, root, r)]
+    if skipped and records and not infos:  # beside stock runs: most likely stock asset files
+        shown = ", ".join(f"{fmt.printable(r)}/" for r in skipped[:3]) + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "")
+        warnings.append(f"{len(skipped)} folders beside the runs are no run folders, skipped ({shown}): Dagster's "
+                        "stock asset files are attributed to their runs with --dagster-home")
+    else:
+        warnings.extend(f"{r}/: folder without a run manifest, skipped" for r in skipped)
     if records:
         how = (
+            f"versions compared by Dagster's data versions (by timestamps where none was recorded); "
             f"lineage, status and times from the Dagster instance at {dagster_home}"
             if infos
-            else "no lineage (pass --dagster-home to read it from the Dagster instance)"
+            else "versions compared by timestamps; no lineage (pass --dagster-home to read it from the Dagster instance)"
         )
-        warnings.append(
-            f"{len(records)} runs in Dagster's stock layout (no sidecars): content hashes absent, "
-            f"versions compared by timestamps; {how}"
-        )
+        warnings.append(f"{len(records)} runs in Dagster's stock layout (no sidecars): content hashes absent, {how}")
     return Index.from_records(all_records, warnings)
 
 

@@ -108,3 +108,27 @@ def test_a_key_cannot_be_excluded(store_path, cli):
         store.diff("t", keys=["id"], exclude=["id"])
     r = cli("diff", store_path, "t", "r1", "r2", "--key", "id", "--exclude", "id")
     assert r.code == 2 and "key column" in r.err and "Traceback" not in r.err
+
+
+def test_identical_bytes_apply_the_options_to_what_they_show(store_path):
+    frame = pd.DataFrame({"id": [1, 2, 3], "secret": ["pw-1", "pw-2", "pw-3"], "noise": [1, 2, 3]})
+    store = two(store_path, frame, frame)  # the same bytes twice: nothing is read
+    d = store.diff("t", keys=["id"], redact=["SECRET"], ignore_column_case=True, exclude=["noise"])
+    assert d.identical_bytes
+    doc = str(d.to_dict())
+    assert not [v for v in frame.secret if v in doc] and "***" in doc
+    assert set(d.table.stats) == set(frame.columns) - {"noise"}
+    with pytest.raises(ExplorerError, match="'nope' is missing"):
+        store.diff("t", keys=["nope"])
+    with pytest.raises(ExplorerError, match="--exclude 'nope'"):
+        store.diff("t", keys=["id"], exclude=["nope"])
+
+
+def test_redact_hides_a_column_matched_by_case_on_both_sides(store_path):
+    a = pd.DataFrame({"id": [1, 2], "Secret": ["pw-a1", "pw-a2"]})
+    b = pd.DataFrame({"id": [1, 2, 3], "secret": ["pw-a1", "pw-b2", "pw-b3"]})  # one changed, one added
+    for options in ({"keys": ["id"]}, {}):
+        d = two(store_path + str(len(options)), a, b).diff("t", redact=["secret"], ignore_column_case=True, **options)
+        doc = str(d.to_dict())
+        leaked = [v for v in list(a.Secret) + list(b.secret) if v in doc]
+        assert leaked == [] and "***" in doc, (options, leaked)

@@ -28,7 +28,7 @@ which counts multiplicity.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import duckdb
@@ -494,10 +494,54 @@ class Plan:
 # --------------------------------------------------------------------------- entry
 
 
+def _folder(opts: DiffOptions) -> Callable[[str], str]:
+    return (lambda n: n.lower()) if opts.ignore_column_case else (lambda n: n)
+
+
+def _scope(a: Side, b: Side, opts: DiffOptions, notes: list[str]) -> tuple[list[Col], list[Col], list[Col], set[str]]:
+    """The columns of a diff: every column paired, the keys, those in scope (``--columns`` and
+    ``--exclude`` applied, keys kept), and the names to redact (in A and in B); every column named in
+    an option checked."""
+    asset = a.version.asset
+    cols = _pair_columns(a, b, opts)
+    for option, names in (("--exclude", opts.exclude), ("--columns", opts.columns), ("--redact", opts.redact),
+                          ("--abs-tol", [c for c, _ in opts.abs_tol_columns]),
+                          ("--rel-tol", [c for c, _ in opts.rel_tol_columns])):
+        _check_names(names, cols, opts, option, asset)
+    key_cols = _resolve_keys(a, b, opts.keys, cols, opts, notes) if opts.keys else []
+    fold = _folder(opts)
+    key_names = {fold(k.name) for k in key_cols}
+    excluded = {fold(n) for n in opts.exclude}
+    for k in key_cols:
+        if fold(k.name) in excluded or (k.name_b and fold(k.name_b) in excluded):
+            raise ExplorerError(f"--exclude {k.name!r}: it is a key column of the diff of {asset}; "
+                                "a key cannot be left out (pass other keys, or --no-key)")
+    chosen = {fold(n) for n in opts.columns}
+
+    def named(c: Col, names: set[str]) -> bool:
+        return fold(c.name) in names or (c.name_b is not None and fold(c.name_b) in names)
+
+    in_scope = [c for c in cols if not named(c, excluded) and (not chosen or named(c, chosen) or named(c, key_names))]
+    hidden = {fold(n) for n in opts.redact}
+    redact = {name for c in cols if named(c, hidden) for name in (c.name, c.name_b) if name}
+    return cols, key_cols, in_scope, redact
+
+
+def _sidecar_side(v: AssetVersion) -> Side:
+    """A version's columns as its sidecar records them (for identical bytes: nothing is read)."""
+    return Side(v, "", tuple((c.name, c.name, c.type, c.type) for c in (v.table.columns if v.table else ())))
+
+
 def identical(va: AssetVersion, vb: AssetVersion, keys: tuple[str, ...], opts: DiffOptions = DiffOptions()) -> TableDiff:
-    """Same bytes: the answer comes from the sidecars alone."""
+    """Same bytes: the answer comes from the sidecars alone (the options' columns checked and
+    applied to the statistics as in a diff that reads the data)."""
     n = va.table.num_rows if va.table else None
-    cols = [Col(c.name, c.name, c.name, None, None, c.type, c.type) for c in (va.table.columns if va.table else ())]
+    notes: list[str] = []
+    if va.table is not None:
+        _, key_cols, cols, redact = _scope(_sidecar_side(va), _sidecar_side(vb), replace(opts, keys=tuple(keys)), notes)
+        keys = tuple(k.name for k in key_cols)
+    else:
+        cols, redact = [], set()
     return TableDiff(
         mode="identical",
         keys=keys,
@@ -505,8 +549,8 @@ def identical(va: AssetVersion, vb: AssetVersion, keys: tuple[str, ...], opts: D
         rows=RowCounts(n, n, 0, 0, 0, n),
         columns_changed={},
         samples=Samples(),
-        stats=_stats(va, vb, cols, set(opts.redact)),
-        notes=("identical bytes: the data was not read",),
+        stats=_stats(va, vb, cols, redact),
+        notes=tuple(notes) + ("identical bytes: the data was not read",),
         options=opts,
     )
 
@@ -568,21 +612,9 @@ def diff_tables(
     with Session(store, [va, vb]) as s:
         a, b = _resolve_side(s, va, what), _resolve_side(s, vb, what)
         notes: list[str] = []
-        cols = _pair_columns(a, b, opts)
-        for option, names in (("--exclude", opts.exclude), ("--columns", opts.columns), ("--redact", opts.redact),
-                              ("--abs-tol", [c for c, _ in opts.abs_tol_columns]),
-                              ("--rel-tol", [c for c, _ in opts.rel_tol_columns])):
-            _check_names(names, cols, opts, option, va.asset)
-        key_cols = _resolve_keys(a, b, opts.keys, cols, opts, notes) if opts.keys else []
-        fold = (lambda n: n.lower()) if opts.ignore_column_case else (lambda n: n)
+        cols, key_cols, in_scope, redact = _scope(a, b, opts, notes)
+        fold = _folder(opts)
         key_names = {fold(k.name) for k in key_cols}
-        excluded = {fold(n) for n in opts.exclude}
-        for k in key_cols:
-            if fold(k.name) in excluded or (k.name_b and fold(k.name_b) in excluded):
-                raise ExplorerError(f"--exclude {k.name!r}: it is a key column of the diff of {va.asset}; "
-                                    "a key cannot be left out (pass other keys, or --no-key)")
-        chosen = {fold(n) for n in opts.columns}
-        in_scope = [c for c in cols if fold(c.name) not in excluded and (not chosen or fold(c.name) in chosen or fold(c.name) in key_names)]
         compared = [c for c in in_scope if c.a and c.b and fold(c.name) not in key_names
                     and fold(c.name_b or "") not in key_names]
         comparisons = {c.name: _compare_types(c.duck_a, c.duck_b) for c in compared}
@@ -595,7 +627,6 @@ def diff_tables(
             key_comparisons.append(comp)
         all_names = [c[0] for c in a.columns + b.columns] + [c[1] for c in a.columns + b.columns]
         plan = Plan(a, b, in_scope, key_cols, compared, comparisons, key_comparisons, _Names(all_names), opts, what, notes)
-        redact = {c.name for c in cols if fold(c.name) in {fold(n) for n in opts.redact}}
         stats = _stats(va, vb, in_scope, redact)
         if key_cols:
             return _keyed(s, plan, stats, redact)

@@ -132,3 +132,25 @@ def test_redact_hides_a_column_matched_by_case_on_both_sides(store_path):
         doc = str(d.to_dict())
         leaked = [v for v in list(a.Secret) + list(b.secret) if v in doc]
         assert leaked == [] and "***" in doc, (options, leaked)
+
+
+def test_null_nan_and_signed_zero_keys_match_as_documented(store_path):
+    """docs/diff.md: NULL keys match NULL keys, NaN keys match NaN keys, -0.0 matches 0.0."""
+    keys_a = [None, -0.0, 1.0, float("nan"), 2.5]
+    keys_b = [None, 0.0, 1.0, float("nan"), 3.5]
+    a = pa.table({"k": pa.array(keys_a, pa.float64()), "v": [1, 2, 3, 4, 5]})
+    b = pa.table({"k": pa.array(keys_b, pa.float64()), "v": [10, 20, 3, 40, 5]})
+    d = two(store_path, a, b).diff("t", keys=["k"])
+
+    def canon(k):  # the documented matching, in Python
+        if k is None:
+            return "null"
+        return "nan" if math.isnan(k) else k + 0.0
+
+    va = {canon(k): v for k, v in zip(keys_a, a["v"].to_pylist())}
+    vb = {canon(k): v for k, v in zip(keys_b, b["v"].to_pylist())}
+    both = va.keys() & vb.keys()
+    truth = (len(vb.keys() - va.keys()), len(va.keys() - vb.keys()), sum(va[k] != vb[k] for k in both),
+             sum(va[k] == vb[k] for k in both))
+    r = d.table.rows
+    assert (r.added, r.removed, r.changed, r.unchanged) == truth == (1, 1, 3, 1)

@@ -154,3 +154,33 @@ def test_null_nan_and_signed_zero_keys_match_as_documented(store_path):
              sum(va[k] == vb[k] for k in both))
     r = d.table.rows
     assert (r.added, r.removed, r.changed, r.unchanged) == truth == (1, 1, 3, 1)
+
+
+def test_unkeyed_multiset_counts_with_nan_nulls_signed_zeros_and_repeats(store_path):
+    from collections import Counter
+
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    pool = [0.0, -0.0, 1.5, float("nan"), None]
+    n = 300
+    xs = [pool[int(i)] for i in rng.integers(0, len(pool), n)]
+    ss = [["a", "b", None][int(i)] for i in rng.integers(0, 3, n)]
+    a = pa.table({"x": pa.array(xs, pa.float64()), "s": pa.array(ss, pa.string())})
+    keep = rng.random(n) < 0.8
+    extra = rng.integers(0, n, 40)  # copies of some rows, and some rows with another value
+    xb = [x for x, k in zip(xs, keep) if k] + [xs[int(i)] for i in extra] + [2.5] * 7
+    sb = [s for s, k in zip(ss, keep) if k] + [ss[int(i)] for i in extra] + ["a"] * 7
+    b = pa.table({"x": pa.array(xb, pa.float64()), "s": pa.array(sb, pa.string())})
+    d = two(store_path, a, b).diff("t")
+
+    def canon(x):  # NaN equals NaN, -0.0 equals 0.0, null equals null
+        return "null" if x is None else ("nan" if math.isnan(x) else x + 0.0)
+
+    ca = Counter((canon(x), s) for x, s in zip(xs, ss))
+    cb = Counter((canon(x), s) for x, s in zip(xb, sb))
+    r = d.table.rows
+    assert d.table.mode == "unkeyed"
+    assert (r.removed, r.added, r.unchanged) == (sum((ca - cb).values()), sum((cb - ca).values()), sum((ca & cb).values()))
+    shown = {(canon(row["x"] if row["x"] != "NaN" else float("nan")), row["s"]): row["__count"] for row in d.table.samples.added}
+    assert all((cb - ca)[k] == v for k, v in shown.items()) and shown

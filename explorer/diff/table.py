@@ -351,7 +351,7 @@ class Session:
         self.store = store
         self.con = sqlsrc.connect(
             store, versions=versions,
-            settings={"preserve_insertion_order": False, "TimeZone": "UTC"},
+            settings={"preserve_insertion_order": False, "TimeZone": "UTC", "enable_progress_bar": False},
         )
 
     def close(self) -> None:
@@ -956,24 +956,21 @@ def _unkeyed(s: Session, p: Plan, stats: dict[str, ColumnStatsPair], redact: set
             columns_changed={}, samples=Samples(), stats=stats,
             notes=tuple(notes + ["the versions share no column: no rows in common"]), options=p.opts,
         )
-    cnt = n("n")
+    cnt, h, na, nb = n("n"), n("h"), n("na"), n("nb")
+
+    def content(side: str) -> list[str]:
+        return [e for c in p.compared for e in p.value_exprs(c, side, "t")]
+
+    # each side grouped by the hash of its rows' content as compared (one hash, not a thousand
+    # grouping columns: the width costs one hash per row), then the groups joined by hash
     for name, side, src in ((n("ga"), "a", p.a.src), (n("gb"), "b", p.b.src)):
-        content = [e for c in p.compared for e in p.value_exprs(c, side, "t")]
-        ms = ", ".join(f"{e} AS {n(f'm{i}')}" for i, e in enumerate(content))
-        shown = ", ".join(f"first(t.{q(c.a if side == 'a' else c.b)}) AS {n(f'v{i}')}" for i, c in enumerate(p.compared))
-        s.run(f"CREATE TEMP TABLE {name} AS SELECT {ms}, count(*) AS {cnt}, {shown} FROM {src} t "
-              f"GROUP BY {', '.join(str(i + 1) for i in range(len(content)))}", p.what)
-    m = sum(len(p.value_exprs(c, "a")) for c in p.compared)
-    on = " AND ".join(f"ga.{n(f'm{i}')} IS NOT DISTINCT FROM gb.{n(f'm{i}')}" for i in range(m))
-    vs = ", ".join(f"ga.{n(f'v{i}')} AS {n(f'va{i}')}, gb.{n(f'v{i}')} AS {n(f'vb{i}')}" for i in range(len(p.compared)))
-    order = ", ".join(f"coalesce(ga.{n(f'm{i}')}, gb.{n(f'm{i}')})" for i in range(m))
+        s.run(f"CREATE TEMP TABLE {name} AS SELECT hash({', '.join(content(side))}) AS {h}, count(*) AS {cnt} "
+              f"FROM {src} t GROUP BY 1", p.what)
     s.run(
-        f"""CREATE TEMP TABLE {n('j')} AS SELECT {vs}, coalesce(ga.{cnt}, 0) AS {n('na')},
-            coalesce(gb.{cnt}, 0) AS {n('nb')}, row_number() OVER (ORDER BY {order}) AS {n('o')}
-            FROM {n('ga')} ga FULL OUTER JOIN {n('gb')} gb ON {on}""",
+        f"""CREATE TEMP TABLE {n('j')} AS SELECT coalesce(ga.{h}, gb.{h}) AS {h}, coalesce(ga.{cnt}, 0) AS {na},
+            coalesce(gb.{cnt}, 0) AS {nb} FROM {n('ga')} ga FULL OUTER JOIN {n('gb')} gb ON ga.{h} = gb.{h}""",
         p.what,
     )
-    na, nb = n("na"), n("nb")
     ra, rb, only_a, only_b, both = s.run(
         f"SELECT coalesce(sum({na}), 0)::BIGINT, coalesce(sum({nb}), 0)::BIGINT, "
         f"coalesce(sum(greatest({na} - {nb}, 0)), 0)::BIGINT, coalesce(sum(greatest({nb} - {na}, 0)), 0)::BIGINT, "
@@ -982,11 +979,20 @@ def _unkeyed(s: Session, p: Plan, stats: dict[str, ColumnStatsPair], redact: set
     )[0]
     samples: dict[str, tuple] = {"added": (), "removed": ()}
     if p.opts.limit:
-        for cls, side, cond, count in (("removed", "a", f"{na} > {nb}", f"{na} - {nb}"),
-                                       ("added", "b", f"{nb} > {na}", f"{nb} - {na}")):
-            sel = ", ".join(f"{n(f'v{side}{i}')} AS {n(f'v{i}')}" for i in range(len(p.compared)))
-            rows = s.records(f"SELECT {sel}, {count} AS {n('count')} FROM {n('j')} WHERE {cond} "
-                             f"ORDER BY {n('o')} LIMIT {p.opts.limit}", p.what)
+        for cls, side, src, cond, count, many in (("removed", "a", p.a.src, f"{na} > {nb}", f"{na} - {nb}", only_a),
+                                                  ("added", "b", p.b.src, f"{nb} > {na}", f"{nb} - {na}", only_b)):
+            if not many:
+                continue
+            # the rows of the groups with copies left over: one row per group, the first in content order
+            exprs = content(side)
+            order = ", ".join(f"first({e})" for e in exprs)
+            sel = ", ".join(f"first(t.{q(c.a if side == 'a' else c.b)}) AS {n(f'v{i}')}" for i, c in enumerate(p.compared))
+            rows = s.records(
+                f"SELECT {sel}, first(d.{n('left')}) AS {n('count')} FROM {src} t "
+                f"JOIN (SELECT {h}, {count} AS {n('left')} FROM {n('j')} WHERE {cond}) d ON hash({', '.join(exprs)}) = d.{h} "
+                f"GROUP BY d.{h} ORDER BY {order} LIMIT {p.opts.limit}",
+                p.what,
+            )
             names = [c.name if side == "a" else (c.name_b or c.name) for c in p.compared]
             samples[cls] = _counted_rows(rows, p, names, redact)
     notes.append("no key: whole rows compared as a multiset (order ignored, duplicates counted)")

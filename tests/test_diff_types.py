@@ -184,3 +184,19 @@ def test_unkeyed_multiset_counts_with_nan_nulls_signed_zeros_and_repeats(store_p
     assert (r.removed, r.added, r.unchanged) == (sum((ca - cb).values()), sum((cb - ca).values()), sum((ca & cb).values()))
     shown = {(canon(row["x"] if row["x"] != "NaN" else float("nan")), row["s"]): row["__count"] for row in d.table.samples.added}
     assert all((cb - ca)[k] == v for k, v in shown.items()) and shown
+
+
+def test_csv_text_columns_compare_as_written(store_path):
+    """DuckDB's type detection would read the text "01" as 1 and "1.0" as 1.0: text columns of a CSV
+    are compared as the text the writer wrote (the sidecar's types)."""
+    a = pd.DataFrame({"id": [1, 2, 3], "code": ["01", "02", "7"], "day": ["2025-01-01", "2025-01-02", "x"],
+                      "amount": ["1.0", "2", "3"]})
+    b = pd.DataFrame({"id": [1, 2, 3], "code": ["1", "02", "7"], "day": ["2025-01-01 00:00:00", "2025-01-02", "x"],
+                      "amount": ["1", "2.0", "3"]})
+    for i, frame in enumerate((a, b), start=1):
+        with RunWriter(store_path, run_id=f"r{i}", started_at=T0 + timedelta(days=i)) as run:
+            run.write("t", frame, format="csv")
+    d = Store.open(store_path).diff("t", keys=["id"])
+    truth = {c: int((a[c] != b[c]).sum()) for c in a.columns if c != "id" and (a[c] != b[c]).any()}
+    assert d.table.columns_changed == truth == {"code": 1, "day": 1, "amount": 2}
+    assert not d.table.schema.changed

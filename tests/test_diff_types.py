@@ -200,3 +200,14 @@ def test_csv_text_columns_compare_as_written(store_path):
     truth = {c: int((a[c] != b[c]).sum()) for c in a.columns if c != "id" and (a[c] != b[c]).any()}
     assert d.table.columns_changed == truth == {"code": 1, "day": 1, "amount": 2}
     assert not d.table.schema.changed
+
+
+def test_csv_columns_detected_differently_are_not_a_type_change(store_path):
+    a = pd.DataFrame({"id": [1, 2], "x": [1.0, 2.0]})  # written as "1", "2": DuckDB detects integers
+    b = pd.DataFrame({"id": [1, 2], "x": [1.0, 2.5]})
+    for i, frame in enumerate((a, b), start=1):
+        with RunWriter(store_path, run_id=f"r{i}", started_at=T0 + timedelta(days=i)) as run:
+            run.write("t", frame, format="csv")
+    d = Store.open(store_path).diff("t", keys=["id"])
+    assert d.table.schema.changed == ()  # both versions record the column as double
+    assert d.table.columns_changed == {"x": int((a.x != b.x).sum())} == {"x": 1}

@@ -28,7 +28,7 @@ which counts multiplicity.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import duckdb
@@ -351,7 +351,7 @@ class Session:
         self.store = store
         self.con = sqlsrc.connect(
             store, versions=versions,
-            settings={"preserve_insertion_order": False, "TimeZone": "UTC"},
+            settings={"preserve_insertion_order": False, "TimeZone": "UTC", "enable_progress_bar": False},
         )
 
     def close(self) -> None:
@@ -494,10 +494,54 @@ class Plan:
 # --------------------------------------------------------------------------- entry
 
 
+def _folder(opts: DiffOptions) -> Callable[[str], str]:
+    return (lambda n: n.lower()) if opts.ignore_column_case else (lambda n: n)
+
+
+def _scope(a: Side, b: Side, opts: DiffOptions, notes: list[str]) -> tuple[list[Col], list[Col], list[Col], set[str]]:
+    """The columns of a diff: every column paired, the keys, those in scope (``--columns`` and
+    ``--exclude`` applied, keys kept), and the names to redact (in A and in B); every column named in
+    an option checked."""
+    asset = a.version.asset
+    cols = _pair_columns(a, b, opts)
+    for option, names in (("--exclude", opts.exclude), ("--columns", opts.columns), ("--redact", opts.redact),
+                          ("--abs-tol", [c for c, _ in opts.abs_tol_columns]),
+                          ("--rel-tol", [c for c, _ in opts.rel_tol_columns])):
+        _check_names(names, cols, opts, option, asset)
+    key_cols = _resolve_keys(a, b, opts.keys, cols, opts, notes) if opts.keys else []
+    fold = _folder(opts)
+    key_names = {fold(k.name) for k in key_cols}
+    excluded = {fold(n) for n in opts.exclude}
+    for k in key_cols:
+        if fold(k.name) in excluded or (k.name_b and fold(k.name_b) in excluded):
+            raise ExplorerError(f"--exclude {k.name!r}: it is a key column of the diff of {asset}; "
+                                "a key cannot be left out (pass other keys, or --no-key)")
+    chosen = {fold(n) for n in opts.columns}
+
+    def named(c: Col, names: set[str]) -> bool:
+        return fold(c.name) in names or (c.name_b is not None and fold(c.name_b) in names)
+
+    in_scope = [c for c in cols if not named(c, excluded) and (not chosen or named(c, chosen) or named(c, key_names))]
+    hidden = {fold(n) for n in opts.redact}
+    redact = {name for c in cols if named(c, hidden) for name in (c.name, c.name_b) if name}
+    return cols, key_cols, in_scope, redact
+
+
+def _sidecar_side(v: AssetVersion) -> Side:
+    """A version's columns as its sidecar records them (for identical bytes: nothing is read)."""
+    return Side(v, "", tuple((c.name, c.name, c.type, c.type) for c in (v.table.columns if v.table else ())))
+
+
 def identical(va: AssetVersion, vb: AssetVersion, keys: tuple[str, ...], opts: DiffOptions = DiffOptions()) -> TableDiff:
-    """Same bytes: the answer comes from the sidecars alone."""
+    """Same bytes: the answer comes from the sidecars alone (the options' columns checked and
+    applied to the statistics as in a diff that reads the data)."""
     n = va.table.num_rows if va.table else None
-    cols = [Col(c.name, c.name, c.name, None, None, c.type, c.type) for c in (va.table.columns if va.table else ())]
+    notes: list[str] = []
+    if va.table is not None:
+        _, key_cols, cols, redact = _scope(_sidecar_side(va), _sidecar_side(vb), replace(opts, keys=tuple(keys)), notes)
+        keys = tuple(k.name for k in key_cols)
+    else:
+        cols, redact = [], set()
     return TableDiff(
         mode="identical",
         keys=keys,
@@ -505,8 +549,8 @@ def identical(va: AssetVersion, vb: AssetVersion, keys: tuple[str, ...], opts: D
         rows=RowCounts(n, n, 0, 0, 0, n),
         columns_changed={},
         samples=Samples(),
-        stats=_stats(va, vb, cols, set(opts.redact)),
-        notes=("identical bytes: the data was not read",),
+        stats=_stats(va, vb, cols, redact),
+        notes=tuple(notes) + ("identical bytes: the data was not read",),
         options=opts,
     )
 
@@ -539,7 +583,9 @@ def _schema_diff(cols: list[Col], comparisons: dict[str, Comparison], changed: d
     removed = tuple(SchemaColumn(c.name, c.type_a or "") for c in cols if c.b is None)
     moved = []
     for c in cols:
-        if c.a is None or c.b is None or (c.type_a == c.type_b and c.duck_a == c.duck_b):
+        # a change of the recorded type (the sidecar's); DuckDB's own types may differ for the same
+        # recorded type (a CSV float column of whole numbers is detected as BIGINT): not a change
+        if c.a is None or c.b is None or c.type_a == c.type_b:
             continue
         if c.name in key_comparisons:  # a key: its rows were matched by it, its values are not compared
             how = key_comparisons[c.name].compared_as
@@ -568,21 +614,9 @@ def diff_tables(
     with Session(store, [va, vb]) as s:
         a, b = _resolve_side(s, va, what), _resolve_side(s, vb, what)
         notes: list[str] = []
-        cols = _pair_columns(a, b, opts)
-        for option, names in (("--exclude", opts.exclude), ("--columns", opts.columns), ("--redact", opts.redact),
-                              ("--abs-tol", [c for c, _ in opts.abs_tol_columns]),
-                              ("--rel-tol", [c for c, _ in opts.rel_tol_columns])):
-            _check_names(names, cols, opts, option, va.asset)
-        key_cols = _resolve_keys(a, b, opts.keys, cols, opts, notes) if opts.keys else []
-        fold = (lambda n: n.lower()) if opts.ignore_column_case else (lambda n: n)
+        cols, key_cols, in_scope, redact = _scope(a, b, opts, notes)
+        fold = _folder(opts)
         key_names = {fold(k.name) for k in key_cols}
-        excluded = {fold(n) for n in opts.exclude}
-        for k in key_cols:
-            if fold(k.name) in excluded or (k.name_b and fold(k.name_b) in excluded):
-                raise ExplorerError(f"--exclude {k.name!r}: it is a key column of the diff of {va.asset}; "
-                                    "a key cannot be left out (pass other keys, or --no-key)")
-        chosen = {fold(n) for n in opts.columns}
-        in_scope = [c for c in cols if fold(c.name) not in excluded and (not chosen or fold(c.name) in chosen or fold(c.name) in key_names)]
         compared = [c for c in in_scope if c.a and c.b and fold(c.name) not in key_names
                     and fold(c.name_b or "") not in key_names]
         comparisons = {c.name: _compare_types(c.duck_a, c.duck_b) for c in compared}
@@ -595,7 +629,6 @@ def diff_tables(
             key_comparisons.append(comp)
         all_names = [c[0] for c in a.columns + b.columns] + [c[1] for c in a.columns + b.columns]
         plan = Plan(a, b, in_scope, key_cols, compared, comparisons, key_comparisons, _Names(all_names), opts, what, notes)
-        redact = {c.name for c in cols if fold(c.name) in {fold(n) for n in opts.redact}}
         stats = _stats(va, vb, in_scope, redact)
         if key_cols:
             return _keyed(s, plan, stats, redact)
@@ -925,24 +958,21 @@ def _unkeyed(s: Session, p: Plan, stats: dict[str, ColumnStatsPair], redact: set
             columns_changed={}, samples=Samples(), stats=stats,
             notes=tuple(notes + ["the versions share no column: no rows in common"]), options=p.opts,
         )
-    cnt = n("n")
+    cnt, h, na, nb = n("n"), n("h"), n("na"), n("nb")
+
+    def content(side: str) -> list[str]:
+        return [e for c in p.compared for e in p.value_exprs(c, side, "t")]
+
+    # each side grouped by the hash of its rows' content as compared (one hash, not a thousand
+    # grouping columns: the width costs one hash per row), then the groups joined by hash
     for name, side, src in ((n("ga"), "a", p.a.src), (n("gb"), "b", p.b.src)):
-        content = [e for c in p.compared for e in p.value_exprs(c, side, "t")]
-        ms = ", ".join(f"{e} AS {n(f'm{i}')}" for i, e in enumerate(content))
-        shown = ", ".join(f"first(t.{q(c.a if side == 'a' else c.b)}) AS {n(f'v{i}')}" for i, c in enumerate(p.compared))
-        s.run(f"CREATE TEMP TABLE {name} AS SELECT {ms}, count(*) AS {cnt}, {shown} FROM {src} t "
-              f"GROUP BY {', '.join(str(i + 1) for i in range(len(content)))}", p.what)
-    m = sum(len(p.value_exprs(c, "a")) for c in p.compared)
-    on = " AND ".join(f"ga.{n(f'm{i}')} IS NOT DISTINCT FROM gb.{n(f'm{i}')}" for i in range(m))
-    vs = ", ".join(f"ga.{n(f'v{i}')} AS {n(f'va{i}')}, gb.{n(f'v{i}')} AS {n(f'vb{i}')}" for i in range(len(p.compared)))
-    order = ", ".join(f"coalesce(ga.{n(f'm{i}')}, gb.{n(f'm{i}')})" for i in range(m))
+        s.run(f"CREATE TEMP TABLE {name} AS SELECT hash({', '.join(content(side))}) AS {h}, count(*) AS {cnt} "
+              f"FROM {src} t GROUP BY 1", p.what)
     s.run(
-        f"""CREATE TEMP TABLE {n('j')} AS SELECT {vs}, coalesce(ga.{cnt}, 0) AS {n('na')},
-            coalesce(gb.{cnt}, 0) AS {n('nb')}, row_number() OVER (ORDER BY {order}) AS {n('o')}
-            FROM {n('ga')} ga FULL OUTER JOIN {n('gb')} gb ON {on}""",
+        f"""CREATE TEMP TABLE {n('j')} AS SELECT coalesce(ga.{h}, gb.{h}) AS {h}, coalesce(ga.{cnt}, 0) AS {na},
+            coalesce(gb.{cnt}, 0) AS {nb} FROM {n('ga')} ga FULL OUTER JOIN {n('gb')} gb ON ga.{h} = gb.{h}""",
         p.what,
     )
-    na, nb = n("na"), n("nb")
     ra, rb, only_a, only_b, both = s.run(
         f"SELECT coalesce(sum({na}), 0)::BIGINT, coalesce(sum({nb}), 0)::BIGINT, "
         f"coalesce(sum(greatest({na} - {nb}, 0)), 0)::BIGINT, coalesce(sum(greatest({nb} - {na}, 0)), 0)::BIGINT, "
@@ -951,11 +981,20 @@ def _unkeyed(s: Session, p: Plan, stats: dict[str, ColumnStatsPair], redact: set
     )[0]
     samples: dict[str, tuple] = {"added": (), "removed": ()}
     if p.opts.limit:
-        for cls, side, cond, count in (("removed", "a", f"{na} > {nb}", f"{na} - {nb}"),
-                                       ("added", "b", f"{nb} > {na}", f"{nb} - {na}")):
-            sel = ", ".join(f"{n(f'v{side}{i}')} AS {n(f'v{i}')}" for i in range(len(p.compared)))
-            rows = s.records(f"SELECT {sel}, {count} AS {n('count')} FROM {n('j')} WHERE {cond} "
-                             f"ORDER BY {n('o')} LIMIT {p.opts.limit}", p.what)
+        for cls, side, src, cond, count, many in (("removed", "a", p.a.src, f"{na} > {nb}", f"{na} - {nb}", only_a),
+                                                  ("added", "b", p.b.src, f"{nb} > {na}", f"{nb} - {na}", only_b)):
+            if not many:
+                continue
+            # the rows of the groups with copies left over: one row per group, the first in content order
+            exprs = content(side)
+            order = ", ".join(f"first({e})" for e in exprs)
+            sel = ", ".join(f"first(t.{q(c.a if side == 'a' else c.b)}) AS {n(f'v{i}')}" for i, c in enumerate(p.compared))
+            rows = s.records(
+                f"SELECT {sel}, first(d.{n('left')}) AS {n('count')} FROM {src} t "
+                f"JOIN (SELECT {h}, {count} AS {n('left')} FROM {n('j')} WHERE {cond}) d ON hash({', '.join(exprs)}) = d.{h} "
+                f"GROUP BY d.{h} ORDER BY {order} LIMIT {p.opts.limit}",
+                p.what,
+            )
             names = [c.name if side == "a" else (c.name_b or c.name) for c in p.compared]
             samples[cls] = _counted_rows(rows, p, names, redact)
     notes.append("no key: whole rows compared as a multiset (order ignored, duplicates counted)")

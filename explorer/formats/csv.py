@@ -6,7 +6,7 @@ import io
 from typing import Any
 
 from . import register
-from .base import PREVIEW_BYTES, Format, Location, head_of_batches, duck_path, table_of
+from .base import PREVIEW_BYTES, Format, Location, duck_path, head_of_batches, quote_literal, table_of
 
 
 class Csv(Format):
@@ -63,7 +63,20 @@ class Csv(Format):
         raise AssertionError("unreachable")  # pragma: no cover - the last block size re-raises
 
     def duckdb_source(self, loc: Location, con: Any = None) -> str:
-        return f"read_csv({duck_path(loc.url(loc.path))}, auto_detect=true)"
+        """``read_csv`` with DuckDB's type detection, except for the columns the sidecar records as
+        text: those are read as written (detection would read ``"01"`` as 1 and ``"1.0"`` as 1, so a
+        diff could not see the change from ``"1.0"`` to ``"1"``)."""
+        text = _text_columns(loc)
+        types = (", types = {" + ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in text) + "}") if text else ""
+        return f"read_csv({duck_path(loc.url(loc.path))}, auto_detect=true{types})"
+
+
+def _text_columns(loc: Location) -> list[str]:
+    """The columns the version's sidecar records as strings (none if it records no table)."""
+    table = getattr(getattr(loc, "version", None), "table", None)
+    if table is None:
+        return []
+    return [c.name for c in table.columns if c.type in ("string", "large_string", "utf8", "large_utf8")]
 
 
 def _read_filtered(loc: Location, columns: list[str] | None, filter: Any) -> Any:

@@ -418,7 +418,7 @@ async def test_help_lists_the_new_keys(demo_path):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-table").render())
-        for words in ("trace this row", "flag", "unflag", "verify", "unpickle"):
+        for words in ("trace row", "more rows", "counts", "flag", "unflag", "verify", "unpickle"):
             assert words in text
 
 

@@ -394,3 +394,54 @@ async def test_runs_title_counts_the_assets_the_graph_draws(demo_path):
         await pilot.press("L")
         await settle(app, pilot)
         assert f"{len(written | planned)} assets" in screen_lines(app)[1]
+
+
+# ---------------------------------------------------------------------- the preview
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_preview_counts_pages_filters_by_value_and_counts_a_column(demo_path, size):
+    import pandas as pd
+
+    scores = {r: d for r, m in manifests(demo_path).items() if (d := sidecars(demo_path, r).get("scores"))}
+    newest = max(scores, key=lambda r: scores[r]["created_at"])
+    frame = pd.read_parquet(demo_path / scores[newest]["data_path"])  # the truth: the file itself
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        app.open_asset("scores")
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        table = app.screen.query_one("#preview-table")
+        assert f"rows 1–50 of {len(frame):,}" in screen_text(app)
+        assert table.row_count == 50
+        await pilot.press("m")  # the next page, read with an offset
+        await settle(app, pilot)
+        assert table.row_count == 100 and f"rows 1–100 of {len(frame):,}" in screen_text(app)
+        ids = [int(str(table.get_row_at(i)[0])) for i in range(100)]
+        assert ids == frame["application_id"].head(100).tolist()
+        # = keeps the rows holding the focused value (the decision of the first row)
+        await pilot.press("l", "l")
+        first = frame["decision"].iloc[0]
+        await pilot.press("equals_sign")
+        await settle(app, pilot)
+        expect = int((frame["decision"].head(100) == first).sum())
+        assert table.row_count == expect
+        assert f"{expect} of 100 rows match decision = “{first}”" in screen_text(app)
+        await pilot.press("equals_sign")
+        await settle(app, pilot)
+        assert table.row_count == 100
+        # F: how often each decision occurs in the whole version, not only the rows read
+        await pilot.press("F")
+        await settle(app, pilot)
+        counts = app.screen.query_one("#frequency-table")
+        shown = {str(counts.get_row_at(i)[0]): int(str(counts.get_row_at(i)[1]).replace(",", ""))
+                 for i in range(counts.row_count)}
+        assert shown == frame["decision"].value_counts().to_dict()
+        head = str(app.screen.query_one("#frequency-box .hint").render())
+        assert f"{frame['decision'].nunique()} distinct values in {len(frame):,} rows" in head
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "AssetScreen"

@@ -511,7 +511,11 @@ async def test_mark_two_versions_and_diff(demo_path):
         text = rendered(app.screen.parts)
         assert f"{before} -> {newest}" in text
         assert "decision" in text and f"{changed_decisions}" in text
-        assert f"{len(a)} -> {len(b)}" in text
+        assert f"a {len(a):,}   b {len(b):,}" in text  # the rows section
+        # the summary at the top does not repeat what the sections below show
+        head = str(app.screen.parts[0])
+        assert "rows " not in head and "changed values per column" not in head and "metadata:" not in head
+        assert head.count("\n") < 24 - 6 and "why:" in head
         await pilot.press("escape")
         await settle(app, pilot)
         assert isinstance(app.screen, AssetScreen)

@@ -445,3 +445,42 @@ async def test_preview_counts_pages_filters_by_value_and_counts_a_column(demo_pa
         await pilot.press("escape")
         await settle(app, pilot)
         assert type(app.screen).__name__ == "AssetScreen"
+
+
+@drive
+async def test_history_spaces_versions_by_time(demo_path):
+    from datetime import datetime
+
+    runs = manifests(demo_path)
+    with_scores = sorted((r for r in runs if "scores" in sidecars(demo_path, r)), key=lambda r: runs[r]["started_at"])
+    starts = [datetime.fromisoformat(runs[r]["started_at"].replace("Z", "+00:00")).timestamp() for r in with_scores]
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=MEDIUM) as pilot:
+        await settle(app, pilot)
+        app.open_asset("scores")
+        await settle(app, pilot)
+        await pilot.press("4")
+        await settle(app, pilot)
+        lines = str(app.screen.query_one("#plot").render()).splitlines()
+        columns = sorted({i for line in lines for i, ch in enumerate(line) if ch == "●"})
+        assert len(columns) == len(with_scores)
+        # the gaps between points are in proportion to the time between the runs (one column of rounding)
+        span_cols, span_time = columns[-1] - columns[0], starts[-1] - starts[0]
+        for col, t in zip(columns, starts):
+            assert abs((col - columns[0]) - (t - starts[0]) / span_time * span_cols) <= 1.5, (columns, starts)
+        assert len({b - a for a, b in zip(columns, columns[1:])}) > 1  # the demo's runs are not evenly spaced
+
+
+@drive
+async def test_tags_in_the_order_the_run_wrote_them_as_the_cli_shows_them(demo_path):
+    runs = manifests(demo_path)
+    newest = max(runs, key=lambda r: runs[r]["started_at"])
+    tags = " ".join(f"{k}={v}" for k, v in runs[newest]["tags"].items())
+    assert tags != " ".join(f"{k}={v}" for k, v in sorted(runs[newest]["tags"].items()))  # the order matters here
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=(220, 40)) as pilot:
+        await settle(app, pilot)
+        assert tags in screen_text(app)  # the runs table
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert f"tags {tags}" in screen_text(app)  # the run's facts

@@ -83,7 +83,7 @@ class RunScreen(AppScreen):
         else:
             facts.append(f"wrote {len(written)} assets")
         if run.tags:
-            facts.append(" · tags " + " ".join(f"{k}={v}" for k, v in sorted(run.tags.items())))
+            facts.append(" · tags " + " ".join(f"{k}={v}" for k, v in run.tags.items()))
         self.query_one("#facts", Static).update(safe(facts))
 
         table = self.query_one("#versions", DataTable)

@@ -25,7 +25,7 @@ COLUMNS: list[tuple[str, str, Callable[[Run], Any]]] = [
     ("duration", "duration", lambda r: r.duration_seconds if r.duration_seconds is not None else -1),
     ("assets", "assets", lambda r: r.asset_count),
     ("code", "code version", lambda r: r.code_version or ""),
-    ("tags", "tags", lambda r: " ".join(f"{k}={v}" for k, v in sorted(r.tags.items()))),
+    ("tags", "tags", lambda r: " ".join(f"{k}={v}" for k, v in r.tags.items())),
 ]
 
 
@@ -39,7 +39,7 @@ def progress(run: Run) -> str:
 
 
 def row_cells(run: Run) -> tuple:
-    tags = " ".join(f"{k}={v}" for k, v in sorted(run.tags.items()))
+    tags = " ".join(f"{k}={v}" for k, v in run.tags.items())  # in the store's order, as the CLI shows them
     return (
         run.run_id,
         run.job or "",

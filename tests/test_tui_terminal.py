@@ -97,13 +97,16 @@ async def test_no_color_through_every_screen(demo_path, monkeypatch, size):
         await settle(app, pilot)
         for tab in "123456":
             await press(tab)
+        await press("2", "l", "l", "F")  # counts of a column
+        await press("escape", "equals_sign", "m")
         await press("3", "space", "down", "space", "D")  # diff
         await press("escape", "2", "t")  # trace
         await press("escape", "escape", "question_mark")
+        await press("escape", "colon")  # the command palette
         await press("escape")
     assert app.crash is None, seen
     assert {"RunScreen", "GraphScreen", "StalenessScreen", "AssetScreen", "DiffScreen", "TraceScreen",
-            "HelpScreen", "RunsScreen"} <= set(seen), seen
+            "HelpScreen", "RunsScreen", "FrequencyScreen", "CommandPalette"} <= set(seen), seen
 
 
 CRASHING = """

@@ -44,6 +44,10 @@ class PreviewTable(Table):
         Binding("F", "frequency", "counts", key_display="F"),
     ]
 
+    def __init__(self, **kw: Any) -> None:
+        kw.setdefault("fixed_columns", 1)  # the first column (often the key) stays while the others scroll
+        super().__init__(**kw)
+
     def pane(self) -> "PreviewPane":
         return next(a for a in self.ancestors if isinstance(a, PreviewPane))
 

@@ -304,6 +304,13 @@ async def test_graph_boxes_fit_their_labels_when_the_terminal_allows(demo_path, 
         else:
             for key in ("raw/applications", "raw/bureau"):  # the sources, on screen at 80 columns
                 assert f"│ {key} " in text
+            # it cannot all fit: boxes narrow enough for three layers, as far as their keys allow
+            graph = app.screen.query_one("#graph")
+            layers = graph.lay.real_layers()
+            lefts = sorted({graph.lay.placed[n].x for layer in layers[:3] for n in layer})
+            assert len(lefts) == 3 and lefts[-1] + graph.lay.box_w <= size[0]
+            line = next(line for line in screen_lines(app) if "raw/applications" in line)
+            assert line.count("┌") + line.count("│ ") >= 3 or "clean/applications" in text
 
 
 @drive

@@ -422,6 +422,49 @@ async def test_refresh_after_a_new_run_keeps_the_selection(demo_path, tmp_path):
 
 
 @drive
+async def test_a_refresh_from_a_deep_screen_redraws_every_screen_of_the_stack(demo_path, tmp_path, monkeypatch):
+    """The app posts StoreChanged to each screen of its stack; each redraws itself: a new run
+    written while the user is on an asset shows in that asset's versions and, going back, in the
+    lineage graph's title and at the top of the runs table."""
+    from explorer.tui.messages import StoreChanged
+    from explorer.tui.screens.base import AppScreen
+
+    received: list[str] = []
+    original = AppScreen.on_store_changed
+
+    def spy(screen, message):
+        assert isinstance(message, StoreChanged)
+        received.append(type(screen).__name__)
+        original(screen, message)
+
+    monkeypatch.setattr(AppScreen, "on_store_changed", spy)
+    root = tmp_path / "store"
+    shutil.copytree(demo_path, root)
+    app = ExplorerApp(str(root))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        app.open_asset("raw/applications")
+        await settle(app, pilot)
+        versions = app.screen.query_one("#versions-table", DataTable)
+        before = row_keys(versions)
+        received.clear()
+        new = write_run(root, datetime(2026, 11, 20, 2, tzinfo=timezone.utc))
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert sorted(received) == sorted(type(s).__name__ for s in app.screen_stack)
+        assert row_keys(versions) == [new] + before  # the screen on top
+        await pilot.press("escape")
+        await settle(app, pilot)
+        graph = app.screen.query_one("#graph", LineageGraph)
+        assert graph.shown_info["raw/applications"].run_id == new  # the screen beneath
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert row_keys(app.screen.query_one("#runs", DataTable))[0] == new  # and the home screen
+
+
+@drive
 async def test_watch_shows_a_running_run_progress(demo_path, tmp_path):
     root = tmp_path / "store"
     shutil.copytree(demo_path, root)

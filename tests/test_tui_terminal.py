@@ -379,7 +379,7 @@ async def test_trace_is_offered_for_table_rows_only(demo_path):
             await settle(app, pilot)
             await pilot.press("2")
             await settle(app, pilot)
-            assert ("trace this row" in screen_lines(app)[-1]) is offered, (key, screen_lines(app)[-1])
+            assert ("t trace row" in screen_lines(app)[-1]) is offered, (key, screen_lines(app)[-1])
             await pilot.press("t")
             await settle(app, pilot)
             assert (type(app.screen).__name__ == "TraceScreen") is offered

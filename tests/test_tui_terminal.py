@@ -494,3 +494,26 @@ async def test_tags_in_the_order_the_run_wrote_them_as_the_cli_shows_them(demo_p
         await pilot.press("enter")
         await settle(app, pilot)
         assert f"tags {tags}" in screen_text(app)  # the run's facts
+
+
+@drive
+async def test_the_flag_dialog_is_drawn_over_its_screen_not_over_a_blank_one(demo_path, tmp_path):
+    import shutil
+
+    root = tmp_path / "store"
+    shutil.copytree(demo_path, root)
+    app = ExplorerApp(str(root), label="demo")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        app.open_asset("scores")
+        await settle(app, pilot)
+        behind = screen_lines(app)[1]  # the asset's title
+        assert "asset scores" in behind
+        await pilot.press("f")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ReasonModal"
+        text = screen_text(app)
+        assert "as bad. Why?" in text and "asset scores" in text  # the question, and what it is about
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not (root / "_frontier_flags").exists()  # cancelled: nothing written

@@ -176,7 +176,7 @@ class DiffScreen(AppScreen):
 
     @work(thread=True, exclusive=True)
     def compute(self) -> None:
-        store = self.app.store
+        store = self.store
         try:
             d = store.diff(self.key, a=self.a, b=self.b, **self.options)
             parts = render_diff(d)

@@ -103,20 +103,20 @@ class RunsScreen(AppScreen):
         self.query_one("#filter").display = False
         table = self.query_one("#runs", DataTable)
         table.focus()
-        if self.app.store is None:
+        if self.store is None:
             table.loading = True
         else:
             self.show_store()
 
     # ------------------------------------------------------------------ data
     def show_store(self) -> None:
-        store = self.app.store
+        store = self.store
         if store is None:
             return
         table = self.query_one("#runs", DataTable)
         table.loading = False
         self._runs = {r.run_id: r for r in store.runs}
-        report = self.app.report
+        report = self.report
         if report is not None:  # every asset the graph draws: written, and planned or read but never written
             n_assets = len(report.assets)
             missing = sum(1 for a in report.assets if a.status == "missing")
@@ -133,7 +133,7 @@ class RunsScreen(AppScreen):
     def store_failed(self, message: str) -> None:
         table = self.query_one("#runs", DataTable)
         table.loading = False
-        if self.app.store is None:
+        if self.store is None:
             self.query_one("#title", Static).update(safe(Text(f"cannot read the store: {message}", style="red")))
 
     def visible_runs(self) -> list[Run]:

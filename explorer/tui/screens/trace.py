@@ -71,7 +71,7 @@ class TraceScreen(AppScreen):
     @work(thread=True, exclusive=True, group="trace")
     def run_trace(self) -> None:
         try:
-            result = self.app.store.trace(self.key, self.run, where=self.where)
+            result = self.store.trace(self.key, self.run, where=self.where)
         except Exception as exc:  # noqa: BLE001 - shown to the user
             self.app.call_from_thread(self._failed, describe_error(exc))
             return

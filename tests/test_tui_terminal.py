@@ -517,3 +517,25 @@ async def test_the_flag_dialog_is_drawn_over_its_screen_not_over_a_blank_one(dem
         await pilot.press("escape")
         await settle(app, pilot)
         assert not (root / "_frontier_flags").exists()  # cancelled: nothing written
+
+
+@drive
+async def test_the_overview_opens_at_its_facts_and_follows_the_schema_cursor(demo_path):
+    runs = manifests(demo_path)
+    run = max((r for r in runs if "clean/applications" in sidecars(demo_path, r)), key=lambda r: runs[r]["started_at"])
+    doc = sidecars(demo_path, run)["clean/applications"]
+    columns = [c["name"] for c in doc["table"]["columns"]]
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        app.open_asset("clean/applications")
+        await settle(app, pilot)
+        lines = screen_lines(app)
+        assert f"asset clean/applications @ {run}" in lines[1]
+        assert lines[1].rstrip().endswith("stale")  # the title's status is not cut at 80 columns
+        assert any(line.strip().startswith(f"run {run}") for line in lines)  # the first fact, not scrolled away
+        assert any(line.strip().startswith("hash sha256:") for line in lines)
+        for _ in range(len(columns) - 1):
+            await pilot.press("j")
+        await settle(app, pilot)
+        assert any(line.split()[:1] == [columns[-1]] for line in screen_lines(app))  # the cursor's row on screen

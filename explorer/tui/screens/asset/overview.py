@@ -140,6 +140,16 @@ class OverviewPane(TabPane):
                           when(p.created_at) if p.created_at else "", key=str(i))
         self._partition_rows = [p.partition for p in rows]
 
+    @on(DataTable.RowHighlighted)
+    def _keep_cursor_visible(self, event: DataTable.RowHighlighted) -> None:
+        """The tables grow to their rows inside one scroll: keep the cursor's row on screen."""
+        from textual.geometry import Region
+
+        table = event.data_table
+        scroll = self.query_one(VerticalScroll)
+        row_y = table.virtual_region.y + table.header_height + event.cursor_row
+        scroll.scroll_to_region(Region(0, row_y, 1, 1), animate=False)
+
     @on(DataTable.RowSelected, "#partitions")
     def _partition_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -148,7 +148,7 @@ def test_a_crash_exits_non_zero_with_one_line_and_the_traceback_in_a_log(tmp_pat
 
 # ---------------------------------------------------------------------- what fits at 80x24 and 120x40
 
-RUN_COLUMNS = ["run id", "job", "status", "started", "duration", "assets", "code version", "tags"]
+RUN_COLUMNS = ["run id", "status", "job", "started", "duration", "assets", "code version", "tags"]
 
 
 def header_and_status(app) -> tuple[str, str]:
@@ -178,8 +178,9 @@ async def test_runs_keep_the_run_id_whole_and_name_the_columns_off_screen(demo_p
                     assert header.rstrip().endswith(last) and label.endswith(last), (label, header)  # cut at the edge
             await pilot.press("l")  # one column to the right
             await settle(app, pilot)
-            for rid in runs:  # the run id stays while the others scroll
-                assert rid in screen_text(app)
+            for rid in runs:  # the identity columns (run id, status) stay while the others scroll
+                line = next(line for line in screen_lines(app) if rid in line)
+                assert runs[rid]["status"] in line, line
         if size == SMALL:
             assert "→ off screen:" in screen_text(app) or "tags" in header_and_status(app)[0]
 
@@ -539,3 +540,20 @@ async def test_the_overview_opens_at_its_facts_and_follows_the_schema_cursor(dem
             await pilot.press("j")
         await settle(app, pilot)
         assert any(line.split()[:1] == [columns[-1]] for line in screen_lines(app))  # the cursor's row on screen
+
+
+@drive
+async def test_sorting_by_a_column_off_screen_says_so(demo_path):
+    runs = manifests(demo_path)
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        header, _ = header_and_status(app)
+        assert "assets" not in header  # off screen at 80 columns
+        await pilot.press("6")  # sort by assets (most first)
+        await settle(app, pilot)
+        _, status = header_and_status(app)
+        assert "assets ▼" in status, status
+        written = [len(sidecars(demo_path, line.split()[0])) for line in screen_lines(app)
+                   if line.split() and line.split()[0] in runs]
+        assert len(written) == len(runs) and written == sorted(written, reverse=True)  # the rows in that order

@@ -35,7 +35,7 @@ class StalenessScreen(AppScreen):
     def compose(self) -> ComposeResult:
         yield Breadcrumbs()
         yield Static(id="title", classes="title")
-        table: Table = Table(id="stale", cursor_type="row", zebra_stripes=True)
+        table: Table = Table(id="stale", cursor_type="row", zebra_stripes=True, fixed_columns=2)  # asset, status
         for c in ("asset", "status", "run", "root cause", "causes"):
             table.add_column(c, key=c)
         yield table

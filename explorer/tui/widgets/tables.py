@@ -208,7 +208,7 @@ class Table(DataTable):
             if i < self.fixed_columns:
                 continue
             if x < left or x + w > right:
-                out.append(col.label.plain)  # with its ▲/▼ when the rows are sorted by it
+                out.append(col.label.plain.rstrip())  # with its ▲/▼ when the rows are sorted by it
         return out
 
     def _sideways(self, step: int) -> None:

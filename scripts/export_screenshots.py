@@ -24,7 +24,7 @@ SHOTS: dict[str, tuple[str | None, list[str]]] = {
     "runs-filter": (None, ["slash", *"ingest"]),
     "run": (None, ["down", "down", "enter"]),
     "lineage": (None, ["L", "right", "right"]),
-    "lineage-upstream": (None, ["L", "right", "right", "right", "u"]),
+    "lineage-upstream": (None, ["L", "right", "right", "u"]),  # features: its whole upstream on screen
     "lineage-grouped": (None, ["L", "g"]),
     "asset": ("features", []),
     "asset-preview": ("features", ["2"]),

@@ -130,8 +130,8 @@ def test_the_app_in_a_browser(browser, demo_path, tmp_path):
 
 def _flag_focused_asset(page, screen: Screen) -> None:
     """From the staleness panel: open the focused asset, press f and give a reason."""
-    page.keyboard.press("Enter")  # (enter opens the asset, as everywhere)
-    wait_for_text(page, screen, "flag")
+    page.keyboard.press("Enter")  # enter opens the asset, as on every screen
+    wait_for_text(page, screen, "f flag")
     page.keyboard.press("f")
     wait_for_text(page, screen, "Why?")
     page.keyboard.type("bad batch")

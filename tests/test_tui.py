@@ -145,11 +145,11 @@ async def test_sort_by_column(demo_path):
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         table = app.screen.query_one("#runs", DataTable)
-        await pilot.press("2")  # job, ascending
+        await pilot.press("3")  # job (the third column: run id and status come first), ascending
         await pilot.pause()
         jobs = column(table, "job")
         assert jobs == sorted(m["job"] for m in runs.values())
-        await pilot.press("2")  # again: descending
+        await pilot.press("3")  # again: descending
         await pilot.pause()
         assert column(table, "job") == sorted((m["job"] for m in runs.values()), reverse=True)
 
@@ -422,6 +422,49 @@ async def test_refresh_after_a_new_run_keeps_the_selection(demo_path, tmp_path):
 
 
 @drive
+async def test_a_refresh_from_a_deep_screen_redraws_every_screen_of_the_stack(demo_path, tmp_path, monkeypatch):
+    """The app posts StoreChanged to each screen of its stack; each redraws itself: a new run
+    written while the user is on an asset shows in that asset's versions and, going back, in the
+    lineage graph's title and at the top of the runs table."""
+    from explorer.tui.messages import StoreChanged
+    from explorer.tui.screens.base import AppScreen
+
+    received: list[str] = []
+    original = AppScreen.on_store_changed
+
+    def spy(screen, message):
+        assert isinstance(message, StoreChanged)
+        received.append(type(screen).__name__)
+        original(screen, message)
+
+    monkeypatch.setattr(AppScreen, "on_store_changed", spy)
+    root = tmp_path / "store"
+    shutil.copytree(demo_path, root)
+    app = ExplorerApp(str(root))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("L")
+        await settle(app, pilot)
+        app.open_asset("raw/applications")
+        await settle(app, pilot)
+        versions = app.screen.query_one("#versions-table", DataTable)
+        before = row_keys(versions)
+        received.clear()
+        new = write_run(root, datetime(2026, 11, 20, 2, tzinfo=timezone.utc))
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert sorted(received) == sorted(type(s).__name__ for s in app.screen_stack)
+        assert row_keys(versions) == [new] + before  # the screen on top
+        await pilot.press("escape")
+        await settle(app, pilot)
+        graph = app.screen.query_one("#graph", LineageGraph)
+        assert graph.shown_info["raw/applications"].run_id == new  # the screen beneath
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert row_keys(app.screen.query_one("#runs", DataTable))[0] == new  # and the home screen
+
+
+@drive
 async def test_watch_shows_a_running_run_progress(demo_path, tmp_path):
     root = tmp_path / "store"
     shutil.copytree(demo_path, root)
@@ -511,7 +554,11 @@ async def test_mark_two_versions_and_diff(demo_path):
         text = rendered(app.screen.parts)
         assert f"{before} -> {newest}" in text
         assert "decision" in text and f"{changed_decisions}" in text
-        assert f"{len(a)} -> {len(b)}" in text
+        assert f"a {len(a):,}   b {len(b):,}" in text  # the rows section
+        # the summary at the top does not repeat what the sections below show
+        head = str(app.screen.parts[0])
+        assert "rows " not in head and "changed values per column" not in head and "metadata:" not in head
+        assert head.count("\n") < 24 - 6 and "why:" in head
         await pilot.press("escape")
         await settle(app, pilot)
         assert isinstance(app.screen, AssetScreen)

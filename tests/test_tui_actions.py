@@ -116,7 +116,11 @@ async def test_trace_a_previewed_row_back_to_its_sources(demo_path):
         assert f"bureau_score={bureau_rows.iloc[0]['bureau_score']}" in bureau_text
         model_text = "\n".join(tree_lines(steps[("models/credit_risk", inputs["models/credit_risk"])]))
         assert "object" in model_text and f"format: {model_doc['data_format']}" in model_text
-        assert f"hash: {model_doc['content_hash']}" in model_text
+        assert f"hash: {model_doc['content_hash'].split(':')[-1][:12]}" in model_text  # 12, as elsewhere
+        assert model_doc["content_hash"] not in text
+        # the rule behind the decision: the scores version's own metadata (its thresholds)
+        meta = docs[("scores", run)]["metadata"]
+        assert meta and all(f"{k}: {json.dumps(v)}" in text for k, v in meta.items())
         await pilot.press("escape")
         await settle(app, pilot)
         assert isinstance(app.screen, AssetScreen)
@@ -418,7 +422,7 @@ async def test_help_lists_the_new_keys(demo_path):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-table").render())
-        for words in ("trace this row", "flag", "unflag", "verify", "unpickle"):
+        for words in ("trace row", "more rows", "counts", "flag", "unflag", "verify", "unpickle"):
             assert words in text
 
 

@@ -97,13 +97,16 @@ async def test_no_color_through_every_screen(demo_path, monkeypatch, size):
         await settle(app, pilot)
         for tab in "123456":
             await press(tab)
+        await press("2", "l", "l", "F")  # counts of a column
+        await press("escape", "equals_sign", "m")
         await press("3", "space", "down", "space", "D")  # diff
         await press("escape", "2", "t")  # trace
         await press("escape", "escape", "question_mark")
+        await press("escape", "colon")  # the command palette
         await press("escape")
     assert app.crash is None, seen
     assert {"RunScreen", "GraphScreen", "StalenessScreen", "AssetScreen", "DiffScreen", "TraceScreen",
-            "HelpScreen", "RunsScreen"} <= set(seen), seen
+            "HelpScreen", "RunsScreen", "FrequencyScreen", "CommandPalette"} <= set(seen), seen
 
 
 CRASHING = """
@@ -145,7 +148,7 @@ def test_a_crash_exits_non_zero_with_one_line_and_the_traceback_in_a_log(tmp_pat
 
 # ---------------------------------------------------------------------- what fits at 80x24 and 120x40
 
-RUN_COLUMNS = ["run id", "job", "status", "started", "duration", "assets", "code version", "tags"]
+RUN_COLUMNS = ["run id", "status", "job", "started", "duration", "assets", "code version", "tags"]
 
 
 def header_and_status(app) -> tuple[str, str]:
@@ -175,8 +178,9 @@ async def test_runs_keep_the_run_id_whole_and_name_the_columns_off_screen(demo_p
                     assert header.rstrip().endswith(last) and label.endswith(last), (label, header)  # cut at the edge
             await pilot.press("l")  # one column to the right
             await settle(app, pilot)
-            for rid in runs:  # the run id stays while the others scroll
-                assert rid in screen_text(app)
+            for rid in runs:  # the identity columns (run id, status) stay while the others scroll
+                line = next(line for line in screen_lines(app) if rid in line)
+                assert runs[rid]["status"] in line, line
         if size == SMALL:
             assert "→ off screen:" in screen_text(app) or "tags" in header_and_status(app)[0]
 
@@ -301,6 +305,13 @@ async def test_graph_boxes_fit_their_labels_when_the_terminal_allows(demo_path, 
         else:
             for key in ("raw/applications", "raw/bureau"):  # the sources, on screen at 80 columns
                 assert f"│ {key} " in text
+            # it cannot all fit: boxes narrow enough for three layers, as far as their keys allow
+            graph = app.screen.query_one("#graph")
+            layers = graph.lay.real_layers()
+            lefts = sorted({graph.lay.placed[n].x for layer in layers[:3] for n in layer})
+            assert len(lefts) == 3 and lefts[-1] + graph.lay.box_w <= size[0]
+            line = next(line for line in screen_lines(app) if "raw/applications" in line)
+            assert line.count("┌") + line.count("│ ") >= 3 or "clean/applications" in text
 
 
 @drive
@@ -369,7 +380,7 @@ async def test_trace_is_offered_for_table_rows_only(demo_path):
             await settle(app, pilot)
             await pilot.press("2")
             await settle(app, pilot)
-            assert ("trace this row" in screen_lines(app)[-1]) is offered, (key, screen_lines(app)[-1])
+            assert ("t trace row" in screen_lines(app)[-1]) is offered, (key, screen_lines(app)[-1])
             await pilot.press("t")
             await settle(app, pilot)
             assert (type(app.screen).__name__ == "TraceScreen") is offered
@@ -394,3 +405,155 @@ async def test_runs_title_counts_the_assets_the_graph_draws(demo_path):
         await pilot.press("L")
         await settle(app, pilot)
         assert f"{len(written | planned)} assets" in screen_lines(app)[1]
+
+
+# ---------------------------------------------------------------------- the preview
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_preview_counts_pages_filters_by_value_and_counts_a_column(demo_path, size):
+    import pandas as pd
+
+    scores = {r: d for r, m in manifests(demo_path).items() if (d := sidecars(demo_path, r).get("scores"))}
+    newest = max(scores, key=lambda r: scores[r]["created_at"])
+    frame = pd.read_parquet(demo_path / scores[newest]["data_path"])  # the truth: the file itself
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        app.open_asset("scores")
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        table = app.screen.query_one("#preview-table")
+        assert f"rows 1–50 of {len(frame):,}" in screen_text(app)
+        assert table.row_count == 50
+        await pilot.press("m")  # the next page, read with an offset
+        await settle(app, pilot)
+        assert table.row_count == 100 and f"rows 1–100 of {len(frame):,}" in screen_text(app)
+        ids = [int(str(table.get_row_at(i)[0])) for i in range(100)]
+        assert ids == frame["application_id"].head(100).tolist()
+        # = keeps the rows holding the focused value (the decision of the first row)
+        await pilot.press("l", "l")
+        first = frame["decision"].iloc[0]
+        await pilot.press("equals_sign")
+        await settle(app, pilot)
+        expect = int((frame["decision"].head(100) == first).sum())
+        assert table.row_count == expect
+        assert f"{expect} of 100 rows match decision = “{first}”" in screen_text(app)
+        await pilot.press("equals_sign")
+        await settle(app, pilot)
+        assert table.row_count == 100
+        # F: how often each decision occurs in the whole version, not only the rows read
+        await pilot.press("F")
+        await settle(app, pilot)
+        counts = app.screen.query_one("#frequency-table")
+        shown = {str(counts.get_row_at(i)[0]): int(str(counts.get_row_at(i)[1]).replace(",", ""))
+                 for i in range(counts.row_count)}
+        assert shown == frame["decision"].value_counts().to_dict()
+        head = str(app.screen.query_one("#frequency-box .hint").render())
+        assert f"{frame['decision'].nunique()} distinct values in {len(frame):,} rows" in head
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "AssetScreen"
+
+
+@drive
+async def test_history_spaces_versions_by_time(demo_path):
+    from datetime import datetime
+
+    runs = manifests(demo_path)
+    with_scores = sorted((r for r in runs if "scores" in sidecars(demo_path, r)), key=lambda r: runs[r]["started_at"])
+    starts = [datetime.fromisoformat(runs[r]["started_at"].replace("Z", "+00:00")).timestamp() for r in with_scores]
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=MEDIUM) as pilot:
+        await settle(app, pilot)
+        app.open_asset("scores")
+        await settle(app, pilot)
+        await pilot.press("4")
+        await settle(app, pilot)
+        lines = str(app.screen.query_one("#plot").render()).splitlines()
+        columns = sorted({i for line in lines for i, ch in enumerate(line) if ch == "●"})
+        assert len(columns) == len(with_scores)
+        # the gaps between points are in proportion to the time between the runs (one column of rounding)
+        span_cols, span_time = columns[-1] - columns[0], starts[-1] - starts[0]
+        for col, t in zip(columns, starts):
+            assert abs((col - columns[0]) - (t - starts[0]) / span_time * span_cols) <= 1.5, (columns, starts)
+        assert len({b - a for a, b in zip(columns, columns[1:])}) > 1  # the demo's runs are not evenly spaced
+
+
+@drive
+async def test_tags_in_the_order_the_run_wrote_them_as_the_cli_shows_them(demo_path):
+    runs = manifests(demo_path)
+    newest = max(runs, key=lambda r: runs[r]["started_at"])
+    tags = " ".join(f"{k}={v}" for k, v in runs[newest]["tags"].items())
+    assert tags != " ".join(f"{k}={v}" for k, v in sorted(runs[newest]["tags"].items()))  # the order matters here
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=(220, 40)) as pilot:
+        await settle(app, pilot)
+        assert tags in screen_text(app)  # the runs table
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert f"tags {tags}" in screen_text(app)  # the run's facts
+
+
+@drive
+async def test_the_flag_dialog_is_drawn_over_its_screen_not_over_a_blank_one(demo_path, tmp_path):
+    import shutil
+
+    root = tmp_path / "store"
+    shutil.copytree(demo_path, root)
+    app = ExplorerApp(str(root), label="demo")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        app.open_asset("scores")
+        await settle(app, pilot)
+        behind = screen_lines(app)[1]  # the asset's title
+        assert "asset scores" in behind
+        await pilot.press("f")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ReasonModal"
+        text = screen_text(app)
+        assert "as bad. Why?" in text and "asset scores" in text  # the question, and what it is about
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not (root / "_frontier_flags").exists()  # cancelled: nothing written
+
+
+@drive
+async def test_the_overview_opens_at_its_facts_and_follows_the_schema_cursor(demo_path):
+    runs = manifests(demo_path)
+    run = max((r for r in runs if "clean/applications" in sidecars(demo_path, r)), key=lambda r: runs[r]["started_at"])
+    doc = sidecars(demo_path, run)["clean/applications"]
+    columns = [c["name"] for c in doc["table"]["columns"]]
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        app.open_asset("clean/applications")
+        await settle(app, pilot)
+        lines = screen_lines(app)
+        assert f"asset clean/applications @ {run}" in lines[1]
+        assert lines[1].rstrip().endswith("stale")  # the title's status is not cut at 80 columns
+        assert any(line.strip().startswith(f"run {run}") for line in lines)  # the first fact, not scrolled away
+        assert any(line.strip().startswith("hash sha256:") for line in lines)
+        for _ in range(len(columns) - 1):
+            await pilot.press("j")
+        await settle(app, pilot)
+        assert any(line.split()[:1] == [columns[-1]] for line in screen_lines(app))  # the cursor's row on screen
+
+
+@drive
+async def test_sorting_by_a_column_off_screen_says_so(demo_path):
+    runs = manifests(demo_path)
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        header, _ = header_and_status(app)
+        assert "assets" not in header  # off screen at 80 columns
+        await pilot.press("6")  # sort by assets (most first)
+        await settle(app, pilot)
+        _, status = header_and_status(app)
+        assert "assets ▼" in status, status
+        written = [len(sidecars(demo_path, line.split()[0])) for line in screen_lines(app)
+                   if line.split() and line.split()[0] in runs]
+        assert len(written) == len(runs) and written == sorted(written, reverse=True)  # the rows in that order

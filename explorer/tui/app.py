@@ -39,7 +39,7 @@ class ExplorerApp(App):
         Binding("question_mark", "help", "help", key_display="?", show=False),
         Binding("ctrl+p", "command_palette", "command palette: screens, runs, assets, stores", key_display="^p",
                 show=False, priority=True),
-        Binding("colon", "command_palette", "the same (typed into a filter box, : stays a colon)", key_display=":",
+        Binding("colon", "command_palette", "command palette (as in vi and k9s)", key_display=":",
                 show=False),
         Binding("r", "refresh_store", "refresh", show=False),
         Binding("s", "staleness", "staleness", show=False),

@@ -37,12 +37,29 @@ def _records(rows: list[dict], limit: int = 10) -> Table:
     return t
 
 
+def head_lines(result: Any) -> list[str]:
+    """The summary's lines that the sections below do not show again: what is compared, whether
+    the content differs and why; a table's row counts and changed columns, and the metadata
+    changes, are left to their own tables (at 80x24 the answer fits the first screen)."""
+    lines = result.summary()
+    out, section = [], "head"
+    for i, line in enumerate(lines):
+        if line in ("metadata:", "why:"):
+            section = line[:-1]
+        elif section == "head" and i > 0 and not line.startswith(("content differs", "same content")):
+            section = "details"
+        if (section in ("head", "why") or (section == "details" and result.table is None)
+                or (section == "metadata" and not result.metadata)):
+            out.append(line)
+    return out
+
+
 def render_diff(result: Any) -> list[Any]:
     """Rich renderables for a ``VersionDiff``: its summary, then schema, rows, changed columns,
     samples, metadata and the lineage explanation as tables (read from its attributes, nothing recomputed)."""
     from ...diff.result import around
 
-    summary = result.summary()
+    summary = head_lines(result)
     out: list[Any] = []
     head = Text()
     for line in summary:
@@ -159,7 +176,7 @@ class DiffScreen(AppScreen):
 
     @work(thread=True, exclusive=True)
     def compute(self) -> None:
-        store = self.app.store
+        store = self.store
         try:
             d = store.diff(self.key, a=self.a, b=self.b, **self.options)
             parts = render_diff(d)

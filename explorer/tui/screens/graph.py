@@ -42,8 +42,8 @@ class GraphScreen(AppScreen):
         self.query_one("#graph").focus()
 
     def show_store(self) -> None:
-        store = self.app.store
-        g, info = store_graph(store, self.app.report)
+        store = self.store
+        g, info = store_graph(store, self.report)
         counts: dict[str, int] = {}
         for i in info.values():
             counts[i.status] = counts.get(i.status, 0) + 1
@@ -68,7 +68,7 @@ class GraphScreen(AppScreen):
         self.query_one("#detail", DetailBar).update(self.describe(event.graph.focused_node))
 
     def describe(self, key: str | None) -> Text:
-        store = self.app.store
+        store = self.store
         graph = self.query_one("#graph", LineageGraph)
         if key is None or store is None:
             return Text("")
@@ -84,7 +84,7 @@ class GraphScreen(AppScreen):
         if graph.highlight_kind:
             text.append(f"\n  {len(graph.highlight)} assets {graph.highlight_kind} of {key} highlighted "
                         f"({graph.highlight_kind[0]} again to clear)", style="bright_cyan")
-        report = self.app.report
+        report = self.report
         if report is not None:
             status = report.get(key) if hasattr(report, "get") else None
             for line in cause_lines(status)[:2] if status is not None else ():

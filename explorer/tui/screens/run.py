@@ -53,7 +53,7 @@ class RunScreen(AppScreen):
         self.query_one("#versions").focus()
 
     def show_store(self) -> None:
-        store = self.app.store
+        store = self.store
         try:
             run = store.run(self.run_id)
         except ExplorerError as exc:
@@ -83,7 +83,7 @@ class RunScreen(AppScreen):
         else:
             facts.append(f"wrote {len(written)} assets")
         if run.tags:
-            facts.append(" · tags " + " ".join(f"{k}={v}" for k, v in sorted(run.tags.items())))
+            facts.append(" · tags " + " ".join(f"{k}={v}" for k, v in run.tags.items()))
         self.query_one("#facts", Static).update(safe(facts))
 
         table = self.query_one("#versions", DataTable)
@@ -103,7 +103,7 @@ class RunScreen(AppScreen):
             )
         if versions:
             table.move_cursor(row=min(cursor, len(versions) - 1), animate=False)
-        g, info = run_graph(store, self.run_id, self.app.report)
+        g, info = run_graph(store, self.run_id, self.report)
         self.query_one("#graph", LineageGraph).set_graph(g, info)
 
     def action_open_asset(self) -> None:
@@ -121,7 +121,7 @@ class RunScreen(AppScreen):
     def _node_opened(self, event: LineageGraph.NodeOpened) -> None:
         info = event.graph.shown_info.get(event.key)
         run = info.run_id if info else None
-        store = self.app.store
+        store = self.store
         if run is not None and not store.index.wrote(event.key, run):
             run = None
         self.app.open_asset(event.key, run)

@@ -18,14 +18,14 @@ from ..widgets.tables import Table
 from ..text import human_duration, safe, status_text, when
 
 COLUMNS: list[tuple[str, str, Callable[[Run], Any]]] = [
-    ("run", "run id", lambda r: r.run_id),
-    ("job", "job", lambda r: r.job or ""),
+    ("run", "run id", lambda r: r.run_id),  # the identity columns first: they stay while h/l scroll
     ("status", "status", lambda r: r.status),
+    ("job", "job", lambda r: r.job or ""),
     ("started", "started", lambda r: (r.started_at, r.run_id)),
     ("duration", "duration", lambda r: r.duration_seconds if r.duration_seconds is not None else -1),
     ("assets", "assets", lambda r: r.asset_count),
     ("code", "code version", lambda r: r.code_version or ""),
-    ("tags", "tags", lambda r: " ".join(f"{k}={v}" for k, v in sorted(r.tags.items()))),
+    ("tags", "tags", lambda r: " ".join(f"{k}={v}" for k, v in r.tags.items())),
 ]
 
 
@@ -39,11 +39,11 @@ def progress(run: Run) -> str:
 
 
 def row_cells(run: Run) -> tuple:
-    tags = " ".join(f"{k}={v}" for k, v in sorted(run.tags.items()))
+    tags = " ".join(f"{k}={v}" for k, v in run.tags.items())  # in the store's order, as the CLI shows them
     return (
         run.run_id,
-        run.job or "",
         status_text(run.status, progress(run) if run.status == "running" else ""),
+        run.job or "",
         when(run.started_at),
         human_duration(run.duration_seconds) if run.status != "running" else "…",
         Text(str(run.asset_count), justify="right"),
@@ -99,10 +99,10 @@ class RunsScreen(AppScreen):
         yield Breadcrumbs()
         yield Static("opening the store…", id="title", classes="title")
         yield Input(placeholder="filter runs: words in id, job, status, date, code version or tags", id="filter")
-        table: Table = Table(id="runs", cursor_type="row", zebra_stripes=True, noun="runs")
+        table: Table = Table(id="runs", cursor_type="row", zebra_stripes=True, noun="runs", fixed_columns=2)
         table.filters = False  # rows come in batches: the screen filters (filter_text)
         for key, label, _ in COLUMNS:
-            table.add_column(label, key=key)
+            table.add_column(label + "  ", key=key)  # room for the sort arrow: a column's width is set here
         yield table
         yield from bottom_bars()
 
@@ -110,20 +110,20 @@ class RunsScreen(AppScreen):
         self.query_one("#filter").display = False
         table = self.query_one("#runs", DataTable)
         table.focus()
-        if self.app.store is None:
+        if self.store is None:
             table.loading = True
         else:
             self.show_store()
 
     # ------------------------------------------------------------------ data
     def show_store(self) -> None:
-        store = self.app.store
+        store = self.store
         if store is None:
             return
         table = self.query_one("#runs", DataTable)
         table.loading = False
         self._runs = {r.run_id: r for r in store.runs}
-        report = self.app.report
+        report = self.report
         if report is not None:  # every asset the graph draws: written, and planned or read but never written
             n_assets = len(report.assets)
             missing = sum(1 for a in report.assets if a.status == "missing")
@@ -143,7 +143,7 @@ class RunsScreen(AppScreen):
     def store_failed(self, message: str) -> None:
         table = self.query_one("#runs", DataTable)
         table.loading = False
-        if self.app.store is None:
+        if self.store is None:
             self.query_one("#title", Static).update(safe(Text(f"cannot read the store: {message}", style="red")))
 
     def visible_runs(self) -> list[Run]:
@@ -239,9 +239,11 @@ class RunsScreen(AppScreen):
 
     def _label_columns(self, table: DataTable) -> None:
         for i, (key, label, _) in enumerate(COLUMNS):
-            arrow = (" ▼" if self.sort_reverse else " ▲") if i == self.sort_column else ""
+            arrow = (" ▼" if self.sort_reverse else " ▲") if i == self.sort_column else "  "
             table.columns[ColumnKey(key)].label = Text(label + arrow)
         table.refresh()
+        if isinstance(table, Table):
+            table.call_after_refresh(table.report_columns)  # a sorted column off screen is named with its arrow
 
     def selected_run_id(self) -> str | None:
         table = self.query_one("#runs", DataTable)

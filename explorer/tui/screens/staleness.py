@@ -35,7 +35,7 @@ class StalenessScreen(AppScreen):
     def compose(self) -> ComposeResult:
         yield Breadcrumbs()
         yield Static(id="title", classes="title")
-        table: Table = Table(id="stale", cursor_type="row", zebra_stripes=True)
+        table: Table = Table(id="stale", cursor_type="row", zebra_stripes=True, fixed_columns=2)  # asset, status
         for c in ("asset", "status", "run", "root cause", "causes"):
             table.add_column(c, key=c)
         yield table
@@ -47,7 +47,7 @@ class StalenessScreen(AppScreen):
         safely(self.app, self.show_store)
 
     def show_store(self) -> None:
-        report = self.app.report
+        report = self.report
         table = self.query_one("#stale", DataTable)
         title = self.query_one("#title", Static)
         if report is None:
@@ -59,7 +59,7 @@ class StalenessScreen(AppScreen):
         fresh = len(report.assets) - len(rows)
         title.update(safe(Text.assemble(("staleness ", "bold"), (self.app.label, "cyan"),
                                    f" · {len(rows)} need attention · {fresh} fresh")))
-        tainted = tainted_versions(self.app.store)
+        tainted = tainted_versions(self.store)
         for a in rows:
             roots = ", ".join(dict.fromkeys(c.asset for c in a.root_causes)) or "-"
             causes = "; ".join(cause_lines(a))
@@ -82,10 +82,10 @@ class StalenessScreen(AppScreen):
     def _show_detail(self) -> None:
         key = self.selected()
         detail = self.query_one("#detail", DetailBar)
-        if key is None or self.app.report is None:
+        if key is None or self.report is None:
             detail.update(safe(Text("every asset is fresh", style="green") if key is None else ""))
             return
-        st = self.app.report.get(key)
+        st = self.report.get(key)
         t = Text.assemble((key, "bold"), "  ", status_text(st.status), f"  version of run {st.run_id or '-'}")
         for line in cause_lines(st):
             t.append("\n  • " + line, style="yellow")
@@ -95,7 +95,7 @@ class StalenessScreen(AppScreen):
         detail.update(safe(t))
 
     def root_cause(self, key: str) -> str:
-        st = self.app.report.get(key)
+        st = self.report.get(key)
         roots = [c.asset for c in st.root_causes if c.asset]
         return roots[0] if roots else key
 

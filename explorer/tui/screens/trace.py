@@ -19,6 +19,12 @@ from ..text import human_size, safe
 ROWS_SHOWN = 5
 
 
+def short_hash(content_hash: str | None) -> str:
+    """``sha256:41ce33281eb0…`` -> ``41ce33281eb0``: the 12 characters the rest of the app shows
+    (``y`` on a step copies nothing longer; the overview has the whole hash)."""
+    return (content_hash or "").split(":")[-1][:12]
+
+
 def row_text(row: dict[str, Any], width: int = 160) -> str:
     text = ", ".join(f"{k}={v}" for k, v in row.items())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -65,7 +71,7 @@ class TraceScreen(AppScreen):
     @work(thread=True, exclusive=True, group="trace")
     def run_trace(self) -> None:
         try:
-            result = self.app.store.trace(self.key, self.run, where=self.where)
+            result = self.store.trace(self.key, self.run, where=self.where)
         except Exception as exc:  # noqa: BLE001 - shown to the user
             self.app.call_from_thread(self._failed, describe_error(exc))
             return
@@ -102,9 +108,17 @@ class TraceScreen(AppScreen):
         tree.root.set_label(safe(Text.assemble((root.asset, "bold"), " @ ", (root.run_id, "cyan"),
                                           f"  ({len(result.steps)} upstream versions)")))
         tree.root.data = root
-        tree.root.add_leaf(safe(f"hash: {root.content_hash}"))
+        tree.root.add_leaf(safe(f"hash: {short_hash(root.content_hash)}"))
         tree.root.add_leaf(safe(f"where: {where_text(root.where)}"))
         self._rows(tree.root, list(root.rows))
+        try:  # the version's own metadata: often the rule behind a value (a threshold, a model)
+            metadata = self.store.version(root.asset, root.run_id).metadata
+        except Exception:  # noqa: BLE001 - the facts are a help, not the trace
+            metadata = {}
+        if metadata:
+            branch = tree.root.add(safe(f"metadata of {root.asset} @ {root.run_id}"), expand=True)
+            for k, v in sorted(metadata.items()):
+                branch.add_leaf(safe(f"{k}: {json.dumps(v, default=str)[:120]}"))
         for step in result.steps:
             label = Text.assemble((step.asset, "bold"), " @ ", (step.run_id, "cyan"), f"  {step.kind}")
             if step.kind == "missing":
@@ -115,7 +129,7 @@ class TraceScreen(AppScreen):
                 label.append(f"  {len(step.rows)} matching rows", style="green")
             node = tree.root.add(safe(label), data=step, expand=True)
             if step.content_hash:
-                node.add_leaf(safe(f"hash: {step.content_hash}"))
+                node.add_leaf(safe(f"hash: {short_hash(step.content_hash)}"))
             if step.consumers:
                 node.add_leaf(safe("read by: " + ", ".join(f"{c.asset} @ {c.run_id}" for c in step.consumers)))
             if step.matched_on:

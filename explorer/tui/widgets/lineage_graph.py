@@ -170,7 +170,8 @@ class LineageGraph(ScrollView, can_focus=True):
     def _fit_layout(self, g: nx.DiGraph, info: dict[str, NodeInfo]) -> Layout:
         """Boxes as wide as the longest key needs (up to ``MAX_BOX``); narrower when that lets every
         layer fit the widget's width, never so narrow that a status and run are cut (a cut key
-        ends in … and is whole in the info bar); when even that does not fit, the view scrolls."""
+        ends in … and is whole in the info bar); when even that does not fit, the view scrolls
+        with boxes narrow enough for three layers on screen (80 columns: 21 wide, not 29)."""
         labels = max((len(self.label(n)) + (2 if g.has_edge(n, n) else 0) for n in g.nodes), default=10)  # " ↻"
         badges = max((len(f"{i.badge} · {short_run(i.run_id)}") for i in info.values()), default=10)
         floor = max(self.MIN_BOX, badges + 3)
@@ -180,10 +181,15 @@ class LineageGraph(ScrollView, can_focus=True):
         layers = len(lay.layers)
         if not width or lay.width < width or not layers:
             return lay
-        fit = (width - 1 - (lay.width - layers * needed)) // layers
-        if fit < floor:
-            return lay  # does not fit however narrow: keep the labels whole and scroll
-        return layout(g, box_w=fit)
+        gaps = lay.width - layers * needed
+        fit = (width - 1 - gaps) // layers
+        if fit >= floor:
+            return layout(g, box_w=fit)  # every layer on screen
+        # it scrolls however narrow: boxes narrow enough that three layers share the screen (a key
+        # too long ends in …, whole in the info bar), never narrower than a status and run need
+        three = (width - 1 - 2 * (gaps // max(1, layers - 1))) // 3
+        box = max(floor, min(needed, three))
+        return lay if box == needed else layout(g, box_w=box)
 
     def on_resize(self) -> None:
         if self.lay is None:

@@ -8,11 +8,14 @@ from rich.text import Text
 from textual.widgets import Static
 
 
-def plot_text(xs_labels: Sequence[str], ys: Sequence[float | None], title: str, width: int, height: int) -> Text:
-    """Render a series to text with plotext's ``build()`` (no terminal output)."""
+def plot_text(xs_labels: Sequence[str], ys: Sequence[float | None], title: str, width: int, height: int,
+              xs: Sequence[float] | None = None) -> Text:
+    """Render a series to text with plotext's ``build()`` (no terminal output). ``xs``: where each
+    point sits (seconds since the epoch: points spaced by time); by default evenly."""
     import plotext as plt
 
-    points = [(i, y) for i, y in enumerate(ys) if y is not None]
+    at = list(xs) if xs is not None else list(range(len(ys)))
+    points = [(at[i], y) for i, y in enumerate(ys) if y is not None]
     if not points or width < 20 or height < 6:
         return Text(f"{title}: nothing to plot", style="dim")
     plt.clear_figure()
@@ -24,7 +27,7 @@ def plot_text(xs_labels: Sequence[str], ys: Sequence[float | None], title: str, 
     plt.scatter(xs, [float(p[1]) for p in points], marker="●")
     step = max(1, len(xs_labels) // max(1, width // 14))
     ticks = list(range(0, len(xs_labels), step))
-    plt.xticks(ticks, [xs_labels[i] for i in ticks])
+    plt.xticks([at[i] for i in ticks], [xs_labels[i] for i in ticks])
     plt.title(title)
     out = plt.build()
     plt.clear_figure()
@@ -40,16 +43,18 @@ class PlotView(Static):
         super().__init__("", id=id)
         self.labels: list[str] = []
         self.values: list[float | None] = []
+        self.xs: list[float] | None = None
         self.title = ""
 
-    def set_series(self, labels: list[str], values: list[float | None], title: str) -> None:
-        self.labels, self.values, self.title = labels, values, title
+    def set_series(self, labels: list[str], values: list[float | None], title: str,
+                   xs: list[float] | None = None) -> None:
+        self.labels, self.values, self.title, self.xs = labels, values, title, xs
         self.redraw()
 
     def redraw(self) -> None:
         w, h = self.size.width, self.size.height
         if w and h:
-            self.update(plot_text(self.labels, self.values, self.title, w, h))
+            self.update(plot_text(self.labels, self.values, self.title, w, h, self.xs))
 
     def on_resize(self) -> None:
         self.redraw()

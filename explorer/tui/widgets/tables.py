@@ -81,6 +81,7 @@ class Table(DataTable):
         if noun:
             self.noun = noun
         self.filter_text = ""
+        self.value_filter: tuple[int, str] | None = None  # (column, value): ``=`` in the preview
         self._all: list[tuple[tuple, dict[str, Any]]] = []  # every row added, shown or not
         self._refilling = False
 
@@ -100,6 +101,8 @@ class Table(DataTable):
     def clear(self, columns: bool = False):  # type: ignore[override]
         if not self._refilling:
             self._all = []
+            if columns:
+                self.value_filter = None
         return super().clear(columns)
 
     def update_cell(self, row_key: Any, column_key: Any, value: Any, **kw: Any) -> None:  # type: ignore[override]
@@ -110,6 +113,11 @@ class Table(DataTable):
 
     # ------------------------------------------------------------------ filter
     def matches(self, cells: tuple) -> bool:
+        if self.value_filter is not None:
+            col, value = self.value_filter
+            cell = cells[col] if col < len(cells) else ""
+            if (cell.plain if isinstance(cell, Text) else str(cell)) != value:
+                return False
         terms = self.filter_text.lower().split()
         if not terms:
             return True
@@ -120,13 +128,21 @@ class Table(DataTable):
     def total_rows(self) -> int:
         return len(self._all) if self.filters else self.row_count
 
+    def set_value_filter(self, where: tuple[int, str] | None) -> None:
+        """Show only the rows whose column ``where[0]`` reads ``where[1]`` (None: no such filter)."""
+        self.value_filter = where
+        self._refill()
+
     def set_filter(self, text: str) -> None:
         """Show only the rows holding every word of ``text`` (case-insensitive), keeping the cursor's row."""
         if text == self.filter_text or not self.filters:
             self.filter_text = text
             return
         self.filter_text = text
-        keep = self.cursor_key()
+        self._refill()
+
+    def _refill(self) -> None:
+        keep, column = self.cursor_key(), self.cursor_column
         self._refilling = True
         try:
             super().clear()
@@ -137,9 +153,9 @@ class Table(DataTable):
             self._refilling = False
         if keep is not None:
             try:
-                self.move_cursor(row=self.get_row_index(keep), animate=False)
+                self.move_cursor(row=self.get_row_index(keep), column=column, animate=False)
             except Exception:  # noqa: BLE001 - filtered out
-                pass
+                self.move_cursor(column=column, animate=False)
         self.post_message(self.Filtered(self))
         self.report_columns()
 
@@ -157,9 +173,15 @@ class Table(DataTable):
         box.focus()
 
     def filter_note(self) -> str:
-        if not self.filter_text.strip():
+        what = []
+        if self.value_filter is not None:
+            col, value = self.value_filter
+            what.append(f"{self.ordered_columns[col].label.plain} = “{value}” (= again: all)")
+        if self.filter_text.strip():
+            what.append(f"“{self.filter_text.strip()}”")
+        if not what:
             return ""
-        return f"{self.row_count} of {self.total_rows} {self.noun} match “{self.filter_text.strip()}”"
+        return f"{self.row_count} of {self.total_rows} {self.noun} match " + " and ".join(what)
 
     # ------------------------------------------------------------------ columns sideways
     def column_starts(self) -> list[tuple[int, int]]:
@@ -186,7 +208,7 @@ class Table(DataTable):
             if i < self.fixed_columns:
                 continue
             if x < left or x + w > right:
-                out.append(col.label.plain)  # with its ▲/▼ when the rows are sorted by it
+                out.append(col.label.plain.rstrip())  # with its ▲/▼ when the rows are sorted by it
         return out
 
     def _sideways(self, step: int) -> None:

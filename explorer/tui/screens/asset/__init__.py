@@ -87,6 +87,8 @@ class AssetScreen(AppScreen):
 
     def on_mount(self) -> None:
         safely(self.app, self.show_store)
+        # the schema has the focus (j/k move it) but the facts above it are what you open an asset for
+        self.call_after_refresh(lambda: self.query_one("#overview VerticalScroll").scroll_home(animate=False))
 
     # ------------------------------------------------------------------ filling
     def show_store(self) -> None:
@@ -114,7 +116,7 @@ class AssetScreen(AppScreen):
 
     def fill_title(self, v: AssetVersion) -> None:
         latest = self.store.index.latest(v.asset, v.partition)
-        title = Text.assemble(("asset ", "bold"), (self.key, "bold cyan"), f"  version of run {v.run_id}")
+        title = Text.assemble(("asset ", "bold"), (self.key, "bold cyan"), f" @ {v.run_id}")  # fits 80 columns
         if latest is not None and latest.run_id == v.run_id:
             title.append("  (latest)  ")
             if self.report is not None:

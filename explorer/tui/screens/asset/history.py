@@ -87,4 +87,6 @@ class HistoryPane(TabPane):
         df = self.history
         labels = [short_run(r) for r in df["run_id"]]
         values = [None if pd.isna(x) else float(x) for x in df[stat]]
-        self.query_one("#plot", PlotView).set_series(labels, values, f"{self.key}: {stat} by run")
+        # spaced by when each run started: a gap of a month looks like one, not like a day
+        xs = [t.timestamp() for t in pd.to_datetime(df["started_at"], utc=True)] if "started_at" in df else None
+        self.query_one("#plot", PlotView).set_series(labels, values, f"{self.key}: {stat} by run", xs)

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static, TabPane
 from ....models import AssetVersion
 from ....names import with_partition
 from ....visible import bounded, visible
-from ...text import human_size, safe, status_text, when
+from ...text import human_size, status_text, when
 from ...widgets.tables import Table
 
 if TYPE_CHECKING:
@@ -29,6 +29,41 @@ def fmt_value(v: Any) -> str:
     return str(v)
 
 
+LABEL = 12  # the labels' column
+
+
+class Facts(Static):
+    """``label value`` lines; a value too long for its line (a hash at 80 columns) folds under
+    itself, never back to the first column."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.rows: list[tuple[str, str, str]] = []
+
+    def set_rows(self, rows: list[tuple[str, str, str]]) -> None:
+        self.rows = rows
+        self.refresh(layout=True)
+
+    def build(self, width: int) -> Text:
+        room = max(10, width - LABEL - 1) if width else 10_000
+        out = Text()
+        for label, value, style in self.rows:
+            out.append(f"{label:>{LABEL}} ", style="bold")
+            for i, part in enumerate(Text(value, style=style).wrap(self.app.console, room, overflow="fold")):
+                if i:
+                    out.append(" " * (LABEL + 1))
+                out.append_text(part)
+                out.append("\n")
+        out.rstrip()
+        return out
+
+    def render(self) -> Text:
+        return self.build(self.content_size.width)
+
+    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+        return len(self.build(width).plain.split("\n")) if self.rows else 0
+
+
 class OverviewPane(TabPane):
     """Facts (run, hash, path, inputs, flags, metadata, causes), partitions, schema."""
 
@@ -40,7 +75,7 @@ class OverviewPane(TabPane):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(id="facts", classes="facts")
+            yield Facts(id="facts", classes="facts")
             yield Table(id="partitions", cursor_type="row", zebra_stripes=True)
             yield Table(id="schema", cursor_type="row", zebra_stripes=True)
 
@@ -52,11 +87,10 @@ class OverviewPane(TabPane):
 
     def fill_facts(self, store: "Store", v: AssetVersion, report: Any | None) -> None:
         run = store.index.runs.get(v.run_id)
-        t = Text()
+        rows: list[tuple[str, str, str]] = []
 
         def line(label: str, value: Any, style: str = "") -> None:
-            t.append(f"{label:>12} ", style="bold")
-            t.append(bounded(visible(str(value))) + "\n", style=style)  # one line each, however long
+            rows.append((label, bounded(visible(str(value))), style))  # one line each, however long
 
         line("run", f"{v.run_id}" + (f"  ({run.job}, {run.status})" if run else ""))
         line("created", when(v.created_at))
@@ -96,7 +130,7 @@ class OverviewPane(TabPane):
             st = report.get(v.asset)
             for c in getattr(st, "causes", ()) or ():
                 line("cause", c.describe(), "yellow")
-        self.query_one("#facts", Static).update(safe(t))
+        self.query_one("#facts", Facts).set_rows(rows)
 
     def fill_partitions(self, store: "Store", v: AssetVersion) -> None:
         """A partitioned asset's partitions: status, latest run, versions (enter opens one)."""
@@ -113,6 +147,16 @@ class OverviewPane(TabPane):
             table.add_row(name, status_text(p.status), p.run_id or "", str(p.versions),
                           when(p.created_at) if p.created_at else "", key=str(i))
         self._partition_rows = [p.partition for p in rows]
+
+    @on(DataTable.RowHighlighted)
+    def _keep_cursor_visible(self, event: DataTable.RowHighlighted) -> None:
+        """The tables grow to their rows inside one scroll: keep the cursor's row on screen."""
+        from textual.geometry import Region
+
+        table = event.data_table
+        scroll = self.query_one(VerticalScroll)
+        row_y = table.virtual_region.y + table.header_height + event.cursor_row
+        scroll.scroll_to_region(Region(0, row_y, 1, 1), animate=False)
 
     @on(DataTable.RowSelected, "#partitions")
     def _partition_selected(self, event: DataTable.RowSelected) -> None:

@@ -82,9 +82,15 @@ class StalenessArgumentError(ExplorerError):
 
 
 def _short(h: str | None) -> str:
+    """A hash in a cause's line: a sha256 as 8 hex digits, anything else (a Dagster data
+    version, a stock output without hash) as ``models.short_hash`` keeps it recognizable."""
     if not h:
         return "?"
-    return h.split(":", 1)[-1][:8]
+    if h.startswith("sha256:"):
+        return h[7:15]
+    from .models import short_hash
+
+    return short_hash(h)
 
 
 def _human_seconds(s: float) -> str:

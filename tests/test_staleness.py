@@ -424,3 +424,15 @@ def test_report_helpers_and_dict(demo_path):
     cause = Cause("upstream_changed", "x", "r", consumed_hash="sha256:1234abcd99", latest_hash="sha256:5678ef0099",
                   consumed_run_id="r0", latest_run_id="r")
     assert cause.describe() == "x changed in run r (sha 1234abcd @ r0 -> 5678ef00 @ r)"
+
+
+def test_a_cause_shows_dagster_data_versions_recognizably():
+    """A Dagster data version is not a sha256: it is shortened at a separator, never sliced
+    into a meaningless middle (issue 14 item 10: ``-data-versio``, ``d:eea435bc-6``)."""
+    consumed = "dagster-data-version:eea435bc-6f1a-4b2c-9d8e-1234567890ab"
+    latest = "dagster-data-version:0f9c33aa-1111-2222-3333-444455556666"
+    line = Cause("upstream_changed", "x", "r", consumed_hash=consumed, latest_hash=latest,
+                 consumed_run_id="r0", latest_run_id="r").describe()
+    shown = line[line.index("(sha ") + 5:].split(" @ ")[0]
+    assert shown.startswith("dv:") and consumed.split(":", 1)[1].startswith(shown[3:].rstrip("…"))
+    assert "-data-versio" not in line and "d:eea" not in line

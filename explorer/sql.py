@@ -48,7 +48,7 @@ from .errors import ExplorerError, SqlError, message_line
 from .formats.base import literal_glob, quote_ident, quote_literal
 from .models import AssetVersion
 from .store.data import duckdb_source, location
-from .store.fs import is_local
+from .store.fs import is_local, protocol
 from .store.fsspec_adapter import strip_protocol
 
 if TYPE_CHECKING:
@@ -554,7 +554,7 @@ class SqlCatalog:
             return []
         if self._by_path is None:
             root = self.store.root
-            scheme = "" if is_local(self.store.fs) else f"{self.store.fs.protocol if isinstance(self.store.fs.protocol, str) else self.store.fs.protocol[0]}://"
+            scheme = "" if is_local(self.store.fs) else f"{protocol(self.store.fs)}://"
             self._by_path = {}
             for v in self.store.index.versions.values():
                 if formats.is_table(v.data_format) and v.data_path:

@@ -123,6 +123,48 @@ async def press_and_time(pilot, key: str) -> float | None:
     return (max(caused) - t) if caused else None
 
 
+async def press_and_time_both(pilot, key: str) -> tuple[float, float] | None:
+    """Seconds from sending ``key`` to the first and to the last screen update it caused: the
+    first shows the result (the top of the table), the last is when the rows below the screen
+    are all added (the runs table fills a page in batches after the first frame)."""
+    PAINTS.clear()
+    t = time.perf_counter()
+    await pilot.press(key)
+    done = time.perf_counter()
+    caused = [p for p in PAINTS if t < p <= done]
+    await pilot.pause()
+    return (min(caused) - t, max(caused) - t) if caused else None
+
+
+async def filter_sort_latency(store: str, rounds: int) -> dict[str, list[tuple[float, float]]]:
+    """Typing a filter into the runs table (each character refilters every run), clearing it,
+    and re-sorting by each column (``o``) and reversing (``O``)."""
+    from textual.widgets import DataTable, Input
+
+    from explorer.tui.app import ExplorerApp
+
+    app = ExplorerApp(store)
+    out: dict[str, list[tuple[float, float]]] = {"filter keypress": [], "sort keypress": []}
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#runs", DataTable)
+        assert table.row_count
+        for _ in range(rounds):
+            await pilot.press("slash")
+            for key in ["s", "u", "c", "backspace", "backspace", "backspace", "1", "2", "backspace", "backspace"]:
+                dt = await press_and_time_both(pilot, key)
+                if dt is not None:
+                    out["filter keypress"].append(dt)
+            assert app.screen.query_one("#filter", Input).value == ""
+            await pilot.press("enter")
+            for key in ["o"] * 8 + ["O", "O"]:
+                dt = await press_and_time_both(pilot, key)
+                if dt is not None:
+                    out["sort keypress"].append(dt)
+    return out
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
@@ -189,13 +231,17 @@ def main() -> None:
     ap.add_argument("--keys", type=int, default=150)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-launch", action="store_true", help="only measure keypress latency")
+    ap.add_argument("--store", help="an existing store (e.g. from gen_store.py) instead of writing one of --runs runs")
+    ap.add_argument("--filter-rounds", type=int, default=3, help="rounds of typing a filter and sorting (10 keys each)")
     args = ap.parse_args()
 
     from explorer.demo import DEMO_STORE
     from make_big_store import build
 
-    big = HERE / "results" / f"store_{args.runs}"
-    if not (big / "_frontier_store.json").exists():
+    big = Path(args.store) if args.store else HERE / "results" / f"store_{args.runs}"
+    if args.store:
+        args.runs = sum(1 for d in os.listdir(big) if not d.startswith(("_", ".")))
+    elif not (big / "_frontier_store.json").exists():
         print(f"writing a store of {args.runs} runs to {big} ...", flush=True)
         build(big, args.runs)
 
@@ -220,6 +266,16 @@ def main() -> None:
         for what, xs in lat.items():
             p50, p95, mx = (pct(xs, 0.5) * 1000, pct(xs, 0.95) * 1000, max(xs) * 1000)
             print(f"{name + ', ' + what:<34}{p50:>7.1f}{p95:>7.1f}{mx:>7.1f}{b95:>10.1f}{p95 / b95:>6.1f}x")
+
+    print(f"\nfilter and sort of the runs table ({args.filter_rounds} rounds of 10 keys, ms):"
+          " first update shows the new top rows; settled = the page below the screen filled too")
+    print(f"{'where':<34}{'first p50':>10}{'first p95':>10}{'settled p50':>12}{'settled p95':>12}")
+    for name, path in (("demo", str(DEMO_STORE)), (f"{args.runs} runs", str(big))):
+        lat = asyncio.run(filter_sort_latency(path, args.filter_rounds))
+        for what, xs in lat.items():
+            first, last = [a for a, _ in xs], [b for _, b in xs]
+            print(f"{name + ', ' + what:<34}{pct(first, .5) * 1000:>10.1f}{pct(first, .95) * 1000:>10.1f}"
+                  f"{pct(last, .5) * 1000:>12.1f}{pct(last, .95) * 1000:>12.1f}")
 
 
 if __name__ == "__main__":

@@ -160,3 +160,67 @@ def test_the_runs_table_holds_a_page_and_the_filter_sees_every_run(demo_path, mo
             assert keys() == [runs[0]]
 
     asyncio.run(go())
+
+
+def test_versions_are_parsed_only_once_the_runs_are_on_screen(demo_path, monkeypatch):
+    """On a large store the loader parses versions after the first paint of the runs (parsing
+    holds the interpreter and would delay that paint): when the loader starts, the table
+    already shows rows."""
+    from explorer.index import LazyIndex
+
+    seen: list[int] = []
+    real_init = LazyIndex.__init__
+    holder: dict = {}
+
+    def recording(self, runs, warnings, loader, *args, **kwargs):
+        def load():
+            app = holder["app"]
+            seen.append(app.screen.query_one("#runs", DataTable).row_count)
+            return loader()
+
+        real_init(self, runs, warnings, load, *args, **kwargs)
+
+    monkeypatch.setattr(LazyIndex, "__init__", recording)
+    from explorer import Store
+
+    Store.open(str(demo_path)).index.versions  # a warm cache: the runs come without parsing versions
+    n_runs = sum(1 for p in demo_path.iterdir() if (p / "_frontier" / "run.json").exists())
+
+    async def go():
+        app = holder["app"] = ExplorerApp(str(demo_path))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(app, pilot)
+            assert app.store.index.materialized
+    asyncio.run(go())
+    assert seen and seen[0] == n_runs
+
+
+def test_orders_and_filter_texts_made_ahead_give_the_same_rows(demo_path, monkeypatch):
+    """A large store's runs are sorted by every column and described for the filter in a
+    thread after the first paint; the rows shown are the same as sorting and filtering the
+    manifests here."""
+    monkeypatch.setattr(RunsScreen, "PREPARE_FROM", 0)
+    docs = {}
+    for p in demo_path.iterdir():
+        if (p / "_frontier" / "run.json").exists():
+            docs[p.name] = json.loads((p / "_frontier" / "run.json").read_text())
+
+    async def go():
+        app = ExplorerApp(str(demo_path))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(app, pilot)
+            screen = app.screen
+            assert len(screen._orders) == 8  # (made ahead: every column)
+            table = screen.query_one("#runs", DataTable)
+            keys = lambda: [str(r.key.value) for r in table.ordered_rows]  # noqa: E731 (display order)
+            await pilot.press("3")  # by job, ascending; ties by start then id
+            await settle(app, pilot)
+            want = sorted(docs, key=lambda r: (docs[r].get("job") or "", docs[r]["started_at"], r))
+            assert keys() == want
+            failed = sorted(r for r in docs if docs[r]["status"] == "failed")
+            assert failed  # (the demo has a failed run)
+            await pilot.press("slash", *"failed")
+            await settle(app, pilot)
+            assert sorted(keys()) == failed
+
+    asyncio.run(go())

@@ -48,7 +48,7 @@ async def main():
             def compose(self):
                 t = DataTable()
                 t.add_columns("run id", "job", "status", "started", "duration", "assets", "code", "tags")
-                for i in reversed(ids):
+                for i in reversed(ids if mode == "bare" else ids[-80:]):
                     t.add_row(i, "job", "success", i[:15], "1s", "3", "v1", "a=b")
                 yield t
         app = Bare()
@@ -248,12 +248,15 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     print("\nlaunch to first painted runs table (median of %d warm launches, imports included)" % args.repeat)
     print(f"{'store':<22}{'app':>9}{'bare DataTable':>16}{'ratio':>8}{'target':>9}")
-    stores = (("demo (9 runs)", str(DEMO_STORE), 1.0), (f"{args.runs} runs", str(big), 2.0))
+    stores = (("demo (9 runs)", str(DEMO_STORE), 1.0), (f"{args.runs} runs", str(big), 1.0 if args.runs >= 10000 else 2.0))
     for name, path, target in () if args.skip_launch else stores:
         ours = first_paint("app", path, args.repeat)
         base = first_paint("bare", path, args.repeat)
         ok = "ok" if ours < target else "MISSED"
         print(f"{name:<22}{ours:>8.2f}s{base:>15.2f}s{ours / base:>7.1f}x{target:>7.1f}s {ok}")
+        if args.store:  # a large store: also against a bare DataTable of one screenful (80 rows)
+            page = first_paint("page", path, args.repeat)
+            print(f"{'  vs a screenful':<22}{ours:>8.2f}s{page:>15.2f}s{ours / page:>7.1f}x")
 
     instrument_paints()
     print(f"\nkeypress to screen update ({args.keys} keys each, ms)")

@@ -20,6 +20,7 @@ import gzip
 import io
 import json
 import os
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -119,7 +120,7 @@ def decode(raw: bytes, name: str) -> Checkpoint:
             created = datetime.fromisoformat(str(header.get("created_at")).replace("Z", "+00:00"))
     except FormatError:
         raise
-    except (OSError, EOFError, ValueError, UnicodeDecodeError) as exc:  # gzip CRC, truncation, JSON
+    except (OSError, EOFError, ValueError, UnicodeDecodeError, zlib.error) as exc:  # CRC, deflate, truncation, JSON
         raise FormatError(f"{where}: damaged ({type(exc).__name__}: {exc})") from None
     if len(manifests) != len(entries):
         raise FormatError(f"{where}: a run is listed twice")

@@ -152,6 +152,8 @@ class Cause:
             return _copy(self, asset=with_partition(self.asset, self.partition), partition=None, in_partition=None)._describe()
         k = self.kind
         when = f" at {iso(self.at)}" if self.at else ""
+        if k == "upstream_changed" and self.detail == "new partition":
+            return f"{self.asset} is new since the version was built (written in run {self.run_id}{when})"
         if k == "upstream_changed":
             return (f"{self.asset} changed in run {self.run_id}{when} "
                     f"(sha {_short(self.consumed_hash)} @ {self.consumed_run_id} -> "
@@ -716,7 +718,26 @@ def _changed_inputs_of(index: Index, view: "_View", v: AssetVersion, current: di
                 detail=f"sha {_short(consumed_hash)} -> {_short(latest.content_hash)}",
                 at=changed.created_at, consumed_run_id=inp.run_id, consumed_hash=consumed_hash,
                 latest_run_id=latest.run_id, latest_hash=latest.content_hash, partition=inp.partition, **tag))
+    if v.partition is None:
+        causes.extend(_new_partitions_of(v, part_latest))
     return causes
+
+
+def _new_partitions_of(v: AssetVersion, part_latest: dict[tuple[str, str], AssetVersion]) -> list[Cause]:
+    """upstream_changed of an unpartitioned version that read partitions of an input (all of
+    them, or the last, as Dagster's partition mappings for an unpartitioned asset do): a
+    partition of that input written after the version was built, which it did not read (a new
+    dynamic partition, a new day), as Dagster's stale status says."""
+    read: dict[str, set[str]] = {}
+    for inp in v.inputs:
+        if inp.partition is not None and inp.asset != v.asset:
+            read.setdefault(inp.asset, set()).add(inp.partition)
+    if not read:
+        return []
+    return [Cause("upstream_changed", asset, latest.run_id, detail="new partition", at=latest.created_at,
+                  latest_run_id=latest.run_id, latest_hash=latest.content_hash, partition=partition)
+            for (asset, partition), latest in sorted(part_latest.items())
+            if asset in read and partition not in read[asset] and latest.created_at > v.created_at]
 
 
 def _input_causes(index: Index, view: "_View", v: AssetVersion, current: dict[str, AssetVersion],

@@ -7,7 +7,9 @@ run with Dagster's stock FilesystemIOManager (the default ``io_manager``: files 
 - ``airlines``: graph-backed assets, a graph with two asset outputs (``us_assets``) and a graph
   with one whose first op's output is internal (``layover_breakdown_2022.filter_for_2022``);
 - daily events read by ``yesterday_stats`` through ``TimeWindowPartitionMapping(-1, -1)``
-  (``dagster_jobs``), a multi-partitioned asset and a multi-partitioned consumer of it.
+  (``dagster_jobs``), a multi-partitioned asset and a multi-partitioned consumer of it;
+- static partitions (``paint`` -> ``paint_mix``) and dynamic ones (``releases_metadata`` ->
+  ``release_notes`` per release, and ``releases_summary`` of every release).
 
 Module level, so that the multiprocess executor's step processes can import the definitions.
 ``FRONTIER_TEST_FAIL`` names an op that raises.
@@ -109,7 +111,26 @@ def multi_partition_summary(context, multi_partitions_asset: pd.DataFrame) -> pd
     return multi_partitions_asset.assign(rows=len(multi_partitions_asset))
 
 
-PARTITIONED = [jobs.events, jobs.yesterday_stats, jobs.multi_partitions_asset, multi_partition_summary]
+@dg.asset(partitions_def=jobs.COLORS)
+def paint_mix(context, paint: pd.DataFrame) -> pd.DataFrame:
+    """A static partition from the same partition of ``paint``."""
+    return paint.assign(mixed=f"{context.partition_key} and white")
+
+
+@dg.asset(partitions_def=jobs.RELEASES)
+def release_notes(context, releases_metadata: pd.DataFrame) -> pd.DataFrame:
+    """A dynamic partition from the same release (as ``assets_dynamic_partitions``' per-release assets)."""
+    return releases_metadata.assign(notes=f"notes of {context.partition_key}")
+
+
+@dg.asset
+def releases_summary(releases_metadata: dict) -> pd.DataFrame:
+    """Every release at once (an unpartitioned asset reads all partitions: {partition: value})."""
+    return pd.DataFrame({"release": sorted(releases_metadata)})
+
+
+PARTITIONED = [jobs.events, jobs.yesterday_stats, jobs.multi_partitions_asset, multi_partition_summary,
+               jobs.paint, paint_mix, jobs.releases_metadata, release_notes, releases_summary]
 
 # ---------------------------------------------------------------------- the project
 

@@ -16,6 +16,7 @@ dg = pytest.importorskip("dagster")
 
 import pandas as pd  # noqa: E402
 
+import dagster_records as records  # noqa: E402
 from explorer import Store  # noqa: E402
 from explorer.dagster import RunPrefixedIOManager, finish_run, frontier_hooks  # noqa: E402
 
@@ -44,15 +45,10 @@ def two_days(context) -> None:
 ASSETS = [readings, same_day, two_days]
 
 
-def _key(asset_key) -> str:
-    return "/".join(asset_key.path)
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("input-partitions")
-    base, home = tmp / "store", tmp / "dagster_home"
-    home.mkdir()
+    base, home = tmp / "store", records.dagster_home(tmp)
     io = {"io_manager": RunPrefixedIOManager(base_path=str(base))}
     hooked = dg.define_asset_job("downstream", selection=[same_day, two_days],
                                  hooks=frontier_hooks(), executor_def=dg.in_process_executor)
@@ -81,27 +77,21 @@ def project(tmp_path_factory):
 
         # the truth: Dagster's partition mapping, and the upstream materializations before each
         graph = defs.resolve_asset_graph()
-        truth = {}
+        truth = {}  # (asset, partition, run) -> (the partitions read with their runs, the pointer's partition)
         for asset in (same_day, two_days):
-            mapping = graph.get_partition_mapping(asset.key, readings.key)
+            read = records.partitions_read(instance, graph, asset.key, readings.key)
             for record in instance.fetch_materializations(asset.key, limit=100).records:
                 part = record.asset_materialization.partition
-                upstream_keys = mapping.get_upstream_mapped_partitions_result_for_partitions(
-                    DAILY.subset_with_partition_keys([part]), DAILY, DAILY).partitions_subset.get_partition_keys()
-                read = set()
-                for up in upstream_keys:
-                    [before] = instance.fetch_materializations(dg.AssetRecordsFilter(
-                        asset_key=readings.key, asset_partitions=[up], before_timestamp=record.timestamp), limit=1).records
-                    read.add((up, before.run_id))
                 pointer = int(record.asset_materialization.tags["dagster/input_event_pointer/readings"])
                 [pointed] = instance.fetch_materializations(
                     dg.AssetRecordsFilter(asset_key=readings.key, storage_ids=[pointer]), limit=1).records
-                truth[(_key(asset.key), part, record.run_id)] = (read, pointed.asset_materialization.partition)
+                truth[(records.key(asset.key), part, record.run_id)] = (read[(part, record.run_id)],
+                                                                        pointed.asset_materialization.partition)
         from dagster._utils.test.data_versions import get_stale_status_resolver
 
         resolver = get_stale_status_resolver(instance, ASSETS)
-        stale = {_key(a.key): {p: resolver.get_status(a.key, p).value.lower()
-                               for p in instance.get_materialized_partitions(a.key)} for a in (same_day, two_days)}
+        stale = {records.key(a.key): {p: resolver.get_status(a.key, p).value.lower()
+                                      for p in instance.get_materialized_partitions(a.key)} for a in (same_day, two_days)}
     return {"base": base, "truth": truth, "stale": stale}
 
 

@@ -1,5 +1,6 @@
-"""The upstream partitions a data-less version (``MaterializeResult``, ``-> None``, ``deps=``)
-read, as RunPrefixedIOManager's hooks and ``finish_run`` record them.
+"""The upstream partitions a version read from a partitioned ``deps=`` upstream, as
+RunPrefixedIOManager records them: data-less versions (``MaterializeResult``, ``-> None``)
+through its hooks and ``finish_run``, versions with data through ``handle_output``.
 
 Dagster's input event pointer names the upstream asset's latest materialization of *any*
 partition, so daily assets materialized in an order that makes it point elsewhere (a later
@@ -42,7 +43,20 @@ def two_days(context) -> None:
     """The day before and its own day."""
 
 
-ASSETS = [readings, same_day, two_days]
+@dg.asset(partitions_def=DAILY, deps=[readings])
+def same_day_table(context) -> pd.DataFrame:
+    """A value through the IO manager, its upstream a ``deps=`` (not loaded): the identity."""
+    return pd.DataFrame({"day": [context.partition_key]})
+
+
+@dg.asset(partitions_def=DAILY,
+          deps=[dg.AssetDep(readings, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1))])
+def two_days_table(context) -> pd.DataFrame:
+    return pd.DataFrame({"day": [context.partition_key]})
+
+
+CONSUMERS = [same_day, two_days, same_day_table, two_days_table]
+ASSETS = [readings, *CONSUMERS]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +64,7 @@ def project(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("input-partitions")
     base, home = tmp / "store", records.dagster_home(tmp)
     io = {"io_manager": RunPrefixedIOManager(base_path=str(base))}
-    hooked = dg.define_asset_job("downstream", selection=[same_day, two_days],
+    hooked = dg.define_asset_job("downstream", selection=CONSUMERS,
                                  hooks=frontier_hooks(), executor_def=dg.in_process_executor)
     defs = dg.Definitions(assets=ASSETS, jobs=[hooked], resources=io)
     with dg.instance_for_test(temp_dir=str(home)) as instance:
@@ -70,7 +84,7 @@ def project(tmp_path_factory):
             finish_run(str(base), result.run_id, instance)
         upstream(DAYS[1])  # a new version of a day already read, then the next day's consumers
         # ... and through finish_run alone (no hooks)
-        result = dg.materialize(ASSETS, selection=[same_day, two_days], instance=instance, resources=io,
+        result = dg.materialize(ASSETS, selection=CONSUMERS, instance=instance, resources=io,
                                 partition_key=DAYS[3])
         assert result.success
         finish_run(str(base), result.run_id, instance)
@@ -78,7 +92,7 @@ def project(tmp_path_factory):
         # the truth: Dagster's partition mapping, and the upstream materializations before each
         graph = defs.resolve_asset_graph()
         truth = {}  # (asset, partition, run) -> (the partitions read with their runs, the pointer's partition)
-        for asset in (same_day, two_days):
+        for asset in CONSUMERS:
             read = records.partitions_read(instance, graph, asset.key, readings.key)
             for record in instance.fetch_materializations(asset.key, limit=100).records:
                 part = record.asset_materialization.partition
@@ -91,21 +105,21 @@ def project(tmp_path_factory):
 
         resolver = get_stale_status_resolver(instance, ASSETS)
         stale = {records.key(a.key): {p: resolver.get_status(a.key, p).value.lower()
-                                      for p in instance.get_materialized_partitions(a.key)} for a in (same_day, two_days)}
+                                      for p in instance.get_materialized_partitions(a.key)} for a in CONSUMERS}
     return {"base": base, "truth": truth, "stale": stale}
 
 
 def test_the_partitions_read_are_dagsters_not_the_pointers(project):
     truth = project["truth"]
-    assert len(truth) == 6  # same_day and two_days, each for three days
+    assert len(truth) == 12  # four consumers, each for three days
     # the shape this test is about: the pointer names a partition that was not read
     assert all(pointed not in {p for p, _ in read} for read, pointed in truth.values())
-    assert {len(read) for (asset, _, _), (read, _) in truth.items() if asset == "two_days"} == {2}
+    assert {len(read) for (asset, _, _), (read, _) in truth.items() if asset.startswith("two_days")} == {2}
     store = Store.open(str(project["base"]), cache=False)
     assert store.warnings == []
     for (asset, partition, run_id), (read, _) in truth.items():
         v = store.index.version(asset, run_id, partition)
-        assert v is not None and not v.stored, (asset, partition)
+        assert v is not None and v.stored == asset.endswith("_table"), (asset, partition)
         assert {(i.partition, i.run_id) for i in v.inputs if i.asset == "readings"} == read, (asset, partition)
         for i in v.inputs:  # the content read is that partition's version in the store
             up = store.index.version("readings", i.run_id, i.partition)
@@ -117,8 +131,8 @@ def test_staleness_per_partition_follows_the_partitions_read(project):
     it: those are stale, the consumers of DAYS[3] (which read it afterwards) are not; as
     Dagster's stale-status resolver says, partition by partition."""
     stale = project["stale"]
-    assert stale == {"same_day": {DAYS[1]: "stale", DAYS[2]: "fresh", DAYS[3]: "fresh"},  # what the test ran
-                     "two_days": {DAYS[1]: "stale", DAYS[2]: "stale", DAYS[3]: "fresh"}}
+    one, two = {DAYS[1]: "stale", DAYS[2]: "fresh", DAYS[3]: "fresh"}, {DAYS[1]: "stale", DAYS[2]: "stale", DAYS[3]: "fresh"}
+    assert stale == {"same_day": one, "two_days": two, "same_day_table": one, "two_days_table": two}  # what the test ran
     store = Store.open(str(project["base"]), cache=False)
     for asset, expected in stale.items():
         assert {p.partition: p.status for p in store.partitions(asset)} == expected, asset

@@ -275,6 +275,20 @@ def _inside_assets(layer: Any, node_handle: Any) -> list[str]:
     return sorted(_asset_path(k) for k in assets_def.keys) if assets_def is not None else []
 
 
+def _dep_partitions(context: dg.OutputContext, parent: dg.AssetKey) -> list[str] | None:
+    """The partitions of a partitioned ``deps=`` upstream the step depends on, as its partition
+    mapping chose them (None: not partitioned, or unknown)."""
+    step = context.step_context
+    try:
+        name = step.job_def.asset_layer.get_node_input_name(step.node_handle, parent)
+        if not name or not step.has_asset_partitions_for_input(name):
+            return None
+        return [str(k) for k in step.asset_partitions_subset_for_input(name, require_valid_partitions=False)
+                .get_partition_keys()]
+    except Exception:  # noqa: BLE001 - internal Dagster API: then not known
+        return None
+
+
 class RunPrefixedIOManager(dg.ConfigurableIOManager):
     """Writes every output under ``<base_path>/<run_id>/...`` with frontier sidecars.
 
@@ -488,6 +502,14 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
             # no store scan per output: a dependency outside the store (an external source) is
             # simply not recorded
             instance = context.step_context.instance
+            partitions = _dep_partitions(context, parent)
+            if partitions:  # a partitioned dependency: the partitions its partition mapping chose
+                for partition in partitions:
+                    v = self._asset_version(pkey, parent, context.run_id, instance, scan_store=False,
+                                            partition=partition)
+                    if v is not None:
+                        out.append(v.ref)
+                continue
             v = self._asset_version(pkey, parent, context.run_id, instance, scan_store=False)
             if v is not None:
                 out.append(v.ref)

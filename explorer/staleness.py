@@ -719,25 +719,35 @@ def _changed_inputs_of(index: Index, view: "_View", v: AssetVersion, current: di
                 at=changed.created_at, consumed_run_id=inp.run_id, consumed_hash=consumed_hash,
                 latest_run_id=latest.run_id, latest_hash=latest.content_hash, partition=inp.partition, **tag))
     if v.partition is None:
-        causes.extend(_new_partitions_of(v, part_latest))
+        causes.extend(_new_partitions_of(view, v, part_latest))
     return causes
 
 
-def _new_partitions_of(v: AssetVersion, part_latest: dict[tuple[str, str], AssetVersion]) -> list[Cause]:
-    """upstream_changed of an unpartitioned version that read partitions of an input (all of
-    them, or the last, as Dagster's partition mappings for an unpartitioned asset do): a
-    partition of that input written after the version was built, which it did not read (a new
-    dynamic partition, a new day), as Dagster's stale status says."""
+def _new_partitions_of(view: "_View", v: AssetVersion, part_latest: dict[tuple[str, str], AssetVersion]) -> list[Cause]:
+    """upstream_changed of an unpartitioned version that read partitions of an input: a new
+    partition of that input (first written after the version was built: a new dynamic
+    partition, a new day), as Dagster's stale status says. A version that read every partition
+    there was (Dagster's default mapping) is stale by any new one; one that read only some (the
+    last) by a new one after those it read."""
     read: dict[str, set[str]] = {}
     for inp in v.inputs:
         if inp.partition is not None and inp.asset != v.asset:
             read.setdefault(inp.asset, set()).add(inp.partition)
-    if not read:
-        return []
-    return [Cause("upstream_changed", asset, latest.run_id, detail="new partition", at=latest.created_at,
-                  latest_run_id=latest.run_id, latest_hash=latest.content_hash, partition=partition)
-            for (asset, partition), latest in sorted(part_latest.items())
-            if asset in read and partition not in read[asset] and latest.created_at > v.created_at]
+    causes = []
+    for asset, parts in sorted(read.items()):
+        first: dict[str, datetime] = {}
+        for w in view.versions(asset):
+            if w.partition is not None:
+                first[w.partition] = min(first.get(w.partition, w.created_at), w.created_at)
+        existing = {p for p, at in first.items() if at <= v.created_at}
+        after = None if existing <= parts else max(parts)  # read only some: only later keys count
+        for partition in sorted(p for p, at in first.items() if at > v.created_at):
+            latest = part_latest.get((asset, partition))
+            if latest is None or partition in parts or (after is not None and partition <= after):
+                continue
+            causes.append(Cause("upstream_changed", asset, latest.run_id, detail="new partition", at=first[partition],
+                                latest_run_id=latest.run_id, latest_hash=latest.content_hash, partition=partition))
+    return causes
 
 
 def _input_causes(index: Index, view: "_View", v: AssetVersion, current: dict[str, AssetVersion],

@@ -4,6 +4,7 @@ reads the instance the same way."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -67,8 +68,9 @@ def stale_assets(instance, graph) -> set[str]:
 def partitions_read(instance, graph, child, parent) -> dict[tuple[str | None, str], set[tuple[str, str]]]:
     """For every materialization of ``child`` (by its partition and run), the partitions of
     ``parent`` it read and the runs that had written them then: the partition mapping of the
-    asset graph (``get_partition_mapping``), each mapped partition's latest materialization
-    before the child's."""
+    asset graph (``get_partition_mapping``) at the child's time, each mapped partition's latest
+    materialization before the child's. Dynamic partitions are mapped as they are when this is
+    called: call it before adding ones the child could not have seen."""
     mapping = graph.get_partition_mapping(child, parent)
     child_def, parent_def = graph.get(child).partitions_def, graph.get(parent).partitions_def
     out = {}
@@ -76,7 +78,8 @@ def partitions_read(instance, graph, child, parent) -> dict[tuple[str | None, st
         part = record.asset_materialization.partition
         subset = child_def.subset_with_partition_keys([part]) if part is not None else None
         mapped = mapping.get_upstream_mapped_partitions_result_for_partitions(
-            subset, child_def, parent_def, dynamic_partitions_store=instance).partitions_subset.get_partition_keys()
+            subset, child_def, parent_def, current_time=datetime.fromtimestamp(record.timestamp, timezone.utc),
+            dynamic_partitions_store=instance).partitions_subset.get_partition_keys()
         read = set()
         for up in mapped:
             before = instance.fetch_materializations(dg.AssetRecordsFilter(

@@ -9,7 +9,8 @@ run with Dagster's stock FilesystemIOManager (the default ``io_manager``: files 
 - daily events read by ``yesterday_stats`` through ``TimeWindowPartitionMapping(-1, -1)``
   (``dagster_jobs``), a multi-partitioned asset and a multi-partitioned consumer of it;
 - static partitions (``paint`` -> ``paint_mix``) and dynamic ones (``releases_metadata`` ->
-  ``release_notes`` per release, and ``releases_summary`` of every release).
+  ``release_notes`` per release, ``releases_summary`` of every release, ``latest_release`` of
+  the last one).
 
 Module level, so that the multiprocess executor's step processes can import the definitions.
 ``FRONTIER_TEST_FAIL`` names an op that raises.
@@ -129,8 +130,14 @@ def releases_summary(releases_metadata: dict) -> pd.DataFrame:
     return pd.DataFrame({"release": sorted(releases_metadata)})
 
 
+@dg.asset(ins={"releases_metadata": dg.AssetIn(partition_mapping=dg.LastPartitionMapping())})
+def latest_release(releases_metadata: pd.DataFrame) -> pd.DataFrame:
+    """The last release only."""
+    return releases_metadata
+
+
 PARTITIONED = [jobs.events, jobs.yesterday_stats, jobs.multi_partitions_asset, multi_partition_summary,
-               jobs.paint, paint_mix, jobs.releases_metadata, release_notes, releases_summary]
+               jobs.paint, paint_mix, jobs.releases_metadata, release_notes, releases_summary, latest_release]
 
 # ---------------------------------------------------------------------- the project
 

@@ -91,7 +91,14 @@ def project(tmp_path_factory):
         for asset, release in ((projects.jobs.releases_metadata, RELEASES[0]), (projects.jobs.releases_metadata, RELEASES[1]),
                                (projects.release_notes, RELEASES[0])):
             assert dg.materialize(projects.PARTITIONED, selection=[asset], instance=instance, partition_key=release).success
-        assert dg.materialize(projects.PARTITIONED, selection=[projects.releases_summary], instance=instance).success
+        for asset in (projects.releases_summary, projects.latest_release):
+            assert dg.materialize(projects.PARTITIONED, selection=[asset], instance=instance).success
+        # what they read, while the dynamic partitions are those they saw (the mappings map onto
+        # the partitions as they are when asked)
+        graph = dg.Definitions(assets=projects.ASSETS + projects.PARTITIONED).resolve_asset_graph()
+        read_releases = {(_key(k), "releases_metadata"): records.partitions_read(
+            instance, graph, k, projects.jobs.releases_metadata.key)
+            for k in (projects.release_notes.key, projects.releases_summary.key, projects.latest_release.key)}
         instance.add_dynamic_partitions("releases", RELEASES[2:])
         assert dg.materialize(projects.PARTITIONED, selection=[projects.jobs.releases_metadata], instance=instance,
                               partition_key=RELEASES[2]).success
@@ -120,6 +127,7 @@ def project(tmp_path_factory):
                 history[asset].setdefault(r.asset_materialization.partition, []).append(r.run_id)
         read = {(_key(k), _key(up)): records.partitions_read(instance, graph, k, up)
                 for k in keys for up in graph.get(k).parent_keys if graph.get(up).is_partitioned}
+        read.update(read_releases)
         truth = {
             "history": history, "read": read,
             "assets": sorted(_key(k) for k in keys),
@@ -302,13 +310,18 @@ def test_static_and_dynamic_partitions_as_the_instance_recorded_them(project, cl
             v = store.index.version(asset, run_id, partition)
             assert v is not None, (asset, partition, run_id)
             assert {(i.partition, i.run_id) for i in v.inputs if i.asset == up} == read, (asset, partition, up)
-    assert len(next(iter(truth["read"][("releases_summary", "releases_metadata")].values()))) == 2
-    # the summary read two releases; a third was written since: stale, as Dagster says
+    assert [{p for p, _ in read} for read in truth["read"][("releases_summary", "releases_metadata")].values()] == [
+        set(RELEASES[:2])]
+    assert [{p for p, _ in read} for read in truth["read"][("latest_release", "releases_metadata")].values()] == [
+        {RELEASES[1]}]
+    # the summary read two releases, the latest the second; a third was written since: both
+    # stale, as Dagster says
     report = store.staleness()
-    assert truth["stale"]["releases_summary"] == report.status_of("releases_summary") == "stale"
-    [cause] = [c for c in report.get("releases_summary").causes if c.kind == "upstream_changed"]
-    assert (cause.asset, cause.partition) == ("releases_metadata", RELEASES[2])
-    assert f"releases_metadata[{RELEASES[2]}] is new since" in cause.describe()
+    for asset in ("releases_summary", "latest_release"):
+        assert truth["stale"][asset] == report.status_of(asset) == "stale", asset
+        [cause] = [c for c in report.get(asset).causes if c.kind == "upstream_changed"]
+        assert (cause.asset, cause.partition) == ("releases_metadata", RELEASES[2])
+        assert f"releases_metadata[{RELEASES[2]}] is new since" in cause.describe()
     shown = cli("show", storage, "release_notes", "--dagster-home", home, "--format", "json")
     assert shown.code == 0, shown.err
     assert {row["partition"]: row["status"] for row in shown.json()["partitions"]} == truth["stale"]["release_notes"]

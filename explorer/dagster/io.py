@@ -858,7 +858,8 @@ def frontier_hooks(io_manager_key: str = "io_manager") -> set[dg.HookDefinition]
 
     A second hook, when a step succeeds, records the materializations of that step the IO
     manager did not see (``MaterializeResult``, ``-> None``, ``deps=`` assets) as versions stored
-    outside the store, read from the instance's event log.
+    outside the store, read from the instance's event log (the events since that step started,
+    read backwards from the log's end: not the whole run's).
 
     The hooks do not consolidate: other ops of the run may still write, and the explorer keeps
     reading the run's sidecars. Success can only be known when the run ends: call

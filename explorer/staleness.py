@@ -152,6 +152,8 @@ class Cause:
             return _copy(self, asset=with_partition(self.asset, self.partition), partition=None, in_partition=None)._describe()
         k = self.kind
         when = f" at {iso(self.at)}" if self.at else ""
+        if k == "upstream_changed" and self.detail == "new partition":
+            return f"{self.asset} is new since the version was built (written in run {self.run_id}{when})"
         if k == "upstream_changed":
             return (f"{self.asset} changed in run {self.run_id}{when} "
                     f"(sha {_short(self.consumed_hash)} @ {self.consumed_run_id} -> "
@@ -716,6 +718,35 @@ def _changed_inputs_of(index: Index, view: "_View", v: AssetVersion, current: di
                 detail=f"sha {_short(consumed_hash)} -> {_short(latest.content_hash)}",
                 at=changed.created_at, consumed_run_id=inp.run_id, consumed_hash=consumed_hash,
                 latest_run_id=latest.run_id, latest_hash=latest.content_hash, partition=inp.partition, **tag))
+    if v.partition is None:
+        causes.extend(_new_partitions_of(view, v, part_latest))
+    return causes
+
+
+def _new_partitions_of(view: "_View", v: AssetVersion, part_latest: dict[tuple[str, str], AssetVersion]) -> list[Cause]:
+    """upstream_changed of an unpartitioned version that read partitions of an input: a new
+    partition of that input (first written after the version was built: a new dynamic
+    partition, a new day), as Dagster's stale status says. A version that read every partition
+    there was (Dagster's default mapping) is stale by any new one; one that read only some (the
+    last) by a new one after those it read."""
+    read: dict[str, set[str]] = {}
+    for inp in v.inputs:
+        if inp.partition is not None and inp.asset != v.asset:
+            read.setdefault(inp.asset, set()).add(inp.partition)
+    causes = []
+    for asset, parts in sorted(read.items()):
+        first: dict[str, datetime] = {}
+        for w in view.versions(asset):
+            if w.partition is not None:
+                first[w.partition] = min(first.get(w.partition, w.created_at), w.created_at)
+        existing = {p for p, at in first.items() if at <= v.created_at}
+        after = None if existing <= parts else max(parts)  # read only some: only later keys count
+        for partition in sorted(p for p, at in first.items() if at > v.created_at):
+            latest = part_latest.get((asset, partition))
+            if latest is None or partition in parts or (after is not None and partition <= after):
+                continue
+            causes.append(Cause("upstream_changed", asset, latest.run_id, detail="new partition", at=first[partition],
+                                latest_run_id=latest.run_id, latest_hash=latest.content_hash, partition=partition))
     return causes
 
 

@@ -7,7 +7,10 @@ run with Dagster's stock FilesystemIOManager (the default ``io_manager``: files 
 - ``airlines``: graph-backed assets, a graph with two asset outputs (``us_assets``) and a graph
   with one whose first op's output is internal (``layover_breakdown_2022.filter_for_2022``);
 - daily events read by ``yesterday_stats`` through ``TimeWindowPartitionMapping(-1, -1)``
-  (``dagster_jobs``), a multi-partitioned asset and a multi-partitioned consumer of it.
+  (``dagster_jobs``), a multi-partitioned asset and a multi-partitioned consumer of it;
+- static partitions (``paint`` -> ``paint_mix``) and dynamic ones (``releases_metadata`` ->
+  ``release_notes`` per release, ``releases_summary`` of every release, ``latest_release`` of
+  the last one).
 
 Module level, so that the multiprocess executor's step processes can import the definitions.
 ``FRONTIER_TEST_FAIL`` names an op that raises.
@@ -109,7 +112,32 @@ def multi_partition_summary(context, multi_partitions_asset: pd.DataFrame) -> pd
     return multi_partitions_asset.assign(rows=len(multi_partitions_asset))
 
 
-PARTITIONED = [jobs.events, jobs.yesterday_stats, jobs.multi_partitions_asset, multi_partition_summary]
+@dg.asset(partitions_def=jobs.COLORS)
+def paint_mix(context, paint: pd.DataFrame) -> pd.DataFrame:
+    """A static partition from the same partition of ``paint``."""
+    return paint.assign(mixed=f"{context.partition_key} and white")
+
+
+@dg.asset(partitions_def=jobs.RELEASES)
+def release_notes(context, releases_metadata: pd.DataFrame) -> pd.DataFrame:
+    """A dynamic partition from the same release (as ``assets_dynamic_partitions``' per-release assets)."""
+    return releases_metadata.assign(notes=f"notes of {context.partition_key}")
+
+
+@dg.asset
+def releases_summary(releases_metadata: dict) -> pd.DataFrame:
+    """Every release at once (an unpartitioned asset reads all partitions: {partition: value})."""
+    return pd.DataFrame({"release": sorted(releases_metadata)})
+
+
+@dg.asset(ins={"releases_metadata": dg.AssetIn(partition_mapping=dg.LastPartitionMapping())})
+def latest_release(releases_metadata: pd.DataFrame) -> pd.DataFrame:
+    """The last release only."""
+    return releases_metadata
+
+
+PARTITIONED = [jobs.events, jobs.yesterday_stats, jobs.multi_partitions_asset, multi_partition_summary,
+               jobs.paint, paint_mix, jobs.releases_metadata, release_notes, releases_summary, latest_release]
 
 # ---------------------------------------------------------------------- the project
 

@@ -347,3 +347,55 @@ def test_consolidation_sensors(tmp_path, instance):
     sensors["frontier_consolidate_success"](context)
     run = Store.open(base).run(result.run_id)
     assert run.status == "success" and run.consolidated and run.asset_count == 4
+
+
+def _many_steps(n: int) -> list:
+    """n assets whose values go elsewhere (MaterializeResult), chained: a step per asset."""
+    out = []
+    for i in range(n):
+
+        @dg.asset(name=f"step_{i:02d}", deps=out[-1:], code_version="v1")
+        def _asset() -> dg.MaterializeResult:
+            return dg.MaterializeResult(metadata={"n": 1})
+
+        out.append(_asset)
+    return out
+
+
+def test_the_success_hook_reads_only_what_its_step_wrote(tmp_path):
+    """The hook of each step reads the run's event log back from its end to that step's start,
+    not the whole log: what it fetches does not grow with the steps before it."""
+    from explorer.dagster import finish_run, frontier_hooks
+
+    base, n = str(tmp_path / "store"), 16
+    assets = _many_steps(n)
+    job = dg.define_asset_job("chain", selection=assets, hooks=frontier_hooks(), executor_def=dg.in_process_executor)
+    defs = dg.Definitions(assets=assets, jobs=[job], resources={"io_manager": RunPrefixedIOManager(base_path=base)})
+    (tmp_path / "home").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        calls = []  # records returned by each read of a run's event log
+        real = instance.get_records_for_run
+
+        def counting(run_id, *args, **kwargs):
+            conn = real(run_id, *args, **kwargs)
+            calls.append(len(conn.records))
+            return conn
+
+        instance.get_records_for_run = counting
+        result = defs.resolve_job_def("chain").execute_in_process(instance=instance)
+        assert result.success
+        during_run = list(calls)
+        from explorer import format as fmt
+
+        hooked = sorted(a.key.path[0] for a in assets  # sidecars of versions stored outside the store
+                        if (tmp_path / "store" / fmt.sidecar_path(result.run_id, a.key.path[0])).is_file())
+        records = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+        finish_run(base, result.run_id, instance)
+    assert len(records) == n
+    assert hooked == sorted(a.key.path[0] for a in assets)  # each step's hook recorded its version
+    store = Store.open(base, cache=False)
+    assert {v.asset for v in store.run_versions(result.run_id)} == set(hooked)
+    # the hooks read n pages of a few records: reading the whole log each time would fetch
+    # 1 + 2 + ... + n materializations (136 for 16 steps)
+    assert sum(during_run) <= 4 * n, during_run
+    assert max(during_run) <= 4

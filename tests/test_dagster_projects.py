@@ -13,23 +13,19 @@ import pytest
 dg = pytest.importorskip("dagster")
 
 import dagster_projects as P  # noqa: E402
+import dagster_records as records  # noqa: E402
 from explorer import Store  # noqa: E402
 from explorer.dagster import finish_run  # noqa: E402
 from explorer.dagster.events import json_metadata  # noqa: E402
 
 
-def _key(asset_key) -> str:
-    return "/".join(asset_key.path)
+_key = records.key
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("projects")
-    base, home, outside = tmp / "store", tmp / "dagster_home", tmp / "outside"
-    home.mkdir()
-    outside.mkdir()
-    (home / "dagster.yaml").write_text("")
-    (outside / "source.txt").write_text("v1 alpha beta")
+    base, home, outside = tmp / "store", records.dagster_home(tmp), records.outside_folder(tmp)
     mp = pytest.MonkeyPatch()
     mp.setenv("DAGSTER_HOME", str(home))
     mp.setenv("FRONTIER_TEST_BASE", str(base))
@@ -69,21 +65,10 @@ def project(tmp_path_factory):
             if event is not None:
                 latest[_key(k)] = (event.run_id, json_metadata(event.asset_materialization.metadata),
                                    event.asset_materialization.tags.get("dagster/data_version"))
-        edges = {(_key(up), _key(k)) for k in graph.get_all_asset_keys() for up in graph.get(k).parent_keys}
-        checks = set()
-        for run_id in runs.values():
-            for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
-                ev = e.dagster_event.event_specific_data
-                checks.add((run_id, _key(ev.asset_key), ev.check_name, ev.passed, ev.severity.value,
-                            ev.target_materialization_data.run_id))
-        observations = [(r.run_id, r.asset_observation.tags["dagster/data_version"])
-                        for r in instance.fetch_observations(dg.AssetKey("source_file"), limit=10, ascending=True).records]
-        from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
-        from dagster._core.loader import LoadingContextForTest
-
-        resolver = CachingStaleStatusResolver(instance, graph, LoadingContextForTest(instance))
-        dagster_stale = {_key(k) for k in graph.materializable_asset_keys
-                         if resolver.get_status(k) == StaleStatus.STALE}
+        edges = records.edges(graph)
+        checks = records.check_evaluations(instance, runs.values())
+        observations = records.observations(instance, "source_file")
+        dagster_stale = records.stale_assets(instance, graph)
         planned_by_multi = {s.key for s in instance.get_execution_plan_snapshot(
             instance.get_run_by_id(multi.run_id).execution_plan_snapshot_id).steps}
     finally:
@@ -224,21 +209,15 @@ def test_the_app_says_stored_outside_the_store_and_shows_checks(project):
     async def go():
         app = ExplorerApp(str(project["base"]))
         async with app.run_test(size=(120, 36)) as pilot:
-            for _ in range(3):
-                await pilot.pause()
-                await app.workers.wait_for_complete()
+            await records.settle(app, pilot, 3)
             app.open_asset("topstories")
-            for _ in range(2):
-                await pilot.pause()
-                await app.workers.wait_for_complete()
+            await records.settle(app, pilot, 2)
             screen = app.screen
             assert isinstance(screen, AssetScreen)
             assert "stored outside the store" in str(screen.query_one("#facts", Static).render())
             assert "stored outside the store" in str(screen.query_one("#preview-text", Static).render())
             app.open_asset("orders")
-            for _ in range(2):
-                await pilot.pause()
-                await app.workers.wait_for_complete()
+            await records.settle(app, pilot, 2)
             facts = str(app.screen.query_one("#facts", Static).render())
             assert "orders_id_has_no_nulls: failed (ERROR)" in facts and "orders_not_empty: passed" in facts
 

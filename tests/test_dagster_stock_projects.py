@@ -15,15 +15,16 @@ import pytest
 
 dg = pytest.importorskip("dagster")
 
+import dagster_records as records  # noqa: E402
 import dagster_stock_projects as projects  # noqa: E402
 from explorer import Store  # noqa: E402
 
 DAYS = ["2023-01-21", "2023-01-22", "2023-01-23"]
+RELEASES = ["1.5.0", "1.6.0", "1.7.0"]
 INTERNAL = "layover_breakdown_2022.filter_for_2022/result"  # an op inside a graph-backed asset
 
 
-def _key(asset_key) -> str:
-    return "/".join(asset_key.path)
+_key = records.key
 
 
 def _latest(instance, asset_key, partition=None):
@@ -81,6 +82,26 @@ def project(tmp_path_factory):
         key = dg.MultiPartitionKey({"color": "blue", "date": DAYS[0]})
         assert dg.materialize(projects.PARTITIONED, selection=[projects.multi_partition_summary], instance=instance,
                               partition_key=key).success
+        # static partitions: both colors and their mixes, then red again (its mix is stale)
+        for asset, color in ((projects.jobs.paint, "red"), (projects.jobs.paint, "blue"), (projects.paint_mix, "red"),
+                             (projects.paint_mix, "blue"), (projects.jobs.paint, "red")):
+            assert dg.materialize(projects.PARTITIONED, selection=[asset], instance=instance, partition_key=color).success
+        # dynamic partitions: two releases, the notes of the first, the summary of both; then a third release
+        instance.add_dynamic_partitions("releases", RELEASES[:2])
+        for asset, release in ((projects.jobs.releases_metadata, RELEASES[0]), (projects.jobs.releases_metadata, RELEASES[1]),
+                               (projects.release_notes, RELEASES[0])):
+            assert dg.materialize(projects.PARTITIONED, selection=[asset], instance=instance, partition_key=release).success
+        for asset in (projects.releases_summary, projects.latest_release):
+            assert dg.materialize(projects.PARTITIONED, selection=[asset], instance=instance).success
+        # what they read, while the dynamic partitions are those they saw (the mappings map onto
+        # the partitions as they are when asked)
+        graph = dg.Definitions(assets=projects.ASSETS + projects.PARTITIONED).resolve_asset_graph()
+        read_releases = {(_key(k), "releases_metadata"): records.partitions_read(
+            instance, graph, k, projects.jobs.releases_metadata.key)
+            for k in (projects.release_notes.key, projects.releases_summary.key, projects.latest_release.key)}
+        instance.add_dynamic_partitions("releases", RELEASES[2:])
+        assert dg.materialize(projects.PARTITIONED, selection=[projects.jobs.releases_metadata], instance=instance,
+                              partition_key=RELEASES[2]).success
 
         # ---- the instance's records: truth for every comparison below
         definitions = projects.ASSETS + projects.PARTITIONED
@@ -100,7 +121,15 @@ def project(tmp_path_factory):
                 mat = record.asset_materialization
                 metadata[_key(k)] = {n: v.value for n, v in mat.metadata.items()}
                 data_versions[_key(k)] = mat.tags["dagster/data_version"]
+        history = {_key(k): {} for k in keys if graph.get(k).is_partitioned}  # asset -> partition -> runs, oldest first
+        for asset in history:
+            for r in instance.fetch_materializations(dg.AssetKey.from_user_string(asset), limit=1000, ascending=True).records:
+                history[asset].setdefault(r.asset_materialization.partition, []).append(r.run_id)
+        read = {(_key(k), _key(up)): records.partitions_read(instance, graph, k, up)
+                for k in keys for up in graph.get(k).parent_keys if graph.get(up).is_partitioned}
+        read.update(read_releases)
         truth = {
+            "history": history, "read": read,
             "assets": sorted(_key(k) for k in keys),
             "edges": {(_key(up), _key(k)) for k in keys for up in graph.get(k).parent_keys},
             "runs": {r.dagster_run.run_id: r.dagster_run for r in instance.get_run_records()},
@@ -214,20 +243,14 @@ def test_materialization_metadata_is_shown(project, cli):
     async def go():
         app = ExplorerApp(str(storage), open_options={"cache": False, "dagster_home": str(home)})
         async with app.run_test(size=(140, 50)) as pilot:
-            for _ in range(3):
-                await pilot.pause()
-                await app.workers.wait_for_complete()
+            await records.settle(app, pilot, 3)
             app.open_asset("topstories")
-            for _ in range(3):
-                await pilot.pause()
-                await app.workers.wait_for_complete()
+            await records.settle(app, pilot, 3)
             assert isinstance(app.screen, AssetScreen)
             facts = str(app.screen.query_one("#facts", Static).render())
             assert f"num_records: {md['num_records']}" in facts
             app.open_asset("topstory_ids")  # its data version (a UUID) in the versions table
-            for _ in range(3):
-                await pilot.pause()
-                await app.workers.wait_for_complete()
+            await records.settle(app, pilot, 3)
             table = app.screen.query_one("#versions-table", DataTable)
             hashes = [str(table.get_cell(row, "hash")) for row in table.rows]
             assert hashes == [f"dv:{truth['data_versions']['topstory_ids'].split('-')[0]}…"]
@@ -268,6 +291,49 @@ def test_partition_inputs_from_the_event_log(project):
         assert (inp.run_id == latest[yesterday]) == (day != DAYS[1])  # DAYS[0] was written again since
 
 
+def test_static_and_dynamic_partitions_as_the_instance_recorded_them(project, cli):
+    """Every materialization of every partition (static colors, dynamic releases added with
+    ``add_dynamic_partitions``, days, multi-partitions) is a version of that partition, each
+    consumer's inputs are the partitions Dagster's partition mapping chose, from the runs that
+    had written them then; without --dagster-home the asset files cannot be attributed and are
+    only counted."""
+    storage, home, truth = project["storage"], project["home"], project["truth"]
+    assert truth["history"]["paint"] == {"red": [truth["history"]["paint"]["red"][0], truth["latest"]["paint"]["red"]],
+                                         "blue": [truth["latest"]["paint"]["blue"]]}  # what the test ran
+    assert sorted(truth["history"]["releases_metadata"]) == RELEASES
+    store = _open(project)
+    for asset, parts in truth["history"].items():
+        assert {p: [v.run_id for v in vs] for p, vs in store.index.partitions(asset).items()} == parts, asset
+    assert store.index.partitions("releases_summary") == {}  # unpartitioned
+    for (asset, up), reads in truth["read"].items():
+        for (partition, run_id), read in reads.items():
+            v = store.index.version(asset, run_id, partition)
+            assert v is not None, (asset, partition, run_id)
+            assert {(i.partition, i.run_id) for i in v.inputs if i.asset == up} == read, (asset, partition, up)
+    assert [{p for p, _ in read} for read in truth["read"][("releases_summary", "releases_metadata")].values()] == [
+        set(RELEASES[:2])]
+    assert [{p for p, _ in read} for read in truth["read"][("latest_release", "releases_metadata")].values()] == [
+        {RELEASES[1]}]
+    # the summary read two releases, the latest the second; a third was written since: both
+    # stale, as Dagster says
+    report = store.staleness()
+    for asset in ("releases_summary", "latest_release"):
+        assert truth["stale"][asset] == report.status_of(asset) == "stale", asset
+        [cause] = [c for c in report.get(asset).causes if c.kind == "upstream_changed"]
+        assert (cause.asset, cause.partition) == ("releases_metadata", RELEASES[2])
+        assert f"releases_metadata[{RELEASES[2]}] is new since" in cause.describe()
+    shown = cli("show", storage, "release_notes", "--dagster-home", home, "--format", "json")
+    assert shown.code == 0, shown.err
+    assert {row["partition"]: row["status"] for row in shown.json()["partitions"]} == truth["stale"]["release_notes"]
+    shown = cli("show", storage, "paint_mix", "--partition", "red", "--dagster-home", home, "--format", "json").json()
+    assert (shown["partition"], shown["run_id"]) == ("red", truth["latest"]["paint_mix"]["red"])
+    # from the files alone: the partition folders are counted, never taken for runs or assets
+    bare = _open(project, with_instance=False)
+    assert not any(a.startswith(("paint", "release")) for a in bare.assets())
+    [warning] = [w for w in bare.warnings if "no run folders" in w]
+    assert "--dagster-home" in warning
+
+
 def test_data_versions_are_shown_recognizably(project, cli):
     storage, home, truth = project["storage"], project["home"], project["truth"]
     store = _open(project)
@@ -298,11 +364,7 @@ def recorded(tmp_path_factory):
     observable source) on a stock store: observe, everything, the quickstart again failing at
     its last asset, observe a new source version."""
     tmp = tmp_path_factory.mktemp("recorded")
-    home, outside = tmp / "dagster_home", tmp / "outside"
-    home.mkdir()
-    outside.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    (outside / "source.txt").write_text("v1 alpha beta")
+    home, outside = records.dagster_home(tmp), records.outside_folder(tmp)
     mp = pytest.MonkeyPatch()
     mp.setenv("DAGSTER_HOME", str(home))
     mp.setenv("FRONTIER_TEST_OUTSIDE", str(outside))
@@ -324,9 +386,6 @@ def recorded(tmp_path_factory):
         (outside / "source.txt").write_text("v2 alpha beta gamma")
         runs["observe v2"] = observe.execute_in_process(instance=instance).run_id
 
-        from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
-        from dagster._core.loader import LoadingContextForTest
-
         graph = defs.resolve_asset_graph()
         materializations = {}  # (asset, run) -> (metadata values, data version)
         for k in graph.materializable_asset_keys:
@@ -334,17 +393,10 @@ def recorded(tmp_path_factory):
                 mat = r.asset_materialization
                 materializations[(_key(k), r.run_id)] = (
                     {n: getattr(v, "value", v) for n, v in mat.metadata.items()}, mat.tags.get("dagster/data_version"))
-        checks = set()
-        for run_id in runs.values():
-            for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
-                ev = e.dagster_event.event_specific_data
-                checks.add((run_id, _key(ev.asset_key), ev.check_name, ev.passed, ev.severity.value,
-                            ev.target_materialization_data.run_id))
-        observations = [(r.run_id, r.asset_observation.tags["dagster/data_version"])
-                        for r in instance.fetch_observations(dg.AssetKey("source_file"), limit=10, ascending=True).records]
-        resolver = CachingStaleStatusResolver(instance, graph, LoadingContextForTest(instance))
-        stale = {_key(k) for k in graph.materializable_asset_keys if resolver.get_status(k) == StaleStatus.STALE}
-        edges = {(_key(up), _key(k)) for k in graph.get_all_asset_keys() for up in graph.get(k).parent_keys}
+        checks = records.check_evaluations(instance, runs.values())
+        observations = records.observations(instance, "source_file")
+        stale = records.stale_assets(instance, graph)
+        edges = records.edges(graph)
     finally:
         instance.dispose()
         mp.undo()

@@ -111,6 +111,47 @@ def materialization(entry: Any, storage_id: int | None = None) -> Materializatio
     )
 
 
+MAX_WINDOW = 64  # the longest run of upstream partitions tried when matching an input data version
+
+
+def partitions_read(history: "list[tuple[float, str, Any]]", read: str, before: float,
+                    prefer: str | None) -> "list[tuple[str, Any]] | None":
+    """Which partitions of a partitioned upstream asset a materialization read, from the input
+    data version Dagster recorded (``dagster/input_data_version/<asset>``).
+
+    Dagster hashes the data versions of the upstream partitions the partition mapping chose, in
+    partition key order (sha256 of their concatenation; one partition too), so the input event
+    pointer, which names the upstream asset's latest materialization of *any* partition, is not
+    what was read. ``history`` is the upstream's materializations ``(timestamp, run id, m)``
+    oldest first, ``m`` with ``partition`` and ``data_version`` (``MaterializationFacts`` or the
+    stock reader's ``Materialization``). The partitions as they were at ``before`` (the
+    downstream materialization's time) are tried: the same key as ``prefer`` first, then each
+    one, then runs of consecutive keys. ``[(run id, m)]`` of the partitions read, or None when
+    no choice gives that version (then the pointer is all that is known). Partitions whose data
+    versions are equal cannot be told apart: the first that matches is taken."""
+    import hashlib
+
+    state: dict[str, tuple[str, Any]] = {}
+    for ts, run_id, m in history:
+        if ts <= before and m.partition is not None and m.data_version:
+            state[m.partition] = (run_id, m)
+    keys = sorted(state)
+
+    def digest(window: list[str]) -> str:
+        return hashlib.sha256("".join(state[k][1].data_version for k in window).encode("utf-8")).hexdigest()
+
+    order = ([prefer] if prefer in state else []) + [k for k in keys if k != prefer]
+    for k in order:
+        if digest([k]) == read:
+            return [state[k]]
+    for size in range(2, min(len(keys), MAX_WINDOW) + 1):
+        for start in range(len(keys) - size + 1):
+            window = keys[start:start + size]
+            if digest(window) == read:
+                return [state[k] for k in window]
+    return None
+
+
 def check_result(entry: Any) -> CheckResult | None:
     """An ``ASSET_CHECK_EVALUATION`` event as a CheckResult attached to the materialization it
     targeted (``target_materialization_data.run_id``)."""
@@ -152,4 +193,4 @@ def observation(entry: Any) -> Observation | None:
 
 
 __all__ = ["KINDS", "MaterializationFacts", "asset_path", "check_result", "json_metadata", "json_value",
-           "materialization", "observation"]
+           "materialization", "observation", "partitions_read"]

@@ -275,6 +275,20 @@ def _inside_assets(layer: Any, node_handle: Any) -> list[str]:
     return sorted(_asset_path(k) for k in assets_def.keys) if assets_def is not None else []
 
 
+def _dep_partitions(context: dg.OutputContext, parent: dg.AssetKey) -> list[str] | None:
+    """The partitions of a partitioned ``deps=`` upstream the step depends on, as its partition
+    mapping chose them (None: not partitioned, or unknown)."""
+    step = context.step_context
+    try:
+        name = step.job_def.asset_layer.get_node_input_name(step.node_handle, parent)
+        if not name or not step.has_asset_partitions_for_input(name):
+            return None
+        return [str(k) for k in step.asset_partitions_subset_for_input(name, require_valid_partitions=False)
+                .get_partition_keys()]
+    except Exception:  # noqa: BLE001 - internal Dagster API: then not known
+        return None
+
+
 class RunPrefixedIOManager(dg.ConfigurableIOManager):
     """Writes every output under ``<base_path>/<run_id>/...`` with frontier sidecars.
 
@@ -488,6 +502,14 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
             # no store scan per output: a dependency outside the store (an external source) is
             # simply not recorded
             instance = context.step_context.instance
+            partitions = _dep_partitions(context, parent)
+            if partitions:  # a partitioned dependency: the partitions its partition mapping chose
+                for partition in partitions:
+                    v = self._asset_version(pkey, parent, context.run_id, instance, scan_store=False,
+                                            partition=partition)
+                    if v is not None:
+                        out.append(v.ref)
+                continue
             v = self._asset_version(pkey, parent, context.run_id, instance, scan_store=False)
             if v is not None:
                 out.append(v.ref)
@@ -574,6 +596,33 @@ def _run_event_records(instance: Any, run_id: str) -> list[Any]:
         cursor = conn.cursor
 
 
+STEP_PAGES = (4, 16, 64, 256)  # how many records a step's hook reads at a time, newest first (then 256 a page)
+
+
+def _step_event_records(instance: Any, run_id: str, step_key: str) -> list[Any]:
+    """The records of one step (oldest first), for the success hook: the run's event log read
+    backwards from its end down to that step's ``STEP_START``, so a step reads the events
+    written since it started (its own and those of steps running beside it), never the whole
+    run's: small pages first, as the step's own events are the newest. Without a ``STEP_START``
+    (an older instance) the whole log is read."""
+    kinds = {dg.DagsterEventType(k) for k in _EVENT_KINDS} | {dg.DagsterEventType.STEP_START}
+    out, cursor, page = [], None, 0
+    while True:
+        limit = STEP_PAGES[min(page, len(STEP_PAGES) - 1)]
+        page += 1
+        conn = instance.get_records_for_run(run_id, cursor=cursor, of_type=kinds, limit=limit, ascending=False)
+        for record in conn.records:
+            event = record.event_log_entry.dagster_event
+            if event is None or event.step_key != step_key:
+                continue
+            if event.event_type_value == "STEP_START":
+                return out[::-1]
+            out.append(record)
+        if not conn.has_more:
+            return out[::-1]
+        cursor = conn.cursor
+
+
 def _pointed_run(instance: Any, asset: str, storage_id: int) -> tuple[str, str | None] | None:
     """(run id, partition) of the materialization or observation with that storage id."""
     key = dg.AssetKey.from_user_string(asset)
@@ -591,10 +640,47 @@ def _pointed_run(instance: Any, asset: str, storage_id: int) -> tuple[str, str |
     return None
 
 
+def _upstream_history(instance: Any, asset: str, before: float, partition: str | None = None) -> list[tuple[float, str, Any]]:
+    """The materializations of ``asset`` (of one ``partition`` only: its latest) recorded before
+    ``before``, as ``(timestamp, run id, MaterializationFacts)`` oldest first."""
+    key = dg.AssetKey.from_user_string(asset)
+    out, cursor = [], None
+    while True:
+        flt = dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition is not None else None,
+                                    before_timestamp=before + 1e-6)
+        page = instance.fetch_materializations(flt, limit=1 if partition is not None else 1000, cursor=cursor)
+        for r in page.records:
+            facts = dg_events.materialization(r.event_log_entry, storage_id=r.storage_id)
+            if facts is not None:
+                out.append((r.timestamp, r.run_id, facts))
+        if partition is not None or not page.has_more:
+            break
+        cursor = page.cursor
+    return sorted(out, key=lambda t: (t[0], t[1]))
+
+
+def _partitions_read(instance: Any, up: str, read: str, facts: dg_events.MaterializationFacts) -> list[tuple[str, Any]] | None:
+    """The upstream partitions a materialization read (``events.partitions_read``): the same
+    partition key first (the identity mapping, one fetch), else the upstream's whole history
+    before the materialization (another mapping: ``TimeWindowPartitionMapping`` and the like)."""
+    try:
+        if facts.partition is not None:
+            found = dg_events.partitions_read(_upstream_history(instance, up, facts.timestamp, facts.partition),
+                                              read, facts.timestamp, facts.partition)
+            if found:
+                return found
+        return dg_events.partitions_read(_upstream_history(instance, up, facts.timestamp), read, facts.timestamp,
+                                         facts.partition)
+    except Exception:  # noqa: BLE001 - an older instance: no such filter; the pointer is then all that is known
+        return None
+
+
 def _external_inputs(fs: Any, root: str, instance: Any, facts: dg_events.MaterializationFacts) -> tuple[InputRef, ...]:
-    """The upstream versions a materialization read, from its input event pointers: the run
-    that wrote (or observed) each, and its content hash (the store's sidecar when it has one,
-    else the data version Dagster read)."""
+    """The upstream versions a materialization read: the run that wrote (or observed) each, its
+    partition, and its content hash (the store's sidecar when it has one, else the data version
+    Dagster recorded). The input event pointer names the upstream's latest materialization of
+    any partition; for a partitioned upstream the partitions read are recovered from the input
+    data version (``events.partitions_read``), as the stock reader does."""
     refs = []
     for up, (pointer, data_version) in sorted(facts.inputs.items()):
         if pointer is None:
@@ -603,16 +689,23 @@ def _external_inputs(fs: Any, root: str, instance: Any, facts: dg_events.Materia
         if got is None:
             continue
         run_id, partition = got
-        content_hash = dg_events.data_version_hash(data_version) if data_version else None
-        try:
-            raw = fs.cat_file(fmt.join(root, fmt.sidecar_path(run_id, up, partition)))
-            content_hash = fmt.parse_sidecar(fmt.loads(raw, up), up, run_id).content_hash
-        except (FileNotFoundError, ExplorerError):
-            pass
-        try:
-            refs.append(InputRef(fmt.check_asset_key(up), fmt.check_run_id(run_id), content_hash, partition))
-        except ExplorerError:
-            continue
+        # (run id, partition, the data version that stands for its content)
+        read: list[tuple[str, str | None, str | None]] = [(run_id, partition, data_version)]
+        if partition is not None and data_version:
+            found = _partitions_read(instance, up, data_version, facts)
+            if found:
+                read = [(r, m.partition, m.data_version) for r, m in found]
+        for run_id, partition, dv in read:
+            content_hash = dg_events.data_version_hash(dv) if dv else None
+            try:
+                raw = fs.cat_file(fmt.join(root, fmt.sidecar_path(run_id, up, partition)))
+                content_hash = fmt.parse_sidecar(fmt.loads(raw, up), up, run_id).content_hash
+            except (FileNotFoundError, ExplorerError):
+                pass
+            try:
+                refs.append(InputRef(fmt.check_asset_key(up), fmt.check_run_id(run_id), content_hash, partition))
+            except ExplorerError:
+                continue
     return tuple(refs)
 
 
@@ -630,11 +723,9 @@ def record_run_events(
     fs, root = open_fs(base_path, dict(storage_options or {}))
     fmt.check_run_id(run_id)
     written, checks, observations = [], [], []
-    for record in _run_event_records(instance, run_id):
+    records = _run_event_records(instance, run_id) if step_key is None else _step_event_records(instance, run_id, step_key)
+    for record in records:
         entry = record.event_log_entry
-        event = entry.dagster_event
-        if step_key is not None and event is not None and event.step_key != step_key:
-            continue
         check = dg_events.check_result(entry)
         if check is not None:
             checks.append(check)
@@ -767,7 +858,8 @@ def frontier_hooks(io_manager_key: str = "io_manager") -> set[dg.HookDefinition]
 
     A second hook, when a step succeeds, records the materializations of that step the IO
     manager did not see (``MaterializeResult``, ``-> None``, ``deps=`` assets) as versions stored
-    outside the store, read from the instance's event log.
+    outside the store, read from the instance's event log (the events since that step started,
+    read backwards from the log's end: not the whole run's).
 
     The hooks do not consolidate: other ops of the run may still write, and the explorer keeps
     reading the run's sidecars. Success can only be known when the run ends: call

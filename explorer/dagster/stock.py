@@ -35,6 +35,7 @@ from ..models import EXTERNAL, INSIDE, AssetVersion, InputRef, PlannedAsset, Run
 from ..store import read as _index
 from ..index import Index, Progress, RunRecord
 from ..store.read import has_marker, list_run_ids, read_runs
+from .events import partitions_read
 
 if TYPE_CHECKING:  # pragma: no cover
     from .instance import DagsterRunInfo
@@ -242,7 +243,7 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
             up_run, um = hit
             read = m.input_data_versions.get(up_asset)
             if up_asset in partitioned and read:
-                found = _partitions_read(history.get(up_asset, []), read, m.timestamp, m.partition)
+                found = partitions_read(history.get(up_asset, []), read, m.timestamp, m.partition)
                 if found:
                     out.extend(InputRef(up_asset, run, ref_hash(run, up_asset, pm), pm.partition) for run, pm in found)
                     continue
@@ -294,42 +295,6 @@ def _lineage(records: dict[str, RunRecord], infos: dict[str, "DagsterRunInfo"]) 
             meta = dict(v.metadata, **{"frontier/lineage": "dagster instance events"})
             new_versions.append(replace(v, inputs=tuple(dict.fromkeys(refs)), metadata=meta))
         rec.versions = new_versions
-
-
-MAX_WINDOW = 64  # the longest run of upstream partitions tried when matching an input data version
-
-
-def _partitions_read(history: list[tuple[float, str, Any]], read: str, before: float,
-                     prefer: str | None) -> list[tuple[str, Any]] | None:
-    """Which partitions of a partitioned upstream asset a materialization read, from the input
-    data version Dagster recorded (``dagster/input_data_version/<asset>``): Dagster hashes the
-    data versions of the upstream partitions the partition mapping chose, in partition key
-    order (sha256 of their concatenation). The partitions as they were just before the
-    materialization are tried: the same key first, then each one, then runs of consecutive
-    keys. ``[(run_id, materialization)]``, or None when no choice gives that version (the
-    input event pointer, which names the upstream asset's latest materialization of any
-    partition, is then all that is known)."""
-    import hashlib
-
-    state: dict[str, tuple[str, Any]] = {}
-    for ts, run_id, m in history:
-        if ts <= before and m.partition is not None and m.data_version:
-            state[m.partition] = (run_id, m)
-    keys = sorted(state)
-
-    def digest(window: list[str]) -> str:
-        return hashlib.sha256("".join(state[k][1].data_version for k in window).encode("utf-8")).hexdigest()
-
-    order = ([prefer] if prefer in state else []) + [k for k in keys if k != prefer]
-    for k in order:
-        if digest([k]) == read:
-            return [state[k]]
-    for size in range(2, min(len(keys), MAX_WINDOW) + 1):
-        for start in range(len(keys) - size + 1):
-            window = keys[start:start + size]
-            if digest(window) == read:
-                return [state[k] for k in window]
-    return None
 
 
 def _stock_paths(asset: str, m: Any) -> list[str]:

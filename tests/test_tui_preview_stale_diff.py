@@ -80,3 +80,50 @@ async def test_staleness_causes_fold_under_themselves(demo_path, size):
             # nothing runs back to the first column but the asset's own line
             assert all(line.startswith("  ") for line in lines[1:]), lines
         assert seen  # at least one cause was long enough to fold
+
+
+# ---------------------------------------------------------------------- diff screen
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_diff_screen_shows_a_change_in_the_last_character_of_a_long_string(store_path, size):
+    import pandas as pd
+    from rich.console import Console
+
+    from explorer import RunWriter
+    from explorer.tui.screens.diff import DiffScreen
+
+    long_a = "x" * 999_999 + "b"
+    long_b = "x" * 999_999 + "c"
+    a = pd.DataFrame({"id": [1, 2, 3], "text": [long_a, "same", "short"], "n": [1, 2, 3]})
+    b = pd.DataFrame({"id": [1, 2, 3], "text": [long_b, "same", "shorter"], "n": [1, 2, 3]})
+    for i, frame in enumerate((a, b), start=1):
+        with RunWriter(store_path, run_id=f"r{i}", started_at=T0 + timedelta(days=i)) as run:
+            run.write("t", frame, keys=["id"])
+    # truth: where the strings first differ, found here character by character
+    first = next(i for i in range(len(long_a)) if long_a[i] != long_b[i])
+    marker = f"[{long_a[first]}→{long_b[first]}]"
+    app = ExplorerApp(store_path)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        app.push_screen(DiffScreen("t", "r1", "r2", keys=["id"]))
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert isinstance(app.screen, DiffScreen)
+        console = Console(width=size[0] - 2, record=True, file=open("/dev/null", "w"))
+        for part in app.screen.parts:
+            console.print(part)
+        text = console.export_text()
+        rows = [line for line in text.splitlines() if line.lstrip().startswith("id=")]
+        long_row = next(line for line in rows if line.lstrip().startswith("id=1 "))
+        assert marker in long_row  # the change in the millionth character, in place
+        assert long_a[first - 3:first] + marker in long_row.split("…", 1)[1]  # after some of the same text
+        short_row = next(line for line in rows if line.lstrip().startswith("id=3 "))
+        assert "short" in short_row and "shorter" in short_row  # short values whole, from and to
+        assert all(len(line) <= size[0] - 2 for line in text.splitlines())
+        # and on the screen itself, once scrolled to the samples
+        body = app.screen.query_one("#diff-body")
+        body.scroll_end(animate=False)
+        await settle(app, pilot)
+        assert any(marker in line for line in screen_lines(app))

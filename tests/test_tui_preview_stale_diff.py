@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from explorer import Store
+from explorer import RunWriter, Store
 from explorer.tui.app import ExplorerApp
 
 SMALL = (80, 24)
@@ -127,3 +127,178 @@ async def test_diff_screen_shows_a_change_in_the_last_character_of_a_long_string
         body.scroll_end(animate=False)
         await settle(app, pilot)
         assert any(marker in line for line in screen_lines(app))
+
+
+# ---------------------------------------------------------------------- preview search and footer
+
+
+def searchable_frame():
+    """400 rows (eight pages of 50): "needle" in a few rows far apart (mixed case, inside markup),
+    an escape sequence in one cell, numbers that never hold the word."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    n = 400
+    note = [f"row {i}" for i in range(n)]
+    for i, text in ((3, "a needle here"), (120, "NEEDLE"), (121, "[red]needle[/red]"), (250, "the Needle.")):
+        note[i] = text
+    note[77] = "\x1b[31mred\x1b[0m"
+    return pd.DataFrame({"id": np.arange(1000, 1000 + n), "x": rng.normal(size=n), "note": note})
+
+
+async def open_preview(app, pilot, key: str) -> None:
+    await settle(app, pilot)
+    app.open_asset(key)
+    await settle(app, pilot)
+    await pilot.press("2")
+    await settle(app, pilot)
+
+
+async def search(app, pilot, text: str) -> None:
+    await pilot.press("slash", *text, "enter")
+    await settle(app, pilot)
+    await settle(app, pilot)
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_preview_search_finds_every_match_across_pages_with_n_and_N(store_path, size):
+    frame = searchable_frame()
+    with RunWriter(store_path, run_id="r1", started_at=T0) as run:
+        run.write("t", frame)
+    # truth: pandas over the whole frame, case-insensitive, on each cell's text
+    texts = frame.astype(str).apply(lambda c: c.str.lower().str.contains("needle", regex=False))
+    truth = [int(i) for i in frame.index[texts.any(axis=1)]]
+    assert truth == [3, 120, 121, 250]
+    app = ExplorerApp(store_path)
+    async with app.run_test(size=size) as pilot:
+        await open_preview(app, pilot, "t")
+        table = app.screen.query_one("#preview-table")
+        assert table.row_count == 50
+        await search(app, pilot, "needle")
+        for i, position in enumerate(truth):
+            if i:
+                await pilot.press("n")
+                await settle(app, pilot)
+            assert table.cursor_key() == str(position)
+            assert int(str(table.get_row_at(table.cursor_row)[0])) == frame["id"][position]
+            status = screen_lines(app)[-2]
+            assert f"match {i + 1} of {len(truth)} for “needle”" in status, status
+        # the pages up to the last match were read, not the whole table
+        assert table.row_count == (truth[-1] // 50 + 1) * 50 < len(frame)
+        await pilot.press("n")  # round to the first
+        await settle(app, pilot)
+        assert table.cursor_key() == str(truth[0])
+        await pilot.press("N")  # and back to the last
+        await settle(app, pilot)
+        assert table.cursor_key() == str(truth[-1]) and f"match {len(truth)} of {len(truth)}" in screen_lines(app)[-2]
+        await pilot.press("N")
+        await settle(app, pilot)
+        assert table.cursor_key() == str(truth[-2])
+        # markup in the search is text, never a style; the shown escape \x1b is found as shown
+        await search(app, pilot, "[red]")
+        assert table.cursor_key() == "121" and "match 1 of 1 for “[red]”" in screen_lines(app)[-2]
+        await search(app, pilot, "\\x1b[31m")
+        assert table.cursor_key() == "77"
+        await search(app, pilot, "no such text")
+        assert f"no match for “no such text” in {len(frame)} rows" in screen_text_of(app)
+
+
+def screen_text_of(app) -> str:
+    return "\n".join(screen_lines(app))
+
+
+def footer_items(app) -> list[tuple[str, str]]:
+    """(key, description) of every binding the footer should offer: shown and enabled."""
+    out = []
+    for key, active in app.screen.active_bindings.items():
+        b = active.binding
+        if b.show and active.enabled:
+            out.append((b.key_display or app.get_key_display(b), b.description))
+    return out
+
+
+@drive
+async def test_the_preview_footer_keeps_every_key_it_offers_at_80_columns(store_path, demo_path):
+    import numpy as np
+
+    frame = searchable_frame()
+    with RunWriter(store_path, run_id="r1", started_at=T0) as run:
+        run.write("t", frame)
+        run.write("a", np.arange(100, dtype=float))
+    app = ExplorerApp(store_path)
+    async with app.run_test(size=SMALL) as pilot:
+        for key in ("t", "a"):
+            await open_preview(app, pilot, key)
+            footer = screen_lines(app)[-1]
+            offered = footer_items(app)
+            assert offered
+            for shown, description in offered:
+                assert f"{shown} {description}" in footer, (shown, description, footer)
+            if key == "t":
+                for words in ("/ search", "n/N", "t trace row", "m more rows", "F counts", "f flag", "V verify"):
+                    assert words in footer, footer
+            else:
+                assert "v values" in footer
+            await pilot.press("escape")
+            await settle(app, pilot)
+        # the keys left out of the footer are in ? help
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        text = str(app.screen.query_one("#help-table").render())
+        for words in ("previous match", "filter the rows read", "rows with this value", "unpickle"):
+            assert words in text
+
+
+# ---------------------------------------------------------------------- npy histogram
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_a_one_dimensional_array_is_a_histogram_with_its_values_a_key_away(store_path, size):
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(10, 2, size=5000)
+    values[[5, 50, 500]] = np.nan
+    values[[6, 60]] = np.inf
+    values[7] = -np.inf
+    with RunWriter(store_path, run_id="r1", started_at=T0) as run:
+        run.write("scores", values)
+        run.write("grid", np.ones((4, 3)))
+        run.write("nothing", np.array([np.nan, np.nan]))
+    finite = values[np.isfinite(values)]
+    app = ExplorerApp(store_path)
+    async with app.run_test(size=size) as pilot:
+        await open_preview(app, pilot, "scores")
+        view = app.screen.query_one("#preview-histogram")
+        assert view.display and view.hist is not None
+        counts, edges = np.histogram(finite, bins=len(view.hist.counts))  # truth: numpy on the same array
+        assert len(view.hist.counts) == min(20, np.unique(finite).size)
+        assert view.hist.counts == counts.tolist() and sum(view.hist.counts) == finite.size
+        assert np.allclose(view.hist.edges, edges)
+        note = str(app.screen.query_one("#preview-note").render())
+        assert note.startswith(f"{values.size:,} values: {len(counts)} bins")
+        assert f"not drawn: NaN {np.isnan(values).sum()}, +inf {np.isposinf(values).sum()}, -inf {np.isneginf(values).sum()}" in note
+        assert "█" in str(view.render())  # bars drawn
+        await pilot.press("v")  # the raw values
+        await settle(app, pilot)
+        assert not view.display
+        raw = str(app.screen.query_one("#preview-text").render())
+        assert f"{values[0]:.4f}"[:6] in raw or f"{values[0]:.3f}"[:5] in raw
+        await pilot.press("v")
+        await settle(app, pilot)
+        assert view.display
+        await pilot.press("escape")
+        await settle(app, pilot)
+        for key in ("grid", "nothing"):  # 2-D: the values; no finite value: said, not a crash
+            await open_preview(app, pilot, key)
+            view = app.screen.query_one("#preview-histogram")
+            if key == "grid":
+                assert not view.display and "1." in str(app.screen.query_one("#preview-text").render())
+            else:
+                note = str(app.screen.query_one("#preview-note").render())
+                assert "2 values, none finite · not drawn: NaN 2" in note
+            await pilot.press("escape")
+            await settle(app, pilot)

@@ -161,12 +161,12 @@ async def search(app, pilot, text: str) -> None:
     await settle(app, pilot)
 
 
-@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@pytest.mark.parametrize("size,fmt", [(SMALL, "parquet"), (MEDIUM, "csv")])
 @drive
-async def test_preview_search_finds_every_match_across_pages_with_n_and_N(store_path, size):
+async def test_preview_search_finds_every_match_across_pages_with_n_and_N(store_path, size, fmt):
     frame = searchable_frame()
     with RunWriter(store_path, run_id="r1", started_at=T0) as run:
-        run.write("t", frame)
+        run.write("t", frame, format=fmt)
     # truth: pandas over the whole frame, case-insensitive, on each cell's text
     texts = frame.astype(str).apply(lambda c: c.str.lower().str.contains("needle", regex=False))
     truth = [int(i) for i in frame.index[texts.any(axis=1)]]
@@ -254,7 +254,7 @@ async def test_the_preview_footer_keeps_every_key_it_offers_at_80_columns(store_
 # ---------------------------------------------------------------------- npy histogram
 
 
-@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@pytest.mark.parametrize("size", [SMALL])
 @drive
 async def test_a_one_dimensional_array_is_a_histogram_with_its_values_a_key_away(store_path, size):
     import numpy as np

@@ -237,7 +237,7 @@ async def test_the_preview_footer_keeps_every_key_it_offers_at_80_columns(store_
             for shown, description in offered:
                 assert f"{shown} {description}" in footer, (shown, description, footer)
             if key == "t":
-                for words in ("/ search", "n/N", "t trace row", "m more rows", "F counts", "f flag", "V verify"):
+                for words in ("/ find", "n/N next match", "t trace row", "m more rows", "F counts", "f flag", "V verify"):
                     assert words in footer, footer
             else:
                 assert "v values" in footer

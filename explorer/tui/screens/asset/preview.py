@@ -93,15 +93,15 @@ class PreviewTable(Table):
     (short labels); ``N``, ``|``, ``=`` and ``P`` are in ``?`` (and ``=`` in the note above the rows)."""
 
     BINDINGS = [
-        Binding("slash", "search", "search", key_display="/"),
-        Binding("n", "search_next(1)", "match", key_display="n/N"),
+        Binding("slash", "search", "find", key_display="/"),
+        Binding("n", "search_next(1)", "next match", key_display="n/N"),
         Binding("N", "search_next(-1)", "previous match", key_display="N", show=False),
         Binding("vertical_line", "filter", "filter the rows read", key_display="|", show=False),
         Binding("t", "screen.trace_row", "trace row"),
         Binding("m", "more", "more rows"),
         Binding("equals_sign", "filter_value", "rows with this value (again: all)", key_display="=", show=False),
         Binding("F", "frequency", "counts", key_display="F"),
-        Binding("P", "screen.load_pickle", "unpickle", key_display="P", show=False),  # a table is no pickle
+        Binding("P", "screen.load_pickle", "unpickle (a pickle's preview)", key_display="P", show=False),  # a table is no pickle
     ]
 
     def action_search(self) -> None:

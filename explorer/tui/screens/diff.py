@@ -27,6 +27,17 @@ def _cell(v: Any) -> str:
     return v if isinstance(v, str) else json.dumps(v, default=str)
 
 
+LONG = 40  # a string longer than this is shown around its first difference, as the CLI does
+WINDOW = 20  # the from / to windows beside a "first difference" column (80 columns hold the row)
+
+
+def _is_long(ch: Any) -> bool:
+    """A changed cell of two strings too long to show whole (or cut by the diff, which keeps a
+    window around the first difference and the full lengths)."""
+    return (isinstance(ch.a, str) and isinstance(ch.b, str)
+            and (max(len(ch.a), len(ch.b)) > LONG or ch.length_a is not None or ch.length_b is not None))
+
+
 def _records(rows: list[dict], limit: int = 10) -> Table:
     t = Table(box=None, padding=(0, 1), header_style="bold")
     keys = list(dict.fromkeys(k for r in rows for k in r))
@@ -57,7 +68,7 @@ def head_lines(result: Any) -> list[str]:
 def render_diff(result: Any) -> list[Any]:
     """Rich renderables for a ``VersionDiff``: its summary, then schema, rows, changed columns,
     samples, metadata and the lineage explanation as tables (read from its attributes, nothing recomputed)."""
-    from ...diff.result import around
+    from ...diff.result import around, inline_change
 
     summary = head_lines(result)
     out: list[Any] = []
@@ -98,15 +109,20 @@ def render_diff(result: Any) -> list[Any]:
                 out.append(_records(list(rows)))
         if t.samples.changed:
             out.append(_section("sample of changed rows"))
-            tab = Table(box=None, padding=(0, 2), header_style="bold")
-            for c in ("key", "column", "from", "to"):
+            shown = t.samples.changed[:10]
+            long = any(_is_long(ch) for item in shown for ch in item.changes)
+            tab = Table(box=None, padding=(0, 2 if not long else 1), header_style="bold")
+            for c in ("key", "column", "from", "to") + (("first difference",) if long else ()):
                 tab.add_column(c)
-            for item in t.samples.changed[:10]:
+            for item in shown:
                 key = ", ".join(f"{k}={_cell(v)}" for k, v in item.key.items())
                 for ch in item.changes:
-                    x, y = (around(ch.a, ch.b, 60) if isinstance(ch.a, str) and isinstance(ch.b, str)
+                    x, y = (around(ch.a, ch.b, WINDOW if long else 60) if isinstance(ch.a, str) and isinstance(ch.b, str)
                             else (_cell(ch.a), _cell(ch.b)))
-                    tab.add_row(key, ch.column, Text(x, style="red"), Text(y, style="green"))
+                    cells = [key, ch.column, Text(x, style="red"), Text(y, style="green")]
+                    if long:  # as the CLI's table: the first difference in place, ``…abc[d→X]ef…``
+                        cells.append(Text(inline_change(ch.a, ch.b, 40), style="yellow") if _is_long(ch) else "")
+                    tab.add_row(*cells)
             out.append(tab)
         d = t.duplicates
         if d is not None:

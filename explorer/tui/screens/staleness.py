@@ -19,6 +19,41 @@ from ..text import cause_lines, safe, status_text
 from ..widgets.lineage_graph import short_run
 
 
+class Hanging:
+    """Lines of (prefix, text), each wrapped to the width it is drawn at with its continuation
+    lines indented under the text after its prefix (a long cause never runs back to column 1)."""
+
+    def __init__(self, items: list[tuple[Text, Text]]) -> None:
+        self.items = [(safe(prefix), safe(body)) for prefix, body in items]
+
+    def lines(self, console, width: int) -> list[Text]:
+        out = []
+        for prefix, body in self.items:
+            indent = min(prefix.cell_len, max(0, width - 10))  # at least 10 columns for the text
+            room = max(1, width - indent)
+            for i, part in enumerate(body.wrap(console, room, overflow="fold") or [Text("")]):
+                line = prefix.copy() if i == 0 else Text(" " * indent)
+                part.rstrip()
+                line.append_text(part)
+                out.append(line)
+        return out
+
+    def __rich_console__(self, console, options):
+        yield from self.lines(console, options.max_width)
+
+
+class CauseBar(DetailBar):
+    """The staleness detail: the asset, then each cause and the root causes with hanging indents."""
+
+    def show(self, items: list[tuple[Text, Text]]) -> None:
+        self.hanging = Hanging(items)
+        self.refresh(layout=True)  # the bar grows (up to its max-height) with the causes
+
+    def render(self):
+        hanging = getattr(self, "hanging", None)
+        return hanging if hanging is not None else self.text
+
+
 class StalenessScreen(AppScreen):
     """The staleness report as a table."""
 
@@ -39,7 +74,7 @@ class StalenessScreen(AppScreen):
         for c in ("asset", "status", "run", "root cause", "causes"):
             table.add_column(c, key=c)
         yield table
-        yield DetailBar(id="detail")
+        yield CauseBar(id="detail")
         yield from bottom_bars()
 
     def on_mount(self) -> None:
@@ -81,18 +116,19 @@ class StalenessScreen(AppScreen):
 
     def _show_detail(self) -> None:
         key = self.selected()
-        detail = self.query_one("#detail", DetailBar)
+        detail = self.query_one("#detail", CauseBar)
         if key is None or self.report is None:
-            detail.update(safe(Text("every asset is fresh", style="green") if key is None else ""))
+            detail.show([(Text(""), Text("every asset is fresh", style="green") if key is None else Text(""))])
             return
         st = self.report.get(key)
-        t = Text.assemble((key, "bold"), "  ", status_text(st.status), f"  version of run {st.run_id or '-'}")
+        items = [(Text(""), Text.assemble((key, "bold"), "  ", status_text(st.status),
+                                          f"  version of run {st.run_id or '-'}"))]
         for line in cause_lines(st):
-            t.append("\n  • " + line, style="yellow")
+            items.append((Text("  • "), Text(line, style="yellow")))
         roots = list(dict.fromkeys(c.asset for c in st.root_causes))
         if roots:
-            t.append(f"\n  root cause: {', '.join(roots)} (L shows it in the graph)")
-        detail.update(safe(t))
+            items.append((Text("  root cause: "), Text(f"{', '.join(roots)} (L shows it in the graph)")))
+        detail.show(items)
 
     def root_cause(self, key: str) -> str:
         st = self.report.get(key)

@@ -370,13 +370,16 @@ class Session:
         except duckdb.Error as exc:
             raise ExplorerError(f"cannot diff {what}: {message_line(exc)}") from None
 
-    def records(self, sql: str, what: str) -> list[dict[str, Any]]:
-        """Rows as dicts of plain values (through Arrow: DuckDB's own conversion of zoned timestamps needs pytz)."""
+    def arrow(self, sql: str, what: str) -> Any:
+        """The result as an Arrow table."""
         try:
-            table = self.con.sql(sql).to_arrow_table()
+            return self.con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
             raise ExplorerError(f"cannot diff {what}: {message_line(exc)}") from None
-        return plain_rows(table)
+
+    def records(self, sql: str, what: str) -> list[dict[str, Any]]:
+        """Rows as dicts of plain values (through Arrow: DuckDB's own conversion of zoned timestamps needs pytz)."""
+        return plain_rows(self.arrow(sql, what))
 
 
 _UNITS = ("s", "ms", "us")  # timestamp units whose values are whole datetimes (ns ones are left to pyarrow)
@@ -797,17 +800,27 @@ def _candidates(p: Plan) -> str:
 def _compare(s: Session, p: Plan) -> tuple[int, dict[str, int]]:
     """Step 3: every cell of the candidate rows compared once, in one pass: the ``dd`` table holds
     the keys and one flag per compared column (the value differs); changed rows and changed values
-    per column are counted from the flags (DuckDB binds a thousand plain flags far faster than a
-    thousand filtered aggregates of the comparisons themselves)."""
+    per column are counted from the flags, in Arrow (DuckDB takes longer to plan a thousand
+    ``count_if`` than to run them, as it binds a thousand plain flags far faster than a thousand
+    filtered aggregates of the comparisons themselves)."""
     n = p.names
     flags = [n(f"d{i}") for i in range(len(p.compared))]
     keys = ", ".join(f"ra.{k}" for k in p.key_names)
     cells = "".join(f", {p.differs(c)} AS {f}" for c, f in zip(p.compared, flags))
-    s.run(f"CREATE TEMP TABLE {n('dd')} AS SELECT {keys}{cells} {_candidates(p)}", p.what)
-    any_diff = " OR ".join(flags) if flags else "false"
-    agg = "".join(f", count_if({f})" for f in flags)
-    res = s.run(f"SELECT count(*) FILTER (WHERE {any_diff}){agg} FROM {n('dd')}", p.what)[0]
-    return int(res[0]), {c.name: int(k) for c, k in zip(p.compared, res[1:]) if k}
+    import pyarrow.compute as pc
+
+    dd = s.arrow(f"SELECT {keys}{cells} {_candidates(p)}", p.what)
+    s.con.register(n("dd"), dd)  # the changed samples read it
+    changed_any = None
+    per_column = {}
+    for c, f in zip(p.compared, flags):
+        col = dd.column(f)  # never null: ``differs`` is NOT of a non-null comparison
+        k = pc.sum(col).as_py()
+        if k:
+            per_column[c.name] = int(k)
+            changed_any = col if changed_any is None else pc.or_(changed_any, col)
+    changed = int(pc.sum(changed_any).as_py() or 0) if changed_any is not None else 0
+    return changed, per_column
 
 
 def _changed_samples(s: Session, p: Plan, redact: set[str], columns_changed: dict[str, int]) -> tuple[ChangedRow, ...]:

@@ -16,6 +16,16 @@ times, each in a fresh subprocess (so peak RSS is per measurement):
 
 The counts of the three are checked against each other (A EXCEPT B = removed + changed rows).
 
+With ``--process`` it measures whole processes instead, as a user meets them (median of
+``--repeat``, alternating): the two versions written into a store with ``RunWriter``, then
+
+* ``floor``: a fresh Python process that imports DuckDB and runs the baseline query on the
+  store's two data files;
+* ``cli``: ``frontier-explore diff STORE t r1 r2 --key id --format json`` (output discarded):
+  imports, opening the store, the diff, the JSON.
+
+    python bench/bench_diff.py --rows 2000000 --process --repeat 3
+
 Prints a table and the ratio diff / baseline (target: under 3x). Timings are best of ``--repeat``.
 """
 
@@ -180,6 +190,70 @@ def run_child(kind: str, folder: Path) -> dict:
 
 KINDS = ("baseline", "except", "diff")
 
+FLOOR_PROCESS = """
+import sys, duckdb
+a, b = sys.argv[1], sys.argv[2]
+con = duckdb.connect(":memory:")
+con.execute("SET preserve_insertion_order=false")
+con.execute("SET enable_progress_bar=false")
+names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{a}')").fetchall()]
+cols = ", ".join('"' + n + '"' for n in names if n != "id")
+print(list(con.execute(BASELINE.format(cols=cols, a=a, b=b)).fetchone()))
+"""
+
+
+def make_store(folder: Path) -> Path:
+    """The two versions as runs r1 and r2 of a store (``RunWriter``, as users write them)."""
+    import pyarrow.parquet as pq
+
+    sys.path.insert(0, str(ROOT))
+    from datetime import datetime, timedelta, timezone
+
+    from explorer import RunWriter
+
+    store = folder / "store"
+    if not (store / "r2").exists():
+        t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        for i, version in enumerate("ab", 1):
+            with RunWriter(str(store), job="bench", run_id=f"r{i}", started_at=t0 + timedelta(days=i)) as run:
+                run.write("t", pq.read_table(folder / version / "t.parquet"))
+    return store
+
+
+def timed_process(argv: list[str]) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user + system of the child) of one whole process, and its stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this tree's explorer, whatever is installed
+    done = subprocess.run(argv, check=True, capture_output=True, text=True, env=env, cwd=ROOT)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), done.stdout
+
+
+def processes(folder: Path, repeat: int) -> None:
+    import statistics
+
+    store = make_store(folder)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "explorer")], check=True)  # (no stale .pyc)
+    a, b = store / "r1" / "t.parquet", store / "r2" / "t.parquet"
+    floor = [sys.executable, "-c", FLOOR_PROCESS.replace("BASELINE", repr(BASELINE_SQL)), str(a), str(b)]
+    cli = [sys.executable, "-m", "explorer", "diff", str(store), "t", "r1", "r2", "--key", "id", "--format", "json"]
+    got: dict[str, list[tuple[float, float]]] = {"floor": [], "cli": []}
+    for _ in range(repeat):
+        wall, cpu, out = timed_process(floor)
+        got["floor"].append((wall, cpu))
+        added, removed, changed = json.loads(out.strip().splitlines()[-1])  # the counts the floor printed
+        wall, cpu, out = timed_process(cli)
+        got["cli"].append((wall, cpu))
+        rows = json.loads(out)["rows"]
+        assert (rows["added"], rows["removed"], rows["changed"]) == (added, removed, changed), (rows, out[:200])
+    med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in got.items()}
+    for kind, (wall, cpu) in med.items():
+        print(f"{kind:6s} wall {wall:6.2f} s  cpu {cpu:6.2f} s  (walls {', '.join(f'{w:.2f}' for w, _ in got[kind])})")
+    print(f"ratio cli / floor (medians of {repeat}): wall {med['cli'][0] / med['floor'][0]:.2f}x, "
+          f"cpu {med['cli'][1] / med['floor'][1]:.2f}x")
+
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -187,6 +261,7 @@ def main() -> None:
     p.add_argument("--columns", type=int, default=10, help="columns of the table (at least 10)")
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--dir", help="work folder, kept (files already there are reused; default: a temporary folder)")
+    p.add_argument("--process", action="store_true", help="whole processes: the CLI's diff against the floor's")
     p.add_argument("--measure", choices=KINDS, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.measure:
@@ -201,6 +276,10 @@ def main() -> None:
         gen = time.perf_counter() - t0
         print(f"rows: {args.rows:,}  columns: {len(__import__('pyarrow.parquet').parquet.read_schema(a).names)}  files: A {a.stat().st_size / 1e6:.0f} MB, B {b.stat().st_size / 1e6:.0f} MB "
               f"(generated in {gen:.1f}s); cpus: {os.cpu_count()}")
+        if args.process:
+            processes(folder, args.repeat)
+            print(f"load average {os.getloadavg()[0]:.1f}")
+            return
         runs: dict[str, list[dict]] = {k: [] for k in KINDS}
         for _ in range(args.repeat):
             for kind in KINDS:

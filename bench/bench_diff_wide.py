@@ -3,7 +3,7 @@
     python bench/bench_diff_wide.py --columns 1000 --rows 20000
 
 Writes a store with two versions of a ROWS x COLUMNS table (ints, floats and strings; B changes
-1% of the rows in 3 columns), then measures, each in a fresh subprocess and best of ``--repeat``:
+1% of the rows in 3 columns), then measures, each in a fresh subprocess, alternating:
 
 * ``floor``: DuckDB's bare query on the same two files: hash each row, full outer join on the
   key, count added / removed / changed. The least any correct keyed diff does.
@@ -11,7 +11,7 @@ Writes a store with two versions of a ROWS x COLUMNS table (ints, floats and str
 * ``datacompy``: ``datacompy.PandasCompare`` on the two frames read with pyarrow (reading
   included), when datacompy is installed.
 
-Prints the seconds and the ratios to the floor. The figures in docs/benchmarks.md are these ratios.
+Prints the median seconds of ``--repeat`` runs and the ratios to the floor. The figures in docs/benchmarks.md are these ratios.
 """
 
 from __future__ import annotations
@@ -137,20 +137,21 @@ def main() -> None:
             kinds.append("datacompy")
         except ImportError:
             pass
-        best: dict[str, dict] = {}
+        import statistics
+
+        runs: dict[str, list[dict]] = {k: [] for k in kinds}
         for _ in range(args.repeat):
             for kind in kinds:
-                m = run_child(kind, folder)
-                if kind not in best or m["seconds"] < best[kind]["seconds"]:
-                    best[kind] = m
+                runs[kind].append(run_child(kind, folder))
+        med = {k: statistics.median(m["seconds"] for m in v) for k, v in runs.items()}
         print(f"{args.rows:,} rows x {args.columns} columns; cpus {os.cpu_count()}; "
-              f"load average {os.getloadavg()[0]:.1f}")
+              f"load average {os.getloadavg()[0]:.1f}; medians of {args.repeat}")
         for kind in kinds:
-            m = best[kind]
-            print(f"{kind:10s} {m['seconds']:7.2f} s  ratio to floor {m['seconds'] / best['floor']['seconds']:5.2f}x  "
-                  f"{m['result']}")
-        if "datacompy" in best:
-            print(f"diff / datacompy: {best['diff']['seconds'] / best['datacompy']['seconds']:.2f}x")
+            m = runs[kind][-1]
+            print(f"{kind:10s} {med[kind]:7.2f} s  ratio to floor {med[kind] / med['floor']:5.2f}x  "
+                  f"(runs {', '.join('%.2f' % x['seconds'] for x in runs[kind])})  {m['result']}")
+        if "datacompy" in med:
+            print(f"diff / datacompy: {med['diff'] / med['datacompy']:.2f}x")
     finally:
         if not args.dir:
             shutil.rmtree(folder, ignore_errors=True)

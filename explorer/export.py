@@ -122,56 +122,14 @@ def to_dot(g: nx.DiGraph, statuses: Mapping[str, str] | None = None) -> str:
 # --------------------------------------------------------------------------- statuses
 
 
-def fallback_statuses(store: "Source") -> dict[str, str]:
-    """Statuses for colouring when the staleness module is not available: ``tainted`` (the
-    latest version is flagged or built from a flagged version), ``missing`` (never
-    materialized) and ``failed`` (the newest run that planned it failed without writing it)."""
-    g = store.asset_graph()
-    index = store.index
-    tainted = store.tainted()
-    out: dict[str, str] = {}
-    for key in g.nodes:
-        latest = index.latest(key)
-        if latest is None:
-            out[key] = "missing"
-            continue
-        if (latest.asset, latest.run_id) in tainted:
-            out[key] = "tainted"
-            continue
-        planners = [r for r in index.run_list() if any(p.asset == key for p in r.planned)]
-        produced_by = index.runs.get(latest.run_id)
-        if planners and produced_by is not None:
-            last = planners[-1]  # runs are ordered by start time
-            if (last.status == "failed" and not index.wrote(key, last.run_id)
-                    and last.started_at > produced_by.started_at):
-                out[key] = "failed"
-                continue
-        out[key] = ""
-    return out
-
-
 def asset_statuses(store: "Source") -> dict[str, str]:
-    """Status per asset key for colouring: ``fresh`` / ``stale`` / ``missing`` from the
-    staleness module when it is present (``store.staleness().status_of(key)``), with
-    ``tainted`` and ``failed`` (see ``fallback_statuses``) on top."""
-    base = fallback_statuses(store)
-    staleness = getattr(store, "staleness", None)
-    if staleness is None:
-        return base
-    try:
-        report = staleness()
-    except Exception:  # noqa: BLE001 - colouring is best effort; the graph is still exported
-        return base
-    out = {}
-    for key, status in base.items():
-        if status in ("tainted", "failed"):  # facts staleness does not colour
-            out[key] = status
-            continue
-        try:
-            out[key] = str(report.status_of(key) or status)
-        except Exception:  # noqa: BLE001
-            out[key] = status
-    return out
+    """Status per asset key for colouring, in the library's one vocabulary
+    (``staleness.ASSET_STATUSES``: fresh, stale, missing, failed, tainted), computed by
+    ``staleness.asset_statuses`` from the store's staleness report: the same words the
+    ``stale`` command and the app show."""
+    from . import staleness
+
+    return staleness.asset_statuses(store.index, store.staleness())
 
 
 # --------------------------------------------------------------------------- OpenLineage

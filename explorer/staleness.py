@@ -855,6 +855,50 @@ def _dagster_differs(view: "_View", current: dict[str, AssetVersion], own: dict[
     return out
 
 
+# ---------------------------------------------------------------------- the words views show
+
+ASSET_STATUSES = ("fresh", "stale", "missing", "failed", "tainted")
+"""The status vocabulary of an asset as the views colour it (graph exports, the HTML report):
+the report's fresh / stale / missing, with two facts on top, in this order of precedence:
+``tainted`` (the current version is flagged or built from a flagged version: it has a
+``flagged_upstream`` cause) and ``failed`` (see ``failed_attempts``)."""
+
+
+def failed_attempts(index: Index, as_of: datetime | None = None) -> dict[str, str]:
+    """Per asset, the run id of its newest planned attempt when that attempt failed: the newest
+    run (by start time, up to ``as_of``) whose plan names the asset failed without writing it,
+    and started after the run of the asset's current version. An asset never written is not
+    here (it is ``missing``). One pass over the runs."""
+    view = _View(index, as_of)
+    newest: dict[str, Run] = {}
+    for run in view.runs:  # oldest first: the last one kept is the newest planner
+        for p in run.planned:
+            newest[p.asset] = run
+    out: dict[str, str] = {}
+    for key, run in newest.items():
+        latest = view.latest(key)
+        produced_by = index.runs.get(latest.run_id) if latest is not None else None
+        if (produced_by is not None and run.status == "failed" and not index.wrote(key, run.run_id)
+                and run.started_at > produced_by.started_at):
+            out[key] = run.run_id
+    return out
+
+
+def asset_statuses(index: Index, report: "StalenessReport") -> dict[str, str]:
+    """One word of ``ASSET_STATUSES`` per asset of ``report`` (computed from ``index``):
+    ``tainted``, else ``failed``, else the report's own status."""
+    failed = failed_attempts(index, report.as_of)
+    out: dict[str, str] = {}
+    for a in report.assets:
+        if a.status != "missing" and (a.causes_omitted or any(c.kind == "flagged_upstream" for c in a.causes)):
+            out[a.asset] = "tainted"
+        elif a.asset in failed:
+            out[a.asset] = "failed"
+        else:
+            out[a.asset] = a.status
+    return out
+
+
 PARTITION_STATUSES = ("fresh", "stale", "missing", "failed")
 PARTITION_TAG = "dagster/partition"  # the run tag naming the one partition a run materializes
 

@@ -245,8 +245,8 @@ def test_running_runs_have_only_start_and_failed_attempts_colour_red(tmp_path):
     assert [(by_run_id, [e["eventType"] for e in evs]) for by_run_id, evs in by_run(events).items()] == [
         ("r1", ["START", "COMPLETE"]), ("r2", ["START", "FAIL"]), ("r3", ["START"])]
     # b's newest attempt (r2) failed without writing it; c is being written by a running run
-    statuses = export.fallback_statuses(store)
-    assert statuses == {"a": "", "b": "failed", "c": ""}
+    statuses = export.asset_statuses(store)
+    assert statuses == {"a": "fresh", "b": "failed", "c": "fresh"}
     mermaid = export.to_mermaid(store.asset_graph(), statuses)
     assert "    class n_b failed" in mermaid.splitlines()
 
@@ -278,6 +278,50 @@ def test_export_colours_combine_staleness_taint_and_failure(tmp_path):
     statuses = export.asset_statuses(store)
     # c's newest planned attempt (r2) failed without writing it; b is stale (a changed)
     assert statuses == {"a": "fresh", "b": "stale", "c": "failed", "d": "missing"}
+
+
+def test_export_statuses_are_the_stale_commands_words(cli, tmp_path):
+    """One vocabulary: on a store with a failed run and a missing planned asset, the export's words are the ``stale`` command's, with ``failed`` only where the
+    newest run planning an asset failed without writing it (worked out here from the runs)."""
+    import json
+    from datetime import datetime, timezone
+
+    from explorer.store import RunWriter
+
+    url = str(tmp_path / "s")
+    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    plan = {"a": [], "b": ["a"], "c": ["b"], "never": ["a"]}
+    with RunWriter(url, job="j", run_id="r1", started_at=t, plan=plan) as run:
+        run.write("a", {"v": 1})
+        run.write("b", {"v": 2}, inputs=["a"])
+        run.write("c", {"v": 3}, inputs=["b"])
+    with pytest.raises(RuntimeError):
+        with RunWriter(url, job="j", run_id="r2", started_at=t.replace(day=2), plan={"b": ["a"], "c": ["b"]}) as run:
+            run.write("b", {"v": 20}, inputs=[("a", "r1")])  # c becomes stale; its rebuild crashes
+            raise RuntimeError("c crashed")
+
+    res = cli("stale", url, "--format", "json")
+    assert res.code != 0  # a missing asset fails the default --fail-on
+    cli_status = {a["asset"]: a["status"] for a in json.loads(res.out)["assets"]}
+    assert cli_status["never"] == "missing"
+
+    store = Store.open(url)
+    failed = {}
+    for r in sorted(store.runs, key=lambda r: r.started_at):  # the newest planner of each asset wins
+        for p in r.planned:
+            failed[p.asset] = r.status == "failed" and (p.asset, r.run_id) not in store.index.versions
+    expected = {k: "failed" if failed.get(k) and cli_status[k] != "missing" else s for k, s in cli_status.items()}
+    assert expected == {"a": "fresh", "b": "fresh", "c": "failed", "never": "missing"}
+    assert export.asset_statuses(store) == expected
+
+    res = cli("export", url, "--format", "mermaid")
+    assert res.code == 0, res.err
+    shown = {}
+    for line in res.out.splitlines():
+        if line.startswith("    class "):
+            _, ids, status = line.split()
+            shown.update({i.removeprefix("n_"): status for i in ids.split(",")})
+    assert shown == expected
 
 
 # ---------------------------------------------------------------- hostile keys in mermaid and dot

@@ -36,7 +36,7 @@ import duckdb
 from .. import sql as sqlsrc
 from ..errors import ExplorerError, message_line
 from ..formats.base import quote_ident, quote_literal
-from ..models import AssetVersion, TableInfo
+from ..models import AssetVersion, ColumnStats
 from .result import (
     CUT,
     REDACTED,
@@ -370,20 +370,64 @@ class Session:
         except duckdb.Error as exc:
             raise ExplorerError(f"cannot diff {what}: {message_line(exc)}") from None
 
-    def records(self, sql: str, what: str) -> list[dict[str, Any]]:
-        """Rows as dicts of plain values (through Arrow: DuckDB's own conversion of zoned timestamps needs pytz)."""
+    def arrow(self, sql: str, what: str) -> Any:
+        """The result as an Arrow table."""
         try:
-            table = self.con.sql(sql).to_arrow_table()
+            return self.con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
             raise ExplorerError(f"cannot diff {what}: {message_line(exc)}") from None
+
+    def records(self, sql: str, what: str) -> list[dict[str, Any]]:
+        """Rows as dicts of plain values (through Arrow: DuckDB's own conversion of zoned timestamps needs pytz)."""
+        return plain_rows(self.arrow(sql, what))
+
+
+_UNITS = ("s", "ms", "us")  # timestamp units whose values are whole datetimes (ns ones are left to pyarrow)
+
+
+def plain_rows(table: Any) -> list[dict[str, Any]]:
+    """``table.to_pylist()``, with the zoned timestamp columns converted here: pyarrow converts
+    them through pandas, whose import costs a diff process some 0.3 s for a few sample rows.
+    The values are the same objects pyarrow gives (a datetime in the column's zone)."""
+    import pyarrow as pa
+
+    zoned = {}
+    for i, f in enumerate(table.schema):
+        t = f.type
+        if pa.types.is_timestamp(t) and t.tz and t.unit in _UNITS and t.tz[0] not in "+-":
+            zoned[i] = _zone(t.tz)
+    if not zoned or any(z is None for z in zoned.values()):
         return table.to_pylist()
+    columns = []
+    for i, f in enumerate(table.schema):
+        col = table.column(i)
+        if i in zoned:
+            tz = zoned[i]
+            values = col.cast(pa.timestamp(f.type.unit)).to_pylist()  # the UTC wall clock
+            try:
+                columns.append([None if v is None else tz.fromutc(v.replace(tzinfo=tz)) for v in values])
+            except OverflowError:  # out of datetime's range in that zone: as pyarrow says it
+                return table.to_pylist()
+        else:
+            columns.append(col.to_pylist())
+    names = table.column_names
+    return [dict(zip(names, row)) for row in zip(*columns)] if columns else [{} for _ in range(table.num_rows)]
+
+
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 # --------------------------------------------------------------------------- shared pieces
 
 
-def _facts(t: TableInfo | None, name: str | None, redacted: bool) -> ColumnFacts | None:
-    c = t.column(name) if t is not None and name is not None else None
+def _facts(by_name: dict[str, ColumnStats], name: str | None, redacted: bool) -> ColumnFacts | None:
+    c = by_name.get(name) if name is not None else None
     if c is None:
         return None
     if redacted:
@@ -393,11 +437,13 @@ def _facts(t: TableInfo | None, name: str | None, redacted: bool) -> ColumnFacts
 
 
 def _stats(va: AssetVersion, vb: AssetVersion, cols: list[Col], redact: set[str]) -> dict[str, ColumnStatsPair]:
+    # the sidecars' statistics by name, decoded once (not once per column: quadratic at 1,000 columns)
+    ta, tb = ({c.name: c for c in v.table.columns} if v.table is not None else {} for v in (va, vb))
     out = {}
     for c in cols:
         red = c.name in redact
         out[c.name] = ColumnStatsPair(
-            _facts(va.table, c.name if c.a else None, red), _facts(vb.table, (c.name_b or c.name) if c.b else None, red)
+            _facts(ta, c.name if c.a else None, red), _facts(tb, (c.name_b or c.name) if c.b else None, red)
         )
     return out
 
@@ -754,17 +800,27 @@ def _candidates(p: Plan) -> str:
 def _compare(s: Session, p: Plan) -> tuple[int, dict[str, int]]:
     """Step 3: every cell of the candidate rows compared once, in one pass: the ``dd`` table holds
     the keys and one flag per compared column (the value differs); changed rows and changed values
-    per column are counted from the flags (DuckDB binds a thousand plain flags far faster than a
-    thousand filtered aggregates of the comparisons themselves)."""
+    per column are counted from the flags, in Arrow (DuckDB takes longer to plan a thousand
+    ``count_if`` than to run them, as it binds a thousand plain flags far faster than a thousand
+    filtered aggregates of the comparisons themselves)."""
     n = p.names
     flags = [n(f"d{i}") for i in range(len(p.compared))]
     keys = ", ".join(f"ra.{k}" for k in p.key_names)
     cells = "".join(f", {p.differs(c)} AS {f}" for c, f in zip(p.compared, flags))
-    s.run(f"CREATE TEMP TABLE {n('dd')} AS SELECT {keys}{cells} {_candidates(p)}", p.what)
-    any_diff = " OR ".join(flags) if flags else "false"
-    agg = "".join(f", count_if({f})" for f in flags)
-    res = s.run(f"SELECT count(*) FILTER (WHERE {any_diff}){agg} FROM {n('dd')}", p.what)[0]
-    return int(res[0]), {c.name: int(k) for c, k in zip(p.compared, res[1:]) if k}
+    import pyarrow.compute as pc
+
+    dd = s.arrow(f"SELECT {keys}{cells} {_candidates(p)}", p.what)
+    s.con.register(n("dd"), dd)  # the changed samples read it
+    changed_any = None
+    per_column = {}
+    for c, f in zip(p.compared, flags):
+        col = dd.column(f)  # never null: ``differs`` is NOT of a non-null comparison
+        k = pc.sum(col).as_py()
+        if k:
+            per_column[c.name] = int(k)
+            changed_any = col if changed_any is None else pc.or_(changed_any, col)
+    changed = int(pc.sum(changed_any).as_py() or 0) if changed_any is not None else 0
+    return changed, per_column
 
 
 def _changed_samples(s: Session, p: Plan, redact: set[str], columns_changed: dict[str, int]) -> tuple[ChangedRow, ...]:

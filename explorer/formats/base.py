@@ -103,10 +103,25 @@ def to_arrow(value: Any) -> "pa.Table | None":
         value = value.to_frame()
     if isinstance(value, pd.DataFrame):
         try:
-            return pa.Table.from_pandas(value, preserve_index=False)
+            return _from_frame(pa, pd, value)
         except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
             raise WriteError(_unconvertible(value, exc)) from None
     return None
+
+
+def _from_frame(pa: Any, pd: Any, df: Any) -> "pa.Table":
+    """A DataFrame as a table, its index kept as pandas' ``to_parquet`` keeps it when the index
+    is named (``df.set_index("id")``): each level becomes a column, first (as ``reset_index``
+    puts them), recorded in the pandas metadata so that loading the version restores the index;
+    a named ``RangeIndex`` is kept in the metadata alone. An unnamed index (the default
+    ``RangeIndex``, or what filtering left) is not data and is dropped."""
+    if all(name is None for name in df.index.names):
+        return pa.Table.from_pandas(df, preserve_index=False)
+    table = pa.Table.from_pandas(df, preserve_index=None)
+    if isinstance(df.index, pd.RangeIndex):
+        return table
+    n = len(df.columns)  # from_pandas puts the index columns last
+    return table.select([*range(n, table.num_columns), *range(n)])
 
 
 def _unconvertible(df: Any, exc: Exception) -> str:

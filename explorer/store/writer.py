@@ -167,7 +167,7 @@ def write_version(
                 raise WriteError(f"format {f.name} needs a DataFrame or Arrow table")
             size, chash = _write_tree(fs, root, rel, f.write_tree(table, partition_by))
         else:
-            data = f.write(value)
+            data = f.write(table if table is not None else value)  # (a frame converted once)
             put(fs, root, rel, data, exclusive=True)
             size, chash = len(data), sha256(data)
     except FileExistsError:

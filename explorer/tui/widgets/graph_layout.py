@@ -225,29 +225,25 @@ def layout(g: nx.DiGraph, box_w: int = 28, min_gap: int = 4) -> Layout:
     def own(edge: tuple, cells) -> None:
         lay.edge_cells.setdefault(edge, set()).update(cells)
 
+    def mark(cells: list[tuple[int, int]], back: int, forward: int) -> list[tuple[int, int]]:
+        """Draw a straight run of cells (in order): each joins the one before (``back``) and the
+        one after (``forward``); crossings keep the marks already there."""
+        for k, cell in enumerate(cells):
+            m = lay.edges.get(cell, 0)
+            if k > 0:
+                m |= back
+            if k < len(cells) - 1:
+                m |= forward
+            lay.edges[cell] = m
+        return cells
+
     def hline(x0: int, x1: int, y: int) -> list[tuple[int, int]]:
-        if x1 < x0:
-            x0, x1 = x1, x0
-        for x in range(x0, x1 + 1):
-            m = lay.edges.get((x, y), 0)
-            if x > x0:
-                m |= LEFT
-            if x < x1:
-                m |= RIGHT
-            lay.edges[(x, y)] = m
-        return [(x, y) for x in range(x0, x1 + 1)]
+        x0, x1 = min(x0, x1), max(x0, x1)
+        return mark([(x, y) for x in range(x0, x1 + 1)], LEFT, RIGHT)
 
     def vline(x: int, y0: int, y1: int) -> list[tuple[int, int]]:
-        if y1 < y0:
-            y0, y1 = y1, y0
-        for y in range(y0, y1 + 1):
-            m = lay.edges.get((x, y), 0)
-            if y > y0:
-                m |= UP
-            if y < y1:
-                m |= DOWN
-            lay.edges[(x, y)] = m
-        return [(x, y) for y in range(y0, y1 + 1)]
+        y0, y1 = min(y0, y1), max(y0, y1)
+        return mark([(x, y) for y in range(y0, y1 + 1)], UP, DOWN)
 
     for n, p in placed.items():
         if p.dummy:

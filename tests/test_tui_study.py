@@ -1,0 +1,164 @@
+"""Studying an asset in the app (issues 18 and 20): tables that fit the terminal (identity
+columns whole, the others cut with … before any is hidden, the hidden ones named), versions with
+byte-identical content marked, JSON metric paths in the history plot, and the column lineage tab.
+Truth comes from the store's files (hashed and parsed here) and from what the test wrote."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from explorer import RunWriter
+from explorer.tui.app import ExplorerApp
+
+SMALL = (80, 24)
+MEDIUM = (120, 40)
+
+
+def drive(test):
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def screen_lines(app) -> list[str]:
+    return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]
+
+
+def manifests(root: Path) -> dict[str, dict]:
+    return {d.name: json.loads((d / "_frontier" / "run.json").read_text())
+            for d in sorted(root.iterdir()) if (d / "_frontier" / "run.json").exists()}
+
+
+def sidecar(root: Path, run_id: str, asset: str) -> dict | None:
+    for f in (root / run_id / "_frontier" / "versions").glob("*.json"):
+        doc = json.loads(f.read_text())
+        if doc["asset"] == asset:
+            return doc
+    return None
+
+
+def cells(header: str, line: str, labels: list[str]) -> dict[str, str]:
+    """The cells of a rendered row, cut at where each heading starts (headings are left-aligned)."""
+    starts = sorted((header.index(f" {label} ") + 1, label) for label in labels if f" {label} " in header)
+    out = {}
+    for (a, label), (b, _) in zip(starts, starts[1:] + [(len(line), "")]):
+        out[label] = line[a:b].strip()
+    return out
+
+
+def cut_or_whole(shown: str, truth: str) -> bool:
+    """``shown`` is ``truth``, or a beginning of it ending with …."""
+    return shown == truth or (shown.endswith("…") and truth.startswith(shown[:-1]) and len(shown) <= len(truth))
+
+
+def status_line(app) -> str:
+    return screen_lines(app)[-2]
+
+
+def off_screen(app) -> list[str]:
+    status = status_line(app)
+    if "→ off screen:" not in status:
+        return []
+    return [s.strip() for s in status.split("→ off screen:")[1].split("(h/l")[0].split(",")]
+
+
+# ---------------------------------------------------------------------- columns fit the width
+
+RUN_LABELS = ["run id", "status", "job", "started", "duration", "assets", "code version", "tags"]
+
+
+def run_truth(m: dict) -> dict[str, str]:
+    started = datetime.fromisoformat(m["started_at"].replace("Z", "+00:00"))
+    return {"run id": m["run_id"], "job": m["job"] or "", "started": started.strftime("%Y-%m-%d %H:%M:%S"),
+            "code version": m["code_version"] or "", "tags": " ".join(f"{k}={v}" for k, v in m["tags"].items())}
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_runs_columns_shrink_with_an_ellipsis_before_any_is_hidden(demo_path, size):
+    runs = manifests(demo_path)
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        lines = screen_lines(app)
+        header = next(line for line in lines if line.startswith(" run id "))
+        assert len(header.rstrip()) <= size[0]
+        hidden = off_screen(app)
+        shown = [label for label in RUN_LABELS if f" {label} " in header]
+        assert set(shown) | set(hidden) == set(RUN_LABELS), (header, hidden)  # every column: shown, or named
+        assert not set(shown) & set(hidden)
+        assert hidden == RUN_LABELS[len(shown):]  # the last ones go first, whole
+        n_cut = 0
+        for rid, m in runs.items():
+            line = next(line for line in lines if line.startswith(f" {rid} "))  # the identity columns whole
+            assert m["status"] in line
+            row = cells(header, line, shown)
+            for label, truth in run_truth(m).items():
+                if label in row:
+                    assert cut_or_whole(row[label], truth), (label, row[label], truth)
+                    n_cut += row[label] != truth
+        if size == SMALL:
+            assert {"code version", "tags"} <= set(hidden)
+            assert n_cut  # something had to give at 80 columns: cut, not hidden
+            assert "job" in shown and "started" in shown
+        else:
+            assert not hidden  # at 120 every column fits once the widest are cut
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
+async def test_versions_columns_fit_and_mark_byte_identical_versions(demo_path, size):
+    key = "raw/applications"
+    runs = manifests(demo_path)
+    written = {r: sc for r in runs if (sc := sidecar(demo_path, r, key))}
+    digests = {r: hashlib.sha256((demo_path / sc["data_path"]).read_bytes()).hexdigest() for r, sc in written.items()}
+    order = sorted(written, key=lambda r: runs[r]["started_at"])
+    same = {}
+    for i, r in enumerate(order):
+        earlier = [o for o in order[:i] if digests[o] == digests[r]]
+        if earlier:
+            same[r] = earlier[0]
+    assert same  # the demo store repeats raw/applications byte for byte
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        app.open_asset(key)
+        await settle(app, pilot)
+        await pilot.press("3")
+        await settle(app, pilot)
+        lines = screen_lines(app)
+        header = next(line for line in lines if line.startswith(" run ") and "same as" in line)
+        labels = ["run", "same as", "rows", "size", "hash", "run status", "created", "job", "code"]
+        shown = [label for label in labels if f" {label} " in header]
+        hidden = off_screen(app)
+        assert set(shown) | set(hidden) == set(labels), (header, hidden)
+        for rid, sc in written.items():
+            line = next(line for line in lines if line.startswith(f" {rid} "))
+            row = cells(header, line, shown)
+            assert row["same as"] == (f"= {same[rid].rsplit('-', 1)[1]}" if rid in same else ""), (rid, row)
+            assert row["hash"] == digests[rid][:12]  # never cut
+            assert row["rows"].replace(",", "") == str(sc["table"]["num_rows"])
+            created = datetime.fromisoformat(sc["created_at"].replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S")
+            if "created" in row:
+                assert cut_or_whole(row["created"], created), row
+            if "run status" in row:
+                assert runs[rid]["status"] in row["run status"]
+        if size == SMALL:
+            assert "job" in hidden and "code" in hidden

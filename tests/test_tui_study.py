@@ -162,3 +162,57 @@ async def test_versions_columns_fit_and_mark_byte_identical_versions(demo_path, 
                 assert runs[rid]["status"] in row["run status"]
         if size == SMALL:
             assert "job" in hidden and "code" in hidden
+
+
+# ---------------------------------------------------------------------- JSON metric paths in the history plot
+
+
+@pytest.fixture
+def metrics_store(tmp_path) -> Path:
+    """Three runs, unevenly spaced in time, each writing a JSON metrics asset (nested numbers,
+    a list, a string and a boolean that are not plottable) beside a table."""
+    root = tmp_path / "store"
+    start = datetime(2026, 3, 1, 6, 0, tzinfo=timezone.utc)
+    for i, (day, auc, f1) in enumerate([(0, 0.71, 0.5), (1, 0.74, 0.55), (30, 0.69, 0.61)], start=1):
+        at = start + timedelta(days=day)
+        with RunWriter(str(root), run_id=f"{at:%Y%m%dT%H%M%SZ}-r{i}", started_at=at) as run:
+            run.write("features", pd.DataFrame({"x": list(range(i + 2))}))
+            run.write("metrics/evaluation", {"auc": auc, "folds": [{"f1": f1}, {"f1": f1 / 2}], "model": "lr",
+                                             "calibrated": i % 2 == 0, "rows": 100 * i}, inputs=["features"])
+    return root
+
+
+@drive
+async def test_history_plots_numbers_inside_a_json_asset_over_time(metrics_store):
+    runs = manifests(metrics_store)
+    truth = {}  # run -> the JSON document, read from the data file
+    for rid in runs:
+        sc = sidecar(metrics_store, rid, "metrics/evaluation")
+        truth[rid] = json.loads((metrics_store / sc["data_path"]).read_text())
+    order = sorted(runs, key=lambda r: runs[r]["started_at"])
+    times = [datetime.fromisoformat(runs[r]["started_at"].replace("Z", "+00:00")).timestamp() for r in order]
+    app = ExplorerApp(str(metrics_store), label="metrics")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        app.open_asset("metrics/evaluation")
+        await settle(app, pilot)
+        await pilot.press("4")
+        await settle(app, pilot)
+        text = "\n".join(screen_lines(app))
+        assert "value.auc" in text and "value.folds.0.f1" in text  # offered beside the sidecar statistics
+        assert "value.model" not in text and "value.calibrated" not in text  # neither strings nor booleans
+        plot = app.screen.query_one("#plot")
+        for path, get in (("value.auc", lambda d: d["auc"]), ("value.folds.1.f1", lambda d: d["folds"][1]["f1"]),
+                          ("value.rows", lambda d: d["rows"])):
+            for _ in range(12):
+                if plot.title.endswith(f": {path} over time"):
+                    break
+                await pilot.press("n")
+                await settle(app, pilot)
+            assert f"metrics/evaluation: {path} over time" in "\n".join(screen_lines(app))
+            assert plot.values == [get(truth[r]) for r in order]
+            assert plot.xs == times  # spaced by when each run started: a day, then four weeks
+        await pilot.press("n")  # on to the sidecar statistics
+        await settle(app, pilot)
+        assert plot.title.endswith(": size_bytes over time")
+        assert plot.values == [sidecar(metrics_store, r, "metrics/evaluation")["size_bytes"] for r in order]

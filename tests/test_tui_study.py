@@ -216,3 +216,94 @@ async def test_history_plots_numbers_inside_a_json_asset_over_time(metrics_store
         await settle(app, pilot)
         assert plot.title.endswith(": size_bytes over time")
         assert plot.values == [sidecar(metrics_store, r, "metrics/evaluation")["size_bytes"] for r in order]
+
+
+# ---------------------------------------------------------------------- column lineage
+
+
+DECLARED = {  # asset -> column -> its sources (asset, column), as given to the writer
+    "clean": {"income_k": [("raw", "income")]},
+    "features": {"ratio": [("clean", "income_k"), ("clean", "age")]},
+}
+
+
+@pytest.fixture
+def lineage_store(tmp_path) -> Path:
+    root = tmp_path / "store"
+    raw = pd.DataFrame({"id": [1, 2, 3], "income": [10.0, 20.0, 30.0], "age": [30, 40, 50]})
+    clean = raw.assign(income_k=raw.income / 1000).drop(columns=["income"])
+    feats = clean.assign(ratio=clean.income_k / clean.age).drop(columns=["age"])
+    t1 = datetime(2026, 3, 1, 6, 0, tzinfo=timezone.utc)
+    with RunWriter(str(root), run_id=f"{t1:%Y%m%dT%H%M%SZ}-r1", started_at=t1) as run:
+        run.write("raw", raw)
+        run.write("clean", clean, inputs=["raw"], column_lineage=DECLARED["clean"])
+        run.write("features", feats, inputs=["clean"],
+                  column_lineage={c: [f"{a}.{col}" for a, col in deps] for c, deps in DECLARED["features"].items()})
+    t2 = t1 + timedelta(days=1)
+    with RunWriter(str(root), run_id=f"{t2:%Y%m%dT%H%M%SZ}-r2", started_at=t2) as run:
+        run.write("raw", raw.assign(income=[11.0, 21.0, 31.0]))  # nothing built from it
+    return root
+
+
+def tree_entries(app) -> dict[str, list[tuple[str, str, str, bool]]]:
+    """column -> [(arrow, asset, column, inferred)] as the columns tab draws them (the tree's
+    region of the screen: the root line, then each column and its entries)."""
+    region = app.screen.query_one("#columns-tree").region
+    lines = [line[region.x:region.right] for line in screen_lines(app)[region.y:region.bottom]]
+    out: dict[str, list] = {}
+    current = None
+    for line in lines[1:]:  # below the root
+        words = line.translate(str.maketrans("│├└─▼▶", "      ")).split()
+        if not words or not any(ch.isalnum() for ch in words[0] + "".join(words[1:2])):
+            continue  # blank, or the scrollbar's mark
+        if words[0] in ("←", "→"):
+            asset, _, column = words[1].rpartition(".")
+            out[current].append((words[0], asset, column, "(inferred)" in line))
+        else:
+            current = words[0]
+            out[current] = []
+    return out
+
+
+@drive
+async def test_columns_tab_shows_where_each_column_comes_from_and_goes(lineage_store):
+    r1 = next(r for r in manifests(lineage_store) if r.endswith("-r1"))
+    app = ExplorerApp(str(lineage_store), label="lineage")
+    async with app.run_test(size=MEDIUM) as pilot:
+        await settle(app, pilot)
+        app.open_asset("clean", r1)
+        await settle(app, pilot)
+        await pilot.press("7")
+        await settle(app, pilot)
+        shown = tree_entries(app)
+        assert set(shown) == {"id", "age", "income_k"}  # clean's columns, in its schema
+        declared_in = {(c, a, col) for c, deps in DECLARED["clean"].items() for a, col in deps}
+        declared_out = {(c, a, src) for a, m in DECLARED.items() for c, deps in m.items() for (sa, src) in deps
+                        if sa == "clean"}
+        got_in = {(c, a, col) for c, es in shown.items() for arrow, a, col, inferred in es if arrow == "←" and not inferred}
+        got_out = {(col, a, c) for c, es in shown.items() for arrow, a, col, inferred in es if arrow == "→" and not inferred}
+        assert got_in == declared_in  # income_k ← raw.income
+        assert got_out == declared_out  # income_k and age → features.ratio
+        for c, es in shown.items():  # what is inferred is a pass-through: the same name on both sides
+            for arrow, a, col, inferred in es:
+                if inferred:
+                    assert col == c, (c, arrow, a, col)
+        # enter on "→ features.ratio" (from age): features at ratio, whose sources are both declared
+        tree = app.screen.query_one("#columns-tree")
+        for _ in range(30):
+            node = tree.cursor_node
+            if node is not None and node.parent is not None and node.parent.data == "age" \
+                    and str(node.label).startswith("→ features.ratio"):
+                break
+            await pilot.press("down")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "AssetScreen" and app.screen.key == "features"
+        assert app.screen.query_one("#tabs").active == "columns"
+        assert app.screen.query_one("#columns-tree").cursor_node.data == "ratio"
+        assert f"asset features @ {r1}" in "\n".join(screen_lines(app))
+        shown = tree_entries(app)
+        assert {(a, col) for arrow, a, col, inferred in shown["ratio"] if arrow == "←"} == set(DECLARED["features"]["ratio"])
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen.key == "clean"  # back where it came from

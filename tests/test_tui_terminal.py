@@ -357,7 +357,7 @@ async def test_brackets_cycle_the_asset_tabs_and_y_copies_what_is_focused(demo_p
         assert seen == TABS + TABS[:1]  # ] walks every tab in order and wraps
         await pilot.press("left_square_bracket")
         await settle(app, pilot)
-        assert tabs.active == TABS[-1]  # impact, its tree focused
+        assert tabs.active == TABS[-1]  # columns, its tree focused
         await pilot.press("y")  # the tree's root: this version
         await settle(app, pilot)
         assert app.clipboard == f"scores@{newest}"

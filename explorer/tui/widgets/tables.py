@@ -128,6 +128,7 @@ class Table(DataTable):
         self._all: list[tuple[tuple, dict[str, Any]]] = []  # every row added, shown or not
         self._refilling = False
         self._fitting: set[Any] = set()  # keys of the columns added without a width: fitted to the table
+        self._fitted_from = 0  # the first scrolling column the last fit started from
 
     # ------------------------------------------------------------------ cells (never markup)
     def add_column(self, label: Any, **kw: Any):  # type: ignore[override]
@@ -173,24 +174,33 @@ class Table(DataTable):
         return column.content_width if column.key in self._fitting else column.width
 
     def fit_columns(self) -> bool:
-        """Set every fitted column's width for the table's width (True: a width changed)."""
+        """Set every fitted column's width for the table's width (True: a width changed).
+
+        The columns fitted are those from the first one in view (after ``l``, the one scrolled
+        to); the columns scrolled off to the left keep their widths, so the scroll position
+        still starts at the same column."""
         columns = self.ordered_columns
         avail = self.scrollable_content_region.width - self._row_label_column_width
         if not self.fits or not columns or avail <= 0:
             return False
         pad = 2 * self.cell_padding
+        fixed = min(self.fixed_columns, len(columns))
         ident = self.identity_count()
         natural = [self.natural_width(c) for c in columns]
-        target = list(natural)
-        budget = avail - sum(n + pad for n in natural[:ident])
+        floors = [n if i < ident else self._floor(c, n) for i, (c, n) in enumerate(zip(columns, natural))]
+        target = [natural[i] if i < fixed else c.get_render_width(self) - pad for i, c in enumerate(columns)]
+        first = self._first_in_view(columns, fixed)
+        self._fitted_from = first
+        budget = avail - sum(natural[i] + pad for i in range(fixed))
         shown: list[int] = []  # the columns that fit, shrunk if need be
-        floors = [self._floor(c, n) for c, n in zip(columns, natural)]
         used = 0
-        for i in range(ident, len(columns)):
+        for i in range(first, len(columns)):
             if used + floors[i] + pad > budget:
                 break  # this one and those after it: off screen, whole
             used += floors[i] + pad
             shown.append(i)
+        for i in range(first, len(columns)):
+            target[i] = natural[i]
         room = budget - pad * len(shown)
         if sum(natural[i] for i in shown) > room:
             for i, w in zip(shown, water_fill([natural[i] for i in shown], [floors[i] for i in shown], room)):
@@ -210,6 +220,18 @@ class Table(DataTable):
             self.refresh()
             self.call_after_refresh(self.report_columns)
         return changed
+
+    def _first_in_view(self, columns: list, fixed: int) -> int:
+        """The first scrolling column whose left edge is in view."""
+        if not self.scroll_x:
+            return fixed
+        x = sum(c.get_render_width(self) for c in columns[:fixed])
+        left = self.scroll_x + x
+        for i in range(fixed, len(columns)):
+            if x >= left:
+                return i
+            x += columns[i].get_render_width(self)
+        return len(columns)
 
     def _floor(self, column: Any, natural: int) -> int:
         """The narrowest a column is shown: its heading, at least ``MIN_CELL`` (a set width: kept)."""
@@ -384,6 +406,9 @@ class Table(DataTable):
 
     def watch_scroll_x(self, old: float, new: float) -> None:
         super().watch_scroll_x(old, new)
+        columns = self.ordered_columns
+        if self._first_in_view(columns, min(self.fixed_columns, len(columns))) != self._fitted_from:
+            self.fit_columns()  # scrolled to another column: fit the columns from there
         self.call_after_refresh(self.report_columns)
 
     # ------------------------------------------------------------------ copy

@@ -205,6 +205,11 @@ class Table(DataTable):
         if sum(natural[i] for i in shown) > room:
             for i, w in zip(shown, water_fill([natural[i] for i in shown], [floors[i] for i in shown], room)):
                 target[i] = w
+        last = shown[-1] if shown else None
+        if last is not None and last + 1 < len(columns) and columns[last].key in self._fitting:
+            # the width left over goes to the last column shown: the next one starts off screen,
+            # never cut by the edge with a few characters showing
+            target[last] += max(0, room - sum(target[i] for i in shown))
         changed = False
         for col, w in zip(columns, target):
             if col.key not in self._fitting:

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import TabPane, Tree
+from textual.widgets import Static, TabPane, Tree
 
 from ....column_lineage import INFERRED, ColumnEdge, ColumnMap, column_map
 from ....models import AssetVersion
@@ -56,7 +56,11 @@ def entry_label(arrow: str, asset: str, column: str, run_id: str | None, kind: s
 class ColumnTree(Tree):
     """The columns and their entries; ``y`` copies a column's name, or an entry's ``KEY@RUN``."""
 
-    BINDINGS = [Binding("y", "copy", "copy", show=False)]
+    BINDINGS = [
+        Binding("y", "copy", "copy", show=False),
+        Binding("j", "cursor_down", "down", show=False),
+        Binding("k", "cursor_up", "up", show=False),
+    ]
 
     def action_copy(self) -> None:
         node = self.cursor_node
@@ -85,6 +89,9 @@ class ColumnsPane(TabPane):
         self.pending: str | None = None  # a column to put the cursor on once filled
 
     def compose(self) -> ComposeResult:
+        yield Static(safe(Text.assemble(("←", "bold"), " where a column comes from, ", ("→", "bold"), " where it goes, ",
+                                        ("(inferred)", "italic"), ": passed through unchanged; ", ("enter", "bold"),
+                                        " goes there")), classes="hint")
         yield ColumnTree("columns", id="columns-tree")
 
     def show(self, store: "Store", v: AssetVersion, key: str) -> None:
@@ -124,8 +131,7 @@ class ColumnsPane(TabPane):
             return
         tree.root.set_label(safe(Text.assemble(
             (key, "bold"), f" @ {short_run(v.run_id)}: {len(cmap.columns)} columns, ",
-            f"{n_from} with sources, {n_to} used downstream",
-            ("  ← from · → to · inferred: passed through unchanged · enter: go there", "dim"))))
+            f"{n_from} with sources, {n_to} used downstream")))
         for column in cmap.columns:
             sources, uses = cmap.sources_of(column), cmap.uses_of(column)
             label = Text.assemble((column, "bold cyan"))

@@ -244,11 +244,6 @@ class Table(DataTable):
             return natural
         return min(natural, max(self.MIN_CELL, column.label.cell_len))
 
-    def cut_columns(self) -> list[str]:
-        """Labels of the columns shown narrower than their widest cell (their cells end with …)."""
-        return [c.label.plain.rstrip() for c in self.ordered_columns
-                if c.key in self._fitting and c.width < c.content_width]
-
     def watch_show_vertical_scrollbar(self, old: bool, new: bool) -> None:
         if old != new:  # the scrollbar takes (or gives back) width
             self.call_after_refresh(self.fit_columns)

@@ -320,3 +320,31 @@ async def test_columns_tab_shows_where_each_column_comes_from_and_goes(lineage_s
         await pilot.press("escape")
         await settle(app, pilot)
         assert app.screen.key == "clean"  # back where it came from
+
+
+# ---------------------------------------------------------------------- the library pieces the tabs draw
+
+
+def test_column_map_is_one_step_each_way(lineage_store):
+    from explorer import Store
+    from explorer.column_lineage import DECLARED as DECLARED_KIND, column_map
+
+    store = Store.open(str(lineage_store))
+    r1 = next(r for r in manifests(lineage_store) if r.endswith("-r1"))
+    cmap = column_map(store.index, store.version("clean", r1))
+    assert cmap.columns == ("id", "age", "income_k")
+    assert {(e.column, e.source_asset, e.source_column) for e in cmap.upstream if e.kind == DECLARED_KIND} == \
+        {(c, a, col) for c, deps in DECLARED["clean"].items() for a, col in deps}
+    assert {(e.source_column, e.asset, e.column) for e in cmap.downstream if e.kind == DECLARED_KIND} == \
+        {(src, "features", c) for c, deps in DECLARED["features"].items() for (_, src) in deps}
+    assert all(e.source_run_id == r1 for e in cmap.upstream)  # r1's raw, not r2's
+    assert json.loads(json.dumps(cmap.to_dict()))["columns"] == ["id", "age", "income_k"]
+
+
+def test_json_paths_are_the_numbers_inside_in_document_order():
+    from explorer.history import json_paths
+
+    doc = {"auc": 0.7, "ok": True, "name": "x", "folds": [{"f1": 0.5}, {"f1": 0.6, "n": 3}], "nested": {"a": {"b": 1}},
+           "empty": [], "none": None}
+    assert json_paths(doc) == ["auc", "folds.0.f1", "folds.1.f1", "folds.1.n", "nested.a.b"]
+    assert json_paths([1, 2, 3], limit=2) == ["0", "1"]

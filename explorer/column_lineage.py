@@ -172,6 +172,43 @@ def trace(index: Index, version: AssetVersion, column: str, direction: str = "up
     return ColumnLineage(version.asset, version.run_id, column, direction, tuple(found))
 
 
+@dataclass(frozen=True)
+class ColumnMap:
+    """One step each way for every column of one version: the edges into it (where each column
+    comes from) and the edges out of it (the columns of the versions built from it that are
+    derived from its columns). ``columns``: the version's columns in schema order, then those
+    only its declared lineage names."""
+
+    asset: str
+    run_id: str
+    partition: str | None
+    columns: tuple[str, ...]
+    upstream: tuple[ColumnEdge, ...]
+    downstream: tuple[ColumnEdge, ...]
+
+    def sources_of(self, column: str) -> list[ColumnEdge]:
+        return [e for e in self.upstream if e.column == column]
+
+    def uses_of(self, column: str) -> list[ColumnEdge]:
+        return [e for e in self.downstream if e.source_column == column]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"asset": self.asset, "run_id": self.run_id, "partition": self.partition, "columns": list(self.columns),
+                "upstream": [e.to_dict() for e in self.upstream], "downstream": [e.to_dict() for e in self.downstream]}
+
+
+def column_map(index: Index, version: AssetVersion) -> ColumnMap:
+    """Where each column of ``version`` comes from and where it goes, one step each way."""
+    up = edges_of(index, version)
+    down = []
+    for other in index.versions.values():
+        if any(i.ident == version.ident for i in other.inputs):
+            down.extend(e for e in edges_of(index, other) if e.source_ident == version.ident)
+    columns = [c.name for c in version.table.columns] if version.table else []
+    columns += [c for c in declared(version) if c not in columns]
+    return ColumnMap(version.asset, version.run_id, version.partition, tuple(columns), tuple(up), tuple(down))
+
+
 def _consumers(index: Index) -> dict[tuple[str, ...], list[AssetVersion]]:
     out: dict[tuple[str, str], list[AssetVersion]] = {}
     for v in index.versions.values():
@@ -180,4 +217,4 @@ def _consumers(index: Index) -> dict[tuple[str, ...], list[AssetVersion]]:
     return out
 
 
-__all__ = ["ColumnEdge", "ColumnLineage", "DECLARED", "INFERRED", "METADATA_KEY", "declared", "edges_of", "normalize", "trace"]
+__all__ = ["ColumnEdge", "ColumnLineage", "ColumnMap", "column_map", "DECLARED", "INFERRED", "METADATA_KEY", "declared", "edges_of", "normalize", "trace"]

@@ -63,6 +63,28 @@ def _stat_getter(stat: str, versions: list[AssetVersion], key: str, load=None):
     raise ExplorerError(f"unknown statistic {stat!r}; use {STAT_HELP}")
 
 
+def json_paths(value: Any, limit: int = 100) -> list[str]:
+    """The dotted paths of the numbers inside a JSON value, in document order, as ``value.PATH``
+    takes them (``auc``, ``coefficients.0``, ``folds.2.f1``); at most ``limit``."""
+    out: list[str] = []
+
+    def walk(v: Any, prefix: str) -> None:
+        if len(out) >= limit:
+            return
+        if isinstance(v, bool):
+            return
+        if isinstance(v, (int, float)):
+            if prefix:
+                out.append(prefix)
+            return
+        items = v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ()
+        for k, child in items:
+            walk(child, f"{prefix}.{k}" if prefix else str(k))
+
+    walk(value, "")
+    return out
+
+
 def default_stats(versions: list[AssetVersion]) -> list[str]:
     return (["num_rows"] if any(v.table for v in versions) else []) + ["size_bytes"]
 

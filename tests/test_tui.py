@@ -341,7 +341,7 @@ async def test_open_an_asset_from_the_graph(demo_path):
         await pilot.press("4")
         await pilot.pause()
         plot = str(screen.query_one("#plot").render())
-        assert "features" in plot and "by run" in plot
+        assert "features" in plot and "over time" in plot
 
 
 async def pick_in_palette(app, pilot, typed: str, wanted: str) -> None:

@@ -357,7 +357,7 @@ async def test_brackets_cycle_the_asset_tabs_and_y_copies_what_is_focused(demo_p
         assert seen == TABS + TABS[:1]  # ] walks every tab in order and wraps
         await pilot.press("left_square_bracket")
         await settle(app, pilot)
-        assert tabs.active == TABS[-1]  # impact, its tree focused
+        assert tabs.active == TABS[-1]  # columns, its tree focused
         await pilot.press("y")  # the tree's root: this version
         await settle(app, pilot)
         assert app.clipboard == f"scores@{newest}"
@@ -549,11 +549,11 @@ async def test_sorting_by_a_column_off_screen_says_so(demo_path):
     async with app.run_test(size=SMALL) as pilot:
         await settle(app, pilot)
         header, _ = header_and_status(app)
-        assert "assets" not in header  # off screen at 80 columns
-        await pilot.press("6")  # sort by assets (most first)
+        assert "code version" not in header  # off screen at 80 columns (the narrower ones shrink to fit)
+        await pilot.press("7")  # sort by code version
         await settle(app, pilot)
         _, status = header_and_status(app)
-        assert "assets ▼" in status, status
-        written = [len(sidecars(demo_path, line.split()[0])) for line in screen_lines(app)
-                   if line.split() and line.split()[0] in runs]
-        assert len(written) == len(runs) and written == sorted(written, reverse=True)  # the rows in that order
+        assert "code version ▲" in status, status
+        shown = [runs[line.split()[0]]["code_version"] for line in screen_lines(app)
+                 if line.split() and line.split()[0] in runs]
+        assert len(shown) == len(runs) and shown == sorted(shown)  # the rows in that order

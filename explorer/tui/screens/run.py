@@ -42,6 +42,7 @@ class RunScreen(AppScreen):
         yield Static(id="facts", classes="facts")
         table: Table = Table(id="versions", cursor_type="row", zebra_stripes=True, noun="versions")
         table.hide_cursor_unfocused = True
+        table.whole_columns = frozenset({"rows", "size", "hash"})  # the inputs and code give way first
         for key in ("asset", "format", "rows", "size", "hash", "code", "inputs"):
             table.add_column(key, key=key)
         yield table

@@ -1,8 +1,14 @@
 """``DataTable`` with the keys users of k9s, lazygit and VisiData expect, whose cells are never markup.
 
 Every table here: ``j``/``k`` move, ``g``/``G`` jump, ``h``/``l`` (and the arrows) move a whole
-column sideways, the first column stays put while the others scroll, the columns that do not fit
-are named in the status line, ``/`` filters the rows as you type and ``y`` copies the focused key.
+column sideways, the first column stays put while the others scroll, ``/`` filters the rows as you
+type and ``y`` copies the focused key.
+
+Columns fit the width before any is hidden: the identity columns (the fixed ones, at least the
+first: run id, asset, status) keep their whole width; the others, widest first, shrink down to
+their heading and end their cells with ``…``; the columns that still do not fit stay off screen at
+the right, whole, and are named in the status line. Widths come from what Textual measures as rows
+arrive (``Column.content_width``), so fitting costs one pass over the columns, never the cells.
 """
 
 from __future__ import annotations
@@ -11,11 +17,44 @@ from typing import Any
 
 from rich.text import Text
 from textual import events
+from textual.geometry import Size
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
 from ..text import safe
+
+
+def cut(cell: Text) -> Text:
+    """A cell (or heading) that ends with … where its column is narrower than it."""
+    if cell.overflow is None:
+        cell.overflow = "ellipsis"
+    cell.no_wrap = True
+    return cell
+
+
+def water_fill(natural: list[int], floors: list[int], room: int) -> list[int]:
+    """Widths for columns of ``natural`` widths in ``room``: every column wider than a common
+    cap is cut to it (never below its floor), the narrow ones keep their width; the cap is the
+    largest that fits, and what rounding leaves goes to the widest cut columns."""
+    if sum(natural) <= room:
+        return list(natural)
+    lo, hi = 0, max(natural)
+    while lo < hi:  # the largest cap whose widths fit
+        mid = (lo + hi + 1) // 2
+        if sum(max(f, min(n, mid)) for n, f in zip(natural, floors)) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    out = [max(f, min(n, lo)) for n, f in zip(natural, floors)]
+    spare = room - sum(out)
+    for i in sorted(range(len(out)), key=lambda i: -natural[i]):
+        if spare <= 0:
+            break
+        if out[i] < natural[i]:
+            out[i] += 1
+            spare -= 1
+    return out
 
 
 class FilterInput(Input):
@@ -74,6 +113,10 @@ class Table(DataTable):
     noun = "rows"
     filters = True  # False: the screen filters (the runs table, whose rows come in batches)
     copy_column: str | int = 0  # the column ``y`` copies (a key, or an index)
+    fits = True  # False: every column keeps its whole width and the table scrolls sideways
+    identity_columns: int | None = None  # the first N columns are never cut (None: the fixed ones, at least 1)
+    MIN_CELL = 6  # a shrunk column keeps at least this many characters (and its whole heading)
+    whole_columns: frozenset[str] = frozenset()  # keys of columns shown whole or not at all (a hash)
 
     def __init__(self, *args: Any, noun: str | None = None, **kw: Any) -> None:
         kw.setdefault("fixed_columns", 1 if kw.get("cursor_type") == "row" else 0)
@@ -84,13 +127,18 @@ class Table(DataTable):
         self.value_filter: tuple[int, str] | None = None  # (column, value): ``=`` in the preview
         self._all: list[tuple[tuple, dict[str, Any]]] = []  # every row added, shown or not
         self._refilling = False
+        self._fitting: set[Any] = set()  # keys of the columns added without a width: fitted to the table
+        self._fitted_from = 0  # the first scrolling column the last fit started from
 
     # ------------------------------------------------------------------ cells (never markup)
     def add_column(self, label: Any, **kw: Any):  # type: ignore[override]
-        return super().add_column(safe(label), **kw)
+        key = super().add_column(cut(safe(label)), **kw)
+        if kw.get("width") is None:
+            self._fitting.add(key)
+        return key
 
     def add_row(self, *cells: Any, label: Any = None, **kw: Any):  # type: ignore[override]
-        cells = tuple(safe(c) for c in cells)
+        cells = tuple(cut(safe(c)) for c in cells)
         label = None if label is None else safe(label)
         if not self._refilling and self.filters:
             self._all.append((cells, dict(kw, label=label)))
@@ -103,13 +151,102 @@ class Table(DataTable):
             self._all = []
             if columns:
                 self.value_filter = None
+        if columns:
+            self._fitting = set()
         return super().clear(columns)
 
     def update_cell(self, row_key: Any, column_key: Any, value: Any, **kw: Any) -> None:  # type: ignore[override]
-        super().update_cell(row_key, column_key, safe(value), **kw)
+        super().update_cell(row_key, column_key, cut(safe(value)), **kw)
 
     def update_cell_at(self, coordinate: Any, value: Any, **kw: Any) -> None:  # type: ignore[override]
-        super().update_cell_at(coordinate, safe(value), **kw)
+        super().update_cell_at(coordinate, cut(safe(value)), **kw)
+
+    # ------------------------------------------------------------------ widths
+    def _update_dimensions(self, new_rows: Any) -> None:
+        super()._update_dimensions(new_rows)  # measures the new rows (Textual's own, once per row)
+        self.fit_columns()
+
+    def identity_count(self) -> int:
+        return self.identity_columns if self.identity_columns is not None else max(1, self.fixed_columns)
+
+    def natural_width(self, column: Any) -> int:
+        """The width a column's widest cell or heading needs (without padding)."""
+        return column.content_width if column.key in self._fitting else column.width
+
+    def fit_columns(self) -> bool:
+        """Set every fitted column's width for the table's width (True: a width changed).
+
+        The columns fitted are those from the first one in view (after ``l``, the one scrolled
+        to); the columns scrolled off to the left keep their widths, so the scroll position
+        still starts at the same column."""
+        columns = self.ordered_columns
+        avail = self.scrollable_content_region.width - self._row_label_column_width
+        if not self.fits or not columns or avail <= 0:
+            return False
+        pad = 2 * self.cell_padding
+        fixed = min(self.fixed_columns, len(columns))
+        ident = self.identity_count()
+        natural = [self.natural_width(c) for c in columns]
+        floors = [n if i < ident else self._floor(c, n) for i, (c, n) in enumerate(zip(columns, natural))]
+        target = [natural[i] if i < fixed else c.get_render_width(self) - pad for i, c in enumerate(columns)]
+        first = self._first_in_view(columns, fixed)
+        self._fitted_from = first
+        budget = avail - sum(natural[i] + pad for i in range(fixed))
+        shown: list[int] = []  # the columns that fit, shrunk if need be
+        used = 0
+        for i in range(first, len(columns)):
+            if used + floors[i] + pad > budget:
+                break  # this one and those after it: off screen, whole
+            used += floors[i] + pad
+            shown.append(i)
+        for i in range(first, len(columns)):
+            target[i] = natural[i]
+        room = budget - pad * len(shown)
+        if sum(natural[i] for i in shown) > room:
+            for i, w in zip(shown, water_fill([natural[i] for i in shown], [floors[i] for i in shown], room)):
+                target[i] = w
+        last = shown[-1] if shown else None
+        if last is not None and last + 1 < len(columns) and columns[last].key in self._fitting:
+            # the width left over goes to the last column shown: the next one starts off screen,
+            # never cut by the edge with a few characters showing
+            target[last] += max(0, room - sum(target[i] for i in shown))
+        changed = False
+        for col, w in zip(columns, target):
+            if col.key not in self._fitting:
+                continue
+            if col.auto_width or col.width != w:
+                changed = changed or col.get_render_width(self) != w + pad
+                col.auto_width, col.width = False, w
+        if changed:
+            self._clear_caches()
+            self._update_count += 1
+            width = sum(c.get_render_width(self) for c in columns) + self._row_label_column_width
+            self.virtual_size = Size(width, self.virtual_size.height)
+            self.refresh()
+            self.call_after_refresh(self.report_columns)
+        return changed
+
+    def _first_in_view(self, columns: list, fixed: int) -> int:
+        """The first scrolling column whose left edge is in view."""
+        if not self.scroll_x:
+            return fixed
+        x = sum(c.get_render_width(self) for c in columns[:fixed])
+        left = self.scroll_x + x
+        for i in range(fixed, len(columns)):
+            if x >= left:
+                return i
+            x += columns[i].get_render_width(self)
+        return len(columns)
+
+    def _floor(self, column: Any, natural: int) -> int:
+        """The narrowest a column is shown: its heading, at least ``MIN_CELL`` (a set width: kept)."""
+        if column.key not in self._fitting or column.key.value in self.whole_columns:
+            return natural
+        return min(natural, max(self.MIN_CELL, column.label.cell_len))
+
+    def watch_show_vertical_scrollbar(self, old: bool, new: bool) -> None:
+        if old != new:  # the scrollbar takes (or gives back) width
+            self.call_after_refresh(self.fit_columns)
 
     # ------------------------------------------------------------------ filter
     def matches(self, cells: tuple) -> bool:
@@ -264,10 +401,14 @@ class Table(DataTable):
             self.show_cursor = False
 
     def on_resize(self, event: events.Resize) -> None:
+        self.fit_columns()
         self.call_after_refresh(self.report_columns)
 
     def watch_scroll_x(self, old: float, new: float) -> None:
         super().watch_scroll_x(old, new)
+        columns = self.ordered_columns
+        if self._first_in_view(columns, min(self.fixed_columns, len(columns))) != self._fitted_from:
+            self.fit_columns()  # scrolled to another column: fit the columns from there
         self.call_after_refresh(self.report_columns)
 
     # ------------------------------------------------------------------ copy

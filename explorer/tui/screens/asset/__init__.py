@@ -1,6 +1,6 @@
 """One asset version and everything known about it, one tab per module of this package:
 overview (facts, partitions, schema), preview, versions (with diff marks), history plot,
-provenance and impact trees. The screen composes the tabs, fills them from the store on every
+provenance and impact trees, column lineage. The screen composes the tabs, fills them from the store on every
 ``StoreChanged``, and owns the actions that span tabs: flag / unflag, verify, unpickle, trace."""
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from ...text import safe, status_text
 from ...widgets.bars import Breadcrumbs, bottom_bars
 from ...widgets.lineage_graph import short_run
 from ..base import AppScreen
+from .columns import ColumnRef, ColumnsPane
 from .history import HistoryPane
 from .lineage import TREE_DEPTH, LineagePane
 from .overview import OverviewPane, fmt_value
 from .preview import PreviewPane, PreviewTable
 from .versions import VersionsPane, VersionsTable
 
-TABS = ["overview", "preview", "versions", "history", "provenance", "impact"]
+TABS = ["overview", "preview", "versions", "history", "provenance", "impact", "columns"]
 
 __all__ = ["AssetScreen", "PreviewTable", "TABS", "TREE_DEPTH", "VersionsTable", "fmt_value"]
 
@@ -52,11 +53,12 @@ class AssetScreen(AppScreen):
         Binding("H", "copy('hash')", "copy content hash", key_display="H", show=False),
     ]
 
-    def __init__(self, key: str, run: str | None = None) -> None:
+    def __init__(self, key: str, run: str | None = None, column: str | None = None) -> None:
         super().__init__()
         self.key = key  # an asset key, or one partition of it (``events[2023-01-22]``)
         self.asset = key  # the asset key itself (set from the version shown)
         self.run = run
+        self.column = column  # opened at this column of the columns tab (from another version's column)
 
     @property
     def crumb(self) -> str:
@@ -83,12 +85,19 @@ class AssetScreen(AppScreen):
             yield HistoryPane()
             yield LineagePane("provenance", 5)
             yield LineagePane("impact", 6)
+            yield ColumnsPane(7)
         yield from bottom_bars()
 
     def on_mount(self) -> None:
         safely(self.app, self.show_store)
         # the schema has the focus (j/k move it) but the facts above it are what you open an asset for
         self.call_after_refresh(lambda: self.query_one("#overview VerticalScroll").scroll_home(animate=False))
+        if self.column is not None:
+            self.call_after_refresh(self._show_column, self.column)
+
+    def _show_column(self, column: str) -> None:
+        self.action_tab("columns")
+        self.query_one(ColumnsPane).select_column(column)
 
     # ------------------------------------------------------------------ filling
     def show_store(self) -> None:
@@ -108,6 +117,7 @@ class AssetScreen(AppScreen):
         for pane in self.query(LineagePane):
             pane.show(store, self.key, v.run_id)
         self.query_one(PreviewPane).show(store, v)
+        self.query_one(ColumnsPane).show(store, v, self.key)
 
     def fill_versions(self, v: AssetVersion) -> None:
         versions = self.store.asset_versions(self.key)
@@ -145,7 +155,7 @@ class AssetScreen(AppScreen):
     def action_tab(self, tab: str) -> None:
         self.query_one("#tabs", TabbedContent).active = tab
         target = {"versions": "#versions-table", "preview": "#preview-table", "overview": "#schema",
-                  "provenance": "#provenance-tree", "impact": "#impact-tree"}.get(tab)
+                  "provenance": "#provenance-tree", "impact": "#impact-tree", "columns": "#columns-tree"}.get(tab)
         if target:
             self.query_one(target).focus()
 
@@ -176,6 +186,16 @@ class AssetScreen(AppScreen):
         if isinstance(ref, InputRef) and (ref.asset, ref.run_id) != (self.key, self.version.run_id):
             if self.store.index.wrote(ref.asset, ref.run_id):
                 self.app.open_asset(ref.asset, ref.run_id)
+
+    @on(Tree.NodeSelected, "#columns-tree")
+    def _column_selected(self, event: Tree.NodeSelected) -> None:
+        ref = event.node.data
+        if not isinstance(ref, ColumnRef) or not ref.column:
+            return
+        if ref.run_id is None or ref.ident not in self.store.index.versions:
+            self.notify(f"{ref.key} in that run is not in the store", severity="warning")
+            return
+        self.app.push_screen(AssetScreen(ref.key, ref.run_id, column=ref.column))
 
     # ------------------------------------------------------------------ diff
     @on(VersionsTable.DiffRequested)

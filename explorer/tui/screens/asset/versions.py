@@ -11,7 +11,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Static, TabPane
 
+from ....catalogue import same_content_as
 from ....models import AssetVersion
+from ....names import run_label
 from ...text import human_size, integrity_text, safe, status_text, when
 from ...widgets.tables import Table
 
@@ -41,6 +43,8 @@ class VersionsTable(Table):
         def __init__(self, marked: list[str]) -> None:
             super().__init__()
             self.marked = list(marked)
+
+    whole_columns = frozenset({"same", "rows", "size", "hash"})  # cut last: created, job and code shrink first
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kw)
@@ -98,8 +102,11 @@ class VersionsPane(TabPane):
         keep = table.selected()
         table.clear(columns=True)
         versions = store.asset_versions(key)  # (of this partition: one per run)
-        # the run is the key; the empty-most columns (flag, check) only when a row has one
-        columns = ["run", "mark", "created", "rows", "size", "hash", "run status", "job", "code"]
+        # the run is the key; the empty-most columns (same as, flag, check) only when a row has one
+        same = same_content_as(versions)  # run -> the earlier run with byte-identical content
+        columns = ["run", "mark", "rows", "size", "hash", "run status", "created", "job", "code"]
+        if same:
+            columns.insert(2, "same")
         try:
             any_flags = bool(store.flags())  # flagged once, even if retracted since: the column stays
         except Exception:  # noqa: BLE001
@@ -109,13 +116,16 @@ class VersionsPane(TabPane):
         if self.integrity:
             columns.insert(2, "check")
         table.copy_column = "run"
+        labels = {"mark": "●", "same": "same as"}
         for c in columns:
-            table.add_column("●" if c == "mark" else c, key=c)
+            table.add_column(labels.get(c, c), key=c)
         for ver in reversed(versions):
             run = store.index.runs.get(ver.run_id)
             mark = marks.get(ver.run_id, "")
             cells = {
                 "mark": "●" if ver.run_id in table.marked else "",
+                "same": Text(f"= {run_label(same[ver.run_id]) or same[ver.run_id]}", style="cyan")
+                if ver.run_id in same else "",
                 "run": Text(ver.run_id, style="bold" if ver.run_id == v.run_id else ""),
                 "job": run.job if run else "",
                 "run status": status_text(run.status) if run else "",

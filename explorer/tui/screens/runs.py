@@ -146,6 +146,7 @@ class RunsScreen(AppScreen):
         assets = f"{n_assets} assets" if n_assets is not None else "reading versions…"
         self._title_tail = f" · {assets}{never}{live}{warn}{watch}"
         self.populate()
+        self.refresh_bindings()  # (the footer was drawn while the table was loading)
         if not store.index.materialized:  # the first paint of a large store: the loader waits for it
             self.call_after_refresh(getattr(self.app, "runs_painted", lambda: None))
 

@@ -4,8 +4,6 @@ Truth is read independently: pandas on the data files, the sidecars, the flag ob
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import hashlib
 import json
 import shutil
@@ -25,23 +23,9 @@ from explorer.tui.screens.runs import RunsScreen
 from explorer.tui.screens.staleness import StalenessScreen
 from explorer.tui.screens.trace import TraceScreen
 from explorer.tui.widgets.lineage_graph import LineageGraph
+from tui_support import drive, settle
 
 SIZE = (120, 36)
-
-
-def drive(test):
-    @functools.wraps(test)
-    def wrapper(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return wrapper
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def sidecars(root: Path) -> dict[tuple[str, str], dict]:

@@ -6,37 +6,17 @@ store's files (pandas, numpy), never from the app's own tables."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from explorer import RunWriter, Store
 from explorer.tui.app import ExplorerApp
+from tui_support import drive, screen_lines, settle
 
 SMALL = (80, 24)
 MEDIUM = (120, 40)
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-
-def drive(test):
-    @functools.wraps(test)
-    def wrapper(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return wrapper
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def screen_lines(app) -> list[str]:
-    return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]
 
 
 def region_lines(app, widget) -> list[str]:

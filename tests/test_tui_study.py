@@ -5,8 +5,6 @@ Truth comes from the store's files (hashed and parsed here) and from what the te
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import hashlib
 import json
 from datetime import datetime, timedelta, timezone
@@ -17,28 +15,10 @@ import pytest
 
 from explorer import RunWriter
 from explorer.tui.app import ExplorerApp
+from tui_support import drive, screen_lines, settle
 
 SMALL = (80, 24)
 MEDIUM = (120, 40)
-
-
-def drive(test):
-    @functools.wraps(test)
-    def wrapper(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return wrapper
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def screen_lines(app) -> list[str]:
-    return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]
 
 
 def manifests(root: Path) -> dict[str, dict]:

@@ -4,8 +4,6 @@ files and the demo story, never from the app's own tables."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import subprocess
 import sys
@@ -14,29 +12,10 @@ from pathlib import Path
 import pytest
 
 from explorer.tui.app import ExplorerApp
+from tui_support import drive, screen_lines, settle
 
 SMALL = (80, 24)
 MEDIUM = (120, 40)
-
-
-def drive(test):
-    @functools.wraps(test)
-    def wrapper(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return wrapper
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def screen_lines(app) -> list[str]:
-    """The terminal's lines as the user sees them (every layer, notifications included)."""
-    return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]
 
 
 def screen_text(app) -> str:

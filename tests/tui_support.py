@@ -1,0 +1,28 @@
+"""Helpers the app's Pilot tests share: run an async test, let the app settle, read the screen."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+
+def drive(test):
+    """Run an ``async def`` test with asyncio (pytest sees a plain function)."""
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+async def settle(app, pilot) -> None:
+    """Let the app finish its workers and redraw (three rounds: a worker may start another)."""
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def screen_lines(app) -> list[str]:
+    """The terminal's lines as the user sees them (every layer, notifications included)."""
+    return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]

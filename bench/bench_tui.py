@@ -112,17 +112,6 @@ def instrument_paints() -> None:
     Screen._bench_patched = True
 
 
-async def press_and_time(pilot, key: str) -> float | None:
-    """Seconds from sending ``key`` to the last screen update it caused (None: nothing changed)."""
-    PAINTS.clear()
-    t = time.perf_counter()
-    await pilot.press(key)  # returns once the app is idle again
-    done = time.perf_counter()
-    caused = [p for p in PAINTS if t < p <= done]
-    await pilot.pause()  # (forces one more update of its own: not counted)
-    return (max(caused) - t) if caused else None
-
-
 async def press_and_time_both(pilot, key: str) -> tuple[float, float] | None:
     """Seconds from sending ``key`` to the first and to the last screen update it caused: the
     first shows the result (the top of the table), the last is when the rows below the screen
@@ -163,6 +152,12 @@ async def filter_sort_latency(store: str, rounds: int) -> dict[str, list[tuple[f
                 if dt is not None:
                     out["sort keypress"].append(dt)
     return out
+
+
+async def press_and_time(pilot, key: str) -> float | None:
+    """Seconds from sending ``key`` to the last screen update it caused (None: nothing changed)."""
+    both = await press_and_time_both(pilot, key)
+    return None if both is None else both[1]
 
 
 def pct(xs: list[float], q: float) -> float:

@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from hostile_support import CELL, CODE, JOB, JSON_KEY, META_KEY, R1, R2, RAW, REASON, TAG_KEY, shown, write_hostile_store
+from hostile_support import CELL, CODE, JOB, JSON_KEY, META_KEY, R1, R2, RAW, REASON, TAG_KEY, TAG_VALUE, shown, write_hostile_store
 
 from explorer.tui.app import ExplorerApp
 from explorer.tui.screens.diff import DiffScreen
@@ -55,7 +55,7 @@ def test_every_screen_over_a_hostile_store(hostile):
             assert_clean(app, "[green]job[/]", shown(CODE), TAG_KEY)  # runs: job, code, tags
             app.open_run(R1)
             await settle(app, pilot)
-            assert_clean(app, shown(JOB)[:20])
+            assert_clean(app, shown(JOB), shown(TAG_VALUE))  # the header: job and tags, BEL included
             app.action_lineage()
             await settle(app, pilot)
             assert_clean(app)

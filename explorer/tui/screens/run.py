@@ -12,6 +12,7 @@ from ..widgets.bars import Breadcrumbs, bottom_bars
 from textual.widgets import DataTable, Static
 
 from ...errors import ExplorerError
+from ...visible import visible
 from ..status import run_graph
 from ..widgets.tables import Table
 from ..text import human_duration, human_size, safe, status_text, when
@@ -68,11 +69,13 @@ class RunScreen(AppScreen):
         ))
         not_written = [a for a in planned if a not in written]
         facts = Text()
-        facts.append(f"job {run.job or '-'} · code {run.code_version or '-'} · started {when(run.started_at)}")
+        # store text made visible before it goes into a Text: rich drops BEL, BS, CR, VT, FF itself
+        facts.append(f"job {visible(run.job or '-')} · code {visible(run.code_version or '-')}"
+                     f" · started {when(run.started_at)}")
         if run.finished_at:
             facts.append(f" · finished {when(run.finished_at)} · took {human_duration(run.duration_seconds)}")
         if run.parent_run_id:
-            facts.append(f" · re-execution of {run.parent_run_id}")
+            facts.append(f" · re-execution of {visible(run.parent_run_id)}")
         facts.append("\n")
         if planned:
             unplanned = len(written - set(planned))
@@ -80,11 +83,11 @@ class RunScreen(AppScreen):
                          + (f" and {unplanned} not planned" if unplanned else ""))
             if not_written:
                 facts.append(" · not written: ", style="")
-                facts.append(", ".join(not_written), style="red" if run.status == "failed" else "cyan")
+                facts.append(visible(", ".join(not_written)), style="red" if run.status == "failed" else "cyan")
         else:
             facts.append(f"wrote {len(written)} assets")
         if run.tags:
-            facts.append(" · tags " + " ".join(f"{k}={v}" for k, v in run.tags.items()))
+            facts.append(" · tags " + visible(" ".join(f"{k}={v}" for k, v in run.tags.items())))
         self.query_one("#facts", Static).update(safe(facts))
 
         table = self.query_one("#versions", DataTable)

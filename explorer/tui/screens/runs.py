@@ -106,6 +106,7 @@ class RunsScreen(AppScreen):
         yield Input(placeholder="filter runs: words in id, job, status, date, code version or tags", id="filter")
         table: Table = Table(id="runs", cursor_type="row", zebra_stripes=True, noun="runs", fixed_columns=2)
         table.filters = False  # rows come in batches: the screen filters (filter_text)
+        table.whole_columns = frozenset({"started"})  # a start cut to its date hides which run came first
         for key, label, _ in COLUMNS:
             table.add_column(label + "  ", key=key)  # room for the sort arrow: a column's width is set here
         yield table

@@ -833,17 +833,25 @@ def _dagster_differs(view: "_View", current: dict[str, AssetVersion], own: dict[
     from .dagster.stock import DAGSTER_RUN_ID
 
     part_latest = view.partition_latest()
+    partitions_of: dict[str, list[AssetVersion]] = {}  # a partitioned asset: each partition's latest
+    for (asset, _), pv in part_latest.items():
+        partitions_of.setdefault(asset, []).append(pv)
     out: dict[str, tuple[str, ...]] = {}
     for key, v in current.items():
         if not DAGSTER_RUN_ID.match(v.run_id):
             continue
         notes = []
-        for inp in v.inputs:
-            latest = part_latest.get((inp.asset, inp.partition)) if inp.partition is not None else current.get(inp.asset)
-            if (latest is not None and inp.asset != key and latest.run_id != inp.run_id and inp.content_hash is not None
-                    and latest.content_hash == inp.content_hash and latest.created_at > v.created_at):
-                notes.append(f"{inp.asset} was rematerialized in run {latest.run_id} with identical content: "
-                             f"{key} stays fresh here (content hashes), where Dagster compares data versions")
+        for own_v in sorted(partitions_of.get(key, [v]), key=lambda x: x.partition or ""):
+            where = f"{key}[{own_v.partition}]" if own_v.partition is not None else key
+            for inp in own_v.inputs:
+                latest = (part_latest.get((inp.asset, inp.partition)) if inp.partition is not None
+                          else current.get(inp.asset))
+                if (latest is not None and inp.asset != key and latest.run_id != inp.run_id
+                        and inp.content_hash is not None and latest.content_hash == inp.content_hash
+                        and latest.created_at > own_v.created_at):
+                    what = f"{inp.asset}[{inp.partition}]" if inp.partition is not None else inp.asset
+                    notes.append(f"{what} was rematerialized in run {latest.run_id} with identical content: "
+                                 f"{where} stays fresh here (content hashes), where Dagster compares data versions")
         kinds = {c.kind for c in own.get(key, ())}
         if key in stale and not kinds:
             notes.append(f"{key} is stale here because an input is stale (staleness is transitive); "

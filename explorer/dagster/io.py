@@ -528,6 +528,8 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
         if up.has_asset_key:
             key = _asset_path(up.asset_key)
             partitions = [str(p) for p in context.asset_partition_keys] if context.has_asset_partitions else [None]
+            if not partitions:
+                return None  # as Dagster's UPathIOManager: a mapping that chose no partition
             values = {}
             for partition in partitions:
                 v = self._asset_version(key, up.asset_key, up.run_id, context.instance, partition=partition)
@@ -813,9 +815,10 @@ def consolidate_finished_runs(
 ) -> list[Run]:
     """Finish (``finish_run``) every run of the store that the Dagster instance (an instance or
     the path of a Dagster home) reports finished and whose manifest is not consolidated yet;
-    and, for the job names in ``jobs``, every finished run of those jobs the store has no
-    manifest of (runs whose assets all wrote their data elsewhere, observation runs), since
-    the store alone cannot name them. Returns the runs it finished."""
+    then the finished runs the store has no folder of (observation runs, runs whose assets all
+    wrote their data elsewhere): every run that materialized or observed an asset the store's
+    runs planned or read, and every run of the job names in ``jobs``. Returns the runs it
+    finished."""
     from ..store.read import list_run_ids
 
     owned = isinstance(instance, str)
@@ -826,12 +829,19 @@ def consolidate_finished_runs(
     try:
         fs, root = open_fs(base_path, dict(storage_options or {}))
         done = []
-        for run_id in list_run_ids(fs, root):
+        known = set(list_run_ids(fs, root))
+        assets: set[str] = set()  # the assets the store's runs planned or read
+        for run_id in sorted(known):
             try:
                 run = read_manifest(fs, root, run_id)
             except ExplorerError:
                 continue  # a broken manifest is the readers' warning, not ours to rewrite
-            if run is None or run.consolidated:
+            if run is None:
+                continue
+            for planned in run.planned:
+                assets.add(planned.asset)
+                assets.update(planned.inputs or ())
+            if run.consolidated:
                 continue
             record = instance.get_run_record_by_id(run_id)
             if record is None:
@@ -839,17 +849,39 @@ def consolidate_finished_runs(
             if _status(record.dagster_run.status) == "running":
                 continue
             done.append(finish_run(base_path, run_id, instance, storage_options))
+        # runs with no folder in the store: the instance's runs that materialized or observed
+        # an asset this store knows (an observation run, a run of MaterializeResult assets),
+        # and every run of the named jobs
+        missing = _runs_with_asset_events(instance, assets) - known
         if jobs:
-            known = set(list_run_ids(fs, root))
-            for record in instance.get_run_records():
-                run = record.dagster_run
-                if run.job_name not in jobs or run.run_id in known or _status(run.status) == "running":
-                    continue
-                done.append(finish_run(base_path, run.run_id, instance, storage_options))
+            missing |= {r.dagster_run.run_id for r in instance.get_run_records()
+                        if r.dagster_run.job_name in jobs} - known
+        for run_id in sorted(missing):
+            record = instance.get_run_record_by_id(run_id)
+            if record is None or _status(record.dagster_run.status) == "running":
+                continue
+            done.append(finish_run(base_path, run_id, instance, storage_options))
         return done
     finally:
         if owned:
             instance.dispose()
+
+
+def _runs_with_asset_events(instance: dg.DagsterInstance, assets: set[str]) -> set[str]:
+    """The ids of the runs that recorded a materialization or an observation of one of
+    ``assets`` (keys as the store writes them, path parts joined with ``/``)."""
+    runs: set[str] = set()
+    for key in sorted(assets):
+        asset_key = dg.AssetKey(key.split("/"))
+        for fetch in (instance.fetch_materializations, instance.fetch_observations):
+            cursor = None
+            while True:
+                page = fetch(asset_key, limit=1000, cursor=cursor)
+                runs.update(r.run_id for r in page.records)
+                if not page.has_more:
+                    break
+                cursor = page.cursor
+    return runs
 
 
 def frontier_hooks(io_manager_key: str = "io_manager") -> set[dg.HookDefinition]:

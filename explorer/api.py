@@ -11,9 +11,6 @@ import functools
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-import pyarrow as pa
-
 from . import lineage
 from . import format as fmt
 from . import formats
@@ -31,7 +28,9 @@ def _ephemeral(fs) -> bool:
     return protocol(fs) == "memory"
 
 if TYPE_CHECKING:
+    import networkx as nx
     import pandas as pd
+    import pyarrow as pa
     from .staleness import PartitionStatus
     from .store.checkpoint import Outcome
 

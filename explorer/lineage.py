@@ -5,9 +5,10 @@ questions asked of them (upstream, downstream, provenance, impact). Pure functio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-import networkx as nx
+if TYPE_CHECKING:  # networkx is imported where a graph is built (resolving names needs none)
+    import networkx as nx
 
 from .errors import UnknownAsset, UnknownRun
 from .models import AssetVersion, InputRef
@@ -24,6 +25,8 @@ def asset_graph(index: Index, all_runs: bool = False, run_id: str | None = None)
     ``all_runs`` takes the union over every version; ``run_id`` only that run's versions.
     Assets that were planned or consumed but never materialized appear with ``missing=True``.
     """
+    import networkx as nx
+
     g = nx.DiGraph()
     if run_id is not None:
         run_id = resolve_run(index.runs, run_id)
@@ -75,6 +78,8 @@ def version_graph(index: Index) -> nx.DiGraph:
 
     A consumed version that is no longer in the store is a node with ``missing=True``.
     """
+    import networkx as nx
+
     g = nx.DiGraph()
     for ident, v in index.versions.items():
         g.add_node(ident, version=v, missing=False)
@@ -126,6 +131,8 @@ def acyclic(g: nx.DiGraph, start: Iterable[Any] = (),
     graph; a hostile store can make longer cycles, in the version graph too. Topological
     orders and layers are taken over this DAG, the drawings keep every edge.
     """
+    import networkx as nx
+
     dropped = back_edges(g, start, key)
     dag = nx.DiGraph(g)
     dag.remove_edges_from(dropped)
@@ -134,6 +141,8 @@ def acyclic(g: nx.DiGraph, start: Iterable[Any] = (),
 
 def upstream(g: nx.DiGraph, node: Any) -> set:
     """Every node ``node`` depends on, transitively."""
+    import networkx as nx
+
     if node not in g:
         raise UnknownAsset(f"unknown asset {node!r}")
     return nx.ancestors(g, node)
@@ -141,6 +150,8 @@ def upstream(g: nx.DiGraph, node: Any) -> set:
 
 def downstream(g: nx.DiGraph, node: Any) -> set:
     """Every node built from ``node``, transitively."""
+    import networkx as nx
+
     if node not in g:
         raise UnknownAsset(f"unknown asset {node!r}")
     return nx.descendants(g, node)
@@ -273,6 +284,8 @@ def resolve_version(index: Index, key: str, run_id: str | None = None, partition
 
 
 def _result(index: Index, g: nx.DiGraph, root: VersionNode, nodes: set, direction: str) -> LineageResult:
+    import networkx as nx
+
     nodes = set(nodes) | {root}
     sub = g.subgraph(nodes)
 
@@ -301,6 +314,8 @@ def _result(index: Index, g: nx.DiGraph, root: VersionNode, nodes: set, directio
 
 def provenance(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph | None = None) -> LineageResult:
     """Every version this version was built from, back to source data, across runs."""
+    import networkx as nx
+
     v = resolve_version(index, key, run_id)
     g = g if g is not None else version_graph(index)
     root = v.ident
@@ -309,6 +324,8 @@ def provenance(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph 
 
 def impact(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph | None = None) -> LineageResult:
     """Every version in any run built from this version, transitively."""
+    import networkx as nx
+
     v = resolve_version(index, key, run_id)
     g = g if g is not None else version_graph(index)
     root = v.ident
@@ -326,4 +343,6 @@ def graph_to_dict(g: nx.DiGraph) -> dict[str, Any]:
 def layers(g: nx.DiGraph) -> list[list[str]]:
     """Topological generations (sources first), each sorted: the layout of a layered drawing.
     Cycles (a self-loop of an incremental asset, a hostile loop) are broken by :func:`acyclic`."""
+    import networkx as nx
+
     return [sorted(gen) for gen in nx.topological_generations(acyclic(g)[0])]

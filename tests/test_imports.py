@@ -15,7 +15,7 @@ import pytest
 
 from explorer.cli import COMMAND_NAMES
 
-HEAVY = ("pandas", "pyarrow", "duckdb", "networkx", "textual")
+HEAVY = ("pandas", "pyarrow", "numpy", "duckdb", "networkx", "textual")
 
 # Runs each argv of a JSON list through explorer.cli.main in this one process (a --help ends
 # with SystemExit, caught), then prints the exit codes and the heavy modules loaded, as JSON, on
@@ -36,10 +36,10 @@ print(json.dumps({"codes": codes, "loaded": sorted(m for m in json.loads(sys.arg
 """
 
 
-def run_commands(*argvs: list[str], cwd=None) -> tuple[list, list[str], list[str]]:
-    """Exit codes, heavy modules imported and standard outputs of ``argvs`` run in one fresh process."""
+def run_commands(*argvs: list[str], cwd=None, watch=HEAVY) -> tuple[list, list[str], list[str]]:
+    """Exit codes, modules of ``watch`` imported and standard outputs of ``argvs`` run in one fresh process."""
     env = dict(os.environ, COLUMNS="200")
-    proc = subprocess.run([sys.executable, "-c", WRAPPER, json.dumps([list(a) for a in argvs]), json.dumps(HEAVY)],
+    proc = subprocess.run([sys.executable, "-c", WRAPPER, json.dumps([list(a) for a in argvs]), json.dumps(list(watch))],
                           capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
     report = json.loads(proc.stderr.strip().splitlines()[-1])
     return report["codes"], report["loaded"], proc.stdout.split("\0")[:-1]
@@ -63,6 +63,16 @@ def test_every_subcommands_help_imports_nothing_heavy():
     assert loaded == []
 
 
+def test_help_imports_none_of_the_questions():
+    """``--help`` builds every subcommand's parser without importing the questions they ask:
+    the diff, the staleness rules and the rerun plan are imported when a command runs."""
+    questions = ("explorer.diff", "explorer.staleness", "explorer.plan", "explorer.lineage", "explorer.api")
+    codes, loaded, out = run_commands(["--help"], ["stale", "--help"], ["diff", "--help"], watch=questions)
+    assert codes == [0, 0, 0]
+    assert all(o.startswith("usage: frontier-explore") for o in out)
+    assert loaded == []
+
+
 def demo_run_ids(demo_path) -> list[str]:
     return sorted(p.name for p in demo_path.iterdir() if p.is_dir() and not p.name.startswith("_"))
 
@@ -70,12 +80,17 @@ def demo_run_ids(demo_path) -> list[str]:
 @pytest.mark.parametrize("command", ["runs", "assets", "stale", "lineage"])
 def test_store_commands_need_no_pandas_nor_duckdb(command, demo_path, tmp_path):
     """Cold (the index cache is empty) and then warm (read from the cache): pandas and DuckDB
-    are never imported."""
+    are never imported; pyarrow and numpy neither (no data is read), and networkx only by
+    ``lineage`` (the only one of them that builds a graph)."""
     os.environ["FRONTIER_EXPLORE_CACHE_DIR"] = str(tmp_path / "cache")  # the fixture's, set again for the child
     argv = [command, str(demo_path), "--format", "json"]
     codes, loaded, out = run_commands(argv, argv)
     assert codes[0] == codes[1] and codes[0] in (0, 1)  # stale exits 1 when something is stale
     assert "pandas" not in loaded and "duckdb" not in loaded and "textual" not in loaded
+    if command != "lineage":  # the others build no graph and read no data
+        assert "pyarrow" not in loaded and "numpy" not in loaded and "networkx" not in loaded
+    else:
+        assert "pyarrow" not in loaded and "numpy" not in loaded
     assert any((tmp_path / "cache").iterdir())  # the second open was the warm one
     data = json.loads(out[0])
     assert json.loads(out[1]) == data
@@ -92,3 +107,4 @@ def test_the_commands_that_need_them_still_get_them(demo_path):
     assert json.loads(out[0]) == [{"n": len(demo_run_ids(demo_path))}]
     codes, loaded, _ = run_commands(["versions", str(demo_path), "features", "--format", "json"])
     assert codes == [0] and "pandas" in loaded
+

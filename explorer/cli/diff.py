@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..diff import diff_versions
-from ..diff.result import VersionDiff, inline_change, short
 from ..markdown import cell as md_cell, table as md_table
 from .common import UsageError, add_format_arg, add_partition_arg, add_store_args, console, open_store, print_document, print_json, table
+
+if TYPE_CHECKING:  # the diff (pyarrow, networkx) is imported when a diff runs, not for --help
+    from ..diff.result import VersionDiff
+
+
+def short(*args, **kwargs) -> str:
+    from ..diff.result import short
+
+    return short(*args, **kwargs)
+
+
+def inline_change(*args, **kwargs) -> str:
+    from ..diff.result import inline_change
+
+    return inline_change(*args, **kwargs)
 
 
 def _cell_pair(cell) -> tuple[str, str]:
@@ -127,6 +140,8 @@ def _tolerance_args(values: list[str], option: str) -> list:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from ..diff import diff_versions
+
     if args.limit < 0:
         raise UsageError("--limit must be 0 or more")
     if args.key and args.no_key:

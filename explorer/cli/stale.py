@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from ..models import iso
 from ..humanize import counted
 from ..markdown import cell as md_cell, code as md_code
-from ..plan import RerunPlan, rerun_plan
-from ..staleness import StalenessReport
 from ..visible import visible
 from .common import add_format_arg, add_store_args, console, open_store, print_document, print_json, styled_status, table, text
+
+if TYPE_CHECKING:  # the staleness rules are imported when a store is asked, not for --help
+    from ..plan import RerunPlan
+    from ..staleness import StalenessReport
 
 FAIL_ON = {"stale": ("stale", "missing"), "missing": ("missing",), "none": ()}
 
@@ -125,6 +128,8 @@ def cmd_stale(args: argparse.Namespace) -> int:
     store = open_store(args)
     report = store.staleness(as_of=args.as_of, max_age=args.max_age)
     if args.plan:
+        from ..plan import rerun_plan
+
         render_plan(rerun_plan(report, store.index), args.format)
     elif args.format == "json":
         print_json(report.to_dict())

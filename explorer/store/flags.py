@@ -21,10 +21,12 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import fsspec
-import networkx as nx
+
+if TYPE_CHECKING:  # imported where the taint graph is built
+    import networkx as nx
 
 from .. import format as fmt
 from ..errors import ExplorerError, FormatError
@@ -234,6 +236,8 @@ def flagged_sources(roots: Iterable[Any], inputs: Callable[[Any], Iterable[Any]]
     (sorted), united along the graph and dropped once no consumer needs them: a chain of N
     versions each flagged costs N integers of N bits, not N sets of up to N tuples.
     """
+    import networkx as nx
+
     roots = list(dict.fromkeys(roots))
     g = nx.DiGraph()
     stack = list(roots)

@@ -120,3 +120,39 @@ def test_command_names_match_the_parser():
 
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert set(sub.choices) == set(COMMAND_NAMES)
+
+
+def test_command_modules_name_the_module_that_registers_each_command():
+    import argparse
+    import importlib
+
+    from explorer.cli import COMMAND_MODULE_NAMES, COMMAND_MODULES, COMMAND_NAMES
+
+    registered = {}
+    for module in COMMAND_MODULE_NAMES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"explorer.cli.{module}").register(sub)
+        registered.update(dict.fromkeys(sub.choices, module))
+    assert COMMAND_MODULES == {c: registered[c] for c in COMMAND_NAMES}
+
+
+def test_a_command_builds_only_its_own_parser(demo_path):
+    """Running ``diff`` imports no other command's module (nor the staleness rules they need),
+    and answers as before; ``--help`` before the command still lists every command."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from explorer.cli import main; rc = main(sys.argv[1:]); "
+        "print(sorted(m for m in sys.modules if m.startswith('explorer.cli.')), file=sys.stderr); sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, "diff", str(demo_path), "features", "previous", "latest",
+                           "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert json.loads(proc.stdout)["asset"] == "features"
+    loaded = eval(proc.stderr.strip().splitlines()[-1])
+    assert "explorer.cli.diff" in loaded
+    assert not {"explorer.cli.foundation", "explorer.cli.stale", "explorer.cli.catalogue", "explorer.cli.share"} & set(loaded)
+    top = subprocess.run([sys.executable, "-m", "explorer", "-q", "--help", "diff"], capture_output=True, text=True,
+                         timeout=120)
+    assert "runs" in top.stdout and "stale" in top.stdout and "diff" in top.stdout

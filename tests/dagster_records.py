@@ -4,6 +4,7 @@ reads the instance the same way."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,6 +32,24 @@ def outside_folder(folder: Path, source: str = "v1 alpha beta") -> Path:
     outside.mkdir()
     (outside / "source.txt").write_text(source)
     return outside
+
+
+@contextmanager
+def failing(mp, step: str):
+    """The test jobs' and projects' op or asset ``step`` raises inside this block
+    (``FRONTIER_TEST_FAIL``, set on the ``pytest.MonkeyPatch`` ``mp``)."""
+    mp.setenv("FRONTIER_TEST_FAIL", step)
+    try:
+        yield
+    finally:
+        mp.delenv("FRONTIER_TEST_FAIL")
+
+
+def reexecute_from_failure(job, instance, failed):
+    """Re-execute the failed run ``failed`` of ``job`` from its failure: Dagster reads from the
+    instance's records which steps failed or did not run, and reuses the outputs of the others."""
+    options = dg.ReexecutionOptions.from_failure(failed.run_id, instance)
+    return dg.execute_job(job, instance=instance, reexecution_options=options)
 
 
 def edges(graph) -> set[tuple[str, str]]:

@@ -38,9 +38,7 @@ def project(tmp_path_factory):
     from dagster._utils.test.data_versions import get_stale_status_resolver
 
     tmp = tmp_path_factory.mktemp("projects")
-    home = tmp / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = records.dagster_home(tmp)
     mp = pytest.MonkeyPatch()
     mp.setenv("DAGSTER_HOME", str(home))
     tests = str(Path(__file__).parent)  # the multiprocess executor's step processes import the project
@@ -53,12 +51,10 @@ def project(tmp_path_factory):
         assert result.success
         runs["airlines"] = result.run_id
         runs["hackernews"] = dg.materialize(projects.HACKERNEWS, instance=instance).run_id
-        mp.setenv("FRONTIER_TEST_FAIL", "filter_for_2022")
-        failed = dg.execute_job(in_process, instance=instance)
-        mp.delenv("FRONTIER_TEST_FAIL")
+        with records.failing(mp, "filter_for_2022"):
+            failed = dg.execute_job(in_process, instance=instance)
         assert not failed.success
-        retried = dg.execute_job(in_process, instance=instance,
-                                 reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance))
+        retried = records.reexecute_from_failure(in_process, instance, failed)
         assert retried.success
         runs["failed"], runs["retried"] = failed.run_id, retried.run_id
         planned = {_key(e.dagster_event.event_specific_data.asset_key) for e in instance.all_logs(
@@ -377,10 +373,9 @@ def recorded(tmp_path_factory):
         result = defs.resolve_job_def("stock_everything").execute_in_process(instance=instance)
         assert result.success
         runs["everything"] = result.run_id
-        mp.setenv("FRONTIER_TEST_FAIL", "most_frequent_words")
         mp.setenv("FRONTIER_TEST_STORIES", "7")
-        failed = defs.resolve_job_def("stock_quickstart").execute_in_process(instance=instance, raise_on_error=False)
-        mp.delenv("FRONTIER_TEST_FAIL")
+        with records.failing(mp, "most_frequent_words"):
+            failed = defs.resolve_job_def("stock_quickstart").execute_in_process(instance=instance, raise_on_error=False)
         assert not failed.success
         runs["failed"] = failed.run_id
         (outside / "source.txt").write_text("v2 alpha beta gamma")

@@ -106,11 +106,3 @@ def partitions_read(instance, graph, child, parent) -> dict[tuple[str | None, st
             read.update((up, r.run_id) for r in before)  # a partition not written then was not read
         out[(part, record.run_id)] = read
     return out
-
-
-async def settle(app, pilot, rounds: int = 3) -> None:
-    """Let the app (under Textual's Pilot) finish what it is loading: ``rounds`` pauses, each
-    waiting for its workers."""
-    for _ in range(rounds):
-        await pilot.pause()
-        await app.workers.wait_for_complete()

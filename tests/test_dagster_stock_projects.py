@@ -16,6 +16,7 @@ import pytest
 dg = pytest.importorskip("dagster")
 
 import dagster_records as records  # noqa: E402
+from tui_support import settle  # noqa: E402
 import dagster_stock_projects as projects  # noqa: E402
 from explorer import Store  # noqa: E402
 
@@ -239,14 +240,14 @@ def test_materialization_metadata_is_shown(project, cli):
     async def go():
         app = ExplorerApp(str(storage), open_options={"cache": False, "dagster_home": str(home)})
         async with app.run_test(size=(140, 50)) as pilot:
-            await records.settle(app, pilot, 3)
+            await settle(app, pilot)
             app.open_asset("topstories")
-            await records.settle(app, pilot, 3)
+            await settle(app, pilot)
             assert isinstance(app.screen, AssetScreen)
             facts = str(app.screen.query_one("#facts", Static).render())
             assert f"num_records: {md['num_records']}" in facts
             app.open_asset("topstory_ids")  # its data version (a UUID) in the versions table
-            await records.settle(app, pilot, 3)
+            await settle(app, pilot)
             table = app.screen.query_one("#versions-table", DataTable)
             hashes = [str(table.get_cell(row, "hash")) for row in table.rows]
             assert hashes == [f"dv:{truth['data_versions']['topstory_ids'].split('-')[0]}…"]

@@ -97,16 +97,22 @@ def printable(name: str) -> str:
     return visible(name)
 
 
-def check_relative_path(path: Any, what: str, where: str) -> str:
-    """Validate a store-relative path: no ``..``, absolute paths, schemes or control characters."""
-    if not isinstance(path, str) or not path:
+def _check_text(value: Any, what: str, where: str, is_str: bool) -> None:
+    """The checks every name read from a store starts with: ``is_str`` (the caller's own test of
+    its type), non-empty, at most MAX_PATH characters, encodable as UTF-8."""
+    if not is_str or not value:
         raise FormatError(f"{where}: {what} must be a non-empty string")
-    if len(path) > MAX_PATH:
+    if len(value) > MAX_PATH:
         raise FormatError(f"{where}: {what} longer than {MAX_PATH} characters")
     try:
-        path.encode("utf-8")
+        value.encode("utf-8")
     except UnicodeEncodeError:
-        raise FormatError(f"{where}: {what} {printable(path)!r} is not valid UTF-8") from None
+        raise FormatError(f"{where}: {what} {printable(value)!r} is not valid UTF-8") from None
+
+
+def check_relative_path(path: Any, what: str, where: str) -> str:
+    """Validate a store-relative path: no ``..``, absolute paths, schemes or control characters."""
+    _check_text(path, what, where, isinstance(path, str))
     bad = _CONTROL.search(path)
     if bad:
         kind = "control character" if ord(bad.group()) <= 0x9F else "bidi or line-separator character"
@@ -171,14 +177,7 @@ def check_partition(value: Any, where: str, what: str = "partition") -> str:
     """A partition key read from a store or given to the writer: a non-empty string of at most
     MAX_PATH characters without control, bidi or line-separator characters (brackets, slashes,
     ``|`` and markup are allowed: they are escaped wherever a partition is shown)."""
-    if type(value) is not str or not value:
-        raise FormatError(f"{where}: {what} must be a non-empty string")
-    if len(value) > MAX_PATH:
-        raise FormatError(f"{where}: {what} longer than {MAX_PATH} characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise FormatError(f"{where}: {what} {printable(value)!r} is not valid UTF-8") from None
+    _check_text(value, what, where, type(value) is str)
     if _CONTROL.search(value):
         raise FormatError(f"{where}: control, bidi or line-separator character in {what} {printable(value)!r}")
     return value

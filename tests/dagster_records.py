@@ -4,6 +4,7 @@ reads the instance the same way."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,6 +32,24 @@ def outside_folder(folder: Path, source: str = "v1 alpha beta") -> Path:
     outside.mkdir()
     (outside / "source.txt").write_text(source)
     return outside
+
+
+@contextmanager
+def failing(mp, step: str):
+    """The test jobs' and projects' op or asset ``step`` raises inside this block
+    (``FRONTIER_TEST_FAIL``, set on the ``pytest.MonkeyPatch`` ``mp``)."""
+    mp.setenv("FRONTIER_TEST_FAIL", step)
+    try:
+        yield
+    finally:
+        mp.delenv("FRONTIER_TEST_FAIL")
+
+
+def reexecute_from_failure(job, instance, failed):
+    """Re-execute the failed run ``failed`` of ``job`` from its failure: Dagster reads from the
+    instance's records which steps failed or did not run, and reuses the outputs of the others."""
+    options = dg.ReexecutionOptions.from_failure(failed.run_id, instance)
+    return dg.execute_job(job, instance=instance, reexecution_options=options)
 
 
 def edges(graph) -> set[tuple[str, str]]:
@@ -87,11 +106,3 @@ def partitions_read(instance, graph, child, parent) -> dict[tuple[str | None, st
             read.update((up, r.run_id) for r in before)  # a partition not written then was not read
         out[(part, record.run_id)] = read
     return out
-
-
-async def settle(app, pilot, rounds: int = 3) -> None:
-    """Let the app (under Textual's Pilot) finish what it is loading: ``rounds`` pauses, each
-    waiting for its workers."""
-    for _ in range(rounds):
-        await pilot.pause()
-        await app.workers.wait_for_complete()

@@ -13,6 +13,7 @@ import pandas as pd  # noqa: E402
 from pandas.testing import assert_frame_equal  # noqa: E402
 
 import dagster_jobs as jobs  # noqa: E402
+import dagster_records as records  # noqa: E402
 from explorer.dagster import RunPrefixedIOManager, consolidate_run  # noqa: E402
 from explorer.errors import UnsafeLoad  # noqa: E402
 from explorer import Store  # noqa: E402
@@ -156,11 +157,11 @@ def test_asset_job_and_cross_run_inputs(tmp_path, instance):
 def test_failure_and_reexecution_from_failure(tmp_path, monkeypatch, cli):
     base = tmp_path / "store"
     monkeypatch.setenv("FRONTIER_TEST_BASE", str(base))
-    monkeypatch.setenv("FRONTIER_TEST_FAIL", "transform")
     (tmp_path / "dagster_home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
         job = dg.reconstructable(jobs.flaky)
-        failed = dg.execute_job(job, instance=instance)
+        with records.failing(monkeypatch, "transform"):
+            failed = dg.execute_job(job, instance=instance)
         assert not failed.success
 
         # the failure hook marked the run failed at once; nothing consolidated it yet
@@ -172,9 +173,7 @@ def test_failure_and_reexecution_from_failure(tmp_path, monkeypatch, cli):
         graph = store.asset_graph(run=failed.run_id)
         assert graph.nodes["transform/result"]["missing"] and graph.nodes["publish/result"]["missing"]
 
-        monkeypatch.delenv("FRONTIER_TEST_FAIL")
-        options = dg.ReexecutionOptions.from_failure(failed.run_id, instance)
-        retried = dg.execute_job(job, instance=instance, reexecution_options=options)
+        retried = records.reexecute_from_failure(job, instance, failed)
         assert retried.success
 
     # finalize both runs from what the Dagster instance reports, from the command line
@@ -298,16 +297,15 @@ def test_reexecution_reads_outputs_of_the_stock_io_manager(tmp_path, monkeypatch
     RunPrefixedIOManager and loads the parent's stock pickle from the same base path."""
     base = tmp_path / "store"
     monkeypatch.setenv("FRONTIER_TEST_BASE", str(base))
-    monkeypatch.setenv("FRONTIER_TEST_FAIL", "transform")
     (tmp_path / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
         job = dg.reconstructable(jobs.switching)
-        failed = dg.execute_job(job, instance=instance)
+        with records.failing(monkeypatch, "transform"):
+            failed = dg.execute_job(job, instance=instance)
         assert not failed.success
         assert (base / failed.run_id / "extract" / "result").is_file()  # a stock pickle
-        monkeypatch.delenv("FRONTIER_TEST_FAIL")
         monkeypatch.setenv("FRONTIER_TEST_IO", "frontier")
-        retried = dg.execute_job(job, instance=instance, reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance))
+        retried = records.reexecute_from_failure(job, instance, failed)
         assert retried.success
 
     store = Store.open(str(base))

@@ -14,6 +14,7 @@ dg = pytest.importorskip("dagster")
 
 import dagster_projects as P  # noqa: E402
 import dagster_records as records  # noqa: E402
+from tui_support import settle  # noqa: E402
 from explorer import Store  # noqa: E402
 from explorer.dagster import finish_run  # noqa: E402
 from explorer.dagster.events import json_metadata  # noqa: E402
@@ -44,10 +45,9 @@ def project(tmp_path_factory):
         # the quickstart assets again under the multiprocess executor (each step in its own
         # process), most_frequent_words failing: what the hooks recorded before the run is
         # finished is there at once
-        mp.setenv("FRONTIER_TEST_FAIL", "most_frequent_words")
         mp.setenv("FRONTIER_TEST_STORIES", "7")
-        multi = dg.execute_job(P.reconstructable("quickstart"), instance=instance, raise_on_error=False)
-        mp.delenv("FRONTIER_TEST_FAIL")
+        with records.failing(mp, "most_frequent_words"):
+            multi = dg.execute_job(P.reconstructable("quickstart"), instance=instance, raise_on_error=False)
         assert not multi.success
         runs["multiprocess"] = multi.run_id
         before_finish = Store.open(str(base), cache=False)
@@ -209,15 +209,15 @@ def test_the_app_says_stored_outside_the_store_and_shows_checks(project):
     async def go():
         app = ExplorerApp(str(project["base"]))
         async with app.run_test(size=(120, 36)) as pilot:
-            await records.settle(app, pilot, 3)
+            await settle(app, pilot)
             app.open_asset("topstories")
-            await records.settle(app, pilot, 2)
+            await settle(app, pilot)
             screen = app.screen
             assert isinstance(screen, AssetScreen)
             assert "stored outside the store" in str(screen.query_one("#facts", Static).render())
             assert "stored outside the store" in str(screen.query_one("#preview-text", Static).render())
             app.open_asset("orders")
-            await records.settle(app, pilot, 2)
+            await settle(app, pilot)
             facts = str(app.screen.query_one("#facts", Static).render())
             assert "orders_id_has_no_nulls: failed (ERROR)" in facts and "orders_not_empty: passed" in facts
 

@@ -13,6 +13,7 @@ pytest.importorskip("moto")
 from pandas.testing import assert_frame_equal  # noqa: E402
 
 import dagster_jobs as jobs  # noqa: E402
+import dagster_records as records  # noqa: E402
 from explorer.dagster import RunPrefixedIOManager, consolidate_finished_runs, consolidate_run  # noqa: E402
 from explorer import Store  # noqa: E402
 
@@ -94,13 +95,12 @@ def test_reexecution_from_failure_on_s3(endpoint, bucket, tmp_path, monkeypatch)
     import s3fs
 
     s3fs.S3FileSystem.clear_instance_cache()  # clients are cached by options, not by environment
-    monkeypatch.setenv("FRONTIER_TEST_FAIL", "transform")
     (tmp_path / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
         job = dg.reconstructable(jobs.flaky)
-        failed = dg.execute_job(job, instance=instance)
-        monkeypatch.delenv("FRONTIER_TEST_FAIL")
-        retried = dg.execute_job(job, instance=instance, reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance))
+        with records.failing(monkeypatch, "transform"):
+            failed = dg.execute_job(job, instance=instance)
+        retried = records.reexecute_from_failure(job, instance, failed)
         assert not failed.success and retried.success
         consolidate_finished_runs(base, instance, {"endpoint_url": endpoint})
 

@@ -10,6 +10,7 @@ import pytest
 dg = pytest.importorskip("dagster")
 
 import dagster_jobs as jobs  # noqa: E402
+import dagster_records as records  # noqa: E402
 from explorer.dagster.stock import comparison_basis  # noqa: E402
 from explorer import Store  # noqa: E402
 
@@ -27,11 +28,10 @@ def stock(tmp_path_factory):
         with dg.instance_for_test(temp_dir=str(home)) as instance:
             stock_io = {"io_manager": dg.FilesystemIOManager(base_dir=str(base))}
             diamond = jobs.diamond.execute_in_process(instance=instance, resources=stock_io)
-            mp.setenv("FRONTIER_TEST_FAIL", "transform")
             job = dg.reconstructable(jobs.flaky_stock)
-            failed = dg.execute_job(job, instance=instance)
-            mp.delenv("FRONTIER_TEST_FAIL")
-            retried = dg.execute_job(job, instance=instance, reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance))
+            with records.failing(mp, "transform"):
+                failed = dg.execute_job(job, instance=instance)
+            retried = records.reexecute_from_failure(job, instance, failed)
             assets = dg.materialize(jobs.ASSETS, instance=instance, resources=stock_io)
     finally:
         mp.undo()

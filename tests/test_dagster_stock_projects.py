@@ -16,6 +16,7 @@ import pytest
 dg = pytest.importorskip("dagster")
 
 import dagster_records as records  # noqa: E402
+from tui_support import settle  # noqa: E402
 import dagster_stock_projects as projects  # noqa: E402
 from explorer import Store  # noqa: E402
 
@@ -38,9 +39,7 @@ def project(tmp_path_factory):
     from dagster._utils.test.data_versions import get_stale_status_resolver
 
     tmp = tmp_path_factory.mktemp("projects")
-    home = tmp / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = records.dagster_home(tmp)
     mp = pytest.MonkeyPatch()
     mp.setenv("DAGSTER_HOME", str(home))
     tests = str(Path(__file__).parent)  # the multiprocess executor's step processes import the project
@@ -53,12 +52,10 @@ def project(tmp_path_factory):
         assert result.success
         runs["airlines"] = result.run_id
         runs["hackernews"] = dg.materialize(projects.HACKERNEWS, instance=instance).run_id
-        mp.setenv("FRONTIER_TEST_FAIL", "filter_for_2022")
-        failed = dg.execute_job(in_process, instance=instance)
-        mp.delenv("FRONTIER_TEST_FAIL")
+        with records.failing(mp, "filter_for_2022"):
+            failed = dg.execute_job(in_process, instance=instance)
         assert not failed.success
-        retried = dg.execute_job(in_process, instance=instance,
-                                 reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance))
+        retried = records.reexecute_from_failure(in_process, instance, failed)
         assert retried.success
         runs["failed"], runs["retried"] = failed.run_id, retried.run_id
         planned = {_key(e.dagster_event.event_specific_data.asset_key) for e in instance.all_logs(
@@ -243,14 +240,14 @@ def test_materialization_metadata_is_shown(project, cli):
     async def go():
         app = ExplorerApp(str(storage), open_options={"cache": False, "dagster_home": str(home)})
         async with app.run_test(size=(140, 50)) as pilot:
-            await records.settle(app, pilot, 3)
+            await settle(app, pilot)
             app.open_asset("topstories")
-            await records.settle(app, pilot, 3)
+            await settle(app, pilot)
             assert isinstance(app.screen, AssetScreen)
             facts = str(app.screen.query_one("#facts", Static).render())
             assert f"num_records: {md['num_records']}" in facts
             app.open_asset("topstory_ids")  # its data version (a UUID) in the versions table
-            await records.settle(app, pilot, 3)
+            await settle(app, pilot)
             table = app.screen.query_one("#versions-table", DataTable)
             hashes = [str(table.get_cell(row, "hash")) for row in table.rows]
             assert hashes == [f"dv:{truth['data_versions']['topstory_ids'].split('-')[0]}…"]
@@ -377,10 +374,9 @@ def recorded(tmp_path_factory):
         result = defs.resolve_job_def("stock_everything").execute_in_process(instance=instance)
         assert result.success
         runs["everything"] = result.run_id
-        mp.setenv("FRONTIER_TEST_FAIL", "most_frequent_words")
         mp.setenv("FRONTIER_TEST_STORIES", "7")
-        failed = defs.resolve_job_def("stock_quickstart").execute_in_process(instance=instance, raise_on_error=False)
-        mp.delenv("FRONTIER_TEST_FAIL")
+        with records.failing(mp, "most_frequent_words"):
+            failed = defs.resolve_job_def("stock_quickstart").execute_in_process(instance=instance, raise_on_error=False)
         assert not failed.success
         runs["failed"] = failed.run_id
         (outside / "source.txt").write_text("v2 alpha beta gamma")

@@ -251,23 +251,29 @@ def test_running_runs_have_only_start_and_failed_attempts_colour_red(tmp_path):
     assert "    class n_b failed" in mermaid.splitlines()
 
 
-def test_export_colours_combine_staleness_taint_and_failure(tmp_path):
-    """With the staleness module present: fresh/stale/missing from it, tainted and failed on top."""
+def _chain_then_crash(url: str, plan: dict, crash_plan: dict, *rewrite, **rewrite_kw) -> None:
+    """Run r1 (planning ``plan``) writes a -> b -> c; run r2, a day later (planning
+    ``crash_plan``), writes ``run.write(*rewrite, **rewrite_kw)`` and crashes before writing c."""
     from datetime import datetime, timezone
 
     from explorer.store import RunWriter
 
-    url = str(tmp_path / "s")
     t = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    plan = {"a": [], "b": ["a"], "c": ["b"], "d": ["a"]}
     with RunWriter(url, job="j", run_id="r1", started_at=t, plan=plan) as run:
         run.write("a", {"v": 1})
         run.write("b", {"v": 2}, inputs=["a"])
         run.write("c", {"v": 3}, inputs=["b"])
     with pytest.raises(RuntimeError):
-        with RunWriter(url, job="j", run_id="r2", started_at=t.replace(day=2), plan={"a": [], "c": ["b"]}) as run:
-            run.write("a", {"v": 10})  # new data: b and c are now stale
+        with RunWriter(url, job="j", run_id="r2", started_at=t.replace(day=2), plan=crash_plan) as run:
+            run.write(*rewrite, **rewrite_kw)
             raise RuntimeError("c crashed")
+
+
+def test_export_colours_combine_staleness_taint_and_failure(tmp_path):
+    """With the staleness module present: fresh/stale/missing from it, tainted and failed on top."""
+    url = str(tmp_path / "s")
+    _chain_then_crash(url, {"a": [], "b": ["a"], "c": ["b"], "d": ["a"]}, {"a": [], "c": ["b"]},
+                      "a", {"v": 10})  # new data: b and c are now stale
     store = Store.open(url)
     store.flag("b", "r1", reason="bad")
     statuses = export.asset_statuses(store)
@@ -283,22 +289,9 @@ def test_export_colours_combine_staleness_taint_and_failure(tmp_path):
 def test_export_statuses_are_the_stale_commands_words(cli, tmp_path):
     """One vocabulary: on a store with a failed run and a missing planned asset, the export's words are the ``stale`` command's, with ``failed`` only where the
     newest run planning an asset failed without writing it (worked out here from the runs)."""
-    import json
-    from datetime import datetime, timezone
-
-    from explorer.store import RunWriter
-
     url = str(tmp_path / "s")
-    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    plan = {"a": [], "b": ["a"], "c": ["b"], "never": ["a"]}
-    with RunWriter(url, job="j", run_id="r1", started_at=t, plan=plan) as run:
-        run.write("a", {"v": 1})
-        run.write("b", {"v": 2}, inputs=["a"])
-        run.write("c", {"v": 3}, inputs=["b"])
-    with pytest.raises(RuntimeError):
-        with RunWriter(url, job="j", run_id="r2", started_at=t.replace(day=2), plan={"b": ["a"], "c": ["b"]}) as run:
-            run.write("b", {"v": 20}, inputs=[("a", "r1")])  # c becomes stale; its rebuild crashes
-            raise RuntimeError("c crashed")
+    _chain_then_crash(url, {"a": [], "b": ["a"], "c": ["b"], "never": ["a"]}, {"b": ["a"], "c": ["b"]},
+                      "b", {"v": 20}, inputs=[("a", "r1")])  # c becomes stale; its rebuild crashes
 
     res = cli("stale", url, "--format", "json")
     assert res.code != 0  # a missing asset fails the default --fail-on

@@ -4,7 +4,6 @@ truth read independently from the store's files or the demo story (explorer/demo
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import shutil
 from datetime import datetime, timezone
@@ -15,6 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from textual.widgets import DataTable, Input, Static, Tree
+from tui_support import drive, settle
 
 from explorer.demo import PLAN_FULL
 from explorer.store import RunWriter
@@ -27,16 +27,6 @@ from explorer.tui.screens.runs import RunsScreen
 from explorer.tui.widgets.lineage_graph import LineageGraph
 
 SIZE = (120, 36)
-
-
-def drive(test):
-    """Run an async Pilot test in its own event loop (no pytest async plugin needed)."""
-
-    @functools.wraps(test)
-    def wrapper(*args, **kwargs):
-        asyncio.run(test(*args, **kwargs))
-
-    return wrapper
 
 
 def manifests(root: Path) -> dict[str, dict]:
@@ -68,14 +58,6 @@ def row_keys(table: DataTable) -> list[str]:
 
 def screen_text(widget: Static) -> str:
     return str(widget.render())
-
-
-async def settle(app, pilot) -> None:
-    """Let workers finish and the screen repaint."""
-    for _ in range(3):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 # ---------------------------------------------------------------------- runs

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from textual.widgets import DataTable
+from tui_support import settle
 
 from explorer.tui.app import ExplorerApp
 from explorer.tui.screens.asset import AssetScreen
@@ -18,13 +19,6 @@ from explorer.tui.screens.runs import RunsScreen
 def manifest_versions(root: Path, run_id: str) -> dict[str, dict]:
     doc = json.loads((root / run_id / "_frontier" / "run.json").read_text())
     return {v["asset"]: v for v in doc["versions"]}
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def grid_rows(table: DataTable) -> dict[tuple[str, str], list[str]]:

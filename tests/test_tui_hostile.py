@@ -10,6 +10,7 @@ import json
 import re
 
 import pytest
+from tui_support import settle
 from hostile_support import CELL, CODE, JOB, JSON_KEY, META_KEY, R1, R2, RAW, REASON, TAG_KEY, TAG_VALUE, shown, write_hostile_store
 
 from explorer.tui.app import ExplorerApp
@@ -23,13 +24,6 @@ SIZE = (200, 50)
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     return write_hostile_store(tmp_path_factory.mktemp("hostile-app") / "store")
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def screen_text(app) -> tuple[str, str]:

@@ -12,7 +12,7 @@ import pytest
 
 from explorer import RunWriter, Store
 from explorer.tui.app import ExplorerApp
-from tui_support import drive, screen_lines, settle
+from tui_support import drive, screen_lines, screen_text, settle
 
 SMALL = (80, 24)
 MEDIUM = (120, 40)
@@ -182,11 +182,7 @@ async def test_preview_search_finds_every_match_across_pages_with_n_and_N(store_
         await search(app, pilot, "\\x1b[31m")
         assert table.cursor_key() == "77"
         await search(app, pilot, "no such text")
-        assert f"no match for “no such text” in {len(frame)} rows" in screen_text_of(app)
-
-
-def screen_text_of(app) -> str:
-    return "\n".join(screen_lines(app))
+        assert f"no match for “no such text” in {len(frame)} rows" in screen_text(app)
 
 
 def footer_items(app) -> list[tuple[str, str]]:

@@ -12,14 +12,10 @@ from pathlib import Path
 import pytest
 
 from explorer.tui.app import ExplorerApp
-from tui_support import drive, screen_lines, settle
+from tui_support import drive, screen_lines, screen_text, settle
 
 SMALL = (80, 24)
 MEDIUM = (120, 40)
-
-
-def screen_text(app) -> str:
-    return "\n".join(screen_lines(app))
 
 
 def manifests(root: Path) -> dict[str, dict]:

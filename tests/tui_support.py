@@ -26,3 +26,8 @@ async def settle(app, pilot) -> None:
 def screen_lines(app) -> list[str]:
     """The terminal's lines as the user sees them (every layer, notifications included)."""
     return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]
+
+
+def screen_text(app) -> str:
+    """The terminal as the user sees it: its lines joined by newlines."""
+    return "\n".join(screen_lines(app))

@@ -30,7 +30,7 @@ import fsspec
 from .. import format as fmt
 from ..errors import FormatError
 from ..models import iso
-from .fs import create_exclusive
+from .fs import create_exclusive, forget_listing
 
 MAX_UNPACKED = 8 << 30
 """A checkpoint unpacking to more than this many bytes is refused (a damaged or hostile one)."""
@@ -66,10 +66,7 @@ class Outcome:
 def names(fs: fsspec.AbstractFileSystem, root: str) -> list[str]:
     """The store's checkpoints, newest (most runs covered) first: one listing."""
     folder = fmt.join(root, fmt.CHECKPOINTS_DIR)
-    try:
-        fs.invalidate_cache(folder)
-    except Exception:  # noqa: BLE001 - a filesystem without a listing cache
-        pass
+    forget_listing(fs, folder)
     try:
         listed = fs.ls(folder, detail=False)
     except (FileNotFoundError, NotADirectoryError):

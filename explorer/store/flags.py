@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # imported where the taint graph is built
 from .. import format as fmt
 from ..errors import ExplorerError, FormatError
 from ..models import iso
-from .fs import inside, is_local, write_atomic
+from .fs import forget_listing, inside, is_local, write_atomic
 
 ACTIONS = ("flag", "unflag")
 FLAG_FORMAT_VERSION = "1.0"
@@ -166,10 +166,7 @@ def read_flags(fs: fsspec.AbstractFileSystem, root: str, warnings: list[str] | N
         if warnings is not None:  # (each flag file in it is checked again when read: StoreFiles)
             warnings.append(f"{fmt.flags_dir()}/: symlink pointing outside the store, not followed; flags not read")
         return []
-    try:
-        fs.invalidate_cache(folder)  # another process may have flagged since our last listing
-    except Exception:  # noqa: BLE001 - a filesystem without a listings cache
-        pass
+    forget_listing(fs, folder)  # another process may have flagged since our last listing
     try:
         names = sorted(p for p in fs.ls(folder, detail=False) if p.endswith(".json"))
     except (FileNotFoundError, NotADirectoryError):

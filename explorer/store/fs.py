@@ -90,6 +90,15 @@ def is_local(fs: fsspec.AbstractFileSystem) -> bool:
     return protocol(fs) in ("file", "local")
 
 
+def forget_listing(fs: fsspec.AbstractFileSystem, path: str) -> None:
+    """Drop what ``fs`` remembers of the listing of ``path`` (another process may have written
+    there since); a filesystem without a listings cache has nothing to drop."""
+    try:
+        fs.invalidate_cache(path)
+    except Exception:  # noqa: BLE001 - a filesystem without a listings cache
+        pass
+
+
 def open_fs(url: "str | os.PathLike[str]", storage_options: dict[str, Any] | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
     """Return ``(filesystem, root path)`` for a store URL or local path (a ``str`` or a
     ``pathlib.Path``). Local paths are made absolute."""

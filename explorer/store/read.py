@@ -174,13 +174,10 @@ def list_run_ids(fs: fsspec.AbstractFileSystem, root: str, reserved: set[str] | 
             return sorted([n for n in names if not n.startswith("_")])
         except _LISTING_ERRORS as exc:
             raise _not_listable(root, exc) from None
-    from .fs import display_url
+    from .fs import display_url, forget_listing
 
     where = display_url(fs, root)  # s3://bucket/prefix, as the user wrote it
-    try:
-        fs.invalidate_cache(root)
-    except Exception:  # noqa: BLE001 - a filesystem without a listing cache
-        pass
+    forget_listing(fs, root)
     try:
         entries = fs.ls(root, detail=True)
     except _LISTING_ERRORS as exc:
@@ -345,15 +342,14 @@ def _read_sidecars(fs: fsspec.AbstractFileSystem, root: str, recs: list[RunRecor
     """Sidecars of runs without a consolidated manifest: one listing per run, then one
     concurrent batch of GETs for all of them. Returns the runs that could not be read in full
     because the endpoint stopped answering (with the error), for the caller to leave out."""
+    from .fs import forget_listing
+
     wanted: list[tuple[RunRecord, str]] = []
     lost: dict[int, tuple[RunRecord, BaseException]] = {}
     for rec in recs:
         run_id = rec.run.run_id
         folder = fmt.join(root, fmt.versions_dir(run_id))
-        try:
-            fs.invalidate_cache(folder)
-        except Exception:  # noqa: BLE001
-            pass
+        forget_listing(fs, folder)
         try:
             names = [p for p in fs.ls(folder, detail=False) if p.endswith(".json")]
         except FileNotFoundError:

@@ -174,10 +174,11 @@ class ExplorerApp(App):
                timeout: float | None = None, markup: bool = True) -> None:
         """Every notification (screens' and widgets' too: theirs come here) is plain text made
         visible and bounded: messages quote store names and files, and are never markup."""
-        from ..visible import bounded, one_line, visible_lines
+        from ..visible import bounded
+        from .text import shown_text
 
         kw = {} if timeout is None else {"timeout": timeout}
-        super().notify(bounded(visible_lines(str(message)), 2000), title=one_line(str(title)),
+        super().notify(bounded(shown_text(message, lines=True), 2000), title=bounded(shown_text(" ".join(str(title).split()))),
                        severity=severity, markup=False, **kw)
 
     def _runs_known(self, store: Store) -> bool:
@@ -298,11 +299,7 @@ class ExplorerApp(App):
         except ExplorerError:
             found = []
         if not found:
-            from rich.markup import escape
-
-            from ..visible import visible
-
-            self.notify(escape(visible(f"{key} has no committed version in the store")), severity="warning")
+            self.notify(f"{key} has no committed version in the store", severity="warning")  # (notify escapes)
             return
         self.push_screen(AssetScreen(key, run))
 
@@ -329,10 +326,10 @@ class ExplorerApp(App):
         """Put a store's value on the clipboard (OSC 52, through the app's driver) and say so in the
         status line. A value holding control characters (a terminal escape, a bidi override) is
         copied in its visible form: pasting must not drive anyone's terminal."""
-        from ..visible import visible
+        from .text import shown_text
         from .widgets.bars import StatusLine
 
-        shown = visible(value)
+        shown = shown_text(value)
         self.copy_to_clipboard(shown)
         note = f"copied {what + ' ' if what else ''}{shown}" + ("" if shown == value else " (control characters made visible)")
         for line in self.screen.query(StatusLine):

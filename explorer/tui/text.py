@@ -86,6 +86,8 @@ def safe(*parts: Any, style: str = "", justify: Any = None, lines: bool = True) 
     (one line)."""
     if len(parts) == 1 and not isinstance(parts[0], (Text, tuple)):
         return Text(_shown(parts[0], lines), style=style, justify=justify)
+    if len(parts) == 1 and isinstance(parts[0], Text) and not style and justify is None:
+        return _checked(parts[0])  # (keeps its own style and justification)
     out = Text(style=style, justify=justify)
     for part in parts:
         if isinstance(part, Text):

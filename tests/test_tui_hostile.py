@@ -11,7 +11,8 @@ import re
 
 import pytest
 from tui_support import settle
-from hostile_support import CELL, CODE, JOB, JSON_KEY, META_KEY, R1, R2, RAW, REASON, TAG_KEY, TAG_VALUE, shown, write_hostile_store
+from hostile_support import (CELL, CODE, COLUMN, JOB, JSON_KEY, META_KEY, META_VALUE, R1, R2, RAW, REASON, TAG_KEY,
+                             TAG_VALUE, shown, write_hostile_store)
 
 from explorer.tui.app import ExplorerApp
 from explorer.tui.screens.diff import DiffScreen
@@ -46,24 +47,28 @@ def test_every_screen_over_a_hostile_store(hostile):
         app = ExplorerApp(str(hostile))
         async with app.run_test(size=SIZE) as pilot:
             await settle(app, pilot)
-            assert_clean(app, "[green]job[/]", shown(CODE), TAG_KEY)  # runs: job, code, tags
+            assert_clean(app, shown(JOB), shown(CODE), shown(f"{TAG_KEY}={TAG_VALUE}"))  # runs: job, code, tags whole
             app.open_run(R1)
             await settle(app, pilot)
-            assert_clean(app, shown(JOB), shown(TAG_VALUE))  # the header: job and tags, BEL included
+            assert_clean(app, shown(JOB), shown(TAG_VALUE), f"code {shown(CODE)}")  # the header: BEL, BS, FF, VT included
             app.action_lineage()
             await settle(app, pilot)
-            assert_clean(app)
+            assert_clean(app, f"code {shown(CODE)}")  # the focused asset's detail
             app.action_back()
             app.action_back()
             await settle(app, pilot)
             app.open_asset("table", R1)
             await settle(app, pilot)
             # overview: metadata keys and values, code version, the flag's reason
-            assert_clean(app, shown(META_KEY), shown(CODE), shown(REASON)[:30])
+            assert_clean(app, shown(META_KEY), shown(META_VALUE), shown(CODE), shown(REASON)[:30], shown(COLUMN))
             for tab in ("preview", "versions", "history", "provenance", "impact"):
                 app.screen.query_one("#tabs").active = tab
                 await settle(app, pilot)
-                assert_clean(app, *([shown(CELL)] if tab == "preview" else []))
+                expected = {"preview": [shown(CELL), shown(COLUMN)], "versions": [shown(JOB), shown(CODE)]}
+                assert_clean(app, *expected.get(tab, []))
+            app.screen.query_one("#tabs").active = "columns"
+            await settle(app, pilot)
+            assert_clean(app, shown(COLUMN))
             for key in ("doc", "blob", "sheet"):
                 app.action_back()
                 await settle(app, pilot)
@@ -79,12 +84,27 @@ def test_every_screen_over_a_hostile_store(hostile):
             assert isinstance(app.screen, DiffScreen)
             assert_clean(app, "table")
             app.action_back()
+            from explorer.tui.screens.compare import CompareScreen
+
+            app.push_screen(CompareScreen([R1, R2]))
+            await settle(app, pilot)
+            assert_clean(app, shown(CELL))  # the metadata value of the second run
+            app.action_back()
             app.action_staleness()
             await settle(app, pilot)
             assert_clean(app)
+            await pilot.press("ctrl+p")  # the command palette reads titles and help as markup
+            await settle(app, pilot)
+            await pilot.press(*R1[:6])
+            await settle(app, pilot)
+            await pilot.pause(0.5)
+            assert_clean(app, shown(R1), shown(JOB))  # a run's entry: its id, then its job as help
+            await pilot.press("escape")
+            await settle(app, pilot)
             app.notify(f"quoting a file: {CELL}", title=JOB)
             await settle(app, pilot)
             assert [n.message for n in app._notifications][-1] == f"quoting a file: {shown(CELL)}"
+            assert [n.title for n in app._notifications][-1] == shown(JOB)
             assert_clean(app)
             assert app.is_running  # nothing closed the app
 

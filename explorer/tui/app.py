@@ -174,10 +174,11 @@ class ExplorerApp(App):
                timeout: float | None = None, markup: bool = True) -> None:
         """Every notification (screens' and widgets' too: theirs come here) is plain text made
         visible and bounded: messages quote store names and files, and are never markup."""
-        from ..visible import bounded, one_line, visible_lines
+        from ..visible import bounded
+        from .text import shown_text
 
         kw = {} if timeout is None else {"timeout": timeout}
-        super().notify(bounded(visible_lines(str(message)), 2000), title=one_line(str(title)),
+        super().notify(bounded(shown_text(message, lines=True), 2000), title=bounded(shown_text(" ".join(str(title).split()))),
                        severity=severity, markup=False, **kw)
 
     def _runs_known(self, store: Store) -> bool:
@@ -298,11 +299,7 @@ class ExplorerApp(App):
         except ExplorerError:
             found = []
         if not found:
-            from rich.markup import escape
-
-            from ..visible import visible
-
-            self.notify(escape(visible(f"{key} has no committed version in the store")), severity="warning")
+            self.notify(f"{key} has no committed version in the store", severity="warning")  # (notify escapes)
             return
         self.push_screen(AssetScreen(key, run))
 
@@ -316,23 +313,28 @@ class ExplorerApp(App):
         yield SystemCommand("Staleness", "stale and missing assets with their causes (s)", self.action_staleness)
         yield SystemCommand("Refresh", "re-read the store, keeping the selection (r)", self.action_refresh_store)
         yield SystemCommand("Help", "every key binding (?)", self.action_help)
+        from .text import shown_markup  # the palette reads titles and help as markup
+
         if self.store is not None:
             for key in self.store.assets():
-                yield SystemCommand(f"Asset {key}", "open this asset's latest version", lambda k=key: self.open_asset(k))
+                yield SystemCommand(f"Asset {shown_markup(key)}", "open this asset's latest version",
+                                    lambda k=key: self.open_asset(k))
             for run in reversed(self.store.runs):
-                yield SystemCommand(f"Run {run.run_id}", f"{run.job or ''} {run.status}", lambda r=run.run_id: self.open_run(r))
+                yield SystemCommand(f"Run {shown_markup(run.run_id)}", shown_markup(f"{run.job or ''} {run.status}"),
+                                    lambda r=run.run_id: self.open_run(r))
         for key, label, _, _ in self.stores:
-            yield SystemCommand(f"Store {label}", "open this configured store instead", lambda k=key: self.switch_store(k))
+            yield SystemCommand(f"Store {shown_markup(label)}", "open this configured store instead",
+                                lambda k=key: self.switch_store(k))
         yield SystemCommand("Quit", "leave the app (q)", self.exit)
 
     def copy_value(self, value: str, what: str = "") -> None:
         """Put a store's value on the clipboard (OSC 52, through the app's driver) and say so in the
         status line. A value holding control characters (a terminal escape, a bidi override) is
         copied in its visible form: pasting must not drive anyone's terminal."""
-        from ..visible import visible
+        from .text import shown_text
         from .widgets.bars import StatusLine
 
-        shown = visible(value)
+        shown = shown_text(value)
         self.copy_to_clipboard(shown)
         note = f"copied {what + ' ' if what else ''}{shown}" + ("" if shown == value else " (control characters made visible)")
         for line in self.screen.query(StatusLine):

@@ -1,6 +1,6 @@
 """Small text helpers shared by the screens (status words with colour, times, sizes), and the
-app's side of the output boundary: ``plain`` and ``safe`` (every store string a screen shows
-goes through one of them, or through ``Table``, ``DetailBar`` or ``notify``, which use them)."""
+app's side of the output boundary: ``safe`` (every store string a screen shows goes through it,
+as a string, before rich builds a ``Text`` of it; ``Table``, ``DetailBar`` and ``notify`` use it)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from ..visible import visible_lines
+from ..visible import visible, visible_lines
 from .widgets.lineage_graph import STATUS_COLOUR
 
 
@@ -19,7 +19,7 @@ def status_text(status: str, suffix: str = "") -> Text:
     marks = {"success": "✓", "fresh": "✓", "failed": "✗", "missing": "✗", "stale": "!", "running": "▸",
              "unknown": "?", "tainted": "⚑", "flagged": "⚑"}
     mark = marks.get(status, "·")
-    return Text(f"{mark} {status}{suffix}", style=STATUS_COLOUR.get(status, ""))
+    return safe(f"{mark} {status}{suffix}", style=STATUS_COLOUR.get(status, ""))
 
 
 def cause_lines(status: Any) -> list[str]:
@@ -46,20 +46,18 @@ INTEGRITY_COLOUR = {"ok": "green", "modified": "red", "truncated": "red", "missi
 def integrity_text(status: str) -> Text:
     """A verification result (``explorer.verify``) as a coloured word."""
     mark = {"ok": "✓", "unverifiable": "·"}.get(status, "✗")
-    return Text(f"{mark} {status}", style=INTEGRITY_COLOUR.get(status, ""))
+    return safe(f"{mark} {status}", style=INTEGRITY_COLOUR.get(status, ""))
 
 
-def plain(value: Any, style: str = "") -> Text:
-    """A value from a store as a ``Text``: made visible (``explorer.visible``), never markup."""
-    return Text("" if value is None else visible_lines(str(value)), style=style)
+def _shown(value: Any, lines: bool = True) -> str:
+    text = "" if value is None else str(value)
+    return visible_lines(text) if lines else visible(text)
 
 
-def safe(content: Any) -> Text:
-    """Any content for a widget as a ``Text`` that cannot drive the terminal: a string is
-    ``plain`` (never markup); a ``Text`` the code assembled from store pieces keeps its styles
-    while each piece is made visible."""
-    if not isinstance(content, Text):
-        return plain(content)
+def _checked(content: Text) -> Text:
+    """A ``Text`` built elsewhere (rich, plotext) with each piece made visible, its styles kept.
+    (Too late for BEL, BS, VT, FF and CR, which rich dropped when it was built: store text
+    goes to ``safe`` as a string.)"""
     source = content.plain
     if visible_lines(source) == source:
         return content
@@ -78,6 +76,42 @@ def safe(content: Any) -> Text:
     for s in content.spans:
         out.stylize(s.style, where[s.start], where[s.end])
     return out
+
+
+def safe(*parts: Any, style: str = "", justify: Any = None, lines: bool = True) -> Text:
+    """The one way text reaches a widget: a ``Text`` assembled from ``parts`` (as
+    ``Text.assemble``: a value, a ``(value, style)`` pair, or a ``Text`` this function made),
+    each value made visible (``explorer.visible``) BEFORE rich sees it (rich drops BEL, BS, VT,
+    FF and CR silently) and never read as markup. ``lines=False``: newlines and tabs escaped too
+    (one line)."""
+    if len(parts) == 1 and not isinstance(parts[0], (Text, tuple)):
+        return Text(_shown(parts[0], lines), style=style, justify=justify)
+    if len(parts) == 1 and isinstance(parts[0], Text) and not style and justify is None:
+        return _checked(parts[0])  # (keeps its own style and justification)
+    out = Text(style=style, justify=justify)
+    for part in parts:
+        if isinstance(part, Text):
+            out.append_text(_checked(part))
+        elif isinstance(part, tuple):
+            value, part_style = part
+            out.append(_shown(value, lines), style=part_style or None)
+        elif part is not None:
+            out.append(_shown(part, lines))
+    return out
+
+
+def shown_text(value: Any, lines: bool = False) -> str:
+    """``safe``'s escaping for the few places that take a string, not a ``Text`` (the lineage
+    graph draws its labels cell by cell; notifications; the clipboard)."""
+    return _shown(value, lines)
+
+
+def shown_markup(value: Any) -> str:
+    """``shown_text`` for the strings Textual reads as markup (the command palette's titles and
+    help lines): control characters made visible, then ``[`` escaped."""
+    from textual.markup import escape
+
+    return escape(_shown(value, False))
 
 
 class RichTable(Table):

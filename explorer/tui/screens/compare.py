@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -91,15 +90,15 @@ class CompareScreen(AppScreen):
             label = short_run(r.run_id)
             if self.sort is not None:
                 label += " ▼" if self.sort[1] else " ▲"
-            table.add_column(Text(label), key=r.run_id)
+            table.add_column(label, key=r.run_id)
         shown = grid.changed() if self.changed_only else grid
         self._rows = list(shown.rows)
         for row in self._rows:
             first = next((v for v in row.values if v is not MISSING), MISSING)
-            cells: list[Any] = [Text(row.asset, style="bold" if row.changed else ""), Text(row.fact)]
+            cells: list[Any] = [safe(row.asset, style="bold" if row.changed else ""), row.fact]
             for value in row.values:
                 style = "dim" if value is MISSING else ("bold yellow" if row.changed and repr(value) != repr(first) else "")
-                cells.append(Text(cell_text(row, value), style=style))
+                cells.append(safe(cell_text(row, value), style=style))
             table.add_row(*cells, key=row.name)
         if focused is not None:
             for i, row in enumerate(self._rows):
@@ -108,9 +107,9 @@ class CompareScreen(AppScreen):
         changed = sum(r.changed for r in grid.rows)
         order = f" · runs by {self.sort[0]}{' descending' if self.sort[1] else ''}" if self.sort else ""
         only = " · changed only (c: all)" if self.changed_only else " · c: changed only"
-        self.query_one("#title", Static).update(safe(Text.assemble(
+        self.query_one("#title", Static).update(safe(
             ("compare ", "bold"), f"{len(grid.runs)} runs: {len(grid.rows)} facts, ",
-            (f"{changed} changed", "yellow" if changed else ""), f"{order}{only}")))
+            (f"{changed} changed", "yellow" if changed else ""), f"{order}{only}"))
 
     def _focused_name(self) -> str | None:
         table = self.query_one("#grid", DataTable)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from rich.text import Text
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -47,11 +51,10 @@ class GraphScreen(AppScreen):
         counts: dict[str, int] = {}
         for i in info.values():
             counts[i.status] = counts.get(i.status, 0) + 1
-        title = Text.assemble(("lineage ", "bold"), (self.app.label, "cyan"), f" · {g.number_of_nodes()} assets · ")
+        parts: list = [("lineage ", "bold"), (self.app.label, "cyan"), f" · {g.number_of_nodes()} assets · "]
         for k in sorted(counts):
-            title.append_text(status_text(k, f" {counts[k]}"))
-            title.append("  ")
-        self.query_one("#title", Static).update(safe(title))
+            parts += [status_text(k, f" {counts[k]}"), "  "]
+        self.query_one("#title", Static).update(safe(*parts))
         graph = self.query_one("#graph", LineageGraph)
         graph.set_graph(g, info, focus=self.initial_focus)
         self.initial_focus = None
@@ -67,29 +70,29 @@ class GraphScreen(AppScreen):
         # the node focused now: a message posted before the graph was filled names no node
         self.query_one("#detail", DetailBar).update(self.describe(event.graph.focused_node))
 
-    def describe(self, key: str | None) -> Text:
+    def describe(self, key: str | None) -> "Text":
         store = self.store
         graph = self.query_one("#graph", LineageGraph)
         if key is None or store is None:
-            return Text("")
+            return safe("")
         if key in graph.members:
-            return Text(f"{key}: {', '.join(graph.members[key])} (enter to expand)")
+            return safe(f"{key}: {', '.join(graph.members[key])} (enter to expand)")
         info = graph.shown_info.get(key)
-        text = Text.assemble((key, "bold"), "  ")
+        parts: list = [(key, "bold"), "  "]
         if info:
-            text.append_text(status_text(info.status))
+            parts.append(status_text(info.status))
         v = store.index.latest(key)
         if v is not None:
-            text.append(f"  latest {v.run_id} · {when(v.created_at)} · code {v.code_version or '-'}")
+            parts.append(f"  latest {v.run_id} · {when(v.created_at)} · code {v.code_version or '-'}")
         if graph.highlight_kind:
-            text.append(f"\n  {len(graph.highlight)} assets {graph.highlight_kind} of {key} highlighted "
-                        f"({graph.highlight_kind[0]} again to clear)", style="bright_cyan")
+            parts.append((f"\n  {len(graph.highlight)} assets {graph.highlight_kind} of {key} highlighted "
+                          f"({graph.highlight_kind[0]} again to clear)", "bright_cyan"))
         report = self.report
         if report is not None:
             status = report.get(key) if hasattr(report, "get") else None
             for line in cause_lines(status)[:2] if status is not None else ():
-                text.append("\n  " + line, style="yellow")
-        return text
+                parts.append(("\n  " + line, "yellow"))
+        return safe(*parts)
 
     @on(LineageGraph.NodeOpened)
     def _opened(self, event: LineageGraph.NodeOpened) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,7 +11,6 @@ from ..widgets.bars import Breadcrumbs, bottom_bars
 from textual.widgets import DataTable, Static
 
 from ...errors import ExplorerError
-from ...visible import visible
 from ..status import run_graph
 from ..widgets.tables import Table
 from ..text import human_duration, human_size, safe, status_text, when
@@ -64,31 +62,25 @@ class RunScreen(AppScreen):
         versions = store.run_versions(self.run_id)
         planned = [p.asset for p in run.planned]
         written = {v.asset for v in versions}
-        self.query_one("#title", Static).update(safe(
-            Text.assemble(("run ", "bold"), (run.run_id, "bold cyan"), "  ", status_text(run.status))
-        ))
+        self.query_one("#title", Static).update(safe(("run ", "bold"), (run.run_id, "bold cyan"), "  ", status_text(run.status)))
         not_written = [a for a in planned if a not in written]
-        facts = Text()
-        # store text made visible before it goes into a Text: rich drops BEL, BS, CR, VT, FF itself
-        facts.append(f"job {visible(run.job or '-')} · code {visible(run.code_version or '-')}"
-                     f" · started {when(run.started_at)}")
+        facts: list = [f"job {run.job or '-'} · code {run.code_version or '-'} · started {when(run.started_at)}"]
         if run.finished_at:
             facts.append(f" · finished {when(run.finished_at)} · took {human_duration(run.duration_seconds)}")
         if run.parent_run_id:
-            facts.append(f" · re-execution of {visible(run.parent_run_id)}")
-        facts.append("\n")
+            facts.append(f" · re-execution of {run.parent_run_id}")
+        facts.append(safe("\n"))  # the line break (store text is made one line: lines=False)
         if planned:
             unplanned = len(written - set(planned))
             facts.append(f"wrote {len(written) - unplanned} of {len(planned)} planned assets"
                          + (f" and {unplanned} not planned" if unplanned else ""))
             if not_written:
-                facts.append(" · not written: ", style="")
-                facts.append(visible(", ".join(not_written)), style="red" if run.status == "failed" else "cyan")
+                facts += [" · not written: ", (", ".join(not_written), "red" if run.status == "failed" else "cyan")]
         else:
             facts.append(f"wrote {len(written)} assets")
         if run.tags:
-            facts.append(" · tags " + visible(" ".join(f"{k}={v}" for k, v in run.tags.items())))
-        self.query_one("#facts", Static).update(safe(facts))
+            facts.append(" · tags " + " ".join(f"{k}={v}" for k, v in run.tags.items()))
+        self.query_one("#facts", Static).update(safe(*facts, lines=False))
 
         table = self.query_one("#versions", DataTable)
         cursor = table.cursor_row
@@ -98,8 +90,8 @@ class RunScreen(AppScreen):
             table.add_row(
                 v.asset,
                 v.data_format,
-                Text(f"{v.table.num_rows:,}" if v.table else "", justify="right"),
-                Text(human_size(v.size_bytes), justify="right"),
+                safe(f"{v.table.num_rows:,}" if v.table else "", justify="right"),
+                safe(human_size(v.size_bytes), justify="right"),
                 v.short_hash,
                 v.code_version or "",
                 ins,

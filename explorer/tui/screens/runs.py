@@ -46,7 +46,7 @@ def row_cells(run: Run) -> tuple:
         run.job or "",
         when(run.started_at),
         human_duration(run.duration_seconds) if run.status != "running" else "…",
-        Text(str(run.asset_count), justify="right"),
+        safe(str(run.asset_count), justify="right"),
         run.code_version or "",
         tags,
     )
@@ -155,7 +155,7 @@ class RunsScreen(AppScreen):
         table = self.query_one("#runs", DataTable)
         table.loading = False
         if self.store is None:
-            self.query_one("#title", Static).update(safe(Text(f"cannot read the store: {message}", style="red")))
+            self.query_one("#title", Static).update(safe(f"cannot read the store: {message}", style="red"))
 
     @work(thread=True, exclusive=True, group="runs-prepare", description="sort and describe the runs")
     def _prepare(self, runs: dict[str, Run]) -> None:
@@ -255,7 +255,7 @@ class RunsScreen(AppScreen):
             shown += f", newest {self.limit:,} shown (+: more)" if self.sort_column == 3 and self.sort_reverse \
                 else f", first {self.limit:,} shown (+: more)"
         self.query_one("#title", Static).update(safe(
-            Text.assemble(("frontier-explore ", "bold"), (self.app.label, "cyan"), f" · {shown}{marked}{self._title_tail}")))
+            ("frontier-explore ", "bold"), (self.app.label, "cyan"), f" · {shown}{marked}{self._title_tail}"))
 
     def _add_rows(self, table: DataTable, runs: list[Run]) -> None:
         for r in runs:
@@ -284,7 +284,7 @@ class RunsScreen(AppScreen):
     def _label_columns(self, table: DataTable) -> None:
         for i, (key, label, _) in enumerate(COLUMNS):
             arrow = (" ▼" if self.sort_reverse else " ▲") if i == self.sort_column else "  "
-            table.columns[ColumnKey(key)].label = Text(label + arrow)
+            table.columns[ColumnKey(key)].label = safe(label + arrow)
         table.refresh()
         if isinstance(table, Table):
             table.call_after_refresh(table.report_columns)  # a sorted column off screen is named with its arrow
@@ -358,7 +358,7 @@ class RunsScreen(AppScreen):
     def _run_cell(self, run: Run) -> Text:
         """The run id cell: marked runs start with ● (the sort reads the id after it)."""
         mark = "● " if run.run_id in self.marked else ""
-        return Text.assemble((mark, "bold magenta"), run.run_id)
+        return safe((mark, "bold magenta"), run.run_id)
 
     def action_sort(self, column: int) -> None:
         if self.sort_column == column:

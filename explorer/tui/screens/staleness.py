@@ -32,7 +32,7 @@ class Hanging:
             indent = min(prefix.cell_len, max(0, width - 10))  # at least 10 columns for the text
             room = max(1, width - indent)
             for i, part in enumerate(body.wrap(console, room, overflow="fold") or [Text("")]):
-                line = prefix.copy() if i == 0 else Text(" " * indent)
+                line = prefix.copy() if i == 0 else safe(" " * indent)
                 part.rstrip()
                 line.append_text(part)
                 out.append(line)
@@ -86,14 +86,14 @@ class StalenessScreen(AppScreen):
         table = self.query_one("#stale", DataTable)
         title = self.query_one("#title", Static)
         if report is None:
-            title.update(safe(Text("staleness is not available for this store (see notifications)", style="red")))
+            title.update(safe("staleness is not available for this store (see notifications)", style="red"))
             return
         keep = self.selected()
         table.clear()
         rows = [a for a in report.assets if a.status != "fresh"]
         fresh = len(report.assets) - len(rows)
-        title.update(safe(Text.assemble(("staleness ", "bold"), (self.app.label, "cyan"),
-                                   f" · {len(rows)} need attention · {fresh} fresh")))
+        title.update(safe(("staleness ", "bold"), (self.app.label, "cyan"),
+                          f" · {len(rows)} need attention · {fresh} fresh"))
         tainted = tainted_versions(self.store)
         for a in rows:
             roots = ", ".join(dict.fromkeys(c.asset for c in a.root_causes)) or "-"
@@ -118,16 +118,15 @@ class StalenessScreen(AppScreen):
         key = self.selected()
         detail = self.query_one("#detail", CauseBar)
         if key is None or self.report is None:
-            detail.show([(Text(""), Text("every asset is fresh", style="green") if key is None else Text(""))])
+            detail.show([(safe(""), safe("every asset is fresh", style="green") if key is None else safe(""))])
             return
         st = self.report.get(key)
-        items = [(Text(""), Text.assemble((key, "bold"), "  ", status_text(st.status),
-                                          f"  version of run {st.run_id or '-'}"))]
+        items = [(safe(""), safe((key, "bold"), "  ", status_text(st.status), f"  version of run {st.run_id or '-'}"))]
         for line in cause_lines(st):
-            items.append((Text("  • "), Text(line, style="yellow")))
+            items.append((safe("  • "), safe(line, style="yellow")))
         roots = list(dict.fromkeys(c.asset for c in st.root_causes))
         if roots:
-            items.append((Text("  root cause: "), Text(f"{', '.join(roots)} (L shows it in the graph)")))
+            items.append((safe("  root cause: "), safe(f"{', '.join(roots)} (L shows it in the graph)")))
         detail.show(items)
 
     def root_cause(self, key: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -61,10 +60,10 @@ class TraceScreen(AppScreen):
         yield from bottom_bars()
 
     def on_mount(self) -> None:
-        self.query_one("#title", Static).update(safe(Text.assemble(
-            ("trace ", "bold"), (self.key, "bold cyan"), f" @ {self.run}  where {where_text(self.where)}")))
+        self.query_one("#title", Static).update(safe(
+            ("trace ", "bold"), (self.key, "bold cyan"), f" @ {self.run}  where {where_text(self.where)}"))
         tree = self.query_one("#trace-tree", Tree)
-        tree.root.set_label(safe(Text("tracing …", style="dim")))
+        tree.root.set_label(safe("tracing …", style="dim"))
         tree.loading = True
         self.run_trace()
 
@@ -83,19 +82,19 @@ class TraceScreen(AppScreen):
         self.error = message
         tree = self.query_one("#trace-tree", Tree)
         tree.loading = False
-        tree.root.set_label(safe(Text(f"cannot trace: {message}", style="red")))
+        tree.root.set_label(safe(f"cannot trace: {message}", style="red"))
         self.notify(message, title="cannot trace this row", severity="error")
 
     @staticmethod
     def _rows(node, rows, label: str = "rows") -> None:
         if not rows:
-            node.add_leaf(safe(Text(f"{label}: none", style="dim")))
+            node.add_leaf(safe(f"{label}: none", style="dim"))
             return
         branch = node.add(safe(f"{label} ({len(rows)})"), expand=True)
         for r in rows[:ROWS_SHOWN]:
             branch.add_leaf(safe(row_text(r)))
         if len(rows) > ROWS_SHOWN:
-            branch.add_leaf(safe(Text(f"… {len(rows) - ROWS_SHOWN} more", style="dim")))
+            branch.add_leaf(safe(f"… {len(rows) - ROWS_SHOWN} more", style="dim"))
 
     def _show(self, result: Any) -> None:
         if not self.is_attached:  # the user went back while the trace ran
@@ -105,8 +104,8 @@ class TraceScreen(AppScreen):
         tree.loading = False
         tree.clear()
         root = result.root
-        tree.root.set_label(safe(Text.assemble((root.asset, "bold"), " @ ", (root.run_id, "cyan"),
-                                          f"  ({len(result.steps)} upstream versions)")))
+        tree.root.set_label(safe((root.asset, "bold"), " @ ", (root.run_id, "cyan"),
+                                     f"  ({len(result.steps)} upstream versions)"))
         tree.root.data = root
         tree.root.add_leaf(safe(f"hash: {short_hash(root.content_hash)}"))
         tree.root.add_leaf(safe(f"where: {where_text(root.where)}"))
@@ -120,14 +119,15 @@ class TraceScreen(AppScreen):
             for k, v in sorted(metadata.items()):
                 branch.add_leaf(safe(f"{k}: {json.dumps(v, default=str)[:120]}"))
         for step in result.steps:
-            label = Text.assemble((step.asset, "bold"), " @ ", (step.run_id, "cyan"), f"  {step.kind}")
+            note = None
             if step.kind == "missing":
-                label.append("  missing from the store", style="red")
+                note = ("  missing from the store", "red")
             elif step.kind == "table" and not step.traceable:
-                label.append("  not traceable by row", style="yellow")
+                note = ("  not traceable by row", "yellow")
             elif step.kind == "table":
-                label.append(f"  {len(step.rows)} matching rows", style="green")
-            node = tree.root.add(safe(label), data=step, expand=True)
+                note = (f"  {len(step.rows)} matching rows", "green")
+            label = safe((step.asset, "bold"), " @ ", (step.run_id, "cyan"), f"  {step.kind}", note)
+            node = tree.root.add(label, data=step, expand=True)
             if step.content_hash:
                 node.add_leaf(safe(f"hash: {short_hash(step.content_hash)}"))
             if step.consumers:
@@ -148,5 +148,5 @@ class TraceScreen(AppScreen):
                 if "content" in facts:
                     node.add_leaf(safe("content: " + json.dumps(facts["content"], default=str)[:200]))
             if step.note:
-                node.add_leaf(safe(Text(step.note, style="yellow" if not step.traceable else "dim")))
+                node.add_leaf(safe(step.note, style="yellow" if not step.traceable else "dim"))
         tree.root.expand()

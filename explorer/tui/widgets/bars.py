@@ -9,7 +9,6 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Footer
 
-from ...visible import visible
 
 
 class Breadcrumbs(Widget):
@@ -25,17 +24,19 @@ class Breadcrumbs(Widget):
         app = self.app
         crumbs = [getattr(s, "crumb", None) for s in app.screen_stack]
         crumbs = [c for c in crumbs if c]
-        text = Text(visible(getattr(app, "label", "") or ""), style="cyan")
+        from ..text import safe
+
+        parts: list = [getattr(app, "label", "") or ""]
         for i, c in enumerate(crumbs):
-            text.append(" › ")
-            text.append(visible(c), style="bold" if i == len(crumbs) - 1 else "")
+            parts += [" › ", (c, "bold" if i == len(crumbs) - 1 else "")]
+        text = safe(*parts, style="cyan", lines=False)
         width = self.size.width - 2
         if len(crumbs) > 1:
-            hint = "   esc: back to " + visible(crumbs[-2])
-            if text.cell_len + len(hint) <= width:  # the path first; the hint where it fits
-                text.append(hint, style="dim")
+            hint = safe("   esc: back to ", crumbs[-2], style="dim", lines=False)
+            if text.cell_len + hint.cell_len <= width:  # the path first; the hint where it fits
+                text.append_text(hint)
         if width > 0 and text.cell_len > width:  # keep the end (where you are), cut the start
-            text = Text("…") + text[text.cell_len - width + 1:]
+            text = safe("…") + text[text.cell_len - width + 1:]
         return text
 
 
@@ -49,13 +50,15 @@ class StatusLine(Widget):
     HELP = "? help · ^p palette · q quit"
 
     def render(self) -> Text:
+        from ..text import safe
+
         width = self.size.width - 2
-        note = visible(self.note)
+        note = safe(self.note, lines=False).plain
         right = self.HELP if width >= 60 and len(note) + len(self.HELP) + 2 <= width else "? help"
         room = max(0, width - len(right) - 2)
         if len(note) > room:
             note = note[: max(0, room - 1)] + "…"
-        return Text.assemble(note, " " * max(1, width - len(note) - len(right)), (right, "bold"))
+        return safe(note, " " * max(1, width - len(note) - len(right)), (right, "bold"))
 
 
 def bottom_bars() -> ComposeResult:

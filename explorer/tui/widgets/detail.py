@@ -12,7 +12,7 @@ class DetailBar(Widget):
 
     DEFAULT_CSS = "DetailBar { height: 4; padding: 0 1; background: $panel; }"
 
-    text: reactive[Text] = reactive(Text(""), layout=False)
+    text: reactive[Text] = reactive(Text(""), layout=False)  # (empty: nothing to escape)
 
     def update(self, text: Text | str) -> None:
         from ..text import safe

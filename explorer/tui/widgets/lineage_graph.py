@@ -21,7 +21,6 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...visible import visible
 
 from .graph_layout import Dummy, Layout, acyclic, layout
 
@@ -244,9 +243,11 @@ class LineageGraph(ScrollView, can_focus=True):
 
     def label(self, node: str) -> str:
         """A node's label as drawn (made visible: keys come from the store)."""
+        from ..text import shown_text
+
         if node in self.members:
-            return visible(f"{node} ({len(self.members[node])})")
-        return visible(str(node))
+            return shown_text(f"{node} ({len(self.members[node])})")
+        return shown_text(node)
 
     def _draw(self) -> None:
         lay = self.lay

@@ -16,10 +16,12 @@ def plot_text(xs_labels: Sequence[str], ys: Sequence[float | None], title: str, 
     point sits (seconds since the epoch: points spaced by time); by default evenly."""
     import plotext as plt
 
+    from ..text import safe, shown_text
+
     at = list(xs) if xs is not None else list(range(len(ys)))
     points = [(at[i], y) for i, y in enumerate(ys) if y is not None]
     if not points or width < 20 or height < 6:
-        return Text(f"{title}: nothing to plot", style="dim")
+        return safe(f"{title}: nothing to plot", style="dim")
     plt.clear_figure()
     plt.limit_size(False, False)  # size to the widget, not to the (headless) terminal
     plt.plotsize(width, height)
@@ -29,8 +31,8 @@ def plot_text(xs_labels: Sequence[str], ys: Sequence[float | None], title: str, 
     plt.scatter(xs, [float(p[1]) for p in points], marker="●")
     step = max(1, len(xs_labels) // max(1, width // 14))
     ticks = list(range(0, len(xs_labels), step))
-    plt.xticks([at[i] for i in ticks], [xs_labels[i] for i in ticks])
-    plt.title(title)
+    plt.xticks([at[i] for i in ticks], [shown_text(xs_labels[i]) for i in ticks])
+    plt.title(shown_text(title))  # (plotext's output is read back as ANSI: store text made visible first)
     out = plt.build()
     plt.clear_figure()
     return Text.from_ansi(out)
@@ -106,8 +108,10 @@ def histogram_text(hist: Histogram, title: str, width: int, height: int) -> Text
     """The bins as bars drawn with plotext ``build()``, labelled by their centres."""
     import plotext as plt
 
+    from ..text import safe, shown_text
+
     if not hist.counts or width < 20 or height < 6:
-        return Text(f"{title}: nothing to draw", style="dim")
+        return safe(f"{title}: nothing to draw", style="dim")
     centres = [(a + b) / 2 for a, b in zip(hist.edges, hist.edges[1:])]
     at = list(range(len(centres)))  # bins are equally wide: evenly spaced bars, labelled by their centres
     plt.clear_figure()
@@ -118,7 +122,7 @@ def histogram_text(hist: Histogram, title: str, width: int, height: int) -> Text
     step = max(1, len(centres) // max(1, width // 10))
     ticks = at[::step]
     plt.xticks(ticks, [f"{centres[i]:.3g}" for i in ticks])
-    plt.title(title)
+    plt.title(shown_text(title))
     out = plt.build()
     plt.clear_figure()
     return Text.from_ansi(out)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -126,18 +125,17 @@ class AssetScreen(AppScreen):
 
     def fill_title(self, v: AssetVersion) -> None:
         latest = self.store.index.latest(v.asset, v.partition)
-        title = Text.assemble(("asset ", "bold"), (self.key, "bold cyan"), f" @ {v.run_id}")  # fits 80 columns
+        title: list = [("asset ", "bold"), (self.key, "bold cyan"), f" @ {v.run_id}"]  # fits 80 columns
         if latest is not None and latest.run_id == v.run_id:
             title.append("  (latest)  ")
             if self.report is not None:
-                title.append_text(status_text(self.report.status_of(self.asset)))
+                title.append(status_text(self.report.status_of(self.asset)))
         else:
-            title.append("  (superseded)", style="bright_black")
+            title.append(("  (superseded)", "bright_black"))
         mark = self.flag_mark(v.run_id)
         if mark:
-            title.append("  ")
-            title.append_text(status_text(mark))
-        self.query_one("#title", Static).update(safe(title))
+            title += ["  ", status_text(mark)]
+        self.query_one("#title", Static).update(safe(*title))
 
     def flag_mark(self, run_id: str) -> str:
         """``flagged`` (this version), ``tainted`` (built from a flagged one) or ``""``."""
@@ -260,7 +258,7 @@ class AssetScreen(AppScreen):
             if reason:
                 self.write_flag("flag", v.asset, v.run_id, reason)
 
-        self.app.push_screen(ReasonModal(Text.assemble("Flag ", (v.asset, "bold"), f" @ {v.run_id} as bad. Why?"),
+        self.app.push_screen(ReasonModal(safe("Flag ", (v.asset, "bold"), f" @ {v.run_id} as bad. Why?"),
                                          "reason (kept in the store under _frontier_flags/)"), done)
 
     def action_unflag(self) -> None:
@@ -275,7 +273,7 @@ class AssetScreen(AppScreen):
             if reason:
                 self.write_flag("unflag", v.asset, v.run_id, reason)
 
-        self.app.push_screen(ReasonModal(Text.assemble("Retract the flag on ", (v.asset, "bold"), f" @ {v.run_id}. Why?"),
+        self.app.push_screen(ReasonModal(safe("Retract the flag on ", (v.asset, "bold"), f" @ {v.run_id}. Why?"),
                                          "reason for the retraction"), done)
 
     @work(thread=True, group="flag")
@@ -334,7 +332,7 @@ class AssetScreen(AppScreen):
             if yes:
                 self.unpickle(v)
 
-        self.app.push_screen(ConfirmModal(Text.assemble(
+        self.app.push_screen(ConfirmModal(safe(
             (v.asset, "bold"), f" @ {v.run_id} is a pickle.\nUnpickling runs code from the store. Load anyway?")), done)
 
     @work(thread=True, exclusive=True, group="preview")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rich.text import Text
+from rich.text import Text  # (annotations)
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -45,12 +45,10 @@ class ColumnRef:
 
 
 def entry_label(arrow: str, asset: str, column: str, run_id: str | None, kind: str) -> Text:
-    t = Text.assemble((f"{arrow} ", "bold"), (asset, "bold"), ".", (column, "cyan"))
-    t.append(f"  @ {short_run(run_id)}" if run_id else "  (that version is not in the store)",
-             style="dim" if run_id else "red")
-    if kind == INFERRED:
-        t.append("  (inferred)", style="dim italic")
-    return t
+    return safe((f"{arrow} ", "bold"), (asset, "bold"), ".", (column, "cyan"),
+                (f"  @ {short_run(run_id)}" if run_id else "  (that version is not in the store)",
+                 "dim" if run_id else "red"),
+                ("  (inferred)", "dim italic") if kind == INFERRED else None)
 
 
 class ColumnTree(Tree):
@@ -89,9 +87,9 @@ class ColumnsPane(TabPane):
         self.pending: str | None = None  # a column to put the cursor on once filled
 
     def compose(self) -> ComposeResult:
-        yield Static(safe(Text.assemble(("←", "bold"), " where a column comes from, ", ("→", "bold"), " where it goes, ",
-                                        ("(inferred)", "italic"), ": passed through unchanged; ", ("enter", "bold"),
-                                        " goes there")), classes="hint")
+        yield Static(safe(("←", "bold"), " where a column comes from, ", ("→", "bold"), " where it goes, ",
+                          ("(inferred)", "italic"), ": passed through unchanged; ", ("enter", "bold"),
+                          " goes there"), classes="hint")
         yield ColumnTree("columns", id="columns-tree")
 
     def show(self, store: "Store", v: AssetVersion, key: str) -> None:
@@ -121,32 +119,29 @@ class ColumnsPane(TabPane):
         tree.clear()
         self.filled = True
         if cmap is None:
-            tree.root.set_label(safe(Text(error, style="red")))
+            tree.root.set_label(safe(error, style="red"))
             return
         n_from = len({e.column for e in cmap.upstream})
         n_to = len({e.source_column for e in cmap.downstream})
         tree.root.data = ColumnRef(v.asset, v.run_id, v.partition, "")  # the version itself (y copies KEY@RUN)
         if not cmap.columns:
-            tree.root.set_label(safe(Text.assemble((key, "bold"), " is not a table: it has no columns")))
+            tree.root.set_label(safe((key, "bold"), " is not a table: it has no columns"))
             return
-        tree.root.set_label(safe(Text.assemble(
+        tree.root.set_label(safe(
             (key, "bold"), f" @ {short_run(v.run_id)}: {len(cmap.columns)} columns, ",
-            f"{n_from} with sources, {n_to} used downstream")))
+            f"{n_from} with sources, {n_to} used downstream"))
         for column in cmap.columns:
             sources, uses = cmap.sources_of(column), cmap.uses_of(column)
-            label = Text.assemble((column, "bold cyan"))
             if not sources and not uses:
-                label.append("  no recorded lineage", style="dim")
-                tree.root.add_leaf(safe(label), data=column)
+                tree.root.add_leaf(safe((column, "bold cyan"), ("  no recorded lineage", "dim")), data=column)
                 continue
             counts = [f"← {len(sources)}"] * bool(sources) + [f"→ {len(uses)}"] * bool(uses)
-            label.append("  " + "  ".join(counts), style="dim")
-            node = tree.root.add(safe(label), data=column, expand=True)
+            node = tree.root.add(safe((column, "bold cyan"), ("  " + "  ".join(counts), "dim")), data=column, expand=True)
             for e in sources:
-                node.add_leaf(safe(entry_label("←", e.source_asset, e.source_column, e.source_run_id, e.kind)),
+                node.add_leaf(entry_label("←", e.source_asset, e.source_column, e.source_run_id, e.kind),
                               data=ColumnRef(e.source_asset, e.source_run_id, e.source_partition, e.source_column))
             for e in uses:
-                node.add_leaf(safe(entry_label("→", e.asset, e.column, e.run_id, e.kind)),
+                node.add_leaf(entry_label("→", e.asset, e.column, e.run_id, e.kind),
                               data=ColumnRef(e.asset, e.run_id, e.partition, e.column))
         tree.root.expand()
         if self.pending:

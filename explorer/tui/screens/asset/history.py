@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Static, TabPane
@@ -86,7 +85,7 @@ class HistoryPane(TabPane):
             self.history = history_frame(store, key)
         except Exception as exc:  # noqa: BLE001
             self.history = None
-            self.query_one("#history-help", Static).update(safe(Text(describe_error(exc), style="red")))
+            self.query_one("#history-help", Static).update(safe(describe_error(exc), style="red"))
             return
         self.draw()
         if any(v.data_format == "json" for v in store.asset_versions(key)):
@@ -125,7 +124,7 @@ class HistoryPane(TabPane):
         stats = self.stats()
         help_ = self.query_one("#history-help", Static)
         if not stats:
-            help_.update(safe(Text("no numeric statistics recorded for this asset", style="dim")))
+            help_.update(safe("no numeric statistics recorded for this asset", style="dim"))
             self.query_one("#plot", PlotView).set_series([], [], "")
             return
         stat = self.stat if self.stat in stats else stats[0]
@@ -139,10 +138,10 @@ class HistoryPane(TabPane):
                 break
             window.append(s)
         more = first + len(window) < len(stats)
-        help_.update(safe(Text.assemble(("n", "bold"), f" next statistic ({at + 1} of {len(stats)}): ",
-                                        "… " if first else "",
-                                        *[(s + "  ", "bold reverse" if s == stat else "") for s in window],
-                                        "…" if more else "")))
+        help_.update(safe(("n", "bold"), f" next statistic ({at + 1} of {len(stats)}): ",
+                          "… " if first else "",
+                          *[(s + "  ", "bold reverse" if s == stat else "") for s in window],
+                          "…" if more else ""))
         df = self.history
         labels = [short_run(r) for r in df["run_id"]]
         values = [None if pd.isna(x) else float(x) for x in df[stat]]

@@ -22,10 +22,8 @@ TREE_DEPTH = 200  # provenance / impact levels drawn (`frontier-explore provenan
 
 
 def ref_label(ref: InputRef, result: LineageResult) -> Text:
-    t = Text.assemble((ref.asset, "bold"), "  ", (ref.run_id, "cyan"))
-    if ref in set(result.missing):
-        t.append("  missing from the store", style="red")
-    return t
+    return safe((ref.asset, "bold"), "  ", (ref.run_id, "cyan"),
+                ("  missing from the store", "red") if ref in set(result.missing) else None)
 
 
 class VersionTree(Tree):
@@ -56,7 +54,7 @@ class LineagePane(TabPane):
         try:
             result: LineageResult = getattr(store, self.direction)(key, run_id)
         except Exception as exc:  # noqa: BLE001
-            tree.root.set_label(safe(Text(describe_error(exc), style="red")))
+            tree.root.set_label(safe(describe_error(exc), style="red"))
             return
         tree.root.set_label(safe(ref_label(result.root, result)))
         tree.root.data = result.root
@@ -65,14 +63,14 @@ class LineagePane(TabPane):
             label = ref_label(step.child, result)
             parent = nodes[step.parent]
             if step.repeated:
-                parent.add_leaf(safe(label + Text(" (shown above)", style="dim")), data=step.child)
+                parent.add_leaf(safe(label, (" (shown above)", "dim")), data=step.child)
             elif step.cut:
-                parent.add(safe(label), data=step.child).add_leaf(Text("… deeper levels not drawn here", style="dim"))
+                parent.add(safe(label), data=step.child).add_leaf(safe("… deeper levels not drawn here", style="dim"))
             elif step.has_children:
                 nodes[step.child] = parent.add(safe(label), data=step.child, expand=True)
             else:
                 parent.add_leaf(safe(label), data=step.child)
         tree.root.expand()
         if len(result.versions) == 1:
-            tree.root.add_leaf(safe(Text("nothing upstream: a source" if self.direction == "provenance"
-                                         else "nothing built from this version yet", style="dim")))
+            tree.root.add_leaf(safe("nothing upstream: a source" if self.direction == "provenance"
+                                    else "nothing built from this version yet", style="dim"))

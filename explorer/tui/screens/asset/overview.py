@@ -13,8 +13,8 @@ from textual.widgets import DataTable, Static, TabPane
 
 from ....models import AssetVersion
 from ....names import with_partition
-from ....visible import bounded, visible
-from ...text import human_size, status_text, when
+from ....visible import bounded
+from ...text import human_size, safe, status_text, when
 from ...widgets.tables import Table
 
 if TYPE_CHECKING:
@@ -46,14 +46,14 @@ class Facts(Static):
 
     def build(self, width: int) -> Text:
         room = max(10, width - LABEL - 1) if width else 10_000
-        out = Text()
-        for label, value, style in self.rows:
-            out.append(f"{label:>{LABEL}} ", style="bold")
-            for i, part in enumerate(Text(value, style=style).wrap(self.app.console, room, overflow="fold")):
+        parts: list = []
+        for label, value, style in self.rows:  # (each value made visible already: wrapping keeps it so)
+            parts.append((f"{label:>{LABEL}} ", "bold"))
+            for i, part in enumerate(safe(value, style=style).wrap(self.app.console, room, overflow="fold")):
                 if i:
-                    out.append(" " * (LABEL + 1))
-                out.append_text(part)
-                out.append("\n")
+                    parts.append(" " * (LABEL + 1))
+                parts += [part, "\n"]
+        out = safe(*parts)
         out.rstrip()
         return out
 
@@ -90,7 +90,7 @@ class OverviewPane(TabPane):
         rows: list[tuple[str, str, str]] = []
 
         def line(label: str, value: Any, style: str = "") -> None:
-            rows.append((label, bounded(visible(str(value))), style))  # one line each, however long
+            rows.append((label, bounded(safe(value, lines=False).plain), style))  # one line each, however long
 
         line("run", f"{v.run_id}" + (f"  ({run.job}, {run.status})" if run else ""))
         line("created", when(v.created_at))
@@ -143,7 +143,7 @@ class OverviewPane(TabPane):
         for c in ("partition", "status", "latest run", "versions", "created"):
             table.add_column(c, key=c)
         for i, p in enumerate(rows):
-            name = Text(visible(p.partition), style="bold" if p.partition == v.partition else "")
+            name = safe(p.partition, style="bold" if p.partition == v.partition else "", lines=False)
             table.add_row(name, status_text(p.status), p.run_id or "", str(p.versions),
                           when(p.created_at) if p.created_at else "", key=str(i))
         self._partition_rows = [p.partition for p in rows]

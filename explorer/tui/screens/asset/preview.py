@@ -157,11 +157,10 @@ class PreviewTable(Table):
 
 def pickle_facts(v: AssetVersion, refusal: str) -> Text:
     """What is known of a pickle without unpickling it, and why it is not loaded."""
-    t = Text()
+    parts: list = []
 
     def line(label: str, value: Any) -> None:
-        t.append(f"{label:>13}  ", style="bold")
-        t.append(f"{value}\n")
+        parts.extend([(f"{label:>13}  ", "bold"), f"{value}\n"])
 
     line("format", "pickle")
     line("size", f"{human_size(v.size_bytes)} ({v.size_bytes:,} bytes)")
@@ -172,10 +171,8 @@ def pickle_facts(v: AssetVersion, refusal: str) -> Text:
     line("inputs", ", ".join(f"{i.asset}@{i.run_id}" for i in v.inputs) or "none")
     for k, val in sorted(v.metadata.items()):
         line("metadata", f"{k}: " + (json.dumps(val, default=str) if not isinstance(val, str) else val))
-    t.append("\n")
-    t.append(refusal + "\n", style="yellow")
-    t.append_text(Text.assemble(("P", "bold"), " loads it anyway, after asking"))
-    return t
+    parts += ["\n", (refusal + "\n", "yellow"), ("P", "bold"), " loads it anyway, after asking"]
+    return safe(*parts)
 
 
 class PreviewPane(TabPane):
@@ -234,8 +231,8 @@ class PreviewPane(TabPane):
 
     def histogram_note(self, drawn: bool) -> None:
         if self.histogram is not None:
-            self.query_one("#preview-note", Static).update(safe(Text.assemble(
-                (self.histogram.summary(), "bold"), "  ", ("v", "bold"), " values" if drawn else " histogram")))
+            self.query_one("#preview-note", Static).update(safe(
+                (self.histogram.summary(), "bold"), "  ", ("v", "bold"), " values" if drawn else " histogram"))
 
     def show(self, store: "Store", v: AssetVersion) -> None:
         """Read the preview of ``v`` unless it is the one shown (a refresh keeps it)."""
@@ -306,9 +303,9 @@ class PreviewPane(TabPane):
             if was_table:
                 self.call_after_refresh(self.focus_shown)
             if error is not None:
-                text.update(safe(Text(error, style="red")))
+                text.update(safe(error, style="red"))
             elif v is not None and v.data_format == "pickle":
-                text.update(safe(pickle_facts(v, str(value))))
+                text.update(pickle_facts(v, str(value)))
             elif isinstance(value, (dict, list)):
                 text.update(safe(json.dumps(value, indent=2, default=str)[:20000]))
             else:
@@ -342,16 +339,16 @@ class PreviewPane(TabPane):
         if total is not None:
             self.done = self.done or n >= total
         shown = f"rows 1–{n:,}" if n else "no rows"
-        t = Text(shown + (f" of {total:,}" if total is not None else (" (all)" if self.done else "")), style="bold")
+        parts: list = [shown + (f" of {total:,}" if total is not None else (" (all)" if self.done else ""))]
         if not self.done:
-            t.append_text(Text.assemble("  ", ("m", "bold"), f" {PREVIEW_ROWS} more"))
+            parts += ["  ", ("m", "bold"), f" {PREVIEW_ROWS} more"]
         search = self.search_note()
         if search:
-            t.append("  " + search, style="yellow")
+            parts.append(("  " + search, "yellow"))
         else:
-            t.append_text(Text.assemble("  ", ("/", "bold"), " search  ", ("n", "bold"), "/", ("N", "bold"),
-                                        " next/prev  ", ("=", "bold"), " this value  ", ("F", "bold"), " counts"))
-        self.query_one("#preview-note", Static).update(safe(t))
+            parts += ["  ", ("/", "bold"), " search  ", ("n", "bold"), "/", ("N", "bold"),
+                      " next/prev  ", ("=", "bold"), " this value  ", ("F", "bold"), " counts"]
+        self.query_one("#preview-note", Static).update(safe(*parts, style="bold"))
         table = self.query_one("#preview-table", Table)
         if table.is_attached:
             table.report_columns()  # the status line says how the search stands
@@ -498,7 +495,7 @@ class PreviewPane(TabPane):
         """``match 3 of 17 for “abc”``, ``no match for “abc”``, or how far the search has got."""
         if not self.needle:
             return ""
-        quoted = f"“{visible(self.needle)}”"
+        quoted = f"“{self.needle}”"  # (made visible with the note, by safe)
         total = f"{len(self.matches):,}" + ("" if self.search_done else "+")
         if self.search_done and not self.matches:
             return f"no match for {quoted} in {self.searched:,} rows"
@@ -532,8 +529,8 @@ class PreviewPane(TabPane):
     def show_unpickled(self, v: AssetVersion, type_name: str, text: str) -> None:
         self.query_one("#preview-table").display = False
         self.query_one("#preview-scroll").display = True
-        self.query_one("#preview-text", Static).update(safe(Text.assemble(
-            (f"unpickled {v.asset} @ {v.run_id} (a {type_name}):\n", "bold yellow"), text[:20000])))
+        self.query_one("#preview-text", Static).update(safe(
+            (f"unpickled {v.asset} @ {v.run_id} (a {type_name}):\n", "bold yellow"), text[:20000]))
 
     def trace_where(self) -> dict[str, Any]:
         """The previewed row under the cursor as a condition: the version's declared key
@@ -588,12 +585,12 @@ class FrequencyScreen(ModalScreen[None]):
         from textual.containers import Vertical
 
         shown = len(self.pairs)
-        head = Text.assemble(("counts of ", "bold"), (self.column, "bold cyan"), f" in {self.version}: "
+        head = safe(("counts of ", "bold"), (self.column, "bold cyan"), f" in {self.version}: "
                              f"{self.distinct:,} distinct values in {self.rows:,} rows"
                              + (f" (the {shown} most frequent shown)" if shown < self.distinct else "")
                              + " · esc closes")
         with Vertical(id="frequency-box"):
-            yield Static(safe(head), classes="hint")
+            yield Static(head, classes="hint")
             table = Table(id="frequency-table", cursor_type="row", zebra_stripes=True, noun="values")
             yield table
 
@@ -603,8 +600,8 @@ class FrequencyScreen(ModalScreen[None]):
             table.add_column(c, key=c)
         for i, (value, n) in enumerate(self.pairs):
             share = n / self.rows if self.rows else 0
-            table.add_row(Text("(null)", style="dim") if value is None else fmt_value(value),
-                          Text(f"{n:,}", justify="right"), Text(f"{share:6.1%} " + "█" * round(share * 20)),
+            table.add_row(safe("(null)", style="dim") if value is None else fmt_value(value),
+                          safe(f"{n:,}", justify="right"), f"{share:6.1%} " + "█" * round(share * 20),
                           key=str(i))
         table.focus()
 

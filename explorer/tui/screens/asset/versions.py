@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -124,16 +123,16 @@ class VersionsPane(TabPane):
             mark = marks.get(ver.run_id, "")
             cells = {
                 "mark": "●" if ver.run_id in table.marked else "",
-                "same": Text(f"= {run_label(same[ver.run_id]) or same[ver.run_id]}", style="cyan")
+                "same": safe(f"= {run_label(same[ver.run_id]) or same[ver.run_id]}", style="cyan")
                 if ver.run_id in same else "",
-                "run": Text(ver.run_id, style="bold" if ver.run_id == v.run_id else ""),
+                "run": safe(ver.run_id, style="bold" if ver.run_id == v.run_id else ""),
                 "job": run.job if run else "",
                 "run status": status_text(run.status) if run else "",
                 "flag": status_text(mark) if mark else "",
                 "check": integrity_text(self.integrity[ver.run_id].status) if ver.run_id in self.integrity else "",
                 "created": when(ver.created_at),
-                "rows": Text(f"{ver.table.num_rows:,}" if ver.table else "", justify="right"),
-                "size": Text(human_size(ver.size_bytes), justify="right"),
+                "rows": safe(f"{ver.table.num_rows:,}" if ver.table else "", justify="right"),
+                "size": safe(human_size(ver.size_bytes), justify="right"),
                 "hash": ver.short_hash,
                 "code": ver.code_version or "",
             }
@@ -152,11 +151,11 @@ class VersionsPane(TabPane):
         marked = self.table.marked
         hint = self.query_one("#marks", Static)
         if len(marked) == 2:
-            hint.update(safe(Text.assemble("marked ", (marked[0], "bold"), " and ", (marked[1], "bold"),
-                                           ": press ", ("D", "bold"), " to diff them")))
+            hint.update(safe("marked ", (marked[0], "bold"), " and ", (marked[1], "bold"),
+                             ": press ", ("D", "bold"), " to diff them"))
         elif marked:
-            hint.update(safe(Text.assemble("marked ", (marked[0], "bold"), ": mark another with ", ("space", "bold"))))
+            hint.update(safe("marked ", (marked[0], "bold"), ": mark another with ", ("space", "bold")))
         else:
-            hint.update(safe(Text.assemble(("space", "bold"), " marks two versions, ", ("D", "bold"), " diffs them, ",
-                                           ("p", "bold"), " diffs the selected one against the previous, ",
-                                           ("enter", "bold"), " opens it")))
+            hint.update(safe(("space", "bold"), " marks two versions, ", ("D", "bold"), " diffs them, ",
+                             ("p", "bold"), " diffs the selected one against the previous, ",
+                             ("enter", "bold"), " opens it"))

@@ -108,3 +108,13 @@ def test_the_commands_that_need_them_still_get_them(demo_path):
     codes, loaded, _ = run_commands(["versions", str(demo_path), "features", "--format", "json"])
     assert codes == [0] and "pandas" in loaded
 
+
+
+def test_the_apps_first_screen_imports_no_graph_library():
+    """The runs screen (the app's first frame) draws statuses and runs, not the lineage graph:
+    importing it (as ``get_default_screen`` does before the first paint) imports no networkx;
+    the graph screen still does."""
+    code = ("import sys, json; import explorer.tui.app, explorer.tui.screens.runs; a = 'networkx' in sys.modules; "
+            "import explorer.tui.screens.graph; print(json.dumps([a, 'networkx' in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, True], out.stderr

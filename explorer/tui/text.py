@@ -11,7 +11,23 @@ from rich.table import Table
 from rich.text import Text
 
 from ..visible import visible, visible_lines
-from .widgets.lineage_graph import STATUS_COLOUR
+
+# (here, not in the graph widget: the runs screen draws statuses, and must not import networkx)
+STATUS_COLOUR = {
+    "fresh": "green",
+    "success": "green",
+    "stale": "yellow",
+    "missing": "red",
+    "failed": "red",
+    "running": "cyan",
+    "pending": "cyan",
+    "superseded": "bright_black",
+    "input": "blue",
+    "group": "magenta",
+    "unknown": "grey62",  # stock Dagster runs read without an instance: nothing known, neutral
+    "tainted": "bright_magenta",
+    "flagged": "bright_magenta",
+}
 
 
 def status_text(status: str, suffix: str = "") -> Text:

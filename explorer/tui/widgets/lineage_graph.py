@@ -22,23 +22,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 
+from ..text import STATUS_COLOUR
 from .graph_layout import Dummy, Layout, acyclic, layout
 
-STATUS_COLOUR = {
-    "fresh": "green",
-    "success": "green",
-    "stale": "yellow",
-    "missing": "red",
-    "failed": "red",
-    "running": "cyan",
-    "pending": "cyan",
-    "superseded": "bright_black",
-    "input": "blue",
-    "group": "magenta",
-    "unknown": "grey62",  # stock Dagster runs read without an instance: nothing known, neutral
-    "tainted": "bright_magenta",
-    "flagged": "bright_magenta",
-}
 WORST = ["failed", "missing", "stale", "running", "pending", "superseded", "input", "fresh"]
 RUN_ID = re.compile(r"^\d{4}(\d{2})(\d{2})T\d{6}Z-(.+)$")
 

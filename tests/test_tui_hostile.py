@@ -15,7 +15,9 @@ from hostile_support import (CELL, CODE, COLUMN, JOB, JSON_KEY, META_KEY, META_V
                              TAG_VALUE, shown, write_hostile_store)
 
 from explorer.tui.app import ExplorerApp
+from explorer.tui.screens.asset.preview import PreviewPane
 from explorer.tui.screens.diff import DiffScreen
+from explorer.tui.screens.trace import TraceScreen
 from explorer.tui.screens.runs import progress
 from explorer.models import PlannedAsset
 
@@ -82,7 +84,28 @@ def test_every_screen_over_a_hostile_store(hostile):
             app.push_screen(DiffScreen("table", R1, R2))
             await settle(app, pilot)
             assert isinstance(app.screen, DiffScreen)
-            assert_clean(app, "table")
+            # the metadata table: the key, both values whole (ESC, BEL, CR, BS, VT, FF shown)
+            assert_clean(app, "table", shown(META_KEY), shown(META_VALUE), shown(CELL))
+            app.action_back()
+            app.push_screen(TraceScreen("derived", R2, {"id": 1}))
+            await settle(app, pilot)
+            await pilot.pause(0.5)
+            await settle(app, pilot)
+            # the traced row and its source row (column name and cell), the doc's code version
+            assert_clean(app, f"{shown(COLUMN)}={shown(CELL)}", f"code version: {shown(CODE)}")
+            app.action_back()
+            await settle(app, pilot)
+            app.open_asset("table", R1)
+            await settle(app, pilot)
+            app.screen.query_one("#tabs").active = "preview"
+            await settle(app, pilot)
+            app.screen.query_one(PreviewPane).frequency(COLUMN)  # the F key's counts of one column
+            await settle(app, pilot)
+            await pilot.pause(0.5)
+            await settle(app, pilot)
+            assert type(app.screen).__name__ == "FrequencyScreen"
+            assert_clean(app, f"counts of {shown(COLUMN)}", shown(CELL))
+            app.action_back()
             app.action_back()
             from explorer.tui.screens.compare import CompareScreen
 

@@ -111,6 +111,10 @@ def test_stale_at_80_columns_is_a_list_with_every_cause(demo_path, cli, monkeypa
     monkeypatch.setenv("COLUMNS", "80")
     out = cli("stale", demo_path).out
     assert widest(out) <= 80
+    # no line padded out to the width (a CI log, a pasted report); wrapped lines hang under their label
+    assert [line for line in out.splitlines() if line != line.rstrip()] == []
+    wrapped = [line for line in out.splitlines() if line.startswith("    ")]
+    assert wrapped and all(not line.startswith("     ") for line in wrapped)
     flat = " ".join(out.split())
     for a in report["assets"]:
         assert a["asset"] in flat

@@ -56,8 +56,6 @@ def render_table(report: StalenessReport) -> None:
 
 
 def _render_list(report: StalenessReport) -> None:
-    from rich.padding import Padding
-
     out = console()
     out.print(text(_summary(report), "bold"))
     for a in report.assets:
@@ -70,7 +68,12 @@ def _render_list(report: StalenessReport) -> None:
         lines += [("", a.root_causes_summary())] if a.root_causes_summary() else []
         lines += [("vs Dagster: ", n) for n in a.dagster_differs]
         for label, line in lines:
-            out.print(Padding(Text.assemble(text(label, "dim"), text(visible(line))), (0, 0, 0, 2)))
+            # wrapped by hand, with a hanging indent: rich's Padding pads every line to the width
+            # with spaces, which a CI log or a pasted report then carries at each line's end
+            body = Text.assemble(text(label, "dim"), text(visible(line)))
+            for i, piece in enumerate(body.wrap(out, max(20, out.width - 4))):
+                piece.rstrip()
+                out.print(Text.assemble("    " if i else "  ", piece))
 
 
 def render_markdown(report: StalenessReport) -> str:

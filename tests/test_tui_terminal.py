@@ -197,6 +197,26 @@ async def test_slash_filters_the_staleness_table(demo_path, size):
 
 @pytest.mark.parametrize("size", [SMALL, MEDIUM])
 @drive
+async def test_staleness_rows_show_their_root_cause_whole(demo_path, size):
+    from explorer import Store
+
+    report = Store.open(str(demo_path), cache=False).staleness()
+    expected = {a.asset: ", ".join(dict.fromkeys(c.asset for c in a.root_causes)) for a in report.assets
+                if a.root_causes}
+    assert any("," in v for v in expected.values())  # the demo has assets with two root causes
+    app = ExplorerApp(str(demo_path), label="demo")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        lines = screen_lines(app)
+        for asset, roots in expected.items():
+            line = next(line for line in lines if line.lstrip().startswith(asset + " "))
+            assert roots in line, (asset, roots, line)  # whole on the row, not "raw/bureau, …"
+
+
+@pytest.mark.parametrize("size", [SMALL, MEDIUM])
+@drive
 async def test_help_keys_never_run_into_their_descriptions(demo_path, size):
     app = ExplorerApp(str(demo_path), label="demo")
     async with app.run_test(size=size) as pilot:

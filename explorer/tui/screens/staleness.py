@@ -71,6 +71,7 @@ class StalenessScreen(AppScreen):
         yield Breadcrumbs()
         yield Static(id="title", classes="title")
         table: Table = Table(id="stale", cursor_type="row", zebra_stripes=True, fixed_columns=2)  # asset, status
+        table.whole_columns = frozenset({"root cause"})  # the answer: whole, never "raw/bureau, …"
         for c in ("asset", "status", "run", "root cause", "causes"):
             table.add_column(c, key=c)
         yield table

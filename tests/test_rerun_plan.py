@@ -147,7 +147,7 @@ def test_the_plan_is_sufficient_minimal_and_ordered(tmp_path_factory, history):
         assert left_out in not_fresh(trial)
 
 
-def test_the_demo_plan_on_the_command_line(demo_path, cli):
+def test_the_demo_plan_on_the_command_line(demo_path, cli, monkeypatch):
     report = cli("stale", demo_path, "--format", "json").json()
     expected = {a["asset"] for a in report["assets"] if a["status"] != "fresh"}
     r = cli("stale", demo_path, "--plan", "--format", "json")
@@ -163,6 +163,11 @@ def test_the_demo_plan_on_the_command_line(demo_path, cli):
             assert position[e["from"]] < position[e["to"]]
     table = cli("stale", demo_path, "--plan").out
     assert all(a in table for a in expected) and "dagster asset materialize" in table
+    monkeypatch.setenv("COLUMNS", "80")
+    narrow = cli("stale", demo_path, "--plan").out
+    # at 80 columns the command is still one line to paste whole (the terminal wraps it)
+    assert f"dagster: {plan['command']}" in narrow.splitlines()
+    assert "upstream changed" in " ".join(narrow.split())  # the reasons in words, wrapped at spaces
 
 
 def test_a_fresh_store_has_an_empty_plan(tmp_path, cli):

@@ -102,6 +102,11 @@ def render_markdown(report: StalenessReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _reasons(reasons) -> str:
+    """The reasons in words: ``upstream changed`` (JSON keeps the codes)."""
+    return ", ".join(r.replace("_", " ") for r in reasons)
+
+
 def render_plan(plan: RerunPlan, fmt: str) -> None:
     """The rerun plan: numbered steps (asset, job, why), the job batches and a Dagster command."""
     if fmt == "json":
@@ -114,17 +119,21 @@ def render_plan(plan: RerunPlan, fmt: str) -> None:
     if fmt == "markdown":
         lines = [f"**Rerun plan:** {counted(len(plan.steps), 'asset')} to rematerialize, in this order", "",
                  "| # | asset | job | why |", "|---|---|---|---|"]
-        lines += [f"| {i} | {md_code(s.asset)} | {md_cell(s.job or '?', '<br>')} | {', '.join(s.reasons)} |" for i, s in enumerate(plan.steps, 1)]
+        lines += [f"| {i} | {md_code(s.asset)} | {md_cell(s.job or '?', '<br>')} | {_reasons(s.reasons)} |" for i, s in enumerate(plan.steps, 1)]
         lines += ["", "```sh", plan.command(), "```"]
         print_document("\n".join(lines) + "\n")
         return
     out = console()
-    rows = [(i, s.asset, s.job or "?", styled_status(s.status), ", ".join(s.reasons)) for i, s in enumerate(plan.steps, 1)]
+    # the reasons in words ("upstream changed" wraps at its space; "upstream_change/d" did not)
+    rows = [(i, s.asset, s.job or "?", styled_status(s.status), _reasons(s.reasons))
+            for i, s in enumerate(plan.steps, 1)]
     out.print(table(f"rerun plan: {counted(len(plan.steps), 'asset')} to rematerialize, in this order",
                     ["#", "asset", "job", "status", "why"], rows, drop=("why", "status"), no_wrap=("#", "job")))
     for b in plan.batches:
         out.print(Text.assemble(text("job ", "dim"), text(b.job or "?", "bold"), text(f": {', '.join(b.assets)}")))
-    out.print(Text.assemble(text("dagster: ", "dim"), text(plan.command())))
+    # one line, whatever the width (the terminal wraps it): a command cut by a newline would run
+    # half of itself when pasted, "dagster asset materialize --select" without the selection
+    out.print(Text.assemble(text("dagster: ", "dim"), text(plan.command())), soft_wrap=True)
 
 
 def cmd_stale(args: argparse.Namespace) -> int:

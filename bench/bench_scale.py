@@ -8,8 +8,13 @@ project's own manifest format, no data files):
 
 - cold open:  ``Store.open(path)`` with an empty local index cache, every version materialized;
 - warm open:  the same again (runs and versions from the cache);
-- the commands ``runs``, ``assets``, ``stale``, ``lineage``, ``sql "select count(*) from versions"``,
-  ``export --format openlineage`` (warm cache, output to /dev/null), and ``--help``;
+- refresh:    the warm cache opened with one run more in the store than it holds;
+- every read command on the store (warm cache, output to /dev/null): ``runs``, ``assets``,
+  ``stale`` (and ``--plan``), ``lineage``, ``versions``/``history``/``provenance`` of one asset,
+  ``impact`` and ``find --built-from`` of the first run's source (every later run reads the
+  run before it, so both reach every run), ``compare`` and ``diff-runs`` of the last two runs,
+  ``flags``, ``sql "select count(*) from versions"``, ``export`` as mermaid and OpenLineage,
+  and ``--help``; each with its wall time and its CPU seconds;
 - peak memory per version: (peak of the cold open - peak of a process that only imports the
   library) / versions.
 
@@ -33,6 +38,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from gen_store import asset_keys, generate  # noqa: E402
 
 ASSETS = 20
 OPEN = "import sys; from explorer import Store; s = Store.open(sys.argv[1]); print(len(s.index.versions))"
@@ -40,8 +47,13 @@ IMPORT_ONLY = "import explorer.api, explorer.index, explorer.store.read, explore
 EXE = str(Path(sys.executable).with_name("frontier-explore"))
 
 
+CPU: dict[int, float] = {}  # id of a measurement's result -> the process's CPU seconds
+
+
 def measure(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Seconds from spawn to exit and peak RSS (bytes) of one process; output discarded."""
+    """Seconds from spawn to exit and peak RSS (bytes) of one process; output discarded. The
+    process's CPU seconds (user + system), which the machine's load disturbs less than the wall
+    time, are kept in ``CPU`` (see ``cpu_of``)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -50,19 +62,47 @@ def measure(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
     if code not in (0, 1):  # stale exits 1 when something is stale
         raise SystemExit(f"{argv} exited {code}: {proc.stderr.read().decode()[-500:]}")
     proc.stderr.close()
-    return elapsed, usage.ru_maxrss * 1024
+    result = (elapsed, usage.ru_maxrss * 1024)
+    CPU[id(result)] = usage.ru_utime + usage.ru_stime
+    return result
 
 
-def commands(store: str) -> dict[str, list[str]]:
+def cpu_of(results: list[tuple[float, int]]) -> float:
+    return statistics.median(CPU[id(r)] for r in results)
+
+
+def commands(store: str, runs: int) -> dict[str, list[str]]:
+    ids = run_ids(runs)
+    first, last = asset_keys(ASSETS)[0], asset_keys(ASSETS)[-1]
     return {
         "runs": [EXE, "runs", store, "--format", "json"],
         "assets": [EXE, "assets", store, "--format", "json"],
         "stale": [EXE, "stale", store, "--format", "json"],
+        "stale --plan": [EXE, "stale", store, "--plan", "--format", "json"],
         "lineage": [EXE, "lineage", store, "--format", "json"],
+        "versions (one asset)": [EXE, "versions", store, last, "--format", "json"],
+        "history (one asset)": [EXE, "history", store, last, "--format", "json"],
+        "provenance (latest)": [EXE, "provenance", store, last, "--format", "json"],
+        # the first run's source: every later run reads the run before it, so this reaches them all
+        "impact (first run's source)": [EXE, "impact", store, first, "--run", ids[0], "--format", "json"],
+        "find --built-from (first run)": [EXE, "find", store, last, "--built-from", f"{first}={ids[0]}",
+                                          "--format", "json"],
+        "compare (2 runs)": [EXE, "compare", store, ids[-2], ids[-1], "--format", "json"],
+        "diff-runs": [EXE, "diff-runs", store, ids[-2], ids[-1], "--format", "json"],
+        "flags": [EXE, "flags", store, "--format", "json"],
         "sql count(*) versions": [EXE, "sql", store, "select count(*) from versions", "--format", "json"],
+        "export mermaid": [EXE, "export", store, "--format", "mermaid"],
         "export openlineage": [EXE, "export", store, "--format", "openlineage"],
         "--help": [EXE, "--help"],
     }
+
+
+def run_ids(runs: int) -> list[str]:
+    """The ids gen_store.py gives runs 0 .. runs-1 (one an hour from 2025-01-01, numbered)."""
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    return [f"{(t0 + timedelta(hours=i)):%Y%m%dT%H%M%SZ}-{i:06d}" for i in range(runs)]
 
 
 def bench_size(runs: int, repeat: int, work: Path) -> dict:
@@ -83,23 +123,32 @@ def bench_size(runs: int, repeat: int, work: Path) -> dict:
         cold.append(measure([sys.executable, "-c", OPEN, str(store)], env))
         warm.append(measure([sys.executable, "-c", OPEN, str(store)], env))
         imports.append(measure([sys.executable, "-c", IMPORT_ONLY], env))
-    timed: dict[str, list[tuple[float, int]]] = {name: [] for name in commands(str(store))}
+    timed: dict[str, list[tuple[float, int]]] = {name: [] for name in commands(str(store), runs)}
     for _ in range(repeat):  # warm cache from here on
-        for name, argv in commands(str(store)).items():
+        for name, argv in commands(str(store), runs).items():
             floor.append(measure([sys.executable, "-c", "pass"], env))
             timed[name].append(measure(argv, env))
+    # refresh: one run more than the warm cache holds (written, opened, removed again)
+    refresh = []
+    for _ in range(repeat):
+        measure([sys.executable, "-c", OPEN, str(store)], env)  # the cache holds every run
+        [new_id] = generate(str(store), 1, ASSETS, start=runs)
+        floor.append(measure([sys.executable, "-c", "pass"], env))
+        refresh.append(measure([sys.executable, "-c", OPEN, str(store)], env))
+        shutil.rmtree(store / new_id)
     base = statistics.median(t for t, _ in floor)
     floor_peak = statistics.median(m for _, m in floor)
     versions = runs * ASSETS
     peak_cold = statistics.median(m for _, m in cold)
     peak_import = statistics.median(m for _, m in imports)
-    rows = {"cold open": cold, "warm open": warm, **timed}
+    rows = {"cold open": cold, "warm open": warm, "refresh (1 new run)": refresh, **timed}
     return {
         "runs": runs, "versions": versions, "repeat": repeat, "floor_s": base, "floor_peak_bytes": floor_peak,
         "bytes_per_version": (peak_cold - peak_import) / versions,
         "peak_cold_bytes": peak_cold,
+        "floor_cpu_s": cpu_of(floor),
         "rows": {name: {"median_s": statistics.median(t for t, _ in ms), "ratio": statistics.median(t for t, _ in ms) / base,
-                        "peak_bytes": max(m for _, m in ms)} for name, ms in rows.items()},
+                        "cpu_s": cpu_of(ms), "peak_bytes": max(m for _, m in ms)} for name, ms in rows.items()},
     }
 
 
@@ -110,12 +159,16 @@ def report(results: list[dict]) -> str:
     lines.append("| floor: `python -c pass` | " + " | ".join(f"{r['floor_s']:.3f} (1)" for r in results)
                  + f" | {results[-1]['floor_peak_bytes'] / 2**20:.0f} |")
     for name in results[0]["rows"]:
-        cells = [f"{r['rows'][name]['median_s']:.2f} ({r['rows'][name]['ratio']:.0f})" for r in results]
+        cells = [f"{r['rows'][name]['median_s']:.2f} ({r['rows'][name]['ratio']:.0f}), {r['rows'][name]['cpu_s']:.2f} CPU"
+                 for r in results]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {results[-1]['rows'][name]['peak_bytes'] / 2**20:.0f} |")
     if len(results) > 1:
         lines.append("")
         lines.append("growth of the median time per 10x runs: " + ", ".join(
             f"{name} x{(results[-1]['rows'][name]['median_s'] / results[0]['rows'][name]['median_s']) ** (1 / max(1e-9, math.log10(sizes[-1] / sizes[0]))):.1f}"
+            for name in results[0]["rows"]))
+        lines.append("growth of the median CPU time per 10x runs: " + ", ".join(
+            f"{name} x{(results[-1]['rows'][name]['cpu_s'] / max(1e-9, results[0]['rows'][name]['cpu_s'])) ** (1 / max(1e-9, math.log10(sizes[-1] / sizes[0]))):.1f}"
             for name in results[0]["rows"]))
     lines.append("")
     lines.append("peak memory per version (cold open): " + ", ".join(

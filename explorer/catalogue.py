@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
-import networkx as nx
-import pandas as pd
-
 from . import lineage
 from .errors import ExplorerError, TaintedVersion, UnknownAsset, UnknownRun
 from .models import AssetVersion
@@ -19,11 +16,14 @@ from .store import data
 from .store import flags as flagmod
 
 if TYPE_CHECKING:
+    import networkx as nx
+    import pandas as pd
+
     from .store.source import Source
 
 VersionNode = tuple[str, str]
 
-__all__ = ["TaintedVersion", "find", "load", "versions"]
+__all__ = ["TaintedVersion", "find", "load", "version_records", "versions"]
 
 
 def load(
@@ -78,11 +78,10 @@ def same_content_as(versions_oldest_first) -> dict[str, str]:
     return out
 
 
-def versions(store: "Source", key: str) -> pd.DataFrame:
-    """One row per version of ``key``, newest first: run, time, hash, size, rows, format,
-    code version, the run's status, whether it is tainted, ``same_as`` (the run of the first
-    earlier version with byte-identical content, else None), and one ``metadata.KEY`` column
-    per metadata key found in any version."""
+def version_records(store: "Source", key: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows of ``versions`` as plain dicts (values as stored: a ``datetime``, full-precision
+    numbers, metadata values as written; a metadata key a version lacks is ``None``), newest
+    first, and the column names. No pandas: the CLI's ``versions`` prints these."""
     vs = store.asset_versions(key)  # unknown asset -> clear error
     tainted = store.tainted()
     rows = []
@@ -99,6 +98,17 @@ def versions(store: "Source", key: str) -> pd.DataFrame:
             row[col] = mv
         rows.append(row)
     columns = list(version_row(vs[0], None, False)) + ["same_as"] + meta_keys
+    return [{c: row.get(c) for c in columns} for row in rows], columns
+
+
+def versions(store: "Source", key: str) -> "pd.DataFrame":
+    """One row per version of ``key``, newest first: run, time, hash, size, rows, format,
+    code version, the run's status, whether it is tainted, ``same_as`` (the run of the first
+    earlier version with byte-identical content, else None), and one ``metadata.KEY`` column
+    per metadata key found in any version."""
+    import pandas as pd
+
+    rows, columns = version_records(store, key)
     df = pd.DataFrame(rows, columns=columns)
     df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
     df["rows"] = df["rows"].astype("Int64")
@@ -141,6 +151,8 @@ def find(store: "Source", key: str, built_from: Mapping[str, str]) -> list[Asset
     store.asset_versions(key)  # unknown asset -> clear error
     if not built_from:
         raise ExplorerError("find needs built_from={asset: run id or content hash}")
+    import networkx as nx
+
     g = store.version_graph
     candidates: set[VersionNode] | None = None
     for asset, ref in built_from.items():

@@ -17,7 +17,7 @@ from catalogue_support import (  # noqa: F401 - fixtures
     writable_store,
 )
 
-from explorer import Store
+from explorer import RunWriter, Store
 from explorer.catalogue import TaintedVersion
 from explorer.errors import ExplorerError, UnknownAsset, UnknownRun
 
@@ -158,3 +158,27 @@ def test_features_of_is_what_was_written(lineage_store):
     assert sorted(got.columns) == sorted(want.columns)
     for col in want.columns:
         assert [str(x) for x in got[col]] == [str(x) for x in want[col]]
+
+
+def test_versions_json_keeps_what_was_written(cli, tmp_path):
+    """Numbers exactly as written (pandas' JSON kept 10 significant digits), big integers whole,
+    nested metadata as objects, times as the store holds them, a key a version lacks as null."""
+    import json
+    from datetime import datetime, timezone
+
+    root = tmp_path / "s"
+    t0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+    meta = {"auc": 0.123456789012345678, "big": 2**60 + 1, "nested": {"x": [1, 2.5]}}
+    with RunWriter(str(root), job="j", run_id="r1", started_at=t0) as run:
+        run.write("m", pd.DataFrame({"a": [1, 2]}), metadata=meta)
+    with RunWriter(str(root), job="j", run_id="r2", started_at=t0) as run:
+        run.write("m", pd.DataFrame({"a": [1]}))
+    got = json.loads(cli("versions", root, "m", "--format", "json").out)
+    store = Store.open(str(root))
+    assert [r["run_id"] for r in got] == ["r2", "r1"]
+    assert [r["rows"] for r in got] == [1, 2]
+    r1 = got[1]
+    assert (r1["metadata.auc"], r1["metadata.big"], r1["metadata.nested"]) == (meta["auc"], meta["big"], meta["nested"])
+    assert got[0]["metadata.auc"] is None  # r2 wrote no metadata
+    created = store.version("m", "r1").created_at
+    assert datetime.fromisoformat(r1["created_at"].replace("Z", "+00:00")) == created

@@ -77,13 +77,13 @@ def demo_run_ids(demo_path) -> list[str]:
     return sorted(p.name for p in demo_path.iterdir() if p.is_dir() and not p.name.startswith("_"))
 
 
-@pytest.mark.parametrize("command", ["runs", "assets", "stale", "lineage"])
+@pytest.mark.parametrize("command", ["runs", "assets", "stale", "lineage", "versions"])
 def test_store_commands_need_no_pandas_nor_duckdb(command, demo_path, tmp_path):
     """Cold (the index cache is empty) and then warm (read from the cache): pandas and DuckDB
     are never imported; pyarrow and numpy neither (no data is read), and networkx only by
     ``lineage`` (the only one of them that builds a graph)."""
     os.environ["FRONTIER_EXPLORE_CACHE_DIR"] = str(tmp_path / "cache")  # the fixture's, set again for the child
-    argv = [command, str(demo_path), "--format", "json"]
+    argv = [command, str(demo_path), *(["features"] if command == "versions" else []), "--format", "json"]
     codes, loaded, out = run_commands(argv, argv)
     assert codes[0] == codes[1] and codes[0] in (0, 1)  # stale exits 1 when something is stale
     assert "pandas" not in loaded and "duckdb" not in loaded and "textual" not in loaded
@@ -101,11 +101,11 @@ def test_store_commands_need_no_pandas_nor_duckdb(command, demo_path, tmp_path):
 
 
 def test_the_commands_that_need_them_still_get_them(demo_path):
-    """The lazy imports are real imports: ``sql`` loads DuckDB, ``versions`` pandas."""
+    """The lazy imports are real imports: ``sql`` loads DuckDB, ``show`` pandas (its preview)."""
     codes, loaded, out = run_commands(["sql", str(demo_path), "select count(*) as n from runs", "--format", "json"])
     assert codes == [0] and "duckdb" in loaded
     assert json.loads(out[0]) == [{"n": len(demo_run_ids(demo_path))}]
-    codes, loaded, _ = run_commands(["versions", str(demo_path), "features", "--format", "json"])
+    codes, loaded, _ = run_commands(["show", str(demo_path), "features", "--format", "json"])
     assert codes == [0] and "pandas" in loaded
 
 

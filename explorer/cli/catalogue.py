@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import math
 import sys
 from ..models import iso, short_hash
@@ -108,16 +107,20 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
+    from ..catalogue import version_records
+
     store = open_store(args)
-    df = store.versions(args.asset)
+    # the records, not the DataFrame: no pandas to import, and numbers exactly as written
+    # (pandas' to_json kept 10 significant digits: an auc of 0.123456789012 printed 0.123456789)
+    records, columns = version_records(store, args.asset)
     if args.format == "json":
-        print_json(json.loads(df.to_json(orient="records", date_format="iso")))
+        print_json([{**r, "created_at": iso(r["created_at"])} for r in records])
         return 0
-    meta = [c for c in df.columns if c.startswith("metadata.")]
+    meta = [c for c in columns if c.startswith("metadata.")]
     rows = [
         (
             r["run_id"],
-            short_time(iso(r["created_at"].to_pydatetime())),
+            short_time(iso(r["created_at"])),
             styled_status(r["status"] or ""),
             styled_status("tainted") if r["tainted"] else "",
             short_hash(r["content_hash"]),
@@ -127,11 +130,11 @@ def cmd_versions(args: argparse.Namespace) -> int:
             r["code_version"] or "",
             *(_cell(r[c]) for c in meta),
         )
-        for _, r in df.iterrows()
+        for r in records
     ]
-    print_table(table(f"{counted(len(df), 'version')} of {args.asset}", ["run", "created", "run status", "taint", "hash", "same as", "size", "rows", "code", *meta], rows,
+    print_table(table(f"{counted(len(records), 'version')} of {args.asset}", ["run", "created", "run status", "taint", "hash", "same as", "size", "rows", "code", *meta], rows,
                       drop=(*reversed(meta), "code", "taint", "same as", "rows", "size", "run status"), no_wrap=["same as"],
-                      caption="same as: an earlier run with byte-identical content" if df["same_as"].notna().any() else None), args)
+                      caption="same as: an earlier run with byte-identical content" if any(r["same_as"] for r in records) else None), args)
     return 0
 
 

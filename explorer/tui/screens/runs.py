@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 from rich.text import Text
@@ -149,7 +150,12 @@ class RunsScreen(AppScreen):
         self.populate()
         self.refresh_bindings()  # (the footer was drawn while the table was loading)
         if not store.index.materialized:  # the first paint of a large store: the loader waits for it
-            self.call_after_refresh(getattr(self.app, "runs_painted", lambda: None))
+            painted = getattr(self.app, "runs_painted", lambda: None)
+            table = self.query_one("#runs", DataTable)
+            if self.is_current and isinstance(table, Table) and table.row_count:
+                table.after_paint(painted)
+            else:
+                self.call_after_refresh(painted)
 
     def store_failed(self, message: str) -> None:
         table = self.query_one("#runs", DataTable)
@@ -225,8 +231,12 @@ class RunsScreen(AppScreen):
             self._add_rows(table, runs[: self.FIRST_BATCH])
             rest = runs[self.FIRST_BATCH :]
             self._pending = bool(rest)
-            if rest:
-                self.call_after_refresh(self._add_batches, self._batch_gen, rest, selected)
+            if rest:  # the rest once the first rows are on screen (when the screen is drawn)
+                later = functools.partial(self._add_batches, self._batch_gen, rest, selected)
+                if self.is_current and isinstance(table, Table):
+                    table.after_paint(later)
+                else:
+                    self.call_after_refresh(later)
         else:
             for rid in removed:
                 table.remove_row(rid)

@@ -499,12 +499,11 @@ class Indexer:
         entries = self.entries
         if not self.local:
             return [r for r in run_ids if (e := entries.get(r)) is None or not e.cacheable]
-        if not check:
-            out, trusted = [], []
-            for r in run_ids:
-                e = entries.get(r)
-                (out if e is None or not e.cacheable or e.stamp is None else trusted).append(r)
-            self.unchecked = trusted
+        if not check:  # (every entry is listed: the caller removed the others)
+            out = [r for r, e in entries.items() if e.stamp is None or not e.cacheable]
+            skip = set(out)
+            self.unchecked = [r for r in entries if r not in skip] if skip else list(entries)
+            out.extend(r for r in run_ids if r not in entries)
             return out
         self.unchecked = []
         stamp = self._stamp

@@ -130,7 +130,9 @@ class RunsScreen(AppScreen):
         table = self.query_one("#runs", DataTable)
         table.loading = False
         self._runs = {r.run_id: r for r in store.runs}
-        self._orders = {}
+        # the store's runs are in start order (start, then id: the started column's own order),
+        # so the default order costs no sort before the first frame (0.07 s at 50,000 runs)
+        self._orders = {3: list(self._runs.values())}
         self.call_after_refresh(self._prepare, self._runs)  # (after the paint: it would slow it down)
         report = self.report
         if report is not None:  # every asset the graph draws: written, and planned or read but never written

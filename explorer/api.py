@@ -43,13 +43,15 @@ def _read_index(
     written by Dagster's stock IO managers (read whole each time, never cached). With
     ``dagster_home`` the store is read as a stock one, through that Dagster instance;
     ``stock_dagster_home`` is that instance only when the store turns out to be a stock one."""
-    from .dagster.stock import open_index  # needs no Dagster
-
     if dagster_home:
+        from .dagster.stock import open_index  # needs no Dagster
+
         return open_index(fs, root, progress, dagster_home), None
     try:
         return (indexer.open(progress, check) if indexer is not None else build_index(fs, root, progress, freeze_gc)), indexer
     except StoreNotFound as exc:
+        from .dagster.stock import open_index  # (imported only for a store that is not a frontier one)
+
         try:  # Dagster's stock layout?
             return open_index(fs, root, progress, stock_dagster_home), None
         except StoreNotFound:

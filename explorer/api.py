@@ -37,19 +37,21 @@ if TYPE_CHECKING:
 
 def _read_index(
     fs, root: str, progress: Progress | None, dagster_home: str | None, indexer: Indexer | None = None,
-    stock_dagster_home: str | None = None, freeze_gc: bool = False,
+    stock_dagster_home: str | None = None, freeze_gc: bool = False, check: bool = True,
 ) -> tuple[Index, Indexer | None]:
     """The index of a store, and the indexer that keeps it up to date: ``None`` for a store
     written by Dagster's stock IO managers (read whole each time, never cached). With
     ``dagster_home`` the store is read as a stock one, through that Dagster instance;
     ``stock_dagster_home`` is that instance only when the store turns out to be a stock one."""
-    from .dagster.stock import open_index  # needs no Dagster
-
     if dagster_home:
+        from .dagster.stock import open_index  # needs no Dagster
+
         return open_index(fs, root, progress, dagster_home), None
     try:
-        return (indexer.open(progress) if indexer is not None else build_index(fs, root, progress, freeze_gc)), indexer
+        return (indexer.open(progress, check) if indexer is not None else build_index(fs, root, progress, freeze_gc)), indexer
     except StoreNotFound as exc:
+        from .dagster.stock import open_index  # (imported only for a store that is not a frontier one)
+
         try:  # Dagster's stock layout?
             return open_index(fs, root, progress, stock_dagster_home), None
         except StoreNotFound:
@@ -102,6 +104,7 @@ class Store:
         stock_dagster_home: str | None = None,
         freeze_gc: bool = False,
         read_only: bool | str = False,
+        check: bool = True,
     ) -> "Store":
         """Open a store by URL (any fsspec URL or a local path).
 
@@ -115,6 +118,10 @@ class Store:
         a large index to the garbage collector's permanent generation (``explorer.index.bulk_load``):
         a choice for the whole process, never made for the caller otherwise. ``read_only``
         (True, or the reason to give) makes ``flag`` and ``unflag`` refuse with :class:`ReadOnlyStore`.
+        ``check=False`` (a local store with a warm cache) takes the runs the cache holds as
+        finished without checking each one's manifest on disk (a stat per run), so the runs are
+        known sooner; until ``check_cached()`` is called, a finished run rewritten since it was
+        cached is shown as cached. The app does this to paint first and check after.
         """
         fs, root = open_fs(url, storage_options)
         shown = display_url(fs, root)
@@ -126,7 +133,7 @@ class Store:
 
                 cache_file = cache_path(shown, storage_options)
             indexer = Indexer(fs, root, shown, cache_file, freeze_gc)
-        index, indexer = _read_index(fs, root, progress, dagster_home, indexer, stock_dagster_home, freeze_gc)
+        index, indexer = _read_index(fs, root, progress, dagster_home, indexer, stock_dagster_home, freeze_gc, check)
         if indexer is None and not dagster_home:
             dagster_home = stock_dagster_home  # a stock store: refresh reads the same instance
         store = cls(fs, root, index, shown, storage_options, dagster_home)
@@ -151,6 +158,17 @@ class Store:
         self._taint = None
         self._sql = None
         return self
+
+    @reachable
+    def check_cached(self, progress: Progress | None = None) -> bool:
+        """After ``open(check=False)``: check the runs taken from the cache unchecked (a stat
+        each) and, when any changed or went away, ``refresh``. True when the index changed."""
+        if self._indexer is None or not self._indexer.unchecked:
+            return False
+        if not self._indexer.check_cached():
+            return False
+        self.refresh(progress)
+        return True
 
     def __repr__(self) -> str:
         return f"Store({self.url!r}, runs={len(self.index.runs)}, assets={len(self.index.asset_keys())})"

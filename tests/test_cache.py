@@ -138,6 +138,25 @@ def test_a_finished_run_whose_manifest_changed_on_disk_is_read_again(pipeline, c
     assert snapshot(warm) == truth(pipeline)
 
 
+def test_an_unchecked_open_trusts_the_cache_until_checked(pipeline, cache_dir):
+    """``check=False`` takes the cached finished runs without a stat each (the app paints them
+    first); ``check_cached`` then finds the rewritten run and reads it. The default open checks."""
+    Store.open(pipeline)
+    manifest = Path(pipeline, RUN_IDS[1], "_frontier", "run.json")
+    doc = json.loads(manifest.read_text())
+    doc["tags"] = {"reviewed": "yes"}
+    manifest.write_text(json.dumps(doc, indent=1))
+    unchecked = Store.open(pipeline, check=False)
+    assert unchecked.run(RUN_IDS[1]).tags == {}  # as cached
+    assert unchecked.check_cached() is True
+    assert unchecked.run(RUN_IDS[1]).tags == {"reviewed": "yes"}
+    assert snapshot(unchecked) == truth(pipeline)
+    assert unchecked.check_cached() is False  # checked once: nothing left to check
+    assert Store.open(pipeline).run(RUN_IDS[1]).tags == {"reviewed": "yes"}  # (and the cache saved it)
+    again = Store.open(pipeline, check=False)
+    assert again.check_cached() is False and again._indexer.last_read == []
+
+
 INDEX_DAMAGE = ["garbage", "truncated_index", "empty", "other_store", "running_status", "bad_json", "wrong_count"]
 LOG_DAMAGE = ["unsafe_path", "truncated_log", "log_replaced", "log_deleted", "location_outside_log"]
 

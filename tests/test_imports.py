@@ -118,3 +118,41 @@ def test_the_apps_first_screen_imports_no_graph_library():
             "import explorer.tui.screens.graph; print(json.dumps([a, 'networkx' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, True], out.stderr
+
+
+FIRST_FRAME = r"""
+import asyncio, json, sys
+from explorer import Store
+from explorer.tui.app import ExplorerApp
+watch = json.loads(sys.argv[2])
+async def main():
+    app = ExplorerApp(sys.argv[1])
+    seen = []
+    painted = app.runs_painted
+    def runs_painted():  # the first frame with runs is on screen
+        seen.append(sorted(m for m in watch if m in sys.modules))
+        painted()
+    app.runs_painted = runs_painted
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(3):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+    print(json.dumps(seen))
+asyncio.run(main())
+"""
+
+
+def test_the_apps_first_frame_of_a_warm_store_imports_no_data_nor_graph_library(demo_path, tmp_path):
+    """The first frame of a warm store (runs from the index cache, checked after it) is drawn
+    before pandas, pyarrow, numpy, DuckDB or networkx are imported by anything, and without
+    the reader of Dagster's stock layout (imported only for a store that is not a frontier one)."""
+    env = dict(os.environ, FRONTIER_EXPLORE_CACHE_DIR=str(tmp_path / "cache"))
+    subprocess.run([sys.executable, "-c", f"from explorer import Store; Store.open({str(demo_path)!r})"],
+                   check=True, env=env, timeout=120)  # the cache is written: the app's open is warm
+    heavy = [m for m in HEAVY if m != "textual"] + ["explorer.dagster"]
+    out = subprocess.run([sys.executable, "-c", FIRST_FRAME, str(demo_path), json.dumps(heavy)],
+                         capture_output=True, text=True, env=env, timeout=120)
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen, out.stderr  # the runs were painted before the versions were parsed
+    assert seen[0] == []
+

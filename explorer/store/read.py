@@ -480,6 +480,7 @@ class Indexer:
         self.entries: dict = {}
         self.log = None  # the cache's manifest log (cache.ManifestLog), once known
         self.last_read: list[str] = []  # run ids read from the store by the last open/refresh
+        self.unchecked: list[str] = []  # cached runs taken without their stat (open(check=False))
 
     def _stamp(self, run_id: str) -> tuple[int, int] | None:
         if not self.local:
@@ -490,29 +491,53 @@ class Indexer:
             return None
         return (st.st_mtime_ns, st.st_size)
 
-    def _changed(self, run_ids: list[str]) -> list[str]:
+    def _changed(self, run_ids: list[str], check: bool = True) -> list[str]:
         """The listed runs to read: not cached, not cacheable, or (on local disk, where a stat
-        is cheap) whose manifest's modification time or size differs from when it was read."""
+        is cheap) whose manifest's modification time or size differs from when it was read.
+        With ``check=False`` a cached finished run is taken as cached (as on object stores) and
+        its id goes to ``unchecked``, for ``check_cached`` to stat later."""
         entries = self.entries
         if not self.local:
             return [r for r in run_ids if (e := entries.get(r)) is None or not e.cacheable]
+        if not check:  # (every entry is listed: the caller removed the others)
+            out = [r for r, e in entries.items() if e.stamp is None or not e.cacheable]
+            skip = set(out)
+            self.unchecked = [r for r in entries if r not in skip] if skip else list(entries)
+            out.extend(r for r in run_ids if r not in entries)
+            return out
+        self.unchecked = []
         stamp = self._stamp
         return [r for r in run_ids  # one stat per cached run: the hot loop of a warm open
                 if (e := entries.get(r)) is None or not e.cacheable or e.stamp is None or e.stamp != stamp(r)]
 
-    def open(self, progress: Progress | None = None) -> Index:
+    def open(self, progress: Progress | None = None, check: bool = True) -> Index:
+        """The store's index, from the cache and the runs to read. ``check=False`` (local
+        stores) takes the cached finished runs without a stat each: ``check_cached`` makes
+        those stats later (what an app showing the cached state first does)."""
         from . import cache
 
         with bulk_load(self.freeze_gc):
             cached = cache.load(self.cache_file, self.url) if self.cache_file is not None else None
             self.entries, self.log = cached if cached is not None else ({}, None)
-            return self.refresh(progress, _dirty=cached is None)
+            return self._refresh_gc(progress, cached is None, check)
+
+    def check_cached(self) -> list[str]:
+        """The runs taken from the cache unchecked (``open(check=False)``) whose manifest
+        changed or went away since it was cached: one stat each. Empties ``unchecked``; when
+        the result is not empty, a ``refresh`` reads those runs."""
+        entries, stamp = self.entries, self._stamp
+        changed = [r for r in self.unchecked if (e := entries.get(r)) is not None and e.stamp != stamp(r)]
+        self.unchecked = []
+        return changed
 
     def refresh(self, progress: Progress | None = None, _dirty: bool = False) -> Index:
-        with bulk_load(self.freeze_gc):
-            return self._refresh(progress, _dirty)
+        return self._refresh_gc(progress, _dirty, True)
 
-    def _refresh(self, progress: Progress | None, _dirty: bool) -> Index:
+    def _refresh_gc(self, progress: Progress | None, _dirty: bool, check: bool) -> Index:
+        with bulk_load(self.freeze_gc):
+            return self._refresh(progress, _dirty, check)
+
+    def _refresh(self, progress: Progress | None, _dirty: bool, check: bool = True) -> Index:
         from . import cache
 
         reserved: set[str] = set()
@@ -522,7 +547,7 @@ class Indexer:
         for gone in [r for r in self.entries if r not in listed]:
             del self.entries[gone]
             dirty = True
-        to_read = self._changed(run_ids)
+        to_read = self._changed(run_ids, check)
         # only runs about to be read need the symlink check: a cached run is not read again, and
         # one whose folder became a link elsewhere has another manifest stamp, so it is read
         to_read, escaping = _outside_root(self.fs, self.root, to_read)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Any, Callable
 
 from rich.text import Text
@@ -27,6 +29,9 @@ COLUMNS: list[tuple[str, str, Callable[[Run], Any]]] = [
     ("code", "code version", lambda r: r.code_version or ""),
     ("tags", "tags", lambda r: " ".join(f"{k}={v}" for k, v in r.tags.items())),
 ]
+
+
+_START_ORDER = operator.attrgetter("started_at", "run_id")  # the "started" column's order
 
 
 def progress(run: Run) -> str:
@@ -129,7 +134,12 @@ class RunsScreen(AppScreen):
         table = self.query_one("#runs", DataTable)
         table.loading = False
         self._runs = {r.run_id: r for r in store.runs}
-        self._orders = {}
+        # the store's runs come in start order (start, then id: the started column's own order),
+        # so the default order costs no sort before the first frame (0.07 s at 50,000 runs);
+        # checked (in C, 0.01 s): a run corrected while the versions were read may have moved
+        in_order = list(self._runs.values())
+        keys = list(map(_START_ORDER, in_order))
+        self._orders = {3: in_order} if all(map(operator.le, keys, keys[1:])) else {}
         self.call_after_refresh(self._prepare, self._runs)  # (after the paint: it would slow it down)
         report = self.report
         if report is not None:  # every asset the graph draws: written, and planned or read but never written
@@ -149,7 +159,12 @@ class RunsScreen(AppScreen):
         self.populate()
         self.refresh_bindings()  # (the footer was drawn while the table was loading)
         if not store.index.materialized:  # the first paint of a large store: the loader waits for it
-            self.call_after_refresh(getattr(self.app, "runs_painted", lambda: None))
+            painted = getattr(self.app, "runs_painted", lambda: None)
+            table = self.query_one("#runs", DataTable)
+            if self.is_current and isinstance(table, Table) and table.row_count:
+                table.after_paint(painted)
+            else:
+                self.call_after_refresh(painted)
 
     def store_failed(self, message: str) -> None:
         table = self.query_one("#runs", DataTable)
@@ -225,8 +240,12 @@ class RunsScreen(AppScreen):
             self._add_rows(table, runs[: self.FIRST_BATCH])
             rest = runs[self.FIRST_BATCH :]
             self._pending = bool(rest)
-            if rest:
-                self.call_after_refresh(self._add_batches, self._batch_gen, rest, selected)
+            if rest:  # the rest once the first rows are on screen (when the screen is drawn)
+                later = functools.partial(self._add_batches, self._batch_gen, rest, selected)
+                if self.is_current and isinstance(table, Table):
+                    table.after_paint(later)
+                else:
+                    self.call_after_refresh(later)
         else:
             for rid in removed:
                 table.remove_row(rid)

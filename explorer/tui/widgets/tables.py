@@ -129,6 +129,7 @@ class Table(DataTable):
         self._refilling = False
         self._fitting: set[Any] = set()  # keys of the columns added without a width: fitted to the table
         self._fitted_from = 0  # the first scrolling column the last fit started from
+        self._after_paint: list[Any] = []  # callbacks for once rows are drawn (``after_paint``)
 
     # ------------------------------------------------------------------ cells (never markup)
     def add_column(self, label: Any, **kw: Any):  # type: ignore[override]
@@ -160,6 +161,23 @@ class Table(DataTable):
 
     def update_cell_at(self, coordinate: Any, value: Any, **kw: Any) -> None:  # type: ignore[override]
         super().update_cell_at(coordinate, cut(safe(value)), **kw)
+
+    # ------------------------------------------------------------------ painting
+    def after_paint(self, callback: Any) -> None:
+        """Call ``callback`` once a frame showing this table's rows has been drawn.
+        (``call_after_refresh`` may run before it: the screen goes idle before the table has
+        measured its new rows and asked for a repaint, so work queued with it, such as
+        the next batch of rows, would land in the first frame and delay it.)"""
+        self._after_paint.append(callback)
+        self.refresh()
+
+    def render_lines(self, crop: Any) -> Any:
+        lines = super().render_lines(crop)
+        if self._after_paint and self.row_count and not self._require_update_dimensions:
+            callbacks, self._after_paint = self._after_paint, []
+            for callback in callbacks:
+                self.call_later(callback)  # (after this frame is written)
+        return lines
 
     # ------------------------------------------------------------------ widths
     def _update_dimensions(self, new_rows: Any) -> None:

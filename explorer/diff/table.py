@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any, Callable, Sequence
 
 import duckdb
@@ -385,9 +386,15 @@ class Session:
         pytz is not installed, is answered through Arrow too."""
         try:
             rel = self.con.sql(sql)
-            if all(_fetched_as_is(str(t)) for t in rel.types):
+            types = [str(t) for t in rel.types]
+            if all(_fetched_as_is(t) for t in types):
                 names = rel.columns
-                return [dict(zip(names, row)) for row in rel.fetchall()]
+                rows = rel.fetchall()
+                dated = [i for i, t in enumerate(types) if t in _DATED]
+                # beyond datetime's range DuckDB gives text, and infinities as the largest and smallest
+                # datetimes, where pyarrow raises: those rows are left to Arrow, to answer as before
+                if not any(isinstance(r[i], str) or r[i] in _EXTREMES for r in rows for i in dated):
+                    return [dict(zip(names, row)) for row in rows]
         except duckdb.Error as exc:
             if "pytz" not in str(exc):
                 raise ExplorerError(f"cannot diff {what}: {message_line(exc)}") from None
@@ -401,6 +408,10 @@ _FETCHED_AS_IS = frozenset({
     "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
     "FLOAT", "DOUBLE", "VARCHAR", "BLOB", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", _ZONED,
 })
+
+
+_DATED = frozenset({"DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", _ZONED})
+_EXTREMES = (datetime.max, datetime.min, date.max, date.min)  # how DuckDB fetches the infinities
 
 
 def _fetched_as_is(duck_type: str) -> bool:

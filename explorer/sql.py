@@ -41,7 +41,6 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import fsspec
 import msgspec
-import pyarrow as pa
 
 from . import formats
 from .errors import ExplorerError, SqlError, message_line
@@ -52,6 +51,8 @@ from .store.fs import is_local, protocol
 from .store.fsspec_adapter import strip_protocol
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from .store.source import Source
 
 META_SCHEMA = "frontier"
@@ -580,6 +581,7 @@ class SqlCatalog:
 
     def arrow(self, query: str) -> pa.Table:
         """The result of a query as an Arrow table."""
+        import pyarrow as pa
 
         def fetch(rel):
             out = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
@@ -600,6 +602,8 @@ def metadata_tables(store: Source) -> tuple[pa.Table, pa.Table]:
 def checks_table(index) -> pa.Table:
     """The ``checks`` table: every asset check evaluation, with the version it checked
     (``target_run_id``) and whether that version is the asset's latest (``metadata`` as JSON)."""
+    import pyarrow as pa  # (a query on the metadata tables; a diff never builds them)
+
     rows = []
     for c in index.all_checks():
         latest = index.latest(c.asset, c.partition)
@@ -619,6 +623,8 @@ def checks_table(index) -> pa.Table:
 
 def observations_table(index) -> pa.Table:
     """The ``observations`` table: every observation of a source asset (``metadata`` as JSON)."""
+    import pyarrow as pa  # (a query on the metadata tables; a diff never builds them)
+
     rows = [{"asset": o.asset, "partition": o.partition, "run_id": o.run_id, "created_at": o.created_at,
              "data_version": o.data_version, "metadata": json.dumps(o.metadata, sort_keys=True, default=str)}
             for o in index.all_observations()]
@@ -630,6 +636,8 @@ def observations_table(index) -> pa.Table:
 
 def runs_table(index) -> pa.Table:
     """The ``runs`` table as Arrow (``tags`` as a JSON string): from the index alone."""
+    import pyarrow as pa  # (a query on the metadata tables; a diff never builds them)
+
     return pa.Table.from_pylist(
         [
             {
@@ -665,6 +673,8 @@ def runs_table(index) -> pa.Table:
 
 def versions_table(store: Source) -> pa.Table:
     """The ``versions`` table as Arrow (``metadata`` as a JSON string); reads the flags for taint."""
+    import pyarrow as pa  # (a query on the metadata tables; a diff never builds them)
+
     index = store.index
     tainted = store.tainted()
     input_type = pa.struct([("asset", pa.string()), ("run_id", pa.string()), ("content_hash", pa.string()), ("partition", pa.string())])

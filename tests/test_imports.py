@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 
 import pytest
 
@@ -156,3 +157,74 @@ def test_the_apps_first_frame_of_a_warm_store_imports_no_data_nor_graph_library(
     assert seen, out.stderr  # the runs were painted before the versions were parsed
     assert seen[0] == []
 
+
+def _write_two_versions(url: str, extra: dict | None = None) -> tuple[list[dict], list[dict]]:
+    """Two versions of a small keyed table of the common column types (a zoned timestamp, a
+    decimal, a date, text, floats with NaN, bools): B changes rows 3 and 7, drops 5, adds 20 and 21.
+    Returns both as rows (the truth the test compares against)."""
+    import decimal
+    from datetime import date, datetime, timedelta, timezone
+
+    import pyarrow as pa
+
+    from explorer import RunWriter
+
+    t0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    a = [{"id": i, "price": i * 1.5 if i != 4 else float("nan"), "name": f"n{i}", "ok": i % 2 == 0,
+          "at": t0 + timedelta(hours=i), "amount": decimal.Decimal(i) / 4, "day": date(2026, 1, 1) + timedelta(days=i)}
+         for i in range(10)]
+    b = [dict(r) for r in a if r["id"] != 5]
+    b[3]["price"] = 100.0
+    b[6]["name"] = "changed"  # id 7 (id 5 is gone)
+    b += [{**a[0], "id": i, "name": f"new{i}"} for i in (20, 21)]
+    schema = pa.schema([("id", pa.int64()), ("price", pa.float64()), ("name", pa.string()), ("ok", pa.bool_()),
+                        ("at", pa.timestamp("us", tz="UTC")), ("amount", pa.decimal128(10, 2)), ("day", pa.date32())])
+    for i, rows in enumerate((a, b), 1):
+        table = pa.Table.from_pylist(rows, schema=schema)
+        for name, values in (extra or {}).items():
+            table = table.append_column(name, values(table.num_rows))
+        with RunWriter(url, job="j", run_id=f"r{i}", started_at=t0 + timedelta(days=i)) as run:
+            run.write("t", table)
+    return a, b
+
+
+def test_a_keyed_json_diff_imports_neither_pyarrow_numpy_nor_rich(tmp_path):
+    """``diff --key id --format json`` of the common column types, in a fresh process: DuckDB
+    reads, counts and fetches the samples itself, and nothing draws with rich, so pyarrow, numpy,
+    pandas and rich (some 0.6 s of imports) are never imported; the answer is the right one."""
+    url = str(tmp_path / "s")
+    a, b = _write_two_versions(url)
+    codes, loaded, out = run_commands(["diff", url, "t", "r1", "r2", "--key", "id", "--format", "json"],
+                                      watch=HEAVY + ("rich",))
+    assert codes == [0]
+    assert loaded == ["duckdb"]
+    d = json.loads(out[0])
+    assert d["rows"] == {"a": 10, "b": 11, "added": 2, "removed": 1, "changed": 2, "unchanged": 7}
+    assert d["columns_changed"] == {"price": 1, "name": 1}
+    assert d["samples"]["changed"] == [{"key": {"id": 3}, "changes": {"price": {"from": 4.5, "to": 100.0}}},
+                                       {"key": {"id": 7}, "changes": {"name": {"from": "n7", "to": "changed"}}}]
+    by_id = {r["id"]: r for r in b}
+    assert [r["id"] for r in d["samples"]["added"]] == [20, 21]
+    for r in d["samples"]["added"]:
+        want = by_id[r["id"]]
+        assert r == {"id": want["id"], "price": "NaN" if want["price"] != want["price"] else want["price"],
+                     "name": want["name"], "ok": want["ok"], "at": want["at"].isoformat(),
+                     "amount": str(want["amount"].quantize(Decimal("0.01"))), "day": want["day"].isoformat()}
+    removed = d["samples"]["removed"]
+    assert [r["id"] for r in removed] == [5] and removed[0]["at"] == a[5]["at"].isoformat()
+
+
+def test_the_diff_still_imports_what_other_outputs_and_types_need(tmp_path):
+    """The lazy imports are real: the table output draws with rich, and a column DuckDB does not
+    hand over as pyarrow would (an interval, a map) is converted through Arrow, as before."""
+    import pyarrow as pa
+
+    url = str(tmp_path / "s")
+    _write_two_versions(url, {"m": lambda n: pa.array([[("k", i)] for i in range(n)], pa.map_(pa.string(), pa.int64()))})
+    codes, loaded, out = run_commands(["diff", url, "t", "r1", "r2", "--key", "id"],
+                                      ["diff", url, "t", "r1", "r2", "--key", "id", "--format", "json"],
+                                      watch=("rich", "pyarrow"))
+    assert codes == [0, 0] and loaded == ["pyarrow", "rich"]
+    assert "changed rows" in out[0]
+    added = json.loads(out[1])["samples"]["added"]
+    assert [r["id"] for r in added] == [20, 21] and [r["m"] for r in added] == [{"k": 9}, {"k": 10}]

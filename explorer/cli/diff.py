@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from ..markdown import cell as md_cell, table as md_table
-from .common import UsageError, add_format_arg, add_partition_arg, add_store_args, console, open_store, print_document, print_json, table
+from .common import UsageError, add_format_arg, add_partition_arg, add_store_args, open_store, print_document, print_json
 
 if TYPE_CHECKING:  # the diff (pyarrow, networkx) is imported when a diff runs, not for --help
     from ..diff.result import VersionDiff
@@ -100,6 +100,8 @@ def _stats_rows(result: VersionDiff) -> list[list[str]]:
 
 
 def render_table(result: VersionDiff) -> None:
+    from .terminal import console, table  # (rich: the JSON and markdown outputs need none)
+
     out = console()
     for line in result.summary():
         out.print(line, soft_wrap=True)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from textual.widgets import DataTable
-from tui_support import drive, settle
+from tui_support import drive, screen_lines, settle
 
 from explorer import Store
 from explorer.store import RunWriter
@@ -65,6 +65,9 @@ async def test_a_run_changed_after_the_cache_was_written_appears_once_checked(tm
         # checked after that frame: the table shows every run as it is on disk
         assert jobs(table) == on_disk
         assert app.store.run(RUN_IDS[1]).job == "retrained"
+        # and on screen whole: the column widens for the longer job (it stayed "train"-wide: "retr…")
+        line = next(line for line in screen_lines(app) if RUN_IDS[1] in line)
+        assert "retrained" in line, line
 
 
 @drive

@@ -156,10 +156,14 @@ class Table(DataTable):
             self._fitting = set()
         return super().clear(columns)
 
+    # a cell updated in place is measured again (Textual's default keeps the column's width, so a
+    # run whose job grew on disk showed "retr…" in a column sized for "train")
     def update_cell(self, row_key: Any, column_key: Any, value: Any, **kw: Any) -> None:  # type: ignore[override]
+        kw.setdefault("update_width", True)
         super().update_cell(row_key, column_key, cut(safe(value)), **kw)
 
     def update_cell_at(self, coordinate: Any, value: Any, **kw: Any) -> None:  # type: ignore[override]
+        kw.setdefault("update_width", True)
         super().update_cell_at(coordinate, cut(safe(value)), **kw)
 
     # ------------------------------------------------------------------ painting

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 import networkx as nx
 
 from explorer.lineage import asset_graph
-from explorer.models import AssetVersion, InputRef, PlannedAsset, Run
+from explorer.models import AssetVersion, PlannedAsset, Run
 from explorer.staleness import compute
 from explorer.index import Index, RunRecord
 

@@ -6,7 +6,6 @@ check evaluations, observations, and the stale set."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
 

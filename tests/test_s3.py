@@ -3,7 +3,6 @@ the same answers as for the same store on local disk, with the fewest requests."
 
 from __future__ import annotations
 
-import json
 import math
 
 import pytest

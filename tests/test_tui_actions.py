@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
-from textual.widgets import DataTable, Input, Static, Tree
+from textual.widgets import DataTable, Static, Tree
 
 from explorer.store import RunWriter
 from explorer.tui.app import ExplorerApp

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -72,7 +71,6 @@ def test_non_utf8_and_very_long_names(store_path, cli):
 
 def test_preview_of_large_parquet_reads_only_what_it_shows(store_path):
     import numpy as np
-    import fsspec
     from fsspec.implementations.local import LocalFileSystem
 
     n = 3_000_000

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator
 
-import pandas as pd
-
 from .errors import ExplorerError, UnsafeLoad
 from .models import AssetVersion
 from .store.data import PICKLE_REFUSAL
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from .store.source import Source
 
 COLUMN_STATS = ("mean", "min", "max", "null_count", "distinct")
@@ -89,10 +89,22 @@ def default_stats(versions: list[AssetVersion]) -> list[str]:
     return (["num_rows"] if any(v.table for v in versions) else []) + ["size_bytes"]
 
 
-def history(store: "Source", key: str, stats: list[str] | None = None) -> pd.DataFrame:
+def history(store: "Source", key: str, stats: list[str] | None = None) -> "pd.DataFrame":
     """One row per version of ``key``, oldest first: run_id, started_at, status, hash (short) and
     the requested statistics (default: num_rows for tables, size_bytes). Served from sidecars,
     except ``value.PATH``, a value inside a JSON asset, which reads each JSON version once."""
+    import pandas as pd
+
+    rows, columns = history_records(store, key, stats)
+    df = pd.DataFrame(rows, columns=columns)
+    df["started_at"] = pd.to_datetime(df["started_at"], utc=True)
+    return df
+
+
+def history_records(store: "Source", key: str, stats: list[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows of ``history`` as plain dicts (``started_at`` a ``datetime``, each statistic as
+    stored: an integer stays one where another version lacks it) and the column names. No
+    pandas: the CLI's ``history`` prints and plots these."""
     versions = store.asset_versions(key)
     stats = list(dict.fromkeys(stats)) if stats else default_stats(versions)
     cache: dict[str, Any] = {}
@@ -115,9 +127,7 @@ def history(store: "Source", key: str, stats: list[str] | None = None) -> pd.Dat
         for s, get in getters.items():
             row[s] = get(v)
         rows.append(row)
-    df = pd.DataFrame(rows, columns=BASE_COLUMNS + stats)
-    df["started_at"] = pd.to_datetime(df["started_at"], utc=True)
-    return df
+    return rows, BASE_COLUMNS + stats
 
 
 def iter_versions(store: "Source", key: str, allow_pickle: bool = False) -> Iterator[tuple[AssetVersion, Any]]:

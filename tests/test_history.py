@@ -108,3 +108,26 @@ def test_iter_versions_refuses_pickles_unless_allowed(store_path):
         store.iter_versions("obj")
     values = [d["n"] for _, d in store.iter_versions("obj", allow_pickle=True)]
     assert values == [1, 2]
+
+
+def test_history_cli_gives_each_statistic_as_stored(cli, tmp_path):
+    """An integer statistic stays an integer where another version lacks it (through a
+    DataFrame it became 3.0 and 7.0 in JSON and CSV), a float keeps every digit, the times are
+    the runs' own."""
+    import json
+
+    root = tmp_path / "s"
+    t0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+    metas = [{"n": 3, "auc": 0.123456789012345678}, {}, {"n": 7, "auc": 0.5}]
+    for i, meta in enumerate(metas):
+        with RunWriter(str(root), job="j", run_id=f"r{i}", started_at=t0 + timedelta(days=i)) as run:
+            run.write("m", {"i": i}, metadata=meta)
+    args = ("history", root, "m", "--stat", "metadata.n", "--stat", "metadata.auc")
+    got = json.loads(cli(*args, "--format", "json").out)
+    assert [r["metadata.n"] for r in got] == [3, None, 7]
+    assert all(type(r["metadata.n"]) is int for r in got if r["metadata.n"] is not None)
+    assert [r["metadata.auc"] for r in got] == [metas[0]["auc"], None, 0.5]
+    assert [r["started_at"] for r in got] == [(t0 + timedelta(days=i)).isoformat().replace("+00:00", "Z") for i in range(3)]
+    lines = cli(*args, "--format", "csv").out.splitlines()
+    assert lines[0] == "run_id,started_at,status,hash,metadata.n,metadata.auc"
+    assert [line.split(",")[4:] for line in lines[1:]] == [["3", repr(metas[0]["auc"])], ["", ""], ["7", "0.5"]]

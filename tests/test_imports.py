@@ -78,13 +78,13 @@ def demo_run_ids(demo_path) -> list[str]:
     return sorted(p.name for p in demo_path.iterdir() if p.is_dir() and not p.name.startswith("_"))
 
 
-@pytest.mark.parametrize("command", ["runs", "assets", "stale", "lineage", "versions"])
+@pytest.mark.parametrize("command", ["runs", "assets", "stale", "lineage", "versions", "history"])
 def test_store_commands_need_no_pandas_nor_duckdb(command, demo_path, tmp_path):
     """Cold (the index cache is empty) and then warm (read from the cache): pandas and DuckDB
     are never imported; pyarrow and numpy neither (no data is read), and networkx only by
     ``lineage`` (the only one of them that builds a graph)."""
     os.environ["FRONTIER_EXPLORE_CACHE_DIR"] = str(tmp_path / "cache")  # the fixture's, set again for the child
-    argv = [command, str(demo_path), *(["features"] if command == "versions" else []), "--format", "json"]
+    argv = [command, str(demo_path), *(["features"] if command in ("versions", "history") else []), "--format", "json"]
     codes, loaded, out = run_commands(argv, argv)
     assert codes[0] == codes[1] and codes[0] in (0, 1)  # stale exits 1 when something is stale
     assert "pandas" not in loaded and "duckdb" not in loaded and "textual" not in loaded

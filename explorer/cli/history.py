@@ -6,29 +6,22 @@ import argparse
 import math
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..models import iso
 from ..visible import visible
 from ..humanize import counted
 from .common import add_format_arg, add_partition_arg, add_store_args, open_store, print_document, print_json, short_time, table, print_table
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 
 def _cell(value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    if isinstance(value, datetime):  # a pandas Timestamp is one
-        return iso(value.to_pydatetime() if hasattr(value, "to_pydatetime") else value)
+    if isinstance(value, datetime):
+        return iso(value)
     if hasattr(value, "item"):
         return value.item()
     return value
-
-
-def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{c: _cell(v) for c, v in row.items()} for row in df.to_dict(orient="records")]
 
 
 def _fmt(value: Any) -> Any:
@@ -46,24 +39,37 @@ def _spaced_ticks(x: list[float], labels: list[str], gap: float) -> list[tuple[f
     return out
 
 
-def plot(df: pd.DataFrame, title: str, width: int = 100, height: int = 16, color: bool = False) -> str:
+def _number(value: Any) -> float | None:
+    """A statistic as a number to plot (text that reads as one too), else None."""
+    if isinstance(value, (int, float)):
+        return None if isinstance(value, float) and math.isnan(value) else float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return None if math.isnan(number) else number
+    return None
+
+
+def plot(rows: list[dict[str, Any]], columns: list[str], title: str, width: int = 100, height: int = 16,
+         color: bool = False) -> str:
     """The numeric statistics over the versions, drawn with plotext 5.x (one chart per statistic)."""
-    import pandas as pd
     import plotext as plt
 
-    stats = [c for c in df.columns[4:] if pd.to_numeric(df[c], errors="coerce").notna().any()]
+    stats = [c for c in columns[4:] if any(_number(r[c]) is not None for r in rows)]
     if not stats:
         return "(no numeric statistic to plot)\n"
     # x is time: days since the first version, so versions a month apart are drawn a month apart
-    times = pd.to_datetime(df["started_at"], utc=True)
-    x = [(t - times.iloc[0]).total_seconds() / 86400 for t in times]
-    labels = [str(t)[:10] for t in df["started_at"]]
+    times = [r["started_at"] for r in rows]
+    x = [(t - times[0]).total_seconds() / 86400 for t in times]
+    labels = [(iso(t) or "")[:10] for t in times]
     span = max(x[-1] - x[0], 1.0) if x else 1.0
     shown = _spaced_ticks(x, labels, span / max(width // 12, 1))
     charts = []
     for stat in stats:
-        ys = pd.to_numeric(df[stat], errors="coerce").astype(float).tolist()
-        points = [(xv, yv) for xv, yv in zip(x, ys) if not math.isnan(yv)]
+        ys = [_number(r[stat]) for r in rows]
+        points = [(xv, yv) for xv, yv in zip(x, ys) if yv is not None]
         plt.clear_figure()
         plt.plot([p[0] for p in points], [p[1] for p in points], marker="dot")
         plt.scatter([p[0] for p in points], [p[1] for p in points], marker="o")
@@ -77,6 +83,18 @@ def plot(df: pd.DataFrame, title: str, width: int = 100, height: int = 16, color
     return "\n".join(charts) + "\n"
 
 
+def _csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for r in rows:
+        writer.writerow(["" if (v := _cell(r[c])) is None else v for c in columns])
+    return out.getvalue()
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     store = open_store(args)
     asset, stats = args.asset, list(args.stat)
@@ -84,24 +102,24 @@ def cmd_history(args: argparse.Namespace) -> int:
         asset, _, path = asset.rpartition(":")
         stats = [f"value.{path}"] + stats
     args.asset = asset
-    from ..history import history
+    from ..history import history_records
 
-    df = history(store, asset, stats or None)
+    # the records, not a DataFrame: no pandas to import (0.3 s), and each statistic as stored
+    found, columns = history_records(store, asset, stats or None)
+    records = [{c: _cell(r[c]) for c in columns} for r in found]
     if args.format == "json":
-        print_json(records(df))
+        print_json(records)
     elif args.format == "csv":
-        out = df.copy()
-        out["started_at"] = [iso(t.to_pydatetime()) for t in out["started_at"]]
-        print_document(out.to_csv(index=False), "csv")
+        print_document(_csv(found, columns), "csv")
     else:
         rows = []
-        for r in records(df):
-            rows.append([r["run_id"], short_time(r["started_at"]), r["status"], r["hash"]] + [_fmt(r[c]) for c in df.columns[4:]])
-        print_table(table(f"{args.asset}: {counted(len(df), 'version')}", ["run", "started", "status", "hash"] + list(df.columns[4:]), rows,
-                          drop=("started", "hash", *reversed(list(df.columns[4:])))), args)
+        for r in records:
+            rows.append([r["run_id"], short_time(r["started_at"]), r["status"], r["hash"]] + [_fmt(r[c]) for c in columns[4:]])
+        print_table(table(f"{args.asset}: {counted(len(records), 'version')}", ["run", "started", "status", "hash"] + columns[4:], rows,
+                          drop=("started", "hash", *reversed(columns[4:]))), args)
     if args.plot:  # with json or csv the chart goes to stderr, keeping stdout machine-readable
         stream = sys.stdout if args.format == "table" else sys.stderr
-        stream.write(plot(df, args.asset, color=stream.isatty()))
+        stream.write(plot(found, columns, args.asset, color=stream.isatty()))
     return 0
 
 

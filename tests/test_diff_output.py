@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from explorer import RunWriter, Store
 
@@ -76,8 +77,8 @@ def test_a_thousand_columns_in_one_pass(store_path, monkeypatch):
 
 
 def test_a_keyed_diff_of_unique_keys_reads_each_version_once(store_path, monkeypatch):
-    """The rows of the candidates come from the classifying join itself: beyond DESCRIBE and the
-    row count (the parquet footer), one query reads each version's file."""
+    """The rows of the candidates of a narrow table come from the classifying join itself: beyond
+    DESCRIBE and the row count (the parquet footer), one query reads each version's file."""
     from explorer.diff import table
 
     ids = np.arange(200)
@@ -106,9 +107,13 @@ def test_a_keyed_diff_of_unique_keys_reads_each_version_once(store_path, monkeyp
         assert len(reads) == 1, reads
 
 
-def test_null_keys_beside_unchanged_rows_are_one_key_each(store_path):
+@pytest.mark.parametrize("carried", [16, 0])  # the columns carried through the join, or a hash of them
+def test_null_keys_beside_unchanged_rows_are_one_key_each(store_path, carried, monkeypatch):
     """A null key is a key like any other: matched to the other side's null key, changed or not,
     never taken for a repeated key because of the unchanged rows beside it."""
+    from explorer.diff import table
+
+    monkeypatch.setattr(table, "CARRIED_COLUMNS", carried)
     for changed in (True, False):
         a = pd.DataFrame({"id": pd.array([None, 1, 2, 3], dtype="Int64"), "v": [1, 10, 20, 30]})
         b = pd.DataFrame({"id": pd.array([None, 1, 2, 4], dtype="Int64"), "v": [2 if changed else 1, 10, 21, 40]})

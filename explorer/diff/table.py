@@ -2,15 +2,17 @@
 
 Keyed diff (bounded memory), in named steps:
 
-1. ``_classify``: one full outer join of each side's keys and columns in scope classifies every
-   key: added, removed, candidate (a value not exactly equal) or unchanged; grouped, it keeps the
-   rows of the keys that are not unchanged, with both sides' values, and counts the others. The
-   join's row counts (each side's rows counted once) and one row per kept key prove the keys
-   unique on both sides; the kept rows are then ``ra`` / ``rb``, and no file is read again. If
-   the keys are not unique, ``_classify_repeated`` groups each side to ``key, count(*), hash``
-   instead, so that repeated keys are set apart, never counted twice, and
-2. ``_fetch``: per side, a second scan keeps the full rows of the candidate keys (and of the
-   sample keys and the repeated keys);
+1. ``_classify``: one full outer join of the two sides classifies every key: added, removed,
+   candidate or unchanged; only the non-unchanged keys are kept. A narrow table
+   (``CARRIED_COLUMNS``) joins each side's keys and columns in scope: grouped, the join keeps the
+   rows of the candidates (a value not exactly equal) with both sides' values and counts the
+   others, and those counts (each side's rows counted once, one row per kept key) prove the keys
+   unique; the kept rows are then ``ra`` / ``rb``, and no file is read again. A wider one joins
+   ``(key, hash(compared columns))`` (candidates: hashes differ), whose totals (window counts)
+   prove the keys unique. If they are not, ``_classify_repeated`` groups each side to
+   ``key, count(*), hash`` instead, so that repeated keys are set apart, never counted twice;
+2. ``_fetch`` (unless step 1 kept the rows): per side, a second scan keeps the full rows of the
+   candidate keys (and of the sample keys and the repeated keys);
 3. ``_compare``: the cell-by-cell comparison (tolerances, nulls equal nulls, NaN equals NaN)
    runs only on those, all columns in one query;
 4. ``_changed_samples`` / ``_row_samples`` / ``_repeated``: samples, and the rows of repeated
@@ -21,7 +23,7 @@ SQL expressions that are equal (``IS NOT DISTINCT FROM``) exactly when the value
 the rules of docs/diff.md (exact casts between types, spaces and case ignored on request). Every
 internal name is generated against the schema (``_Names``), so no user column can collide with it.
 
-With repeated keys, a change is missed only if two different rows' 64-bit hashes collide.
+A change is missed only if two different rows' 64-bit hashes collide (a wide table, or repeated keys).
 
 Unkeyed diff: both sides grouped by the canonical form of the whole row and joined null-safely,
 which counts multiplicity.
@@ -735,6 +737,14 @@ class _Classes:
     fetched: bool = False  # ``pick``, ``ra`` and ``rb`` made by step 1
 
 
+# The widest table (columns in scope, per side) whose keyed diff carries every column through its
+# classifying join, reading each file once; a wider one joins a hash of each row and reads the
+# rows that differ again. DuckDB's join carries its columns row by row: at 2,000,000 rows of 10
+# columns carrying them costs less than reading the rows again, at 20 about as much, at 50 and
+# beyond more (docs/benchmarks.md, the fifth round of the 2,000,000-row diff process).
+CARRIED_COLUMNS = 16
+
+
 def _carried(p: Plan, side: str) -> list[str]:
     """DuckDB's names of the columns of one side that the diff reads beyond the classifying join:
     every column in scope and the keys, each once, in order."""
@@ -744,12 +754,14 @@ def _carried(p: Plan, side: str) -> list[str]:
 
 def _classify(s: Session, p: Plan) -> _Classes:
     """Step 1: the ``cls`` table of every key that is not unchanged (added, removed, cand, dup),
-    and, when the keys are unique, ``ra`` / ``rb``: the rows of those keys (step 2 done)."""
+    and, when the keys are unique and the table narrow (``CARRIED_COLUMNS``), ``ra`` / ``rb``: the
+    rows of those keys (step 2 done)."""
     n = p.names
     c, na, nb = n("c"), n("na"), n("nb")
     rows_a = s.run(f"SELECT count(*) FROM {p.a.src}", p.what)[0][0]
     rows_b = s.run(f"SELECT count(*) FROM {p.b.src}", p.what)[0][0]
-    unique = _classify_carried(s, p, rows_a, rows_b)
+    carry = max(len(_carried(p, "a")), len(_carried(p, "b"))) <= CARRIED_COLUMNS
+    unique = (_classify_carried if carry else _classify_hashed)(s, p, rows_a, rows_b)
     keys_a = rows_a
     if not unique:
         rows_a, rows_b, keys_a = _classify_repeated(s, p)
@@ -760,7 +772,7 @@ def _classify(s: Session, p: Plan) -> _Classes:
         p.what,
     )[0]
     return _Classes(int(rows_a), int(rows_b), int(keys_a), counts, int(dup_keys), int(dup_rows_a), int(dup_rows_b),
-                    int(dup_a_keys), fetched=unique)
+                    int(dup_a_keys), fetched=unique and carry)
 
 
 def _classify_carried(s: Session, p: Plan, rows_a: int, rows_b: int) -> bool:
@@ -821,6 +833,44 @@ def _classify_carried(s: Session, p: Plan, rows_a: int, rows_b: int) -> bool:
         )
     s.run(f"DROP TABLE {w}", p.what)
     return True
+
+
+def _classify_hashed(s: Session, p: Plan, rows_a: int, rows_b: int) -> bool:
+    """Step 1 for a wide table: a full outer join of ``(key, hash(compared columns))`` from each
+    side keeps, in ``cls``, the keys that are not unchanged (candidates: hashes differ); its totals
+    (window counts) and one kept row per key prove the keys unique. Returns True when they are;
+    else ``cls`` is dropped and False."""
+    n = p.names
+    kn = p.key_names
+    kcoal = ", ".join(f"coalesce(ga.{k}, gb.{k}) AS {k}" for k in kn)
+    h, pr, na, nb, c, ta, tb = (n(x) for x in ("h", "p", "na", "nb", "c", "ta", "tb"))
+    s.run(
+        f"""CREATE TEMP TABLE {n('cls')} AS
+        SELECT {kcoal}, CASE WHEN ga.{pr} THEN 1 END AS {na}, CASE WHEN gb.{pr} THEN 1 END AS {nb},
+          CASE WHEN ga.{pr} IS NULL THEN 'added' WHEN gb.{pr} IS NULL THEN 'removed' ELSE 'cand' END AS {c},
+          count(ga.{pr}) OVER () AS {ta}, count(gb.{pr}) OVER () AS {tb}
+        FROM (SELECT {p.side_keys('a')}, {p.row_hash('a')} AS {h}, true AS {pr} FROM {p.a.src}) ga
+        FULL OUTER JOIN (SELECT {p.side_keys('b')}, {p.row_hash('b')} AS {h}, true AS {pr} FROM {p.b.src}) gb
+          ON {p.on('ga', 'gb')}
+        QUALIFY ga.{pr} IS NULL OR gb.{pr} IS NULL OR ga.{h} <> gb.{h}""",
+        p.what,
+    )
+    totals = s.run(f"SELECT {ta}, {tb} FROM {n('cls')} LIMIT 1", p.what)
+    korder = ", ".join(kn)
+    if totals:
+        # a repeated key matched on the other side multiplies join rows: the totals exceed the row counts;
+        # a repeated key found on one side only shows up twice among the kept rows
+        has_dups = tuple(totals[0]) != (rows_a, rows_b) or bool(s.run(
+            f"SELECT count(*) FROM (SELECT {korder} FROM {n('cls')} GROUP BY ALL HAVING count(*) > 1)", p.what)[0][0])
+    else:  # nothing differs by hash: a plain check for repeated keys decides
+        has_dups = any(
+            s.run(f"SELECT count(*) FROM (SELECT {p.side_keys(side)} FROM {src} GROUP BY ALL HAVING count(*) > 1)",
+                  p.what)[0][0]
+            for side, src in (("a", p.a.src), ("b", p.b.src))
+        )
+    if has_dups:
+        s.run(f"DROP TABLE {n('cls')}", p.what)
+    return not has_dups
 
 
 def _classify_repeated(s: Session, p: Plan) -> tuple[int, int, int]:

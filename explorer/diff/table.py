@@ -775,6 +775,20 @@ def _classify(s: Session, p: Plan) -> _Classes:
                     int(dup_a_keys), fetched=unique and carry)
 
 
+def _plain_keys(p: Plan, side: str) -> dict[str, str]:
+    """The key columns of one side whose canonical form is the column itself (the same type on
+    both sides, no text normalised) and whose equal values are the same values (integers, text,
+    times, not floats: -0.0 = 0.0): DuckDB's name -> the internal name of that form."""
+    out, i = {}, 0
+    for k, c in zip(p.keys, p.key_comparisons):
+        name, duck = (k.a, k.duck_a) if side == "a" else (k.b, k.duck_b)
+        exprs = (c.a if side == "a" else c.b)(_normalised(q(name), duck, p.opts))
+        if exprs == [q(name)] and _family(duck) in ("int", "decimal", "text", "bool", "naive", "zoned"):
+            out[name] = p.names(f"k{i}")
+        i += len(exprs)
+    return out
+
+
 def _classify_carried(s: Session, p: Plan, rows_a: int, rows_b: int) -> bool:
     """Step 1 in one read of each file: a full outer join of each side's keys and the columns in
     scope, grouped so that it keeps the rows that differ (one-sided, or a value not exactly equal:
@@ -786,7 +800,8 @@ def _classify_carried(s: Session, p: Plan, rows_a: int, rows_b: int) -> bool:
     n = p.names
     kn = p.key_names
     pr, pa, pb, d, cnt, na, nb, w = (n(x) for x in ("p", "pa", "pb", "d", "n", "na", "nb", "w"))
-    carried = {side: _carried(p, side) for side in ("a", "b")}
+    plain = {side: _plain_keys(p, side) for side in ("a", "b")}  # a key column the join carries already
+    carried = {side: [x for x in _carried(p, side) if x not in plain[side]] for side in ("a", "b")}
     vals = {side: [n(f"{side}{i}") for i in range(len(carried[side]))] for side in ("a", "b")}
 
     def side_sql(side: str, src: str) -> str:
@@ -824,7 +839,8 @@ def _classify_carried(s: Session, p: Plan, rows_a: int, rows_b: int) -> bool:
     )
     _pick(s, p)
     for name, side, cls in ((n("ra"), "a", "removed"), (n("rb"), "b", "added")):
-        sel = ", ".join(f"t.{v} AS {q(x)}" for x, v in zip(carried[side], vals[side]))
+        sel = ", ".join([f"t.{v} AS {q(x)}" for x, v in zip(carried[side], vals[side])]
+                        + [f"t.{k} AS {q(x)}" for x, k in plain[side].items()])
         s.run(
             f"""CREATE TEMP TABLE {name} AS SELECT {sel}{"".join(f", t.{k}" for k in kn)} FROM {w} t
             SEMI JOIN (SELECT {korder} FROM {n('pick')} WHERE {c} IN ('cand', '{cls}')) p ON {p.on('t', 'p')}

@@ -209,7 +209,11 @@ def test_duplicate_keys_are_reported_not_double_counted(store_path):
         ([(1, 10), (7, 70), (7, 71)], [(7, 70), (7, 72), (1, 10), (8, 80)]),
     ],
 )
-def test_every_kind_of_repeated_key_is_found(store_path, a_rows, b_rows):
+@pytest.mark.parametrize("carried", [16, 0])  # the columns carried through the join, or a hash of them
+def test_every_kind_of_repeated_key_is_found(store_path, a_rows, b_rows, carried, monkeypatch):
+    from explorer.diff import table
+
+    monkeypatch.setattr(table, "CARRIED_COLUMNS", carried)
     a = pd.DataFrame(a_rows, columns=["id", "v"])
     b = pd.DataFrame(b_rows, columns=["id", "v"])
     store = write_versions(store_path, "t", [a, b])

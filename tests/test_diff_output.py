@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from explorer import RunWriter, Store
 
@@ -73,3 +74,51 @@ def test_a_thousand_columns_in_one_pass(store_path, monkeypatch):
     narrow = two(store_path + "-narrow", a_narrow, a_narrow.assign(c0=a_narrow.c0 + 1)).diff("t", keys=["id"], limit=5)
     assert narrow.table.rows.changed == rows
     assert wide <= len(queries) + 2  # the same steps whatever the width: no query per column
+
+
+def test_a_keyed_diff_of_unique_keys_reads_each_version_once(store_path, monkeypatch):
+    """The rows of the candidates of a narrow table come from the classifying join itself: beyond
+    DESCRIBE and the row count (the parquet footer), one query reads each version's file."""
+    from explorer.diff import table
+
+    ids = np.arange(200)
+    a = pd.DataFrame({"id": ids, "v": ids * 2, "s": [f"s{i}" for i in ids]})
+    b = a.assign(v=np.where(ids % 10 == 3, -1, a.v))[ids % 50 != 7]
+    b = pd.concat([b, pd.DataFrame({"id": [500, 501], "v": [1, 2], "s": ["n", "m"]})], ignore_index=True)
+    store = two(store_path, a, b)
+    queries = []
+    for name in ("run", "records"):
+        original = getattr(table.Session, name)
+        monkeypatch.setattr(table.Session, name,
+                            lambda self, sql, what, _o=original: queries.append(sql) or _o(self, sql, what))
+    d = store.diff("t", keys=["id"], limit=3)
+    m = a.merge(b, on="id", how="outer", suffixes=("_a", "_b"), indicator=True)
+    both = m[m._merge == "both"]
+    changed = both[both.v_a != both.v_b]
+    assert (d.table.rows.added, d.table.rows.removed, d.table.rows.changed) == (
+        (m._merge == "right_only").sum(), (m._merge == "left_only").sum(), len(changed))
+    assert d.table.columns_changed == {"v": len(changed)}
+    assert [r.key["id"] for r in d.table.samples.changed] == sorted(changed.id)[:3]
+    assert [r["id"] for r in d.table.samples.added] == [500, 501]
+    sources = [q.removeprefix("DESCRIBE SELECT * FROM ") for q in queries if q.startswith("DESCRIBE")]
+    assert len(sources) == 2
+    for src in sources:
+        reads = [q for q in queries if src in q and not q.startswith("DESCRIBE") and q != f"SELECT count(*) FROM {src}"]
+        assert len(reads) == 1, reads
+
+
+@pytest.mark.parametrize("carried", [16, 0])  # the columns carried through the join, or a hash of them
+def test_null_keys_beside_unchanged_rows_are_one_key_each(store_path, carried, monkeypatch):
+    """A null key is a key like any other: matched to the other side's null key, changed or not,
+    never taken for a repeated key because of the unchanged rows beside it."""
+    from explorer.diff import table
+
+    monkeypatch.setattr(table, "CARRIED_COLUMNS", carried)
+    for changed in (True, False):
+        a = pd.DataFrame({"id": pd.array([None, 1, 2, 3], dtype="Int64"), "v": [1, 10, 20, 30]})
+        b = pd.DataFrame({"id": pd.array([None, 1, 2, 4], dtype="Int64"), "v": [2 if changed else 1, 10, 21, 40]})
+        d = two(f"{store_path}-{changed}", a, b).diff("t", keys=["id"])
+        assert d.table.duplicates is None
+        r = d.table.rows
+        assert (r.added, r.removed, r.changed, r.unchanged) == (1, 1, 1 + changed, 2 - changed)
+        assert d.table.columns_changed == {"v": 1 + changed}

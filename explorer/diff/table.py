@@ -2,13 +2,17 @@
 
 Keyed diff (bounded memory), in named steps:
 
-1. ``_classify``: one full outer join of ``(key, hash(compared columns))`` from each side
-   classifies every key: added, removed, candidate (hashes differ) or unchanged; only the
-   non-unchanged keys are kept. The join's totals (window counts) prove the keys unique on both
-   sides; if they are not, ``_classify_repeated`` groups each side to ``key, count(*), hash``
-   instead, so that repeated keys are set apart, never counted twice;
-2. ``_fetch``: per side, a second scan keeps the full rows of the candidate keys (and of the
-   sample keys and the repeated keys);
+1. ``_classify``: one full outer join of the two sides classifies every key: added, removed,
+   candidate or unchanged; only the non-unchanged keys are kept. A narrow table
+   (``CARRIED_COLUMNS``) joins each side's keys and columns in scope: grouped, the join keeps the
+   rows of the candidates (a value not exactly equal) with both sides' values and counts the
+   others, and those counts (each side's rows counted once, one row per kept key) prove the keys
+   unique; the kept rows are then ``ra`` / ``rb``, and no file is read again. A wider one joins
+   ``(key, hash(compared columns))`` (candidates: hashes differ), whose totals (window counts)
+   prove the keys unique. If they are not, ``_classify_repeated`` groups each side to
+   ``key, count(*), hash`` instead, so that repeated keys are set apart, never counted twice;
+2. ``_fetch`` (unless step 1 kept the rows): per side, a second scan keeps the full rows of the
+   candidate keys (and of the sample keys and the repeated keys);
 3. ``_compare``: the cell-by-cell comparison (tolerances, nulls equal nulls, NaN equals NaN)
    runs only on those, all columns in one query;
 4. ``_changed_samples`` / ``_row_samples`` / ``_repeated``: samples, and the rows of repeated
@@ -19,7 +23,7 @@ SQL expressions that are equal (``IS NOT DISTINCT FROM``) exactly when the value
 the rules of docs/diff.md (exact casts between types, spaces and case ignored on request). Every
 internal name is generated against the schema (``_Names``), so no user column can collide with it.
 
-A change is missed only if two different rows' 64-bit hashes collide.
+A change is missed only if two different rows' 64-bit hashes collide (a wide table, or repeated keys).
 
 Unkeyed diff: both sides grouped by the canonical form of the whole row and joined null-safely,
 which counts multiplicity.
@@ -730,15 +734,131 @@ class _Classes:
     dup_rows_a: int
     dup_rows_b: int
     dup_a_keys: int  # repeated keys present in A
+    fetched: bool = False  # ``pick``, ``ra`` and ``rb`` made by step 1
+
+
+# The widest table (columns in scope, per side) whose keyed diff carries every column through its
+# classifying join, reading each file once; a wider one joins a hash of each row and reads the
+# rows that differ again. DuckDB's join carries its columns row by row: at 2,000,000 rows of 10
+# columns carrying them costs less than reading the rows again, at 20 about as much, at 50 and
+# beyond more (docs/benchmarks.md, the fifth round of the 2,000,000-row diff process).
+CARRIED_COLUMNS = 16
+
+
+def _carried(p: Plan, side: str) -> list[str]:
+    """DuckDB's names of the columns of one side that the diff reads beyond the classifying join:
+    every column in scope and the keys, each once, in order."""
+    keys = [k.a if side == "a" else k.b for k in p.keys]
+    return list(dict.fromkeys([d for d, _ in _side_columns(p, side)] + keys))
 
 
 def _classify(s: Session, p: Plan) -> _Classes:
-    """Step 1: the ``cls`` table of every key that is not unchanged (added, removed, cand, dup)."""
+    """Step 1: the ``cls`` table of every key that is not unchanged (added, removed, cand, dup),
+    and, when the keys are unique and the table narrow (``CARRIED_COLUMNS``), ``ra`` / ``rb``: the
+    rows of those keys (step 2 done)."""
+    n = p.names
+    c, na, nb = n("c"), n("na"), n("nb")
+    rows_a = s.run(f"SELECT count(*) FROM {p.a.src}", p.what)[0][0]
+    rows_b = s.run(f"SELECT count(*) FROM {p.b.src}", p.what)[0][0]
+    carry = max(len(_carried(p, "a")), len(_carried(p, "b"))) <= CARRIED_COLUMNS
+    unique = (_classify_carried if carry else _classify_hashed)(s, p, rows_a, rows_b)
+    keys_a = rows_a
+    if not unique:
+        rows_a, rows_b, keys_a = _classify_repeated(s, p)
+    counts = dict(s.run(f"SELECT {c}, count(*) FROM {n('cls')} GROUP BY {c}", p.what))
+    dup_keys, dup_rows_a, dup_rows_b, dup_a_keys = s.run(
+        f"SELECT count(*), coalesce(sum({na}), 0)::BIGINT, coalesce(sum({nb}), 0)::BIGINT, count({na}) "
+        f"FROM {n('cls')} WHERE {c} = 'dup'",
+        p.what,
+    )[0]
+    return _Classes(int(rows_a), int(rows_b), int(keys_a), counts, int(dup_keys), int(dup_rows_a), int(dup_rows_b),
+                    int(dup_a_keys), fetched=unique and carry)
+
+
+def _plain_keys(p: Plan, side: str) -> dict[str, str]:
+    """The key columns of one side whose canonical form is the column itself (the same type on
+    both sides, no text normalised) and whose equal values are the same values (integers, text,
+    times, not floats: -0.0 = 0.0): DuckDB's name -> the internal name of that form."""
+    out, i = {}, 0
+    for k, c in zip(p.keys, p.key_comparisons):
+        name, duck = (k.a, k.duck_a) if side == "a" else (k.b, k.duck_b)
+        exprs = (c.a if side == "a" else c.b)(_normalised(q(name), duck, p.opts))
+        if exprs == [q(name)] and _family(duck) in ("int", "decimal", "text", "bool", "naive", "zoned"):
+            out[name] = p.names(f"k{i}")
+        i += len(exprs)
+    return out
+
+
+def _classify_carried(s: Session, p: Plan, rows_a: int, rows_b: int) -> bool:
+    """Step 1 in one read of each file: a full outer join of each side's keys and the columns in
+    scope, grouped so that it keeps the rows that differ (one-sided, or a value not exactly equal:
+    the candidates), one group per key, with both sides' values, and counts the rest in one group.
+    The keys are unique when the join's rows count each side's rows once (a key repeated on one
+    side and found on the other makes more) and no kept key holds two rows (a key repeated on one
+    side only). Then ``cls``, ``pick``, ``ra`` and ``rb`` are made from the kept rows and True is
+    returned; else nothing is kept, and False."""
+    n = p.names
+    kn = p.key_names
+    pr, pa, pb, d, cnt, na, nb, w = (n(x) for x in ("p", "pa", "pb", "d", "n", "na", "nb", "w"))
+    plain = {side: _plain_keys(p, side) for side in ("a", "b")}  # a key column the join carries already
+    carried = {side: [x for x in _carried(p, side) if x not in plain[side]] for side in ("a", "b")}
+    vals = {side: [n(f"{side}{i}") for i in range(len(carried[side]))] for side in ("a", "b")}
+
+    def side_sql(side: str, src: str) -> str:
+        cols = "".join(f", {q(x)}" for x in carried[side])
+        return f"SELECT {p.side_keys(side)}, true AS {pr}{cols} FROM {src}"
+
+    differs = [f"NOT ({' AND '.join(f'({ea} IS NOT DISTINCT FROM {eb})' for ea, eb in zip(p.value_exprs(col, 'a', 'ga'), p.value_exprs(col, 'b', 'gb')))})"
+               for col in p.compared]
+    kept = " OR ".join([f"ga.{pr} IS NULL", f"gb.{pr} IS NULL"] + differs)
+    kcoal = "".join(f", coalesce(ga.{k}, gb.{k}) AS {k}" for k in kn)
+    joined = "".join(f", {alias}.{q(x)} AS {v}" for side, alias in (("a", "ga"), ("b", "gb"))
+                     for x, v in zip(carried[side], vals[side]))
+    keys = "".join(f", CASE WHEN {d} THEN {k} END AS {k}" for k in kn)
+    firsts = "".join(f", any_value({v}) AS {v}" for side in ("a", "b") for v in vals[side])
+    s.run(
+        f"""CREATE TEMP TABLE {w} AS
+        SELECT {d}{keys}, count(*) AS {cnt}, count({pa}) AS {na}, count({pb}) AS {nb}{firsts}
+        FROM (SELECT ({kept}) AS {d}{kcoal}, ga.{pr} AS {pa}, gb.{pr} AS {pb}{joined}
+              FROM ({side_sql('a', p.a.src)}) ga FULL OUTER JOIN ({side_sql('b', p.b.src)}) gb ON {p.on('ga', 'gb')})
+        GROUP BY ALL""",
+        p.what,
+    )
+    ta, tb, most = s.run(f"SELECT coalesce(sum({na}), 0)::BIGINT, coalesce(sum({nb}), 0)::BIGINT, "
+                         f"coalesce(max({cnt}) FILTER (WHERE {d}), 0) FROM {w}", p.what)[0]
+    if (ta, tb) != (rows_a, rows_b) or most > 1:
+        s.run(f"DROP TABLE {w}", p.what)
+        return False
+    c, korder = n("c"), ", ".join(kn)
+    s.run(
+        f"""CREATE TEMP TABLE {n('cls')} AS
+        SELECT {korder}, CASE WHEN {na} > 0 THEN 1 END AS {na}, CASE WHEN {nb} > 0 THEN 1 END AS {nb},
+          CASE WHEN {na} = 0 THEN 'added' WHEN {nb} = 0 THEN 'removed' ELSE 'cand' END AS {c}
+        FROM {w} WHERE {d}""",
+        p.what,
+    )
+    _pick(s, p)
+    for name, side, cls in ((n("ra"), "a", "removed"), (n("rb"), "b", "added")):
+        sel = ", ".join([f"t.{v} AS {q(x)}" for x, v in zip(carried[side], vals[side])]
+                        + [f"t.{k} AS {q(x)}" for x, k in plain[side].items()])
+        s.run(
+            f"""CREATE TEMP TABLE {name} AS SELECT {sel}{"".join(f", t.{k}" for k in kn)} FROM {w} t
+            SEMI JOIN (SELECT {korder} FROM {n('pick')} WHERE {c} IN ('cand', '{cls}')) p ON {p.on('t', 'p')}
+            WHERE t.{d}""",
+            p.what,
+        )
+    s.run(f"DROP TABLE {w}", p.what)
+    return True
+
+
+def _classify_hashed(s: Session, p: Plan, rows_a: int, rows_b: int) -> bool:
+    """Step 1 for a wide table: a full outer join of ``(key, hash(compared columns))`` from each
+    side keeps, in ``cls``, the keys that are not unchanged (candidates: hashes differ); its totals
+    (window counts) and one kept row per key prove the keys unique. Returns True when they are;
+    else ``cls`` is dropped and False."""
     n = p.names
     kn = p.key_names
     kcoal = ", ".join(f"coalesce(ga.{k}, gb.{k}) AS {k}" for k in kn)
-    rows_a = s.run(f"SELECT count(*) FROM {p.a.src}", p.what)[0][0]
-    rows_b = s.run(f"SELECT count(*) FROM {p.b.src}", p.what)[0][0]
     h, pr, na, nb, c, ta, tb = (n(x) for x in ("h", "p", "na", "nb", "c", "ta", "tb"))
     s.run(
         f"""CREATE TEMP TABLE {n('cls')} AS
@@ -764,18 +884,9 @@ def _classify(s: Session, p: Plan) -> _Classes:
                   p.what)[0][0]
             for side, src in (("a", p.a.src), ("b", p.b.src))
         )
-    keys_a = rows_a
     if has_dups:
         s.run(f"DROP TABLE {n('cls')}", p.what)
-        rows_a, rows_b, keys_a = _classify_repeated(s, p)
-    counts = dict(s.run(f"SELECT {c}, count(*) FROM {n('cls')} GROUP BY {c}", p.what))
-    dup_keys, dup_rows_a, dup_rows_b, dup_a_keys = s.run(
-        f"SELECT count(*), coalesce(sum({na}), 0)::BIGINT, coalesce(sum({nb}), 0)::BIGINT, count({na}) "
-        f"FROM {n('cls')} WHERE {c} = 'dup'",
-        p.what,
-    )[0]
-    return _Classes(int(rows_a), int(rows_b), int(keys_a), counts, int(dup_keys), int(dup_rows_a), int(dup_rows_b),
-                    int(dup_a_keys))
+    return not has_dups
 
 
 def _classify_repeated(s: Session, p: Plan) -> tuple[int, int, int]:
@@ -804,9 +915,9 @@ def _classify_repeated(s: Session, p: Plan) -> tuple[int, int, int]:
     return int(rows_a), int(rows_b), int(keys_a)
 
 
-def _fetch(s: Session, p: Plan) -> None:
-    """Step 2: ``pick`` (the candidates, the sample keys and the repeated keys) and, one scan per
-    side, their full rows in ``ra`` / ``rb``."""
+def _pick(s: Session, p: Plan) -> None:
+    """``pick``: the keys whose rows the diff reads (the candidates, the repeated keys and the
+    sample keys of the added and removed rows)."""
     n = p.names
     korder = ", ".join(p.key_names)
     c, limit = n("c"), p.opts.limit
@@ -817,6 +928,15 @@ def _fetch(s: Session, p: Plan) -> None:
         UNION ALL (SELECT {korder}, {c} FROM {n('cls')} WHERE {c} = 'removed' ORDER BY {korder} LIMIT {limit})""",
         p.what,
     )
+
+
+def _fetch(s: Session, p: Plan) -> None:
+    """Step 2 for repeated keys: ``pick`` and, one scan per side, its keys' full rows in ``ra`` /
+    ``rb``."""
+    n = p.names
+    korder = ", ".join(p.key_names)
+    c = n("c")
+    _pick(s, p)
     for name, side, src, cls in ((n("ra"), "a", p.a.src, "removed"), (n("rb"), "b", p.b.src, "added")):
         s.run(
             f"""CREATE TEMP TABLE {name} AS
@@ -993,7 +1113,8 @@ def _repeated(s: Session, p: Plan, cl: _Classes, redact: set[str]) -> Duplicates
 
 def _keyed(s: Session, p: Plan, stats: dict[str, ColumnStatsPair], redact: set[str]) -> TableDiff:
     cl = _classify(s, p)
-    _fetch(s, p)
+    if not cl.fetched:
+        _fetch(s, p)
     changed, columns_changed = _compare(s, p)
     added, removed = cl.counts.get("added", 0), cl.counts.get("removed", 0)
     unchanged = cl.keys_a - cl.dup_a_keys - removed - changed  # unique keys of A that matched and compare equal

@@ -279,12 +279,15 @@ class Store:
         return lineage.version_graph(self.index)
 
     def provenance(self, key: str, run: str | None = None) -> lineage.LineageResult:
-        """Everything this version was built from: "what data was this model trained on?"."""
-        return lineage.provenance(self.index, key, run, self.version_graph)
+        """Everything this version was built from: "what data was this model trained on?".
+        Walked through the inputs from this version (as large as the answer, not the store)."""
+        return lineage.provenance(self.index, key, run)
 
     def impact(self, key: str, run: str | None = None) -> lineage.LineageResult:
-        """Every version in any run built from this version."""
-        return lineage.impact(self.index, key, run, self.version_graph)
+        """Every version in any run built from this version (the whole version graph when this
+        store has built it already, else each version's consumers, in plain lists)."""
+        g = self.__dict__.get("version_graph")  # (the cached_property, if computed)
+        return lineage.impact(self.index, key, run, g)
 
     def column_lineage(self, key: str, column: str, run: str | None = None, direction: str = "upstream"):
         """Where ``column`` of this version comes from (``direction="upstream"``, recursively) or

@@ -312,24 +312,78 @@ def _result(index: Index, g: nx.DiGraph, root: VersionNode, nodes: set, directio
     )
 
 
-def provenance(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph | None = None) -> LineageResult:
-    """Every version this version was built from, back to source data, across runs."""
+def ancestry_graph(index: Index, root: VersionNode) -> nx.DiGraph:
+    """The part of :func:`version_graph` that ``root`` was built from: ``root``, every version it
+    depends on (a consumed version no longer in the store as a ``missing`` node) and every edge
+    between them. Walked from ``root`` through the inputs: as large as the answer, not the store."""
     import networkx as nx
 
+    g = nx.DiGraph()
+    g.add_node(root, version=index.versions[root], missing=False)
+    hashes: dict[VersionNode, list[tuple[VersionNode, str | None]]] = {}  # a missing node: who recorded what
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        v = g.nodes[n]["version"]
+        for i in v.inputs if v is not None else ():
+            m = i.ident
+            if m not in g:
+                w = index.versions.get(m)
+                g.add_node(m, version=w, missing=w is None)
+                if w is not None:
+                    stack.append(m)
+            if g.nodes[m]["missing"]:
+                hashes.setdefault(m, []).append((n, i.content_hash))
+            g.add_edge(m, n)
+    for m, seen in hashes.items():  # (in practice every consumer recorded the same hash)
+        g.nodes[m]["content_hash"] = min(seen, key=lambda e: (e[1] is None, str(e[0])))[1]
+    return g
+
+
+def consumers(index: Index) -> dict[VersionNode, list[VersionNode]]:
+    """Each consumed version's consumers (plain lists: a fraction of the version graph's memory)."""
+    out: dict[VersionNode, list[VersionNode]] = {}
+    for ident, v in index.versions.items():
+        for i in v.inputs:
+            out.setdefault(i.ident, []).append(ident)
+    return out
+
+
+def descent_graph(index: Index, root: VersionNode, readers: dict[VersionNode, list[VersionNode]] | None = None) -> nx.DiGraph:
+    """The part of :func:`version_graph` built from ``root``: ``root``, every version built from it
+    (transitively, across runs) and every edge between them."""
+    import networkx as nx
+
+    readers = consumers(index) if readers is None else readers
+    g = nx.DiGraph()
+    g.add_node(root, version=index.versions[root], missing=False)
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        for m in readers.get(n, ()):
+            if m not in g:
+                g.add_node(m, version=index.versions[m], missing=False)
+                stack.append(m)
+            g.add_edge(n, m)
+    return g
+
+
+def provenance(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph | None = None) -> LineageResult:
+    """Every version this version was built from, back to source data, across runs. Without
+    ``g`` (the whole version graph) only the answer's part of it is built."""
     v = resolve_version(index, key, run_id)
-    g = g if g is not None else version_graph(index)
     root = v.ident
-    return _result(index, g, root, nx.ancestors(g, root), "provenance")
+    g = g if g is not None else ancestry_graph(index, root)
+    return _result(index, g, root, upstream(g, root), "provenance")
 
 
 def impact(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph | None = None) -> LineageResult:
-    """Every version in any run built from this version, transitively."""
-    import networkx as nx
-
+    """Every version in any run built from this version, transitively. Without ``g`` (the whole
+    version graph) only the answer's part of it is built."""
     v = resolve_version(index, key, run_id)
-    g = g if g is not None else version_graph(index)
     root = v.ident
-    return _result(index, g, root, nx.descendants(g, root), "impact")
+    g = g if g is not None else descent_graph(index, root)
+    return _result(index, g, root, downstream(g, root), "impact")
 
 
 def graph_to_dict(g: nx.DiGraph) -> dict[str, Any]:

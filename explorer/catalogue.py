@@ -16,7 +16,6 @@ from .store import data
 from .store import flags as flagmod
 
 if TYPE_CHECKING:
-    import networkx as nx
     import pandas as pd
 
     from .store.source import Source
@@ -115,25 +114,25 @@ def versions(store: "Source", key: str) -> "pd.DataFrame":
     return df
 
 
-def _matches(store: "Source", g: nx.DiGraph, asset: str, ref: str) -> set[VersionNode]:
+def _matches(store: "Source", missing: dict[VersionNode, str | None], asset: str, ref: str) -> set[VersionNode]:
     """Versions of ``asset`` named by ``ref``: a run id, or a content hash (a prefix is enough,
-    with or without ``sha256:``). Versions consumed but since deleted count too."""
-    if not any(n[0] == asset for n in g.nodes) and not store.index.asset_versions(asset):
+    with or without ``sha256:``). Versions consumed but since deleted (``missing``: their
+    recorded hash) count too."""
+    versions = store.index.versions
+    if not store.index.asset_versions(asset) and not any(n[0] == asset for n in missing):
         raise UnknownAsset(f"unknown asset {asset!r} in built_from")
     if not isinstance(ref, str) or not ref:
         raise ExplorerError(f"built_from[{asset!r}] must be a run id or a content hash")
-    if (asset, ref) in g:
+    if (asset, ref) in versions or (asset, ref) in missing:
         return {(asset, ref)}
     if ref in store.index.runs:
         raise UnknownRun(f"run {ref} holds no version of {asset!r}")
     needle = ref.lower()
     found = set()
-    for n in g.nodes:
-        if n[0] != asset:
-            continue
-        v = g.nodes[n].get("version")
-        chash = (v.content_hash if v is not None else g.nodes[n].get("content_hash")) or ""
-        chash = chash.lower()
+    candidates = [(v.ident, v.content_hash) for v in store.index.asset_versions(asset)]
+    candidates += [(n, h) for n, h in missing.items() if n[0] == asset]
+    for n, chash in candidates:
+        chash = (chash or "").lower()
         if chash.startswith(needle) or chash.split(":", 1)[-1].startswith(needle):
             found.add(n)
     if not found:
@@ -151,14 +150,26 @@ def find(store: "Source", key: str, built_from: Mapping[str, str]) -> list[Asset
     store.asset_versions(key)  # unknown asset -> clear error
     if not built_from:
         raise ExplorerError("find needs built_from={asset: run id or content hash}")
-    import networkx as nx
-
-    g = store.version_graph
+    # each version's consumers in plain lists, not the whole version graph (networkx: several
+    # times the memory at a million versions)
+    readers = lineage.consumers(store.index)
+    versions = store.index.versions
+    missing: dict[VersionNode, str | None] = {}  # consumed, no longer in the store: the first recorded hash
+    for v in versions.values():
+        for i in v.inputs:
+            if i.ident not in versions:
+                missing.setdefault(i.ident, i.content_hash)
     candidates: set[VersionNode] | None = None
     for asset, ref in built_from.items():
         downstream: set[VersionNode] = set()
-        for node in _matches(store, g, asset, ref):
-            downstream |= {d for d in nx.descendants(g, node) if d[0] == key}
+        for start in _matches(store, missing, asset, ref):
+            seen, stack = {start}, [start]
+            while stack:
+                for m in readers.get(stack.pop(), ()):
+                    if m not in seen:
+                        seen.add(m)
+                        stack.append(m)
+            downstream |= {d for d in seen if d[0] == key and d != start}  # (its descendants: not itself)
         candidates = downstream if candidates is None else candidates & downstream
     out = [store.index.versions[n] for n in candidates or () if n in store.index.versions]
     order = {rid: i for i, rid in enumerate(store.index.runs)}

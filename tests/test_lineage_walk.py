@@ -67,3 +67,41 @@ def test_the_store_builds_no_whole_version_graph_for_them(stores):
     key = store.assets()[-1]
     assert store.provenance(key).versions and store.impact(store.assets()[0], store.runs[0].run_id).versions
     assert "version_graph" not in store.__dict__
+
+
+def _find_by_whole_graph(index, key: str, starts: set) -> set:
+    """What ``find`` answers, from the whole version graph: the versions of ``key`` among the
+    descendants of the start versions."""
+    import networkx as nx
+
+    g = lineage.version_graph(index)
+    out = set()
+    for s in starts:
+        out |= {d for d in nx.descendants(g, s) if d[0] == key and d in index.versions}
+    return out
+
+
+@pytest.mark.parametrize("name", ["demo", "chain", "cyclic", "incremental", "gap"])
+def test_find_equals_the_whole_graphs_answer(stores, name):
+    """``find`` walks each version's consumers: for every consumed version (by its run id, and
+    by a prefix of its content hash, deleted ones too) and every asset, the same versions as the
+    whole graph's descendants, newest first."""
+    store = Store.open(str(stores[name]), cache=False)
+    index = store.index
+    consumed = {i.ident: i.content_hash for v in index.versions.values() for i in v.inputs}
+    unpartitioned = [n for n in consumed if len(n) == 2]
+    assert unpartitioned
+    for start in unpartitioned[:12]:
+        asset, run = start
+        for key in store.assets():
+            truth = _find_by_whole_graph(index, key, {start})
+            got = store.find(key, {asset: run})
+            assert {v.ident for v in got} == truth, (name, start, key)
+            assert [v.created_at for v in got] == sorted((v.created_at for v in got), reverse=True)
+        chash = consumed[start]
+        if chash:  # by hash: every version of the asset with that content
+            same = {n for n, h in consumed.items() if n[0] == asset and h == chash}
+            same |= {v.ident for v in index.asset_versions(asset) if v.content_hash == chash}
+            key = store.assets()[-1]
+            got = store.find(key, {asset: chash.split(":")[-1][:16]})
+            assert {v.ident for v in got} == _find_by_whole_graph(index, key, same), (name, start)

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -47,13 +48,14 @@ IMPORT_ONLY = "import explorer.api, explorer.index, explorer.store.read, explore
 EXE = str(Path(sys.executable).with_name("frontier-explore"))
 
 
-CPU: dict[int, float] = {}  # id of a measurement's result -> the process's CPU seconds
+class Sample(NamedTuple):
+    wall: float  # seconds from spawn to exit
+    peak: int  # peak resident memory, bytes
+    cpu: float  # the process's CPU seconds (user + system): the load disturbs it less than the wall time
 
 
-def measure(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Seconds from spawn to exit and peak RSS (bytes) of one process; output discarded. The
-    process's CPU seconds (user + system), which the machine's load disturbs less than the wall
-    time, are kept in ``CPU`` (see ``cpu_of``)."""
+def measure(argv: list[str], env: dict[str, str]) -> Sample:
+    """One process, its output discarded."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -62,13 +64,7 @@ def measure(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
     if code not in (0, 1):  # stale exits 1 when something is stale
         raise SystemExit(f"{argv} exited {code}: {proc.stderr.read().decode()[-500:]}")
     proc.stderr.close()
-    result = (elapsed, usage.ru_maxrss * 1024)
-    CPU[id(result)] = usage.ru_utime + usage.ru_stime
-    return result
-
-
-def cpu_of(results: list[tuple[float, int]]) -> float:
-    return statistics.median(CPU[id(r)] for r in results)
+    return Sample(elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime)
 
 
 def commands(store: str, runs: int) -> dict[str, list[str]]:
@@ -123,7 +119,7 @@ def bench_size(runs: int, repeat: int, work: Path) -> dict:
         cold.append(measure([sys.executable, "-c", OPEN, str(store)], env))
         warm.append(measure([sys.executable, "-c", OPEN, str(store)], env))
         imports.append(measure([sys.executable, "-c", IMPORT_ONLY], env))
-    timed: dict[str, list[tuple[float, int]]] = {name: [] for name in commands(str(store), runs)}
+    timed: dict[str, list[Sample]] = {name: [] for name in commands(str(store), runs)}
     for _ in range(repeat):  # warm cache from here on
         for name, argv in commands(str(store), runs).items():
             floor.append(measure([sys.executable, "-c", "pass"], env))
@@ -136,19 +132,20 @@ def bench_size(runs: int, repeat: int, work: Path) -> dict:
         floor.append(measure([sys.executable, "-c", "pass"], env))
         refresh.append(measure([sys.executable, "-c", OPEN, str(store)], env))
         shutil.rmtree(store / new_id)
-    base = statistics.median(t for t, _ in floor)
-    floor_peak = statistics.median(m for _, m in floor)
+    base = statistics.median(x.wall for x in floor)
+    floor_peak = statistics.median(x.peak for x in floor)
     versions = runs * ASSETS
-    peak_cold = statistics.median(m for _, m in cold)
-    peak_import = statistics.median(m for _, m in imports)
+    peak_cold = statistics.median(x.peak for x in cold)
+    peak_import = statistics.median(x.peak for x in imports)
     rows = {"cold open": cold, "warm open": warm, "refresh (1 new run)": refresh, **timed}
     return {
         "runs": runs, "versions": versions, "repeat": repeat, "floor_s": base, "floor_peak_bytes": floor_peak,
         "bytes_per_version": (peak_cold - peak_import) / versions,
         "peak_cold_bytes": peak_cold,
-        "floor_cpu_s": cpu_of(floor),
-        "rows": {name: {"median_s": statistics.median(t for t, _ in ms), "ratio": statistics.median(t for t, _ in ms) / base,
-                        "cpu_s": cpu_of(ms), "peak_bytes": max(m for _, m in ms)} for name, ms in rows.items()},
+        "floor_cpu_s": statistics.median(x.cpu for x in floor),
+        "rows": {name: {"median_s": statistics.median(x.wall for x in ms), "ratio": statistics.median(x.wall for x in ms) / base,
+                        "cpu_s": statistics.median(x.cpu for x in ms), "peak_bytes": max(x.peak for x in ms)}
+                 for name, ms in rows.items()},
     }
 
 

@@ -154,11 +154,10 @@ def find(store: "Source", key: str, built_from: Mapping[str, str]) -> list[Asset
     # times the memory at a million versions)
     readers = lineage.consumers(store.index)
     versions = store.index.versions
-    missing: dict[VersionNode, str | None] = {}  # consumed, no longer in the store: the first recorded hash
-    for v in versions.values():
-        for i in v.inputs:
-            if i.ident not in versions:
-                missing.setdefault(i.ident, i.content_hash)
+    # consumed, no longer in the store: the hash its first consumer (in the index's order) recorded
+    missing: dict[VersionNode, str | None] = {
+        m: next(i.content_hash for i in versions[first].inputs if i.ident == m)
+        for m, (first, *_) in readers.items() if m not in versions}
     candidates: set[VersionNode] | None = None
     for asset, ref in built_from.items():
         downstream: set[VersionNode] = set()

@@ -16,6 +16,18 @@ from explorer import RunWriter, Store
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
+def recorded_queries(monkeypatch) -> list[str]:
+    """Every SQL statement the diff's DuckDB session runs, from here on."""
+    from explorer.diff import table
+
+    queries: list[str] = []
+    for name in ("run", "records"):
+        original = getattr(table.Session, name)
+        monkeypatch.setattr(table.Session, name,
+                            lambda self, sql, what, _o=original: queries.append(sql) or _o(self, sql, what))
+    return queries
+
+
 def two(path: str, a, b) -> Store:
     for i, value in enumerate((a, b), start=1):
         with RunWriter(path, run_id=f"r{i}", started_at=T0 + timedelta(days=i)) as run:
@@ -42,8 +54,6 @@ def test_the_table_shows_a_long_value_changed_in_place(store_path, cli):
 
 
 def test_a_thousand_columns_in_one_pass(store_path, monkeypatch):
-    from explorer.diff import table
-
     rng = np.random.default_rng(3)
     rows, width = 60, 1000
     a = pd.DataFrame({"id": np.arange(rows)} | {f"c{i}": rng.integers(0, 5, rows) for i in range(width - 1)})
@@ -53,11 +63,7 @@ def test_a_thousand_columns_in_one_pass(store_path, monkeypatch):
         b.loc[r, c] = b.loc[r, c] + 1
     store = two(store_path, a, b)
 
-    queries = []
-    for name in ("run", "records"):
-        original = getattr(table.Session, name)
-        monkeypatch.setattr(table.Session, name,
-                            lambda self, sql, what, _o=original: queries.append(sql) or _o(self, sql, what))
+    queries = recorded_queries(monkeypatch)
     d = store.diff("t", keys=["id"], limit=5)
     diff = a.drop(columns="id") != b.drop(columns="id")
     truth = {c: int(n) for c, n in diff.sum().items() if n}
@@ -79,18 +85,12 @@ def test_a_thousand_columns_in_one_pass(store_path, monkeypatch):
 def test_a_keyed_diff_of_unique_keys_reads_each_version_once(store_path, monkeypatch):
     """The rows of the candidates of a narrow table come from the classifying join itself: beyond
     DESCRIBE and the row count (the parquet footer), one query reads each version's file."""
-    from explorer.diff import table
-
     ids = np.arange(200)
     a = pd.DataFrame({"id": ids, "v": ids * 2, "s": [f"s{i}" for i in ids]})
     b = a.assign(v=np.where(ids % 10 == 3, -1, a.v))[ids % 50 != 7]
     b = pd.concat([b, pd.DataFrame({"id": [500, 501], "v": [1, 2], "s": ["n", "m"]})], ignore_index=True)
     store = two(store_path, a, b)
-    queries = []
-    for name in ("run", "records"):
-        original = getattr(table.Session, name)
-        monkeypatch.setattr(table.Session, name,
-                            lambda self, sql, what, _o=original: queries.append(sql) or _o(self, sql, what))
+    queries = recorded_queries(monkeypatch)
     d = store.diff("t", keys=["id"], limit=3)
     m = a.merge(b, on="id", how="outer", suffixes=("_a", "_b"), indicator=True)
     both = m[m._merge == "both"]

@@ -349,12 +349,12 @@ def consumers(index: Index) -> dict[VersionNode, list[VersionNode]]:
     return out
 
 
-def descent_graph(index: Index, root: VersionNode, readers: dict[VersionNode, list[VersionNode]] | None = None) -> nx.DiGraph:
+def descent_graph(index: Index, root: VersionNode) -> nx.DiGraph:
     """The part of :func:`version_graph` built from ``root``: ``root``, every version built from it
     (transitively, across runs) and every edge between them."""
     import networkx as nx
 
-    readers = consumers(index) if readers is None else readers
+    readers = consumers(index)
     g = nx.DiGraph()
     g.add_node(root, version=index.versions[root], missing=False)
     stack = [root]

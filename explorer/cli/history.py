@@ -19,8 +19,6 @@ def _cell(value: Any) -> Any:
         return None
     if isinstance(value, datetime):
         return iso(value)
-    if hasattr(value, "item"):
-        return value.item()
     return value
 
 

@@ -284,10 +284,9 @@ class Store:
         return lineage.provenance(self.index, key, run)
 
     def impact(self, key: str, run: str | None = None) -> lineage.LineageResult:
-        """Every version in any run built from this version (the whole version graph when this
-        store has built it already, else each version's consumers, in plain lists)."""
-        g = self.__dict__.get("version_graph")  # (the cached_property, if computed)
-        return lineage.impact(self.index, key, run, g)
+        """Every version in any run built from this version. Walked through each version's
+        consumers (plain lists), not the whole version graph."""
+        return lineage.impact(self.index, key, run)
 
     def column_lineage(self, key: str, column: str, run: str | None = None, direction: str = "upstream"):
         """Where ``column`` of this version comes from (``direction="upstream"``, recursively) or

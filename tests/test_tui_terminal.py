@@ -552,3 +552,22 @@ async def test_sorting_by_a_column_off_screen_says_so(demo_path):
         shown = [runs[line.split()[0]]["code_version"] for line in screen_lines(app)
                  if line.split() and line.split()[0] in runs]
         assert len(shown) == len(runs) and shown == sorted(shown)  # the rows in that order
+
+
+@drive
+async def test_counts_in_the_app_take_the_right_plural(tmp_path):
+    """A store of one run and one asset: "1 run · 1 asset", as the CLI says it, not "1 runs"."""
+    import pandas as pd
+
+    from explorer import RunWriter
+
+    with RunWriter(str(tmp_path / "one"), job="j") as run:
+        run.write("only", pd.DataFrame({"a": [1]}))
+    app = ExplorerApp(str(tmp_path / "one"), label="one")
+    async with app.run_test(size=MEDIUM) as pilot:
+        await settle(app, pilot)
+        title = screen_lines(app)[1]
+        assert "1 run · 1 asset" in title and "runs" not in title and "assets" not in title, title
+        await pilot.press("L")
+        await settle(app, pilot)
+        assert " · 1 asset · " in screen_lines(app)[1], screen_lines(app)[1]

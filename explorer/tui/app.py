@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from ..errors import ExplorerError
+from ..humanize import counted
 from typing import TYPE_CHECKING
 
 from .errors import describe_error, staleness_or_none
@@ -234,7 +235,7 @@ class ExplorerApp(App):
         if not first and signature == self._signature and self.load_error is None:
             if self._manual_refresh:
                 self._manual_refresh = False
-                self.notify(f"no change: {len(store.index.runs)} runs", timeout=2)
+                self.notify(f"no change: {counted(len(store.index.runs), 'run')}", timeout=2)
             return  # a poll that found nothing new: leave every screen as it is
         self._manual_refresh = False
         self._signature = signature

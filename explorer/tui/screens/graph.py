@@ -11,6 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from .base import AppScreen
+from ...humanize import counted
 from ..errors import safely
 from ..widgets.bars import Breadcrumbs, bottom_bars
 from textual.widgets import Static
@@ -51,7 +52,7 @@ class GraphScreen(AppScreen):
         counts: dict[str, int] = {}
         for i in info.values():
             counts[i.status] = counts.get(i.status, 0) + 1
-        parts: list = [("lineage ", "bold"), (self.app.label, "cyan"), f" · {g.number_of_nodes()} assets · "]
+        parts: list = [("lineage ", "bold"), (self.app.label, "cyan"), f" · {counted(g.number_of_nodes(), 'asset')} · "]
         for k in sorted(counts):
             parts += [status_text(k, f" {counts[k]}"), "  "]
         self.query_one("#title", Static).update(safe(*parts))

@@ -11,6 +11,7 @@ from ..widgets.bars import Breadcrumbs, bottom_bars
 from textual.widgets import DataTable, Static
 
 from ...errors import ExplorerError
+from ...humanize import counted
 from ..status import run_graph
 from ..widgets.tables import Table
 from ..text import human_duration, human_size, safe, status_text, when
@@ -77,7 +78,7 @@ class RunScreen(AppScreen):
             if not_written:
                 facts += [" · not written: ", (", ".join(not_written), "red" if run.status == "failed" else "cyan")]
         else:
-            facts.append(f"wrote {len(written)} assets")
+            facts.append(f"wrote {counted(len(written), 'asset')}")
         if run.tags:
             facts.append(" · tags " + " ".join(f"{k}={v}" for k, v in run.tags.items()))
         self.query_one("#facts", Static).update(safe(*facts, lines=False))

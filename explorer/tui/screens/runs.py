@@ -15,6 +15,7 @@ from ..widgets.bars import Breadcrumbs, bottom_bars
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey
 
+from ...humanize import counted
 from ...models import Run
 from ..widgets.tables import Table
 from ..text import human_duration, safe, status_text, when
@@ -150,11 +151,11 @@ class RunsScreen(AppScreen):
         else:  # the versions are still being parsed (the first paint of a large store)
             n_assets, missing = None, 0
         running = sum(1 for r in self._runs.values() if r.status == "running")
-        warn = f" · ⚠ {len(store.warnings)} warnings" if store.warnings else ""
+        warn = f" · ⚠ {counted(len(store.warnings), 'warning')}" if store.warnings else ""
         live = f" · {running} running" if running else ""
         watch = f" · watching every {self.app.watch_seconds:g}s" if self.app.watch_seconds else ""
         never = f" ({missing} never written)" if missing else ""
-        assets = f"{n_assets} assets" if n_assets is not None else "reading versions…"
+        assets = counted(n_assets, "asset") if n_assets is not None else "reading versions…"
         self._title_tail = f" · {assets}{never}{live}{warn}{watch}"
         self.populate()
         self.refresh_bindings()  # (the footer was drawn while the table was loading)
@@ -268,7 +269,7 @@ class RunsScreen(AppScreen):
 
     def populate_title(self) -> None:
         n = self._matching
-        shown = f"{n} of {len(self._runs)} runs match" if self.filter_text.strip() else f"{len(self._runs)} runs"
+        shown = f"{n} of {counted(len(self._runs), 'run')} match" if self.filter_text.strip() else counted(len(self._runs), "run")
         marked = f" · {len(self.marked)} marked (c: compare)" if self.marked else ""
         if n > self.limit:
             shown += f", newest {self.limit:,} shown (+: more)" if self.sort_column == 3 and self.sort_reverse \

@@ -658,7 +658,8 @@ async def test_a_corrupt_run_is_a_warning_not_a_crash(demo_path, tmp_path):
         await settle(app, pilot)
         table = app.screen.query_one("#runs", DataTable)
         assert set(row_keys(table)) == set(runs)  # the torn run is read from its sidecars
-        assert "⚠ 1 warnings" in screen_text(app.screen.query_one("#title", Static))
+        title = screen_text(app.screen.query_one("#title", Static))
+        assert "⚠ 1 warning" in title and "⚠ 1 warnings" not in title, title  # (one warning, singular)
         await pilot.press("L")
         await settle(app, pilot)
         assert isinstance(app.screen, GraphScreen)

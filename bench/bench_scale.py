@@ -21,6 +21,12 @@ project's own manifest format, no data files):
     PYTHONPATH=. python bench/bench_scale.py                       # 1,000 and 10,000 runs, 3 repeats
     PYTHONPATH=. python bench/bench_scale.py --runs 1000 --repeat 5
     PYTHONPATH=. python bench/bench_scale.py --runs 1000 10000 50000 --repeat 1
+    PYTHONPATH=. python bench/bench_scale.py --runs 10000 50000 --interleave provenance impact find
+
+``--interleave NAME ...`` measures only the commands whose names start with those words, size
+against size in rounds (each command at every size, then the next command; ``--repeat``
+rounds), so that a change in the machine's load falls on both sizes alike; it reports the
+median CPU seconds and peak memory at each size and the growth per 10x runs.
 """
 
 from __future__ import annotations
@@ -102,14 +108,7 @@ def run_ids(runs: int) -> list[str]:
 
 
 def bench_size(runs: int, repeat: int, work: Path) -> dict:
-    store = work / f"store-{runs}"
-    if not (store / "_frontier_store.json").exists():
-        t0 = time.perf_counter()
-        # in its own process: this one stays small (a child's peak memory counts its parent's
-        # pages until it execs)
-        subprocess.run([sys.executable, str(HERE / "gen_store.py"), str(store), "--runs", str(runs),
-                        "--assets", str(ASSETS)], check=True, stdout=subprocess.DEVNULL)
-        print(f"  generated {runs} runs x {ASSETS} assets in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    store = store_for(runs, work)
     cache = work / f"cache-{runs}"
     env = {**os.environ, "FRONTIER_EXPLORE_CACHE_DIR": str(cache), "COLUMNS": "200"}
     floor, cold, warm, imports = [], [], [], []
@@ -149,6 +148,46 @@ def bench_size(runs: int, repeat: int, work: Path) -> dict:
     }
 
 
+def store_for(runs: int, work: Path) -> Path:
+    """The generated store of ``runs`` runs in ``work`` (made when absent)."""
+    store = work / f"store-{runs}"
+    if not (store / "_frontier_store.json").exists():
+        t0 = time.perf_counter()
+        # in its own process: this one stays small (a child's peak memory counts its parent's
+        # pages until it execs)
+        subprocess.run([sys.executable, str(HERE / "gen_store.py"), str(store), "--runs", str(runs),
+                        "--assets", str(ASSETS)], check=True, stdout=subprocess.DEVNULL)
+        print(f"  generated {runs} runs x {ASSETS} assets in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return store
+
+
+def interleave(sizes: list[int], words: list[str], repeat: int, work: Path) -> str:
+    """The commands named by ``words``, every size in turn within each round (warm caches)."""
+    envs, argvs = {}, {}
+    for runs in sizes:
+        store = store_for(runs, work)
+        envs[runs] = {**os.environ, "FRONTIER_EXPLORE_CACHE_DIR": str(work / f"cache-{runs}"), "COLUMNS": "200"}
+        measure([sys.executable, "-c", OPEN, str(store)], envs[runs])  # the cache holds every run
+        argvs[runs] = {n: a for n, a in commands(str(store), runs).items() if n.split()[0] in words}
+    names = list(argvs[sizes[0]])
+    got: dict[tuple[str, int], list[Sample]] = {(n, r): [] for n in names for r in sizes}
+    for i in range(repeat):
+        for name in names:
+            for runs in sizes:
+                got[name, runs].append(measure(argvs[runs][name], envs[runs]))
+        print(f"  round {i + 1} of {repeat} done", file=sys.stderr)
+    lines = ["| command | " + " | ".join(f"{r:,} runs: CPU s, peak MiB" for r in sizes) + " | ratio | per 10x runs |",
+             "|---|" + "---:|" * (len(sizes) + 2)]
+    for name in names:
+        cpu = [statistics.median(x.cpu for x in got[name, r]) for r in sizes]
+        peak = [max(x.peak for x in got[name, r]) / 2**20 for r in sizes]
+        ratio = cpu[-1] / max(1e-9, cpu[0])
+        per10 = ratio ** (1 / math.log10(sizes[-1] / sizes[0]))
+        lines.append(f"| {name} | " + " | ".join(f"{c:.2f}, {p:,.0f}" for c, p in zip(cpu, peak))
+                     + f" | {ratio:.2f} | x{per10:.1f} |")
+    return "\n".join(lines)
+
+
 def report(results: list[dict]) -> str:
     sizes = [r["runs"] for r in results]
     head = "| command | " + " | ".join(f"{n:,} runs: s (x floor)" for n in sizes) + " | peak MiB at " + f"{sizes[-1]:,} |"
@@ -179,9 +218,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--work", default=None, help="folder for the stores and caches (default: a temporary one)")
     ap.add_argument("--json", default=None, help="also write the figures to this file")
+    ap.add_argument("--interleave", nargs="+", default=None, metavar="NAME",
+                    help="only these commands (first word of their name), the sizes interleaved")
     a = ap.parse_args()
     work = Path(a.work) if a.work else Path(tempfile.mkdtemp(prefix="bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)
+    if a.interleave:
+        print(interleave(a.runs, a.interleave, a.repeat, work))
+        return
     results = []
     for runs in a.runs:
         print(f"{runs} runs x {ASSETS} assets ...", file=sys.stderr)

@@ -5,7 +5,7 @@ questions asked of them (upstream, downstream, provenance, impact). Pure functio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NamedTuple
 
 if TYPE_CHECKING:  # networkx is imported where a graph is built (resolving names needs none)
     import networkx as nx
@@ -283,61 +283,38 @@ def resolve_version(index: Index, key: str, run_id: str | None = None, partition
     return v
 
 
-def _result(index: Index, g: nx.DiGraph, root: VersionNode, nodes: set, direction: str) -> LineageResult:
-    import networkx as nx
+class _Answer(NamedTuple):
+    """The part of the version graph a provenance or impact answer spans, in plain dicts (a
+    fraction of a networkx graph's memory and time): each version's next level away from the
+    root (its inputs for provenance, its consumers for impact), deduplicated and sorted, and for
+    each version not in the store the content hash its consumers recorded."""
 
-    nodes = set(nodes) | {root}
-    sub = g.subgraph(nodes)
-
-    def ref(n: VersionNode) -> InputRef:
-        v = g.nodes[n].get("version")
-        return InputRef(n[0], n[1], v.content_hash if v else g.nodes[n].get("content_hash"), n[2] if len(n) > 2 else None)
-
-    # deterministic across processes; a cycle (only in a hostile store) is broken at the
-    # edge leading back towards the root, so the asked-about version still comes first
-    if direction == "provenance":
-        dag, _ = acyclic(sub.reverse(copy=False), [root])
-        order = list(nx.lexicographical_topological_sort(dag.reverse(copy=False)))
-        order.reverse()  # the asked-about version first, sources last
-    else:
-        dag, _ = acyclic(sub, [root])
-        order = list(nx.lexicographical_topological_sort(dag))
-    refs = {n: ref(n) for n in order}
-    return LineageResult(
-        root=refs[root],
-        direction=direction,
-        versions=tuple(refs[n] for n in order),
-        missing=tuple(refs[n] for n in order if g.nodes[n].get("missing")),
-        edges=tuple((refs[a], refs[b]) for a, b in sorted(sub.edges)),
-    )
+    nxt: dict[VersionNode, list[VersionNode]]
+    missing: dict[VersionNode, str | None]
 
 
-def ancestry_graph(index: Index, root: VersionNode) -> nx.DiGraph:
-    """The part of :func:`version_graph` that ``root`` was built from: ``root``, every version it
-    depends on (a consumed version no longer in the store as a ``missing`` node) and every edge
-    between them. Walked from ``root`` through the inputs: as large as the answer, not the store."""
-    import networkx as nx
-
-    g = nx.DiGraph()
-    g.add_node(root, version=index.versions[root], missing=False)
-    hashes: dict[VersionNode, list[tuple[VersionNode, str | None]]] = {}  # a missing node: who recorded what
+def _ancestry(index: Index, root: VersionNode) -> _Answer:
+    """Walked from ``root`` through each version's inputs: as large as the answer, not the store."""
+    versions = index.versions
+    nxt: dict[VersionNode, list[VersionNode]] = {root: []}
+    hashes: dict[VersionNode, list[tuple[VersionNode, str | None]]] = {}  # a missing version: who recorded what
     stack = [root]
     while stack:
         n = stack.pop()
-        v = g.nodes[n]["version"]
-        for i in v.inputs if v is not None else ():
+        kids = []
+        for i in versions[n].inputs:
             m = i.ident
-            if m not in g:
-                w = index.versions.get(m)
-                g.add_node(m, version=w, missing=w is None)
-                if w is not None:
+            kids.append(m)
+            if m not in nxt:
+                nxt[m] = []
+                if m in versions:
                     stack.append(m)
-            if g.nodes[m]["missing"]:
+            if m not in versions:
                 hashes.setdefault(m, []).append((n, i.content_hash))
-            g.add_edge(m, n)
-    for m, seen in hashes.items():  # (in practice every consumer recorded the same hash)
-        g.nodes[m]["content_hash"] = min(seen, key=lambda e: (e[1] is None, str(e[0])))[1]
-    return g
+        nxt[n] = sorted(set(kids))
+    # (in practice every consumer recorded the same hash)
+    missing = {m: min(seen, key=lambda e: (e[1] is None, str(e[0])))[1] for m, seen in hashes.items()}
+    return _Answer(nxt, missing)
 
 
 def consumers(index: Index) -> dict[VersionNode, list[VersionNode]]:
@@ -349,41 +326,108 @@ def consumers(index: Index) -> dict[VersionNode, list[VersionNode]]:
     return out
 
 
-def descent_graph(index: Index, root: VersionNode) -> nx.DiGraph:
-    """The part of :func:`version_graph` built from ``root``: ``root``, every version built from it
-    (transitively, across runs) and every edge between them."""
-    import networkx as nx
-
+def _descent(index: Index, root: VersionNode) -> _Answer:
+    """Walked from ``root`` through each version's consumers."""
     readers = consumers(index)
-    g = nx.DiGraph()
-    g.add_node(root, version=index.versions[root], missing=False)
+    nxt: dict[VersionNode, list[VersionNode]] = {root: []}
     stack = [root]
     while stack:
         n = stack.pop()
-        for m in readers.get(n, ()):
-            if m not in g:
-                g.add_node(m, version=index.versions[m], missing=False)
+        kids = readers.get(n, ())
+        for m in kids:
+            if m not in nxt:
+                nxt[m] = []
                 stack.append(m)
-            g.add_edge(n, m)
-    return g
+        nxt[n] = sorted(set(kids))
+    return _Answer(nxt, {})
+
+
+def _from_graph(g: nx.DiGraph, root: VersionNode, direction: str) -> _Answer:
+    """The answer's part of a given whole version graph (``g`` as :func:`version_graph` makes it)."""
+    if direction == "provenance":
+        nodes, step = upstream(g, root), g.predecessors
+    else:
+        nodes, step = downstream(g, root), g.successors
+    nxt = {n: sorted(step(n)) for n in (root, *nodes)}
+    return _Answer(nxt, {n: g.nodes[n].get("content_hash") for n in nxt if g.nodes[n].get("missing")})
+
+
+def _order(root: VersionNode, nxt: dict[VersionNode, list[VersionNode]]) -> list[VersionNode]:
+    """Every version of an answer, the root first and each before the next level it leads to
+    (inputs for provenance, consumers for impact): a breadth-first topological order, children
+    in sorted order, so the same answer always comes in the same order. Linear in versions plus
+    edges. A cycle (only in a hostile store) is broken at the edge that closes it on a
+    depth-first walk from the root: the edge leading back towards the root."""
+    state = {root: 1}  # 1 on the current path, 2 done
+    back: set[tuple[VersionNode, VersionNode]] = set()
+    stack = [(root, iter(nxt[root]))]
+    while stack:
+        n, it = stack[-1]
+        for m in it:
+            seen = state.get(m)
+            if seen == 1:
+                back.add((n, m))
+            elif seen is None:
+                state[m] = 1
+                stack.append((m, iter(nxt[m])))
+                break
+        else:
+            state[n] = 2
+            stack.pop()
+    waiting = dict.fromkeys(nxt, 0)  # edges still to be passed before a version can come
+    for n, kids in nxt.items():
+        for m in kids:
+            waiting[m] += 1
+    for _, m in back:
+        waiting[m] -= 1
+    order = [root]
+    for n in order:  # grows while it is walked
+        for m in nxt[n]:
+            if back and (n, m) in back:
+                continue
+            waiting[m] -= 1
+            if not waiting[m]:
+                order.append(m)
+    return order
+
+
+def _result(index: Index, root: VersionNode, answer: _Answer, direction: str) -> LineageResult:
+    nxt, missing = answer
+    versions = index.versions
+
+    def ref(n: VersionNode) -> InputRef:
+        chash = missing[n] if n in missing else versions[n].content_hash
+        return InputRef(n[0], n[1], chash, n[2] if len(n) > 2 else None)
+
+    order = _order(root, nxt)
+    refs = {n: ref(n) for n in order}
+    if direction == "provenance":  # (input, consumer): each version's inputs, in the order above
+        edges = tuple((refs[m], refs[n]) for n in order for m in nxt[n])
+    else:
+        edges = tuple((refs[n], refs[m]) for n in order for m in nxt[n])
+    return LineageResult(
+        root=refs[root],
+        direction=direction,
+        versions=tuple(refs.values()),
+        missing=tuple(refs[n] for n in order if n in missing),
+        edges=edges,
+    )
 
 
 def provenance(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph | None = None) -> LineageResult:
     """Every version this version was built from, back to source data, across runs. Without
-    ``g`` (the whole version graph) only the answer's part of it is built."""
-    v = resolve_version(index, key, run_id)
-    root = v.ident
-    g = g if g is not None else ancestry_graph(index, root)
-    return _result(index, g, root, upstream(g, root), "provenance")
+    ``g`` (the whole version graph) only the answer's part of it is walked."""
+    root = resolve_version(index, key, run_id).ident
+    answer = _ancestry(index, root) if g is None else _from_graph(g, root, "provenance")
+    return _result(index, root, answer, "provenance")
 
 
 def impact(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph | None = None) -> LineageResult:
     """Every version in any run built from this version, transitively. Without ``g`` (the whole
-    version graph) only the answer's part of it is built."""
-    v = resolve_version(index, key, run_id)
-    root = v.ident
-    g = g if g is not None else descent_graph(index, root)
-    return _result(index, g, root, downstream(g, root), "impact")
+    version graph) only the answer's part of it is walked."""
+    root = resolve_version(index, key, run_id).ident
+    answer = _descent(index, root) if g is None else _from_graph(g, root, "impact")
+    return _result(index, root, answer, "impact")
 
 
 def graph_to_dict(g: nx.DiGraph) -> dict[str, Any]:

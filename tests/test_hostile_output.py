@@ -243,3 +243,31 @@ def test_a_long_document_is_escaped_as_a_short_one(tail):
         assert out.startswith(fn(body[:50]))  # the same function on a short text: no fast path
         assert out.endswith(fn(body[-20:]))
         assert ("\x1b" in out, "\x7f" in out, "\x00" in out, "\u202e" in out) == (False, False, False, False)
+
+
+JSON_DOCUMENTS = [
+    {"nan": float("nan"), "inf": [float("inf"), -float("inf")], "big": 2**70, "neg": -0.0, "tiny": 1.1e-7,
+     "huge": 1e16, "keys": {1: "int", 2.5: "float", None: "none", True: "bool"}, "empty": [[], {}, [{}]]},
+    {"text": CELL, "escapes": "\x1b[31m\x07\x7f\x85\u2028\u202e\ufeff", "é": "ünïcode", "lone": "a\ud800b"},
+    ["a", 1, None, True, {"nested": [1.5, "x"]}],
+    "just a string",
+    12,
+    {"set": {1}, "date": __import__("datetime").date(2026, 1, 2)},  # written as their text
+]
+
+
+@pytest.mark.parametrize("doc", JSON_DOCUMENTS, ids=range(len(JSON_DOCUMENTS)))
+def test_json_output_is_exactly_the_standard_librarys_indented_text(doc):
+    """The CLI's JSON (made in C: compact, then indented by msgspec) is byte for byte what
+    ``json.dumps(indent=2)`` writes, escaped the same way; numpy values included."""
+    import numpy as np
+
+    from explorer.cli.common import _json_value, json_text
+    from explorer.format import finite
+    from explorer.visible import json_safe
+
+    with_numpy = {"doc": doc, "np": [np.int64(7), np.float64(2.5), np.float64("nan")]}
+    for value in (doc, with_numpy):
+        truth = json_safe(json.dumps(finite(value), indent=2, default=_json_value, ensure_ascii=False,
+                                     allow_nan=False)) + "\n"
+        assert json_text(value) == truth

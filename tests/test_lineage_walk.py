@@ -7,6 +7,7 @@ incremental self-loop, and a store with a consumed version deleted since."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -105,3 +106,43 @@ def test_find_equals_the_whole_graphs_answer(stores, name):
             key = store.assets()[-1]
             got = store.find(key, {asset: chash.split(":")[-1][:16]})
             assert {v.ident for v in got} == _find_by_whole_graph(index, key, same), (name, start)
+
+
+@pytest.mark.parametrize("name", ["demo", "chain", "cyclic", "incremental", "gap", "daily"])
+def test_every_version_comes_before_the_next_level_it_leads_to(stores, name):
+    """Provenance lists each version before its inputs, impact before its consumers (the root
+    first); an edge against that order only closes a cycle (it leads back to a version that
+    reaches it), and every edge of the answer is listed once."""
+    import networkx as nx
+
+    index = Store.open(str(stores[name]), cache=False).index
+    for v in index.versions.values():
+        key = with_partition(v.asset, v.partition)
+        for result, away in ((lineage.provenance(index, key, v.run_id), lambda a, b: (b, a)),
+                             (lineage.impact(index, key, v.run_id), lambda a, b: (a, b))):
+            where = {r: i for i, r in enumerate(result.versions)}
+            assert result.versions[0] == result.root and len(where) == len(result.versions)
+            assert len(set(result.edges)) == len(result.edges)
+            g = nx.DiGraph(away(a, b) for a, b in result.edges)
+            for a, b in result.edges:
+                near, far = away(a, b)
+                if where[near] > where[far]:
+                    assert nx.has_path(g, far, near), (name, result.direction, near, far)
+            if name in ("demo", "chain", "gap", "daily"):  # no cycles: a topological order
+                assert all(where[away(a, b)[0]] < where[away(a, b)[1]] for a, b in result.edges)
+
+
+def test_the_order_is_the_same_in_every_process(stores):
+    """The JSON answer does not depend on string hashing (two processes, two hash seeds)."""
+    import os
+    import subprocess
+
+    outs = []
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+        for argv in (["provenance", str(stores["cyclic"]), "c"], ["impact", str(stores["chain"]), "raw/asset_000",
+                                                                   "--run", Store.open(str(stores["chain"])).runs[0].run_id]):
+            proc = subprocess.run([sys.executable, "-m", "explorer", *argv, "--format", "json"],
+                                  capture_output=True, text=True, env=env, check=True)
+            outs.append(proc.stdout)
+    assert outs[:2] == outs[2:] and all(json.loads(o)["versions"] for o in outs)

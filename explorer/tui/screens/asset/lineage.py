@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 TREE_DEPTH = 200  # provenance / impact levels drawn (`frontier-explore provenance -f json` lists them all)
 
 
-def ref_label(ref: InputRef, result: LineageResult) -> Text:
+def ref_label(ref: InputRef, missing: set[InputRef] | frozenset[InputRef]) -> Text:
     return safe((ref.asset, "bold"), "  ", (ref.run_id, "cyan"),
-                ("  missing from the store", "red") if ref in set(result.missing) else None)
+                ("  missing from the store", "red") if ref in missing else None)
 
 
 class VersionTree(Tree):
@@ -56,11 +56,12 @@ class LineagePane(TabPane):
         except Exception as exc:  # noqa: BLE001
             tree.root.set_label(safe(describe_error(exc), style="red"))
             return
-        tree.root.set_label(safe(ref_label(result.root, result)))
+        missing = set(result.missing)  # (once: a long answer has thousands of labels)
+        tree.root.set_label(safe(ref_label(result.root, missing)))
         tree.root.data = result.root
         nodes = {result.root: tree.root}
         for step in result.walk(max_depth=TREE_DEPTH):  # Textual's Tree draws by recursion: bounded
-            label = ref_label(step.child, result)
+            label = ref_label(step.child, missing)
             parent = nodes[step.parent]
             if step.repeated:
                 parent.add_leaf(safe(label, (" (shown above)", "dim")), data=step.child)

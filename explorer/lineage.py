@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # networkx is imported where a graph is built (resolving name
 from .errors import UnknownAsset, UnknownRun
 from .models import AssetVersion, InputRef
 from .names import resolve_run, split_partition, suggestion, unknown_asset, with_partition
-from .index import Index
+from .index import Index, bulk_load
 
 VersionNode = tuple[str, ...]  # (asset key, run id[, partition]): AssetVersion.ident
 
@@ -418,16 +418,18 @@ def provenance(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph 
     """Every version this version was built from, back to source data, across runs. Without
     ``g`` (the whole version graph) only the answer's part of it is walked."""
     root = resolve_version(index, key, run_id).ident
-    answer = _ancestry(index, root) if g is None else _from_graph(g, root, "provenance")
-    return _result(index, root, answer, "provenance")
+    with bulk_load():  # (the answer's objects stay alive and hold no cycles: see bulk_load)
+        answer = _ancestry(index, root) if g is None else _from_graph(g, root, "provenance")
+        return _result(index, root, answer, "provenance")
 
 
 def impact(index: Index, key: str, run_id: str | None = None, g: nx.DiGraph | None = None) -> LineageResult:
     """Every version in any run built from this version, transitively. Without ``g`` (the whole
     version graph) only the answer's part of it is walked."""
     root = resolve_version(index, key, run_id).ident
-    answer = _descent(index, root) if g is None else _from_graph(g, root, "impact")
-    return _result(index, root, answer, "impact")
+    with bulk_load():
+        answer = _descent(index, root) if g is None else _from_graph(g, root, "impact")
+        return _result(index, root, answer, "impact")
 
 
 def graph_to_dict(g: nx.DiGraph) -> dict[str, Any]:

@@ -168,15 +168,18 @@ class LineageResult:
     edges: tuple[tuple[InputRef, InputRef], ...]  # (upstream, downstream)
 
     def to_dict(self) -> dict[str, Any]:
-        def ref(r: InputRef) -> dict[str, Any]:
-            return {"asset": r.asset, "run_id": r.run_id}
-
         missing = set(self.missing)
+        versions, short = [], {}  # short: each version's {asset, run_id}, made once for all its edges
+        for v in self.versions:
+            d = v.to_dict()
+            d["missing"] = v in missing
+            versions.append(d)
+            short[v] = {"asset": v.asset, "run_id": v.run_id}
         return {
             "root": self.root.to_dict(),
             "direction": self.direction,
-            "versions": [dict(v.to_dict(), missing=v in missing) for v in self.versions],
-            "edges": [{"from": ref(a), "to": ref(b)} for a, b in self.edges],
+            "versions": versions,
+            "edges": [{"from": short[a], "to": short[b]} for a, b in self.edges],
         }
 
     def children(self, node: InputRef) -> list[InputRef]:
@@ -311,7 +314,7 @@ def _ancestry(index: Index, root: VersionNode) -> _Answer:
                     stack.append(m)
             if m not in versions:
                 hashes.setdefault(m, []).append((n, i.content_hash))
-        nxt[n] = sorted(set(kids))
+        nxt[n] = kids if len(kids) < 2 else sorted(set(kids))
     # (in practice every consumer recorded the same hash)
     missing = {m: min(seen, key=lambda e: (e[1] is None, str(e[0])))[1] for m, seen in hashes.items()}
     return _Answer(nxt, missing)
@@ -322,7 +325,11 @@ def consumers(index: Index) -> dict[VersionNode, list[VersionNode]]:
     out: dict[VersionNode, list[VersionNode]] = {}
     for ident, v in index.versions.items():
         for i in v.inputs:
-            out.setdefault(i.ident, []).append(ident)
+            key = (i.asset, i.run_id) if i.partition is None else (i.asset, i.run_id, i.partition)  # (i.ident)
+            if key in out:
+                out[key].append(ident)
+            else:
+                out[key] = [ident]
     return out
 
 
@@ -338,7 +345,7 @@ def _descent(index: Index, root: VersionNode) -> _Answer:
             if m not in nxt:
                 nxt[m] = []
                 stack.append(m)
-        nxt[n] = sorted(set(kids))
+        nxt[n] = kids if len(kids) < 2 else sorted(set(kids))  # (kids: a list of consumers() not changed)
     return _Answer(nxt, {})
 
 

@@ -403,11 +403,12 @@ def parse_run_log_name(name: str) -> tuple[str, str] | None:
         return None
 
 
-def run_log_mark(at: datetime) -> str:
+def run_log_mark(at: datetime, margin: timedelta = RUN_LOG_MARGIN) -> str:
     """A checkpoint's log mark for a listing started at ``at`` (its writer's clock): the time
-    ``RUN_LOG_MARGIN`` earlier, in registration names' form. Every registration whose name sorts
-    at or before it belongs to a run that listing saw."""
-    return f"{(at - RUN_LOG_MARGIN).astimezone(timezone.utc):{_LOG_TIME}}"
+    ``margin`` earlier, in registration names' form. Every registration whose name sorts at or
+    before it belongs to a run that listing saw (a writer registers a run after its manifest
+    exists, so a run the listing missed was registered after it began)."""
+    return f"{(at - margin).astimezone(timezone.utc):{_LOG_TIME}}"
 
 
 def is_run_log_mark(value: object) -> bool:

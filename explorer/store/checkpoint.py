@@ -29,7 +29,7 @@ import json
 import os
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import fsspec
@@ -155,15 +155,16 @@ def newest(fs: fsspec.AbstractFileSystem, root: str, warnings: list[str]) -> Che
 
 
 def write(fs: fsspec.AbstractFileSystem, root: str,
-          clock: Callable[[], datetime] | None = None) -> Outcome:
+          clock: Callable[[], datetime] | None = None, margin: timedelta = fmt.RUN_LOG_MARGIN) -> Outcome:
     """Write a checkpoint of every finished run the store lists, starting from the newest one
-    (only runs it lacks are read)."""
+    (only runs it lacks are read). ``margin``: how far behind this machine's clock a writer's may
+    be (the log mark is the listing's start minus it; tests give 0 to exercise the race itself)."""
     from .read import list_run_ids, read_marker, read_runs
 
     warnings: list[str] = []
     reserved: set[str] = set()
     # the log mark: this machine's wall clock (as the writers' registrations) before the listing
-    mark = fmt.run_log_mark(datetime.now(timezone.utc)) if fmt.marker_run_log(read_marker(fs, root, warnings)) else None
+    mark = fmt.run_log_mark(datetime.now(timezone.utc), margin) if fmt.marker_run_log(read_marker(fs, root, warnings)) else None
     listed = list_run_ids(fs, root, reserved)
     still = set(listed)
     base = newest(fs, root, warnings) if fmt.CHECKPOINTS_DIR in reserved else None

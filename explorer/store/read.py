@@ -5,6 +5,10 @@ the objects under them), one concurrent batch of GETs of the run manifests and, 
 runs without a consolidated manifest (crashed or still running), one listing and one
 batch of GETs of their sidecars. With the local cache (``cache.py``) a reopen reads only
 the runs that are new or were unfinished last time.
+
+A cold open of a store that keeps a run log (its marker says ``run_log``) and has a checkpoint
+with a log mark lists no root: the checkpoint's runs, and those registered in ``_frontier_runs/``
+after its mark, are the store's runs (``logged_run_ids``; docs/store-format.md, "The run log").
 """
 
 from __future__ import annotations

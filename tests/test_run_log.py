@@ -167,8 +167,12 @@ def test_a_damaged_log_entry_is_named_and_the_root_listed(s3_store, cli):
     fs, root = open_fs(url, opts)
     fs.pipe_file(f"{root}/{fmt.RUN_LOG_DIR}/zz-not-a-registration\x1b[31m", b"")
     fs.pipe_file(f"{root}/{fmt.RUN_LOG_DIR}/29990101T000000000000Z--_reserved", b"")
-    store = Store.open(url, opts, cache=False)
-    assert {r.run_id for r in store.runs} == ids
+    with RequestCounter(s3_fs(opts["endpoint_url"])) as count:
+        store = Store.open(url, opts, cache=False)
+        assert {r.run_id for r in store.runs} == ids
+    # the marker, the checkpoints' listing, the checkpoint, the log, the root; the newer run
+    # (the checkpoint already read is used: not read twice)
+    assert dict(count.counts) == {"GET": 3, "LIST": 3}
     named = [w for w in store.warnings if fmt.RUN_LOG_DIR in w]
     assert len(named) == 1 and "2 entries" in named[0] and "zz-not-a-registration" in named[0]
     assert "\x1b" not in named[0] and "root is listed" in named[0]

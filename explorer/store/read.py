@@ -222,30 +222,31 @@ def read_marker(fs: fsspec.AbstractFileSystem, root: str, warnings: list[str]) -
     return doc if isinstance(doc, dict) else None
 
 
-def logged_run_ids(fs: fsspec.AbstractFileSystem, root: str,
-                   warnings: list[str]) -> tuple[list[str], checkpoint_mod.Checkpoint] | None:
-    """The store's runs without listing its root: the newest checkpoint's (held and pending)
-    and those registered in the run log after its log mark (one listing, on S3 with
-    ``StartAfter``). None when the store cannot be read so (its marker does not say
-    ``run_log``, no checkpoint has a mark, or the log cannot be trusted: a warning says why):
-    the caller lists the root. Costs the marker's GET, the checkpoints' listing, the newest
-    one's GET and the log's listing (one request per 1,000 registrations after the mark)."""
+def logged_run_ids(fs: fsspec.AbstractFileSystem, root: str, warnings: list[str]
+                   ) -> tuple[list[str] | None, checkpoint_mod.Checkpoint | None]:
+    """(the store's runs without listing its root, the newest valid checkpoint read for it): the
+    checkpoint's runs (held and pending) and those registered in the run log after its log mark
+    (one listing, on S3 with ``StartAfter``). The runs are None when the store cannot be read so
+    (its marker does not say ``run_log``, no checkpoint has a mark, or the log cannot be trusted:
+    a warning says why): the caller lists the root (and uses the checkpoint, if one was read).
+    Costs the marker's GET, the checkpoints' listing, the newest one's GET and the log's listing
+    (one request per 1,000 registrations after the mark)."""
     from .fsspec_adapter import names_after
 
     if not fmt.marker_run_log(read_marker(fs, root, warnings)):
-        return None
+        return None, None
     try:
         ckpt = checkpoint_mod.newest(fs, root, warnings)
     except Exception as exc:  # noqa: BLE001 - the root listing decides (and names a lost endpoint)
         warnings.append(f"{fmt.CHECKPOINTS_DIR}: cannot read ({type(exc).__name__}: {exc}); the store's root is listed")
-        return None
+        return None, None
     if ckpt is None or ckpt.log_mark is None:
-        return None
+        return None, ckpt
     try:
         names = names_after(fs, fmt.join(root, fmt.RUN_LOG_DIR), ckpt.log_mark)
     except Exception as exc:  # noqa: BLE001
         warnings.append(f"{fmt.RUN_LOG_DIR}: cannot list ({type(exc).__name__}: {exc}); the store's root is listed")
-        return None
+        return None, ckpt
     registered: set[str] = set()
     bad = []
     for name in names:
@@ -258,7 +259,7 @@ def logged_run_ids(fs: fsspec.AbstractFileSystem, root: str,
         shown = ", ".join(repr(fmt.printable(n)) for n in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
         warnings.append(f"{fmt.RUN_LOG_DIR}: {len(bad)} entr{'y is' if len(bad) == 1 else 'ies are'} not a run "
                         f"registration ({shown}); the store's root is listed")
-        return None
+        return None, ckpt
     return sorted(registered.union(ckpt.manifests, ckpt.pending)), ckpt
 
 
@@ -494,14 +495,15 @@ def _check_found(fs: fsspec.AbstractFileSystem, root: str, found_any: bool, no_m
 def _run_listing(fs: fsspec.AbstractFileSystem, root: str, warnings: list[str], full: bool
                  ) -> tuple[list[str], set[str] | None, checkpoint_mod.Checkpoint | None]:
     """(run ids, reserved names the root listing showed or None when it was not listed, the
-    checkpoint already read) of a cold read: through the run log when the store has one and
-    ``full`` is not asked (``logged_run_ids``), else one listing of the root."""
+    checkpoint already read, if any) of a cold read: through the run log when the store has one
+    and ``full`` is not asked (``logged_run_ids``), else one listing of the root."""
+    ckpt = None
     if not full:
-        logged = logged_run_ids(fs, root, warnings)
+        logged, ckpt = logged_run_ids(fs, root, warnings)
         if logged is not None:
-            return logged[0], None, logged[1]
+            return logged, None, ckpt
     reserved: set[str] = set()
-    return list_run_ids(fs, root, reserved), reserved, None
+    return list_run_ids(fs, root, reserved), reserved, ckpt
 
 
 def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | None = None,

@@ -261,10 +261,10 @@ def register_run(fs, root: str, run_id: str, at: datetime | None = None) -> str 
     rewritten with ``run_log: false`` so that readers list the store's root again instead of
     trusting a log that lacks this run; if even that fails, a warning says so (the run is then
     found by a full listing, or once a checkpoint written ``RUN_LOG_MARGIN`` later covers it)."""
-    name = fmt.run_log_name(run_id, at or datetime.now(timezone.utc))
     error: Exception | None = None
     for _ in range(2):
         try:
+            name = fmt.run_log_name(run_id, at or datetime.now(timezone.utc))
             put(fs, root, fmt.run_log_path(name), b"")
             return name
         except Exception as exc:  # noqa: BLE001 - the run is written whatever happens here

@@ -235,3 +235,19 @@ def test_runs_written_while_checkpoints_are_written_are_all_found(s3_store):
         assert {r.run_id for r in store.runs} == ids
         assert store.warnings == []
     assert {r.run_id for r in Store.open(url, opts, cache=False, full_listing=True).runs} == ids
+
+
+def test_a_run_deleted_after_the_checkpoint_shows_until_the_root_is_listed(tmp_path, cli):
+    import shutil
+
+    url = str(tmp_path / "store")
+    ids = [_run(url, {}, i)[0] for i in range(OLD)]
+    Store.open(url, cache=False).checkpoint()
+    shutil.rmtree(tmp_path / "store" / ids[0])  # deleted: the checkpoint still holds it
+    through_log = cli("runs", url, "--no-cache", "-f", "json")
+    assert through_log.code == 0 and ids[0] in {r["run_id"] for r in json.loads(through_log.out)}
+    listed = cli("runs", url, "--no-cache", "--list-root", "-f", "json")
+    assert listed.code == 0 and {r["run_id"] for r in json.loads(listed.out)} == set(ids[1:])
+    store = Store.open(url)  # a cold open with the cache, then a refresh: it lists the root
+    assert ids[0] in {r.run_id for r in store.runs}
+    assert ids[0] not in {r.run_id for r in store.refresh().runs}

@@ -81,8 +81,11 @@ def make_run(i: int, keys: list[str], rng: random.Random, prev: dict[str, InputR
 
 
 def generate(url: str, runs: int, assets: int, storage_options: dict | None = None, sidecars: bool = False,
-             start: int = 0, seed: int = 7) -> list[str]:
-    """Write runs ``start .. start+runs-1``; returns their ids. Deterministic for a seed."""
+             start: int = 0, seed: int = 7, registered_at=None) -> list[str]:
+    """Write runs ``start .. start+runs-1``; returns their ids. Deterministic for a seed (but
+    for the run log's names). Each run is registered in the run log, as every writer of a store
+    whose marker says ``run_log`` does: at ``registered_at(run)`` (default: now; a history
+    written long ago: ``lambda run: run.started_at``)."""
     fs, root = open_fs(url, storage_options)
     keys = asset_keys(assets)
     rng = random.Random(seed * 1_000_003 + start)
@@ -93,6 +96,8 @@ def generate(url: str, runs: int, assets: int, storage_options: dict | None = No
         run, versions = make_run(i, keys, rng, prev)
         ids.append(run.run_id)
         files[fmt.run_manifest_path(run.run_id)] = fmt.dumps(fmt.run_doc(run, versions))
+        at = registered_at(run) if registered_at is not None else datetime.now(timezone.utc)
+        files[fmt.run_log_path(fmt.run_log_name(run.run_id, at))] = b""
         if sidecars:
             for v in versions:
                 files[fmt.sidecar_path(run.run_id, v.asset)] = fmt.dumps(fmt.sidecar_doc(v))

@@ -105,6 +105,7 @@ class Store:
         freeze_gc: bool = False,
         read_only: bool | str = False,
         check: bool = True,
+        full_listing: bool = False,
     ) -> "Store":
         """Open a store by URL (any fsspec URL or a local path).
 
@@ -132,7 +133,7 @@ class Store:
                 from .store.cache import cache_path
 
                 cache_file = cache_path(shown, storage_options)
-            indexer = Indexer(fs, root, shown, cache_file, freeze_gc)
+            indexer = Indexer(fs, root, shown, cache_file, freeze_gc, full_listing)
         index, indexer = _read_index(fs, root, progress, dagster_home, indexer, stock_dagster_home, freeze_gc, check)
         if indexer is None and not dagster_home:
             dagster_home = stock_dagster_home  # a stock store: refresh reads the same instance

@@ -11,6 +11,7 @@ Layout (``<root>`` is the store URL)::
     <root>/<run_id>/<asset key path>[.<ext>]            the data (file or directory)
     <root>/_frontier_flags/...                          reserved for flags
     <root>/_frontier_checkpoints/<name>.json.gz         checkpoints: finished runs' manifests in one object
+    <root>/_frontier_runs/<UTC time>--<run_id>          the run log: one empty object per run created
 
 ``<key>`` in a sidecar name is the asset key percent-encoded (``/`` -> ``%2F``) so
 that all sidecars of a run sit in one flat folder, listable with one request.
@@ -25,7 +26,7 @@ import sys
 from functools import lru_cache
 from itertools import chain
 from operator import attrgetter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote
 
@@ -56,6 +57,14 @@ RUN_MANIFEST = "run.json"
 VERSIONS_DIR = "versions"
 FLAGS_DIR = "_frontier_flags"
 CHECKPOINTS_DIR = "_frontier_checkpoints"
+RUN_LOG_DIR = "_frontier_runs"
+RESERVED_DIRS = (FLAGS_DIR, CHECKPOINTS_DIR, RUN_LOG_DIR)
+"""The store's own folders: names starting with ``_``, which no run id may take (``check_run_id``)
+and the root listing never reports as runs."""
+RUN_LOG_MARGIN = timedelta(hours=1)
+"""How far behind the checkpoint writer's clock a writer's clock may be: a checkpoint's log mark is
+its listing's start minus this, so a run registered by such a writer after the listing began still
+sorts after the mark (see ``run_log_mark`` and docs/store-format.md)."""
 
 
 
@@ -361,6 +370,51 @@ def checkpoint_path(name: str) -> str:
     return join(CHECKPOINTS_DIR, name)
 
 
+_LOG_TIME = "%Y%m%dT%H%M%S%fZ"
+_RUN_LOG_MARK = re.compile(r"^\d{8}T\d{12}Z$")
+_RUN_LOG_NAME = re.compile(r"^(\d{8}T\d{12}Z)--(.+)$")
+
+
+def run_log_dir() -> str:
+    """The run log: one empty object per run, named ``run_log_name``, written by every writer of
+    a store whose marker says ``run_log`` right after the run's first manifest."""
+    return RUN_LOG_DIR
+
+
+def run_log_name(run_id: str, at: datetime) -> str:
+    """``<UTC time to the microsecond>--<run id>``: names sort by when the run was registered."""
+    return f"{at.astimezone(timezone.utc):{_LOG_TIME}}--{check_run_id(run_id)}"
+
+
+def run_log_path(name: str) -> str:
+    if parse_run_log_name(name) is None:
+        raise FormatError(f"invalid run registration name {name!r}")
+    return join(RUN_LOG_DIR, name)
+
+
+def parse_run_log_name(name: str) -> tuple[str, str] | None:
+    """(time, run id) of a run registration's name, or None when it is not one."""
+    m = _RUN_LOG_NAME.match(name)
+    if not m:
+        return None
+    try:
+        return m.group(1), check_run_id(m.group(2))
+    except FormatError:
+        return None
+
+
+def run_log_mark(at: datetime, margin: timedelta = RUN_LOG_MARGIN) -> str:
+    """A checkpoint's log mark for a listing started at ``at`` (its writer's clock): the time
+    ``margin`` earlier, in registration names' form. Every registration whose name sorts at or
+    before it belongs to a run that listing saw (a writer registers a run after its manifest
+    exists, so a run the listing missed was registered after it began)."""
+    return f"{(at - margin).astimezone(timezone.utc):{_LOG_TIME}}"
+
+
+def is_run_log_mark(value: object) -> bool:
+    return isinstance(value, str) and bool(_RUN_LOG_MARK.match(value))
+
+
 COLUMN_LINEAGE_KEY = "dagster/column_lineage"
 """The metadata entry of column lineage (Dagster's own key): see ``explorer.column_lineage``."""
 
@@ -417,8 +471,16 @@ def format_time(ts: datetime) -> str:
 # --------------------------------------------------------------------------- documents
 
 
-def store_marker_doc() -> dict[str, Any]:
-    return {"format": STORE_KIND, "format_version": BASE_VERSION}
+def store_marker_doc(run_log: bool = True) -> dict[str, Any]:
+    """The store marker a writer creates. ``run_log``: every writer of the store registers the
+    runs it creates under ``_frontier_runs/`` (stores made by older versions have no such field;
+    a writer that could not register a run rewrites the marker with ``run_log: false``)."""
+    return {"format": STORE_KIND, "format_version": BASE_VERSION, "run_log": run_log}
+
+
+def marker_run_log(doc: Any) -> bool:
+    """Whether a store marker document says the store keeps a run log."""
+    return isinstance(doc, dict) and doc.get("format") == STORE_KIND and doc.get("run_log") is True
 
 
 def _partitioned(v: AssetVersion) -> bool:

@@ -67,9 +67,10 @@ def test_cold_open_reads_the_checkpoint_then_only_newer_and_unfinished_runs(s3_s
         store = Store.open(url, opts, cache=False)
         assert _seen(store) == written  # exactly what the writers wrote
         assert {r.run_id: r.status for r in store.runs} == {r: "success" for r in {k[1] for k in written}}
-        # the root listing, the checkpoints listing, one GET of the checkpoint, then one GET
-        # per run it does not hold: the three newer ones and the one unfinished when it was made
-        assert dict(count.counts) == {"LIST": 2, "GET": 1 + len(newer) + 1}
+        # the store marker (run_log), the checkpoints listing, one GET of the checkpoint, the run
+        # log's listing after its mark (no root listing), then one GET per run it does not
+        # hold: the three newer ones and the one unfinished when it was made
+        assert dict(count.counts) == {"LIST": 2, "GET": 1 + 1 + len(newer) + 1}
 
     # a second checkpoint starts from the first: it reads only the runs the first lacks
     with RequestCounter(fs) as count:
@@ -119,7 +120,8 @@ def test_a_damaged_checkpoint_is_named_and_skipped(s3_store):
     with RequestCounter(fs) as count:
         store = Store.open(url, opts, cache=False)
         assert _seen(store) == written
-        assert dict(count.counts) == {"LIST": 2, "GET": 4}  # three damaged ones, then the good one
+        # the marker, three damaged ones, then the good one; the checkpoints' and the log's listings
+        assert dict(count.counts) == {"LIST": 2, "GET": 5}
     named = [w for w in store.warnings if "checkpoint skipped" in w]
     assert len(named) == 3 and all(CHECKPOINTS_DIR in w and "\n" not in w for w in named)
 

@@ -17,6 +17,7 @@ import dagster_records as records  # noqa: E402
 from explorer.dagster import RunPrefixedIOManager, consolidate_run  # noqa: E402
 from explorer.errors import UnsafeLoad  # noqa: E402
 from explorer import Store  # noqa: E402
+from explorer import format as fmt  # noqa: E402
 
 
 @pytest.fixture
@@ -132,6 +133,10 @@ def test_asset_job_and_cross_run_inputs(tmp_path, instance):
     assert second.success
     for r in (first, second):
         consolidate_run(base, r.run_id, "success")
+
+    # the IO manager registered each run once in the run log, under Dagster's run id
+    logged = [fmt.parse_run_log_name(p.name)[1] for p in (tmp_path / "store" / fmt.RUN_LOG_DIR).iterdir()]
+    assert sorted(logged) == sorted([first.run_id, second.run_id])
 
     store = Store.open(base)
     assert [r.run_id for r in store.runs] == [first.run_id, second.run_id]

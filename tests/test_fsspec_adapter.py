@@ -9,7 +9,7 @@ from fsspec.implementations.local import LocalFileSystem
 from s3_support import RequestCounter, bucket, moto_endpoint, s3_fs  # noqa: F401 - fixtures
 
 from explorer.store.fs import open_fs
-from explorer.store.fsspec_adapter import cat_many, open_takes_size, strip_protocol
+from explorer.store.fsspec_adapter import cat_many, names_after, open_takes_size, strip_protocol
 
 
 def test_strip_protocol_names_paths_as_the_filesystem_does(tmp_path, moto_endpoint, bucket):
@@ -38,3 +38,21 @@ def test_cat_many_reads_each_file_with_one_get_and_returns_errors_in_place(moto_
     assert got[:5] == list(bodies.values())
     assert isinstance(got[5], FileNotFoundError)
     assert dict(counter.counts) == {"GET": 6}  # one plain GET each: no HEAD, no listing
+
+
+def test_names_after_lists_only_later_names_with_start_after(moto_endpoint, bucket, tmp_path):
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    names = [f"2026010{i}T000000000000Z--r{i}" for i in range(1, 6)]
+    for n in names + ["sub/deeper"]:
+        client.put_object(Bucket=bucket, Key=f"p/log/{n}", Body=b"")
+    fs = s3_fs(moto_endpoint)
+    with RequestCounter(fs) as counter:
+        got = names_after(fs, f"{bucket}/p/log", names[2])
+        assert names_after(fs, f"{bucket}/p/none", "") == []
+    assert got == names[3:]  # (not the folder "sub/" below it)
+    assert dict(counter.counts) == {"LIST": 2} and all("start-after=" in url for _, url in counter.log)
+    local, root = open_fs(str(tmp_path))
+    for n in names:
+        (tmp_path / n).write_bytes(b"")
+    assert names_after(local, root, names[2]) == names[3:]
+    assert names_after(local, f"{root}/missing", "") == []

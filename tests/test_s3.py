@@ -88,9 +88,11 @@ def test_cold_open_is_one_listing_and_one_get_per_run_warm_open_one_listing(stor
         assert store.fs is fs
         assert len(store.runs) == n
         assert count.counts["HEAD"] == 0
-        assert count.counts["LIST"] == math.ceil(n / 1000)
-        assert count.counts["GET"] == n  # all runs are consolidated: no sidecar is read
-        assert count.total == n + 1
+        # the store marker (it says run_log) and the checkpoints' listing (none: so the root
+        # is listed), then one GET per run
+        assert count.counts["LIST"] == 1 + math.ceil(n / 1000)
+        assert count.counts["GET"] == 1 + n  # all runs are consolidated: no sidecar is read
+        assert count.total == n + 3
         count.reset()
         warm = Store.open(url, opts)
         assert dict(count.counts) == {"LIST": 1}
@@ -134,7 +136,7 @@ def test_a_running_run_is_read_from_its_sidecars_and_read_again_until_it_finishe
     with RequestCounter(fs) as count:
         store = Store.open(url, opts)
         # root listing + versions listing of the running run; 5 manifests + its one sidecar
-        assert dict(count.counts) == {"LIST": 2, "GET": 6}
+        assert dict(count.counts) == {"LIST": 3, "GET": 7}  # (+ the marker and the checkpoints' listing)
     assert store.run("20260501T000000Z-live").status == "running"
     assert store.version("partial").run_id == "20260501T000000Z-live"
     live.write("second", {"step": 2})
@@ -180,7 +182,7 @@ def test_no_cache_reads_everything_and_writes_no_cache(cli, stores, tmp_path, mo
     with RequestCounter(fs) as count:
         assert cli("runs", url, "-o", f"endpoint_url={opts['endpoint_url']}", "--no-cache").code == 0
         assert cli("--no-cache", "runs", url, "-o", f"endpoint_url={opts['endpoint_url']}").code == 0
-        assert count.counts["GET"] == 2 * len(RUN_IDS)
+        assert count.counts["GET"] == 2 * (1 + len(RUN_IDS))  # the marker and every run, twice
     assert not cache_dir.exists() or not list(cache_dir.iterdir())
 
 

@@ -62,6 +62,13 @@ def add_store_args(p: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,  # keeps a global --no-cache given before the command
         help="read the whole store, neither using nor updating the local index cache",
     )
+    p.add_argument(
+        "--list-root",
+        action="store_true",
+        default=False,
+        help="list the store's root to find its runs even where the run log and a checkpoint would do "
+             "(shows no run deleted since the newest checkpoint)",
+    )
 
 
 def add_format_arg(p: argparse.ArgumentParser, choices: Iterable[str] = ("table", "json"), default: str = "table") -> None:
@@ -82,7 +89,8 @@ def open_store(args: argparse.Namespace) -> Store:
     from . import env_dagster_home
 
     homes = {"dagster_home": getattr(args, "dagster_home", None), "stock_dagster_home": env_dagster_home(),
-             "freeze_gc": True}  # this process is the CLI's own: a large index is frozen (index.bulk_load)
+             "freeze_gc": True,  # this process is the CLI's own: a large index is frozen (index.bulk_load)
+             "full_listing": getattr(args, "list_root", False)}
     try:
         if sys.stderr.isatty() and not getattr(args, "quiet", False):
             from .terminal import index_progress

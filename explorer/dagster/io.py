@@ -339,7 +339,7 @@ class RunPrefixedIOManager(dg.ConfigurableIOManager):
                 parent_run_id=dagster_run.parent_run_id,
                 planned=_planned(context),
             )
-            write_manifest(fs, root, run)
+            write_manifest(fs, root, run, new=True)
         with _LOCK:
             _MANIFESTS.add((root, run_id))
 

@@ -50,12 +50,13 @@ def mark_run_status(
     fs, root = _open(base_path, storage_options)
     fmt.check_run_id(run_id)
     run = read_manifest(fs, root, run_id)
+    new = run is None
     if run is None:
         run = Run(run_id=run_id, job=job, status=status, started_at=finished_at or fmt.now())
     if run.consolidated:
         return run  # already final
     run = replace(run, status=status, finished_at=(finished_at or fmt.now()) if status != "running" else None)
-    return write_manifest(fs, root, run)
+    return write_manifest(fs, root, run, new=new)
 
 
 def consolidate_run(
@@ -88,6 +89,7 @@ def consolidate_run(
     except FormatError as exc:
         raise ExplorerError(f"cannot consolidate run {run_id}: {exc}") from None
     finished = finished_at or fmt.now()
+    new = run is None
     if run is None:
         run = Run(run_id=run_id, job=job, status=status, started_at=started_at or finished,
                   tags={str(k): str(v) for k, v in (tags or {}).items()},
@@ -97,4 +99,4 @@ def consolidate_run(
         run = replace(run, checks=tuple(checks))
     if observations is not None:
         run = replace(run, observations=tuple(observations))
-    return write_manifest(fs, root, run, consolidate=True)
+    return write_manifest(fs, root, run, consolidate=True, new=new)

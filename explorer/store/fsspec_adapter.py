@@ -5,7 +5,10 @@ relied on, so an fsspec upgrade that changes it fails there, not somewhere in a 
 - ``open_takes_size``: whether the filesystem's ``_open`` accepts ``size=`` (s3fs does: a file
   opened with its size sends no HEAD);
 - ``cat_many``: many small reads as one concurrent batch of plain GETs on async filesystems
-  (``_cat_file`` and ``fsspec.asyn._run_coros_in_chunks``).
+  (``_cat_file`` and ``fsspec.asyn._run_coros_in_chunks``);
+- ``names_after``: the names in a folder that sort after a given one, on S3 one ``ListObjectsV2``
+  with ``StartAfter`` (s3fs's ``_call_s3``, which adds the request options and turns botocore's
+  errors into OSErrors, and ``split_path``: s3fs's listings take no ``StartAfter``).
 """
 
 from __future__ import annotations
@@ -59,3 +62,31 @@ def cat_many(fs: fsspec.AbstractFileSystem, paths: list[str], batch_size: int | 
         except Exception as exc:  # noqa: BLE001 - reported per file by the caller
             out.append(exc)
     return out
+
+
+def names_after(fs: fsspec.AbstractFileSystem, folder: str, after: str) -> list[str]:
+    """The names (last path segment) of the files directly in ``folder`` that sort after
+    ``after``, sorted. On S3 only those are listed (``StartAfter``: 1,000 a page); elsewhere the
+    folder is listed and filtered. A missing folder has no names."""
+    if hasattr(fs, "_call_s3") and hasattr(fs, "split_path"):
+        from fsspec.asyn import sync
+
+        bucket, key, _ = fs.split_path(folder)
+        prefix = key.strip("/") + "/" if key.strip("/") else ""
+
+        async def _go() -> list[str]:
+            kw: dict[str, Any] = dict(Bucket=bucket, Prefix=prefix, StartAfter=prefix + after, Delimiter="/")
+            out: list[str] = []
+            while True:
+                page = await fs._call_s3("list_objects_v2", **kw)
+                out.extend(c["Key"][len(prefix):] for c in page.get("Contents", []))
+                if not page.get("IsTruncated"):
+                    return out
+                kw["ContinuationToken"] = page["NextContinuationToken"]
+
+        return sorted(n for n in sync(fs.loop, _go) if n > after)  # (_call_s3 raises OSErrors)
+    try:
+        listed = fs.ls(folder, detail=False)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(n for n in (p.rstrip("/").rsplit("/", 1)[-1] for p in listed) if n > after)

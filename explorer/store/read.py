@@ -5,6 +5,10 @@ the objects under them), one concurrent batch of GETs of the run manifests and, 
 runs without a consolidated manifest (crashed or still running), one listing and one
 batch of GETs of their sidecars. With the local cache (``cache.py``) a reopen reads only
 the runs that are new or were unfinished last time.
+
+A cold open of a store that keeps a run log (its marker says ``run_log``) and has a checkpoint
+with a log mark lists no root: the checkpoint's runs, and those registered in ``_frontier_runs/``
+after its mark, are the store's runs (``logged_run_ids``; docs/store-format.md, "The run log").
 """
 
 from __future__ import annotations
@@ -205,6 +209,60 @@ def list_run_ids(fs: fsspec.AbstractFileSystem, root: str, reserved: set[str] | 
     return sorted(out)
 
 
+def read_marker(fs: fsspec.AbstractFileSystem, root: str, warnings: list[str]) -> dict | None:
+    """The store marker's document (one GET), or None: none, or not valid (a warning)."""
+    raw = cat_many(fs, [fmt.join(root, fmt.STORE_MARKER)])[0]  # (a plain GET: no HEAD first)
+    if isinstance(raw, BaseException) or raw is None:
+        return None  # none, or unreadable: the root listing that follows says what is wrong
+    try:
+        doc = fmt.loads(raw, fmt.STORE_MARKER)
+    except FormatError as exc:
+        warnings.append(f"{exc}; the store's root is listed")
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def logged_run_ids(fs: fsspec.AbstractFileSystem, root: str, warnings: list[str]
+                   ) -> tuple[list[str] | None, checkpoint_mod.Checkpoint | None]:
+    """(the store's runs without listing its root, the newest valid checkpoint read for it): the
+    checkpoint's runs (held and pending) and those registered in the run log after its log mark
+    (one listing, on S3 with ``StartAfter``). The runs are None when the store cannot be read so
+    (its marker does not say ``run_log``, no checkpoint has a mark, or the log cannot be trusted:
+    a warning says why): the caller lists the root (and uses the checkpoint, if one was read).
+    Costs the marker's GET, the checkpoints' listing, the newest one's GET and the log's listing
+    (one request per 1,000 registrations after the mark)."""
+    from .fsspec_adapter import names_after
+
+    if not fmt.marker_run_log(read_marker(fs, root, warnings)):
+        return None, None
+    try:
+        ckpt = checkpoint_mod.newest(fs, root, warnings)
+    except Exception as exc:  # noqa: BLE001 - the root listing decides (and names a lost endpoint)
+        warnings.append(f"{fmt.CHECKPOINTS_DIR}: cannot read ({type(exc).__name__}: {exc}); the store's root is listed")
+        return None, None
+    if ckpt is None or ckpt.log_mark is None:
+        return None, ckpt
+    try:
+        names = names_after(fs, fmt.join(root, fmt.RUN_LOG_DIR), ckpt.log_mark)
+    except Exception as exc:  # noqa: BLE001
+        warnings.append(f"{fmt.RUN_LOG_DIR}: cannot list ({type(exc).__name__}: {exc}); the store's root is listed")
+        return None, ckpt
+    registered: set[str] = set()
+    bad = []
+    for name in names:
+        parsed = fmt.parse_run_log_name(name)
+        if parsed is None:
+            bad.append(name)
+        else:
+            registered.add(parsed[1])
+    if bad:
+        shown = ", ".join(repr(fmt.printable(n)) for n in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        warnings.append(f"{fmt.RUN_LOG_DIR}: {len(bad)} entr{'y is' if len(bad) == 1 else 'ies are'} not a run "
+                        f"registration ({shown}); the store's root is listed")
+        return None, ckpt
+    return sorted(registered.union(ckpt.manifests, ckpt.pending)), ckpt
+
+
 def has_marker(fs: fsspec.AbstractFileSystem, root: str) -> bool:
     try:
         return fs.exists(fmt.join(root, fmt.STORE_MARKER))
@@ -221,6 +279,7 @@ def read_runs(
     keep_raw: Callable[[str, bytes], None] | None = None,
     unreachable: Unreachable | None = None,
     checkpoints: bool = False,
+    checkpoint: checkpoint_mod.Checkpoint | None = None,
 ) -> tuple[list[RunRecord], list[str], list[str]]:
     """Read the given runs. Returns (records, warnings, ids of folders without a manifest).
 
@@ -233,12 +292,13 @@ def read_runs(
     Runs that could not be read because the endpoint stopped answering are left out, with one
     warning for all of them, and their ids recorded in ``unreachable`` when given (the caller
     decides whether what was read is enough: see ``build_index`` and ``Indexer.refresh``).
+    ``checkpoint`` (already read: ``logged_run_ids``) is used whatever the number of runs.
     """
     records: list[RunRecord] = []
     warnings: list[str] = []
     no_manifest: list[str] = []
-    if checkpoints and len(run_ids) >= checkpoint_mod.USE_FROM:
-        run_ids = _from_checkpoint(fs, root, run_ids, records, warnings, keep_raw)
+    if checkpoint is not None or (checkpoints and len(run_ids) >= checkpoint_mod.USE_FROM):
+        run_ids = _from_checkpoint(fs, root, run_ids, records, warnings, keep_raw, checkpoint)
     pending: list[RunRecord] = []
     torn: list[tuple[RunRecord, str]] = []  # manifests that are not JSON: their sidecars decide
     lost: list[str] = []
@@ -309,11 +369,12 @@ def read_runs(
 
 
 def _from_checkpoint(fs: fsspec.AbstractFileSystem, root: str, run_ids: list[str], records: list[RunRecord],
-                     warnings: list[str], keep_raw: Callable[[str, bytes], None] | None) -> list[str]:
-    """Take the finished runs of ``run_ids`` that the newest valid checkpoint holds (parsed as
-    manifests read from the runs are); returns the runs still to read."""
+                     warnings: list[str], keep_raw: Callable[[str, bytes], None] | None,
+                     ckpt: checkpoint_mod.Checkpoint | None = None) -> list[str]:
+    """Take the finished runs of ``run_ids`` that the newest valid checkpoint (``ckpt`` when
+    given) holds (parsed as manifests read from the runs are); returns the runs still to read."""
     try:
-        ckpt = checkpoint_mod.newest(fs, root, warnings)
+        ckpt = ckpt or checkpoint_mod.newest(fs, root, warnings)
     except OSError as exc:  # the listing or GET failed: the runs themselves are read
         warnings.append(f"{fmt.CHECKPOINTS_DIR}: cannot read ({type(exc).__name__}: {exc}); runs read one by one")
         return run_ids
@@ -431,16 +492,35 @@ def _check_found(fs: fsspec.AbstractFileSystem, root: str, found_any: bool, no_m
             raise StoreNotFound(f"no frontier store at {root}: the folder holds no runs")
 
 
-def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | None = None,
-                freeze_gc: bool = False) -> Index:
-    """Read a whole store into an Index, without the local cache. Broken runs become
-    warnings, never errors. ``freeze_gc``: see ``explorer.index.bulk_load``."""
+def _run_listing(fs: fsspec.AbstractFileSystem, root: str, warnings: list[str], full: bool
+                 ) -> tuple[list[str], set[str] | None, checkpoint_mod.Checkpoint | None]:
+    """(run ids, reserved names the root listing showed or None when it was not listed, the
+    checkpoint already read, if any) of a cold read: through the run log when the store has one
+    and ``full`` is not asked (``logged_run_ids``), else one listing of the root."""
+    ckpt = None
+    if not full:
+        logged, ckpt = logged_run_ids(fs, root, warnings)
+        if logged is not None:
+            return logged, None, ckpt
     reserved: set[str] = set()
-    run_ids, escaping = _outside_root(fs, root, list_run_ids(fs, root, reserved))
+    return list_run_ids(fs, root, reserved), reserved, ckpt
+
+
+def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | None = None,
+                freeze_gc: bool = False, full_listing: bool = False) -> Index:
+    """Read a whole store into an Index, without the local cache. Broken runs become
+    warnings, never errors. ``freeze_gc``: see ``explorer.index.bulk_load``. A store with a run
+    log and a checkpoint that has a log mark is read without listing its root (a run deleted
+    since that checkpoint is still shown), unless ``full_listing``."""
+    early: list[str] = []
+    listed, reserved, ckpt = _run_listing(fs, root, early, full_listing)
+    run_ids, escaping = _outside_root(fs, root, listed)
     with bulk_load(freeze_gc):
         unreachable = Unreachable()
         records, warnings, no_manifest = read_runs(fs, root, run_ids, progress, unreachable=unreachable,
-                                                   checkpoints=fmt.CHECKPOINTS_DIR in reserved)
+                                                   checkpoints=reserved is not None and fmt.CHECKPOINTS_DIR in reserved,
+                                                   checkpoint=ckpt)
+        warnings[:0] = early
         if unreachable.error is not None and not records:
             raise unreachable.error  # nothing read: an error, not an empty store
         warnings.extend(_escaping_warnings(escaping))
@@ -448,7 +528,7 @@ def build_index(fs: fsspec.AbstractFileSystem, root: str, progress: Progress | N
         for run_id in no_manifest:
             warnings.append(f"{fmt.printable(run_id)}/: folder without a run manifest, skipped")
         idx = Index.from_records(records, warnings)
-        idx.reserved = frozenset(reserved)
+        idx.reserved = frozenset(reserved) if reserved is not None else None
         return idx
 
 
@@ -468,7 +548,7 @@ class Indexer:
     """
 
     def __init__(self, fs: fsspec.AbstractFileSystem, root: str, url: str, cache_file=None,
-                 freeze_gc: bool = False) -> None:
+                 freeze_gc: bool = False, full_listing: bool = False) -> None:
         from .fs import is_local
 
         self.fs = fs
@@ -476,6 +556,7 @@ class Indexer:
         self.url = url
         self.cache_file = cache_file
         self.freeze_gc = freeze_gc  # (explorer.index.bulk_load)
+        self.full_listing = full_listing  # a cold open lists the root even when the run log would do
         self.local = is_local(fs)
         self.entries: dict = {}
         self.log = None  # the cache's manifest log (cache.ManifestLog), once known
@@ -540,8 +621,13 @@ class Indexer:
     def _refresh(self, progress: Progress | None, _dirty: bool, check: bool = True) -> Index:
         from . import cache
 
-        reserved: set[str] = set()
-        run_ids = list_run_ids(self.fs, self.root, reserved)
+        early: list[str] = []
+        ckpt = None
+        if not self.entries:  # a cold open: through the run log when the store has one
+            run_ids, reserved, ckpt = _run_listing(self.fs, self.root, early, self.full_listing)
+        else:  # a warm one lists the root: it also tells which cached runs left the store
+            reserved = set()
+            run_ids = list_run_ids(self.fs, self.root, reserved)
         listed = set(run_ids)
         dirty = _dirty
         for gone in [r for r in self.entries if r not in listed]:
@@ -563,8 +649,10 @@ class Indexer:
             unreachable = Unreachable()
             records, warnings, no_manifest = read_runs(
                 self.fs, self.root, to_read, progress, keep_raw=writer.add if writer is not None else None,
-                unreachable=unreachable, checkpoints=fmt.CHECKPOINTS_DIR in reserved,
+                unreachable=unreachable, checkpoints=reserved is not None and fmt.CHECKPOINTS_DIR in reserved,
+                checkpoint=ckpt,
             )
+            warnings[:0] = early
             located = writer.located if writer is not None else {}
             for r in to_read:
                 if self.entries.pop(r, None) is not None:
@@ -594,7 +682,7 @@ class Indexer:
             if writer is not None:
                 writer.log.release()  # (reads reopen it when versions are first needed)
         idx = self._index(warnings)
-        idx.reserved = frozenset(reserved)
+        idx.reserved = frozenset(reserved) if reserved is not None else None
         return idx
 
     def _index(self, warnings: list[str]) -> Index:

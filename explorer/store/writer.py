@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .. import format as fmt
@@ -249,12 +249,46 @@ def _read_manifest_doc(fs, root: str, run_id: str) -> tuple[Run, dict[str, Any]]
     return fmt.parse_run(doc, rel, run_id), doc
 
 
-def write_run_manifest(fs, root: str, run: Run, consolidate: bool = False, create: bool = False) -> Run:
+_log = logging.getLogger(__name__)
+
+
+def register_run(fs, root: str, run_id: str, at: datetime | None = None) -> str | None:
+    """Add ``run_id`` to the store's run log: an empty object ``_frontier_runs/<UTC time>--<run
+    id>``, the time taken from this machine's wall clock (never a writer's injected clock: the
+    log's order is real time). Returns its name, or None when it could not be written.
+
+    Never fails the run. When the registration cannot be written (twice), the store marker is
+    rewritten with ``run_log: false`` so that readers list the store's root again instead of
+    trusting a log that lacks this run; if even that fails, a warning says so (the run is then
+    found by a full listing, or once a checkpoint written ``RUN_LOG_MARGIN`` later covers it)."""
+    error: Exception | None = None
+    for _ in range(2):
+        try:
+            name = fmt.run_log_name(run_id, at or datetime.now(timezone.utc))
+            put(fs, root, fmt.run_log_path(name), b"")
+            return name
+        except Exception as exc:  # noqa: BLE001 - the run is written whatever happens here
+            error = exc
+    try:
+        put(fs, root, fmt.STORE_MARKER, fmt.dumps(fmt.store_marker_doc(run_log=False)))
+        _log.warning("run %s could not be registered in %s (%s): the store's marker now says run_log false",
+                     run_id, fmt.RUN_LOG_DIR, error)
+    except Exception as exc:  # noqa: BLE001
+        _log.warning("run %s could not be registered in %s (%s) nor the store marker rewritten (%s): "
+                     "readers through a checkpoint may miss it until a later checkpoint or a full listing",
+                     run_id, fmt.RUN_LOG_DIR, error, exc)
+    return None
+
+
+def write_run_manifest(fs, root: str, run: Run, consolidate: bool = False, create: bool = False,
+                       new: bool = False) -> Run:
     """Write ``run``'s manifest (and the store marker if the store has none). With
     ``consolidate`` the manifest carries every sidecar of the run, read back from the store
     (so versions written by other processes are included). With ``create`` the manifest must
     not exist yet: of writers starting the same run at once exactly one succeeds, the others
-    get a WriteError naming the run."""
+    get a WriteError naming the run. With ``create`` or ``new`` (the caller found no manifest:
+    this is the run's first) the run is registered in the run log once its manifest is written
+    (``register_run``)."""
     if not fs.exists(fmt.join(root, fmt.STORE_MARKER)):
         try:
             put(fs, root, fmt.STORE_MARKER, fmt.dumps(fmt.store_marker_doc()), exclusive=True)
@@ -267,6 +301,8 @@ def write_run_manifest(fs, root: str, run: Run, consolidate: bool = False, creat
         put(fs, root, fmt.run_manifest_path(run.run_id), fmt.dumps(fmt.run_doc(run, versions)), exclusive=create)
     except FileExistsError:
         raise WriteError(f"run {run.run_id} already exists in {root} (another writer started it)") from None
+    if create or new:
+        register_run(fs, root, run.run_id)
     return run
 
 

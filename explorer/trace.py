@@ -444,7 +444,7 @@ def trace(store: "Source", key: str, run: str | None = None, where: Mapping[str,
     for ref in _order(prov):
         if ref == prov.root:
             continue
-        consumers = tuple(readers.get(ref, ()))
+        consumers = tuple(sorted(readers.get(ref, ()), key=lambda r: (r.asset, r.run_id, r.partition or "")))
         ctx = _Context()
         for c in consumers:
             if c in outgoing:

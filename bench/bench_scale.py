@@ -23,7 +23,7 @@ project's own manifest format, no data files):
     PYTHONPATH=. python bench/bench_scale.py --runs 1000 10000 50000 --repeat 1
     PYTHONPATH=. python bench/bench_scale.py --runs 10000 50000 --interleave provenance impact find
 
-``--interleave NAME ...`` measures only the commands whose names start with those words, size
+``--interleave NAME ...`` measures only the commands whose names start with those words (``all``: every one), size
 against size in rounds (each command at every size, then the next command; ``--repeat``
 rounds), so that a change in the machine's load falls on both sizes alike; it reports the
 median CPU seconds and peak memory at each size and the growth per 10x runs.
@@ -168,7 +168,7 @@ def interleave(sizes: list[int], words: list[str], repeat: int, work: Path) -> s
         store = store_for(runs, work)
         envs[runs] = {**os.environ, "FRONTIER_EXPLORE_CACHE_DIR": str(work / f"cache-{runs}"), "COLUMNS": "200"}
         measure([sys.executable, "-c", OPEN, str(store)], envs[runs])  # the cache holds every run
-        argvs[runs] = {n: a for n, a in commands(str(store), runs).items() if n.split()[0] in words}
+        argvs[runs] = {n: a for n, a in commands(str(store), runs).items() if "all" in words or n.split()[0] in words}
     names = list(argvs[sizes[0]])
     got: dict[tuple[str, int], list[Sample]] = {(n, r): [] for n in names for r in sizes}
     for i in range(repeat):

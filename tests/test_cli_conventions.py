@@ -96,3 +96,34 @@ def test_a_command_names_itself_in_its_usage(capsys):
     assert exit_.value.code == 2
     assert err.splitlines()[0].startswith("usage: frontier-explore runs ")
     assert err.strip().splitlines()[-1].startswith("frontier-explore runs: error:")
+
+
+@pytest.mark.parametrize("args", [
+    ["show", "{store}", "features", "--rows", "200"],  # a rich table
+    ["history", "{store}", "raw/applications", "--format", "json"],  # JSON, written at once
+    ["runs", "{store}", "--format", "tsv"],
+])
+def test_a_reader_that_stops_early_is_not_an_error(demo_path, tmp_path, args):
+    """``frontier-explore ... | head -1``: the command ends with 0 and says nothing on stderr
+    (a shell with ``pipefail`` would take rich's exit 1 for a failure), through a real pipe
+    closed after the first bytes, in a process of its own."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    store = str(demo_path)
+    if args[0] == "runs":  # enough output to fill the pipe: a store with many runs
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+        from gen_store import generate
+
+        store = str(tmp_path / "big")
+        generate(store, 400, 4)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent), COLUMNS="80",
+               FRONTIER_EXPLORE_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.Popen([sys.executable, "-m", "explorer", *[a.format(store=store) for a in args]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout.read(20)
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0
+    assert proc.stderr.read() == b""

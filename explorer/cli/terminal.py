@@ -5,6 +5,7 @@ JSON never imports rich."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Callable, Iterable
 
@@ -51,6 +52,15 @@ class TerminalConsole(Console):
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(markup=False, emoji=False, highlight=False, **kw)
+
+    def on_broken_pipe(self) -> None:
+        """The reader went away (``| head``): write nothing more, and end the command as any
+        other closed pipe does (exit 0: ``cli._run``), not with rich's exit 1, which a shell
+        with ``pipefail`` takes for a failure."""
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # (what rich does too: no error when stdout is flushed at exit)
+        raise BrokenPipeError
 
     def render_str(self, text: str, **kw: Any) -> Text:
         kw.update(markup=False, emoji=False, highlight=False)

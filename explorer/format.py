@@ -57,10 +57,7 @@ RUN_MANIFEST = "run.json"
 VERSIONS_DIR = "versions"
 FLAGS_DIR = "_frontier_flags"
 CHECKPOINTS_DIR = "_frontier_checkpoints"
-RUN_LOG_DIR = "_frontier_runs"
-RESERVED_DIRS = (FLAGS_DIR, CHECKPOINTS_DIR, RUN_LOG_DIR)
-"""The store's own folders: names starting with ``_``, which no run id may take (``check_run_id``)
-and the root listing never reports as runs."""
+RUN_LOG_DIR = "_frontier_runs"  # the run log: an empty object per run, named by run_log_name
 RUN_LOG_MARGIN = timedelta(hours=1)
 """How far behind the checkpoint writer's clock a writer's clock may be: a checkpoint's log mark is
 its listing's start minus this, so a run registered by such a writer after the listing began still
@@ -373,12 +370,6 @@ def checkpoint_path(name: str) -> str:
 _LOG_TIME = "%Y%m%dT%H%M%S%fZ"
 _RUN_LOG_MARK = re.compile(r"^\d{8}T\d{12}Z$")
 _RUN_LOG_NAME = re.compile(r"^(\d{8}T\d{12}Z)--(.+)$")
-
-
-def run_log_dir() -> str:
-    """The run log: one empty object per run, named ``run_log_name``, written by every writer of
-    a store whose marker says ``run_log`` right after the run's first manifest."""
-    return RUN_LOG_DIR
 
 
 def run_log_name(run_id: str, at: datetime) -> str:

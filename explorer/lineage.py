@@ -100,10 +100,16 @@ def back_edges(g: nx.DiGraph, start: Iterable[Any] = (), key: Callable[[Any], An
     Removing them leaves a DAG. Iterative, linear in nodes plus edges.
     """
     succ = {n: sorted(g.successors(n), key=key) for n in g.nodes}
+    return _closing_edges(succ, [s for s in (*start, *sorted(g.nodes, key=key)) if s in g])
+
+
+def _closing_edges(succ: dict[Any, list[Any]], starts: Iterable[Any]) -> set[tuple[Any, Any]]:
+    """The back edges of one iterative depth-first search over ``succ`` (each node's successors,
+    visited in that order), begun at each of ``starts`` not reached yet, in order."""
     state: dict[Any, int] = {}  # 1 on the current path, 2 done
     out: set[tuple[Any, Any]] = set()
-    for s in (*start, *sorted(g.nodes, key=key)):
-        if s in state or s not in g:
+    for s in starts:
+        if s in state:
             continue
         state[s] = 1
         stack = [(s, iter(succ[s]))]
@@ -365,22 +371,7 @@ def _order(root: VersionNode, nxt: dict[VersionNode, list[VersionNode]]) -> list
     in sorted order, so the same answer always comes in the same order. Linear in versions plus
     edges. A cycle (only in a hostile store) is broken at the edge that closes it on a
     depth-first walk from the root: the edge leading back towards the root."""
-    state = {root: 1}  # 1 on the current path, 2 done
-    back: set[tuple[VersionNode, VersionNode]] = set()
-    stack = [(root, iter(nxt[root]))]
-    while stack:
-        n, it = stack[-1]
-        for m in it:
-            seen = state.get(m)
-            if seen == 1:
-                back.add((n, m))
-            elif seen is None:
-                state[m] = 1
-                stack.append((m, iter(nxt[m])))
-                break
-        else:
-            state[n] = 2
-            stack.pop()
+    back = _closing_edges(nxt, [root])
     waiting = dict.fromkeys(nxt, 0)  # edges still to be passed before a version can come
     for n, kids in nxt.items():
         for m in kids:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -126,11 +127,21 @@ def test_a_damaged_checkpoint_is_named_and_skipped(s3_store):
     assert len(named) == 3 and all(CHECKPOINTS_DIR in w and "\n" not in w for w in named)
 
 
-def test_concurrent_checkpoints_are_both_whole(s3_store):
+def test_concurrent_checkpoints_are_both_whole(s3_store, monkeypatch):
+    """Two writers that both listed the store before either wrote (the race itself: a writer
+    that lists after the other wrote finds nothing new and rightly writes nothing)."""
     url, opts = s3_store
     written: dict = {}
     for i in range(OLD):
         written.update(_run(url, opts, i)[1])
+    both_listed = threading.Barrier(2, timeout=60)
+    put = checkpoint.create_exclusive
+
+    def put_when_both_decided(*args, **kwargs):
+        both_listed.wait()
+        return put(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoint, "create_exclusive", put_when_both_decided)
     with ThreadPoolExecutor(2) as pool:
         outcomes = list(pool.map(lambda _: Store.open(url, opts, cache=False).checkpoint(), range(2)))
     names = {o.written.name for o in outcomes}

@@ -253,6 +253,9 @@ JSON_DOCUMENTS = [
     "just a string",
     12,
     {"set": {1}, "date": __import__("datetime").date(2026, 1, 2)},  # written as their text
+    {"keys": {1: "int", None: "none", True: "bool"}, "big": 2**70, "huge": -(2**63) - 1, "long": "x" * 5000,
+     "versions": [{"asset": CELL, "run_id": "r\x1b1", "missing": False, "partition": None, "n": -3}] * 3,
+     "plain": [{"asset": "a" * 100, "run_id": "r1"}] * 100},  # nothing but plain types: msgspec may write it
 ]
 
 
@@ -271,3 +274,14 @@ def test_json_output_is_exactly_the_standard_librarys_indented_text(doc):
         truth = json_safe(json.dumps(finite(value), indent=2, default=_json_value, ensure_ascii=False,
                                      allow_nan=False)) + "\n"
         assert json_text(value) == truth
+        if _plain(value):  # what a caller that knows it may ask msgspec to write
+            assert json_text(value, plain_types=True) == truth
+
+
+def _plain(value) -> bool:
+    """Whether ``value`` holds nothing but str, int, bool, None, lists, tuples and dicts."""
+    if isinstance(value, dict):
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(map(_plain, value))
+    return value is None or isinstance(value, (str, int))

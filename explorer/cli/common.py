@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..errors import ExplorerError, StoreNotFound
@@ -181,8 +182,13 @@ def json_document(data: Any, plain_types: bool = False) -> bytes:
 
 
 def _json_value(value: Any) -> Any:
-    """What ``json`` cannot write itself: numpy scalars as their Python value (a non-finite
-    float as its name, as everywhere in our JSON), anything else as its text."""
+    """What ``json`` cannot write itself: a msgspec Struct as msgspec writes it, numpy scalars
+    as their Python value (a non-finite float as its name, as everywhere in our JSON), anything
+    else as its text."""
+    import msgspec
+
+    if isinstance(value, msgspec.Struct):
+        return msgspec.to_builtins(value)
     if hasattr(value, "item") and not isinstance(value, (list, dict)):
         try:
             return finite(value.item())
@@ -193,15 +199,46 @@ def _json_value(value: Any) -> Any:
 
 def print_json(data: Any, plain_types: bool = False) -> None:
     """``data`` as :func:`json_document` on standard output, written as bytes where it takes
-    them (a 600 MB document is not decoded and encoded again)."""
-    document = json_document(data, plain_types)
+    them (a 600 MB document is not decoded and encoded again). A value of a dict ``data`` that
+    is an iterator (``LineageResult.to_records()``) is written as a list, a chunk of
+    items at a time, never held whole: the same bytes."""
     out = getattr(sys.stdout, "buffer", None)
     if out is None or (getattr(sys.stdout, "encoding", "") or "").lower().replace("-", "") != "utf8":
-        sys.stdout.write(document.decode("utf-8") + "\n")
-        return
-    sys.stdout.flush()
-    out.write(document)
-    out.write(b"\n")
+        write = lambda part: sys.stdout.write(part.decode("utf-8"))  # noqa: E731
+    else:
+        sys.stdout.flush()
+        write = out.write
+    if isinstance(data, dict) and any(isinstance(v, Iterator) for v in data.values()):
+        if all(isinstance(k, str) for k in data):
+            _write_json_streamed(write, data, plain_types)
+        else:  # (json.dumps's names for other keys: not worth a second copy of them)
+            write(json_document({k: list(v) if isinstance(v, Iterator) else v for k, v in data.items()}, plain_types))
+    else:
+        write(json_document(data, plain_types))
+    write(b"\n")
+
+
+JSON_CHUNK = 20_000  # items of a streamed list encoded at once
+
+
+def _write_json_streamed(write: Callable[[bytes], Any], data: dict, plain_types: bool, chunk: int | None = None) -> None:
+    """``json_document(data)``'s bytes (``data``'s keys all strings), each value encoded alone
+    and indented one level more (JSON's indented layout composes so), an iterator's items
+    ``chunk`` at a time."""
+    import itertools
+
+    for n, (key, value) in enumerate(data.items()):
+        write((b"{\n  " if not n else b",\n  ") + json_document(key) + b": ")
+        if not isinstance(value, Iterator):
+            write(json_document(value, plain_types).replace(b"\n", b"\n  "))
+            continue
+        opened = False
+        while part := list(itertools.islice(value, chunk or JSON_CHUNK)):
+            body = json_document(part, plain_types)[2:-2]  # its items, without "[\n" and "\n]"
+            write((b",\n  " if opened else b"[\n  ") + body.replace(b"\n", b"\n  "))
+            opened = True
+        write(b"\n  ]" if opened else b"[]")
+    write(b"\n}")
 
 
 def print_document(document: str, kind: str = "text") -> None:

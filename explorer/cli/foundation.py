@@ -339,7 +339,7 @@ def _lineage_cmd(kind: str):
         store = open_store(args)
         result = getattr(store, kind)(args.asset, args.run)
         if args.format == "json":
-            print_json(result.to_dict(), plain_types=True)  # (names, run ids, hashes and flags)
+            print_json(result.to_records(), plain_types=True)  # (names, run ids, hashes and flags)
         else:
             console().print(_tree(result, store))
             console().print(f"{counted(len(result.versions) - 1, 'version')} {'upstream' if kind == 'provenance' else 'downstream'}"

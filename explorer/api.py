@@ -113,7 +113,9 @@ class Store:
         a reopen reads only runs that are new or were unfinished. ``progress(done, total)``
         is called as run manifests are read. Stores written by Dagster's stock IO managers
         are read too (never cached); with ``dagster_home`` their lineage, status and times
-        come from that Dagster instance. ``stock_dagster_home`` (the CLI passes ``$DAGSTER_HOME``)
+        come from that Dagster instance, and for a frontier store's runs not consolidated yet
+        their status and what their end will record (``explorer.dagster.eventlog``: versions
+        stored outside the store, checks, observations; nothing written). ``stock_dagster_home`` (the CLI passes ``$DAGSTER_HOME``)
         is used the same way, but only when the store is a stock one: a frontier store never
         opens a Dagster instance unless asked. ``freeze_gc=True`` (the CLI's own process) moves
         a large index to the garbage collector's permanent generation (``explorer.index.bulk_load``):

@@ -199,9 +199,25 @@ def write_version(
     return version
 
 
-def write_external_version(
-    fs,
-    root: str,
+def write_external_version(fs, root: str, run_id: str, key: str, content_hash: str, **facts: Any) -> AssetVersion:
+    """Commit a version whose value is not in the store (the asset wrote it elsewhere, or
+    returned only metadata): a sidecar with no data file, ``data_format`` EXTERNAL. Its
+    ``content_hash`` stands for the data (a Dagster data version, say); ``facts``: the rest of
+    :func:`external_version`'s arguments. Never overwrites."""
+    return commit_version(fs, root, external_version(run_id, key, content_hash, **facts))
+
+
+def commit_version(fs, root: str, version: AssetVersion) -> AssetVersion:
+    """Write ``version``'s sidecar, which commits it; never overwrites one."""
+    side = fmt.sidecar_path(version.run_id, version.asset, version.partition)
+    try:
+        put(fs, root, side, fmt.dumps(fmt.sidecar_doc(version)), exclusive=True)
+    except FileExistsError:
+        raise WriteError(f"{side} already exists; versions are never overwritten") from None
+    return version
+
+
+def external_version(
     run_id: str,
     key: str,
     content_hash: str,
@@ -212,9 +228,7 @@ def write_external_version(
     partition: str | None = None,
     partition_dimensions: Mapping[str, str] | None = None,
 ) -> AssetVersion:
-    """Commit a version whose value is not in the store (the asset wrote it elsewhere, or
-    returned only metadata): a sidecar with no data file, ``data_format`` EXTERNAL. Its
-    ``content_hash`` stands for the data (a Dagster data version, say). Never overwrites."""
+    """The version :func:`write_external_version` commits, checked as it checks it, not written."""
     key = fmt.check_asset_key(key)
     partition, dims = partition_key(partition, partition_dimensions, f"partition of {key!r}")
     stored_metadata = fmt.check_value_depth(json.loads(fmt.dumps(dict(metadata or {}))), f"version {key!r} of run {run_id}")
@@ -225,11 +239,6 @@ def write_external_version(
         data_format=EXTERNAL, size_bytes=0, content_hash=content_hash, code_version=code_version,
         metadata=stored_metadata, inputs=tuple(inputs), partition=partition, partition_dimensions=dims,
     )
-    side = fmt.sidecar_path(run_id, key, partition)
-    try:
-        put(fs, root, side, fmt.dumps(fmt.sidecar_doc(version)), exclusive=True)
-    except FileExistsError:
-        raise WriteError(f"{side} already exists; versions are never overwritten") from None
     return version
 
 
@@ -578,4 +587,4 @@ class RunWriter:
         raise WriteError(f"run {self.run_id} was finished ({run.status}) by its owner; a joined writer cannot add {key!r} to it")
 
 
-__all__ = ["RunWriter", "write_version", "write_external_version", "read_run_sidecars", "read_run_manifest", "write_run_manifest", "put", "new_run_id", "serialize", "directory_hash", "ExplorerError"]
+__all__ = ["RunWriter", "write_version", "write_external_version", "external_version", "commit_version", "read_run_sidecars", "read_run_manifest", "write_run_manifest", "put", "new_run_id", "serialize", "directory_hash", "ExplorerError"]

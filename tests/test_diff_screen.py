@@ -11,6 +11,7 @@ import pandas as pd
 from explorer import RunWriter
 from explorer.tui.app import ExplorerApp
 from explorer.tui.screens.diff import DiffScreen
+from tui_support import workers_done
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 A = pd.DataFrame({"id": [1, 2, 3, 4], "x": [1.0, 2.0, 3.0, 4.0], "S": [" a", "b", "C", "d"],
@@ -33,11 +34,11 @@ async def screen_text(path: str, **options) -> str:
     async with app.run_test(size=(160, 50)) as pilot:
         for _ in range(3):
             await pilot.pause()
-            await app.workers.wait_for_complete()
+            await workers_done(app)
         app.push_screen(DiffScreen("t", "r1", "r2", **options))
         for _ in range(4):
             await pilot.pause()
-            await app.workers.wait_for_complete()
+            await workers_done(app)
         assert isinstance(app.screen, DiffScreen)
         title = str(app.screen.query_one("#title").render())
         return title + "\n" + rendered(app.screen.parts)

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from explorer import RunWriter
+from tui_support import workers_done
 
 BASE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 D1, D2, D3 = (f"2026010{i}T000000Z-00000{i}" for i in (1, 2, 3))
@@ -393,11 +394,11 @@ def app_trees(root: Path, key: str) -> dict[str, list[list[str]]]:
         async with app.run_test(size=(120, 36)) as pilot:
             for _ in range(3):
                 await pilot.pause()
-                await app.workers.wait_for_complete()
+                await workers_done(app)
             app.open_asset(key)
             for _ in range(3):
                 await pilot.pause()
-                await app.workers.wait_for_complete()
+                await workers_done(app)
             assert app.is_running and type(app.screen).__name__ == "AssetScreen"
             out = {}
             for name in ("provenance", "impact"):

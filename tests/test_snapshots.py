@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from snapshot_app import make_app  # noqa: E402
+from tui_support import workers_done  # noqa: E402
 
 SIZE = (120, 36)
 
@@ -21,7 +22,7 @@ SIZE = (120, 36)
 async def settle(pilot) -> None:
     for _ in range(3):
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        await workers_done(pilot.app)
     await pilot.pause()
 
 

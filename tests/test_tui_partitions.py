@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 from explorer import RunWriter
 from explorer.tui.app import ExplorerApp
 from explorer.tui.screens.asset import AssetScreen
+from tui_support import workers_done
 
 PARTS = ["2023-01-21", "2023-01-22", "[bold]x[/bold]"]
 
@@ -28,10 +29,10 @@ def test_partitions_table_and_opening_a_partition(tmp_path):
         async with app.run_test(size=(120, 36)) as pilot:
             for _ in range(3):
                 await pilot.pause()
-                await app.workers.wait_for_complete()
+                await workers_done(app)
             app.open_asset("events")
             await pilot.pause()
-            await app.workers.wait_for_complete()
+            await workers_done(app)
             await pilot.pause()
             screen = app.screen
             assert isinstance(screen, AssetScreen)
@@ -47,13 +48,13 @@ def test_partitions_table_and_opening_a_partition(tmp_path):
             table.move_cursor(row=[row[0] for row in cells].index(PARTS[2]))
             await pilot.press("enter")
             await pilot.pause()
-            await app.workers.wait_for_complete()
+            await workers_done(app)
             await pilot.pause()
             assert isinstance(app.screen, AssetScreen) and app.screen.key == f"events[{PARTS[2]}]"
             assert app.screen.query_one("#versions-table", DataTable).row_count == 1
             app.open_asset("events", first.run_id)  # (from the graph: a run that wrote three partitions)
             await pilot.pause()
-            await app.workers.wait_for_complete()
+            await workers_done(app)
             await pilot.pause()
             assert app.screen.version.run_id == first.run_id and app.screen.key.startswith("events[")
 

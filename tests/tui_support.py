@@ -15,11 +15,26 @@ def drive(test):
     return wrapper
 
 
+async def workers_done(app) -> None:
+    """Wait for the app's workers. A worker cancelled meanwhile (an exclusive one replaced by a
+    newer: the runs sorted again once checked) makes Textual's wait raise; then the newer ones
+    are waited for."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(50):
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
+    raise AssertionError("the app's workers keep being cancelled")
+
+
 async def settle(app, pilot) -> None:
     """Let the app finish its workers and redraw (three rounds: a worker may start another)."""
     for _ in range(3):
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await workers_done(app)
     await pilot.pause()
 
 

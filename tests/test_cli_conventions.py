@@ -127,3 +127,18 @@ def test_a_reader_that_stops_early_is_not_an_error(demo_path, tmp_path, args):
     proc.stdout.close()
     assert proc.wait(timeout=120) == 0
     assert proc.stderr.read() == b""
+
+
+@pytest.mark.parametrize("args", [("runs",), ("assets",), ("versions", "features"), ("flags",), ("stale",),
+                                  ("stale", "--plan"), ("history", "features"), ("show", "features"), ("lineage",)])
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_piped_output_has_no_trailing_spaces(cli, demo_path, monkeypatch, args, columns):
+    """Written to a pipe or a file, no line ends in spaces (rich pads centred titles and short
+    cells to the table's width), so ``grep``, ``diff`` and ``sed`` see the text, not padding.
+    The text is otherwise the same: its words, in order."""
+    monkeypatch.setenv("COLUMNS", columns)
+    res = cli(args[0], demo_path, *args[1:])
+    assert res.code in (0, 1), res.err
+    lines = res.out.splitlines()
+    assert len(lines) > 3 and not [line for line in lines if line.endswith(" ")]
+    assert any(line.lstrip() != line for line in lines)  # centring and indents (leading spaces) stay

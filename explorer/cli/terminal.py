@@ -6,6 +6,7 @@ JSON never imports rich."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Any, Callable, Iterable
 
@@ -65,6 +66,16 @@ class TerminalConsole(Console):
     def render_str(self, text: str, **kw: Any) -> Text:
         kw.update(markup=False, emoji=False, highlight=False)
         return super().render_str(visible_lines(text), **kw)
+
+    def _render_buffer(self, buffer: Any) -> str:
+        """What rich writes, without the spaces it pads lines with (a centred title, a table's
+        short last column) when the output is a pipe or a file, where they are noise to
+        ``grep``, ``diff`` and ``sed`` (on a terminal they show as nothing either way)."""
+        out = super()._render_buffer(buffer)
+        return out if self.is_terminal else _TRAILING_SPACES.sub("", out)
+
+
+_TRAILING_SPACES = re.compile(r" +(?=\n)")
 
 
 _stdout: Console | None = None

@@ -125,7 +125,13 @@ class Store:
         finished without checking each one's manifest on disk (a stat per run), so the runs are
         known sooner; until ``check_cached()`` is called, a finished run rewritten since it was
         cached is shown as cached. The app does this to paint first and check after.
+        ``url`` may name a store of the config file, ``"@prod"`` (``explorer.config``), or
+        ``"@demo"``, the bundled demo store, as on the command line.
         """
+        if isinstance(url, str) and url.startswith("@"):
+            from .config import resolve_store
+
+            url, storage_options = resolve_store(url, storage_options)
         fs, root = open_fs(url, storage_options)
         shown = display_url(fs, root)
         indexer = None

@@ -126,3 +126,22 @@ def test_at_demo_names_the_bundled_demo_store_unless_configured(config):
     assert resolve_store("@demo", {}) == (str(DEMO_STORE), {})
     config('[stores.demo]\nurl = "s3://team/demo"\n')
     assert resolve_store("@demo", {}) == ("s3://team/demo", {})  # a configured store of that name wins
+
+
+def test_the_library_opens_named_stores_as_the_cli_does(config, pipeline, demo_path):
+    """``Store.open("@name")`` in a notebook is the store ``frontier-explore ... @name`` shows;
+    ``@demo`` the bundled demo, read-only there too."""
+    from explorer import Store
+    from explorer.errors import ReadOnlyStore
+
+    config(f'[stores.local]\nurl = "{pipeline}"\n')
+    by_name, by_path = Store.open("@local", cache=False), Store.open(pipeline, cache=False)
+    assert by_name.url == by_path.url and [r.run_id for r in by_name.runs] == RUN_IDS
+    assert by_name.index.versions == by_path.index.versions
+    demo = Store.open("@demo", cache=False)
+    assert Path(demo.url).resolve() == Path(demo_path).resolve()
+    assert [r.run_id for r in demo.runs] == [r.run_id for r in Store.open(str(demo_path), cache=False).runs]
+    with pytest.raises(ReadOnlyStore):
+        demo.flag("features", demo.runs[-1].run_id, reason="checking")
+    with pytest.raises(ConfigError, match="unknown store @nope"):
+        Store.open("@nope")

@@ -11,7 +11,7 @@ writes them; a reader given ``--dagster-home`` shows them for the runs not conso
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable, Mapping
 
 import dagster as dg
 
@@ -114,12 +114,14 @@ def _partitions_read(instance: Any, up: str, read: str, facts: dg_events.Materia
         return None
 
 
-def _external_inputs(fs: Any, root: str, instance: Any, facts: dg_events.MaterializationFacts) -> tuple[InputRef, ...]:
+def _external_inputs(fs: Any, root: str, instance: Any, facts: dg_events.MaterializationFacts,
+                     held: Mapping[tuple[str, str, str | None], str] | None = None) -> tuple[InputRef, ...]:
     """The upstream versions a materialization read: the run that wrote (or observed) each, its
-    partition, and its content hash (the store's sidecar when it has one, else the data version
-    Dagster recorded). The input event pointer names the upstream's latest materialization of
-    any partition; for a partitioned upstream the partitions read are recovered from the input
-    data version (``events.partitions_read``), as the stock reader does."""
+    partition, and its content hash (the store's version when it has one: from ``held`` or
+    else its sidecar; else the data version Dagster recorded). The input event pointer names
+    the upstream's latest materialization of any partition; for a partitioned upstream the
+    partitions read are recovered from the input data version (``events.partitions_read``), as
+    the stock reader does."""
     refs = []
     for up, (pointer, data_version) in sorted(facts.inputs.items()):
         if pointer is None:
@@ -135,12 +137,14 @@ def _external_inputs(fs: Any, root: str, instance: Any, facts: dg_events.Materia
             if found:
                 read = [(r, m.partition, m.data_version) for r, m in found]
         for run_id, partition, dv in read:
-            content_hash = dg_events.data_version_hash(dv) if dv else None
-            try:
-                raw = fs.cat_file(fmt.join(root, fmt.sidecar_path(run_id, up, partition)))
-                content_hash = fmt.parse_sidecar(fmt.loads(raw, up), up, run_id).content_hash
-            except (FileNotFoundError, ExplorerError):
-                pass
+            content_hash = held.get((up, run_id, partition)) if held is not None else None
+            if content_hash is None:
+                content_hash = dg_events.data_version_hash(dv) if dv else None
+                try:
+                    raw = fs.cat_file(fmt.join(root, fmt.sidecar_path(run_id, up, partition)))
+                    content_hash = fmt.parse_sidecar(fmt.loads(raw, up), up, run_id).content_hash
+                except (FileNotFoundError, ExplorerError):
+                    pass
             try:
                 refs.append(InputRef(fmt.check_asset_key(up), fmt.check_run_id(run_id), content_hash, partition))
             except ExplorerError:
@@ -150,16 +154,19 @@ def _external_inputs(fs: Any, root: str, instance: Any, facts: dg_events.Materia
 
 def run_events(
     fs: Any, root: str, run_id: str, instance: Any, step_key: str | None = None,
-    recorded: Callable[[str, str | None], bool] | None = None,
+    held: Mapping[tuple[str, str, str | None], str] | None = None,
 ) -> tuple[list[AssetVersion], list[CheckResult], list[Observation]]:
     """What the event log of run ``run_id`` (of one step: ``step_key``) holds that the IO
     manager never saw, read, not written: for every asset materialization without a version in
-    the store (``recorded(asset, partition)``; by default its sidecar is looked for), a version
-    stored outside the store (metadata, data version, code version, the inputs its event
-    pointers name); the run's check evaluations; its observations."""
-    if recorded is None:
-        def recorded(key: str, partition: str | None) -> bool:
-            return fs.exists(fmt.join(root, fmt.sidecar_path(run_id, key, partition)))
+    the store, a version stored outside the store (metadata, data version, code version, the
+    inputs its event pointers name); the run's check evaluations; its observations. ``held``:
+    the content hash of every version the caller has read already, by (asset, run id,
+    partition), so that the store is not asked again (without it, sidecars are looked for)."""
+    def recorded(key: str, partition: str | None) -> bool:
+        if held is not None:
+            return (key, run_id, partition) in held
+        return fs.exists(fmt.join(root, fmt.sidecar_path(run_id, key, partition)))
+
     versions, checks, observations = [], [], []
     records = _run_event_records(instance, run_id) if step_key is None else _step_event_records(instance, run_id, step_key)
     for record in records:
@@ -183,7 +190,7 @@ def run_events(
             continue  # the IO manager wrote it
         try:
             versions.append(external_version(
-                run_id, key, facts.content_hash, inputs=_external_inputs(fs, root, instance, facts),
+                run_id, key, facts.content_hash, inputs=_external_inputs(fs, root, instance, facts, held),
                 metadata=facts.metadata, code_version=facts.code_version,
                 created_at=utc(facts.timestamp), partition=facts.partition, partition_dimensions=facts.dimensions,
             ))
@@ -193,21 +200,16 @@ def run_events(
 
 
 def unrecorded_events(
-    fs: Any, root: str, records: Iterable[Any], dagster_home: str,
+    fs: Any, root: str, run_ids: Iterable[str], dagster_home: str, held: Mapping[tuple[str, str, str | None], str],
 ) -> dict[str, tuple[list[AssetVersion], list[CheckResult], list[Observation]]]:
-    """:func:`run_events` of each run record (``index.RunRecord``) not consolidated yet, from the
-    instance at ``dagster_home``, read only: what a reader shows of such a run as its end would
-    record it (a version the record holds is not made again)."""
+    """:func:`run_events` of each run not consolidated yet, from the instance at
+    ``dagster_home``, read only: what a reader shows of such a run as its end would record it.
+    ``held``: the content hashes of the versions read from the store (none is made again)."""
     from .instance import open_instance
 
     instance = open_instance(dagster_home)
     try:
-        out = {}
-        for rec in records:
-            held = {(v.asset, v.partition) for v in rec.versions}
-            out[rec.run.run_id] = run_events(fs, root, rec.run.run_id, instance,
-                                            recorded=lambda key, part, held=held: (key, part) in held)
-        return out
+        return {run_id: run_events(fs, root, run_id, instance, held=held) for run_id in run_ids}
     finally:
         instance.dispose()
 

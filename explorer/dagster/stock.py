@@ -431,19 +431,17 @@ def open_index(fs, root: str, progress: Progress | None = None, dagster_home: st
         records = {rid: rec for rid, rec in records.items()
                    if rec.versions or rid in stock_ids or rec.run.checks or rec.run.observations}
         unconsolidated = [rec for rec in frontier if rec.run.run_id in infos and not rec.run.consolidated]
-        for rec in unconsolidated:  # the instance knows how unconsolidated runs ended
-            info = infos[rec.run.run_id]
-            rec.run = replace(rec.run, status=info.status, finished_at=info.finished_at or rec.run.finished_at)
-        if unconsolidated:  # and what their end will record: shown now, nothing written
+        if unconsolidated:  # the instance knows how they ended, and what their end will record
             from .eventlog import unrecorded_events  # (Dagster is installed: its instance was read)
 
-            events = unrecorded_events(fs, root, unconsolidated, dagster_home)
-            for rec in unconsolidated:
-                versions, checks, observations = events[rec.run.run_id]
+            held = {(v.asset, v.run_id, v.partition): v.content_hash for rec in frontier for v in rec.versions}
+            events = unrecorded_events(fs, root, [rec.run.run_id for rec in unconsolidated], dagster_home, held)
+            for rec in unconsolidated:  # shown now, nothing written
+                info, (versions, checks, observations) = infos[rec.run.run_id], events[rec.run.run_id]
                 rec.versions.extend(versions)
-                if checks or observations:  # (the instance's record is the whole one)
-                    rec.run = replace(rec.run, checks=tuple(checks) or rec.run.checks,
-                                      observations=tuple(observations) or rec.run.observations)
+                rec.run = replace(rec.run, status=info.status, finished_at=info.finished_at or rec.run.finished_at,
+                                  checks=tuple(checks) or rec.run.checks,  # (the instance's record is the whole one)
+                                  observations=tuple(observations) or rec.run.observations)
     all_records = frontier + list(records.values())
     if not all_records and not has_marker(fs, root):
         raise StoreNotFound(

@@ -34,6 +34,21 @@ def outside_folder(folder: Path, source: str = "v1 alpha beta") -> Path:
     return outside
 
 
+def project_environment(tmp: Path):
+    """A store, a Dagster home and the outside folder in ``tmp`` for tests/dagster_projects.py,
+    named where the projects read them (``DAGSTER_HOME``, ``FRONTIER_TEST_BASE``,
+    ``FRONTIER_TEST_OUTSIDE``) on a ``pytest.MonkeyPatch`` the caller undoes:
+    ``(base, home, outside, mp)``."""
+    import pytest
+
+    base, home, outside = tmp / "store", dagster_home(tmp), outside_folder(tmp)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DAGSTER_HOME", str(home))
+    mp.setenv("FRONTIER_TEST_BASE", str(base))
+    mp.setenv("FRONTIER_TEST_OUTSIDE", str(outside))
+    return base, home, outside, mp
+
+
 @contextmanager
 def failing(mp, step: str):
     """The test jobs' and projects' op or asset ``step`` raises inside this block

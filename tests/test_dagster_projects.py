@@ -25,11 +25,7 @@ _key = records.key
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("projects")
-    base, home, outside = tmp / "store", records.dagster_home(tmp), records.outside_folder(tmp)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DAGSTER_HOME", str(home))
-    mp.setenv("FRONTIER_TEST_BASE", str(base))
-    mp.setenv("FRONTIER_TEST_OUTSIDE", str(outside))
+    base, home, outside, mp = records.project_environment(tmp)
     runs: dict[str, str] = {}
     defs = P.definitions(str(base))
     instance = dg.DagsterInstance.get()

@@ -30,11 +30,7 @@ def _files(base) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("unconsolidated")
-    base, home, outside = tmp / "store", records.dagster_home(tmp), records.outside_folder(tmp)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DAGSTER_HOME", str(home))
-    mp.setenv("FRONTIER_TEST_BASE", str(base))
-    mp.setenv("FRONTIER_TEST_OUTSIDE", str(outside))
+    base, home, _, mp = records.project_environment(tmp)
     mp.setenv("FRONTIER_TEST_STORIES", "5")
     try:
         instance = dg.DagsterInstance.get()

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from explorer import RunWriter
-from tui_support import workers_done
+from tui_support import settle
 
 BASE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 D1, D2, D3 = (f"2026010{i}T000000Z-00000{i}" for i in (1, 2, 3))
@@ -392,13 +392,9 @@ def app_trees(root: Path, key: str) -> dict[str, list[list[str]]]:
     async def go():
         app = ExplorerApp(str(root))
         async with app.run_test(size=(120, 36)) as pilot:
-            for _ in range(3):
-                await pilot.pause()
-                await workers_done(app)
+            await settle(app, pilot)
             app.open_asset(key)
-            for _ in range(3):
-                await pilot.pause()
-                await workers_done(app)
+            await settle(app, pilot)
             assert app.is_running and type(app.screen).__name__ == "AssetScreen"
             out = {}
             for name in ("provenance", "impact"):

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 from explorer import RunWriter
 from explorer.tui.app import ExplorerApp
 from explorer.tui.screens.asset import AssetScreen
-from tui_support import workers_done
+from tui_support import settle, workers_done
 
 PARTS = ["2023-01-21", "2023-01-22", "[bold]x[/bold]"]
 
@@ -27,9 +27,7 @@ def test_partitions_table_and_opening_a_partition(tmp_path):
     async def go():
         app = ExplorerApp(str(root))
         async with app.run_test(size=(120, 36)) as pilot:
-            for _ in range(3):
-                await pilot.pause()
-                await workers_done(app)
+            await settle(app, pilot)
             app.open_asset("events")
             await pilot.pause()
             await workers_done(app)
